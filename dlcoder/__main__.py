@@ -1,0 +1,3 @@
+from dlcoder.cli import main
+
+raise SystemExit(main())

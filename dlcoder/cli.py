@@ -1,0 +1,111 @@
+"""dlcoder command line: generate / inspect / verify / bench."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from dlcoder import __version__
+from dlcoder.errors import DlcoderError
+
+
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="the .tflite file")
+    p.add_argument("--input-shape", action="append", default=[], metavar="NAME=D1xD2...",
+                   help="pin a dynamic input shape (repeatable)")
+
+
+def _shapes(args) -> dict:
+    from dlcoder.shapes import parse_shape_arg
+    return dict(parse_shape_arg(s) for s in args.input_shape)
+
+
+def cmd_generate(args) -> int:
+    from dlcoder import compiler
+    g = compiler.load_graph(args.model, _shapes(args))
+    name = args.name or compiler.default_name(args.model)
+    lib, _ = compiler.compile_graph(g, name, args.namespace, keep_names=args.keep_names)
+    compiler.write_library(lib, args.out_dir)
+    print(f"wrote {args.out_dir}/{name}.h: arena {lib.arena_bytes} bytes, weights {lib.weight_bytes} bytes")
+    return 0
+
+
+def cmd_inspect(args) -> int:
+    from dlcoder.inspect import inspect_model, format_report
+    report = inspect_model(args.model, _shapes(args))
+    print(json.dumps(report, indent=1, sort_keys=True) if args.json else format_report(report))
+    return 0
+
+
+def cmd_verify(args) -> int:
+    from dlcoder.verify_cmd import verify
+    return verify(args.model, _shapes(args), inputs_npz=args.inputs, per_tensor=args.per_tensor,
+                  seed=args.seed, keep_dir=args.keep_dir, cxx=args.cxx)
+
+
+def cmd_bench(args) -> int:
+    from dlcoder.bench import bench
+    return bench(args.model, _shapes(args), threads=args.threads, as_json=args.json,
+                 runs=args.runs)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dlcoder", description="Compile TFLite models into C++ libraries.")
+    p.add_argument("--version", action="version", version=f"dlcoder {__version__}")
+    p.add_argument("--cmake-dir", action="store_true",
+                   help="print the folder holding DLCoderConfig.cmake and exit")
+    sub = p.add_subparsers(dest="command")
+
+    g = sub.add_parser("generate", help="write a self-contained C++ library for a model")
+    _add_model_args(g)
+    g.add_argument("--out-dir", required=True, help="output folder (replaced as a whole)")
+    g.add_argument("--name", help="class name and C API prefix (default: the model's file stem)")
+    g.add_argument("--namespace", default="dlcoder", help="C++ namespace of the class (a::b allowed)")
+    g.add_argument("--keep-names", action="store_true", help="keep tensor names in comments")
+    g.set_defaults(fn=cmd_generate)
+
+    i = sub.add_parser("inspect", help="ops, tensors, weight and arena bytes")
+    _add_model_args(i)
+    i.add_argument("--json", action="store_true")
+    i.set_defaults(fn=cmd_inspect)
+
+    v = sub.add_parser("verify", help="compile, run and compare with the TFLite interpreter")
+    _add_model_args(v)
+    v.add_argument("--inputs", help=".npz with one array per input (input_0, ... or input names)")
+    v.add_argument("--per-tensor", action="store_true",
+                   help="compare every intermediate tensor and name the first op that diverges")
+    v.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
+    v.add_argument("--keep-dir", help="build here and keep the files")
+    v.add_argument("--cxx", help="C++ compiler (default: $CXX or c++)")
+    v.set_defaults(fn=cmd_verify)
+
+    b = sub.add_parser("bench", help="latency and memory against the TFLite interpreter")
+    _add_model_args(b)
+    b.add_argument("--threads", type=int, default=1)
+    b.add_argument("--runs", type=int, default=30)
+    b.add_argument("--json", action="store_true")
+    b.set_defaults(fn=cmd_bench)
+    return p
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.cmake_dir:
+        from dlcoder.cmake import cmake_dir
+        print(cmake_dir())
+        return 0
+    if not getattr(args, "fn", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return args.fn(args)
+    except DlcoderError as e:
+        text = str(e)
+        first, _, rest = text.partition("\n")
+        print(f"dlcoder: error: {first}", file=sys.stderr)
+        if rest:
+            print(rest, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

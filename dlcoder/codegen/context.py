@@ -1,0 +1,95 @@
+"""What an op's emit hook sees: pointers to tensors, constants, scratch and parameters.
+
+Storage of a tensor (after following aliases to its root):
+  graph input k  -> the caller's inputs[k]   (`in{k}` in generated code)
+  graph output k -> the caller's outputs[k]  (`out{k}`)
+  constant       -> an offset in the weight blob (`kW`)
+  anything else  -> an offset in the arena    (`A`), from the memory plan
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from dlcoder.codegen import cgen
+from dlcoder.codegen.weights import WeightBlob
+from dlcoder.ir import CTYPES, Graph
+
+
+class Context:
+    def __init__(self, g: Graph, plan, blob: WeightBlob):
+        self.g = g
+        self.plan = plan
+        self.blob = blob
+        self.decls = []          # namespace-scope constexpr declarations
+        self.node = None         # index of the node being emitted
+        self._const_offsets = {}
+        self._inputs = {g.storage_root(t): k for k, t in reversed(list(enumerate(g.inputs)))}
+        self._outputs = {}
+        for k, t in enumerate(g.outputs):
+            self._outputs.setdefault(g.storage_root(t), k)
+
+    # ---- tensors --------------------------------------------------------------------
+    def address(self, t: int, place_const: bool = True) -> tuple:
+        """(kind, where) of tensor t's bytes: ('in', k), ('out', k), ('const', off), ('arena', off).
+
+        A constant gets its blob offset when first asked for; with place_const=False an
+        unplaced constant answers ('const', None) and stays out of the blob."""
+        root = self.g.storage_root(t)
+        tensor = self.g.tensors[root]
+        if tensor.is_const:
+            if root not in self._const_offsets:
+                if not place_const:
+                    return "const", None
+                self._const_offsets[root] = self.blob.add(tensor.data)
+            return "const", self._const_offsets[root]
+        if root in self._inputs:
+            return "in", self._inputs[root]
+        if root in self._outputs:
+            return "out", self._outputs[root]
+        return "arena", self.plan.offset(("tensor", root))
+
+    def _pointer(self, t: int, const: bool) -> str:
+        ct = CTYPES[self.g.tensors[t].dtype]
+        kind, where = self.address(t)
+        if kind == "in":
+            return f"in{where}" if const else self._fail_write(t)
+        if kind == "out":
+            return f"out{where}"
+        if kind == "const":
+            return f"reinterpret_cast<const {ct}*>(kW + {where})" if const else self._fail_write(t)
+        qual = "const " if const else ""
+        return f"reinterpret_cast<{qual}{ct}*>(A + {where})"
+
+    def _fail_write(self, t: int):
+        raise AssertionError(f"tensor {t} is read-only but node {self.node} writes it")
+
+    def src(self, t: int) -> str:
+        """A `const T*` expression for an input tensor (nullptr for an absent one)."""
+        return "nullptr" if t < 0 else self._pointer(t, const=True)
+
+    def dst(self, t: int) -> str:
+        """A `T*` expression for an output tensor."""
+        return self._pointer(t, const=False)
+
+    # ---- data made at generation time -----------------------------------------------
+    def weights(self, array: np.ndarray) -> str:
+        """A `const T*` to data prepared at generation time (e.g. repacked weights)."""
+        array = np.asarray(array)
+        ct = CTYPES[str(array.dtype)]
+        return f"reinterpret_cast<const {ct}*>(kW + {self.blob.add(array)})"
+
+    def scratch(self, ctype: str) -> str:
+        """A `ctype*` to this node's scratch space (size from the op's scratch hook)."""
+        return f"reinterpret_cast<{ctype}*>(A + {self.plan.offset(('scratch', self.node))})"
+
+    def param(self, ctype: str, init: str) -> str:
+        """Declare `constexpr ctype kN_i = init;` and return its name."""
+        name = f"kN{self.node}_{len(self.decls)}"
+        self.decls.append(f"constexpr {ctype} {name} = {init};")
+        return name
+
+    def array(self, ctype: str, values) -> str:
+        """Declare a constexpr array of small parameters and return its name."""
+        name = f"kN{self.node}_{len(self.decls)}"
+        self.decls.append(f"constexpr {ctype} {name}[] = {cgen.array_init(values, ctype)};")
+        return name

@@ -1,0 +1,93 @@
+"""The generator as a library: model file -> checked, optimised graph -> files on disk."""
+from __future__ import annotations
+
+import collections
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from dlcoder.codegen import cgen
+from dlcoder.codegen.emitter import Library, emit
+from dlcoder.errors import DlcoderError, DynamicShapeError, UnsupportedError
+from dlcoder.frontend import tflite as frontend
+from dlcoder.ir import Graph
+from dlcoder.ops import problem
+from dlcoder.passes import pipeline
+from dlcoder.shapes import pin_input_shapes
+
+DEFAULT_NAMESPACE = "dlcoder"
+
+
+def default_name(model_path: str) -> str:
+    return cgen.identifier(Path(model_path).stem)
+
+
+def check_supported(g: Graph) -> None:
+    """Raise one UnsupportedError that names every unsupported op with its count and the
+    index of its first node."""
+    found = collections.OrderedDict()
+    for i, node in enumerate(g.nodes):
+        why = problem(node, g)
+        if why is None:
+            continue
+        key = (node.op, why)
+        count, first = found.get(key, (0, node.index if node.index >= 0 else i))
+        found[key] = (count + 1, first)
+    if found:
+        parts = [f"{op} x{count} (first at node {first}{'' if why == 'unsupported op' else ': ' + why})"
+                 for (op, why), (count, first) in found.items()]
+        raise UnsupportedError("unsupported: " + "; ".join(parts))
+
+
+def check_static(g: Graph) -> None:
+    for t in g.inputs:
+        ten = g.tensors[t]
+        if ten.signature is not None and any(d < 0 for d in ten.signature):
+            dims = "x".join("?" if d < 0 else str(d) for d in ten.signature)
+            raise DynamicShapeError(
+                f"input '{ten.name}' has a dynamic shape [{dims}]; pin it with "
+                f"--input-shape {ten.name}={'x'.join(str(max(d, 1)) for d in ten.signature)}")
+
+
+def load_graph(model_path: str, input_shapes: dict | None = None) -> Graph:
+    g = frontend.load(model_path)
+    if input_shapes:
+        g = pin_input_shapes(g, model_path, input_shapes)
+    check_static(g)
+    return g
+
+
+def compile_graph(g: Graph, name: str, namespace: str = DEFAULT_NAMESPACE,
+                  keep_names: bool = False, debug: bool = False) -> tuple[Library, Graph]:
+    if not cgen.is_identifier(name):
+        raise DlcoderError(f"--name '{name}' is not a C identifier")
+    if not all(cgen.is_identifier(part) for part in namespace.split("::")):
+        raise DlcoderError(f"--namespace '{namespace}' is not a C++ namespace")
+    g = pipeline.run(g)
+    check_supported(g)
+    return emit(g, name, namespace, keep_names=keep_names, debug=debug), g
+
+
+def write_library(lib: Library, out_dir: str) -> None:
+    """Write the files into a fresh folder beside out_dir, then swap it into place, so
+    out_dir is either the old output or the complete new one, never half written."""
+    out = Path(out_dir).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        for rel, data in sorted(lib.files.items()):
+            path = tmp / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        os.chmod(tmp, 0o755)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
+            os.rename(out, old / "x")
+            os.rename(tmp, out)
+            shutil.rmtree(old)
+        else:
+            os.rename(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

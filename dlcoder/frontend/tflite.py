@@ -1,0 +1,186 @@
+"""TFLite flatbuffer -> IR. The only module that knows the TFLite schema.
+
+Builtin options are read generically: every getter of the options table becomes an
+attribute in snake_case (StrideW -> stride_w; vectors become tuples), and the few enums
+that kernels branch on (padding, fused activation, mirror-pad mode) become their names.
+"""
+from __future__ import annotations
+
+import re
+import struct
+
+import numpy as np
+import tflite
+
+from dlcoder.errors import ModelFormatError, UnsupportedError
+from dlcoder.ir import Graph, Node, Quant, Tensor
+
+_TYPES = {
+    tflite.TensorType.FLOAT32: "float32", tflite.TensorType.FLOAT16: "float16",
+    tflite.TensorType.INT32: "int32", tflite.TensorType.UINT8: "uint8",
+    tflite.TensorType.INT64: "int64", tflite.TensorType.BOOL: "bool",
+    tflite.TensorType.INT16: "int16", tflite.TensorType.INT8: "int8",
+    tflite.TensorType.FLOAT64: "float64",
+}
+_TYPE_NAMES = {v: k for k, v in vars(tflite.TensorType).items() if not k.startswith("_")}
+OP_NAMES = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
+_OPTION_CLASSES = {v: k for k, v in vars(tflite.BuiltinOptions).items() if not k.startswith("_")}
+_ENUMS = {
+    "padding": {0: "SAME", 1: "VALID"},
+    "fused_activation_function": {0: "NONE", 1: "RELU", 2: "RELU_N1_TO_1", 3: "RELU6",
+                                  4: "TANH", 5: "SIGN_BIT"},
+}
+_MIRROR_MODES = {0: "REFLECT", 1: "SYMMETRIC"}
+
+
+def snake(name: str) -> str:
+    """CamelCase getter name -> attribute name.
+
+    >>> snake('DilationWFactor'), snake('StrideH'), snake('AsymmetricQuantizeInputs')
+    ('dilation_w_factor', 'stride_h', 'asymmetric_quantize_inputs')
+    """
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
+
+
+def read_options(op) -> dict:
+    kind = op.BuiltinOptionsType()
+    if kind == 0:
+        return {}
+    cls_name = _OPTION_CLASSES[kind]
+    cls = getattr(tflite, cls_name)
+    table = op.BuiltinOptions()
+    opts = cls()
+    opts.Init(table.Bytes, table.Pos)
+    attrs = {}
+    methods = [m for m in dir(cls) if m[0].isupper() and not m.startswith(("GetRootAs", "Init"))
+               and not m.endswith(("BufferHasIdentifier", "IsNone", "Length", "AsNumpy"))]
+    for m in methods:
+        if hasattr(cls, m + "Length"):
+            n = getattr(opts, m + "Length")()
+            value = tuple(int(getattr(opts, m)(j)) for j in range(n))
+        else:
+            value = getattr(opts, m)()
+            if isinstance(value, (bytes, type(None))) or not np.isscalar(value):
+                continue
+        key = snake(m)
+        if key in _ENUMS:
+            value = _ENUMS[key][value]
+        elif cls_name == "MirrorPadOptions" and key == "mode":
+            value = _MIRROR_MODES[value]
+        attrs[key] = value
+    return attrs
+
+
+def _buffer_bytes(model, data: bytes, index: int) -> bytes | None:
+    buf = model.Buffers(index)
+    if buf is None:
+        return None
+    if buf.Offset() > 1:   # large models keep buffers after the flatbuffer
+        start, size = buf.Offset(), buf.Size()
+        if start + size > len(data):
+            raise ModelFormatError("truncated file: a weight buffer lies past the end")
+        return data[start:start + size]
+    if buf.DataLength() == 0:
+        return None
+    return buf.DataAsNumpy().tobytes()
+
+
+def _read_sparsity(sp) -> dict | None:
+    if sp is None:
+        return None
+    dims = []
+    for i in range(sp.DimMetadataLength()):
+        d = sp.DimMetadata(i)
+        entry = {"format": "DENSE" if d.Format() == 0 else "SPARSE_CSR", "dense_size": d.DenseSize()}
+        if d.Format() != 0:
+            for key, get, get_type in (("segments", d.ArraySegments, d.ArraySegmentsType),
+                                       ("indices", d.ArrayIndices, d.ArrayIndicesType)):
+                table, kind = get(), get_type()
+                vec_cls = {1: tflite.Int32Vector, 2: tflite.Uint16Vector, 3: tflite.Uint8Vector}[kind]
+                vec = vec_cls()
+                vec.Init(table.Bytes, table.Pos)
+                entry[key] = np.array([vec.Values(j) for j in range(vec.ValuesLength())], np.int64)
+        dims.append(entry)
+    return {"traversal_order": tuple(sp.TraversalOrder(i) for i in range(sp.TraversalOrderLength())),
+            "block_map": tuple(sp.BlockMap(i) for i in range(sp.BlockMapLength())),
+            "dim_metadata": dims}
+
+
+def _read_tensor(model, data: bytes, t, where: str) -> Tensor:
+    ttype = t.Type()
+    if ttype not in _TYPES:
+        raise UnsupportedError(f"unsupported dtype {_TYPE_NAMES.get(ttype, ttype)} "
+                               f"of tensor '{t.Name().decode(errors='replace')}' ({where})")
+    dtype = _TYPES[ttype]
+    shape = tuple(int(x) for x in t.ShapeAsNumpy()) if t.ShapeLength() else ()
+    signature = (tuple(int(x) for x in t.ShapeSignatureAsNumpy())
+                 if t.ShapeSignatureLength() else None)
+    sparsity = _read_sparsity(t.Sparsity())
+    raw = _buffer_bytes(model, data, t.Buffer())
+    value = None
+    if raw is not None:
+        value = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<"))
+        if sparsity is None:
+            if value.size != int(np.prod(shape, dtype=np.int64)):
+                raise ModelFormatError(f"buffer of tensor '{t.Name().decode()}' has {value.size} "
+                                       f"elements, its shape {shape} needs more")
+            value = value.reshape(shape)
+        value = value.astype(dtype)   # native byte order, owned copy
+    quant = None
+    q = t.Quantization()
+    if q is not None and q.ScaleLength() > 0:
+        quant = Quant(scale=q.ScaleAsNumpy().astype(np.float32),
+                      zero_point=(q.ZeroPointAsNumpy().astype(np.int64) if q.ZeroPointLength()
+                                  else np.zeros(q.ScaleLength(), np.int64)),
+                      axis=int(q.QuantizedDimension()))
+    return Tensor(name=t.Name().decode(errors="replace"), shape=shape, dtype=dtype, data=value,
+                  quant=quant, signature=signature, sparsity=sparsity)
+
+
+def _op_name(model, op) -> str:
+    code = model.OperatorCodes(op.OpcodeIndex())
+    builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+    if builtin == tflite.BuiltinOperator.CUSTOM:
+        return "CUSTOM:" + (code.CustomCode() or b"?").decode(errors="replace")
+    return OP_NAMES.get(builtin, f"BUILTIN_{builtin}")
+
+
+def _read_subgraph(model, data: bytes, index: int) -> Graph:
+    sg = model.Subgraphs(index)
+    where = f"subgraph {index}"
+    tensors = tuple(_read_tensor(model, data, sg.Tensors(i), where) for i in range(sg.TensorsLength()))
+    nodes = []
+    for i in range(sg.OperatorsLength()):
+        op = sg.Operators(i)
+        name = _op_name(model, op)
+        attrs = read_options(op) if not name.startswith("CUSTOM:") else {}
+        nodes.append(Node(op=name,
+                          inputs=tuple(int(x) for x in op.InputsAsNumpy()) if op.InputsLength() else (),
+                          outputs=tuple(int(x) for x in op.OutputsAsNumpy()) if op.OutputsLength() else (),
+                          attrs=attrs, index=i))
+    return Graph(tensors=tensors, nodes=tuple(nodes),
+                 inputs=tuple(int(x) for x in sg.InputsAsNumpy()) if sg.InputsLength() else (),
+                 outputs=tuple(int(x) for x in sg.OutputsAsNumpy()) if sg.OutputsLength() else ())
+
+
+def load(path: str) -> Graph:
+    """Read a .tflite file. Subgraph 0 is the graph; the others ride along in `subgraphs`."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise ModelFormatError(f"cannot read {path}: {e.strerror or e}") from None
+    return parse(data, path)
+
+
+def parse(data: bytes, path: str = "<model>") -> Graph:
+    if len(data) < 8 or data[4:8] != b"TFL3":
+        raise ModelFormatError(f"{path} is not a TFLite model (no TFL3 identifier)")
+    try:
+        model = tflite.Model.GetRootAsModel(data, 0)
+        if model.SubgraphsLength() == 0:
+            raise ModelFormatError(f"{path} has no subgraphs")
+        graphs = [_read_subgraph(model, data, i) for i in range(model.SubgraphsLength())]
+    except (IndexError, struct.error, ValueError, KeyError, AttributeError, TypeError) as e:
+        raise ModelFormatError(f"{path} is truncated or corrupt ({type(e).__name__})") from None
+    return graphs[0].replace(subgraphs=tuple(graphs[1:]))

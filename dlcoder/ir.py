@@ -1,0 +1,117 @@
+"""The intermediate representation: one Graph of Tensors and Nodes.
+
+A Node names its op by TFLite's builtin name ("CONV_2D"), so the op table, the passes and
+the kernels all speak the same vocabulary. Tensors are referred to by their index in
+`Graph.tensors`; -1 stands for an absent optional input, as in TFLite.
+
+Graphs are treated as values: passes build new graphs with `Graph.replace` and new tensors
+with `Graph.add_tensor`, they never mutate the graph they were given.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+
+# C type of each tensor dtype that generated code can hold.
+CTYPES = {
+    "float32": "float",
+    "float16": "uint16_t",
+    "int8": "int8_t",
+    "uint8": "uint8_t",
+    "int16": "int16_t",
+    "int32": "int32_t",
+    "int64": "int64_t",
+    "bool": "bool",
+}
+
+
+@dataclass(frozen=True)
+class Quant:
+    """Affine quantization: real = scale * (q - zero_point), per tensor or along `axis`."""
+    scale: np.ndarray
+    zero_point: np.ndarray
+    axis: int = 0
+
+
+@dataclass(frozen=True)
+class Tensor:
+    name: str
+    shape: tuple
+    dtype: str
+    data: Optional[np.ndarray] = None      # constant value, shaped and typed; None if computed
+    quant: Optional[Quant] = None
+    signature: Optional[tuple] = None      # TFLite shape_signature (-1 = dynamic)
+    sparsity: Optional[dict] = None        # TFLite sparsity parameters of a sparse constant
+
+    @property
+    def is_const(self) -> bool:
+        return self.data is not None
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * np.dtype(self.dtype).itemsize
+
+    def replace(self, **kw) -> "Tensor":
+        return dataclasses.replace(self, **kw)
+
+
+@dataclass(frozen=True)
+class Node:
+    op: str
+    inputs: tuple
+    outputs: tuple
+    attrs: dict = field(default_factory=dict)
+    index: int = -1          # position in the model's operator list, for messages
+
+    def replace(self, **kw) -> "Node":
+        return dataclasses.replace(self, **kw)
+
+
+@dataclass(frozen=True)
+class Graph:
+    tensors: tuple
+    nodes: tuple
+    inputs: tuple
+    outputs: tuple
+    aliases: dict = field(default_factory=dict)   # tensor -> tensor whose storage it shares
+    subgraphs: tuple = ()                          # the model's other subgraphs, unused for now
+
+    def replace(self, **kw) -> "Graph":
+        return dataclasses.replace(self, **kw)
+
+    def add_tensor(self, t: Tensor) -> tuple["Graph", int]:
+        return self.replace(tensors=self.tensors + (t,)), len(self.tensors)
+
+    def set_tensor(self, i: int, t: Tensor) -> "Graph":
+        ts = list(self.tensors)
+        ts[i] = t
+        return self.replace(tensors=tuple(ts))
+
+    def consumers(self) -> dict:
+        """tensor index -> list of node indices that read it."""
+        out: dict = {}
+        for n, node in enumerate(self.nodes):
+            for t in node.inputs:
+                if t >= 0:
+                    out.setdefault(t, []).append(n)
+        return out
+
+    def producers(self) -> dict:
+        """tensor index -> node index that writes it."""
+        return {t: n for n, node in enumerate(self.nodes) for t in node.outputs}
+
+    def storage_root(self, t: int) -> int:
+        while t in self.aliases:
+            t = self.aliases[t]
+        return t
+
+    def const(self, t: int) -> Any:
+        """The constant value of input tensor `t`, or None."""
+        return None if t < 0 else self.tensors[t].data

@@ -1,0 +1,66 @@
+"""The op table: one entry per TFLite builtin op.
+
+An entry knows the op's kernel header, how to emit the kernel call, which dtypes it
+takes, and optionally how to evaluate it in numpy (constant folding) and how much scratch
+memory its kernel needs. Each family module registers its ops with `@register`; every
+module in this package is imported here, so adding an op is one edit in one file.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from dlcoder.ir import Graph, Node
+
+
+@dataclass(frozen=True)
+class OpDef:
+    name: str
+    emit: Callable            # (node, graph, ctx) -> C++ statement(s)
+    header: str               # runtime header holding the kernel
+    dtypes: frozenset         # dtypes its tensors may have
+    check: Optional[Callable] = None      # (node, graph) -> error text or None
+    evaluate: Optional[Callable] = None   # (node, graph, [np.ndarray]) -> [np.ndarray]
+    scratch: Optional[Callable] = None    # (node, graph) -> bytes
+
+
+TABLE: dict = {}
+
+FLOAT = frozenset({"float32"})
+INDEX = frozenset({"int32", "int64"})
+NUMERIC = frozenset({"float32", "int32", "int64"})
+ANY = frozenset({"float32", "int32", "int64", "bool", "int8", "uint8", "int16"})
+
+
+def register(*names, header: str, dtypes=FLOAT, check=None, evaluate=None, scratch=None):
+    def deco(emit):
+        for name in names:
+            if name in TABLE:
+                raise RuntimeError(f"op {name} registered twice")
+            TABLE[name] = OpDef(name, emit, header, frozenset(dtypes), check, evaluate, scratch)
+        return emit
+    return deco
+
+
+def problem(node: Node, g: Graph) -> Optional[str]:
+    """Why this node cannot be compiled, or None if it can."""
+    d = TABLE.get(node.op)
+    if d is None:
+        return "unsupported op"
+    for t in node.inputs + node.outputs:
+        if t >= 0 and g.tensors[t].dtype not in d.dtypes:
+            return f"{g.tensors[t].dtype} tensors are not supported by {node.op}"
+    if d.check is not None:
+        return d.check(node, g)
+    return None
+
+
+def _load_families():
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
+
+
+_load_families()

@@ -1,0 +1,46 @@
+"""FULLY_CONNECTED and BATCH_MATMUL (float32)."""
+from __future__ import annotations
+
+import numpy as np
+
+from dlcoder.codegen import cgen
+from dlcoder.ops import register
+from dlcoder.ops._common import (broadcast_strides, check_activation, clamp_init, loop6,
+                                 loop6_init, shape)
+
+
+def _check_fc(node, g):
+    if node.attrs.get("weights_format", 0) != 0:
+        return "shuffled weights format is not supported"
+    return check_activation(node, g)
+
+
+@register("FULLY_CONNECTED", header="matmul.h", check=_check_fc)
+def fully_connected(node, g, e):
+    x, w = node.inputs[0], node.inputs[1]
+    out_depth, in_depth = shape(g, w)
+    batch = g.tensors[x].size // in_depth
+    bias = e.src(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] >= 0 else "nullptr"
+    params = e.param("dlcoder_rt::FullyConnectedParams", cgen.struct_init({
+        "batch": batch, "in_depth": in_depth, "out_depth": out_depth, "act": clamp_init(node)}))
+    weights = g.const(w)
+    if weights is not None:
+        packed = e.weights(np.ascontiguousarray(weights.T, np.float32))
+        return f"dlcoder_rt::fully_connected_f32({params}, {e.src(x)}, {packed}, {bias}, {e.dst(node.outputs[0])});"
+    return f"dlcoder_rt::fully_connected_f32_oi({params}, {e.src(x)}, {e.src(w)}, {bias}, {e.dst(node.outputs[0])});"
+
+
+@register("BATCH_MATMUL", header="matmul.h")
+def batch_matmul(node, g, e):
+    a, b = node.inputs[:2]
+    sa, sb, so = shape(g, a), shape(g, b), shape(g, node.outputs[0])
+    adj_x, adj_y = bool(node.attrs.get("adj_x")), bool(node.attrs.get("adj_y"))
+    m, k = (sa[-1], sa[-2]) if adj_x else (sa[-2], sa[-1])
+    n = sb[-2] if adj_y else sb[-1]
+    batch_out = tuple(so[:-2])
+    loop = loop6(batch_out or (1,), broadcast_strides(sa[:-2], batch_out) or [0],
+                 broadcast_strides(sb[:-2], batch_out) or [0])
+    params = e.param("dlcoder_rt::BatchMatMulParams", "{" + ", ".join([
+        loop6_init(loop), str(m), str(k), str(n), cgen.literal(adj_x, "bool"),
+        cgen.literal(adj_y, "bool")]) + "}")
+    return f"dlcoder_rt::batch_matmul_f32({params}, {e.src(a)}, {e.src(b)}, {e.dst(node.outputs[0])});"

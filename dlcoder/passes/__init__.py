@@ -1,0 +1,1 @@
+"""Graph -> Graph passes, one per file; `pipeline.run` applies them in order."""

@@ -1,0 +1,26 @@
+"""The pass pipeline, top to bottom."""
+from __future__ import annotations
+
+from dlcoder.ir import Graph
+from dlcoder.passes.alias_reshape import alias_reshape
+from dlcoder.passes.dead_code import dead_code
+from dlcoder.passes.fold_constants import fold_constants
+from dlcoder.passes.fold_dequantize import fold_dequantize
+from dlcoder.passes.fuse_activation import fuse_activation
+from dlcoder.passes.fuse_pad import fuse_pad
+
+PASSES = (
+    fold_dequantize,    # float16 / sparse weights -> dense float32 constants
+    fold_constants,     # anything else computable at generation time
+    dead_code,          # constants' producers and unread results
+    fuse_pad,           # PAD -> convolution / max-pool padding
+    fuse_activation,    # RELU* -> producer epilogue
+    alias_reshape,      # RESHAPE/SQUEEZE/EXPAND_DIMS -> shared storage
+    dead_code,
+)
+
+
+def run(g: Graph, passes=PASSES) -> Graph:
+    for p in passes:
+        g = p(g)
+    return g

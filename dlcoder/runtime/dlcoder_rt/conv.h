@@ -1,0 +1,143 @@
+// Convolutions, NHWC. Filters are repacked at generation time so that the innermost loop
+// runs over contiguous output channels:
+//   conv2d:          [groups][k_h][k_w][in_c/groups][out_c/groups]
+//   depthwise_conv:  [k_h][k_w][out_c]            (TFLite's own layout)
+//   transpose_conv:  [k_h][k_w][in_c][out_c]
+// Accumulation happens in the output row itself, which stays in L1.
+#pragma once
+
+#include "dlcoder_rt/common.h"
+
+namespace dlcoder_rt {
+
+struct ConvParams {
+  int32_t batch, in_h, in_w, in_c;
+  int32_t out_h, out_w, out_c;
+  int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w;
+  int32_t pad_top, pad_left;
+  int32_t groups;
+  Clamp<float> act;
+};
+
+inline void init_bias(float* o, const float* bias, int32_t n) {
+  if (bias != nullptr) {
+    std::memcpy(o, bias, sizeof(float) * n);
+  } else {
+    std::fill(o, o + n, 0.0f);
+  }
+}
+
+inline void clamp_row(float* o, int32_t n, Clamp<float> act) {
+  for (int32_t i = 0; i < n; ++i) o[i] = clamp(o[i], act);
+}
+
+inline void conv2d_f32(const ConvParams& p, const float* in, const float* filter,
+                       const float* bias, float* out) {
+  const int32_t icg = p.in_c / p.groups, ocg = p.out_c / p.groups;
+  for (int32_t b = 0; b < p.batch; ++b) {
+    for (int32_t oy = 0; oy < p.out_h; ++oy) {
+      for (int32_t ox = 0; ox < p.out_w; ++ox) {
+        float* o = out + ((int64_t{b} * p.out_h + oy) * p.out_w + ox) * p.out_c;
+        init_bias(o, bias, p.out_c);
+        for (int32_t g = 0; g < p.groups; ++g) {
+          float* og = o + g * ocg;
+          for (int32_t ky = 0; ky < p.k_h; ++ky) {
+            const int32_t iy = oy * p.stride_h - p.pad_top + ky * p.dil_h;
+            if (iy < 0 || iy >= p.in_h) continue;
+            for (int32_t kx = 0; kx < p.k_w; ++kx) {
+              const int32_t ix = ox * p.stride_w - p.pad_left + kx * p.dil_w;
+              if (ix < 0 || ix >= p.in_w) continue;
+              const float* ip = in + ((int64_t{b} * p.in_h + iy) * p.in_w + ix) * p.in_c + g * icg;
+              const float* w = filter + ((int64_t{g} * p.k_h + ky) * p.k_w + kx) * icg * ocg;
+              for (int32_t ci = 0; ci < icg; ++ci) {
+                const float x = ip[ci];
+                const float* wr = w + int64_t{ci} * ocg;
+                for (int32_t co = 0; co < ocg; ++co) og[co] += x * wr[co];
+              }
+            }
+          }
+        }
+        clamp_row(o, p.out_c, p.act);
+      }
+    }
+  }
+}
+
+struct DepthwiseParams {
+  int32_t batch, in_h, in_w, in_c;
+  int32_t out_h, out_w, out_c;
+  int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w;
+  int32_t pad_top, pad_left;
+  int32_t depth_multiplier;
+  Clamp<float> act;
+};
+
+inline void depthwise_conv2d_f32(const DepthwiseParams& p, const float* in, const float* filter,
+                                 const float* bias, float* out) {
+  const int32_t m = p.depth_multiplier;
+  for (int32_t b = 0; b < p.batch; ++b) {
+    for (int32_t oy = 0; oy < p.out_h; ++oy) {
+      for (int32_t ox = 0; ox < p.out_w; ++ox) {
+        float* o = out + ((int64_t{b} * p.out_h + oy) * p.out_w + ox) * p.out_c;
+        init_bias(o, bias, p.out_c);
+        for (int32_t ky = 0; ky < p.k_h; ++ky) {
+          const int32_t iy = oy * p.stride_h - p.pad_top + ky * p.dil_h;
+          if (iy < 0 || iy >= p.in_h) continue;
+          for (int32_t kx = 0; kx < p.k_w; ++kx) {
+            const int32_t ix = ox * p.stride_w - p.pad_left + kx * p.dil_w;
+            if (ix < 0 || ix >= p.in_w) continue;
+            const float* ip = in + ((int64_t{b} * p.in_h + iy) * p.in_w + ix) * p.in_c;
+            const float* w = filter + (int64_t{ky} * p.k_w + kx) * p.out_c;
+            if (m == 1) {
+              for (int32_t c = 0; c < p.out_c; ++c) o[c] += ip[c] * w[c];
+            } else {
+              for (int32_t c = 0; c < p.in_c; ++c)
+                for (int32_t j = 0; j < m; ++j) o[c * m + j] += ip[c] * w[c * m + j];
+            }
+          }
+        }
+        clamp_row(o, p.out_c, p.act);
+      }
+    }
+  }
+}
+
+struct TransposeConvParams {
+  int32_t batch, in_h, in_w, in_c;
+  int32_t out_h, out_w, out_c;
+  int32_t k_h, k_w, stride_h, stride_w;
+  int32_t pad_top, pad_left;
+  Clamp<float> act;
+};
+
+// Scatter form: each input pixel adds its contribution to a k_h x k_w window of outputs.
+inline void transpose_conv2d_f32(const TransposeConvParams& p, const float* in,
+                                 const float* filter, const float* bias, float* out) {
+  const int64_t out_pixels = int64_t{p.batch} * p.out_h * p.out_w;
+  for (int64_t i = 0; i < out_pixels; ++i) init_bias(out + i * p.out_c, bias, p.out_c);
+  for (int32_t b = 0; b < p.batch; ++b) {
+    for (int32_t iy = 0; iy < p.in_h; ++iy) {
+      for (int32_t ix = 0; ix < p.in_w; ++ix) {
+        const float* ip = in + ((int64_t{b} * p.in_h + iy) * p.in_w + ix) * p.in_c;
+        for (int32_t ky = 0; ky < p.k_h; ++ky) {
+          const int32_t oy = iy * p.stride_h - p.pad_top + ky;
+          if (oy < 0 || oy >= p.out_h) continue;
+          for (int32_t kx = 0; kx < p.k_w; ++kx) {
+            const int32_t ox = ix * p.stride_w - p.pad_left + kx;
+            if (ox < 0 || ox >= p.out_w) continue;
+            float* o = out + ((int64_t{b} * p.out_h + oy) * p.out_w + ox) * p.out_c;
+            const float* w = filter + (int64_t{ky} * p.k_w + kx) * p.in_c * p.out_c;
+            for (int32_t ci = 0; ci < p.in_c; ++ci) {
+              const float x = ip[ci];
+              const float* wr = w + int64_t{ci} * p.out_c;
+              for (int32_t co = 0; co < p.out_c; ++co) o[co] += x * wr[co];
+            }
+          }
+        }
+      }
+    }
+  }
+  for (int64_t i = 0; i < out_pixels; ++i) clamp_row(out + i * p.out_c, p.out_c, p.act);
+}
+
+}  // namespace dlcoder_rt

@@ -1,0 +1,148 @@
+// Elementwise ops: one loop template per arity, one functor per op (as XNNPACK's
+// binary-elementwise reference). Broadcasting is resolved by the generator into a Loop6.
+#pragma once
+
+#include "dlcoder_rt/common.h"
+
+namespace dlcoder_rt {
+
+// ---- binary ---------------------------------------------------------------------------
+template <typename T, typename U, typename Op>
+inline void binary(const Loop6& loop, const T* a, const T* b, U* out, Op op) {
+  const int32_t n = loop.dims[5];
+  const int32_t sa = loop.a_strides[5], sb = loop.b_strides[5];
+  for_each_run(loop, [&](int64_t ia, int64_t ib, int64_t io) {
+    const T* pa = a + ia;
+    const T* pb = b + ib;
+    U* po = out + io;
+    if (sa == 1 && sb == 1) {
+      for (int32_t i = 0; i < n; ++i) po[i] = op(pa[i], pb[i]);
+    } else if (sa == 1 && sb == 0) {
+      const T vb = *pb;
+      for (int32_t i = 0; i < n; ++i) po[i] = op(pa[i], vb);
+    } else if (sa == 0 && sb == 1) {
+      const T va = *pa;
+      for (int32_t i = 0; i < n; ++i) po[i] = op(va, pb[i]);
+    } else {
+      for (int32_t i = 0; i < n; ++i) po[i] = op(pa[i * sa], pb[i * sb]);
+    }
+  });
+}
+
+// A binary op followed by a fused activation.
+template <typename T, typename Op>
+struct Clamped {
+  Op op;
+  Clamp<T> c;
+  T operator()(T a, T b) const { return clamp(op(a, b), c); }
+};
+
+struct AddOp { template <typename T> T operator()(T a, T b) const { return a + b; } };
+struct SubOp { template <typename T> T operator()(T a, T b) const { return a - b; } };
+struct MulOp { template <typename T> T operator()(T a, T b) const { return a * b; } };
+struct DivOp {
+  float operator()(float a, float b) const { return a / b; }
+  template <typename T> T operator()(T a, T b) const { return b == 0 ? T(0) : T(a / b); }
+};
+struct MaxOp { template <typename T> T operator()(T a, T b) const { return a > b ? a : b; } };
+struct MinOp { template <typename T> T operator()(T a, T b) const { return a < b ? a : b; } };
+struct SquaredDifferenceOp {
+  template <typename T> T operator()(T a, T b) const { return (a - b) * (a - b); }
+};
+struct PowOp {
+  float operator()(float a, float b) const { return std::pow(a, b); }
+  template <typename T> T operator()(T a, T b) const {
+    T r = 1;
+    for (T i = 0; i < b; ++i) r *= a;
+    return r;
+  }
+};
+struct FloorDivOp {
+  float operator()(float a, float b) const { return std::floor(a / b); }
+  template <typename T> T operator()(T a, T b) const {
+    T q = a / b;
+    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+  }
+};
+struct FloorModOp {
+  float operator()(float a, float b) const {
+    float r = std::fmod(a, b);
+    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+  }
+  template <typename T> T operator()(T a, T b) const {
+    T r = a % b;
+    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+  }
+};
+struct GreaterOp { template <typename T> bool operator()(T a, T b) const { return a > b; } };
+struct GreaterEqualOp { template <typename T> bool operator()(T a, T b) const { return a >= b; } };
+struct LessOp { template <typename T> bool operator()(T a, T b) const { return a < b; } };
+struct LessEqualOp { template <typename T> bool operator()(T a, T b) const { return a <= b; } };
+struct EqualOp { template <typename T> bool operator()(T a, T b) const { return a == b; } };
+struct NotEqualOp { template <typename T> bool operator()(T a, T b) const { return a != b; } };
+struct PreluOp { float operator()(float x, float alpha) const { return x >= 0.0f ? x : x * alpha; } };
+struct LogicalAndOp { bool operator()(bool a, bool b) const { return a && b; } };
+struct LogicalOrOp { bool operator()(bool a, bool b) const { return a || b; } };
+
+// ---- unary ----------------------------------------------------------------------------
+template <typename T, typename U, typename Op>
+inline void unary(int64_t n, const T* in, U* out, Op op) {
+  for (int64_t i = 0; i < n; ++i) out[i] = op(in[i]);
+}
+
+// TFLite rounds half-way cases to even (tensorflow/lite/kernels/internal/round.h).
+inline float round_half_even(float x) {
+  const float f = std::floor(x);
+  const float d = x - f;
+  if (d < 0.5f) return f;
+  if (d > 0.5f) return f + 1.0f;
+  return std::fmod(f, 2.0f) == 0.0f ? f : f + 1.0f;
+}
+
+struct AbsOp { template <typename T> T operator()(T x) const { return x < 0 ? T(-x) : x; } };
+struct NegOp { template <typename T> T operator()(T x) const { return T(-x); } };
+struct SquareOp { template <typename T> T operator()(T x) const { return x * x; } };
+struct ExpOp { float operator()(float x) const { return std::exp(x); } };
+struct LogOp { float operator()(float x) const { return std::log(x); } };
+struct SqrtOp { float operator()(float x) const { return std::sqrt(x); } };
+struct RsqrtOp { float operator()(float x) const { return 1.0f / std::sqrt(x); } };
+struct SinOp { float operator()(float x) const { return std::sin(x); } };
+struct CosOp { float operator()(float x) const { return std::cos(x); } };
+struct FloorOp { float operator()(float x) const { return std::floor(x); } };
+struct CeilOp { float operator()(float x) const { return std::ceil(x); } };
+struct RoundOp { float operator()(float x) const { return round_half_even(x); } };
+struct SignOp { template <typename T> T operator()(T x) const { return T((T(0) < x) - (x < T(0))); } };
+struct LogicalNotOp { bool operator()(bool x) const { return !x; } };
+
+struct ReluOp { float operator()(float x) const { return std::max(x, 0.0f); } };
+struct Relu6Op { float operator()(float x) const { return std::min(std::max(x, 0.0f), 6.0f); } };
+struct ReluN1To1Op { float operator()(float x) const { return std::min(std::max(x, -1.0f), 1.0f); } };
+struct Relu0To1Op { float operator()(float x) const { return std::min(std::max(x, 0.0f), 1.0f); } };
+struct LogisticOp { float operator()(float x) const { return 1.0f / (1.0f + std::exp(-x)); } };
+struct TanhOp { float operator()(float x) const { return std::tanh(x); } };
+struct EluOp { float operator()(float x) const { return x < 0.0f ? std::expm1(x) : x; } };
+struct HardSwishOp {
+  float operator()(float x) const { return x * std::min(std::max(x + 3.0f, 0.0f), 6.0f) / 6.0f; }
+};
+struct LeakyReluOp {
+  float alpha;
+  float operator()(float x) const { return x > 0.0f ? x : x * alpha; }
+};
+struct GeluOp {
+  bool approximate;
+  float operator()(float x) const {
+    if (approximate) {
+      constexpr float kSqrt2OverPi = 0.7978845608028654f;
+      return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
+    }
+    return 0.5f * x * (1.0f + std::erf(x * 0.7071067811865475f));
+  }
+};
+
+// CAST: C++ conversion (truncation toward zero for float -> int), != 0 for -> bool.
+template <typename U>
+struct CastOp {
+  template <typename T> U operator()(T x) const { return static_cast<U>(x); }
+};
+
+}  // namespace dlcoder_rt

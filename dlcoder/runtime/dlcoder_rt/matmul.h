@@ -1,0 +1,90 @@
+// FULLY_CONNECTED and BATCH_MATMUL.
+#pragma once
+
+#include "dlcoder_rt/common.h"
+
+namespace dlcoder_rt {
+
+struct FullyConnectedParams {
+  int32_t batch, in_depth, out_depth;
+  Clamp<float> act;
+};
+
+// Constant weights, repacked at generation time to [in_depth][out_depth].
+inline void fully_connected_f32(const FullyConnectedParams& p, const float* in,
+                                const float* weights_io, const float* bias, float* out) {
+  for (int32_t b = 0; b < p.batch; ++b) {
+    const float* x = in + int64_t{b} * p.in_depth;
+    float* o = out + int64_t{b} * p.out_depth;
+    if (bias != nullptr) {
+      std::memcpy(o, bias, sizeof(float) * p.out_depth);
+    } else {
+      std::fill(o, o + p.out_depth, 0.0f);
+    }
+    for (int32_t i = 0; i < p.in_depth; ++i) {
+      const float xi = x[i];
+      const float* w = weights_io + int64_t{i} * p.out_depth;
+      for (int32_t j = 0; j < p.out_depth; ++j) o[j] += xi * w[j];
+    }
+    for (int32_t j = 0; j < p.out_depth; ++j) o[j] = clamp(o[j], p.act);
+  }
+}
+
+// Computed weights in TFLite's layout [out_depth][in_depth].
+inline void fully_connected_f32_oi(const FullyConnectedParams& p, const float* in,
+                                   const float* weights_oi, const float* bias, float* out) {
+  for (int32_t b = 0; b < p.batch; ++b) {
+    const float* x = in + int64_t{b} * p.in_depth;
+    for (int32_t j = 0; j < p.out_depth; ++j) {
+      const float* w = weights_oi + int64_t{j} * p.in_depth;
+      float acc = 0.0f;
+      for (int32_t i = 0; i < p.in_depth; ++i) acc += x[i] * w[i];
+      if (bias != nullptr) acc += bias[j];
+      out[int64_t{b} * p.out_depth + j] = clamp(acc, p.act);
+    }
+  }
+}
+
+// out[batch][m][n] = lhs[batch'][m][k] * rhs[batch''][k][n]; `batch` walks the broadcast
+// batch dims in units of whole matrices (a_strides: lhs, b_strides: rhs).
+struct BatchMatMulParams {
+  Loop6 batch;
+  int32_t m, k, n;
+  bool adj_x, adj_y;
+};
+
+inline void batch_matmul_f32(const BatchMatMulParams& p, const float* lhs, const float* rhs,
+                             float* out) {
+  const int64_t lhs_size = int64_t{p.m} * p.k, rhs_size = int64_t{p.k} * p.n;
+  const int64_t out_size = int64_t{p.m} * p.n;
+  const int32_t run = p.batch.dims[5];
+  const int32_t sa = p.batch.a_strides[5], sb = p.batch.b_strides[5];
+  for_each_run(p.batch, [&](int64_t ia, int64_t ib, int64_t io) {
+    for (int32_t r = 0; r < run; ++r) {
+      const float* a = lhs + (ia + int64_t{r} * sa) * lhs_size;
+      const float* b = rhs + (ib + int64_t{r} * sb) * rhs_size;
+      float* c = out + (io + r) * out_size;
+      for (int32_t i = 0; i < p.m; ++i) {
+        float* crow = c + int64_t{i} * p.n;
+        if (p.adj_y) {
+          for (int32_t j = 0; j < p.n; ++j) {
+            float acc = 0.0f;
+            for (int32_t kk = 0; kk < p.k; ++kk)
+              acc += (p.adj_x ? a[int64_t{kk} * p.m + i] : a[int64_t{i} * p.k + kk]) *
+                     b[int64_t{j} * p.k + kk];
+            crow[j] = acc;
+          }
+        } else {
+          std::fill(crow, crow + p.n, 0.0f);
+          for (int32_t kk = 0; kk < p.k; ++kk) {
+            const float av = p.adj_x ? a[int64_t{kk} * p.m + i] : a[int64_t{i} * p.k + kk];
+            const float* brow = b + int64_t{kk} * p.n;
+            for (int32_t j = 0; j < p.n; ++j) crow[j] += av * brow[j];
+          }
+        }
+      }
+    }
+  });
+}
+
+}  // namespace dlcoder_rt

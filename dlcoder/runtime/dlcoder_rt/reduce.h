@@ -1,0 +1,125 @@
+// Reductions (MEAN, SUM, REDUCE_*), ARG_MAX/ARG_MIN, SOFTMAX and LOG_SOFTMAX.
+// The generator collapses the input into a Loop6 whose a_strides walk the input densely
+// and whose b_strides map each input element to its output element (0 on reduced dims).
+#pragma once
+
+#include "dlcoder_rt/common.h"
+
+namespace dlcoder_rt {
+
+struct ReduceParams {
+  Loop6 loop;          // over the input; a = input offset, b = output offset
+  int64_t out_size;
+  int64_t count;       // input elements per output element (MEAN divides by it)
+};
+
+struct SumReducer {
+  template <typename T> static T init() { return T(0); }
+  template <typename T> T operator()(T acc, T x) const { return acc + x; }
+};
+struct ProdReducer {
+  template <typename T> static T init() { return T(1); }
+  template <typename T> T operator()(T acc, T x) const { return acc * x; }
+};
+struct MaxReducer {
+  template <typename T> static T init() { return std::numeric_limits<T>::lowest(); }
+  template <typename T> T operator()(T acc, T x) const { return x > acc ? x : acc; }
+};
+struct MinReducer {
+  template <typename T> static T init() { return std::numeric_limits<T>::max(); }
+  template <typename T> T operator()(T acc, T x) const { return x < acc ? x : acc; }
+};
+struct AnyReducer {
+  template <typename T> static T init() { return false; }
+  bool operator()(bool acc, bool x) const { return acc || x; }
+};
+struct AllReducer {
+  template <typename T> static T init() { return true; }
+  bool operator()(bool acc, bool x) const { return acc && x; }
+};
+
+template <typename T, typename R>
+inline void reduce(const ReduceParams& p, const T* in, T* out, R r) {
+  for (int64_t i = 0; i < p.out_size; ++i) out[i] = R::template init<T>();
+  const int32_t n = p.loop.dims[5];
+  const int32_t sa = p.loop.a_strides[5], sb = p.loop.b_strides[5];
+  for_each_run(p.loop, [&](int64_t ia, int64_t ib, int64_t) {
+    const T* x = in + ia;
+    T* o = out + ib;
+    if (sb == 0) {
+      T acc = *o;
+      for (int32_t i = 0; i < n; ++i) acc = r(acc, x[i * sa]);
+      *o = acc;
+    } else {
+      for (int32_t i = 0; i < n; ++i) o[i * sb] = r(o[i * sb], x[i * sa]);
+    }
+  });
+}
+
+template <typename T>
+inline void mean(const ReduceParams& p, const T* in, T* out) {
+  reduce(p, in, out, SumReducer{});
+  for (int64_t i = 0; i < p.out_size; ++i) out[i] = out[i] / static_cast<T>(p.count);
+}
+
+// ARG_MAX / ARG_MIN along one axis of an [outer][axis][inner] view; ties keep the first.
+struct ArgParams {
+  int64_t outer, axis, inner;
+};
+
+template <typename T, typename I, bool kMax>
+inline void arg_reduce(const ArgParams& p, const T* in, I* out) {
+  for (int64_t o = 0; o < p.outer; ++o) {
+    for (int64_t i = 0; i < p.inner; ++i) {
+      const T* x = in + o * p.axis * p.inner + i;
+      T best = x[0];
+      I best_index = 0;
+      for (int64_t a = 1; a < p.axis; ++a) {
+        const T v = x[a * p.inner];
+        if (kMax ? (v > best) : (v < best)) {
+          best = v;
+          best_index = static_cast<I>(a);
+        }
+      }
+      out[o * p.inner + i] = best_index;
+    }
+  }
+}
+
+// SOFTMAX over the last dim: exp(beta * (x - max)) / sum.
+struct SoftmaxParams {
+  int64_t rows;
+  int32_t depth;
+  float beta;
+};
+
+inline void softmax_f32(const SoftmaxParams& p, const float* in, float* out) {
+  for (int64_t r = 0; r < p.rows; ++r) {
+    const float* x = in + r * p.depth;
+    float* o = out + r * p.depth;
+    float mx = x[0];
+    for (int32_t i = 1; i < p.depth; ++i) mx = std::max(mx, x[i]);
+    float sum = 0.0f;
+    for (int32_t i = 0; i < p.depth; ++i) {
+      o[i] = std::exp((x[i] - mx) * p.beta);
+      sum += o[i];
+    }
+    const float inv = 1.0f / sum;
+    for (int32_t i = 0; i < p.depth; ++i) o[i] *= inv;
+  }
+}
+
+inline void log_softmax_f32(const SoftmaxParams& p, const float* in, float* out) {
+  for (int64_t r = 0; r < p.rows; ++r) {
+    const float* x = in + r * p.depth;
+    float* o = out + r * p.depth;
+    float mx = x[0];
+    for (int32_t i = 1; i < p.depth; ++i) mx = std::max(mx, x[i]);
+    float sum = 0.0f;
+    for (int32_t i = 0; i < p.depth; ++i) sum += std::exp(x[i] - mx);
+    const float log_sum = std::log(sum);
+    for (int32_t i = 0; i < p.depth; ++i) o[i] = x[i] - mx - log_sum;
+  }
+}
+
+}  // namespace dlcoder_rt

@@ -1,0 +1,157 @@
+"""Compile a generated library with a driver, run it, and compare with the TFLite
+interpreter on the same inputs.
+
+The bound for float outputs is max|ours - tflite| / max(1, max|tflite|) <= 1e-4; integer
+and bool outputs must match exactly.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dlcoder.codegen.emitter import BANNER, _ENV, Library
+from dlcoder.errors import DlcoderError
+from dlcoder.ir import Graph
+
+FLOAT_BOUND = 1e-4
+
+
+def compile_library(lib_dir: str, name: str, exe: str, cxx: str = None,
+                    flags=("-O2",), extra_sources=()) -> None:
+    """Build every .cc/.S in lib_dir plus extra_sources into an executable."""
+    cxx = cxx or os.environ.get("CXX", "c++")
+    srcs = sorted(str(p) for p in Path(lib_dir).iterdir() if p.suffix in (".cc", ".c", ".S"))
+    cmd = [cxx, "-std=c++17", *flags, "-I", lib_dir, *srcs, *extra_sources, "-o", exe]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise DlcoderError(f"compiling the generated code failed:\n{' '.join(cmd)}\n{res.stderr[-4000:]}")
+
+
+def write_harness(lib_dir: str, name: str, path: str) -> None:
+    Path(path).write_text(_ENV.get_template("harness.cc.j2").render(banner=BANNER, name=name))
+
+
+def build_runner(lib_dir: str, name: str, work: str, cxx: str = None, flags=("-O2",)) -> str:
+    harness = os.path.join(work, "harness.cc")
+    write_harness(lib_dir, name, harness)
+    exe = os.path.join(work, "runner")
+    compile_library(lib_dir, name, exe, cxx=cxx, flags=flags, extra_sources=[harness])
+    return exe
+
+
+def run_runner(exe: str, g: Graph, inputs: list, work: str, arena_dump: bool = False,
+               emulator=()) -> tuple[list, bytes | None]:
+    for i, x in enumerate(inputs):
+        np.ascontiguousarray(x, dtype=g.tensors[g.inputs[i]].dtype).tofile(os.path.join(work, f"input_{i}.bin"))
+    cmd = [*emulator, exe, work] + (["--arena-dump"] if arena_dump else [])
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise DlcoderError(f"generated code failed (exit {res.returncode}): {res.stderr.strip()}")
+    outs = []
+    for k, t in enumerate(g.outputs):
+        ten = g.tensors[t]
+        outs.append(np.fromfile(os.path.join(work, f"output_{k}.bin"), dtype=ten.dtype).reshape(ten.shape))
+    arena = Path(work, "arena.bin").read_bytes() if arena_dump else None
+    return outs, arena
+
+
+def random_inputs(g: Graph, seed: int = 0) -> list:
+    rng = np.random.default_rng(seed)
+    out = []
+    for t in g.inputs:
+        ten = g.tensors[t]
+        if ten.dtype == "float32" or ten.dtype == "float16":
+            out.append(rng.standard_normal(ten.shape).astype(ten.dtype))
+        elif ten.dtype == "bool":
+            out.append(rng.integers(0, 2, ten.shape).astype(bool))
+        else:
+            info = np.iinfo(ten.dtype)
+            lo, hi = (max(info.min, -128), min(info.max, 127)) if info.min < 0 else (0, min(info.max, 10))
+            if ten.dtype in ("int32", "int64"):
+                lo, hi = 0, 10
+            out.append(rng.integers(lo, hi, ten.shape, endpoint=True).astype(ten.dtype))
+    return out
+
+
+def reference_interpreter(model_path: str, preserve: bool = False, xnnpack: bool = False):
+    try:
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    except ImportError:
+        raise DlcoderError("the TFLite interpreter is needed: pip install 'dlcoder[reference]'") from None
+    kw = {} if xnnpack else {"experimental_op_resolver_type": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES}
+    return Interpreter(model_path=model_path, experimental_preserve_all_tensors=preserve, **kw)
+
+
+def reference_run(model_path: str, inputs: list, preserve: bool = False, xnnpack: bool = False):
+    """Outputs of the TFLite interpreter (and the interpreter, to read other tensors)."""
+    interp = reference_interpreter(model_path, preserve=preserve, xnnpack=xnnpack)
+    details = interp.get_input_details()
+    for d, x in zip(details, inputs):
+        if tuple(d["shape"]) != tuple(np.shape(x)):
+            interp.resize_tensor_input(d["index"], list(np.shape(x)))
+    interp.allocate_tensors()
+    for d, x in zip(details, inputs):
+        interp.set_tensor(d["index"], np.asarray(x, dtype=d["dtype"]))
+    interp.invoke()
+    return [interp.get_tensor(d["index"]).copy() for d in interp.get_output_details()], interp
+
+
+@dataclass(frozen=True)
+class Comparison:
+    index: int
+    dtype: str
+    max_abs: float
+    relative: float     # max|ours - ref| / max(1, max|ref|); exact dtypes: mismatch count
+    ok: bool
+
+
+def compare(ours: np.ndarray, ref: np.ndarray, index: int = 0, bound: float = FLOAT_BOUND) -> Comparison:
+    if ours.shape != ref.shape:
+        return Comparison(index, str(ref.dtype), float("inf"), float("inf"), False)
+    if np.issubdtype(ref.dtype, np.floating):
+        a, b = ours.astype(np.float64), ref.astype(np.float64)
+        same_nan = np.isnan(a) & np.isnan(b)
+        diff = np.where(same_nan, 0.0, np.abs(a - b))
+        max_abs = float(np.nanmax(diff, initial=0.0)) if not np.isnan(diff).any() else float("inf")
+        finite = b[np.isfinite(b)]
+        scale = max(1.0, float(np.max(np.abs(finite), initial=0.0)))
+        rel = max_abs / scale
+        return Comparison(index, str(ref.dtype), max_abs, rel, rel <= bound)
+    mismatches = int(np.count_nonzero(ours != ref))
+    max_abs = float(np.max(np.abs(ours.astype(np.float64) - ref.astype(np.float64)), initial=0.0))
+    return Comparison(index, str(ref.dtype), max_abs, float(mismatches), mismatches == 0)
+
+
+class Workdir:
+    """A temporary folder that is removed unless keep is set."""
+
+    def __init__(self, keep: str | None = None):
+        self.keep = keep
+        self.path = keep or tempfile.mkdtemp(prefix="dlcoder-")
+        os.makedirs(self.path, exist_ok=True)
+
+    def __enter__(self) -> str:
+        return self.path
+
+    def __exit__(self, *exc):
+        if not self.keep:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
+def tensor_from_arena(lib: Library, g: Graph, t: int, arena: bytes, inputs: list, outputs: list):
+    """Read tensor t back from a debug run (every tensor keeps its own bytes)."""
+    kind, where = lib.storage[t]
+    ten = g.tensors[t]
+    if kind == "arena":
+        return np.frombuffer(arena, dtype=ten.dtype, count=ten.size, offset=where).reshape(ten.shape)
+    if kind == "in":
+        return np.asarray(inputs[where]).reshape(ten.shape)
+    if kind == "out":
+        return np.asarray(outputs[where]).reshape(ten.shape)
+    return None
