@@ -24,8 +24,11 @@ def cmd_generate(args) -> int:
     from dlcoder import compiler
     g = compiler.load_graph(args.model, _shapes(args))
     name = args.name or compiler.default_name(args.model)
-    lib, _ = compiler.compile_graph(g, name, args.namespace, keep_names=args.keep_names)
+    lib, g_opt = compiler.compile_graph(g, name, args.namespace, keep_names=args.keep_names)
+    tests = compiler.test_files(args.model, g, g_opt, lib, name) if args.test_dir else None
     compiler.write_library(lib, args.out_dir)
+    if tests is not None:
+        compiler.write_files(tests, args.test_dir)
     print(f"wrote {args.out_dir}/{name}.h: arena {lib.arena_bytes} bytes, weights {lib.weight_bytes} bytes")
     return 0
 
@@ -62,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--name", help="class name and C API prefix (default: the model's file stem)")
     g.add_argument("--namespace", default="dlcoder", help="C++ namespace of the class (a::b allowed)")
     g.add_argument("--keep-names", action="store_true", help="keep tensor names in comments")
+    g.add_argument("--test-dir", help="also write NAME_test.cc (checks against outputs the TFLite "
+                   "interpreter computes now) and NAME_benchmark.cc into this folder")
     g.set_defaults(fn=cmd_generate)
 
     i = sub.add_parser("inspect", help="ops, tensors, weight and arena bytes")

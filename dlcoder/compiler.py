@@ -69,14 +69,24 @@ def compile_graph(g: Graph, name: str, namespace: str = DEFAULT_NAMESPACE,
     return emit(g, name, namespace, keep_names=keep_names, debug=debug), g
 
 
-def write_library(lib: Library, out_dir: str) -> None:
+def test_files(model_path: str, g0: Graph, g: Graph, lib: Library, name: str, seed: int = 0) -> dict:
+    """NAME_test.cc (+ data) and NAME_benchmark.cc: the expected outputs are computed now,
+    by the TFLite interpreter (builtin kernels), for inputs drawn with `seed`."""
+    from dlcoder import verify
+    from dlcoder.codegen.emitter import emit_test_files
+    inputs = verify.random_inputs(g0, seed)
+    expected, _ = verify.reference_run(model_path, inputs)
+    return emit_test_files(g, name, lib.weight_bytes, inputs, expected, verify.FLOAT_BOUND)
+
+
+def write_files(files: dict, out_dir: str) -> None:
     """Write the files into a fresh folder beside out_dir, then swap it into place, so
     out_dir is either the old output or the complete new one, never half written."""
     out = Path(out_dir).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        for rel, data in sorted(lib.files.items()):
+        for rel, data in sorted(files.items()):
             path = tmp / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
@@ -91,3 +101,7 @@ def write_library(lib: Library, out_dir: str) -> None:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def write_library(lib: Library, out_dir: str) -> None:
+    write_files(lib.files, out_dir)

@@ -1,0 +1,48 @@
+"""Shared test helpers: generate + compile + run a model and compare with TFLite."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from dlcoder import compiler, verify as V
+
+TESTS = Path(__file__).resolve().parent
+ROOT = TESTS.parent
+SHARED_MODELS = Path(os.environ.get("DLCODER_SHARED_MODELS", ROOT.parent / "shared" / "models"))
+
+
+def run_ours(model_path, inputs, work, name="m", debug=False, cxx=None, flags=("-O2",),
+             emulator=()):
+    """Generate, compile and run; returns (outputs, library, graph)."""
+    g0 = compiler.load_graph(str(model_path))
+    lib, g = compiler.compile_graph(g0, name, debug=debug)
+    lib_dir = os.path.join(work, "lib")
+    compiler.write_library(lib, lib_dir)
+    exe = V.build_runner(lib_dir, name, str(work), cxx=cxx, flags=flags)
+    outs, _ = V.run_runner(exe, g, inputs, str(work), emulator=emulator)
+    return outs, lib, g
+
+
+def load_npz_inputs(path, g):
+    data = np.load(path)
+    return [np.asarray(data[f"input_{k}"]).astype(g.tensors[t].dtype) for k, t in enumerate(g.inputs)]
+
+
+def check_against_tflite(model_path, work, inputs=None, bound=V.FLOAT_BOUND, **kw):
+    """Assert that our outputs match the TFLite builtin kernels within `bound`."""
+    g0 = compiler.load_graph(str(model_path))
+    if inputs is None:
+        inputs = V.random_inputs(g0, seed=1)
+    ours, lib, g = run_ours(model_path, inputs, work, **kw)
+    refs, _ = V.reference_run(str(model_path), inputs)
+    assert len(ours) == len(refs)
+    report = []
+    for k, (o, r) in enumerate(zip(ours, refs)):
+        c = V.compare(o, r, k, bound=bound)
+        report.append(c)
+        assert c.ok, (f"output {k} of {Path(model_path).name}: max abs err {c.max_abs}, "
+                      f"relative {c.relative} (bound {bound}); ours {o.ravel()[:8]} "
+                      f"tflite {r.ravel()[:8]}")
+    return report, lib
