@@ -45,11 +45,13 @@ def pin_input_shapes(g: Graph, model_path: str, shapes: dict) -> Graph:
     if not changed:
         return g
     try:
-        from ai_edge_litert.interpreter import Interpreter
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
     except ImportError:
         raise DynamicShapeError("pinning a shape that differs from the model's stored shape "
                                 "needs the TFLite interpreter: pip install 'dlcoder[reference]'") from None
-    interp = Interpreter(model_path=model_path)
+    # without delegates, so that every intermediate tensor is resized by its own op
+    interp = Interpreter(model_path=model_path,
+                         experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
     for k, shape in changed.items():
         interp.resize_tensor_input(interp.get_input_details()[k]["index"], list(shape), strict=True)
     interp.allocate_tensors()

@@ -1,0 +1,73 @@
+"""`dlcoder inspect`: what a model contains and what dlcoder would make of it."""
+from __future__ import annotations
+
+import collections
+
+from dlcoder import compiler
+from dlcoder.errors import DlcoderError
+from dlcoder.frontend import tflite as frontend
+from dlcoder.ops import problem
+from dlcoder.passes import pipeline
+
+
+def inspect_model(model_path: str, shapes: dict | None = None) -> dict:
+    g = frontend.load(model_path)
+    # support is judged after the passes: a DEQUANTIZE of weights is folded away, and a
+    # convolution is only compilable once its filter is a constant
+    optimized = pipeline.run(g)
+    remaining = {n.index for n in optimized.nodes}
+    problems = {n.index: problem(n, optimized) for n in optimized.nodes}
+    ops = collections.OrderedDict()
+    for i, node in enumerate(g.nodes):
+        entry = ops.setdefault(node.op, {"count": 0, "first_node": i, "supported": True, "folded": 0})
+        entry["count"] += 1
+        if i not in remaining:
+            entry["folded"] += 1
+        elif problems[i] is not None:
+            entry["supported"] = False
+            entry["problem"] = problems[i]
+    tensors = [{"index": i, "name": t.name, "dtype": t.dtype, "shape": list(t.shape),
+                "constant": t.is_const, "bytes": t.nbytes} for i, t in enumerate(g.tensors)]
+    report = {
+        "model": model_path,
+        "subgraphs": 1 + len(g.subgraphs),
+        "inputs": [_io(g, t) for t in g.inputs],
+        "outputs": [_io(g, t) for t in g.outputs],
+        "ops": ops,
+        "tensors": tensors,
+        "model_weight_bytes": sum(t.nbytes for t in g.tensors if t.is_const),
+        "activation_bytes_unplanned": sum(t.nbytes for t in g.tensors if not t.is_const),
+    }
+    try:
+        lib, _ = compiler.compile_graph(compiler.load_graph(model_path, shapes), "model")
+        report.update(supported=True, arena_bytes=lib.arena_bytes, weight_bytes=lib.weight_bytes)
+    except DlcoderError as e:
+        report.update(supported=False, problem=str(e))
+    return report
+
+
+def _io(g, t) -> dict:
+    ten = g.tensors[t]
+    return {"name": ten.name, "dtype": ten.dtype, "shape": list(ten.shape),
+            "shape_signature": list(ten.signature) if ten.signature else list(ten.shape)}
+
+
+def format_report(r: dict) -> str:
+    lines = [f"model: {r['model']} ({r['subgraphs']} subgraph{'s' if r['subgraphs'] > 1 else ''})"]
+    for kind in ("inputs", "outputs"):
+        for k, t in enumerate(r[kind]):
+            lines.append(f"{kind[:-1]} {k}: {t['name']} {t['dtype']}{t['shape_signature']}")
+    lines.append("ops:")
+    for op, e in r["ops"].items():
+        mark = "ok" if e["supported"] else f"UNSUPPORTED ({e.get('problem')})"
+        if e["folded"]:
+            mark += f", {e['folded']} resolved at generation time (folded or aliased)"
+        lines.append(f"  {op:<28} x{e['count']:<4} {mark}")
+    lines.append(f"tensors: {len(r['tensors'])} ({sum(t['constant'] for t in r['tensors'])} constant)")
+    lines.append(f"weights in model: {r['model_weight_bytes']} bytes")
+    lines.append(f"activations, unplanned sum: {r['activation_bytes_unplanned']} bytes")
+    if r["supported"]:
+        lines.append(f"generated: weights {r['weight_bytes']} bytes, arena {r['arena_bytes']} bytes")
+    else:
+        lines.append(f"not compilable: {r['problem']}")
+    return "\n".join(lines)

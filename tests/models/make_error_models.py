@@ -1,0 +1,35 @@
+"""Rebuild the models of the error-path tests (tests/test_errors.py).
+
+Run: python3 tests/models/make_error_models.py   (needs tensorflow-cpu)
+Out: tests/models/errors/*.tflite
+"""
+import os
+
+import tensorflow as tf
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "errors")
+
+
+def convert(fn, sig, name, **flags):
+    conc = tf.function(fn, input_signature=sig).get_concrete_function()
+    c = tf.lite.TFLiteConverter.from_concrete_functions([conc])
+    for k, v in flags.items():
+        setattr(c, k, v)
+    data = c.convert()
+    with open(os.path.join(OUT, name + ".tflite"), "wb") as f:
+        f.write(data)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    # two kinds of unsupported ops, one of them twice, after a supported one
+    convert(lambda x: tf.math.top_k(tf.math.cumsum(tf.math.cumsum(tf.nn.relu(x), axis=1), axis=0), k=2).values,
+            [tf.TensorSpec([3, 8], tf.float32)], "unsupported_ops")
+    # dynamic batch dimension
+    convert(lambda x: tf.nn.relu(x) * 2.0, [tf.TensorSpec([None, 4], tf.float32)], "dynamic_batch")
+    # a float64 input
+    convert(lambda x: tf.cast(x, tf.float32) * 2.0, [tf.TensorSpec([4], tf.float64)], "float64_input")
+
+
+if __name__ == "__main__":
+    main()

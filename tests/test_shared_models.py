@@ -1,0 +1,35 @@
+"""End to end on the float models of the shared benchmark suite: generate, compile, run,
+compare with the TFLite builtin kernels. Bound: max|ours - tflite| / max(1, max|tflite|)
+<= 1e-4, or twice the disagreement between TFLite's own two backends where that is larger."""
+import numpy as np
+import pytest
+
+from dlcoder import compiler, verify as V
+from support import SHARED_MODELS, check_against_tflite
+
+FLOAT_MODELS = [
+    "lenet5_f32", "mobilenet_v1_025_f32", "mobilenet_v2_100_224_f32", "mobilenet_v2_100_224_f16",
+    "mobilenet_v3_small_224_f32", "efficientnet_b0_224_f32", "transformer_enc_f32",
+]
+
+pytestmark = pytest.mark.skipif(not SHARED_MODELS.is_dir(),
+                                reason=f"shared model suite not found at {SHARED_MODELS}")
+
+
+def backend_disagreement(model, inputs) -> float:
+    builtin, _ = V.reference_run(str(model), inputs)
+    xnn, _ = V.reference_run(str(model), inputs, xnnpack=True)
+    return max(V.compare(a, b).relative for a, b in zip(xnn, builtin))
+
+
+@pytest.mark.parametrize("name", FLOAT_MODELS)
+def test_shared_float_model(name, tmp_path):
+    model = SHARED_MODELS / f"{name}.tflite"
+    g = compiler.load_graph(str(model))
+    inputs = V.random_inputs(g, seed=7)
+    if name.startswith(("mobilenet_v3", "efficientnet")):   # these expect pixels in [0, 255]
+        inputs = [np.random.default_rng(7).uniform(0, 255, x.shape).astype(np.float32) for x in inputs]
+    bound = max(V.FLOAT_BOUND, 2 * backend_disagreement(model, inputs))
+    report, lib = check_against_tflite(model, tmp_path, inputs=inputs, bound=bound)
+    print(f"{name}: relative error {[c.relative for c in report]}, bound {bound:.3g}, "
+          f"arena {lib.arena_bytes} B, weights {lib.weight_bytes} B")
