@@ -1,0 +1,159 @@
+"""`dlcoder bench`: the generated library against TFLite (XNNPACK and builtin kernels),
+measured in one run.
+
+Latency: the three engines run in interleaved rounds (ours, XNNPACK, builtin, ours, ...)
+so that machine noise hits them alike; median and min over all runs. Our library is built
+with plain -O2 (what an optimised Bazel or CMake build uses) and timed inside its driver.
+Memory: each engine runs once in a fresh process that reports its resident set before
+loading the model and its peak after one inference; the difference is the incremental peak.
+TFLite Micro's arena comes from a binary search over `arena_size` (tflite-micro package).
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from dlcoder import compiler, verify as V
+
+ROUNDS = 5
+
+_TFLITE_RSS = r"""
+import sys, numpy as np
+def kb(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1])
+from ai_edge_litert.interpreter import Interpreter, OpResolverType
+path, mode = sys.argv[1], sys.argv[2]
+kw = {} if mode == "xnnpack" else {"experimental_op_resolver_type": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES}
+start = kb("VmRSS:")
+it = Interpreter(model_path=path, num_threads=int(sys.argv[3]), **kw)
+it.allocate_tensors()
+for d in it.get_input_details():
+    it.set_tensor(d["index"], np.zeros(d["shape"], d["dtype"]))
+it.invoke()
+print(start, kb("VmHWM:"))
+"""
+
+
+def _tflite_times(model, inputs, runs, threads, xnnpack):
+    interp = V.reference_interpreter(model, xnnpack=xnnpack)
+    if threads != 1:
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+        kw = {} if xnnpack else {"experimental_op_resolver_type": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES}
+        interp = Interpreter(model_path=model, num_threads=threads, **kw)
+    interp.allocate_tensors()
+    for d, x in zip(interp.get_input_details(), inputs):
+        interp.set_tensor(d["index"], x)
+    interp.invoke()
+
+    def run(n):
+        out = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            interp.invoke()
+            out.append((time.perf_counter() - t0) * 1e6)
+        return out
+    return run
+
+
+_TFLM_ARENA = r"""
+import sys
+import tflite_micro as tm
+def fits(size):
+    try:
+        tm.runtime.Interpreter.from_file(sys.argv[1], arena_size=size)
+        return True
+    except Exception:
+        return False
+lo, hi = 0, 1 << 30
+if not fits(hi):
+    print("none")
+    sys.exit()
+while hi - lo > 64:
+    mid = (lo + hi) // 2
+    lo, hi = (lo, mid) if fits(mid) else (mid, hi)
+print(hi)
+"""
+
+
+def tflm_arena(model: str):
+    """Smallest arena TFLite Micro accepts for the model (binary search over arena_size in
+    a child process, which also keeps TFLM's allocation messages off our output), or None
+    if tflite-micro is not installed or cannot load the model."""
+    res = subprocess.run([sys.executable, "-c", _TFLM_ARENA, model], capture_output=True, text=True)
+    last = res.stdout.split()[-1:] if res.returncode == 0 else []
+    return int(last[0]) if last and last[0].isdigit() else None
+
+
+def measure(model: str, shapes: dict | None = None, threads: int = 1, runs: int = 30) -> dict:
+    g0 = compiler.load_graph(model, shapes)
+    lib, g = compiler.compile_graph(g0, "bench_model")
+    inputs = V.random_inputs(g0, seed=0)
+    with V.Workdir() as work:
+        compiler.write_library(lib, f"{work}/lib")
+        exe = V.build_runner(f"{work}/lib", "bench_model", work)
+        V.run_runner(exe, g, inputs, work)          # writes the inputs, warms up
+
+        def ours(n):
+            res = subprocess.run([exe, work, "--repeat", str(n)], capture_output=True, text=True, check=True)
+            return [float(x) for x in res.stdout.split()]
+        engines = {"dlcoder": ours,
+                   "tflite_xnnpack": _tflite_times(model, inputs, runs, threads, True),
+                   "tflite_builtin": _tflite_times(model, inputs, runs, threads, False)}
+        times = {k: [] for k in engines}
+        per_round = max(1, runs // ROUNDS)
+        for _ in range(ROUNDS):
+            for name, fn in engines.items():
+                times[name] += fn(per_round)
+        rss = subprocess.run([exe, work, "--rss"], capture_output=True, text=True, check=True).stdout.split()
+        ours_rss = (int(rss[3]) - int(rss[1])) * 1024
+    mem = {"dlcoder": ours_rss}
+    for mode in ("xnnpack", "builtin"):
+        out = subprocess.run([sys.executable, "-c", _TFLITE_RSS, model, mode, str(threads)],
+                             capture_output=True, text=True, check=True).stdout.split()
+        mem[f"tflite_{mode}"] = (int(out[1]) - int(out[0])) * 1024
+    result = {"model": model, "threads": threads, "runs": len(times["dlcoder"]),
+              "latency_us": {k: {"median": statistics.median(v), "min": min(v)} for k, v in times.items()},
+              "peak_rss_bytes": mem, "weight_bytes": lib.weight_bytes, "arena_bytes": lib.arena_bytes,
+              "tflm_arena_bytes": tflm_arena(model)}
+    lat = result["latency_us"]
+    result["ratios"] = {
+        "latency_vs_xnnpack": lat["dlcoder"]["median"] / lat["tflite_xnnpack"]["median"],
+        "latency_vs_builtin": lat["dlcoder"]["median"] / lat["tflite_builtin"]["median"],
+        "rss_vs_xnnpack": mem["dlcoder"] / max(1, mem["tflite_xnnpack"]),
+        "rss_vs_floor": mem["dlcoder"] / (lib.weight_bytes + lib.arena_bytes + 2 * 2**20),
+        "arena_vs_tflm": (lib.arena_bytes / result["tflm_arena_bytes"]) if result["tflm_arena_bytes"] else None,
+    }
+    return result
+
+
+def format_result(r: dict) -> str:
+    lat, mem = r["latency_us"], r["peak_rss_bytes"]
+    lines = [f"model: {r['model']}  (threads {r['threads']}, {r['runs']} runs each, interleaved)",
+             f"{'engine':<16}{'median ms':>11}{'min ms':>9}{'peak RSS MB':>13}"]
+    for k in ("dlcoder", "tflite_xnnpack", "tflite_builtin"):
+        lines.append(f"{k:<16}{lat[k]['median'] / 1e3:>11.3f}{lat[k]['min'] / 1e3:>9.3f}{mem[k] / 2**20:>13.2f}")
+    tflm = r["tflm_arena_bytes"]
+    lines.append(f"weights {r['weight_bytes'] / 2**20:.2f} MB, arena {r['arena_bytes'] / 2**20:.3f} MB, "
+                 f"TFLite Micro arena {'n/a' if tflm is None else f'{tflm / 2**20:.3f} MB'}")
+    q = r["ratios"]
+    lines.append(f"ratios: latency/XNNPACK {q['latency_vs_xnnpack']:.2f}, latency/builtin "
+                 f"{q['latency_vs_builtin']:.2f}, RSS/XNNPACK {q['rss_vs_xnnpack']:.2f}, RSS/floor "
+                 f"{q['rss_vs_floor']:.2f}" + ("" if q["arena_vs_tflm"] is None else
+                                                f", arena/TFLM {q['arena_vs_tflm']:.3f}"))
+    return "\n".join(lines)
+
+
+def bench(model: str, shapes=None, threads: int = 1, as_json: bool = False, runs: int = 30) -> int:
+    r = measure(model, shapes, threads=threads, runs=runs)
+    print(json.dumps(r, indent=1, sort_keys=True) if as_json else format_result(r))
+    return 0
+
+
+__all__ = ["bench", "measure", "format_result", "np"]
