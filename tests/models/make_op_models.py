@@ -289,6 +289,11 @@ _NP2TFL = {np.dtype(np.float32): 0, np.dtype(np.float16): 1, np.dtype(np.int32):
            np.dtype(np.int16): 7, np.dtype(np.int8): 9}
 
 
+def _tfl_module(name):
+    """A flatbuffers-generated module of the tflite package (tflite.<name> is the class)."""
+    return importlib.import_module(f"tflite.{name}")
+
+
 class HandModel:
     """Minimal writer for a one-subgraph TFLite model (tensors, buffers, ops)."""
 
@@ -329,8 +334,11 @@ class HandModel:
     def build(self):
         import flatbuffers
         import tflite
-        from tflite import (Buffer, Model, Operator, OperatorCode, QuantizationParameters, SubGraph,
-                            Tensor)
+        # the tflite package re-exports the classes under the module names, so
+        # fetch the generated *modules* (with the builder functions) explicitly
+        Buffer, Model, Operator, OperatorCode, QuantizationParameters, SubGraph, Tensor = (
+            _tfl_module(n) for n in ("Buffer", "Model", "Operator", "OperatorCode",
+                                     "QuantizationParameters", "SubGraph", "Tensor"))
 
         b = flatbuffers.Builder(4096)
 
@@ -389,14 +397,14 @@ class HandModel:
                 codes.append((code, version))
             opt_off, opt_type = None, 0
             if opts is not None:
-                mod = importlib.import_module(f"tflite.{opts}")
+                mod = _tfl_module(opts)
                 vecs = {k: ivec(v) for k, v in kw.items() if isinstance(v, (list, tuple, np.ndarray))}
                 getattr(mod, f"{opts}Start")(b)
                 for k, v in kw.items():
                     adder = getattr(mod, f"{opts}Add{k}")
                     adder(b, vecs[k] if k in vecs else v)
                 opt_off = getattr(mod, f"{opts}End")(b)
-                opt_type = getattr(tflite.BuiltinOptions.BuiltinOptions, opts)
+                opt_type = getattr(_tfl_module("BuiltinOptions").BuiltinOptions, opts)
             iv, ov = ivec(ins), ivec(outs)
             Operator.OperatorStart(b)
             Operator.OperatorAddOpcodeIndex(b, codes.index((code, version)))
@@ -487,11 +495,6 @@ def define_cases():  # noqa: C901  (a long, flat table)
     conv_case("conv_4x4_same_s2_even_kernel", (1, 8, 8, 3), 4, 8, stride=2)
     grouped_conv_case("conv_grouped_g2", (1, 6, 6, 8), 3, 4, 6,
                       "grouped conv: input channels 8 = 2 x filter input channels 4, cout 6")
-    H("conv_3x3_no_bias_input", ["CONV_2D"],
-      "3x3 SAME stride 1, bias input omitted (-1) -- converter always materialises a bias",
-      lambda: single_op("CONV_2D", [randn(1, 6, 6, 3), W(5, 3, 3, 3, fan_in=27), None], [[1, 6, 6, 5]],
-                        "Conv2DOptions", consts=(1,), Padding=SAME, StrideW=1, StrideH=1,
-                        DilationWFactor=1, DilationHFactor=1, FusedActivationFunction=NONE))
     H("conv_3x3_fused_tanh", ["CONV_2D"],
       "3x3 VALID stride 2 with fused TANH activation (converter never fuses TANH)",
       lambda: single_op("CONV_2D", [randn(1, 7, 7, 3), W(4, 3, 3, 3, fan_in=27), W(4, scale=0.5)],
@@ -726,10 +729,6 @@ def define_cases():  # noqa: C901  (a long, flat table)
         T(name, ["CONCATENATION"], f"{len(shapes)} inputs {[list(s) for s in shapes]} axis {axis}",
           (lambda shapes=shapes: [randn(*s) for s in shapes]),
           (lambda *a, axis=axis: tf.concat(list(a), axis)))
-    H("concat_fused_relu", ["CONCATENATION"], "axis 1, 3 inputs, fused RELU (converter won't fuse)",
-      lambda: single_op("CONCATENATION", [randn(2, 3), randn(2, 2), randn(2, 4)], [[2, 9]],
-                        "ConcatenationOptions", Axis=1, FusedActivationFunction=RELU),
-      expect={"CONCATENATION": dict(FusedActivationFunction=RELU)})
 
     # --------------------------------------------------------- SPLIT / SPLIT_V
     T("split_3way_axis_neg1", ["SPLIT"], "SPLIT [3,6] into 3 on axis -1",
@@ -761,8 +760,10 @@ def define_cases():  # noqa: C901  (a long, flat table)
         ("ss_neg_stride", (4, 6), lambda a: a[::-1, 4:0:-2], "x[::-1, 4:0:-2] (negative strides)"),
         ("ss_neg_indices", (5, 6), lambda a: a[-3:-1, -4:], "x[-3:-1, -4:] (negative indices)"),
         ("ss_4d_mixed", (1, 6, 7, 5), lambda a: a[:, 1:5, ::2, 1:], "x[:, 1:5, ::2, 1:] 4-D"),
-        ("ss_ellipsis", (2, 3, 4, 5), lambda a: a[..., 1:3], "x[..., 1:3] (ellipsis)"),
-        ("ss_new_axis", (3, 4), lambda a: a[:, tf.newaxis, 1:3], "x[:, newaxis, 1:3] (new_axis)"),
+        ("ss_ellipsis", (2, 3, 4, 5), lambda a: a[..., 1:3],
+         "x[..., 1:3] (converter expands the ellipsis into begin/end masks)"),
+        ("ss_new_axis", (3, 4), lambda a: a[:, tf.newaxis, 1:3],
+         "x[:, newaxis, 1:3] (converter emits RESHAPE + STRIDED_SLICE)"),
     ]:
         T(name, ["STRIDED_SLICE"], why, (lambda x=x: [randn(*x)]), f)
 
@@ -1079,10 +1080,10 @@ _OPTNAMES = None
 def _enum_names():
     global _OPNAMES, _OPTNAMES
     if _OPNAMES is None:
-        import tflite
-        _OPNAMES = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
-        _OPTNAMES = {v: k for k, v in vars(tflite.BuiltinOptions.BuiltinOptions).items()
-                     if not k.startswith("_")}
+        ops = _tfl_module("BuiltinOperator").BuiltinOperator
+        opts = _tfl_module("BuiltinOptions").BuiltinOptions
+        _OPTNAMES = {v: k for k, v in vars(opts).items() if not k.startswith("_")}
+        _OPNAMES = {v: k for k, v in vars(ops).items() if not k.startswith("_")}
     return _OPNAMES, _OPTNAMES
 
 
@@ -1093,7 +1094,7 @@ def _read_options(op):
     if t == 0:
         return {}
     name = optnames[t]
-    cls = getattr(importlib.import_module(f"tflite.{name}"), name)
+    cls = getattr(_tfl_module(name), name)
     obj = cls()
     tab = op.BuiltinOptions()
     obj.Init(tab.Bytes, tab.Pos)
@@ -1251,6 +1252,9 @@ def main(argv=None):
         except Exception as e:  # noqa: BLE001 -- report every failing case, then fail
             failures.append(c.name)
             print(f"FAIL {c.name}: {type(e).__name__}: {e}", flush=True)
+            for ext in (".tflite", ".npz"):  # never leave a broken model behind
+                (OUT_DIR / f"{c.name}{ext}").unlink(missing_ok=True)
+            index.pop(c.name, None)
             continue
         index[c.name] = {"ops": ops, "why": c.why}
         print(f"ok   {c.name:40s} {summary}", flush=True)
