@@ -4,8 +4,11 @@ from __future__ import annotations
 import numpy as np
 
 from dlcoder.codegen import cgen
-from dlcoder.ops import register
+from dlcoder.ops import FLOAT, register
 from dlcoder.ops._common import check_activation, clamp_init, shape, spatial_padding
+
+PANEL = 16     # columns per packed GEMM panel (simd_kernels.h)
+KMAX_MR = 12   # rows of the widest GEMM tile (kMaxMR in simd.h)
 
 
 def _bias(node, g, e, index: int) -> str:
@@ -20,7 +23,53 @@ def _check_conv(node, g):
     return check_activation(node, g)
 
 
-@register("CONV_2D", header="conv.h", check=_check_conv)
+def pack_panels(b_kn: np.ndarray) -> np.ndarray:
+    """B[k][n] -> the GEMM kernels' layout: 16-column panels [ceil(n/16)][k][16], zero padded."""
+    k, n = b_kn.shape
+    panels = -(-n // PANEL)
+    padded = np.zeros((k, panels * PANEL), np.float32)
+    padded[:, :n] = b_kn
+    return np.ascontiguousarray(padded.reshape(k, panels, PANEL).transpose(1, 0, 2))
+
+
+def padded_bias(node, g, e, index: int, n: int) -> str:
+    """A bias padded to whole panels, as the GEMM kernels read it (nullptr if absent)."""
+    if len(node.inputs) <= index or node.inputs[index] < 0:
+        return "nullptr"
+    values = np.zeros(-(-n // PANEL) * PANEL, np.float32)
+    values[:n] = g.const(node.inputs[index]).ravel()
+    return e.weights(values)
+
+
+def _conv_is_gemm(node, g) -> bool:
+    """An ungrouped conv with a constant bias (or none) runs on the GEMM kernels."""
+    x, w = node.inputs[0], node.inputs[1]
+    bias_ok = len(node.inputs) < 3 or node.inputs[2] < 0 or g.const(node.inputs[2]) is not None
+    return shape(g, x)[3] == shape(g, w)[3] and bias_ok
+
+
+def _is_pointwise(node, g, top: int, left: int) -> bool:
+    kh, kw = shape(g, node.inputs[1])[1:3]
+    return ((kh, kw, top, left) == (1, 1, 0, 0) and node.attrs["stride_h"] == 1 and
+            node.attrs["stride_w"] == 1 and shape(g, node.inputs[0])[1:3] == shape(g, node.outputs[0])[1:3])
+
+
+def _conv_scratch(node, g) -> int:
+    _, kh, kw, icg = shape(g, node.inputs[1])
+    if not _conv_is_gemm(node, g) or _is_pointwise(node, g, *_conv_padding(node, g)):
+        return 0
+    return KMAX_MR * kh * kw * icg * 4
+
+
+def _conv_padding(node, g):
+    _, ih, iw, _ = shape(g, node.inputs[0])
+    _, kh, kw, _ = shape(g, node.inputs[1])
+    _, oh, ow, _ = shape(g, node.outputs[0])
+    return spatial_padding(node, ih, iw, oh, ow, kh, kw, node.attrs.get("dilation_h_factor", 1),
+                           node.attrs.get("dilation_w_factor", 1))
+
+
+@register("CONV_2D", header="conv.h", check=_check_conv, scratch=_conv_scratch)
 def conv2d(node, g, e):
     x, w = node.inputs[0], node.inputs[1]
     n, ih, iw, ic = shape(g, x)
@@ -28,14 +77,23 @@ def conv2d(node, g, e):
     _, oh, ow, _ = shape(g, node.outputs[0])
     groups = ic // icg
     dh, dw = node.attrs.get("dilation_h_factor", 1), node.attrs.get("dilation_w_factor", 1)
-    top, left = spatial_padding(node, ih, iw, oh, ow, kh, kw, dh, dw)
-    # [oc][kh][kw][icg] -> [groups][kh][kw][icg][ocg]
-    packed = g.const(w).reshape(groups, oc // groups, kh, kw, icg).transpose(0, 2, 3, 4, 1)
+    top, left = _conv_padding(node, g)
     params = e.param("dlcoder_rt::ConvParams", cgen.struct_init({
         "batch": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
         "k_h": kh, "k_w": kw, "stride_h": node.attrs["stride_h"], "stride_w": node.attrs["stride_w"],
         "dil_h": dh, "dil_w": dw, "pad_top": top, "pad_left": left, "groups": groups,
         "act": clamp_init(node)}))
+    filt = g.const(w)
+    if _conv_is_gemm(node, g):
+        # B[k = (ky, kx, ci)][n = oc]
+        packed = e.weights(pack_panels(filt.reshape(oc, kh * kw * ic).T))
+        bias = padded_bias(node, g, e, 2, oc)
+        if _is_pointwise(node, g, top, left):
+            return f"dlcoder_rt::conv2d_1x1_f32({params}, {e.src(x)}, {packed}, {bias}, {e.dst(node.outputs[0])});"
+        return (f"dlcoder_rt::conv2d_im2col_f32({params}, {e.src(x)}, {packed}, {bias}, "
+                f"{e.dst(node.outputs[0])}, {e.scratch('float')});")
+    # grouped: [oc][kh][kw][icg] -> [groups][kh][kw][icg][ocg]
+    packed = filt.reshape(groups, oc // groups, kh, kw, icg).transpose(0, 2, 3, 4, 1)
     return (f"dlcoder_rt::conv2d_f32({params}, {e.src(x)}, "
             f"{e.weights(np.ascontiguousarray(packed, np.float32))}, {_bias(node, g, e, 2)}, "
             f"{e.dst(node.outputs[0])});")
@@ -54,7 +112,8 @@ def depthwise_conv2d(node, g, e):
         "k_h": kh, "k_w": kw, "stride_h": node.attrs["stride_h"], "stride_w": node.attrs["stride_w"],
         "dil_h": dh, "dil_w": dw, "pad_top": top, "pad_left": left,
         "depth_multiplier": oc // ic, "act": clamp_init(node)}))
-    return (f"dlcoder_rt::depthwise_conv2d_f32({params}, {e.src(x)}, {e.src(w)}, "
+    kernel = "depthwise_conv2d_f32_simd" if oc == ic else "depthwise_conv2d_f32"
+    return (f"dlcoder_rt::{kernel}({params}, {e.src(x)}, {e.src(w)}, "
             f"{_bias(node, g, e, 2)}, {e.dst(node.outputs[0])});")
 
 
@@ -64,7 +123,8 @@ def _check_transpose_conv(node, g):
     return check_activation(node, g)
 
 
-@register("TRANSPOSE_CONV", header="conv.h", check=_check_transpose_conv)
+# Input 0 (output_shape) is int32: FLOAT alone rejected every TRANSPOSE_CONV.
+@register("TRANSPOSE_CONV", header="conv.h", dtypes=FLOAT | {"int32"}, check=_check_transpose_conv)
 def transpose_conv(node, g, e):
     # inputs: output_shape, filter [oc][kh][kw][ic], input, optional bias
     w, x = node.inputs[1], node.inputs[2]

@@ -7,17 +7,10 @@
 #pragma once
 
 #include "dlcoder_rt/common.h"
+#include "dlcoder_rt/simd.h"
 
 namespace dlcoder_rt {
 
-struct ConvParams {
-  int32_t batch, in_h, in_w, in_c;
-  int32_t out_h, out_w, out_c;
-  int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w;
-  int32_t pad_top, pad_left;
-  int32_t groups;
-  Clamp<float> act;
-};
 
 inline void init_bias(float* o, const float* bias, int32_t n) {
   if (bias != nullptr) {
@@ -63,14 +56,6 @@ inline void conv2d_f32(const ConvParams& p, const float* in, const float* filter
   }
 }
 
-struct DepthwiseParams {
-  int32_t batch, in_h, in_w, in_c;
-  int32_t out_h, out_w, out_c;
-  int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w;
-  int32_t pad_top, pad_left;
-  int32_t depth_multiplier;
-  Clamp<float> act;
-};
 
 inline void depthwise_conv2d_f32(const DepthwiseParams& p, const float* in, const float* filter,
                                  const float* bias, float* out) {
@@ -138,6 +123,26 @@ inline void transpose_conv2d_f32(const TransposeConvParams& p, const float* in,
     }
   }
   for (int64_t i = 0; i < out_pixels; ++i) clamp_row(out + i * p.out_c, p.out_c, p.act);
+}
+
+// ---- SIMD paths (simd_kernels.h); filters packed in 16-column panels ----------------
+// 1x1, stride 1, no padding: the input is already the GEMM's A ([pixels][in_c]).
+inline void conv2d_1x1_f32(const ConvParams& p, const float* in, const float* packed,
+                           const float* bias, float* out) {
+  const GemmParams g{p.batch * p.out_h * p.out_w, p.out_c, p.in_c, p.in_c, p.out_c, p.act};
+  DLCODER_RT_DISPATCH(gemm, g, in, packed, bias, out)
+}
+
+// Any other ungrouped conv; scratch: kMaxMR * k_h * k_w * in_c floats.
+inline void conv2d_im2col_f32(const ConvParams& p, const float* in, const float* packed,
+                              const float* bias, float* out, float* scratch) {
+  DLCODER_RT_DISPATCH(conv2d_im2col, p, in, packed, bias, out, scratch)
+}
+
+// depth_multiplier 1.
+inline void depthwise_conv2d_f32_simd(const DepthwiseParams& p, const float* in, const float* filter,
+                                      const float* bias, float* out) {
+  DLCODER_RT_DISPATCH(depthwise_conv2d, p, in, filter, bias, out)
 }
 
 }  // namespace dlcoder_rt

@@ -15,7 +15,7 @@ extern "C" const uint8_t multi_io_weights[];
 namespace {
 
 [[maybe_unused]] const uint8_t* const kW = multi_io_weights;
-constexpr size_t kArenaBytes = 128;
+constexpr size_t kArenaBytes = 1344;
 constexpr size_t kInputBytes[] = {768, 20};
 constexpr size_t kOutputBytes[] = {20, 4, 2048};
 alignas(64) uint8_t g_arena[kArenaBytes];
@@ -34,17 +34,17 @@ int run_graph(const void* const* inputs, void* const* outputs, [[maybe_unused]] 
   [[maybe_unused]] int32_t* const out1 = static_cast<int32_t*>(outputs[1]);
   [[maybe_unused]] float* const out2 = static_cast<float*>(outputs[2]);
   // 0: CONV_2D
-  dlcoder_rt::conv2d_f32(kN0_0, in0, reinterpret_cast<const float*>(kW + 0), reinterpret_cast<const float*>(kW + 896), out2);
+  dlcoder_rt::conv2d_im2col_f32(kN0_0, in0, reinterpret_cast<const float*>(kW + 0), reinterpret_cast<const float*>(kW + 1728), out2, reinterpret_cast<float*>(A + 0));
   // 1: MEAN
   dlcoder_rt::mean(kN1_1, out2, reinterpret_cast<float*>(A + 0));
   // 2: FULLY_CONNECTED
-  dlcoder_rt::fully_connected_f32(kN2_2, reinterpret_cast<const float*>(A + 0), reinterpret_cast<const float*>(kW + 960), nullptr, reinterpret_cast<float*>(A + 64));
+  dlcoder_rt::fully_connected_f32(kN2_2, reinterpret_cast<const float*>(A + 0), reinterpret_cast<const float*>(kW + 1792), nullptr, reinterpret_cast<float*>(A + 64));
   // 3: ADD
   dlcoder_rt::binary(kN3_3, reinterpret_cast<const float*>(A + 64), in1, reinterpret_cast<float*>(A + 0), dlcoder_rt::AddOp{});
   // 4: ARG_MAX
   dlcoder_rt::arg_reduce<float, int32_t, true>(kN4_4, reinterpret_cast<const float*>(A + 0), out1);
   // 5: MUL
-  dlcoder_rt::binary(kN5_5, reinterpret_cast<const float*>(A + 0), reinterpret_cast<const float*>(kW + 1152), out0, dlcoder_rt::MulOp{});
+  dlcoder_rt::binary(kN5_5, reinterpret_cast<const float*>(A + 0), reinterpret_cast<const float*>(kW + 1984), out0, dlcoder_rt::MulOp{});
   return 0;
 }
 

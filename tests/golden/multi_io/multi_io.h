@@ -34,8 +34,8 @@ namespace golden {
 // arena of kArenaBytes (64-byte aligned): write inputs, Run(), read outputs.
 class multi_io {
  public:
-  static constexpr size_t kArenaBytes = 3136;
-  static constexpr size_t kWeightBytes = 1216;
+  static constexpr size_t kArenaBytes = 4352;
+  static constexpr size_t kWeightBytes = 2048;
   static constexpr int kNumInputs = 2;
   static constexpr int kNumOutputs = 3;
   // input 0: float32[1, 8, 8, 3]

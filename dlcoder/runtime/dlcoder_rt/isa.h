@@ -1,0 +1,49 @@
+// Instruction-set selection, in one place.
+//
+// x86-64: kernels exist for AVX-512 (F+VL), AVX2+FMA and SSE2, each compiled with a
+// target pragma so that a library built with plain -O2 still has them; the best one the
+// CPU supports is picked at run time with cpuid (__builtin_cpu_supports). aarch64: NEON,
+// the baseline there. Anything else: portable scalar code.
+// -DDLCODER_RT_FORCE_ISA=<n> (values of Isa) forces one path, for tests of each variant.
+#pragma once
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define DLCODER_RT_X86 1
+#include <immintrin.h>
+#elif defined(__aarch64__)
+#define DLCODER_RT_NEON 1
+#include <arm_neon.h>
+#endif
+
+namespace dlcoder_rt {
+
+enum class Isa : int { kScalar = 0, kSse2 = 1, kAvx2 = 2, kAvx512 = 3, kNeon = 4 };
+
+inline Isa runtime_isa() {
+#if defined(DLCODER_RT_FORCE_ISA)
+  return static_cast<Isa>(DLCODER_RT_FORCE_ISA);
+#elif defined(DLCODER_RT_X86)
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) return Isa::kAvx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::kAvx2;
+  return Isa::kSse2;
+#elif defined(DLCODER_RT_NEON)
+  return Isa::kNeon;
+#else
+  return Isa::kScalar;
+#endif
+}
+
+}  // namespace dlcoder_rt
+
+// Wrap per-ISA code: every function defined between BEGIN and END is compiled for it.
+#if defined(__clang__)
+#define DLCODER_RT_TARGET_BEGIN(features) \
+  _Pragma("clang attribute push") \
+  _Pragma(DLCODER_RT_STR(clang attribute push(__attribute__((target(features))), apply_to = function)))
+#define DLCODER_RT_TARGET_END _Pragma("clang attribute pop") _Pragma("clang attribute pop")
+#else
+#define DLCODER_RT_TARGET_BEGIN(features) \
+  _Pragma("GCC push_options") _Pragma(DLCODER_RT_STR(GCC target(features)))
+#define DLCODER_RT_TARGET_END _Pragma("GCC pop_options")
+#endif
+#define DLCODER_RT_STR(x) #x

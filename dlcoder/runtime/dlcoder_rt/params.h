@@ -1,0 +1,40 @@
+// Parameter structs shared by the scalar kernels and the per-ISA SIMD kernels. The
+// generator emits them as constexpr aggregates, field by field in this order.
+#pragma once
+
+#include "dlcoder_rt/common.h"
+
+namespace dlcoder_rt {
+
+struct ConvParams {
+  int32_t batch, in_h, in_w, in_c;
+  int32_t out_h, out_w, out_c;
+  int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w;
+  int32_t pad_top, pad_left;
+  int32_t groups;
+  Clamp<float> act;
+};
+
+struct DepthwiseParams {
+  int32_t batch, in_h, in_w, in_c;
+  int32_t out_h, out_w, out_c;
+  int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w;
+  int32_t pad_top, pad_left;
+  int32_t depth_multiplier;
+  Clamp<float> act;
+};
+
+// Arguments of C[m][n] = act(A[m][k] * B[k][n] + bias): A rows are `lda` floats apart;
+// B is packed in panels of 16 columns, [ceil(n/16)][k][16], zero padded; bias (or null)
+// has ceil(n/16)*16 floats.
+struct GemmParams {
+  int32_t m, n, k;
+  int32_t lda, ldc;
+  Clamp<float> act;
+};
+
+enum class BinaryKind : int { kAdd, kSub, kMul, kDiv, kMax, kMin, kSquaredDifference };
+enum class UnaryKind : int { kLogistic, kTanh, kHardSwish, kElu, kExp, kRelu, kRelu6,
+                             kReluN1To1, kRelu0To1, kAbs, kNeg, kSquare, kSqrt, kRsqrt };
+
+}  // namespace dlcoder_rt

@@ -1,0 +1,243 @@
+// Vector types per instruction set, and the per-ISA instantiation of simd_kernels.h.
+//
+// Each ISA gets a traits struct (T = register type, N = floats per register) compiled for
+// that ISA, and a namespace (avx512, avx2, sse2, neon, scalar) in which simd_kernels.h is
+// included under the same target, with `V` naming the traits. Callers go through the
+// dispatchers at the bottom, which pick the namespace with runtime_isa().
+#pragma once
+
+#include "dlcoder_rt/common.h"
+#include "dlcoder_rt/isa.h"
+#include "dlcoder_rt/params.h"
+
+namespace dlcoder_rt {
+
+
+
+namespace simd {
+
+struct Scalar {
+  using T = float;
+  static constexpr int N = 1;
+  static T load(const float* p) { return *p; }
+  static T loadn(const float* p, int) { return *p; }
+  static void store(float* p, T v) { *p = v; }
+  static void storen(float* p, T v, int) { *p = v; }
+  static T set1(float x) { return x; }
+  static T zero() { return 0.0f; }
+  static T add(T a, T b) { return a + b; }
+  static T sub(T a, T b) { return a - b; }
+  static T mul(T a, T b) { return a * b; }
+  static T div(T a, T b) { return a / b; }
+  static T fma(T a, T b, T c) { return a * b + c; }
+  static T max(T a, T b) { return a > b ? a : b; }
+  static T min(T a, T b) { return a < b ? a : b; }
+  static T sqrt(T a) { return std::sqrt(a); }
+  static T abs(T a) { return std::fabs(a); }
+  static T round(T a) { return std::nearbyint(a); }
+  // 2^n for integral n given as a float in [-126, 127]
+  static T pow2n(T n) { return std::ldexp(1.0f, static_cast<int>(n)); }
+  static float hsum(T a) { return a; }
+};
+
+#if defined(DLCODER_RT_X86)
+DLCODER_RT_TARGET_BEGIN("avx512f,avx512vl,avx2,fma")
+struct Avx512 {
+  using T = __m512;
+  static constexpr int N = 16;
+  static __mmask16 mask(int n) { return static_cast<__mmask16>((1u << n) - 1u); }
+  static T load(const float* p) { return _mm512_loadu_ps(p); }
+  static T loadn(const float* p, int n) { return _mm512_maskz_loadu_ps(mask(n), p); }
+  static void store(float* p, T v) { _mm512_storeu_ps(p, v); }
+  static void storen(float* p, T v, int n) { _mm512_mask_storeu_ps(p, mask(n), v); }
+  static T set1(float x) { return _mm512_set1_ps(x); }
+  static T zero() { return _mm512_setzero_ps(); }
+  static T add(T a, T b) { return _mm512_add_ps(a, b); }
+  static T sub(T a, T b) { return _mm512_sub_ps(a, b); }
+  static T mul(T a, T b) { return _mm512_mul_ps(a, b); }
+  static T div(T a, T b) { return _mm512_div_ps(a, b); }
+  static T fma(T a, T b, T c) { return _mm512_fmadd_ps(a, b, c); }
+  static T max(T a, T b) { return _mm512_max_ps(a, b); }
+  static T min(T a, T b) { return _mm512_min_ps(a, b); }
+  static T sqrt(T a) { return _mm512_sqrt_ps(a); }
+  static T abs(T a) { return _mm512_abs_ps(a); }
+  static T round(T a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static T pow2n(T n) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23));
+  }
+  static float hsum(T a) { return _mm512_reduce_add_ps(a); }
+};
+DLCODER_RT_TARGET_END
+
+DLCODER_RT_TARGET_BEGIN("avx2,fma")
+struct Avx2 {
+  using T = __m256;
+  static constexpr int N = 8;
+  static __m256i mask(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
+  static T load(const float* p) { return _mm256_loadu_ps(p); }
+  static T loadn(const float* p, int n) { return _mm256_maskload_ps(p, mask(n)); }
+  static void store(float* p, T v) { _mm256_storeu_ps(p, v); }
+  static void storen(float* p, T v, int n) { _mm256_maskstore_ps(p, mask(n), v); }
+  static T set1(float x) { return _mm256_set1_ps(x); }
+  static T zero() { return _mm256_setzero_ps(); }
+  static T add(T a, T b) { return _mm256_add_ps(a, b); }
+  static T sub(T a, T b) { return _mm256_sub_ps(a, b); }
+  static T mul(T a, T b) { return _mm256_mul_ps(a, b); }
+  static T div(T a, T b) { return _mm256_div_ps(a, b); }
+  static T fma(T a, T b, T c) { return _mm256_fmadd_ps(a, b, c); }
+  static T max(T a, T b) { return _mm256_max_ps(a, b); }
+  static T min(T a, T b) { return _mm256_min_ps(a, b); }
+  static T sqrt(T a) { return _mm256_sqrt_ps(a); }
+  static T abs(T a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
+  static T round(T a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static T pow2n(T n) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
+  }
+  static float hsum(T a) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+  }
+};
+DLCODER_RT_TARGET_END
+
+struct Sse2 {
+  using T = __m128;
+  static constexpr int N = 4;
+  static T load(const float* p) { return _mm_loadu_ps(p); }
+  static T loadn(const float* p, int n) {
+    alignas(16) float tmp[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int i = 0; i < n; ++i) tmp[i] = p[i];
+    return _mm_load_ps(tmp);
+  }
+  static void store(float* p, T v) { _mm_storeu_ps(p, v); }
+  static void storen(float* p, T v, int n) {
+    alignas(16) float tmp[4];
+    _mm_store_ps(tmp, v);
+    for (int i = 0; i < n; ++i) p[i] = tmp[i];
+  }
+  static T set1(float x) { return _mm_set1_ps(x); }
+  static T zero() { return _mm_setzero_ps(); }
+  static T add(T a, T b) { return _mm_add_ps(a, b); }
+  static T sub(T a, T b) { return _mm_sub_ps(a, b); }
+  static T mul(T a, T b) { return _mm_mul_ps(a, b); }
+  static T div(T a, T b) { return _mm_div_ps(a, b); }
+  static T fma(T a, T b, T c) { return _mm_add_ps(_mm_mul_ps(a, b), c); }
+  static T max(T a, T b) { return _mm_max_ps(a, b); }
+  static T min(T a, T b) { return _mm_min_ps(a, b); }
+  static T sqrt(T a) { return _mm_sqrt_ps(a); }
+  static T abs(T a) { return _mm_andnot_ps(_mm_set1_ps(-0.0f), a); }
+  static T round(T a) { return _mm_cvtepi32_ps(_mm_cvtps_epi32(a)); }  // |a| < 2^31 here
+  static T pow2n(T n) {
+    return _mm_castsi128_ps(_mm_slli_epi32(_mm_add_epi32(_mm_cvtps_epi32(n), _mm_set1_epi32(127)), 23));
+  }
+  static float hsum(T a) {
+    __m128 s = _mm_add_ps(a, _mm_movehl_ps(a, a));
+    s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+  }
+};
+#endif  // DLCODER_RT_X86
+
+#if defined(DLCODER_RT_NEON)
+struct Neon {
+  using T = float32x4_t;
+  static constexpr int N = 4;
+  static T load(const float* p) { return vld1q_f32(p); }
+  static T loadn(const float* p, int n) {
+    float tmp[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int i = 0; i < n; ++i) tmp[i] = p[i];
+    return vld1q_f32(tmp);
+  }
+  static void store(float* p, T v) { vst1q_f32(p, v); }
+  static void storen(float* p, T v, int n) {
+    float tmp[4];
+    vst1q_f32(tmp, v);
+    for (int i = 0; i < n; ++i) p[i] = tmp[i];
+  }
+  static T set1(float x) { return vdupq_n_f32(x); }
+  static T zero() { return vdupq_n_f32(0.0f); }
+  static T add(T a, T b) { return vaddq_f32(a, b); }
+  static T sub(T a, T b) { return vsubq_f32(a, b); }
+  static T mul(T a, T b) { return vmulq_f32(a, b); }
+  static T div(T a, T b) { return vdivq_f32(a, b); }
+  static T fma(T a, T b, T c) { return vfmaq_f32(c, a, b); }
+  static T max(T a, T b) { return vmaxq_f32(a, b); }
+  static T min(T a, T b) { return vminq_f32(a, b); }
+  static T sqrt(T a) { return vsqrtq_f32(a); }
+  static T abs(T a) { return vabsq_f32(a); }
+  static T round(T a) { return vrndnq_f32(a); }
+  static T pow2n(T n) {
+    return vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(vcvtnq_s32_f32(n), vdupq_n_s32(127)), 23));
+  }
+  static float hsum(T a) { return vaddvq_f32(a); }
+};
+#endif  // DLCODER_RT_NEON
+
+}  // namespace simd
+
+// ---- one namespace per ISA, each with the kernels of simd_kernels.h -------------------
+#if defined(DLCODER_RT_X86)
+DLCODER_RT_TARGET_BEGIN("avx512f,avx512vl,avx2,fma")
+namespace avx512 {
+using V = simd::Avx512;
+constexpr int kMR = 12;
+#include "dlcoder_rt/simd_kernels.h"
+}  // namespace avx512
+DLCODER_RT_TARGET_END
+
+DLCODER_RT_TARGET_BEGIN("avx2,fma")
+namespace avx2 {
+using V = simd::Avx2;
+constexpr int kMR = 6;
+#include "dlcoder_rt/simd_kernels.h"
+}  // namespace avx2
+DLCODER_RT_TARGET_END
+
+namespace sse2 {
+using V = simd::Sse2;
+constexpr int kMR = 3;
+#include "dlcoder_rt/simd_kernels.h"
+}  // namespace sse2
+#endif
+
+#if defined(DLCODER_RT_NEON)
+namespace neon {
+using V = simd::Neon;
+constexpr int kMR = 6;
+#include "dlcoder_rt/simd_kernels.h"
+}  // namespace neon
+#endif
+
+namespace scalar {
+using V = simd::Scalar;
+constexpr int kMR = 4;
+#include "dlcoder_rt/simd_kernels.h"
+}  // namespace scalar
+
+// Rows of A the widest GEMM tile takes (scratch sizes are computed with it).
+constexpr int kMaxMR = 12;
+
+// Calls ns::fn(args...) for the ISA chosen at run time.
+#if defined(DLCODER_RT_X86)
+#define DLCODER_RT_DISPATCH(fn, ...)                                    \
+  switch (runtime_isa()) {                                              \
+    case Isa::kAvx512: return avx512::fn(__VA_ARGS__);                  \
+    case Isa::kAvx2: return avx2::fn(__VA_ARGS__);                      \
+    case Isa::kSse2: return sse2::fn(__VA_ARGS__);                      \
+    default: return scalar::fn(__VA_ARGS__);                            \
+  }
+#elif defined(DLCODER_RT_NEON)
+#define DLCODER_RT_DISPATCH(fn, ...)                                    \
+  switch (runtime_isa()) {                                              \
+    case Isa::kNeon: return neon::fn(__VA_ARGS__);                      \
+    default: return scalar::fn(__VA_ARGS__);                            \
+  }
+#else
+#define DLCODER_RT_DISPATCH(fn, ...) return scalar::fn(__VA_ARGS__);
+#endif
+
+}  // namespace dlcoder_rt

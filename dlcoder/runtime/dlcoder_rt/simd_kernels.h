@@ -1,0 +1,356 @@
+// SIMD kernels, written once against the vector traits `V` (see simd.h).
+//
+// NOT a normal header: simd.h includes it once per ISA, inside a namespace that defines
+// `V` (the traits) and `kMR` (rows of the GEMM tile), under that ISA's target pragma.
+// It must not include anything itself. Kernels get raw pointers and params; every
+// packed-weight layout here is ISA independent, so the generator can pack once.
+
+// ---- GEMM ------------------------------------------------------------------------------
+// One tile: MR rows of A times one 16-column panel of B, bias and clamp fused.
+template <int MR>
+inline void gemm_tile(int32_t k, const float* a, int32_t lda, const float* b, const float* bias,
+                      float* c, int32_t ldc, int32_t cols, Clamp<float> act) {
+  constexpr int R = 16 / V::N;
+  typename V::T acc[MR][R];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 16
+    for (int j = 0; j < R; ++j) acc[r][j] = bias != nullptr ? V::load(bias + j * V::N) : V::zero();
+  for (int32_t kk = 0; kk < k; ++kk) {
+    typename V::T bv[R];
+#pragma GCC unroll 16
+    for (int j = 0; j < R; ++j) bv[j] = V::load(b + int64_t{kk} * 16 + j * V::N);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      const typename V::T av = V::set1(a[int64_t{r} * lda + kk]);
+#pragma GCC unroll 16
+      for (int j = 0; j < R; ++j) acc[r][j] = V::fma(av, bv[j], acc[r][j]);
+    }
+  }
+  const typename V::T lo = V::set1(act.lo), hi = V::set1(act.hi);
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+#pragma GCC unroll 16
+    for (int j = 0; j < R; ++j) {
+      const typename V::T v = V::min(V::max(acc[r][j], lo), hi);
+      float* dst = c + int64_t{r} * ldc + j * V::N;
+      if (cols >= 16) {
+        V::store(dst, v);
+      } else if (cols > j * V::N) {
+        V::storen(dst, v, cols - j * V::N < V::N ? cols - j * V::N : V::N);
+      }
+    }
+  }
+}
+
+template <int MR>
+inline void gemm_rows(const GemmParams& p, const float* a, const float* b, const float* bias, float* c) {
+  for (int32_t n0 = 0; n0 < p.n; n0 += 16) {
+    gemm_tile<MR>(p.k, a, p.lda, b + int64_t{n0} * p.k, bias == nullptr ? nullptr : bias + n0,
+                  c + n0, p.ldc, p.n - n0, p.act);
+  }
+}
+
+// Rows [0, rows) of C, rows <= kMR.
+inline void gemm_block(const GemmParams& p, int32_t rows, const float* a, const float* b,
+                       const float* bias, float* c) {
+  switch (rows) {
+#define DLCODER_RT_GEMM_CASE(R) \
+  case R:                       \
+    if (R <= kMR) gemm_rows<(R <= kMR ? R : 1)>(p, a, b, bias, c); \
+    return;
+    DLCODER_RT_GEMM_CASE(12) DLCODER_RT_GEMM_CASE(11) DLCODER_RT_GEMM_CASE(10)
+    DLCODER_RT_GEMM_CASE(9) DLCODER_RT_GEMM_CASE(8) DLCODER_RT_GEMM_CASE(7)
+    DLCODER_RT_GEMM_CASE(6) DLCODER_RT_GEMM_CASE(5) DLCODER_RT_GEMM_CASE(4)
+    DLCODER_RT_GEMM_CASE(3) DLCODER_RT_GEMM_CASE(2) DLCODER_RT_GEMM_CASE(1)
+#undef DLCODER_RT_GEMM_CASE
+    default:
+      return;
+  }
+}
+
+inline void gemm(const GemmParams& p, const float* a, const float* b, const float* bias, float* c) {
+  for (int32_t m0 = 0; m0 < p.m; m0 += kMR) {
+    const int32_t rows = p.m - m0 < kMR ? p.m - m0 : kMR;
+    gemm_block(p, rows, a + int64_t{m0} * p.lda, b, bias, c + int64_t{m0} * p.ldc);
+  }
+}
+
+// Packs a row-major B[k][n] (or B^T, [n][k], when transposed) into 16-column panels.
+inline void pack_b(int32_t k, int32_t n, const float* b, bool transposed, float* out) {
+  for (int32_t n0 = 0; n0 < n; n0 += 16) {
+    const int32_t cols = n - n0 < 16 ? n - n0 : 16;
+    float* panel = out + int64_t{n0} * k;
+    for (int32_t kk = 0; kk < k; ++kk) {
+      float* dst = panel + int64_t{kk} * 16;
+      for (int32_t j = 0; j < cols; ++j)
+        dst[j] = transposed ? b[int64_t{n0 + j} * k + kk] : b[int64_t{kk} * n + n0 + j];
+      for (int32_t j = cols; j < 16; ++j) dst[j] = 0.0f;
+    }
+  }
+}
+
+// Convolution as GEMM over im2col rows: each block of kMR output pixels is gathered into
+// `scratch` ([kMR][k_h * k_w * in_c], zeros where the window leaves the input), then one
+// GEMM block computes all output channels for it.
+inline void conv2d_im2col(const ConvParams& p, const float* in, const float* packed,
+                          const float* bias, float* out, float* scratch) {
+  const int32_t kdim = p.k_h * p.k_w * p.in_c;
+  const int64_t pixels = int64_t{p.batch} * p.out_h * p.out_w;
+  const GemmParams g{0, p.out_c, kdim, kdim, p.out_c, p.act};
+  for (int64_t m0 = 0; m0 < pixels; m0 += kMR) {
+    const int32_t rows = static_cast<int32_t>(pixels - m0 < kMR ? pixels - m0 : kMR);
+    for (int32_t r = 0; r < rows; ++r) {
+      const int64_t pix = m0 + r;
+      const int32_t ox = static_cast<int32_t>(pix % p.out_w);
+      const int32_t oy = static_cast<int32_t>((pix / p.out_w) % p.out_h);
+      const int32_t b = static_cast<int32_t>(pix / (int64_t{p.out_w} * p.out_h));
+      float* row = scratch + int64_t{r} * kdim;
+      for (int32_t ky = 0; ky < p.k_h; ++ky) {
+        const int32_t iy = oy * p.stride_h - p.pad_top + ky * p.dil_h;
+        for (int32_t kx = 0; kx < p.k_w; ++kx) {
+          const int32_t ix = ox * p.stride_w - p.pad_left + kx * p.dil_w;
+          float* dst = row + (int64_t{ky} * p.k_w + kx) * p.in_c;
+          if (iy < 0 || iy >= p.in_h || ix < 0 || ix >= p.in_w) {
+            for (int32_t c = 0; c < p.in_c; ++c) dst[c] = 0.0f;
+          } else {
+            const float* src = in + ((int64_t{b} * p.in_h + iy) * p.in_w + ix) * p.in_c;
+            for (int32_t c = 0; c < p.in_c; ++c) dst[c] = src[c];
+          }
+        }
+      }
+    }
+    gemm_block(g, rows, scratch, packed, bias, out + m0 * p.out_c);
+  }
+}
+
+// ---- depthwise convolution -----------------------------------------------------------
+// Channels are the vector dimension. For one output row and one block of channels the
+// KHxKW filter taps stay in registers (KH, KW > 0: compile-time, unrolled); pixels whose
+// window lies inside the input skip the bounds checks.
+template <int KH, int KW>
+inline void dwconv_row(const DepthwiseParams& p, const float* in_b, const float* filter,
+                       const float* bias, float* out_row, int32_t oy) {
+  const int32_t kh = KH > 0 ? KH : p.k_h, kw = KW > 0 ? KW : p.k_w;
+  const int32_t c_all = p.out_c;
+  const int32_t iy0 = oy * p.stride_h - p.pad_top;
+  // first and last+1 output x whose whole window is inside the row
+  int32_t x_lo = (p.pad_left + p.stride_w - 1) / p.stride_w;
+  int32_t x_hi = (p.in_w - (kw - 1) * p.dil_w + p.pad_left + p.stride_w - 1) / p.stride_w;
+  if (x_hi > p.out_w) x_hi = p.out_w;
+  if (x_lo > x_hi) x_lo = x_hi;
+  const typename V::T lo = V::set1(p.act.lo), hi = V::set1(p.act.hi);
+  for (int32_t c0 = 0; c0 < c_all; c0 += V::N) {
+    const int32_t nc = c_all - c0 < V::N ? c_all - c0 : V::N;
+    const bool full = nc == V::N;
+    constexpr int kTaps = (KH > 0 && KW > 0) ? KH * KW : 1;
+    typename V::T w[kTaps];
+    if (KH > 0 && KW > 0) {
+#pragma GCC unroll 25
+      for (int t = 0; t < kTaps; ++t)
+        w[t] = full ? V::load(filter + int64_t{t} * c_all + c0) : V::loadn(filter + int64_t{t} * c_all + c0, nc);
+    }
+    const typename V::T b0 = bias == nullptr ? V::zero() : (full ? V::load(bias + c0) : V::loadn(bias + c0, nc));
+    for (int32_t ox = 0; ox < p.out_w; ++ox) {
+      const int32_t ix0 = ox * p.stride_w - p.pad_left;
+      const bool inside = ox >= x_lo && ox < x_hi;
+      typename V::T acc = b0;
+      for (int32_t ky = 0; ky < kh; ++ky) {
+        const int32_t iy = iy0 + ky * p.dil_h;
+        if (iy < 0 || iy >= p.in_h) continue;
+        const float* row = in_b + int64_t{iy} * p.in_w * p.in_c + c0;
+#pragma GCC unroll 5
+        for (int32_t kx = 0; kx < kw; ++kx) {
+          const int32_t ix = ix0 + kx * p.dil_w;
+          if (!inside && (ix < 0 || ix >= p.in_w)) continue;
+          const float* src = row + int64_t{ix} * p.in_c;
+          const int32_t t = ky * kw + kx;
+          const typename V::T wt = (KH > 0 && KW > 0)
+              ? w[t] : (full ? V::load(filter + int64_t{t} * c_all + c0) : V::loadn(filter + int64_t{t} * c_all + c0, nc));
+          acc = V::fma(full ? V::load(src) : V::loadn(src, nc), wt, acc);
+        }
+      }
+      acc = V::min(V::max(acc, lo), hi);
+      float* dst = out_row + int64_t{ox} * c_all + c0;
+      if (full) {
+        V::store(dst, acc);
+      } else {
+        V::storen(dst, acc, nc);
+      }
+    }
+  }
+}
+
+// depth_multiplier == 1 only (in_c == out_c).
+inline void depthwise_conv2d(const DepthwiseParams& p, const float* in, const float* filter,
+                             const float* bias, float* out) {
+  for (int32_t b = 0; b < p.batch; ++b) {
+    const float* in_b = in + int64_t{b} * p.in_h * p.in_w * p.in_c;
+    for (int32_t oy = 0; oy < p.out_h; ++oy) {
+      float* out_row = out + (int64_t{b} * p.out_h + oy) * p.out_w * p.out_c;
+      if (p.k_h == 3 && p.k_w == 3) {
+        dwconv_row<3, 3>(p, in_b, filter, bias, out_row, oy);
+      } else if (p.k_h == 5 && p.k_w == 5) {
+        dwconv_row<5, 5>(p, in_b, filter, bias, out_row, oy);
+      } else {
+        dwconv_row<0, 0>(p, in_b, filter, bias, out_row, oy);
+      }
+    }
+  }
+}
+
+// ---- elementwise ---------------------------------------------------------------------
+inline typename V::T binary_op(BinaryKind kind, typename V::T a, typename V::T b) {
+  switch (kind) {
+    case BinaryKind::kAdd: return V::add(a, b);
+    case BinaryKind::kSub: return V::sub(a, b);
+    case BinaryKind::kMul: return V::mul(a, b);
+    case BinaryKind::kDiv: return V::div(a, b);
+    case BinaryKind::kMax: return V::max(a, b);
+    case BinaryKind::kMin: return V::min(a, b);
+    default: {
+      const typename V::T d = V::sub(a, b);
+      return V::mul(d, d);
+    }
+  }
+}
+
+// One run of n outputs; sa/sb are 1 (dense) or 0 (broadcast scalar).
+template <BinaryKind kKind>
+inline void binary_run_k(int32_t n, const float* a, int32_t sa, const float* b, int32_t sb,
+                         float* out, Clamp<float> act) {
+  const typename V::T lo = V::set1(act.lo), hi = V::set1(act.hi);
+  int32_t i = 0;
+  for (; i + V::N <= n; i += V::N) {
+    const typename V::T va = sa ? V::load(a + i) : V::set1(*a);
+    const typename V::T vb = sb ? V::load(b + i) : V::set1(*b);
+    V::store(out + i, V::min(V::max(binary_op(kKind, va, vb), lo), hi));
+  }
+  if (i < n) {
+    const int32_t r = n - i;
+    const typename V::T va = sa ? V::loadn(a + i, r) : V::set1(*a);
+    const typename V::T vb = sb ? V::loadn(b + i, r) : V::set1(*b);
+    V::storen(out + i, V::min(V::max(binary_op(kKind, va, vb), lo), hi), r);
+  }
+}
+
+inline void binary_run(BinaryKind kind, int32_t n, const float* a, int32_t sa, const float* b,
+                       int32_t sb, float* out, Clamp<float> act) {
+  switch (kind) {
+    case BinaryKind::kAdd: return binary_run_k<BinaryKind::kAdd>(n, a, sa, b, sb, out, act);
+    case BinaryKind::kSub: return binary_run_k<BinaryKind::kSub>(n, a, sa, b, sb, out, act);
+    case BinaryKind::kMul: return binary_run_k<BinaryKind::kMul>(n, a, sa, b, sb, out, act);
+    case BinaryKind::kDiv: return binary_run_k<BinaryKind::kDiv>(n, a, sa, b, sb, out, act);
+    case BinaryKind::kMax: return binary_run_k<BinaryKind::kMax>(n, a, sa, b, sb, out, act);
+    case BinaryKind::kMin: return binary_run_k<BinaryKind::kMin>(n, a, sa, b, sb, out, act);
+    default: return binary_run_k<BinaryKind::kSquaredDifference>(n, a, sa, b, sb, out, act);
+  }
+}
+
+// exp(x): x = n ln2 + r with |r| <= ln2/2 (ln2 split in two for accuracy), exp(r) by a
+// degree-6 polynomial, 2^n by building the exponent bits. Relative error ~2 ulp; inputs
+// are clamped to the float range (below -87.3 the result flushes to zero).
+inline typename V::T exp_v(typename V::T x) {
+  x = V::min(V::max(x, V::set1(-87.3f)), V::set1(88.7f));
+  const typename V::T n = V::round(V::mul(x, V::set1(1.44269504088896341f)));
+  typename V::T r = V::fma(n, V::set1(-0.693359375f), x);
+  r = V::fma(n, V::set1(2.12194440e-4f), r);
+  typename V::T y = V::set1(1.9875691500e-4f);
+  y = V::fma(y, r, V::set1(1.3981999507e-3f));
+  y = V::fma(y, r, V::set1(8.3334519073e-3f));
+  y = V::fma(y, r, V::set1(4.1665795894e-2f));
+  y = V::fma(y, r, V::set1(1.6666665459e-1f));
+  y = V::fma(y, r, V::set1(5.0000001201e-1f));
+  y = V::fma(V::mul(y, r), r, V::add(r, V::set1(1.0f)));
+  // 2^n in two steps so that n = 128 (x near 88.7) does not overflow the exponent
+  const typename V::T half = V::round(V::mul(n, V::set1(0.5f)));
+  return V::mul(V::mul(y, V::pow2n(half)), V::pow2n(V::sub(n, half)));
+}
+
+inline typename V::T unary_op(UnaryKind kind, typename V::T x) {
+  const typename V::T one = V::set1(1.0f), zero = V::zero();
+  switch (kind) {
+    case UnaryKind::kLogistic: return V::div(one, V::add(one, exp_v(V::sub(zero, x))));
+    case UnaryKind::kTanh: {
+      // (1 - e) / (1 + e), e = exp(-2x): the absolute error stays ~1e-7 everywhere, and
+      // exp_v's clamping makes the large-|x| ends exactly -1 and 1
+      const typename V::T e = exp_v(V::mul(x, V::set1(-2.0f)));
+      return V::div(V::sub(one, e), V::add(one, e));
+    }
+    case UnaryKind::kElu:
+      return V::add(V::max(x, zero), V::min(V::sub(exp_v(V::min(x, zero)), one), zero));
+    case UnaryKind::kHardSwish:
+      return V::mul(x, V::mul(V::min(V::max(V::add(x, V::set1(3.0f)), zero), V::set1(6.0f)),
+                              V::set1(1.0f / 6.0f)));
+    case UnaryKind::kExp: return exp_v(x);
+    case UnaryKind::kRelu: return V::max(x, zero);
+    case UnaryKind::kRelu6: return V::min(V::max(x, zero), V::set1(6.0f));
+    case UnaryKind::kReluN1To1: return V::min(V::max(x, V::set1(-1.0f)), one);
+    case UnaryKind::kRelu0To1: return V::min(V::max(x, zero), one);
+    case UnaryKind::kAbs: return V::abs(x);
+    case UnaryKind::kNeg: return V::sub(zero, x);
+    case UnaryKind::kSquare: return V::mul(x, x);
+    case UnaryKind::kSqrt: return V::sqrt(x);
+    case UnaryKind::kRsqrt: return V::div(one, V::sqrt(x));
+    default: return x;
+  }
+}
+
+template <UnaryKind kKind>
+inline void unary_k(int64_t n, const float* in, float* out) {
+  int64_t i = 0;
+  for (; i + V::N <= n; i += V::N) V::store(out + i, unary_op(kKind, V::load(in + i)));
+  if (i < n) {
+    const int r = static_cast<int>(n - i);
+    V::storen(out + i, unary_op(kKind, V::loadn(in + i, r)), r);
+  }
+}
+
+inline void unary(UnaryKind kind, int64_t n, const float* in, float* out) {
+  switch (kind) {
+#define DLCODER_RT_UNARY_CASE(K) \
+  case UnaryKind::K: return unary_k<UnaryKind::K>(n, in, out);
+    DLCODER_RT_UNARY_CASE(kLogistic) DLCODER_RT_UNARY_CASE(kTanh) DLCODER_RT_UNARY_CASE(kHardSwish)
+    DLCODER_RT_UNARY_CASE(kExp) DLCODER_RT_UNARY_CASE(kRelu) DLCODER_RT_UNARY_CASE(kRelu6)
+    DLCODER_RT_UNARY_CASE(kReluN1To1) DLCODER_RT_UNARY_CASE(kRelu0To1) DLCODER_RT_UNARY_CASE(kAbs)
+    DLCODER_RT_UNARY_CASE(kNeg) DLCODER_RT_UNARY_CASE(kSquare) DLCODER_RT_UNARY_CASE(kSqrt)
+    DLCODER_RT_UNARY_CASE(kRsqrt) DLCODER_RT_UNARY_CASE(kElu)
+#undef DLCODER_RT_UNARY_CASE
+  }
+}
+
+// A broadcast binary op over a Loop6 (see common.h): runs whose strides are 0 or 1 are
+// vectorised, others go element by element.
+inline void binary_loop(const Loop6& loop, BinaryKind kind, const float* a, const float* b,
+                        float* out, Clamp<float> act) {
+  const int32_t* d = loop.dims;
+  const int32_t* sa = loop.a_strides;
+  const int32_t* sb = loop.b_strides;
+  const int32_t n = d[5], ia5 = sa[5], ib5 = sb[5];
+  const bool fast = (ia5 == 0 || ia5 == 1) && (ib5 == 0 || ib5 == 1);
+  int64_t o = 0;
+  for (int32_t i0 = 0; i0 < d[0]; ++i0)
+    for (int32_t i1 = 0; i1 < d[1]; ++i1)
+      for (int32_t i2 = 0; i2 < d[2]; ++i2)
+        for (int32_t i3 = 0; i3 < d[3]; ++i3)
+          for (int32_t i4 = 0; i4 < d[4]; ++i4) {
+            const float* pa = a + (int64_t{i0} * sa[0] + int64_t{i1} * sa[1] + int64_t{i2} * sa[2] +
+                                   int64_t{i3} * sa[3] + int64_t{i4} * sa[4]);
+            const float* pb = b + (int64_t{i0} * sb[0] + int64_t{i1} * sb[1] + int64_t{i2} * sb[2] +
+                                   int64_t{i3} * sb[3] + int64_t{i4} * sb[4]);
+            if (fast) {
+              binary_run(kind, n, pa, ia5, pb, ib5, out + o, act);
+            } else {
+              for (int32_t i = 0; i < n; ++i)
+                binary_run(kind, 1, pa + int64_t{i} * ia5, 1, pb + int64_t{i} * ib5, 1, out + o + i, act);
+            }
+            o += n;
+          }
+}
+
+// out[j] += in[j] for a dense run (SUM/MEAN over outer dims).
+inline void accumulate(int32_t n, const float* in, float* out) {
+  int32_t i = 0;
+  for (; i + V::N <= n; i += V::N) V::store(out + i, V::add(V::load(out + i), V::load(in + i)));
+  for (; i < n; ++i) out[i] += in[i];
+}
