@@ -41,6 +41,11 @@ _LOGICAL = {"LOGICAL_AND": ("LogicalAndOp", np.logical_and), "LOGICAL_OR": ("Log
 _FUSED_ACT = {"ADD", "SUB", "MUL", "DIV"}
 
 
+# float ops with a vectorised kernel (simd_kernels.h: BinaryKind)
+_SIMD_BINARY = {"ADD": "kAdd", "SUB": "kSub", "MUL": "kMul", "DIV": "kDiv", "MAXIMUM": "kMax",
+                "MINIMUM": "kMin", "SQUARED_DIFFERENCE": "kSquaredDifference"}
+
+
 def _binary_call(node, g, e, functor: str) -> str:
     a, b = node.inputs[:2]
     out = node.outputs[0]
@@ -48,6 +53,9 @@ def _binary_call(node, g, e, functor: str) -> str:
     loop = loop6(so or (1,), broadcast_strides(shape(g, a), so) or [0],
                  broadcast_strides(shape(g, b), so) or [0])
     params = e.param("dlcoder_rt::Loop6", loop6_init(loop))
+    if node.op in _SIMD_BINARY and g.tensors[out].dtype == "float32":
+        return (f"dlcoder_rt::binary_f32({params}, dlcoder_rt::BinaryKind::{_SIMD_BINARY[node.op]}, "
+                f"{e.src(a)}, {e.src(b)}, {e.dst(out)}, {clamp_init(node)});")
     op = f"dlcoder_rt::{functor}{{}}"
     if node.op in _FUSED_ACT and node.attrs.get("fused_activation_function", "NONE") != "NONE":
         ct = ctype(g, a)
@@ -111,8 +119,18 @@ _UNARY = {  # op -> (functor, numpy or None, dtypes)
 }
 
 
+# float ops with a vectorised kernel (simd_kernels.h: UnaryKind)
+_SIMD_UNARY = {"LOGISTIC": "kLogistic", "TANH": "kTanh", "HARD_SWISH": "kHardSwish", "ELU": "kElu",
+               "EXP": "kExp", "RELU": "kRelu", "RELU6": "kRelu6", "RELU_N1_TO_1": "kReluN1To1",
+               "RELU_0_TO_1": "kRelu0To1", "ABS": "kAbs", "NEG": "kNeg", "SQUARE": "kSquare",
+               "SQRT": "kSqrt", "RSQRT": "kRsqrt"}
+
+
 def _unary_call(node, g, e, functor: str) -> str:
     x, out = node.inputs[0], node.outputs[0]
+    if node.op in _SIMD_UNARY and g.tensors[out].dtype == "float32":
+        return (f"dlcoder_rt::unary_f32(dlcoder_rt::UnaryKind::{_SIMD_UNARY[node.op]}, "
+                f"{g.tensors[out].size}, {e.src(x)}, {e.dst(out)});")
     return f"dlcoder_rt::unary({g.tensors[out].size}, {e.src(x)}, {e.dst(out)}, {functor});"
 
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "dlcoder_rt/common.h"
+#include "dlcoder_rt/simd.h"
 
 namespace dlcoder_rt {
 

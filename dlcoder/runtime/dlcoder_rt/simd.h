@@ -240,4 +240,27 @@ constexpr int kMaxMR = 12;
 #define DLCODER_RT_DISPATCH(fn, ...) return scalar::fn(__VA_ARGS__);
 #endif
 
+// Entry points used by the op kernels.
+inline void gemm_f32(const GemmParams& p, const float* a, const float* b_packed, const float* bias,
+                     float* c) {
+  DLCODER_RT_DISPATCH(gemm, p, a, b_packed, bias, c)
+}
+
+inline void pack_b_f32(int32_t k, int32_t n, const float* b, bool transposed, float* out) {
+  DLCODER_RT_DISPATCH(pack_b, k, n, b, transposed, out)
+}
+
+inline void binary_f32(const Loop6& loop, BinaryKind kind, const float* a, const float* b,
+                       float* out, Clamp<float> act) {
+  DLCODER_RT_DISPATCH(binary_loop, loop, kind, a, b, out, act)
+}
+
+inline void unary_f32(UnaryKind kind, int64_t n, const float* in, float* out) {
+  DLCODER_RT_DISPATCH(unary, kind, n, in, out)
+}
+
+inline void accumulate_f32(int32_t n, const float* in, float* out) {
+  DLCODER_RT_DISPATCH(accumulate, n, in, out)
+}
+
 }  // namespace dlcoder_rt

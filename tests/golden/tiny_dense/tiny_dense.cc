@@ -22,7 +22,7 @@ int run_graph(const void* const* inputs, void* const* outputs, [[maybe_unused]] 
   [[maybe_unused]] const float* const in0 = static_cast<const float*>(inputs[0]);
   [[maybe_unused]] float* const out0 = static_cast<float*>(outputs[0]);
   // 0: FULLY_CONNECTED
-  dlcoder_rt::fully_connected_f32(kN0_0, in0, reinterpret_cast<const float*>(kW + 64), reinterpret_cast<const float*>(kW + 0), out0);
+  dlcoder_rt::fully_connected_f32_gemm(kN0_0, in0, reinterpret_cast<const float*>(kW + 64), reinterpret_cast<const float*>(kW + 320), out0);
   return 0;
 }
 

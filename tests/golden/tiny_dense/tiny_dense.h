@@ -35,7 +35,7 @@ namespace golden {
 class tiny_dense {
  public:
   static constexpr size_t kArenaBytes = 128;
-  static constexpr size_t kWeightBytes = 128;
+  static constexpr size_t kWeightBytes = 384;
   static constexpr int kNumInputs = 1;
   static constexpr int kNumOutputs = 1;
   // input 0: float32[1, 4]
