@@ -1,6 +1,8 @@
 """Helpers shared by the op families: shapes, axes, broadcasting, fused activations."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from dlcoder.codegen import cgen
@@ -147,3 +149,129 @@ def spatial_padding(node: Node, in_h: int, in_w: int, out_h: int, out_w: int,
         top = pad_before(ph, out_h, k_h, node.attrs["stride_h"], dil_h)
         left = pad_before(pw, out_w, k_w, node.attrs["stride_w"], dil_w)
     return top + et, left + el
+
+
+# ---- data movement as index remapping -------------------------------------------------
+# A pure data-movement op (SLICE, TILE, DEPTH_TO_SPACE, MIRROR_PAD, ...) is planned at
+# generation time as a list of Moves: boxes of elements whose source and destination
+# offsets are affine in the box index. The same list drives the emitted copy_loop calls
+# and the numpy evaluation used for constant folding, so both always agree.
+
+@dataclass(frozen=True)
+class Move:
+    """out[output][dst + i . dst_strides] = in[input][src + i . src_strides] for i in dims."""
+    dims: tuple
+    src_strides: tuple
+    dst_strides: tuple
+    src: int = 0
+    dst: int = 0
+    input: int = 0      # position among the node's inputs
+    output: int = 0     # position among the node's outputs
+
+
+def dense_move(dims, src_strides, src: int = 0, input: int = 0, output: int = 0) -> Move:
+    """A Move that writes a whole output densely in row-major order of `dims`."""
+    return Move(tuple(dims), tuple(src_strides), tuple(strides(dims)), src, 0, input, output)
+
+
+def _offset(ptr: str, off: int) -> str:
+    return f"{ptr} + {off}" if off else ptr
+
+
+def _loop6_padded(dims, sa, sb) -> dict:
+    pad = MAX_DIMS - len(dims)
+    return {"dims": [1] * pad + list(dims), "a_strides": [0] * pad + list(sa),
+            "b_strides": [0] * pad + list(sb)}
+
+
+def emit_moves(node: Node, g: Graph, e, moves) -> list:
+    """copy_loop calls for `moves`; a box of more than six collapsed dims is split into
+    an outer and an inner Loop6 (copy_loop_nested), so up to twelve dims are handled."""
+    lines = []
+    for m in moves:
+        if 0 in m.dims:
+            continue
+        dims, (sa, sb) = collapse(list(m.dims), list(m.src_strides), list(m.dst_strides))
+        if len(dims) > 2 * MAX_DIMS:
+            raise UnsupportedError(f"{node.op}: iteration space of rank {len(dims)} "
+                                   f"exceeds {2 * MAX_DIMS}")
+        if max([abs(v) for v in dims + sa + sb] + [m.src, m.dst]) >= 2**31:
+            raise UnsupportedError(f"{node.op}: tensor too large for 32-bit offsets")
+        src = _offset(e.src(node.inputs[m.input]), m.src)
+        dst = _offset(e.dst(node.outputs[m.output]), m.dst)
+        cut = max(len(dims) - MAX_DIMS, 0)
+        inner = e.param("dlcoder_rt::Loop6", loop6_init(_loop6_padded(dims[cut:], sa[cut:], sb[cut:])))
+        if not cut:
+            lines.append(f"dlcoder_rt::copy_loop({inner}, {src}, {dst});")
+            continue
+        outer = e.param("dlcoder_rt::Loop6", loop6_init(_loop6_padded(dims[:cut], sa[:cut], sb[:cut])))
+        lines.append(f"dlcoder_rt::copy_loop_nested({outer}, {inner}, {src}, {dst});")
+    return lines
+
+
+def _box_offsets(dims, box_strides, base: int) -> np.ndarray:
+    off = np.full(tuple(dims), base, dtype=np.int64)
+    for axis, (d, s) in enumerate(zip(dims, box_strides)):
+        shape_ = [1] * len(dims)
+        shape_[axis] = d
+        off = off + (np.arange(d, dtype=np.int64) * s).reshape(shape_)
+    return off
+
+
+def eval_moves(node: Node, g: Graph, values, moves) -> list:
+    """The node's outputs computed in numpy from its (constant) input values."""
+    outs = [np.zeros(g.tensors[t].size, dtype=g.tensors[t].dtype) for t in node.outputs]
+    for m in moves:
+        if 0 in m.dims:
+            continue
+        src = np.asarray(values[m.input]).reshape(-1)
+        outs[m.output][_box_offsets(m.dims, m.dst_strides, m.dst)] = \
+            src[_box_offsets(m.dims, m.src_strides, m.src)]
+    return [o.reshape(g.tensors[t].shape) for o, t in zip(outs, node.outputs)]
+
+
+def check_moves(node: Node, g: Graph, moves) -> None:
+    """Every Move stays inside its tensors and together they write each output exactly
+    as many elements as it has, so a plan that disagrees with the model's static shapes
+    is rejected instead of emitting out-of-bounds copies."""
+    written = [0] * len(node.outputs)
+    for m in moves:
+        if 0 in m.dims:
+            continue
+        for base, box_st, t in ((m.src, m.src_strides, node.inputs[m.input]),
+                                (m.dst, m.dst_strides, node.outputs[m.output])):
+            lo = base + sum(min(0, (d - 1) * s) for d, s in zip(m.dims, box_st))
+            hi = base + sum(max(0, (d - 1) * s) for d, s in zip(m.dims, box_st))
+            if lo < 0 or hi >= g.tensors[t].size:
+                raise UnsupportedError(f"{node.op}: tensor shapes do not match the op's attributes")
+        written[m.output] += int(np.prod(m.dims, dtype=np.int64))
+    if written != [g.tensors[t].size for t in node.outputs]:
+        raise UnsupportedError(f"{node.op}: output shapes do not match the op's attributes")
+
+
+def remap_hooks(plan, *const_positions):
+    """(emit, check, evaluate) of an op that only moves data, from `plan(node, g)` -> Moves.
+
+    The check runs the plan, so a model the plan rejects fails with its message before any
+    code is generated; the inputs at const_positions (axes, sizes, ...) must be constants."""
+    needs_const = require_const(*const_positions)
+
+    def emit(node, g, e):
+        return emit_moves(node, g, e, plan(node, g))
+
+    def check(node, g):
+        why = needs_const(node, g)
+        if why is not None:
+            return why
+        try:
+            check_moves(node, g, plan(node, g))
+        except UnsupportedError as err:
+            return str(err)
+        return None
+
+    def evaluate(node, g, values):
+        if any(v is None for t, v in zip(node.inputs, values) if t >= 0) or check(node, g):
+            return None
+        return eval_moves(node, g, values, plan(node, g))
+
+    return emit, check, evaluate

@@ -49,4 +49,45 @@ inline void copy(int64_t n, const T* src, T* dst) {
   if (src != dst) std::memcpy(dst, src, sizeof(T) * n);
 }
 
+// copy_loop over up to twelve dims: every point of `outer` (all six dims, including the
+// last) places one `inner` box. For remaps such as TILE that do not collapse to six dims.
+template <typename T>
+inline void copy_loop_nested(const Loop6& outer, const Loop6& inner, const T* src, T* dst) {
+  const int32_t sa = outer.a_strides[5], sb = outer.b_strides[5];
+  for_each_run(outer, [&](int64_t ia, int64_t ib, int64_t) {
+    for (int32_t i = 0; i < outer.dims[5]; ++i)
+      copy_loop(inner, src + ia + int64_t{i} * sa, dst + ib + int64_t{i} * sb);
+  });
+}
+
+// GATHER viewed as in[batches][outer][axis_size][inner] and idx[batches][coords]:
+// out[b][o][c][:] = in[b][o][idx[b][c]][:]. The indices are read at run time.
+struct GatherParams {
+  int32_t batches;
+  int32_t outer;
+  int32_t coords;
+  int32_t axis_size;
+  int32_t inner;
+};
+
+// TFLite fails the whole invoke on an index outside [0, axis_size); generated code has no
+// error path, so such a row is zero-filled instead of being read out of bounds.
+template <typename T, typename I>
+inline void gather(const GatherParams& p, const T* in, const I* idx, T* out) {
+  const int64_t inner = p.inner;
+  for (int64_t b = 0; b < p.batches; ++b)
+    for (int64_t o = 0; o < p.outer; ++o) {
+      const T* slab = in + (b * p.outer + o) * p.axis_size * inner;
+      for (int64_t c = 0; c < p.coords; ++c) {
+        const int64_t k = static_cast<int64_t>(idx[b * p.coords + c]);
+        T* d = out + ((b * p.outer + o) * p.coords + c) * inner;
+        if (k < 0 || k >= p.axis_size) {
+          std::fill(d, d + inner, T{});
+        } else {
+          std::memcpy(d, slab + k * inner, sizeof(T) * inner);
+        }
+      }
+    }
+}
+
 }  // namespace dlcoder_rt
