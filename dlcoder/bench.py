@@ -150,9 +150,49 @@ def format_result(r: dict) -> str:
     return "\n".join(lines)
 
 
-def bench(model: str, shapes=None, threads: int = 1, as_json: bool = False, runs: int = 30) -> int:
+def per_op(model: str, shapes=None, runs: int = 30) -> dict:
+    """Microseconds per step of our library (a profiling build that times every step)."""
+    g0 = compiler.load_graph(model, shapes)
+    lib, g = compiler.compile_graph(g0, "bench_model", profile=True)
+    with V.Workdir() as work:
+        compiler.write_library(lib, f"{work}/lib")
+        exe = V.build_runner(f"{work}/lib", "bench_model", work, flags=("-O2", "-DDLCODER_PROFILE"))
+        V.run_runner(exe, g, V.random_inputs(g0, seed=0), work)
+        subprocess.run([exe, work, "--repeat", str(runs)], capture_output=True, check=True)
+        with open(f"{work}/profile.txt") as f:
+            us = [float(x) for x in f.read().split()]
+    steps = [{"step": i, "op": n.op, "model_node": n.index, "us": us[i],
+              "output_shape": list(g.tensors[n.outputs[0]].shape)} for i, n in enumerate(g.nodes)]
+    by_op: dict = {}
+    for s in steps:
+        e = by_op.setdefault(s["op"], {"count": 0, "us": 0.0})
+        e["count"] += 1
+        e["us"] += s["us"]
+    return {"total_us": sum(us), "steps": steps, "by_op": by_op}
+
+
+def format_per_op(p: dict, top: int = 15) -> str:
+    total = p["total_us"]
+    lines = [f"per op (our library, profiling build), total {total / 1e3:.3f} ms:"]
+    for op, e in sorted(p["by_op"].items(), key=lambda kv: -kv[1]["us"]):
+        lines.append(f"  {op:<24} x{e['count']:<4} {e['us'] / 1e3:8.3f} ms  {100 * e['us'] / total:5.1f}%")
+    lines.append(f"slowest {top} steps:")
+    for s in sorted(p["steps"], key=lambda s: -s["us"])[:top]:
+        lines.append(f"  step {s['step']:<4} {s['op']:<20} {str(s['output_shape']):<22} {s['us']:9.1f} us")
+    return "\n".join(lines)
+
+
+def bench(model: str, shapes=None, threads: int = 1, as_json: bool = False, runs: int = 30,
+          with_per_op: bool = False) -> int:
     r = measure(model, shapes, threads=threads, runs=runs)
-    print(json.dumps(r, indent=1, sort_keys=True) if as_json else format_result(r))
+    if with_per_op:
+        r["per_op"] = per_op(model, shapes, runs=runs)
+    if as_json:
+        print(json.dumps(r, indent=1, sort_keys=True))
+    else:
+        print(format_result(r))
+        if with_per_op:
+            print(format_per_op(r["per_op"]))
     return 0
 
 

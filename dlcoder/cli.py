@@ -49,7 +49,7 @@ def cmd_verify(args) -> int:
 def cmd_bench(args) -> int:
     from dlcoder.bench import bench
     return bench(args.model, _shapes(args), threads=args.threads, as_json=args.json,
-                 runs=args.runs)
+                 runs=args.runs, with_per_op=args.per_op)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--threads", type=int, default=1)
     b.add_argument("--runs", type=int, default=30)
     b.add_argument("--json", action="store_true")
+    b.add_argument("--per-op", action="store_true", help="also time every op of our library")
     b.set_defaults(fn=cmd_bench)
     return p
 

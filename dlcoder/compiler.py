@@ -59,14 +59,15 @@ def load_graph(model_path: str, input_shapes: dict | None = None) -> Graph:
 
 
 def compile_graph(g: Graph, name: str, namespace: str = DEFAULT_NAMESPACE,
-                  keep_names: bool = False, debug: bool = False) -> tuple[Library, Graph]:
+                  keep_names: bool = False, debug: bool = False,
+                  profile: bool = False) -> tuple[Library, Graph]:
     if not cgen.is_identifier(name):
         raise DlcoderError(f"--name '{name}' is not a C identifier")
     if not all(cgen.is_identifier(part) for part in namespace.split("::")):
         raise DlcoderError(f"--namespace '{namespace}' is not a C++ namespace")
     g = pipeline.run(g)
     check_supported(g)
-    return emit(g, name, namespace, keep_names=keep_names, debug=debug), g
+    return emit(g, name, namespace, keep_names=keep_names, debug=debug, profile=profile), g
 
 
 def test_files(model_path: str, g0: Graph, g: Graph, lib: Library, name: str, seed: int = 0) -> dict:

@@ -47,7 +47,8 @@ def test_per_tensor_names_the_op_that_diverges(monkeypatch, capsys):
     # break ADD on purpose: the report must name it, not the ops downstream of it
     add = ops.TABLE["ADD"]
     monkeypatch.setitem(ops.TABLE, "ADD", dataclasses.replace(
-        add, emit=lambda node, g, e: add.emit(node, g, e).replace("AddOp", "SubOp")))
+        add, emit=lambda node, g, e: add.emit(node, g, e).replace("AddOp", "SubOp").replace(
+            "BinaryKind::kAdd", "BinaryKind::kSub")))
     assert verify(str(MULTI), {}, per_tensor=True) == 1
     out = capsys.readouterr().out
     assert "MISMATCH" in out and "first divergence: op" in out and " ADD " in out

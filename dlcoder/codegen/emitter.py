@@ -59,7 +59,9 @@ def _output_copies(g: Graph, ctx: Context) -> list:
 
 
 def emit(g: Graph, name: str, namespace: str, keep_names: bool = False,
-         debug: bool = False) -> Library:
+         debug: bool = False, profile: bool = False) -> Library:
+    """debug: every tensor keeps its bytes to the end (verify --per-tensor);
+    profile: time every step into NAME_profile_us (bench --per-op). Neither is for shipping."""
     scratch = {}
     for i, node in enumerate(g.nodes):
         hook = TABLE[node.op].scratch
@@ -95,7 +97,8 @@ def emit(g: Graph, name: str, namespace: str, keep_names: bool = False,
         guard=f"DLCODER_{name.upper()}_H_", class_arena=io_end + plan.size, weight_bytes=blob.size,
         work_offset=io_end, **common)
     source = _ENV.get_template("model.cc.j2").render(
-        headers=sorted(headers), decls=ctx.decls, steps=steps, arena_bytes=plan.size, **common)
+        headers=sorted(headers), decls=ctx.decls, steps=steps, arena_bytes=plan.size,
+        profile=profile, **common)
     asm = _ENV.get_template("blob.S.j2").render(
         banner_asm=BANNER_ASM, symbol=f"{name}_weights", file=f"{name}_weights.bin")
     files = {f"{name}.h": header.encode(), f"{name}.cc": source.encode(),

@@ -112,7 +112,7 @@ def depthwise_conv2d(node, g, e):
         "k_h": kh, "k_w": kw, "stride_h": node.attrs["stride_h"], "stride_w": node.attrs["stride_w"],
         "dil_h": dh, "dil_w": dw, "pad_top": top, "pad_left": left,
         "depth_multiplier": oc // ic, "act": clamp_init(node)}))
-    kernel = "depthwise_conv2d_f32_simd" if oc == ic else "depthwise_conv2d_f32"
+    kernel = "depthwise_conv2d_f32_simd" if oc == ic and kh <= 64 else "depthwise_conv2d_f32"
     return (f"dlcoder_rt::{kernel}({params}, {e.src(x)}, {e.src(w)}, "
             f"{_bias(node, g, e, 2)}, {e.dst(node.outputs[0])});")
 

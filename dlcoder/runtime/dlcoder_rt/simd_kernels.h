@@ -125,76 +125,111 @@ inline void conv2d_im2col(const ConvParams& p, const float* in, const float* pac
 }
 
 // ---- depthwise convolution -----------------------------------------------------------
-// Channels are the vector dimension. For one output row and one block of channels the
-// KHxKW filter taps stay in registers (KH, KW > 0: compile-time, unrolled); pixels whose
-// window lies inside the input skip the bounds checks.
+// Channels are the vector dimension. For each output row the input rows of the window are
+// resolved once (null when they fall into the padding). The interior of a row (every tap
+// inside the input) runs a fully unrolled KHxKW kernel with the taps in registers and four
+// pixels at a time, so four independent FMA chains hide the FMA latency; the border
+// pixels, partial channel blocks and unusual kernel sizes take the checked path.
 template <int KH, int KW>
-inline void dwconv_row(const DepthwiseParams& p, const float* in_b, const float* filter,
-                       const float* bias, float* out_row, int32_t oy) {
-  const int32_t kh = KH > 0 ? KH : p.k_h, kw = KW > 0 ? KW : p.k_w;
+inline void dwconv_interior(const DepthwiseParams& p, const float* const* rows, const float* filter,
+                            typename V::T b0, float* out_row, int32_t c0, int32_t x_lo, int32_t x_hi) {
   const int32_t c_all = p.out_c;
-  const int32_t iy0 = oy * p.stride_h - p.pad_top;
-  // first and last+1 output x whose whole window is inside the row
+  typename V::T w[KH * KW];
+#pragma GCC unroll 25
+  for (int t = 0; t < KH * KW; ++t) w[t] = V::load(filter + int64_t{t} * c_all + c0);
+  const typename V::T lo = V::set1(p.act.lo), hi = V::set1(p.act.hi);
+  const int64_t step = int64_t{p.stride_w} * p.in_c, dil = int64_t{p.dil_w} * p.in_c;
+  int32_t ox = x_lo;
+  for (; ox + 4 <= x_hi; ox += 4) {
+    const int64_t base = int64_t{ox * p.stride_w - p.pad_left} * p.in_c + c0;
+    typename V::T acc[4] = {b0, b0, b0, b0};
+#pragma GCC unroll 5
+    for (int ky = 0; ky < KH; ++ky) {
+      const float* r = rows[ky] + base;
+#pragma GCC unroll 5
+      for (int kx = 0; kx < KW; ++kx) {
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; ++q) acc[q] = V::fma(V::load(r + q * step + kx * dil), w[ky * KW + kx], acc[q]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; ++q)
+      V::store(out_row + int64_t{ox + q} * c_all + c0, V::min(V::max(acc[q], lo), hi));
+  }
+  for (; ox < x_hi; ++ox) {
+    const int64_t base = int64_t{ox * p.stride_w - p.pad_left} * p.in_c + c0;
+    typename V::T acc = b0;
+#pragma GCC unroll 5
+    for (int ky = 0; ky < KH; ++ky)
+#pragma GCC unroll 5
+      for (int kx = 0; kx < KW; ++kx) acc = V::fma(V::load(rows[ky] + base + kx * dil), w[ky * KW + kx], acc);
+    V::store(out_row + int64_t{ox} * c_all + c0, V::min(V::max(acc, lo), hi));
+  }
+}
+
+// One output pixel and channel block with every bound checked.
+inline void dwconv_checked(const DepthwiseParams& p, const float* const* rows, const float* filter,
+                           typename V::T b0, float* out_row, int32_t c0, int32_t nc, int32_t ox) {
+  const bool full = nc == V::N;
+  typename V::T acc = b0;
+  const int32_t ix0 = ox * p.stride_w - p.pad_left;
+  for (int32_t ky = 0; ky < p.k_h; ++ky) {
+    if (rows[ky] == nullptr) continue;
+    for (int32_t kx = 0; kx < p.k_w; ++kx) {
+      const int32_t ix = ix0 + kx * p.dil_w;
+      if (ix < 0 || ix >= p.in_w) continue;
+      const float* src = rows[ky] + int64_t{ix} * p.in_c + c0;
+      const float* wp = filter + (int64_t{ky} * p.k_w + kx) * p.out_c + c0;
+      acc = V::fma(full ? V::load(src) : V::loadn(src, nc), full ? V::load(wp) : V::loadn(wp, nc), acc);
+    }
+  }
+  acc = V::min(V::max(acc, V::set1(p.act.lo)), V::set1(p.act.hi));
+  float* dst = out_row + int64_t{ox} * p.out_c + c0;
+  if (full) {
+    V::store(dst, acc);
+  } else {
+    V::storen(dst, acc, nc);
+  }
+}
+
+inline void dwconv_row(const DepthwiseParams& p, const float* in_b, const float* filter,
+                       const float* bias, float* out_row, int32_t oy, const float** rows) {
+  bool all_rows = true;
+  for (int32_t ky = 0; ky < p.k_h; ++ky) {
+    const int32_t iy = oy * p.stride_h - p.pad_top + ky * p.dil_h;
+    rows[ky] = (iy >= 0 && iy < p.in_h) ? in_b + int64_t{iy} * p.in_w * p.in_c : nullptr;
+    all_rows = all_rows && rows[ky] != nullptr;
+  }
+  // output x range whose taps all lie inside the row
   int32_t x_lo = (p.pad_left + p.stride_w - 1) / p.stride_w;
-  int32_t x_hi = (p.in_w - (kw - 1) * p.dil_w + p.pad_left + p.stride_w - 1) / p.stride_w;
+  int32_t x_hi = (p.in_w - 1 - (p.k_w - 1) * p.dil_w + p.pad_left) / p.stride_w + 1;
+  if (p.in_w - 1 - (p.k_w - 1) * p.dil_w + p.pad_left < 0) x_hi = 0;
   if (x_hi > p.out_w) x_hi = p.out_w;
   if (x_lo > x_hi) x_lo = x_hi;
-  const typename V::T lo = V::set1(p.act.lo), hi = V::set1(p.act.hi);
-  for (int32_t c0 = 0; c0 < c_all; c0 += V::N) {
-    const int32_t nc = c_all - c0 < V::N ? c_all - c0 : V::N;
-    const bool full = nc == V::N;
-    constexpr int kTaps = (KH > 0 && KW > 0) ? KH * KW : 1;
-    typename V::T w[kTaps];
-    if (KH > 0 && KW > 0) {
-#pragma GCC unroll 25
-      for (int t = 0; t < kTaps; ++t)
-        w[t] = full ? V::load(filter + int64_t{t} * c_all + c0) : V::loadn(filter + int64_t{t} * c_all + c0, nc);
-    }
-    const typename V::T b0 = bias == nullptr ? V::zero() : (full ? V::load(bias + c0) : V::loadn(bias + c0, nc));
-    for (int32_t ox = 0; ox < p.out_w; ++ox) {
-      const int32_t ix0 = ox * p.stride_w - p.pad_left;
-      const bool inside = ox >= x_lo && ox < x_hi;
-      typename V::T acc = b0;
-      for (int32_t ky = 0; ky < kh; ++ky) {
-        const int32_t iy = iy0 + ky * p.dil_h;
-        if (iy < 0 || iy >= p.in_h) continue;
-        const float* row = in_b + int64_t{iy} * p.in_w * p.in_c + c0;
-#pragma GCC unroll 5
-        for (int32_t kx = 0; kx < kw; ++kx) {
-          const int32_t ix = ix0 + kx * p.dil_w;
-          if (!inside && (ix < 0 || ix >= p.in_w)) continue;
-          const float* src = row + int64_t{ix} * p.in_c;
-          const int32_t t = ky * kw + kx;
-          const typename V::T wt = (KH > 0 && KW > 0)
-              ? w[t] : (full ? V::load(filter + int64_t{t} * c_all + c0) : V::loadn(filter + int64_t{t} * c_all + c0, nc));
-          acc = V::fma(full ? V::load(src) : V::loadn(src, nc), wt, acc);
-        }
-      }
-      acc = V::min(V::max(acc, lo), hi);
-      float* dst = out_row + int64_t{ox} * c_all + c0;
-      if (full) {
-        V::store(dst, acc);
-      } else {
-        V::storen(dst, acc, nc);
-      }
-    }
+  const bool k3 = p.k_h == 3 && p.k_w == 3, k5 = p.k_h == 5 && p.k_w == 5;
+  for (int32_t c0 = 0; c0 < p.out_c; c0 += V::N) {
+    const int32_t nc = p.out_c - c0 < V::N ? p.out_c - c0 : V::N;
+    const typename V::T b0 = bias == nullptr ? V::zero() : (nc == V::N ? V::load(bias + c0) : V::loadn(bias + c0, nc));
+    const bool fast = all_rows && nc == V::N && (k3 || k5);
+    const int32_t lo = fast ? x_lo : p.out_w, hi = fast ? x_hi : p.out_w;
+    for (int32_t ox = 0; ox < lo; ++ox) dwconv_checked(p, rows, filter, b0, out_row, c0, nc, ox);
+    if (fast && k3) dwconv_interior<3, 3>(p, rows, filter, b0, out_row, c0, x_lo, x_hi);
+    if (fast && k5) dwconv_interior<5, 5>(p, rows, filter, b0, out_row, c0, x_lo, x_hi);
+    for (int32_t ox = hi; ox < p.out_w; ++ox) dwconv_checked(p, rows, filter, b0, out_row, c0, nc, ox);
   }
 }
 
 // depth_multiplier == 1 only (in_c == out_c).
+// rows: k_h pointers of scratch (the generator passes DepthwiseParams by constant, so the
+// row table lives on the stack; kernels of height > 64 take the scalar kernel instead).
 inline void depthwise_conv2d(const DepthwiseParams& p, const float* in, const float* filter,
                              const float* bias, float* out) {
+  const float* rows[64];
   for (int32_t b = 0; b < p.batch; ++b) {
     const float* in_b = in + int64_t{b} * p.in_h * p.in_w * p.in_c;
     for (int32_t oy = 0; oy < p.out_h; ++oy) {
       float* out_row = out + (int64_t{b} * p.out_h + oy) * p.out_w * p.out_c;
-      if (p.k_h == 3 && p.k_w == 3) {
-        dwconv_row<3, 3>(p, in_b, filter, bias, out_row, oy);
-      } else if (p.k_h == 5 && p.k_w == 5) {
-        dwconv_row<5, 5>(p, in_b, filter, bias, out_row, oy);
-      } else {
-        dwconv_row<0, 0>(p, in_b, filter, bias, out_row, oy);
-      }
+      dwconv_row(p, in_b, filter, bias, out_row, oy, rows);
     }
   }
 }

@@ -40,11 +40,11 @@ int run_graph(const void* const* inputs, void* const* outputs, [[maybe_unused]] 
   // 2: FULLY_CONNECTED
   dlcoder_rt::fully_connected_f32_gemm(kN2_2, reinterpret_cast<const float*>(A + 0), reinterpret_cast<const float*>(kW + 1792), nullptr, reinterpret_cast<float*>(A + 64));
   // 3: ADD
-  dlcoder_rt::binary_f32(kN3_3, dlcoder_rt::BinaryKind::kAdd, reinterpret_cast<const float*>(A + 64), in1, reinterpret_cast<float*>(A + 0), {-std::numeric_limits<float>::infinity(), std::numeric_limits<float>::infinity()});
+  dlcoder_rt::binary_f32(kN3_3, dlcoder_rt::BinaryKind::kAdd, reinterpret_cast<const float*>(A + 64), in1, reinterpret_cast<float*>(A + 0), {std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()});
   // 4: ARG_MAX
   dlcoder_rt::arg_reduce<float, int32_t, true>(kN4_4, reinterpret_cast<const float*>(A + 0), out1);
   // 5: MUL
-  dlcoder_rt::binary_f32(kN5_5, dlcoder_rt::BinaryKind::kMul, reinterpret_cast<const float*>(A + 0), reinterpret_cast<const float*>(kW + 2304), out0, {-std::numeric_limits<float>::infinity(), std::numeric_limits<float>::infinity()});
+  dlcoder_rt::binary_f32(kN5_5, dlcoder_rt::BinaryKind::kMul, reinterpret_cast<const float*>(A + 0), reinterpret_cast<const float*>(kW + 2304), out0, {std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()});
   return 0;
 }
 
