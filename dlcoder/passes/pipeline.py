@@ -8,6 +8,7 @@ from dlcoder.passes.fold_constants import fold_constants
 from dlcoder.passes.fold_dequantize import fold_dequantize
 from dlcoder.passes.fuse_activation import fuse_activation
 from dlcoder.passes.fuse_pad import fuse_pad
+from dlcoder.passes.fuse_swish import fuse_swish
 
 PASSES = (
     fold_dequantize,    # float16 / sparse weights -> dense float32 constants
@@ -15,6 +16,7 @@ PASSES = (
     dead_code,          # constants' producers and unread results
     fuse_pad,           # PAD -> convolution / max-pool padding
     fuse_activation,    # RELU* -> producer epilogue
+    fuse_swish,         # MUL(x, LOGISTIC(x)) -> one op
     alias_reshape,      # RESHAPE/SQUEEZE/EXPAND_DIMS -> shared storage
     dead_code,
 )

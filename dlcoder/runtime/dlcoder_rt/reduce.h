@@ -3,7 +3,10 @@
 // and whose b_strides map each input element to its output element (0 on reduced dims).
 #pragma once
 
+#include <type_traits>
+
 #include "dlcoder_rt/common.h"
+#include "dlcoder_rt/simd.h"
 
 namespace dlcoder_rt {
 
@@ -46,7 +49,10 @@ inline void reduce(const ReduceParams& p, const T* in, T* out, R r) {
   for_each_run(p.loop, [&](int64_t ia, int64_t ib, int64_t) {
     const T* x = in + ia;
     T* o = out + ib;
-    if (sb == 0) {
+    if (std::is_same<T, float>::value && std::is_same<R, SumReducer>::value && sa == 1 && sb == 1) {
+      // a dense run into a dense run of outputs (e.g. MEAN over H and W): vectorised
+      accumulate_f32(n, reinterpret_cast<const float*>(x), reinterpret_cast<float*>(o));
+    } else if (sb == 0) {
       T acc = *o;
       for (int32_t i = 0; i < n; ++i) acc = r(acc, x[i * sa]);
       *o = acc;

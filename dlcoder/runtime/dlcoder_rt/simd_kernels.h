@@ -318,6 +318,7 @@ inline typename V::T unary_op(UnaryKind kind, typename V::T x) {
       return V::mul(x, V::mul(V::min(V::max(V::add(x, V::set1(3.0f)), zero), V::set1(6.0f)),
                               V::set1(1.0f / 6.0f)));
     case UnaryKind::kExp: return exp_v(x);
+    case UnaryKind::kSwish: return V::div(x, V::add(one, exp_v(V::sub(zero, x))));
     case UnaryKind::kRelu: return V::max(x, zero);
     case UnaryKind::kRelu6: return V::min(V::max(x, zero), V::set1(6.0f));
     case UnaryKind::kReluN1To1: return V::min(V::max(x, V::set1(-1.0f)), one);
@@ -349,7 +350,7 @@ inline void unary(UnaryKind kind, int64_t n, const float* in, float* out) {
     DLCODER_RT_UNARY_CASE(kExp) DLCODER_RT_UNARY_CASE(kRelu) DLCODER_RT_UNARY_CASE(kRelu6)
     DLCODER_RT_UNARY_CASE(kReluN1To1) DLCODER_RT_UNARY_CASE(kRelu0To1) DLCODER_RT_UNARY_CASE(kAbs)
     DLCODER_RT_UNARY_CASE(kNeg) DLCODER_RT_UNARY_CASE(kSquare) DLCODER_RT_UNARY_CASE(kSqrt)
-    DLCODER_RT_UNARY_CASE(kRsqrt) DLCODER_RT_UNARY_CASE(kElu)
+    DLCODER_RT_UNARY_CASE(kRsqrt) DLCODER_RT_UNARY_CASE(kElu) DLCODER_RT_UNARY_CASE(kSwish)
 #undef DLCODER_RT_UNARY_CASE
   }
 }
