@@ -53,12 +53,47 @@ class Tiny(tf.Module):
         return tf.nn.relu(tf.matmul(x, self.w) + self.b)
 
 
+class IsaCoverage(tf.Module):
+    """Every SIMD kernel with awkward sizes (channel tails, border pixels): the per-ISA
+    tests (tests/test_isa.py) build it once for each instruction set."""
+
+    def __init__(self):
+        rng = np.random.default_rng(5)
+        r = lambda *s: tf.constant(rng.standard_normal(s).astype(np.float32) * 0.4)
+        self.dw5, self.dw3, self.dw7 = r(5, 5, 40, 1), r(3, 3, 40, 1), r(7, 7, 40, 1)
+        self.c1, self.c3 = r(1, 1, 40, 37), r(3, 3, 40, 20)
+        self.b37, self.fc = r(37), r(37, 29)
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 13, 11, 40], tf.float32, name="x"),
+                                  tf.TensorSpec([1, 13, 1, 1], tf.float32, name="gate")])
+    def __call__(self, x, gate):
+        dw5 = tf.nn.relu6(tf.nn.depthwise_conv2d(x, self.dw5, [1, 1, 1, 1], "SAME"))
+        dw5s2 = tf.nn.depthwise_conv2d(x, self.dw5, [1, 2, 2, 1], "VALID")
+        dw3 = tf.nn.depthwise_conv2d(x, self.dw3, [1, 2, 2, 1], "SAME")
+        dw7 = tf.nn.depthwise_conv2d(x, self.dw7, [1, 1, 1, 1], "SAME")
+        c1 = tf.nn.conv2d(x, self.c1, 1, "SAME") + self.b37
+        c3 = tf.nn.relu(tf.nn.conv2d(x, self.c3, 2, "SAME"))
+        swish = c1 * tf.sigmoid(c1)
+        unary = tf.concat([tf.tanh(c1), tf.nn.elu(c1), tf.exp(tf.minimum(c1, 3.0)),
+                           c1 * tf.nn.relu6(c1 + 3.0) / 6.0, tf.sqrt(tf.abs(c1) + 0.1)], axis=3)
+        binary = tf.concat([c1 + self.b37, c1 - gate, c1 * gate, c1 / (tf.abs(gate) + 0.5),
+                            tf.maximum(c1, gate), tf.minimum(c1, self.b37),
+                            tf.math.squared_difference(c1, gate), tf.nn.relu(c1 + gate)], axis=3)
+        fc = tf.matmul(tf.reduce_mean(swish, axis=[1, 2]), self.fc)
+        seq = tf.reshape(c1, [1, 143, 37])
+        attn = tf.matmul(seq[:, :20], seq[:, :20], transpose_b=True)
+        return {"dw5": dw5, "dw5s2": dw5s2, "dw3": dw3, "dw7": dw7, "c3": c3, "swish": swish,
+                "unary": unary, "binary": binary, "fc": fc, "attn": attn}
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     m = MultiIO()
     convert(m, m.__call__, "multi_io")
     t = Tiny()
     convert(t, t.__call__, "tiny_dense")
+    c = IsaCoverage()
+    convert(c, c.__call__, "isa_coverage")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,73 @@
+"""Every instruction-set path of the SIMD kernels, forced with -DDLCODER_RT_FORCE_ISA, on
+models that hit every kernel with awkward sizes; aarch64 NEON under qemu. The path the
+machine picks by itself is covered by all the other tests too."""
+import shutil
+
+import pytest
+
+from dlcoder import compiler, verify as V
+from support import TESTS, load_npz_inputs
+
+CONTRACT = TESTS / "models" / "contract"
+OPS = TESTS / "models" / "ops"
+MODELS = [CONTRACT / "isa_coverage.tflite"] + [OPS / f"{n}.tflite" for n in (
+    "net_attention_block", "net_conv_dw_residual_fc", "net_hardswish_squeeze_excite",
+    "net_pad_conv_pools", "conv_3x3_dil2_same", "conv_3x3_valid_s2_batch2",
+    "conv_3x3_same_cin17_cout33", "dw_3x3_same_dil2", "dw_3x3_same_s1_c17_relu6", "fc_batch3_relu6")]
+
+
+def cpu_flags() -> set:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+FLAGS = cpu_flags()
+X86_ISAS = {"scalar": (0, set()), "sse2": (1, {"sse2"}), "avx2": (2, {"avx2", "fma"}),
+            "avx512": (3, {"avx512f", "avx512vl"})}
+
+
+def inputs_for(model, g):
+    npz = model.with_suffix(".npz")
+    return load_npz_inputs(npz, g) if npz.exists() else V.random_inputs(g, seed=11)
+
+
+def check(model, tmp_path, flags, cxx=None, emulator=()):
+    g0 = compiler.load_graph(str(model))
+    lib, g = compiler.compile_graph(g0, "m")
+    compiler.write_library(lib, str(tmp_path / "lib"))
+    exe = V.build_runner(str(tmp_path / "lib"), "m", str(tmp_path), cxx=cxx, flags=flags)
+    inputs = inputs_for(model, g0)
+    ours, _ = V.run_runner(exe, g, inputs, str(tmp_path), emulator=emulator)
+    refs, _ = V.reference_run(str(model), inputs)
+    for k, (o, r) in enumerate(zip(ours, refs)):
+        c = V.compare(o, r, k)
+        assert c.ok, f"{model.name} output {k}: relative error {c.relative}"
+
+
+@pytest.mark.parametrize("isa", sorted(X86_ISAS))
+@pytest.mark.parametrize("model", MODELS, ids=lambda p: p.stem)
+def test_x86_path(isa, model, tmp_path):
+    number, needs = X86_ISAS[isa]
+    if "sse2" not in FLAGS:
+        pytest.skip("not an x86-64 machine")
+    if not needs <= FLAGS:
+        pytest.skip(f"this CPU lacks {sorted(needs - FLAGS)}")
+    check(model, tmp_path, ("-O2", f"-DDLCODER_RT_FORCE_ISA={number}"))
+
+
+AARCH64_CXX = shutil.which("aarch64-linux-gnu-g++")
+QEMU = shutil.which("qemu-aarch64")
+
+
+@pytest.mark.skipif(not (AARCH64_CXX and QEMU), reason="aarch64-linux-gnu-g++ or qemu-aarch64 not installed")
+@pytest.mark.parametrize("isa", ["neon", "scalar"])
+@pytest.mark.parametrize("model", MODELS[:5], ids=lambda p: p.stem)
+def test_aarch64_path(isa, model, tmp_path):
+    flags = ("-O2",) if isa == "neon" else ("-O2", "-DDLCODER_RT_FORCE_ISA=0")
+    check(model, tmp_path, flags, cxx=AARCH64_CXX, emulator=(QEMU, "-L", "/usr/aarch64-linux-gnu"))
