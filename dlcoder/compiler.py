@@ -55,6 +55,10 @@ def load_graph(model_path: str, input_shapes: dict | None = None) -> Graph:
     if input_shapes:
         g = pin_input_shapes(g, model_path, input_shapes)
     check_static(g)
+    if any(t.signature is not None and any(d < 0 for d in t.signature)
+           for t in g.tensors if not t.is_const):
+        # static inputs, but intermediate shapes stored as placeholders: propagate them
+        g = pin_input_shapes(g, model_path, {})
     return g
 
 

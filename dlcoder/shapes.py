@@ -1,9 +1,10 @@
 """Pinning dynamic input shapes (--input-shape NAME=1x224x224x3).
 
-When every pinned shape equals the shape stored in the model, nothing else changes. When
-it differs, every tensor's shape must be propagated; dlcoder asks the TFLite interpreter
-(the optional ai-edge-litert dependency) to resize the inputs and reads the resulting
-shapes back, so the propagation follows TFLite's own shape rules exactly.
+A model with a dynamic dimension anywhere stores placeholder shapes (1 for every unknown
+dimension) for its intermediate tensors, so pinning the inputs is not enough: every
+tensor's shape must be propagated. dlcoder asks the TFLite interpreter (the optional
+ai-edge-litert dependency) to resize the inputs and reads the resulting shapes back, so
+the propagation follows TFLite's own shape rules exactly.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def pin_input_shapes(g: Graph, model_path: str, shapes: dict) -> Graph:
         if name not in by_name:
             raise DlcoderError(f"--input-shape names '{name}', which is not an input "
                                f"(inputs: {', '.join(sorted(by_name))})")
-    changed = {}
+    pinned = {}
     for name, shape in shapes.items():
         k, t = by_name[name]
         ten = g.tensors[t]
@@ -39,10 +40,11 @@ def pin_input_shapes(g: Graph, model_path: str, shapes: dict) -> Graph:
         if len(sig) != len(shape) or any(s >= 0 and s != d for s, d in zip(sig, shape)):
             raise DlcoderError(f"--input-shape {name}: {list(shape)} does not fit the model's "
                                f"shape {list(sig)}")
-        if tuple(shape) != ten.shape:
-            changed[k] = shape
+        pinned[k] = shape
         g = g.set_tensor(t, ten.replace(shape=tuple(shape), signature=tuple(shape)))
-    if not changed:
+    dynamic = any(t.signature is not None and any(d < 0 for d in t.signature)
+                  for t in g.tensors if not t.is_const)
+    if not dynamic and all(tuple(s) == g.tensors[g.inputs[k]].shape for k, s in pinned.items()):
         return g
     try:
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
@@ -52,11 +54,15 @@ def pin_input_shapes(g: Graph, model_path: str, shapes: dict) -> Graph:
     # without delegates, so that every intermediate tensor is resized by its own op
     interp = Interpreter(model_path=model_path,
                          experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-    for k, shape in changed.items():
+    for k, shape in pinned.items():
         interp.resize_tensor_input(interp.get_input_details()[k]["index"], list(shape), strict=True)
     interp.allocate_tensors()
+    # ops whose output shape depends on a computed tensor (RESHAPE after SHAPE, ...) only
+    # know it once they run: one invoke on zeros settles every shape
+    interp.invoke()
     for d in interp.get_tensor_details():
         i = d["index"]
         if i < len(g.tensors) and not g.tensors[i].is_const:
-            g = g.set_tensor(i, g.tensors[i].replace(shape=tuple(int(x) for x in d["shape"])))
+            shape = tuple(int(x) for x in d["shape"])
+            g = g.set_tensor(i, g.tensors[i].replace(shape=shape, signature=shape))
     return g
