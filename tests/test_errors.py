@@ -92,6 +92,13 @@ def test_pinned_dynamic_shape_generates(tmp_path):
     assert "float32[3, 4]" in res.stdout
 
 
+@pytest.mark.parametrize("shape", ["1x4x4x3", "3x4x4x3"])
+def test_pinned_dynamic_model_propagates_every_shape(shape):
+    res = run_cli("verify", ERRORS / "dynamic_reshape.tflite", "--input-shape", f"x={shape}")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert f"float32[{shape[0]}, 5]" in res.stdout
+
+
 @pytest.mark.parametrize("arg,expected", [
     ("x=1x5", "does not fit"), ("y=1x4", "not an input"), ("x=0x4", "positive dims"), ("x", "NAME=")])
 def test_bad_input_shape_argument(arg, expected):
