@@ -25,6 +25,7 @@ CTYPES = {
     "int32": "int32_t",
     "int64": "int64_t",
     "bool": "bool",
+    "complex64": "dlcoder_rt::Complex64",
 }
 
 

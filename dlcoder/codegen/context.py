@@ -75,7 +75,7 @@ class Context:
     def weights(self, array: np.ndarray) -> str:
         """A `const T*` to data prepared at generation time (e.g. repacked weights)."""
         array = np.asarray(array)
-        ct = CTYPES[str(array.dtype)]
+        ct = "double" if array.dtype == np.float64 else CTYPES[str(array.dtype)]
         return f"reinterpret_cast<const {ct}*>(kW + {self.blob.add(array)})"
 
     def scratch(self, ctype: str) -> str:

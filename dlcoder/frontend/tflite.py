@@ -20,7 +20,7 @@ _TYPES = {
     tflite.TensorType.INT32: "int32", tflite.TensorType.UINT8: "uint8",
     tflite.TensorType.INT64: "int64", tflite.TensorType.BOOL: "bool",
     tflite.TensorType.INT16: "int16", tflite.TensorType.INT8: "int8",
-    tflite.TensorType.FLOAT64: "float64",
+    tflite.TensorType.FLOAT64: "float64", tflite.TensorType.COMPLEX64: "complex64",
 }
 _TYPE_NAMES = {v: k for k, v in vars(tflite.TensorType).items() if not k.startswith("_")}
 OP_NAMES = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}

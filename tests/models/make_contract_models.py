@@ -86,6 +86,31 @@ class IsaCoverage(tf.Module):
                 "unary": unary, "binary": binary, "fc": fc, "attn": attn}
 
 
+class AudioStft(tf.Module):
+    """A keyword-spotting style front end: STFT magnitude (RFFT2D, COMPLEX_ABS), log,
+    a small CNN."""
+
+    def __init__(self):
+        rng = np.random.default_rng(6)
+        self.c = tf.constant(rng.standard_normal((3, 3, 1, 8)).astype(np.float32) * 0.3)
+        self.f = tf.constant(rng.standard_normal((8, 6)).astype(np.float32) * 0.3)
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 4000], tf.float32, name="waveform")])
+    def __call__(self, x):
+        spec = tf.math.log(tf.abs(tf.signal.stft(x, 400, 160, 512)) + 1e-6)[..., None]
+        y = tf.nn.relu(tf.nn.conv2d(spec, self.c, 2, "VALID"))
+        return tf.matmul(tf.reduce_mean(y, axis=[1, 2]), self.f)
+
+
+class Rfft2d(tf.Module):
+    """RFFT2D over two dims with cropping and zero padding, and REAL / IMAG / abs."""
+
+    @tf.function(input_signature=[tf.TensorSpec([2, 6, 20], tf.float32, name="x")])
+    def __call__(self, x):
+        z = tf.signal.rfft2d(x, fft_length=[8, 16])
+        return {"re": tf.math.real(z), "im": tf.math.imag(z), "mag": tf.abs(z)}
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     m = MultiIO()
@@ -94,6 +119,10 @@ def main():
     convert(t, t.__call__, "tiny_dense")
     c = IsaCoverage()
     convert(c, c.__call__, "isa_coverage")
+    a = AudioStft()
+    convert(a, a.__call__, "audio_stft")
+    r = Rfft2d()
+    convert(r, r.__call__, "rfft2d")
 
 
 if __name__ == "__main__":
