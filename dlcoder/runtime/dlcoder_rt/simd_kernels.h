@@ -2,7 +2,8 @@
 //
 // NOT a normal header: simd.h includes it once per ISA, inside a namespace that defines
 // `V` (the traits) and `kMR` (rows of the GEMM tile), under that ISA's target pragma.
-// It must not include anything itself. Kernels get raw pointers and params; every
+// It must not include anything itself. Every kernel is a template (at least over a dummy
+// `kLazy`) so that a model instantiates, for each ISA, only the kernels it calls. Kernels get raw pointers and params; every
 // packed-weight layout here is ISA independent, so the generator can pack once.
 
 // ---- GEMM ------------------------------------------------------------------------------
@@ -52,6 +53,7 @@ inline void gemm_rows(const GemmParams& p, const float* a, const float* b, const
 }
 
 // Rows [0, rows) of C, rows <= kMR.
+template <int kLazy = 0>  // instantiated only where used
 inline void gemm_block(const GemmParams& p, int32_t rows, const float* a, const float* b,
                        const float* bias, float* c) {
   switch (rows) {
@@ -69,6 +71,7 @@ inline void gemm_block(const GemmParams& p, int32_t rows, const float* a, const 
   }
 }
 
+template <int kLazy = 0>  // instantiated only where used
 inline void gemm(const GemmParams& p, const float* a, const float* b, const float* bias, float* c) {
   for (int32_t m0 = 0; m0 < p.m; m0 += kMR) {
     const int32_t rows = p.m - m0 < kMR ? p.m - m0 : kMR;
@@ -77,6 +80,7 @@ inline void gemm(const GemmParams& p, const float* a, const float* b, const floa
 }
 
 // Packs a row-major B[k][n] (or B^T, [n][k], when transposed) into 16-column panels.
+template <int kLazy = 0>  // instantiated only where used
 inline void pack_b(int32_t k, int32_t n, const float* b, bool transposed, float* out) {
   for (int32_t n0 = 0; n0 < n; n0 += 16) {
     const int32_t cols = n - n0 < 16 ? n - n0 : 16;
@@ -93,6 +97,7 @@ inline void pack_b(int32_t k, int32_t n, const float* b, bool transposed, float*
 // Convolution as GEMM over im2col rows: each block of kMR output pixels is gathered into
 // `scratch` ([kMR][k_h * k_w * in_c], zeros where the window leaves the input), then one
 // GEMM block computes all output channels for it.
+template <int kLazy = 0>  // instantiated only where used
 inline void conv2d_im2col(const ConvParams& p, const float* in, const float* packed,
                           const float* bias, float* out, float* scratch) {
   const int32_t kdim = p.k_h * p.k_w * p.in_c;
@@ -168,6 +173,7 @@ inline void dwconv_interior(const DepthwiseParams& p, const float* const* rows, 
 }
 
 // One output pixel and channel block with every bound checked.
+template <int kLazy = 0>  // instantiated only where used
 inline void dwconv_checked(const DepthwiseParams& p, const float* const* rows, const float* filter,
                            typename V::T b0, float* out_row, int32_t c0, int32_t nc, int32_t ox) {
   const bool full = nc == V::N;
@@ -192,6 +198,7 @@ inline void dwconv_checked(const DepthwiseParams& p, const float* const* rows, c
   }
 }
 
+template <int kLazy = 0>  // instantiated only where used
 inline void dwconv_row(const DepthwiseParams& p, const float* in_b, const float* filter,
                        const float* bias, float* out_row, int32_t oy, const float** rows) {
   bool all_rows = true;
@@ -222,6 +229,7 @@ inline void dwconv_row(const DepthwiseParams& p, const float* in_b, const float*
 // depth_multiplier == 1 only (in_c == out_c).
 // rows: k_h pointers of scratch (the generator passes DepthwiseParams by constant, so the
 // row table lives on the stack; kernels of height > 64 take the scalar kernel instead).
+template <int kLazy = 0>  // instantiated only where used
 inline void depthwise_conv2d(const DepthwiseParams& p, const float* in, const float* filter,
                              const float* bias, float* out) {
   const float* rows[64];
@@ -235,6 +243,7 @@ inline void depthwise_conv2d(const DepthwiseParams& p, const float* in, const fl
 }
 
 // ---- elementwise ---------------------------------------------------------------------
+template <int kLazy = 0>  // instantiated only where used
 inline typename V::T binary_op(BinaryKind kind, typename V::T a, typename V::T b) {
   switch (kind) {
     case BinaryKind::kAdd: return V::add(a, b);
@@ -269,6 +278,7 @@ inline void binary_run_k(int32_t n, const float* a, int32_t sa, const float* b, 
   }
 }
 
+template <int kLazy = 0>  // instantiated only where used
 inline void binary_run(BinaryKind kind, int32_t n, const float* a, int32_t sa, const float* b,
                        int32_t sb, float* out, Clamp<float> act) {
   switch (kind) {
@@ -285,6 +295,7 @@ inline void binary_run(BinaryKind kind, int32_t n, const float* a, int32_t sa, c
 // exp(x): x = n ln2 + r with |r| <= ln2/2 (ln2 split in two for accuracy), exp(r) by a
 // degree-6 polynomial, 2^n by building the exponent bits. Relative error ~2 ulp; inputs
 // are clamped to the float range (below -87.3 the result flushes to zero).
+template <int kLazy = 0>  // instantiated only where used
 inline typename V::T exp_v(typename V::T x) {
   x = V::min(V::max(x, V::set1(-87.3f)), V::set1(88.7f));
   const typename V::T n = V::round(V::mul(x, V::set1(1.44269504088896341f)));
@@ -302,6 +313,7 @@ inline typename V::T exp_v(typename V::T x) {
   return V::mul(V::mul(y, V::pow2n(half)), V::pow2n(V::sub(n, half)));
 }
 
+template <int kLazy = 0>  // instantiated only where used
 inline typename V::T unary_op(UnaryKind kind, typename V::T x) {
   const typename V::T one = V::set1(1.0f), zero = V::zero();
   switch (kind) {
@@ -342,6 +354,7 @@ inline void unary_k(int64_t n, const float* in, float* out) {
   }
 }
 
+template <int kLazy = 0>  // instantiated only where used
 inline void unary(UnaryKind kind, int64_t n, const float* in, float* out) {
   switch (kind) {
 #define DLCODER_RT_UNARY_CASE(K) \
@@ -357,6 +370,7 @@ inline void unary(UnaryKind kind, int64_t n, const float* in, float* out) {
 
 // A broadcast binary op over a Loop6 (see common.h): runs whose strides are 0 or 1 are
 // vectorised, others go element by element.
+template <int kLazy = 0>  // instantiated only where used
 inline void binary_loop(const Loop6& loop, BinaryKind kind, const float* a, const float* b,
                         float* out, Clamp<float> act) {
   const int32_t* d = loop.dims;
@@ -385,6 +399,7 @@ inline void binary_loop(const Loop6& loop, BinaryKind kind, const float* a, cons
 }
 
 // out[j] += in[j] for a dense run (SUM/MEAN over outer dims).
+template <int kLazy = 0>  // instantiated only where used
 inline void accumulate(int32_t n, const float* in, float* out) {
   int32_t i = 0;
   for (; i + V::N <= n; i += V::N) V::store(out + i, V::add(V::load(out + i), V::load(in + i)));
