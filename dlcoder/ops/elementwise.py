@@ -6,8 +6,8 @@ import numpy as np
 
 from dlcoder.codegen import cgen
 from dlcoder.ops import ANY, FLOAT, NUMERIC, register
-from dlcoder.ops._common import (broadcast_strides, check_activation, clamp_init, ctype,
-                                 loop6, loop6_init, shape)
+from dlcoder.ops._common import (act_range, broadcast_strides, check_activation, clamp_init,
+                                 ctype, loop6, loop6_init, shape)
 
 
 def _all_const(fn):
@@ -46,6 +46,18 @@ _SIMD_BINARY = {"ADD": "kAdd", "SUB": "kSub", "MUL": "kMul", "DIV": "kDiv", "MAX
                 "MINIMUM": "kMin", "SQUARED_DIFFERENCE": "kSquaredDifference"}
 
 
+def _float_clamp_init(node) -> str:
+    """The clamp of a float binary op. TFLite clamps ADD/SUB/MUL/DIV to the fused
+    activation's range and, without one, to [lowest, max]: an overflow or x / 0 gives
+    +-FLT_MAX there, not inf. The other ops are not clamped."""
+    if node.op not in _FUSED_ACT:
+        return clamp_init(node)
+    lo, hi = act_range(node) or (None, None)
+    lo = "std::numeric_limits<float>::lowest()" if lo is None else cgen.float_literal(lo)
+    hi = "std::numeric_limits<float>::max()" if hi is None else cgen.float_literal(hi)
+    return "{" + lo + ", " + hi + "}"
+
+
 def _binary_call(node, g, e, functor: str) -> str:
     a, b = node.inputs[:2]
     out = node.outputs[0]
@@ -54,8 +66,9 @@ def _binary_call(node, g, e, functor: str) -> str:
                  broadcast_strides(shape(g, b), so) or [0])
     params = e.param("dlcoder_rt::Loop6", loop6_init(loop))
     if node.op in _SIMD_BINARY and g.tensors[out].dtype == "float32":
-        return (f"dlcoder_rt::binary_f32({params}, dlcoder_rt::BinaryKind::{_SIMD_BINARY[node.op]}, "
-                f"{e.src(a)}, {e.src(b)}, {e.dst(out)}, {clamp_init(node)});")
+        kind = f"dlcoder_rt::BinaryKind::{_SIMD_BINARY[node.op]}"
+        return (f"dlcoder_rt::binary_f32({params}, {kind}, {e.src(a)}, {e.src(b)}, {e.dst(out)}, "
+                f"{_float_clamp_init(node)});")
     op = f"dlcoder_rt::{functor}{{}}"
     if node.op in _FUSED_ACT and node.attrs.get("fused_activation_function", "NONE") != "NONE":
         ct = ctype(g, a)
@@ -69,7 +82,11 @@ def _np_arith(name):
     def evaluate(node, a, b):
         if fn is None or node.attrs.get("fused_activation_function", "NONE") != "NONE":
             return None
-        return [fn(a, b)]
+        with np.errstate(over="ignore"):
+            r = fn(a, b)
+        if name in _FUSED_ACT and r.dtype == np.float32:   # as _float_clamp_init
+            r = np.clip(r, np.finfo(np.float32).min, np.finfo(np.float32).max)
+        return [r]
     return evaluate
 
 
@@ -148,8 +165,10 @@ def leaky_relu(node, g, e):
 
 @register("GELU", header="elementwise.h")
 def gelu(node, g, e):
-    approx = cgen.literal(bool(node.attrs.get("approximate", False)), "bool")
-    return _unary_call(node, g, e, f"dlcoder_rt::GeluOp{{{approx}}}")
+    kind = "kGeluTanh" if node.attrs.get("approximate", False) else "kGelu"
+    x, out = node.inputs[0], node.outputs[0]
+    return (f"dlcoder_rt::unary_f32(dlcoder_rt::UnaryKind::{kind}, {g.tensors[out].size}, "
+            f"{e.src(x)}, {e.dst(out)});")
 
 
 @register("PRELU", header="elementwise.h", check=_check_binary)

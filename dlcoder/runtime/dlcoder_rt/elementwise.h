@@ -50,16 +50,24 @@ struct MinOp { template <typename T> T operator()(T a, T b) const { return a < b
 struct SquaredDifferenceOp {
   template <typename T> T operator()(T a, T b) const { return (a - b) * (a - b); }
 };
+// Integer POW is TFLite's std::pow in double converted back. Where the result does not
+// fit, that conversion is undefined in TFLite; x86 (where we check against the
+// interpreter) gives the lowest value, so we return it, without the undefined behaviour.
 struct PowOp {
   float operator()(float a, float b) const { return std::pow(a, b); }
   template <typename T> T operator()(T a, T b) const {
-    T r = 1;
-    for (T i = 0; i < b; ++i) r *= a;
-    return r;
+    const double r = std::pow(static_cast<double>(a), static_cast<double>(b));
+    const bool fits = r >= static_cast<double>(std::numeric_limits<T>::lowest()) &&
+                      r <= static_cast<double>(std::numeric_limits<T>::max());
+    return fits ? static_cast<T>(r) : std::numeric_limits<T>::lowest();
   }
 };
+// TFLite floors the quotient computed in double: a float quotient can round up onto an
+// integer (e.g. a just below 3 * b) and floor one too high.
 struct FloorDivOp {
-  float operator()(float a, float b) const { return std::floor(a / b); }
+  float operator()(float a, float b) const {
+    return static_cast<float>(std::floor(static_cast<double>(a) / static_cast<double>(b)));
+  }
   template <typename T> T operator()(T a, T b) const {
     T q = a / b;
     return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
@@ -128,16 +136,6 @@ struct HardSwishOp {
 struct LeakyReluOp {
   float alpha;
   float operator()(float x) const { return x > 0.0f ? x : x * alpha; }
-};
-struct GeluOp {
-  bool approximate;
-  float operator()(float x) const {
-    if (approximate) {
-      constexpr float kSqrt2OverPi = 0.7978845608028654f;
-      return 0.5f * x * (1.0f + std::tanh(kSqrt2OverPi * (x + 0.044715f * x * x * x)));
-    }
-    return 0.5f * x * (1.0f + std::erf(x * 0.7071067811865475f));
-  }
 };
 
 // CAST: C++ conversion (truncation toward zero for float -> int), != 0 for -> bool.

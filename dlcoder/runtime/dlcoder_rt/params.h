@@ -35,6 +35,7 @@ struct GemmParams {
 
 enum class BinaryKind : int { kAdd, kSub, kMul, kDiv, kMax, kMin, kSquaredDifference };
 enum class UnaryKind : int { kLogistic, kTanh, kHardSwish, kElu, kExp, kRelu, kRelu6,
-                             kReluN1To1, kRelu0To1, kAbs, kNeg, kSquare, kSqrt, kRsqrt, kSwish };
+                             kReluN1To1, kRelu0To1, kAbs, kNeg, kSquare, kSqrt, kRsqrt, kSwish,
+                             kGelu, kGeluTanh };
 
 }  // namespace dlcoder_rt

@@ -100,19 +100,7 @@ struct SoftmaxParams {
 };
 
 inline void softmax_f32(const SoftmaxParams& p, const float* in, float* out) {
-  for (int64_t r = 0; r < p.rows; ++r) {
-    const float* x = in + r * p.depth;
-    float* o = out + r * p.depth;
-    float mx = x[0];
-    for (int32_t i = 1; i < p.depth; ++i) mx = std::max(mx, x[i]);
-    float sum = 0.0f;
-    for (int32_t i = 0; i < p.depth; ++i) {
-      o[i] = std::exp((x[i] - mx) * p.beta);
-      sum += o[i];
-    }
-    const float inv = 1.0f / sum;
-    for (int32_t i = 0; i < p.depth; ++i) o[i] *= inv;
-  }
+  softmax_f32_simd(p.rows, p.depth, p.beta, in, out);
 }
 
 inline void log_softmax_f32(const SoftmaxParams& p, const float* in, float* out) {

@@ -259,6 +259,10 @@ inline void unary_f32(UnaryKind kind, int64_t n, const float* in, float* out) {
   DLCODER_RT_DISPATCH(unary, kind, n, in, out)
 }
 
+inline void softmax_f32_simd(int64_t rows, int32_t depth, float beta, const float* in, float* out) {
+  DLCODER_RT_DISPATCH(softmax, rows, depth, beta, in, out)
+}
+
 inline void accumulate_f32(int32_t n, const float* in, float* out) {
   DLCODER_RT_DISPATCH(accumulate, n, in, out)
 }

@@ -313,6 +313,20 @@ inline typename V::T exp_v(typename V::T x) {
   return V::mul(V::mul(y, V::pow2n(half)), V::pow2n(V::sub(n, half)));
 }
 
+// erf(x) for x >= 0 (Abramowitz & Stegun 7.1.26, absolute error < 1.5e-7).
+template <int kLazy = 0>
+inline typename V::T erf_nonneg(typename V::T x) {
+  const typename V::T one = V::set1(1.0f);
+  const typename V::T t = V::div(one, V::fma(V::set1(0.3275911f), x, one));
+  typename V::T y = V::set1(1.061405429f);
+  y = V::fma(y, t, V::set1(-1.453152027f));
+  y = V::fma(y, t, V::set1(1.421413741f));
+  y = V::fma(y, t, V::set1(-0.284496736f));
+  y = V::fma(y, t, V::set1(0.254829592f));
+  y = V::mul(y, t);
+  return V::sub(one, V::mul(y, exp_v(V::sub(V::zero(), V::mul(x, x)))));
+}
+
 template <int kLazy = 0>  // instantiated only where used
 inline typename V::T unary_op(UnaryKind kind, typename V::T x) {
   const typename V::T one = V::set1(1.0f), zero = V::zero();
@@ -331,6 +345,17 @@ inline typename V::T unary_op(UnaryKind kind, typename V::T x) {
                               V::set1(1.0f / 6.0f)));
     case UnaryKind::kExp: return exp_v(x);
     case UnaryKind::kSwish: return V::div(x, V::add(one, exp_v(V::sub(zero, x))));
+    case UnaryKind::kGelu: {
+      // 0.5 x (1 + erf(x / sqrt 2)) = 0.5 (x + |x| erf(|x| / sqrt 2)), erf being odd
+      const typename V::T ax = V::abs(x);
+      return V::mul(V::set1(0.5f), V::fma(ax, erf_nonneg(V::mul(ax, V::set1(0.7071067811865475f))), x));
+    }
+    case UnaryKind::kGeluTanh: {
+      // 0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3)
+      const typename V::T u = V::mul(V::set1(0.7978845608028654f),
+                                     V::fma(V::mul(V::set1(0.044715f), V::mul(x, x)), x, x));
+      return V::div(x, V::add(one, exp_v(V::mul(u, V::set1(-2.0f)))));
+    }
     case UnaryKind::kRelu: return V::max(x, zero);
     case UnaryKind::kRelu6: return V::min(V::max(x, zero), V::set1(6.0f));
     case UnaryKind::kReluN1To1: return V::min(V::max(x, V::set1(-1.0f)), one);
@@ -364,6 +389,7 @@ inline void unary(UnaryKind kind, int64_t n, const float* in, float* out) {
     DLCODER_RT_UNARY_CASE(kReluN1To1) DLCODER_RT_UNARY_CASE(kRelu0To1) DLCODER_RT_UNARY_CASE(kAbs)
     DLCODER_RT_UNARY_CASE(kNeg) DLCODER_RT_UNARY_CASE(kSquare) DLCODER_RT_UNARY_CASE(kSqrt)
     DLCODER_RT_UNARY_CASE(kRsqrt) DLCODER_RT_UNARY_CASE(kElu) DLCODER_RT_UNARY_CASE(kSwish)
+    DLCODER_RT_UNARY_CASE(kGelu) DLCODER_RT_UNARY_CASE(kGeluTanh)
 #undef DLCODER_RT_UNARY_CASE
   }
 }
@@ -396,6 +422,41 @@ inline void binary_loop(const Loop6& loop, BinaryKind kind, const float* a, cons
             }
             o += n;
           }
+}
+
+// SOFTMAX over rows of `depth`: exp(beta (x - max)) / sum.
+template <int kLazy = 0>
+inline void softmax(int64_t rows, int32_t depth, float beta, const float* in, float* out) {
+  const typename V::T vbeta = V::set1(beta);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* x = in + r * depth;
+    float* o = out + r * depth;
+    typename V::T vmax = V::set1(-std::numeric_limits<float>::infinity());
+    int32_t i = 0;
+    for (; i + V::N <= depth; i += V::N) vmax = V::max(vmax, V::load(x + i));
+    float mx = -std::numeric_limits<float>::infinity();
+    alignas(64) float lanes[V::N];
+    V::store(lanes, vmax);
+    for (int j = 0; j < V::N; ++j) mx = lanes[j] > mx ? lanes[j] : mx;
+    for (; i < depth; ++i) mx = x[i] > mx ? x[i] : mx;
+    const typename V::T vmx = V::set1(mx);
+    typename V::T vsum = V::zero();
+    for (i = 0; i + V::N <= depth; i += V::N) {
+      const typename V::T e = exp_v(V::mul(V::sub(V::load(x + i), vmx), vbeta));
+      V::store(o + i, e);
+      vsum = V::add(vsum, e);
+    }
+    float sum = V::hsum(vsum);
+    if (i < depth) {
+      const int n = depth - i;
+      const typename V::T e = exp_v(V::mul(V::sub(V::loadn(x + i, n), vmx), vbeta));
+      V::storen(o + i, e, n);
+      for (int j = 0; j < n; ++j) sum += o[i + j];
+    }
+    const typename V::T inv = V::set1(1.0f / sum);
+    for (i = 0; i + V::N <= depth; i += V::N) V::store(o + i, V::mul(V::load(o + i), inv));
+    for (; i < depth; ++i) o[i] *= 1.0f / sum;
+  }
 }
 
 // out[j] += in[j] for a dense run (SUM/MEAN over outer dims).
