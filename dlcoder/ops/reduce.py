@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from dlcoder.codegen import cgen
-from dlcoder.ops import NUMERIC, register
+from dlcoder.ops import INDEX, NUMERIC, register
 from dlcoder.ops._common import (const_ints, ctype, loop6, loop6_init, norm_axis, require_const,
                                  shape, strides)
 
@@ -53,7 +53,8 @@ def mean(node, g, e):
 
 
 for _name, _reducer in _REDUCERS.items():
-    _dt = {"bool"} if _name in ("REDUCE_ANY", "REDUCE_ALL") else NUMERIC
+    # The axis input is int32/int64 too: {"bool"} alone rejected every REDUCE_ANY/ALL.
+    _dt = {"bool"} | INDEX if _name in ("REDUCE_ANY", "REDUCE_ALL") else NUMERIC
     register(_name, header="reduce.h", dtypes=_dt, check=require_const(1), evaluate=_evaluate)(
         lambda node, g, e, r=_reducer: (
             f"dlcoder_rt::reduce({_reduce_params(node, g, e)}, {e.src(node.inputs[0])}, "

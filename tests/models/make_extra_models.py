@@ -369,6 +369,33 @@ def define_cases():  # noqa: C901  (a long, flat table)
     T("bmm_bcast_adj_y_rank", ["BATCH_MATMUL"], "BATCH_MATMUL adj_y [3,2,4] x [6,4] (rank broadcast)",
       lambda: [randn(3, 2, 4), randn(6, 4)], lambda a, b: tf.matmul(a, b, transpose_b=True))
 
+    # ----------------- audit: float overflow / x / 0 clamps, integer POW overflow, FLOOR_DIV
+    def big(*shape):
+        v = randn(*shape)
+        v.flat[:4] = [3e38, -3e38, 1.0, -2.0]
+        return v
+    H("div_float_by_zero", ["DIV"], "DIV float x / 0 and overflow: TFLite gives +-FLT_MAX, not inf",
+      lambda: single_op("DIV", [big(2, 8), np.where(np.arange(16) % 3 == 0, 0, 1e-3 + np.abs(
+          randn(16))).astype(np.float32).reshape(2, 8)], [[2, 8]], "DivOptions"))
+    H("add_float_overflow_relu", ["ADD"], "ADD float overflowing to +-inf, fused RELU (-> FLT_MAX)",
+      lambda: single_op("ADD", [big(2, 8), big(2, 8)], [[2, 8]], "AddOptions",
+                        FusedActivationFunction=mop.RELU))
+    H("mul_float_overflow", ["MUL"], "MUL float overflowing to +-inf (-> +-FLT_MAX)",
+      lambda: single_op("MUL", [big(2, 8), big(2, 8)], [[2, 8]], "MulOptions"))
+    H("pow_int32_overflow", ["POW"], "POW int32 whose results do not fit (TFLite: INT_MIN on x86)",
+      lambda: single_op("POW", [np.array([4, -3, 2, -2, 3, 7, 0, -1, 5, 10], I32),
+                                np.array([20, 21, 31, 31, 19, 11, 0, 7, 13, 9], I32)], [[10]],
+                        out_dtypes=[I32]))
+
+    def near_integer_quotients():  # a just below k * b: a / b in float rounds up onto k
+        b = np.abs(randn(4000)) * 3 + 0.1
+        a = np.nextafter((np.round(randn(4000) * 20) * b).astype(np.float32), np.float32(-1e9))
+        keep = np.floor(a / b) != np.floor(a.astype(np.float64) / b)
+        return [a[keep][:48].reshape(6, 8), b[keep][:48].reshape(6, 8)]
+    H("floor_div_float_near_int", ["FLOOR_DIV"], "FLOOR_DIV float where the float quotient rounds "
+      "up to an integer (TFLite divides in double)",
+      lambda: single_op("FLOOR_DIV", near_integer_quotients(), [[6, 8]]))
+
 
 def main(argv=None):
     import tensorflow as tf
