@@ -82,7 +82,10 @@ def loop6_init(loop: dict) -> str:
                            for k in ("dims", "a_strides", "b_strides")) + "}"
 
 
-_ACT_RANGES = {"NONE": None, "RELU": (0, None), "RELU6": (0, 6), "RELU_N1_TO_1": (-1, 1)}
+# TFLite's float kernels clamp through CalculateActivationRange, which has no case for a
+# fused TANH or SIGN_BIT: those clamp to the whole float range, i.e. do nothing.
+_ACT_RANGES = {"NONE": None, "RELU": (0, None), "RELU6": (0, 6), "RELU_N1_TO_1": (-1, 1),
+               "TANH": None, "SIGN_BIT": None}
 
 
 def act_range(node: Node):
@@ -99,11 +102,10 @@ def check_activation(node: Node, g: Graph):
 
 def clamp_init(node: Node, ct: str = "float") -> str:
     """The Clamp<T> initializer of a node's fused activation (no-op bounds if none)."""
+    # without a bound TFLite clamps to [lowest, max]: an overflow gives +-FLT_MAX, not inf
     rng = act_range(node) or (None, None)
-    lo = rng[0] if rng[0] is not None else ("-std::numeric_limits<float>::infinity()"
-                                            if ct == "float" else f"std::numeric_limits<{ct}>::lowest()")
-    hi = rng[1] if rng[1] is not None else ("std::numeric_limits<float>::infinity()"
-                                            if ct == "float" else f"std::numeric_limits<{ct}>::max()")
+    lo = rng[0] if rng[0] is not None else f"std::numeric_limits<{ct}>::lowest()"
+    hi = rng[1] if rng[1] is not None else f"std::numeric_limits<{ct}>::max()"
     fmt = (lambda v: v if isinstance(v, str) else cgen.literal(v, ct))
     return "{" + fmt(lo) + ", " + fmt(hi) + "}"
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from dlcoder.codegen import cgen
 from dlcoder.ops import ANY, FLOAT, NUMERIC, register
-from dlcoder.ops._common import (act_range, broadcast_strides, check_activation, clamp_init,
+from dlcoder.ops._common import (broadcast_strides, check_activation, clamp_init,
                                  ctype, loop6, loop6_init, shape)
 
 
@@ -48,14 +48,11 @@ _SIMD_BINARY = {"ADD": "kAdd", "SUB": "kSub", "MUL": "kMul", "DIV": "kDiv", "MAX
 
 def _float_clamp_init(node) -> str:
     """The clamp of a float binary op. TFLite clamps ADD/SUB/MUL/DIV to the fused
-    activation's range and, without one, to [lowest, max]: an overflow or x / 0 gives
-    +-FLT_MAX there, not inf. The other ops are not clamped."""
-    if node.op not in _FUSED_ACT:
+    activation's range and, without one, to [lowest, max] (clamp_init): an overflow or
+    x / 0 gives +-FLT_MAX there, not inf. The other ops are not clamped at all."""
+    if node.op in _FUSED_ACT:
         return clamp_init(node)
-    lo, hi = act_range(node) or (None, None)
-    lo = "std::numeric_limits<float>::lowest()" if lo is None else cgen.float_literal(lo)
-    hi = "std::numeric_limits<float>::max()" if hi is None else cgen.float_literal(hi)
-    return "{" + lo + ", " + hi + "}"
+    return "{-std::numeric_limits<float>::infinity(), std::numeric_limits<float>::infinity()}"
 
 
 def _binary_call(node, g, e, functor: str) -> str:

@@ -7,7 +7,7 @@ producer's epilogue and the intermediate tensor disappears.
 from __future__ import annotations
 
 from dlcoder.ir import Graph
-from dlcoder.passes.rewrite import drop_nodes, rename_uses
+from dlcoder.passes.rewrite import drop_nodes
 
 ACTIVATIONS = {"RELU": "RELU", "RELU6": "RELU6", "RELU_N1_TO_1": "RELU_N1_TO_1"}
 FUSIBLE = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "ADD", "SUB",

@@ -33,7 +33,7 @@ inline void gemm_tile(int32_t k, const float* a, int32_t lda, const float* b, co
   for (int r = 0; r < MR; ++r) {
 #pragma GCC unroll 16
     for (int j = 0; j < R; ++j) {
-      const typename V::T v = V::min(V::max(acc[r][j], lo), hi);
+      const typename V::T v = V::min(hi, V::max(lo, acc[r][j]));
       float* dst = c + int64_t{r} * ldc + j * V::N;
       if (cols >= 16) {
         V::store(dst, v);
@@ -159,7 +159,7 @@ inline void dwconv_interior(const DepthwiseParams& p, const float* const* rows, 
     }
 #pragma GCC unroll 4
     for (int q = 0; q < 4; ++q)
-      V::store(out_row + int64_t{ox + q} * c_all + c0, V::min(V::max(acc[q], lo), hi));
+      V::store(out_row + int64_t{ox + q} * c_all + c0, V::min(hi, V::max(lo, acc[q])));
   }
   for (; ox < x_hi; ++ox) {
     const int64_t base = int64_t{ox * p.stride_w - p.pad_left} * p.in_c + c0;
@@ -168,7 +168,7 @@ inline void dwconv_interior(const DepthwiseParams& p, const float* const* rows, 
     for (int ky = 0; ky < KH; ++ky)
 #pragma GCC unroll 5
       for (int kx = 0; kx < KW; ++kx) acc = V::fma(V::load(rows[ky] + base + kx * dil), w[ky * KW + kx], acc);
-    V::store(out_row + int64_t{ox} * c_all + c0, V::min(V::max(acc, lo), hi));
+    V::store(out_row + int64_t{ox} * c_all + c0, V::min(hi, V::max(lo, acc)));
   }
 }
 
@@ -189,7 +189,7 @@ inline void dwconv_checked(const DepthwiseParams& p, const float* const* rows, c
       acc = V::fma(full ? V::load(src) : V::loadn(src, nc), full ? V::load(wp) : V::loadn(wp, nc), acc);
     }
   }
-  acc = V::min(V::max(acc, V::set1(p.act.lo)), V::set1(p.act.hi));
+  acc = V::min(V::set1(p.act.hi), V::max(V::set1(p.act.lo), acc));
   float* dst = out_row + int64_t{ox} * p.out_c + c0;
   if (full) {
     V::store(dst, acc);
@@ -268,13 +268,13 @@ inline void binary_run_k(int32_t n, const float* a, int32_t sa, const float* b, 
   for (; i + V::N <= n; i += V::N) {
     const typename V::T va = sa ? V::load(a + i) : V::set1(*a);
     const typename V::T vb = sb ? V::load(b + i) : V::set1(*b);
-    V::store(out + i, V::min(V::max(binary_op(kKind, va, vb), lo), hi));
+    V::store(out + i, V::min(hi, V::max(lo, binary_op(kKind, va, vb))));
   }
   if (i < n) {
     const int32_t r = n - i;
     const typename V::T va = sa ? V::loadn(a + i, r) : V::set1(*a);
     const typename V::T vb = sb ? V::loadn(b + i, r) : V::set1(*b);
-    V::storen(out + i, V::min(V::max(binary_op(kKind, va, vb), lo), hi), r);
+    V::storen(out + i, V::min(hi, V::max(lo, binary_op(kKind, va, vb))), r);
   }
 }
 
@@ -297,7 +297,7 @@ inline void binary_run(BinaryKind kind, int32_t n, const float* a, int32_t sa, c
 // are clamped to the float range (below -87.3 the result flushes to zero).
 template <int kLazy = 0>  // instantiated only where used
 inline typename V::T exp_v(typename V::T x) {
-  x = V::min(V::max(x, V::set1(-87.3f)), V::set1(88.7f));
+  x = V::min(V::set1(88.7f), V::max(V::set1(-87.3f), x));  // NaN stays NaN
   const typename V::T n = V::round(V::mul(x, V::set1(1.44269504088896341f)));
   typename V::T r = V::fma(n, V::set1(-0.693359375f), x);
   r = V::fma(n, V::set1(2.12194440e-4f), r);
@@ -356,10 +356,12 @@ inline typename V::T unary_op(UnaryKind kind, typename V::T x) {
                                      V::fma(V::mul(V::set1(0.044715f), V::mul(x, x)), x, x));
       return V::div(x, V::add(one, exp_v(V::mul(u, V::set1(-2.0f)))));
     }
-    case UnaryKind::kRelu: return V::max(x, zero);
-    case UnaryKind::kRelu6: return V::min(V::max(x, zero), V::set1(6.0f));
-    case UnaryKind::kReluN1To1: return V::min(V::max(x, V::set1(-1.0f)), one);
-    case UnaryKind::kRelu0To1: return V::min(V::max(x, zero), one);
+    // operand order: x86 max/min return their second operand when one is NaN, and TFLite
+    // passes NaN through its clamps
+    case UnaryKind::kRelu: return V::max(zero, x);
+    case UnaryKind::kRelu6: return V::min(V::set1(6.0f), V::max(zero, x));
+    case UnaryKind::kReluN1To1: return V::min(one, V::max(V::set1(-1.0f), x));
+    case UnaryKind::kRelu0To1: return V::min(one, V::max(zero, x));
     case UnaryKind::kAbs: return V::abs(x);
     case UnaryKind::kNeg: return V::sub(zero, x);
     case UnaryKind::kSquare: return V::mul(x, x);

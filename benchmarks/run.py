@@ -1,0 +1,152 @@
+"""Benchmark dlcoder against TFLite (XNNPACK and builtin kernels) and TFLite Micro's
+arena on the shared model suite, and write benchmarks/RESULTS.md and benchmarks/ratios.png.
+
+Run:  pip install '.[bench]' && python3 benchmarks/run.py [--models DIR] [--runs N] [--threads N]
+
+Every number of a row comes from one run of `dlcoder bench` (interleaved latency, memory
+in fresh processes), so the ratios are comparable even on a noisy machine.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from dlcoder import __version__  # noqa: E402
+from dlcoder.bench import measure  # noqa: E402
+from dlcoder.errors import DlcoderError  # noqa: E402
+
+
+def machine() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cxx = subprocess.run(["c++", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}; {cxx}"
+
+
+def versions() -> str:
+    out = [f"dlcoder {__version__}"]
+    for pkg in ("ai-edge-litert", "tflite-micro"):
+        try:
+            from importlib.metadata import version
+            out.append(f"{pkg} {version(pkg)}")
+        except Exception:
+            out.append(f"{pkg} (not installed)")
+    return ", ".join(out)
+
+
+def geomean(xs):
+    xs = [x for x in xs if x]
+    return math.exp(sum(math.log(x) for x in xs) / len(xs)) if xs else float("nan")
+
+
+def fmt(x, spec: str) -> str:
+    return "n/a" if x is None else format(x, spec)
+
+
+def table(rows) -> list:
+    head = ("| model | dlcoder ms | XNNPACK ms | builtin ms | lat / XNNPACK | lat / builtin | "
+            "RSS MB (ours / XNNPACK) | RSS / XNNPACK | RSS / floor | arena MB | TFLM arena MB | arena / TFLM |")
+    lines = [head, "|" + "---|" * 12]
+    for name, r in rows:
+        if "error" in r:
+            lines.append(f"| {name} | not supported: {r['error']} |" + " |" * 10)
+            continue
+        lat, mem, q = r["latency_us"], r["peak_rss_bytes"], r["ratios"]
+        tflm = r["tflm_arena_bytes"]
+        lines.append(
+            f"| {name} | {lat['dlcoder']['median'] / 1e3:.2f} | {lat['tflite_xnnpack']['median'] / 1e3:.2f} | "
+            f"{lat['tflite_builtin']['median'] / 1e3:.2f} | {q['latency_vs_xnnpack']:.2f} | "
+            f"{q['latency_vs_builtin']:.2f} | {mem['dlcoder'] / 2**20:.1f} / {mem['tflite_xnnpack'] / 2**20:.1f} | "
+            f"{q['rss_vs_xnnpack']:.2f} | {q['rss_vs_floor']:.2f} | {r['arena_bytes'] / 2**20:.2f} | "
+            f"{'n/a' if tflm is None else f'{tflm / 2**20:.2f}'} | "
+            f"{fmt(q['arena_vs_tflm'], '.3f')} |")
+    return lines
+
+
+def chart(rows, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    ok = [(n, r) for n, r in rows if "error" not in r]
+    names = [n for n, _ in ok]
+    series = {"latency / TFLite+XNNPACK": [r["ratios"]["latency_vs_xnnpack"] for _, r in ok],
+              "peak RSS / TFLite+XNNPACK": [r["ratios"]["rss_vs_xnnpack"] for _, r in ok],
+              "arena / TFLite Micro": [r["ratios"]["arena_vs_tflm"] or 0 for _, r in ok]}
+    fig, ax = plt.subplots(figsize=(max(8, 1.1 * len(names)), 4.5))
+    width = 0.27
+    for i, (label, vals) in enumerate(series.items()):
+        ax.bar([x + (i - 1) * width for x in range(len(names))], vals, width, label=label)
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.set_xticks(range(len(names)))
+    ax.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("ratio (lower is better)")
+    ax.set_title("dlcoder vs TFLite, one run per model")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--models", default=str(HERE.parent.parent / "shared" / "models"))
+    ap.add_argument("--runs", type=int, default=30)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", default=str(HERE))
+    args = ap.parse_args()
+    models = sorted(Path(args.models).glob("*.tflite"))
+    if not models:
+        print(f"no models in {args.models}", file=sys.stderr)
+        return 2
+    rows = []
+    for m in models:
+        try:
+            r = measure(str(m), threads=args.threads, runs=args.runs)
+        except DlcoderError as e:
+            r = {"error": str(e).splitlines()[0].replace("|", "/")}
+        rows.append((m.stem, r))
+        print(m.stem, json.dumps(r.get("ratios", r)), flush=True)
+    ok = [r for _, r in rows if "error" not in r]
+    floats = [r for n, r in rows if "error" not in r and n.endswith(("_f32", "_f16"))]
+    summary = [
+        f"- float models: geomean latency / TFLite+XNNPACK = "
+        f"{geomean([r['ratios']['latency_vs_xnnpack'] for r in floats]):.2f} (goal <= 0.80), "
+        f"max {max((r['ratios']['latency_vs_xnnpack'] for r in floats), default=float('nan')):.2f} (goal <= 1.0)",
+        f"- geomean latency / TFLite builtin kernels = {geomean([r['ratios']['latency_vs_builtin'] for r in ok]):.2f}",
+        f"- geomean peak RSS / TFLite+XNNPACK = {geomean([r['ratios']['rss_vs_xnnpack'] for r in ok]):.2f} (goal <= 0.45); "
+        f"max RSS / (weights + arena + 2 MB) = {max((r['ratios']['rss_vs_floor'] for r in ok), default=float('nan')):.2f} (goal <= 1.15)",
+        f"- arena / TFLite Micro arena: max {max((r['ratios']['arena_vs_tflm'] for r in ok if r['ratios']['arena_vs_tflm']), default=float('nan')):.3f} (goal <= 1.0)",
+    ]
+    text = ["# Benchmark results", "",
+            f"Machine: {machine()}.", f"Versions: {versions()}.",
+            f"Flags: our libraries are compiled with plain `c++ -std=c++17 -O2` (no -march; the "
+            f"kernels pick AVX-512/AVX2/SSE2 at run time); {args.threads} thread(s); {args.runs} "
+            "interleaved runs per engine; medians. Peak RSS is incremental (after the model is "
+            "loaded and run once, minus before), each engine in a fresh process.",
+            "", "Reproduce: `pip install '.[bench]' && python3 benchmarks/run.py`", "",
+            "## Summary", "", *summary, "", "## Per model", "", *table(rows), "",
+            "![ratios](ratios.png)", ""]
+    out = Path(args.out)
+    (out / "RESULTS.md").write_text("\n".join(text))
+    (out / "results.json").write_text(json.dumps(dict(rows), indent=1, sort_keys=True))
+    chart(rows, out / "ratios.png")
+    print("\n".join(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
