@@ -1,0 +1,266 @@
+"""dl_code_library: a TensorFlow Lite model compiled into a cc_library by dlcoder."""
+
+load("@rules_cc//cc:defs.bzl", "cc_binary", "cc_library", "cc_test")
+load(":incbin_object.bzl", "incbin_object")
+load(":providers.bzl", "TfliteModelInfo")
+
+# Model formats people try first; dlcoder reads only .tflite.
+_OTHER_FORMATS = [".onnx", ".pb", ".h5", ".keras", ".pt", ".pth", ".savedmodel"]
+
+def _outputs(ctx, name, with_tests):
+    """Declares the generator's outputs, all under _dlcoder/NAME/ except the public header."""
+    lib = "_dlcoder/%s/lib/" % name
+    out = struct(
+        public_hdr = ctx.actions.declare_file(name + ".h"),
+        hdr = ctx.actions.declare_file(lib + name + ".h"),
+        src = ctx.actions.declare_file(lib + name + ".cc"),
+        weights_asm = ctx.actions.declare_file(lib + name + "_weights.S"),
+        weights_bin = ctx.actions.declare_file(lib + name + "_weights.bin"),
+        # The runtime's file list is the source folder's: nothing here names a kernel.
+        runtime = [
+            ctx.actions.declare_file(lib + "dlcoder_rt/" + f.basename)
+            for f in ctx.files._runtime_hdrs
+        ],
+    )
+    if not with_tests:
+        return out, None
+    test = "_dlcoder/%s/test/" % name
+    tests = struct(
+        test_src = ctx.actions.declare_file(test + name + "_test.cc"),
+        data_asm = ctx.actions.declare_file(test + name + "_test_data.S"),
+        data_bin = ctx.actions.declare_file(test + name + "_test_data.bin"),
+        benchmark_src = ctx.actions.declare_file(test + name + "_benchmark.cc"),
+    )
+    return out, tests
+
+def _model(ctx):
+    target = ctx.attr.model
+    if TfliteModelInfo in target:
+        info = target[TfliteModelInfo]
+        return info.model, info.input_shapes
+    files = target.files.to_list()
+    if len(files) != 1 or files[0].extension != "tflite":
+        fail(("%s: model = %s gives %s, not one .tflite file; pass a tflite_model target " +
+              "or a .tflite file") % (ctx.label, target.label, [f.short_path for f in files]))
+    return files[0], {}
+
+def _dl_code_gen_impl(ctx):
+    model, input_shapes = _model(ctx)
+    name = ctx.attr.cc_name
+    out, tests = _outputs(ctx, name, ctx.attr.gen_tests)
+
+    args = ctx.actions.args()
+    args.add("generate")
+    args.add(model)
+    args.add("--out-dir", out.hdr.dirname)
+    args.add("--name", name)
+    if ctx.attr.namespace:
+        args.add("--namespace", ctx.attr.namespace)
+    for input_name in sorted(input_shapes):
+        args.add("--input-shape", "%s=%s" % (input_name, input_shapes[input_name]))
+    outputs = [out.hdr, out.src, out.weights_asm, out.weights_bin] + out.runtime
+    if tests:
+        args.add("--test-dir", tests.test_src.dirname)
+        outputs += [tests.test_src, tests.data_asm, tests.data_bin, tests.benchmark_src]
+
+    ctx.actions.run(
+        executable = ctx.attr._generator[DefaultInfo].files_to_run,
+        arguments = [args],
+        inputs = [model],
+        outputs = outputs,
+        # No bytecode in the runfiles tree; no hash randomisation in the outputs.
+        env = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"},
+        # The model and the pinned packages are all it reads; the sandbox enforces it.
+        execution_requirements = {"block-network": "1"},
+        mnemonic = "DlcoderGenerate",
+        progress_message = "Generating C++ for %s from %s" % (ctx.label, model.short_path),
+    )
+    ctx.actions.symlink(output = out.public_hdr, target_file = out.hdr)
+
+    groups = {
+        "public_hdrs": depset([out.public_hdr]),
+        "lib_srcs": depset([out.src, out.hdr] + out.runtime),
+        "weights": depset([out.weights_asm, out.weights_bin]),
+    }
+    if tests:
+        groups.update({
+            "test_srcs": depset([tests.test_src]),
+            "test_data": depset([tests.data_asm, tests.data_bin]),
+            "benchmark_srcs": depset([tests.benchmark_src]),
+        })
+    return [
+        DefaultInfo(files = depset([out.public_hdr] + outputs)),
+        OutputGroupInfo(**groups),
+    ]
+
+dl_code_gen = rule(
+    implementation = _dl_code_gen_impl,
+    doc = "Runs `dlcoder generate` on a model. Use the dl_code_library macro instead.",
+    attrs = {
+        "model": attr.label(
+            mandatory = True,
+            allow_files = True,
+            doc = "A tflite_model target or a .tflite file.",
+        ),
+        "cc_name": attr.string(
+            mandatory = True,
+            doc = "Class name, C API prefix and file stem of the generated code.",
+        ),
+        "namespace": attr.string(doc = "C++ namespace of the class; empty: dlcoder's default."),
+        "gen_tests": attr.bool(
+            default = True,
+            doc = "Also write NAME_test.cc, its data and NAME_benchmark.cc (runs the TFLite " +
+                  "interpreter inside the action to compute the expected outputs).",
+        ),
+        "_generator": attr.label(
+            default = Label("//tools:dlcoder_gen"),
+            executable = True,
+            cfg = "exec",
+            doc = "The generator: `python3 -m dlcoder` on the pinned packages.",
+        ),
+        "_runtime_hdrs": attr.label(
+            default = Label("//:runtime_headers"),
+            allow_files = [".h"],
+            doc = "dlcoder/runtime/dlcoder_rt/*.h: the generator copies these into its output.",
+        ),
+    },
+)
+
+def _is_identifier(s):
+    if not s or s[0].isdigit():
+        return False
+    for c in s.elems():
+        if not (c.isalnum() or c == "_"):
+            return False
+    return True
+
+def _check_args(name, model, namespace, copts):
+    where = "dl_code_library(name = %r) in //%s" % (name, native.package_name())
+    if not _is_identifier(name):
+        fail(("%s: name is the C++ class name and the C API prefix, so it must be a C " +
+              "identifier; rename the target, e.g. %r") % (where, "".join([
+            c if c.isalnum() else "_"
+            for c in name.elems()
+        ]).lstrip("0123456789") or "model"))
+    if type(model) == "string":
+        for ext in _OTHER_FORMATS:
+            if model.endswith(ext):
+                fail(("%s: model = %r is not a TensorFlow Lite model; convert it to .tflite " +
+                      "(tf.lite.TFLiteConverter, ai-edge-torch) and pass that file or a " +
+                      "tflite_model target") % (where, model))
+    if namespace != None:
+        for part in namespace.split("::"):
+            if not _is_identifier(part):
+                fail(("%s: namespace = %r is not a C++ namespace; use identifiers joined " +
+                      "by '::', e.g. \"vision::models\"") % (where, namespace))
+    if type(copts) != "list":
+        fail("%s: copts must be a list of strings, got %r" % (where, copts))
+
+def dl_code_library(
+        name,
+        model,
+        namespace = None,
+        gen_test = True,
+        gen_benchmark = True,
+        copts = [],
+        tags = None,
+        visibility = None,
+        testonly = None):
+    """Compiles a TensorFlow Lite model into a self-contained C++ library with dlcoder.
+
+    Given the invocation below, where PKG is the current package and NS the namespace:
+
+        dl_code_library(name = "NAME", model = ":model", namespace = "NS")
+
+    these targets are created (every name derives from NAME):
+
+      NAME:           cc_library. Header PKG/NAME.h: class NS::NAME (arena in the constructor,
+                      input_0() ... / Run() / output_0() ...) and the C API NAME_run(),
+                      NAME_arena_size(), NAME_input_size(i) ... Weights are in the library.
+      NAME_test:      cc_test (if gen_test). Runs the library on inputs fixed at generation
+                      time and compares with the outputs the TFLite interpreter computed for
+                      them inside the generation action; prints and checks the error bound.
+      NAME_benchmark: cc_binary (if gen_benchmark). Prints the latency per run (median and
+                      min; `NAME_benchmark RUNS`), arena bytes and weight bytes.
+
+    and these helpers, which the targets above use:
+
+      NAME_gen:       runs `dlcoder generate` once (mnemonic DlcoderGenerate) and writes
+                        PKG/_dlcoder/NAME/lib/NAME.h, NAME.cc, NAME_weights.S,
+                          NAME_weights.bin, dlcoder_rt/*.h (the library);
+                        PKG/_dlcoder/NAME/test/NAME_test.cc, NAME_test_data.S,
+                          NAME_test_data.bin, NAME_benchmark.cc (if gen_test or
+                          gen_benchmark; the TFLite interpreter runs only then);
+                        PKG/NAME.h, a symlink to the library's header.
+      NAME_weights:   incbin_object: NAME_weights.o, the weights, assembled for the target by
+                      the resolved cc toolchain (mnemonic IncbinAssemble).
+      NAME_test_data: incbin_object (if gen_test): the test's inputs and expected outputs.
+      NAME_gen_*:     filegroups, each picking one output group of NAME_gen.
+
+    Dependents of NAME include "PKG/NAME.h"; NAME also puts PKG/_dlcoder/NAME/lib on their
+    include path (-isystem), because the generated sources include "NAME.h" and
+    "dlcoder_rt/...". The library is built for the target platform (e.g.
+    --platforms=@dlcoder//toolchains:linux_aarch64); the generator runs on the exec platform.
+
+    Args:
+      name: target name, C++ class name and C API prefix: a C identifier.
+      model: a tflite_model target or a .tflite file.
+      namespace: C++ namespace of the class, `a::b` allowed; default "dlcoder".
+      gen_test: create NAME_test.
+      gen_benchmark: create NAME_benchmark.
+      copts: extra compiler flags for the generated sources (the targets always get
+        -std=c++17).
+      tags: passed to every target; NAME_test also gets them as test tags.
+      visibility: visibility of NAME, NAME_test and NAME_benchmark; helpers are private.
+      testonly: passed to every target except NAME_test (always testonly).
+    """
+    _check_args(name, model, namespace, copts)
+    common = {"tags": tags, "testonly": testonly}
+    private = dict(common, visibility = ["//visibility:private"])
+    gen = name + "_gen"
+    dl_code_gen(
+        name = gen,
+        model = model,
+        cc_name = name,
+        namespace = namespace or "",
+        gen_tests = gen_test or gen_benchmark,
+        **private
+    )
+    groups = ["public_hdrs", "lib_srcs", "weights"]
+    groups += ["test_srcs", "test_data"] if gen_test else []
+    groups += ["benchmark_srcs"] if gen_benchmark else []
+    for group in groups:
+        native.filegroup(name = "%s_%s" % (gen, group), srcs = [gen], output_group = group, **private)
+
+    incbin_object(name = name + "_weights", srcs = [gen + "_weights"], **private)
+    cc_copts = ["-std=c++17"] + copts
+    cc_library(
+        name = name,
+        hdrs = [gen + "_public_hdrs"],
+        srcs = [gen + "_lib_srcs", name + "_weights"],
+        # Generated code includes "NAME.h" and "dlcoder_rt/..." from this folder.
+        includes = ["_dlcoder/%s/lib" % name],
+        copts = cc_copts,
+        linkstatic = True,
+        visibility = visibility,
+        **common
+    )
+    if gen_test:
+        incbin_object(name = name + "_test_data", srcs = [gen + "_test_data"], **private)
+        cc_test(
+            name = name + "_test",
+            srcs = [gen + "_test_srcs", name + "_test_data"],
+            deps = [name],
+            copts = cc_copts,
+            tags = tags,
+            visibility = visibility,
+        )
+    if gen_benchmark:
+        cc_binary(
+            name = name + "_benchmark",
+            srcs = [gen + "_benchmark_srcs"],
+            deps = [name],
+            copts = cc_copts,
+            visibility = visibility,
+            **common
+        )
