@@ -2,7 +2,7 @@
 
     load("@dlcoder//rules:defs.bzl", "dl_code_library", "tflite_model")
 
-Implementations live in rules/private/; see docs/bazel.md.
+Implementations live in rules/private/; see README.md, "Bazel".
 """
 
 load("//rules/private:dl_code_library.bzl", _dl_code_library = "dl_code_library")

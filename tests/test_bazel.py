@@ -3,7 +3,7 @@
 - This repo: `bazel test //...` (the examples' generated tests) on the host, with
   --config=aarch64 under qemu, and with the x86-64 toolchain of toolchains/table.bzl; the
   examples' programs print their results.
-- A user workspace outside the repo, made here with the snippet from docs/bazel.md and a model
+- A user workspace outside the repo, made here with the snippet from README.md ("Bazel") and a model
   no example uses (mobilenet_v1_025_f32 from the shared models): name_test passes on the host
   and on aarch64; a no-op rebuild runs no action; new model bytes regenerate and relink;
   fail() messages name the target and the fix; the generator action is sandboxed, cacheable
@@ -41,7 +41,7 @@ OUTSIDE_MODEL = SHARED_MODELS / "mobilenet_v1_025_f32.tflite"
 TOOLS = {"g++": "g++", "aarch64-linux-gnu-g++": "g++-aarch64-linux-gnu",
          "qemu-aarch64": "qemu-user", "nginx": "nginx-light"}
 QEMU = "qemu-aarch64 -L /usr/aarch64-linux-gnu"
-# The cross-build flags of docs/bazel.md for a workspace without dlcoder's .bazelrc.
+# The cross-build flags of README.md ("Bazel") for a workspace without dlcoder's .bazelrc.
 AARCH64 = ["--incompatible_enable_cc_toolchain_resolution",
            "--platforms=@dlcoder//toolchains:linux_aarch64", "--platform_suffix=-aarch64"]
 

@@ -28,6 +28,9 @@ import tflite
 import dlcoder
 from support import ROOT, SHARED_MODELS
 
+# one worker builds the module's shared trees (pytest -n 2 --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("cmake")
+
 EXAMPLE = ROOT / "examples" / "cmake"
 TOOLCHAIN = ROOT / "toolchains" / "aarch64-linux-gnu.cmake"
 OUTSIDE_MODEL = SHARED_MODELS / "mobilenet_v1_025_f32.tflite"
