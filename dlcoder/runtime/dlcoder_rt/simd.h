@@ -185,6 +185,7 @@ DLCODER_RT_TARGET_BEGIN("avx512f,avx512vl,avx2,fma")
 namespace avx512 {
 using V = simd::Avx512;
 constexpr int kMR = 12;
+constexpr int kNP = 2;  // 24 accumulators of 32 registers
 #include "dlcoder_rt/simd_kernels.h"
 }  // namespace avx512
 DLCODER_RT_TARGET_END
@@ -192,6 +193,7 @@ DLCODER_RT_TARGET_END
 DLCODER_RT_TARGET_BEGIN("avx2,fma")
 namespace avx2 {
 using V = simd::Avx2;
+constexpr int kNP = 1;
 constexpr int kMR = 6;
 #include "dlcoder_rt/simd_kernels.h"
 }  // namespace avx2
@@ -199,6 +201,7 @@ DLCODER_RT_TARGET_END
 
 namespace sse2 {
 using V = simd::Sse2;
+constexpr int kNP = 1;
 constexpr int kMR = 3;
 #include "dlcoder_rt/simd_kernels.h"
 }  // namespace sse2
@@ -207,6 +210,7 @@ constexpr int kMR = 3;
 #if defined(DLCODER_RT_NEON)
 namespace neon {
 using V = simd::Neon;
+constexpr int kNP = 1;
 constexpr int kMR = 6;
 #include "dlcoder_rt/simd_kernels.h"
 }  // namespace neon
@@ -214,6 +218,7 @@ constexpr int kMR = 6;
 
 namespace scalar {
 using V = simd::Scalar;
+constexpr int kNP = 1;
 constexpr int kMR = 4;
 #include "dlcoder_rt/simd_kernels.h"
 }  // namespace scalar

@@ -1,17 +1,20 @@
 // SIMD kernels, written once against the vector traits `V` (see simd.h).
 //
 // NOT a normal header: simd.h includes it once per ISA, inside a namespace that defines
-// `V` (the traits) and `kMR` (rows of the GEMM tile), under that ISA's target pragma.
+// `V` (the traits), `kMR` (rows of the GEMM tile) and `kNP` (16-column panels per tile),
+// under that ISA's target pragma.
 // It must not include anything itself. Every kernel is a template (at least over a dummy
 // `kLazy`) so that a model instantiates, for each ISA, only the kernels it calls. Kernels get raw pointers and params; every
 // packed-weight layout here is ISA independent, so the generator can pack once.
 
 // ---- GEMM ------------------------------------------------------------------------------
-// One tile: MR rows of A times one 16-column panel of B, bias and clamp fused.
-template <int MR>
-inline void gemm_tile(int32_t k, const float* a, int32_t lda, const float* b, const float* bias,
-                      float* c, int32_t ldc, int32_t cols, Clamp<float> act) {
-  constexpr int R = 16 / V::N;
+// One tile: MR rows of A times NP 16-column panels of B, with bias and clamp fused. The
+// NP panels are `panel_stride` floats apart; the bias is padded to whole panels.
+template <int MR, int NP>
+inline void gemm_tile(int32_t k, const float* a, int32_t lda, const float* b, int64_t panel_stride,
+                      const float* bias, float* c, int32_t ldc, int32_t cols, Clamp<float> act) {
+  constexpr int RP = 16 / V::N;   // registers per panel row
+  constexpr int R = RP * NP;      // registers per tile row
   typename V::T acc[MR][R];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
@@ -20,7 +23,7 @@ inline void gemm_tile(int32_t k, const float* a, int32_t lda, const float* b, co
   for (int32_t kk = 0; kk < k; ++kk) {
     typename V::T bv[R];
 #pragma GCC unroll 16
-    for (int j = 0; j < R; ++j) bv[j] = V::load(b + int64_t{kk} * 16 + j * V::N);
+    for (int j = 0; j < R; ++j) bv[j] = V::load(b + (j / RP) * panel_stride + int64_t{kk} * 16 + (j % RP) * V::N);
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
       const typename V::T av = V::set1(a[int64_t{r} * lda + kk]);
@@ -35,31 +38,40 @@ inline void gemm_tile(int32_t k, const float* a, int32_t lda, const float* b, co
     for (int j = 0; j < R; ++j) {
       const typename V::T v = V::min(hi, V::max(lo, acc[r][j]));
       float* dst = c + int64_t{r} * ldc + j * V::N;
-      if (cols >= 16) {
+      if (cols >= (j + 1) * V::N) {
         V::store(dst, v);
       } else if (cols > j * V::N) {
-        V::storen(dst, v, cols - j * V::N < V::N ? cols - j * V::N : V::N);
+        V::storen(dst, v, cols - j * V::N);
       }
     }
   }
 }
 
+// Rows [0, MR) of C times the panels [p0, p1) of B: two panels at a time where the ISA has
+// the registers for it (kNP), then one.
 template <int MR>
-inline void gemm_rows(const GemmParams& p, const float* a, const float* b, const float* bias, float* c) {
-  for (int32_t n0 = 0; n0 < p.n; n0 += 16) {
-    gemm_tile<MR>(p.k, a, p.lda, b + int64_t{n0} * p.k, bias == nullptr ? nullptr : bias + n0,
-                  c + n0, p.ldc, p.n - n0, p.act);
+inline void gemm_rows(const GemmParams& p, int32_t p0, int32_t p1, const float* a, const float* b,
+                      const float* bias, float* c) {
+  const int64_t stride = int64_t{p.k} * 16;
+  int32_t q = p0;
+  for (; kNP == 2 && q + 2 <= p1; q += 2) {
+    gemm_tile<MR, kNP == 2 ? 2 : 1>(p.k, a, p.lda, b + q * stride, stride, bias == nullptr ? nullptr : bias + q * 16,
+                                    c + q * 16, p.ldc, p.n - q * 16, p.act);
+  }
+  for (; q < p1; ++q) {
+    gemm_tile<MR, 1>(p.k, a, p.lda, b + q * stride, stride, bias == nullptr ? nullptr : bias + q * 16,
+                     c + q * 16, p.ldc, p.n - q * 16, p.act);
   }
 }
 
-// Rows [0, rows) of C, rows <= kMR.
+// Rows [0, rows) of C (rows <= kMR) times the panels [p0, p1).
 template <int kLazy = 0>  // instantiated only where used
-inline void gemm_block(const GemmParams& p, int32_t rows, const float* a, const float* b,
-                       const float* bias, float* c) {
+inline void gemm_block(const GemmParams& p, int32_t rows, int32_t p0, int32_t p1, const float* a,
+                       const float* b, const float* bias, float* c) {
   switch (rows) {
 #define DLCODER_RT_GEMM_CASE(R) \
   case R:                       \
-    if (R <= kMR) gemm_rows<(R <= kMR ? R : 1)>(p, a, b, bias, c); \
+    if (R <= kMR) gemm_rows<(R <= kMR ? R : 1)>(p, p0, p1, a, b, bias, c); \
     return;
     DLCODER_RT_GEMM_CASE(12) DLCODER_RT_GEMM_CASE(11) DLCODER_RT_GEMM_CASE(10)
     DLCODER_RT_GEMM_CASE(9) DLCODER_RT_GEMM_CASE(8) DLCODER_RT_GEMM_CASE(7)
@@ -71,11 +83,23 @@ inline void gemm_block(const GemmParams& p, int32_t rows, const float* a, const 
   }
 }
 
+// C = act(A B + bias). Columns go in chunks whose packed B fits in about 256 KB (L2), and
+// within a chunk rows go in blocks of about kMR, balanced so that no block is a sliver:
+// each B chunk is read from memory once, each A block stays in L1 across the chunk.
 template <int kLazy = 0>  // instantiated only where used
 inline void gemm(const GemmParams& p, const float* a, const float* b, const float* bias, float* c) {
-  for (int32_t m0 = 0; m0 < p.m; m0 += kMR) {
-    const int32_t rows = p.m - m0 < kMR ? p.m - m0 : kMR;
-    gemm_block(p, rows, a + int64_t{m0} * p.lda, b, bias, c + int64_t{m0} * p.ldc);
+  const int32_t panels = (p.n + 15) / 16;
+  int32_t chunk = static_cast<int32_t>((256 * 1024) / (int64_t{p.k} * 16 * 4));
+  chunk = chunk < 2 ? 2 : chunk;
+  const int32_t blocks = (p.m + kMR - 1) / kMR;
+  for (int32_t p0 = 0; p0 < panels; p0 += chunk) {
+    const int32_t p1 = p0 + chunk < panels ? p0 + chunk : panels;
+    int32_t m0 = 0;
+    for (int32_t i = 0; i < blocks; ++i) {
+      const int32_t rows = p.m / blocks + (i < p.m % blocks ? 1 : 0);
+      gemm_block(p, rows, p0, p1, a + int64_t{m0} * p.lda, b, bias, c + int64_t{m0} * p.ldc);
+      m0 += rows;
+    }
   }
 }
 
@@ -125,7 +149,7 @@ inline void conv2d_im2col(const ConvParams& p, const float* in, const float* pac
         }
       }
     }
-    gemm_block(g, rows, scratch, packed, bias, out + m0 * p.out_c);
+    gemm_block(g, rows, 0, (p.out_c + 15) / 16, scratch, packed, bias, out + m0 * p.out_c);
   }
 }
 
