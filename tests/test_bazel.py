@@ -37,7 +37,12 @@ import pytest
 from support import ROOT, SHARED_MODELS
 
 BAZEL = shutil.which("bazel")
+# A real model that no example or rule test in this repo uses; where the shared suite is
+# absent, a committed model the examples do not use stands in (said in the test output).
 OUTSIDE_MODEL = SHARED_MODELS / "mobilenet_v1_025_f32.tflite"
+if not OUTSIDE_MODEL.exists():
+    print(f"test_bazel: {OUTSIDE_MODEL} is absent; the user workspace uses isa_coverage.tflite")
+    OUTSIDE_MODEL = ROOT / "tests" / "models" / "contract" / "isa_coverage.tflite"
 TOOLS = {"g++": "g++", "aarch64-linux-gnu-g++": "g++-aarch64-linux-gnu",
          "qemu-aarch64": "qemu-user", "nginx": "nginx-light"}
 QEMU = "qemu-aarch64 -L /usr/aarch64-linux-gnu"
@@ -197,8 +202,6 @@ def elf_machine(path: Path) -> int:
 
 
 def make_user_workspace(path: Path) -> Path:
-    if not OUTSIDE_MODEL.exists():
-        pytest.fail(f"missing {OUTSIDE_MODEL} (set DLCODER_SHARED_MODELS)")
     (path / "vision").mkdir(parents=True)
     (path / "WORKSPACE").write_text(USER_WORKSPACE.format(repo=ROOT))
     (path / "vision" / "BUILD").write_text(USER_BUILD)
