@@ -90,7 +90,10 @@ def conv2d(node, g, e):
         bias = padded_bias(node, g, e, 2, oc)
         if _is_pointwise(node, g, top, left):
             return f"dlcoder_rt::conv2d_1x1_f32({params}, {e.src(x)}, {packed}, {bias}, {e.dst(node.outputs[0])});"
-        return (f"dlcoder_rt::conv2d_im2col_f32({params}, {e.src(x)}, {packed}, {bias}, "
+        # offset of tap (ky, kx, ci) from a window's origin, in the NHWC input
+        ky, kx, ci = np.meshgrid(np.arange(kh), np.arange(kw), np.arange(ic), indexing="ij")
+        koff = e.weights(((ky * dh * iw + kx * dw) * ic + ci).astype(np.int32).ravel())
+        return (f"dlcoder_rt::conv2d_implicit_f32({params}, {e.src(x)}, {packed}, {bias}, {koff}, "
                 f"{e.dst(node.outputs[0])}, {e.scratch('float')});")
     # grouped: [oc][kh][kw][icg] -> [groups][kh][kw][icg][ocg]
     packed = filt.reshape(groups, oc // groups, kh, kw, icg).transpose(0, 2, 3, 4, 1)

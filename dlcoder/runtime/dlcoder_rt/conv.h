@@ -133,10 +133,11 @@ inline void conv2d_1x1_f32(const ConvParams& p, const float* in, const float* pa
   DLCODER_RT_DISPATCH(gemm, g, in, packed, bias, out)
 }
 
-// Any other ungrouped conv; scratch: kMaxMR * k_h * k_w * in_c floats.
-inline void conv2d_im2col_f32(const ConvParams& p, const float* in, const float* packed,
-                              const float* bias, float* out, float* scratch) {
-  DLCODER_RT_DISPATCH(conv2d_im2col, p, in, packed, bias, out, scratch)
+// Any other ungrouped conv: implicit GEMM (simd_kernels.h). koff: the offset of each
+// (ky, kx, ci) tap from a window's origin in the input; scratch: kMaxMR * k_h * k_w * in_c floats.
+inline void conv2d_implicit_f32(const ConvParams& p, const float* in, const float* packed,
+                                const float* bias, const int32_t* koff, float* out, float* scratch) {
+  DLCODER_RT_DISPATCH(conv2d_implicit, p, in, packed, bias, koff, out, scratch)
 }
 
 // depth_multiplier 1.

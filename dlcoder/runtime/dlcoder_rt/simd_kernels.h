@@ -8,25 +8,46 @@
 // packed-weight layout here is ISA independent, so the generator can pack once.
 
 // ---- GEMM ------------------------------------------------------------------------------
+// How a tile reads A[r][kk]: a dense matrix (rows `lda` apart), or the input of a
+// convolution read in place ("implicit GEMM"): row r is an output pixel `rs` floats after
+// the previous one, and kk a filter tap at offset koff[kk] from the pixel's window origin.
+struct DenseA {
+  const float* a;
+  int64_t lda;
+  const float* row(int r) const { return a + r * lda; }
+  int64_t col(int32_t kk) const { return kk; }
+};
+struct WindowA {
+  const float* a;
+  int64_t rs;
+  const int32_t* koff;
+  const float* row(int r) const { return a + r * rs; }
+  int64_t col(int32_t kk) const { return koff[kk]; }
+};
+
 // One tile: MR rows of A times NP 16-column panels of B, with bias and clamp fused. The
 // NP panels are `panel_stride` floats apart; the bias is padded to whole panels.
-template <int MR, int NP>
-inline void gemm_tile(int32_t k, const float* a, int32_t lda, const float* b, int64_t panel_stride,
+template <int MR, int NP, class A>
+inline void gemm_tile(int32_t k, A a, const float* b, int64_t panel_stride,
                       const float* bias, float* c, int32_t ldc, int32_t cols, Clamp<float> act) {
   constexpr int RP = 16 / V::N;   // registers per panel row
   constexpr int R = RP * NP;      // registers per tile row
   typename V::T acc[MR][R];
+  const float* rows[MR];
 #pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r)
+  for (int r = 0; r < MR; ++r) {
+    rows[r] = a.row(r);
 #pragma GCC unroll 16
     for (int j = 0; j < R; ++j) acc[r][j] = bias != nullptr ? V::load(bias + j * V::N) : V::zero();
+  }
   for (int32_t kk = 0; kk < k; ++kk) {
+    const int64_t col = a.col(kk);
     typename V::T bv[R];
 #pragma GCC unroll 16
     for (int j = 0; j < R; ++j) bv[j] = V::load(b + (j / RP) * panel_stride + int64_t{kk} * 16 + (j % RP) * V::N);
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
-      const typename V::T av = V::set1(a[int64_t{r} * lda + kk]);
+      const typename V::T av = V::set1(rows[r][col]);
 #pragma GCC unroll 16
       for (int j = 0; j < R; ++j) acc[r][j] = V::fma(av, bv[j], acc[r][j]);
     }
@@ -49,29 +70,29 @@ inline void gemm_tile(int32_t k, const float* a, int32_t lda, const float* b, in
 
 // Rows [0, MR) of C times the panels [p0, p1) of B: two panels at a time where the ISA has
 // the registers for it (kNP), then one.
-template <int MR>
-inline void gemm_rows(const GemmParams& p, int32_t p0, int32_t p1, const float* a, const float* b,
+template <int MR, class A>
+inline void gemm_rows(const GemmParams& p, int32_t p0, int32_t p1, A a, const float* b,
                       const float* bias, float* c) {
   const int64_t stride = int64_t{p.k} * 16;
   int32_t q = p0;
   for (; kNP == 2 && q + 2 <= p1; q += 2) {
-    gemm_tile<MR, kNP == 2 ? 2 : 1>(p.k, a, p.lda, b + q * stride, stride, bias == nullptr ? nullptr : bias + q * 16,
+    gemm_tile<MR, kNP == 2 ? 2 : 1>(p.k, a, b + q * stride, stride, bias == nullptr ? nullptr : bias + q * 16,
                                     c + q * 16, p.ldc, p.n - q * 16, p.act);
   }
   for (; q < p1; ++q) {
-    gemm_tile<MR, 1>(p.k, a, p.lda, b + q * stride, stride, bias == nullptr ? nullptr : bias + q * 16,
+    gemm_tile<MR, 1>(p.k, a, b + q * stride, stride, bias == nullptr ? nullptr : bias + q * 16,
                      c + q * 16, p.ldc, p.n - q * 16, p.act);
   }
 }
 
 // Rows [0, rows) of C (rows <= kMR) times the panels [p0, p1).
-template <int kLazy = 0>  // instantiated only where used
-inline void gemm_block(const GemmParams& p, int32_t rows, int32_t p0, int32_t p1, const float* a,
+template <class A>
+inline void gemm_block(const GemmParams& p, int32_t rows, int32_t p0, int32_t p1, A a,
                        const float* b, const float* bias, float* c) {
   switch (rows) {
 #define DLCODER_RT_GEMM_CASE(R) \
   case R:                       \
-    if (R <= kMR) gemm_rows<(R <= kMR ? R : 1)>(p, p0, p1, a, b, bias, c); \
+    if (R <= kMR) gemm_rows<(R <= kMR ? R : 1), A>(p, p0, p1, a, b, bias, c); \
     return;
     DLCODER_RT_GEMM_CASE(12) DLCODER_RT_GEMM_CASE(11) DLCODER_RT_GEMM_CASE(10)
     DLCODER_RT_GEMM_CASE(9) DLCODER_RT_GEMM_CASE(8) DLCODER_RT_GEMM_CASE(7)
@@ -97,7 +118,7 @@ inline void gemm(const GemmParams& p, const float* a, const float* b, const floa
     int32_t m0 = 0;
     for (int32_t i = 0; i < blocks; ++i) {
       const int32_t rows = p.m / blocks + (i < p.m % blocks ? 1 : 0);
-      gemm_block(p, rows, p0, p1, a + int64_t{m0} * p.lda, b, bias, c + int64_t{m0} * p.ldc);
+      gemm_block(p, rows, p0, p1, DenseA{a + int64_t{m0} * p.lda, p.lda}, b, bias, c + int64_t{m0} * p.ldc);
       m0 += rows;
     }
   }
@@ -118,38 +139,65 @@ inline void pack_b(int32_t k, int32_t n, const float* b, bool transposed, float*
   }
 }
 
-// Convolution as GEMM over im2col rows: each block of kMR output pixels is gathered into
-// `scratch` ([kMR][k_h * k_w * in_c], zeros where the window leaves the input), then one
-// GEMM block computes all output channels for it.
+// Convolution as implicit GEMM: an output pixel whose window lies inside the input reads
+// its taps in place (WindowA, tap offsets koff from the generator), a run of up to kMR such
+// pixels along an output row being one tile. Pixels whose window crosses the padding are
+// gathered with their zeros into `scratch` ([kMR][k_h * k_w * in_c]) first.
 template <int kLazy = 0>  // instantiated only where used
-inline void conv2d_im2col(const ConvParams& p, const float* in, const float* packed,
-                          const float* bias, float* out, float* scratch) {
+inline void conv2d_implicit(const ConvParams& p, const float* in, const float* packed,
+                            const float* bias, const int32_t* koff, float* out, float* scratch) {
   const int32_t kdim = p.k_h * p.k_w * p.in_c;
-  const int64_t pixels = int64_t{p.batch} * p.out_h * p.out_w;
+  const int32_t panels = (p.out_c + 15) / 16;
   const GemmParams g{0, p.out_c, kdim, kdim, p.out_c, p.act};
-  for (int64_t m0 = 0; m0 < pixels; m0 += kMR) {
-    const int32_t rows = static_cast<int32_t>(pixels - m0 < kMR ? pixels - m0 : kMR);
-    for (int32_t r = 0; r < rows; ++r) {
-      const int64_t pix = m0 + r;
-      const int32_t ox = static_cast<int32_t>(pix % p.out_w);
-      const int32_t oy = static_cast<int32_t>((pix / p.out_w) % p.out_h);
-      const int32_t b = static_cast<int32_t>(pix / (int64_t{p.out_w} * p.out_h));
-      float* row = scratch + int64_t{r} * kdim;
-      for (int32_t ky = 0; ky < p.k_h; ++ky) {
-        const int32_t iy = oy * p.stride_h - p.pad_top + ky * p.dil_h;
-        for (int32_t kx = 0; kx < p.k_w; ++kx) {
-          const int32_t ix = ox * p.stride_w - p.pad_left + kx * p.dil_w;
-          float* dst = row + (int64_t{ky} * p.k_w + kx) * p.in_c;
-          if (iy < 0 || iy >= p.in_h || ix < 0 || ix >= p.in_w) {
-            for (int32_t c = 0; c < p.in_c; ++c) dst[c] = 0.0f;
-          } else {
-            const float* src = in + ((int64_t{b} * p.in_h + iy) * p.in_w + ix) * p.in_c;
-            for (int32_t c = 0; c < p.in_c; ++c) dst[c] = src[c];
+  // output x range whose window is inside the row
+  int32_t x_lo = (p.pad_left + p.stride_w - 1) / p.stride_w;
+  const int32_t span = p.in_w - 1 - (p.k_w - 1) * p.dil_w + p.pad_left;
+  int32_t x_hi = span < 0 ? 0 : span / p.stride_w + 1;
+  if (x_hi > p.out_w) x_hi = p.out_w;
+  if (x_lo > x_hi) x_lo = x_hi;
+  auto gathered = [&](int32_t b, int32_t oy, int32_t x0, int32_t x1, float* out_row) {
+    for (int32_t s0 = x0; s0 < x1; s0 += kMR) {
+      const int32_t n = x1 - s0 < kMR ? x1 - s0 : kMR;
+      for (int32_t r = 0; r < n; ++r) {
+        float* row = scratch + int64_t{r} * kdim;
+        const int32_t ox = s0 + r;
+        for (int32_t ky = 0; ky < p.k_h; ++ky) {
+          const int32_t iy = oy * p.stride_h - p.pad_top + ky * p.dil_h;
+          for (int32_t kx = 0; kx < p.k_w; ++kx) {
+            const int32_t ix = ox * p.stride_w - p.pad_left + kx * p.dil_w;
+            float* dst = row + (int64_t{ky} * p.k_w + kx) * p.in_c;
+            if (iy < 0 || iy >= p.in_h || ix < 0 || ix >= p.in_w) {
+              for (int32_t c = 0; c < p.in_c; ++c) dst[c] = 0.0f;
+            } else {
+              const float* src = in + ((int64_t{b} * p.in_h + iy) * p.in_w + ix) * p.in_c;
+              for (int32_t c = 0; c < p.in_c; ++c) dst[c] = src[c];
+            }
           }
         }
       }
+      gemm_block(g, n, 0, panels, DenseA{scratch, kdim}, packed, bias, out_row + int64_t{s0} * p.out_c);
     }
-    gemm_block(g, rows, 0, (p.out_c + 15) / 16, scratch, packed, bias, out + m0 * p.out_c);
+  };
+  for (int32_t b = 0; b < p.batch; ++b) {
+    for (int32_t oy = 0; oy < p.out_h; ++oy) {
+      float* out_row = out + (int64_t{b} * p.out_h + oy) * p.out_w * p.out_c;
+      const int32_t iy0 = oy * p.stride_h - p.pad_top;
+      if (iy0 < 0 || iy0 + (p.k_h - 1) * p.dil_h >= p.in_h || x_lo >= x_hi) {
+        gathered(b, oy, 0, p.out_w, out_row);
+        continue;
+      }
+      gathered(b, oy, 0, x_lo, out_row);
+      const int32_t count = x_hi - x_lo, blocks = (count + kMR - 1) / kMR;
+      int32_t x0 = x_lo;
+      for (int32_t i = 0; i < blocks; ++i) {
+        const int32_t n = count / blocks + (i < count % blocks ? 1 : 0);
+        const float* origin = in + ((int64_t{b} * p.in_h + iy0) * p.in_w + (x0 * p.stride_w - p.pad_left)) * p.in_c;
+        gemm_block(g, n, 0, panels, WindowA{origin, int64_t{p.stride_w} * p.in_c, koff}, packed, bias,
+                   out_row + int64_t{x0} * p.out_c);
+        x0 += n;
+      }
+      gathered(b, oy, x_hi, p.out_w, out_row);
+    }
   }
 }
 

@@ -34,17 +34,17 @@ int run_graph(const void* const* inputs, void* const* outputs, [[maybe_unused]] 
   [[maybe_unused]] int32_t* const out1 = static_cast<int32_t*>(outputs[1]);
   [[maybe_unused]] float* const out2 = static_cast<float*>(outputs[2]);
   // 0: CONV_2D
-  dlcoder_rt::conv2d_im2col_f32(kN0_0, in0, reinterpret_cast<const float*>(kW + 0), reinterpret_cast<const float*>(kW + 1728), out2, reinterpret_cast<float*>(A + 0));
+  dlcoder_rt::conv2d_implicit_f32(kN0_0, in0, reinterpret_cast<const float*>(kW + 0), reinterpret_cast<const float*>(kW + 1728), reinterpret_cast<const int32_t*>(kW + 1792), out2, reinterpret_cast<float*>(A + 0));
   // 1: MEAN
   dlcoder_rt::mean(kN1_1, out2, reinterpret_cast<float*>(A + 0));
   // 2: FULLY_CONNECTED
-  dlcoder_rt::fully_connected_f32_gemm(kN2_2, reinterpret_cast<const float*>(A + 0), reinterpret_cast<const float*>(kW + 1792), nullptr, reinterpret_cast<float*>(A + 64));
+  dlcoder_rt::fully_connected_f32_gemm(kN2_2, reinterpret_cast<const float*>(A + 0), reinterpret_cast<const float*>(kW + 1920), nullptr, reinterpret_cast<float*>(A + 64));
   // 3: ADD
   dlcoder_rt::binary_f32(kN3_3, dlcoder_rt::BinaryKind::kAdd, reinterpret_cast<const float*>(A + 64), in1, reinterpret_cast<float*>(A + 0), {std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()});
   // 4: ARG_MAX
   dlcoder_rt::arg_reduce<float, int32_t, true>(kN4_4, reinterpret_cast<const float*>(A + 0), out1);
   // 5: MUL
-  dlcoder_rt::binary_f32(kN5_5, dlcoder_rt::BinaryKind::kMul, reinterpret_cast<const float*>(A + 0), reinterpret_cast<const float*>(kW + 2304), out0, {std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()});
+  dlcoder_rt::binary_f32(kN5_5, dlcoder_rt::BinaryKind::kMul, reinterpret_cast<const float*>(A + 0), reinterpret_cast<const float*>(kW + 2432), out0, {std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()});
   return 0;
 }
 

@@ -35,7 +35,7 @@ namespace golden {
 class multi_io {
  public:
   static constexpr size_t kArenaBytes = 4352;
-  static constexpr size_t kWeightBytes = 2368;
+  static constexpr size_t kWeightBytes = 2496;
   static constexpr int kNumInputs = 2;
   static constexpr int kNumOutputs = 3;
   // input 0: float32[1, 8, 8, 3]
