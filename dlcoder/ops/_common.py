@@ -277,3 +277,24 @@ def remap_hooks(plan, *const_positions):
         return eval_moves(node, g, values, plan(node, g))
 
     return emit, check, evaluate
+
+
+# Activations that passes/fuse_epilogue.py moves into a producer's epilogue, by the op name
+# they replace, with their UnaryKind (params.h).
+EPILOGUES = {"HARD_SWISH": "kHardSwish", "DLCODER_SWISH": "kSwish"}
+
+
+def post_init(node: Node) -> str:
+    """The `post` field of a conv/FC params struct: the fused epilogue, if any."""
+    return "dlcoder_rt::UnaryKind::" + EPILOGUES.get(node.attrs.get("epilogue"), "kNone")
+
+
+def post_statement(node: Node, g: Graph, e) -> list:
+    """For kernels without an epilogue: apply a fused one in place afterwards."""
+    kind = EPILOGUES.get(node.attrs.get("epilogue"))
+    if kind is None:
+        return []
+    out = node.outputs[0]
+    return [f"dlcoder_rt::unary_f32(dlcoder_rt::UnaryKind::{kind}, {g.tensors[out].size}, "
+            f"{e.dst(out)}, {e.dst(out)});"]
+

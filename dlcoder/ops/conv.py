@@ -5,7 +5,8 @@ import numpy as np
 
 from dlcoder.codegen import cgen
 from dlcoder.ops import FLOAT, register
-from dlcoder.ops._common import check_activation, clamp_init, shape, spatial_padding
+from dlcoder.ops._common import (check_activation, clamp_init, post_init, post_statement, shape,
+                                 spatial_padding)
 
 PANEL = 16     # columns per packed GEMM panel (simd_kernels.h)
 KMAX_MR = 12   # rows of the widest GEMM tile (kMaxMR in simd.h)
@@ -82,7 +83,7 @@ def conv2d(node, g, e):
         "batch": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
         "k_h": kh, "k_w": kw, "stride_h": node.attrs["stride_h"], "stride_w": node.attrs["stride_w"],
         "dil_h": dh, "dil_w": dw, "pad_top": top, "pad_left": left, "groups": groups,
-        "act": clamp_init(node)}))
+        "act": clamp_init(node), "post": post_init(node)}))
     filt = g.const(w)
     if _conv_is_gemm(node, g):
         # B[k = (ky, kx, ci)][n = oc]
@@ -97,9 +98,9 @@ def conv2d(node, g, e):
                 f"{e.dst(node.outputs[0])}, {e.scratch('float')});")
     # grouped: [oc][kh][kw][icg] -> [groups][kh][kw][icg][ocg]
     packed = filt.reshape(groups, oc // groups, kh, kw, icg).transpose(0, 2, 3, 4, 1)
-    return (f"dlcoder_rt::conv2d_f32({params}, {e.src(x)}, "
+    return [f"dlcoder_rt::conv2d_f32({params}, {e.src(x)}, "
             f"{e.weights(np.ascontiguousarray(packed, np.float32))}, {_bias(node, g, e, 2)}, "
-            f"{e.dst(node.outputs[0])});")
+            f"{e.dst(node.outputs[0])});"] + post_statement(node, g, e)
 
 
 @register("DEPTHWISE_CONV_2D", header="conv.h", check=_check_conv)
@@ -114,10 +115,11 @@ def depthwise_conv2d(node, g, e):
         "batch": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
         "k_h": kh, "k_w": kw, "stride_h": node.attrs["stride_h"], "stride_w": node.attrs["stride_w"],
         "dil_h": dh, "dil_w": dw, "pad_top": top, "pad_left": left,
-        "depth_multiplier": oc // ic, "act": clamp_init(node)}))
-    kernel = "depthwise_conv2d_f32_simd" if oc == ic and kh <= 64 else "depthwise_conv2d_f32"
-    return (f"dlcoder_rt::{kernel}({params}, {e.src(x)}, {e.src(w)}, "
-            f"{_bias(node, g, e, 2)}, {e.dst(node.outputs[0])});")
+        "depth_multiplier": oc // ic, "act": clamp_init(node), "post": post_init(node)}))
+    call = (f"({params}, {e.src(x)}, {e.src(w)}, {_bias(node, g, e, 2)}, {e.dst(node.outputs[0])});")
+    if oc == ic and kh <= 64:
+        return "dlcoder_rt::depthwise_conv2d_f32_simd" + call
+    return ["dlcoder_rt::depthwise_conv2d_f32" + call] + post_statement(node, g, e)
 
 
 def _check_transpose_conv(node, g):

@@ -7,6 +7,7 @@ from dlcoder.passes.dead_code import dead_code
 from dlcoder.passes.fold_constants import fold_constants
 from dlcoder.passes.fold_dequantize import fold_dequantize
 from dlcoder.passes.fuse_activation import fuse_activation
+from dlcoder.passes.fuse_epilogue import fuse_epilogue
 from dlcoder.passes.fuse_pad import fuse_pad
 from dlcoder.passes.fuse_swish import fuse_swish
 
@@ -17,6 +18,7 @@ PASSES = (
     fuse_pad,           # PAD -> convolution / max-pool padding
     fuse_activation,    # RELU* -> producer epilogue
     fuse_swish,         # MUL(x, LOGISTIC(x)) -> one op
+    fuse_epilogue,      # HARD_SWISH / swish -> conv or FULLY_CONNECTED epilogue
     alias_reshape,      # RESHAPE/SQUEEZE/EXPAND_DIMS -> shared storage
     dead_code,
 )

@@ -63,6 +63,7 @@ class IsaCoverage(tf.Module):
         self.dw5, self.dw3, self.dw7 = r(5, 5, 40, 1), r(3, 3, 40, 1), r(7, 7, 40, 1)
         self.c1, self.c3 = r(1, 1, 40, 37), r(3, 3, 40, 20)
         self.b37, self.fc = r(37), r(37, 29)
+        self.e3, self.edw, self.efc = r(3, 3, 40, 24), r(3, 3, 40, 1), r(40, 19)
 
     @tf.function(input_signature=[tf.TensorSpec([1, 13, 11, 40], tf.float32, name="x"),
                                   tf.TensorSpec([1, 13, 1, 1], tf.float32, name="gate")])
@@ -82,8 +83,16 @@ class IsaCoverage(tf.Module):
         fc = tf.matmul(tf.reduce_mean(swish, axis=[1, 2]), self.fc)
         seq = tf.reshape(c1, [1, 143, 37])
         attn = tf.matmul(seq[:, :20], seq[:, :20], transpose_b=True)
+        # activations that become epilogues of their producer (passes/fuse_epilogue.py)
+        e3 = tf.nn.conv2d(x, self.e3, 1, "SAME")
+        hswish_conv = e3 * tf.nn.relu6(e3 + 3.0) / 6.0
+        edw = tf.nn.depthwise_conv2d(x, self.edw, [1, 1, 1, 1], "SAME")
+        swish_dw = edw * tf.sigmoid(edw)
+        efc = tf.matmul(tf.reshape(x, [143, 40]), self.efc)
+        hswish_fc = efc * tf.nn.relu6(efc + 3.0) / 6.0
         return {"dw5": dw5, "dw5s2": dw5s2, "dw3": dw3, "dw7": dw7, "c3": c3, "swish": swish,
-                "unary": unary, "binary": binary, "fc": fc, "attn": attn}
+                "unary": unary, "binary": binary, "fc": fc, "attn": attn,
+                "hswish_conv": hswish_conv, "swish_dw": swish_dw, "hswish_fc": hswish_fc}
 
 
 class AudioStft(tf.Module):

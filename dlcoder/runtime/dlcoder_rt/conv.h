@@ -129,7 +129,7 @@ inline void transpose_conv2d_f32(const TransposeConvParams& p, const float* in,
 // 1x1, stride 1, no padding: the input is already the GEMM's A ([pixels][in_c]).
 inline void conv2d_1x1_f32(const ConvParams& p, const float* in, const float* packed,
                            const float* bias, float* out) {
-  const GemmParams g{p.batch * p.out_h * p.out_w, p.out_c, p.in_c, p.in_c, p.out_c, p.act};
+  const GemmParams g{p.batch * p.out_h * p.out_w, p.out_c, p.in_c, p.in_c, p.out_c, p.act, p.post};
   DLCODER_RT_DISPATCH(gemm, g, in, packed, bias, out)
 }
 

@@ -9,6 +9,7 @@ namespace dlcoder_rt {
 struct FullyConnectedParams {
   int32_t batch, in_depth, out_depth;
   Clamp<float> act;
+  UnaryKind post;  // epilogue of the GEMM path (the generator applies it after the others)
 };
 
 // Constant weights, repacked at generation time to [in_depth][out_depth].
@@ -92,7 +93,7 @@ inline void batch_matmul_f32(const BatchMatMulParams& p, const float* lhs, const
 // bias padded to whole panels.
 inline void fully_connected_f32_gemm(const FullyConnectedParams& p, const float* in,
                                      const float* packed, const float* bias, float* out) {
-  const GemmParams g{p.batch, p.out_depth, p.in_depth, p.in_depth, p.out_depth, p.act};
+  const GemmParams g{p.batch, p.out_depth, p.in_depth, p.in_depth, p.out_depth, p.act, p.post};
   gemm_f32(g, in, packed, bias, out);
 }
 
@@ -107,7 +108,7 @@ inline void batch_matmul_f32_gemm(const BatchMatMulParams& p, const float* lhs, 
   float* packed = scratch;
   float* lhs_t = scratch + int64_t{(p.n + 15) / 16} * 16 * p.k;
   const Clamp<float> none{-std::numeric_limits<float>::infinity(), std::numeric_limits<float>::infinity()};
-  const GemmParams g{p.m, p.n, p.k, p.k, p.n, none};
+  const GemmParams g{p.m, p.n, p.k, p.k, p.n, none, UnaryKind::kNone};
   for_each_run(p.batch, [&](int64_t ia, int64_t ib, int64_t io) {
     for (int32_t r = 0; r < run; ++r) {
       const float* a = lhs + (ia + int64_t{r} * sa) * lhs_size;

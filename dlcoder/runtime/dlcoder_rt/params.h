@@ -6,6 +6,11 @@
 
 namespace dlcoder_rt {
 
+enum class BinaryKind : int { kAdd, kSub, kMul, kDiv, kMax, kMin, kSquaredDifference };
+enum class UnaryKind : int { kNone, kLogistic, kTanh, kHardSwish, kElu, kExp, kRelu, kRelu6,
+                             kReluN1To1, kRelu0To1, kAbs, kNeg, kSquare, kSqrt, kRsqrt, kSwish,
+                             kGelu, kGeluTanh };
+
 struct ConvParams {
   int32_t batch, in_h, in_w, in_c;
   int32_t out_h, out_w, out_c;
@@ -13,6 +18,7 @@ struct ConvParams {
   int32_t pad_top, pad_left;
   int32_t groups;
   Clamp<float> act;
+  UnaryKind post;  // applied after the clamp, in the SIMD kernels' epilogue (kNone: nothing)
 };
 
 struct DepthwiseParams {
@@ -22,6 +28,7 @@ struct DepthwiseParams {
   int32_t pad_top, pad_left;
   int32_t depth_multiplier;
   Clamp<float> act;
+  UnaryKind post;
 };
 
 // Arguments of C[m][n] = act(A[m][k] * B[k][n] + bias): A rows are `lda` floats apart;
@@ -31,11 +38,8 @@ struct GemmParams {
   int32_t m, n, k;
   int32_t lda, ldc;
   Clamp<float> act;
+  UnaryKind post;
 };
 
-enum class BinaryKind : int { kAdd, kSub, kMul, kDiv, kMax, kMin, kSquaredDifference };
-enum class UnaryKind : int { kLogistic, kTanh, kHardSwish, kElu, kExp, kRelu, kRelu6,
-                             kReluN1To1, kRelu0To1, kAbs, kNeg, kSquare, kSqrt, kRsqrt, kSwish,
-                             kGelu, kGeluTanh };
 
 }  // namespace dlcoder_rt

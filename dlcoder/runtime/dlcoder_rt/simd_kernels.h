@@ -7,6 +7,86 @@
 // `kLazy`) so that a model instantiates, for each ISA, only the kernels it calls. Kernels get raw pointers and params; every
 // packed-weight layout here is ISA independent, so the generator can pack once.
 
+// ---- vector math (also the epilogues of GEMM and depthwise tiles) ------------------
+// exp(x): x = n ln2 + r with |r| <= ln2/2 (ln2 split in two for accuracy), exp(r) by a
+// degree-6 polynomial, 2^n by building the exponent bits. Relative error ~2 ulp; inputs
+// are clamped to the float range (below -87.3 the result flushes to zero).
+template <int kLazy = 0>  // instantiated only where used
+inline typename V::T exp_v(typename V::T x) {
+  x = V::min(V::set1(88.7f), V::max(V::set1(-87.3f), x));  // NaN stays NaN
+  const typename V::T n = V::round(V::mul(x, V::set1(1.44269504088896341f)));
+  typename V::T r = V::fma(n, V::set1(-0.693359375f), x);
+  r = V::fma(n, V::set1(2.12194440e-4f), r);
+  typename V::T y = V::set1(1.9875691500e-4f);
+  y = V::fma(y, r, V::set1(1.3981999507e-3f));
+  y = V::fma(y, r, V::set1(8.3334519073e-3f));
+  y = V::fma(y, r, V::set1(4.1665795894e-2f));
+  y = V::fma(y, r, V::set1(1.6666665459e-1f));
+  y = V::fma(y, r, V::set1(5.0000001201e-1f));
+  y = V::fma(V::mul(y, r), r, V::add(r, V::set1(1.0f)));
+  // 2^n in two steps so that n = 128 (x near 88.7) does not overflow the exponent
+  const typename V::T half = V::round(V::mul(n, V::set1(0.5f)));
+  return V::mul(V::mul(y, V::pow2n(half)), V::pow2n(V::sub(n, half)));
+}
+
+// erf(x) for x >= 0 (Abramowitz & Stegun 7.1.26, absolute error < 1.5e-7).
+template <int kLazy = 0>
+inline typename V::T erf_nonneg(typename V::T x) {
+  const typename V::T one = V::set1(1.0f);
+  const typename V::T t = V::div(one, V::fma(V::set1(0.3275911f), x, one));
+  typename V::T y = V::set1(1.061405429f);
+  y = V::fma(y, t, V::set1(-1.453152027f));
+  y = V::fma(y, t, V::set1(1.421413741f));
+  y = V::fma(y, t, V::set1(-0.284496736f));
+  y = V::fma(y, t, V::set1(0.254829592f));
+  y = V::mul(y, t);
+  return V::sub(one, V::mul(y, exp_v(V::sub(V::zero(), V::mul(x, x)))));
+}
+
+template <int kLazy = 0>  // instantiated only where used
+inline typename V::T unary_op(UnaryKind kind, typename V::T x) {
+  const typename V::T one = V::set1(1.0f), zero = V::zero();
+  switch (kind) {
+    case UnaryKind::kLogistic: return V::div(one, V::add(one, exp_v(V::sub(zero, x))));
+    case UnaryKind::kTanh: {
+      // (1 - e) / (1 + e), e = exp(-2x): the absolute error stays ~1e-7 everywhere, and
+      // exp_v's clamping makes the large-|x| ends exactly -1 and 1
+      const typename V::T e = exp_v(V::mul(x, V::set1(-2.0f)));
+      return V::div(V::sub(one, e), V::add(one, e));
+    }
+    case UnaryKind::kElu:
+      return V::add(V::max(x, zero), V::min(V::sub(exp_v(V::min(x, zero)), one), zero));
+    case UnaryKind::kHardSwish:
+      return V::mul(x, V::mul(V::min(V::max(V::add(x, V::set1(3.0f)), zero), V::set1(6.0f)),
+                              V::set1(1.0f / 6.0f)));
+    case UnaryKind::kExp: return exp_v(x);
+    case UnaryKind::kSwish: return V::div(x, V::add(one, exp_v(V::sub(zero, x))));
+    case UnaryKind::kGelu: {
+      // 0.5 x (1 + erf(x / sqrt 2)) = 0.5 (x + |x| erf(|x| / sqrt 2)), erf being odd
+      const typename V::T ax = V::abs(x);
+      return V::mul(V::set1(0.5f), V::fma(ax, erf_nonneg(V::mul(ax, V::set1(0.7071067811865475f))), x));
+    }
+    case UnaryKind::kGeluTanh: {
+      // 0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3)
+      const typename V::T u = V::mul(V::set1(0.7978845608028654f),
+                                     V::fma(V::mul(V::set1(0.044715f), V::mul(x, x)), x, x));
+      return V::div(x, V::add(one, exp_v(V::mul(u, V::set1(-2.0f)))));
+    }
+    // operand order: x86 max/min return their second operand when one is NaN, and TFLite
+    // passes NaN through its clamps
+    case UnaryKind::kRelu: return V::max(zero, x);
+    case UnaryKind::kRelu6: return V::min(V::set1(6.0f), V::max(zero, x));
+    case UnaryKind::kReluN1To1: return V::min(one, V::max(V::set1(-1.0f), x));
+    case UnaryKind::kRelu0To1: return V::min(one, V::max(zero, x));
+    case UnaryKind::kAbs: return V::abs(x);
+    case UnaryKind::kNeg: return V::sub(zero, x);
+    case UnaryKind::kSquare: return V::mul(x, x);
+    case UnaryKind::kSqrt: return V::sqrt(x);
+    case UnaryKind::kRsqrt: return V::div(one, V::sqrt(x));
+    default: return x;
+  }
+}
+
 // ---- GEMM ------------------------------------------------------------------------------
 // How a tile reads A[r][kk]: a dense matrix (rows `lda` apart), or the input of a
 // convolution read in place ("implicit GEMM"): row r is an output pixel `rs` floats after
@@ -28,8 +108,8 @@ struct WindowA {
 // One tile: MR rows of A times NP 16-column panels of B, with bias and clamp fused. The
 // NP panels are `panel_stride` floats apart; the bias is padded to whole panels.
 template <int MR, int NP, class A>
-inline void gemm_tile(int32_t k, A a, const float* b, int64_t panel_stride,
-                      const float* bias, float* c, int32_t ldc, int32_t cols, Clamp<float> act) {
+inline void gemm_tile(int32_t k, A a, const float* b, int64_t panel_stride, const float* bias,
+                      float* c, int32_t ldc, int32_t cols, Clamp<float> act, UnaryKind post) {
   constexpr int RP = 16 / V::N;   // registers per panel row
   constexpr int R = RP * NP;      // registers per tile row
   typename V::T acc[MR][R];
@@ -57,7 +137,8 @@ inline void gemm_tile(int32_t k, A a, const float* b, int64_t panel_stride,
   for (int r = 0; r < MR; ++r) {
 #pragma GCC unroll 16
     for (int j = 0; j < R; ++j) {
-      const typename V::T v = V::min(hi, V::max(lo, acc[r][j]));
+      typename V::T v = V::min(hi, V::max(lo, acc[r][j]));
+      if (post != UnaryKind::kNone) v = unary_op(post, v);
       float* dst = c + int64_t{r} * ldc + j * V::N;
       if (cols >= (j + 1) * V::N) {
         V::store(dst, v);
@@ -77,11 +158,11 @@ inline void gemm_rows(const GemmParams& p, int32_t p0, int32_t p1, A a, const fl
   int32_t q = p0;
   for (; kNP == 2 && q + 2 <= p1; q += 2) {
     gemm_tile<MR, kNP == 2 ? 2 : 1>(p.k, a, b + q * stride, stride, bias == nullptr ? nullptr : bias + q * 16,
-                                    c + q * 16, p.ldc, p.n - q * 16, p.act);
+                                    c + q * 16, p.ldc, p.n - q * 16, p.act, p.post);
   }
   for (; q < p1; ++q) {
     gemm_tile<MR, 1>(p.k, a, b + q * stride, stride, bias == nullptr ? nullptr : bias + q * 16,
-                     c + q * 16, p.ldc, p.n - q * 16, p.act);
+                     c + q * 16, p.ldc, p.n - q * 16, p.act, p.post);
   }
 }
 
@@ -148,7 +229,7 @@ inline void conv2d_implicit(const ConvParams& p, const float* in, const float* p
                             const float* bias, const int32_t* koff, float* out, float* scratch) {
   const int32_t kdim = p.k_h * p.k_w * p.in_c;
   const int32_t panels = (p.out_c + 15) / 16;
-  const GemmParams g{0, p.out_c, kdim, kdim, p.out_c, p.act};
+  const GemmParams g{0, p.out_c, kdim, kdim, p.out_c, p.act, p.post};
   // output x range whose window is inside the row
   int32_t x_lo = (p.pad_left + p.stride_w - 1) / p.stride_w;
   const int32_t span = p.in_w - 1 - (p.k_w - 1) * p.dil_w + p.pad_left;
@@ -230,8 +311,11 @@ inline void dwconv_interior(const DepthwiseParams& p, const float* const* rows, 
       }
     }
 #pragma GCC unroll 4
-    for (int q = 0; q < 4; ++q)
-      V::store(out_row + int64_t{ox + q} * c_all + c0, V::min(hi, V::max(lo, acc[q])));
+    for (int q = 0; q < 4; ++q) {
+      typename V::T v = V::min(hi, V::max(lo, acc[q]));
+      if (p.post != UnaryKind::kNone) v = unary_op(p.post, v);
+      V::store(out_row + int64_t{ox + q} * c_all + c0, v);
+    }
   }
   for (; ox < x_hi; ++ox) {
     const int64_t base = int64_t{ox * p.stride_w - p.pad_left} * p.in_c + c0;
@@ -240,7 +324,9 @@ inline void dwconv_interior(const DepthwiseParams& p, const float* const* rows, 
     for (int ky = 0; ky < KH; ++ky)
 #pragma GCC unroll 5
       for (int kx = 0; kx < KW; ++kx) acc = V::fma(V::load(rows[ky] + base + kx * dil), w[ky * KW + kx], acc);
-    V::store(out_row + int64_t{ox} * c_all + c0, V::min(hi, V::max(lo, acc)));
+    typename V::T v = V::min(hi, V::max(lo, acc));
+    if (p.post != UnaryKind::kNone) v = unary_op(p.post, v);
+    V::store(out_row + int64_t{ox} * c_all + c0, v);
   }
 }
 
@@ -262,6 +348,7 @@ inline void dwconv_checked(const DepthwiseParams& p, const float* const* rows, c
     }
   }
   acc = V::min(V::set1(p.act.hi), V::max(V::set1(p.act.lo), acc));
+  if (p.post != UnaryKind::kNone) acc = unary_op(p.post, acc);
   float* dst = out_row + int64_t{ox} * p.out_c + c0;
   if (full) {
     V::store(dst, acc);
@@ -364,85 +451,6 @@ inline void binary_run(BinaryKind kind, int32_t n, const float* a, int32_t sa, c
   }
 }
 
-// exp(x): x = n ln2 + r with |r| <= ln2/2 (ln2 split in two for accuracy), exp(r) by a
-// degree-6 polynomial, 2^n by building the exponent bits. Relative error ~2 ulp; inputs
-// are clamped to the float range (below -87.3 the result flushes to zero).
-template <int kLazy = 0>  // instantiated only where used
-inline typename V::T exp_v(typename V::T x) {
-  x = V::min(V::set1(88.7f), V::max(V::set1(-87.3f), x));  // NaN stays NaN
-  const typename V::T n = V::round(V::mul(x, V::set1(1.44269504088896341f)));
-  typename V::T r = V::fma(n, V::set1(-0.693359375f), x);
-  r = V::fma(n, V::set1(2.12194440e-4f), r);
-  typename V::T y = V::set1(1.9875691500e-4f);
-  y = V::fma(y, r, V::set1(1.3981999507e-3f));
-  y = V::fma(y, r, V::set1(8.3334519073e-3f));
-  y = V::fma(y, r, V::set1(4.1665795894e-2f));
-  y = V::fma(y, r, V::set1(1.6666665459e-1f));
-  y = V::fma(y, r, V::set1(5.0000001201e-1f));
-  y = V::fma(V::mul(y, r), r, V::add(r, V::set1(1.0f)));
-  // 2^n in two steps so that n = 128 (x near 88.7) does not overflow the exponent
-  const typename V::T half = V::round(V::mul(n, V::set1(0.5f)));
-  return V::mul(V::mul(y, V::pow2n(half)), V::pow2n(V::sub(n, half)));
-}
-
-// erf(x) for x >= 0 (Abramowitz & Stegun 7.1.26, absolute error < 1.5e-7).
-template <int kLazy = 0>
-inline typename V::T erf_nonneg(typename V::T x) {
-  const typename V::T one = V::set1(1.0f);
-  const typename V::T t = V::div(one, V::fma(V::set1(0.3275911f), x, one));
-  typename V::T y = V::set1(1.061405429f);
-  y = V::fma(y, t, V::set1(-1.453152027f));
-  y = V::fma(y, t, V::set1(1.421413741f));
-  y = V::fma(y, t, V::set1(-0.284496736f));
-  y = V::fma(y, t, V::set1(0.254829592f));
-  y = V::mul(y, t);
-  return V::sub(one, V::mul(y, exp_v(V::sub(V::zero(), V::mul(x, x)))));
-}
-
-template <int kLazy = 0>  // instantiated only where used
-inline typename V::T unary_op(UnaryKind kind, typename V::T x) {
-  const typename V::T one = V::set1(1.0f), zero = V::zero();
-  switch (kind) {
-    case UnaryKind::kLogistic: return V::div(one, V::add(one, exp_v(V::sub(zero, x))));
-    case UnaryKind::kTanh: {
-      // (1 - e) / (1 + e), e = exp(-2x): the absolute error stays ~1e-7 everywhere, and
-      // exp_v's clamping makes the large-|x| ends exactly -1 and 1
-      const typename V::T e = exp_v(V::mul(x, V::set1(-2.0f)));
-      return V::div(V::sub(one, e), V::add(one, e));
-    }
-    case UnaryKind::kElu:
-      return V::add(V::max(x, zero), V::min(V::sub(exp_v(V::min(x, zero)), one), zero));
-    case UnaryKind::kHardSwish:
-      return V::mul(x, V::mul(V::min(V::max(V::add(x, V::set1(3.0f)), zero), V::set1(6.0f)),
-                              V::set1(1.0f / 6.0f)));
-    case UnaryKind::kExp: return exp_v(x);
-    case UnaryKind::kSwish: return V::div(x, V::add(one, exp_v(V::sub(zero, x))));
-    case UnaryKind::kGelu: {
-      // 0.5 x (1 + erf(x / sqrt 2)) = 0.5 (x + |x| erf(|x| / sqrt 2)), erf being odd
-      const typename V::T ax = V::abs(x);
-      return V::mul(V::set1(0.5f), V::fma(ax, erf_nonneg(V::mul(ax, V::set1(0.7071067811865475f))), x));
-    }
-    case UnaryKind::kGeluTanh: {
-      // 0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3)
-      const typename V::T u = V::mul(V::set1(0.7978845608028654f),
-                                     V::fma(V::mul(V::set1(0.044715f), V::mul(x, x)), x, x));
-      return V::div(x, V::add(one, exp_v(V::mul(u, V::set1(-2.0f)))));
-    }
-    // operand order: x86 max/min return their second operand when one is NaN, and TFLite
-    // passes NaN through its clamps
-    case UnaryKind::kRelu: return V::max(zero, x);
-    case UnaryKind::kRelu6: return V::min(V::set1(6.0f), V::max(zero, x));
-    case UnaryKind::kReluN1To1: return V::min(one, V::max(V::set1(-1.0f), x));
-    case UnaryKind::kRelu0To1: return V::min(one, V::max(zero, x));
-    case UnaryKind::kAbs: return V::abs(x);
-    case UnaryKind::kNeg: return V::sub(zero, x);
-    case UnaryKind::kSquare: return V::mul(x, x);
-    case UnaryKind::kSqrt: return V::sqrt(x);
-    case UnaryKind::kRsqrt: return V::div(one, V::sqrt(x));
-    default: return x;
-  }
-}
-
 template <UnaryKind kKind>
 inline void unary_k(int64_t n, const float* in, float* out) {
   int64_t i = 0;
@@ -465,6 +473,9 @@ inline void unary(UnaryKind kind, int64_t n, const float* in, float* out) {
     DLCODER_RT_UNARY_CASE(kRsqrt) DLCODER_RT_UNARY_CASE(kElu) DLCODER_RT_UNARY_CASE(kSwish)
     DLCODER_RT_UNARY_CASE(kGelu) DLCODER_RT_UNARY_CASE(kGeluTanh)
 #undef DLCODER_RT_UNARY_CASE
+    case UnaryKind::kNone:
+      if (in != out) std::memcpy(out, in, sizeof(float) * n);
+      return;
   }
 }
 

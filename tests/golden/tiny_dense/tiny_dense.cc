@@ -16,7 +16,7 @@ constexpr size_t kArenaBytes = 0;
 constexpr size_t kInputBytes[] = {16};
 constexpr size_t kOutputBytes[] = {12};
 
-constexpr dlcoder_rt::FullyConnectedParams kN0_0 = {/*batch=*/1, /*in_depth=*/4, /*out_depth=*/3, /*act=*/{0.0f, std::numeric_limits<float>::max()}};
+constexpr dlcoder_rt::FullyConnectedParams kN0_0 = {/*batch=*/1, /*in_depth=*/4, /*out_depth=*/3, /*act=*/{0.0f, std::numeric_limits<float>::max()}, /*post=*/dlcoder_rt::UnaryKind::kNone};
 
 int run_graph(const void* const* inputs, void* const* outputs, [[maybe_unused]] uint8_t* A) {
   [[maybe_unused]] const float* const in0 = static_cast<const float*>(inputs[0]);
