@@ -45,7 +45,7 @@ CASES = {
     "truncated_tail": (lambda p: truncated(p, 0.9), "truncated or corrupt"),
     "corrupt": (corrupt, "truncated or corrupt"),
     "unsupported_ops": (lambda p: ERRORS / "unsupported_ops.tflite",
-                        "CUMSUM x2 (first at node 1); TOPK_V2 x1 (first at node 3)"),
+                        "BUCKETIZE x2 (first at node 1); MATRIX_SET_DIAG x1 (first at node 3)"),
     "dynamic_batch": (lambda p: ERRORS / "dynamic_batch.tflite",
                       "dynamic shape [?x4]; pin it with --input-shape x=1x4"),
     "float64": (lambda p: ERRORS / "float64_input.tflite", "float64 tensors are not supported by CAST"),

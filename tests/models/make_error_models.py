@@ -24,7 +24,9 @@ def convert(fn, sig, name, **flags):
 def main():
     os.makedirs(OUT, exist_ok=True)
     # two kinds of unsupported ops, one of them twice, after a supported one
-    convert(lambda x: tf.math.top_k(tf.math.cumsum(tf.math.cumsum(tf.nn.relu(x), axis=1), axis=0), k=2).values,
+    convert(lambda x: tf.linalg.set_diag(
+        tf.raw_ops.Bucketize(input=tf.raw_ops.Bucketize(input=tf.nn.relu(x), boundaries=[0.5, 1.0]),
+                             boundaries=[1.0]), tf.zeros([3], tf.int32)),
             [tf.TensorSpec([3, 8], tf.float32)], "unsupported_ops")
     # dynamic batch dimension
     convert(lambda x: tf.nn.relu(x) * 2.0, [tf.TensorSpec([None, 4], tf.float32)], "dynamic_batch")
