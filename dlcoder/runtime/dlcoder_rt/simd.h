@@ -29,6 +29,7 @@ struct Scalar {
   static T sub(T a, T b) { return a - b; }
   static T mul(T a, T b) { return a * b; }
   static T div(T a, T b) { return a / b; }
+  static T recip(T a) { return 1.0f / a; }
   static T fma(T a, T b, T c) { return a * b + c; }
   static T max(T a, T b) { return a > b ? a : b; }
   static T min(T a, T b) { return a < b ? a : b; }
@@ -56,6 +57,11 @@ struct Avx512 {
   static T sub(T a, T b) { return _mm512_sub_ps(a, b); }
   static T mul(T a, T b) { return _mm512_mul_ps(a, b); }
   static T div(T a, T b) { return _mm512_div_ps(a, b); }
+  // 1/a to about 1 ulp: a 14-bit estimate and one Newton step, 4x the throughput of div
+  static T recip(T a) {
+    const T r = _mm512_rcp14_ps(a);
+    return _mm512_mul_ps(r, _mm512_fnmadd_ps(a, r, _mm512_set1_ps(2.0f)));
+  }
   static T fma(T a, T b, T c) { return _mm512_fmadd_ps(a, b, c); }
   static T max(T a, T b) { return _mm512_max_ps(a, b); }
   static T min(T a, T b) { return _mm512_min_ps(a, b); }
@@ -86,6 +92,11 @@ struct Avx2 {
   static T sub(T a, T b) { return _mm256_sub_ps(a, b); }
   static T mul(T a, T b) { return _mm256_mul_ps(a, b); }
   static T div(T a, T b) { return _mm256_div_ps(a, b); }
+  static T recip(T a) {  // 12-bit estimate, two Newton steps
+    T r = _mm256_rcp_ps(a);
+    r = _mm256_mul_ps(r, _mm256_fnmadd_ps(a, r, _mm256_set1_ps(2.0f)));
+    return _mm256_mul_ps(r, _mm256_fnmadd_ps(a, r, _mm256_set1_ps(2.0f)));
+  }
   static T fma(T a, T b, T c) { return _mm256_fmadd_ps(a, b, c); }
   static T max(T a, T b) { return _mm256_max_ps(a, b); }
   static T min(T a, T b) { return _mm256_min_ps(a, b); }
@@ -125,6 +136,7 @@ struct Sse2 {
   static T sub(T a, T b) { return _mm_sub_ps(a, b); }
   static T mul(T a, T b) { return _mm_mul_ps(a, b); }
   static T div(T a, T b) { return _mm_div_ps(a, b); }
+  static T recip(T a) { return _mm_div_ps(_mm_set1_ps(1.0f), a); }
   static T fma(T a, T b, T c) { return _mm_add_ps(_mm_mul_ps(a, b), c); }
   static T max(T a, T b) { return _mm_max_ps(a, b); }
   static T min(T a, T b) { return _mm_min_ps(a, b); }
@@ -164,6 +176,7 @@ struct Neon {
   static T sub(T a, T b) { return vsubq_f32(a, b); }
   static T mul(T a, T b) { return vmulq_f32(a, b); }
   static T div(T a, T b) { return vdivq_f32(a, b); }
+  static T recip(T a) { return vdivq_f32(vdupq_n_f32(1.0f), a); }
   static T fma(T a, T b, T c) { return vfmaq_f32(c, a, b); }
   static T max(T a, T b) { return vmaxq_f32(a, b); }
   static T min(T a, T b) { return vminq_f32(a, b); }

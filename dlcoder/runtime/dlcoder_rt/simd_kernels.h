@@ -47,12 +47,12 @@ template <int kLazy = 0>  // instantiated only where used
 inline typename V::T unary_op(UnaryKind kind, typename V::T x) {
   const typename V::T one = V::set1(1.0f), zero = V::zero();
   switch (kind) {
-    case UnaryKind::kLogistic: return V::div(one, V::add(one, exp_v(V::sub(zero, x))));
+    case UnaryKind::kLogistic: return V::recip(V::add(one, exp_v(V::sub(zero, x))));
     case UnaryKind::kTanh: {
       // (1 - e) / (1 + e), e = exp(-2x): the absolute error stays ~1e-7 everywhere, and
       // exp_v's clamping makes the large-|x| ends exactly -1 and 1
       const typename V::T e = exp_v(V::mul(x, V::set1(-2.0f)));
-      return V::div(V::sub(one, e), V::add(one, e));
+      return V::mul(V::sub(one, e), V::recip(V::add(one, e)));
     }
     case UnaryKind::kElu:
       return V::add(V::max(x, zero), V::min(V::sub(exp_v(V::min(x, zero)), one), zero));
@@ -60,7 +60,7 @@ inline typename V::T unary_op(UnaryKind kind, typename V::T x) {
       return V::mul(x, V::mul(V::min(V::max(V::add(x, V::set1(3.0f)), zero), V::set1(6.0f)),
                               V::set1(1.0f / 6.0f)));
     case UnaryKind::kExp: return exp_v(x);
-    case UnaryKind::kSwish: return V::div(x, V::add(one, exp_v(V::sub(zero, x))));
+    case UnaryKind::kSwish: return V::mul(x, V::recip(V::add(one, exp_v(V::sub(zero, x)))));
     case UnaryKind::kGelu: {
       // 0.5 x (1 + erf(x / sqrt 2)) = 0.5 (x + |x| erf(|x| / sqrt 2)), erf being odd
       const typename V::T ax = V::abs(x);
@@ -70,7 +70,7 @@ inline typename V::T unary_op(UnaryKind kind, typename V::T x) {
       // 0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3)
       const typename V::T u = V::mul(V::set1(0.7978845608028654f),
                                      V::fma(V::mul(V::set1(0.044715f), V::mul(x, x)), x, x));
-      return V::div(x, V::add(one, exp_v(V::mul(u, V::set1(-2.0f)))));
+      return V::mul(x, V::recip(V::add(one, exp_v(V::mul(u, V::set1(-2.0f))))));
     }
     // operand order: x86 max/min return their second operand when one is NaN, and TFLite
     // passes NaN through its clamps
@@ -84,6 +84,34 @@ inline typename V::T unary_op(UnaryKind kind, typename V::T x) {
     case UnaryKind::kSqrt: return V::sqrt(x);
     case UnaryKind::kRsqrt: return V::div(one, V::sqrt(x));
     default: return x;
+  }
+}
+
+template <UnaryKind kKind>
+inline void unary_k(int64_t n, const float* in, float* out) {
+  int64_t i = 0;
+  for (; i + V::N <= n; i += V::N) V::store(out + i, unary_op(kKind, V::load(in + i)));
+  if (i < n) {
+    const int r = static_cast<int>(n - i);
+    V::storen(out + i, unary_op(kKind, V::loadn(in + i, r)), r);
+  }
+}
+
+template <int kLazy = 0>  // instantiated only where used
+inline void unary(UnaryKind kind, int64_t n, const float* in, float* out) {
+  switch (kind) {
+#define DLCODER_RT_UNARY_CASE(K) \
+  case UnaryKind::K: return unary_k<UnaryKind::K>(n, in, out);
+    DLCODER_RT_UNARY_CASE(kLogistic) DLCODER_RT_UNARY_CASE(kTanh) DLCODER_RT_UNARY_CASE(kHardSwish)
+    DLCODER_RT_UNARY_CASE(kExp) DLCODER_RT_UNARY_CASE(kRelu) DLCODER_RT_UNARY_CASE(kRelu6)
+    DLCODER_RT_UNARY_CASE(kReluN1To1) DLCODER_RT_UNARY_CASE(kRelu0To1) DLCODER_RT_UNARY_CASE(kAbs)
+    DLCODER_RT_UNARY_CASE(kNeg) DLCODER_RT_UNARY_CASE(kSquare) DLCODER_RT_UNARY_CASE(kSqrt)
+    DLCODER_RT_UNARY_CASE(kRsqrt) DLCODER_RT_UNARY_CASE(kElu) DLCODER_RT_UNARY_CASE(kSwish)
+    DLCODER_RT_UNARY_CASE(kGelu) DLCODER_RT_UNARY_CASE(kGeluTanh)
+#undef DLCODER_RT_UNARY_CASE
+    case UnaryKind::kNone:
+      if (in != out) std::memcpy(out, in, sizeof(float) * n);
+      return;
   }
 }
 
@@ -137,8 +165,7 @@ inline void gemm_tile(int32_t k, A a, const float* b, int64_t panel_stride, cons
   for (int r = 0; r < MR; ++r) {
 #pragma GCC unroll 16
     for (int j = 0; j < R; ++j) {
-      typename V::T v = V::min(hi, V::max(lo, acc[r][j]));
-      if (post != UnaryKind::kNone) v = unary_op(post, v);
+      const typename V::T v = V::min(hi, V::max(lo, acc[r][j]));
       float* dst = c + int64_t{r} * ldc + j * V::N;
       if (cols >= (j + 1) * V::N) {
         V::store(dst, v);
@@ -146,6 +173,12 @@ inline void gemm_tile(int32_t k, A a, const float* b, int64_t panel_stride, cons
         V::storen(dst, v, cols - j * V::N);
       }
     }
+  }
+  // the fused activation, on the tile just stored (in L1); done per tile rather than per
+  // register so that its code does not evict the accumulators
+  if (post != UnaryKind::kNone) {
+    const int32_t n = cols < NP * 16 ? cols : NP * 16;
+    for (int r = 0; r < MR; ++r) unary(post, n, c + int64_t{r} * ldc, c + int64_t{r} * ldc);
   }
 }
 
@@ -311,11 +344,8 @@ inline void dwconv_interior(const DepthwiseParams& p, const float* const* rows, 
       }
     }
 #pragma GCC unroll 4
-    for (int q = 0; q < 4; ++q) {
-      typename V::T v = V::min(hi, V::max(lo, acc[q]));
-      if (p.post != UnaryKind::kNone) v = unary_op(p.post, v);
-      V::store(out_row + int64_t{ox + q} * c_all + c0, v);
-    }
+    for (int q = 0; q < 4; ++q)
+      V::store(out_row + int64_t{ox + q} * c_all + c0, V::min(hi, V::max(lo, acc[q])));
   }
   for (; ox < x_hi; ++ox) {
     const int64_t base = int64_t{ox * p.stride_w - p.pad_left} * p.in_c + c0;
@@ -324,9 +354,7 @@ inline void dwconv_interior(const DepthwiseParams& p, const float* const* rows, 
     for (int ky = 0; ky < KH; ++ky)
 #pragma GCC unroll 5
       for (int kx = 0; kx < KW; ++kx) acc = V::fma(V::load(rows[ky] + base + kx * dil), w[ky * KW + kx], acc);
-    typename V::T v = V::min(hi, V::max(lo, acc));
-    if (p.post != UnaryKind::kNone) v = unary_op(p.post, v);
-    V::store(out_row + int64_t{ox} * c_all + c0, v);
+    V::store(out_row + int64_t{ox} * c_all + c0, V::min(hi, V::max(lo, acc)));
   }
 }
 
@@ -348,7 +376,6 @@ inline void dwconv_checked(const DepthwiseParams& p, const float* const* rows, c
     }
   }
   acc = V::min(V::set1(p.act.hi), V::max(V::set1(p.act.lo), acc));
-  if (p.post != UnaryKind::kNone) acc = unary_op(p.post, acc);
   float* dst = out_row + int64_t{ox} * p.out_c + c0;
   if (full) {
     V::store(dst, acc);
@@ -383,6 +410,8 @@ inline void dwconv_row(const DepthwiseParams& p, const float* in_b, const float*
     if (fast && k5) dwconv_interior<5, 5>(p, rows, filter, b0, out_row, c0, x_lo, x_hi);
     for (int32_t ox = hi; ox < p.out_w; ++ox) dwconv_checked(p, rows, filter, b0, out_row, c0, nc, ox);
   }
+  // the fused activation, on the row just written (still in cache)
+  if (p.post != UnaryKind::kNone) unary(p.post, int64_t{p.out_w} * p.out_c, out_row, out_row);
 }
 
 // depth_multiplier == 1 only (in_c == out_c).
@@ -451,33 +480,6 @@ inline void binary_run(BinaryKind kind, int32_t n, const float* a, int32_t sa, c
   }
 }
 
-template <UnaryKind kKind>
-inline void unary_k(int64_t n, const float* in, float* out) {
-  int64_t i = 0;
-  for (; i + V::N <= n; i += V::N) V::store(out + i, unary_op(kKind, V::load(in + i)));
-  if (i < n) {
-    const int r = static_cast<int>(n - i);
-    V::storen(out + i, unary_op(kKind, V::loadn(in + i, r)), r);
-  }
-}
-
-template <int kLazy = 0>  // instantiated only where used
-inline void unary(UnaryKind kind, int64_t n, const float* in, float* out) {
-  switch (kind) {
-#define DLCODER_RT_UNARY_CASE(K) \
-  case UnaryKind::K: return unary_k<UnaryKind::K>(n, in, out);
-    DLCODER_RT_UNARY_CASE(kLogistic) DLCODER_RT_UNARY_CASE(kTanh) DLCODER_RT_UNARY_CASE(kHardSwish)
-    DLCODER_RT_UNARY_CASE(kExp) DLCODER_RT_UNARY_CASE(kRelu) DLCODER_RT_UNARY_CASE(kRelu6)
-    DLCODER_RT_UNARY_CASE(kReluN1To1) DLCODER_RT_UNARY_CASE(kRelu0To1) DLCODER_RT_UNARY_CASE(kAbs)
-    DLCODER_RT_UNARY_CASE(kNeg) DLCODER_RT_UNARY_CASE(kSquare) DLCODER_RT_UNARY_CASE(kSqrt)
-    DLCODER_RT_UNARY_CASE(kRsqrt) DLCODER_RT_UNARY_CASE(kElu) DLCODER_RT_UNARY_CASE(kSwish)
-    DLCODER_RT_UNARY_CASE(kGelu) DLCODER_RT_UNARY_CASE(kGeluTanh)
-#undef DLCODER_RT_UNARY_CASE
-    case UnaryKind::kNone:
-      if (in != out) std::memcpy(out, in, sizeof(float) * n);
-      return;
-  }
-}
 
 // A broadcast binary op over a Loop6 (see common.h): runs whose strides are 0 or 1 are
 // vectorised, others go element by element.
