@@ -70,24 +70,38 @@ def _conv_padding(node, g):
                            node.attrs.get("dilation_w_factor", 1))
 
 
+def conv_params(node, g, e) -> str:
+    """The ConvParams constant of a CONV_2D node."""
+    n, ih, iw, ic = shape(g, node.inputs[0])
+    oc, kh, kw, icg = shape(g, node.inputs[1])
+    _, oh, ow, _ = shape(g, node.outputs[0])
+    top, left = _conv_padding(node, g)
+    return e.param("dlcoder_rt::ConvParams", cgen.struct_init({
+        "batch": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
+        "k_h": kh, "k_w": kw, "stride_h": node.attrs["stride_h"], "stride_w": node.attrs["stride_w"],
+        "dil_h": node.attrs.get("dilation_h_factor", 1), "dil_w": node.attrs.get("dilation_w_factor", 1),
+        "pad_top": top, "pad_left": left, "groups": ic // icg,
+        "act": clamp_init(node), "post": post_init(node)}))
+
+
+def gemm_filter(node, g, e) -> str:
+    """An ungrouped conv filter as GEMM panels: B[k = (ky, kx, ci)][n = oc]."""
+    oc, kh, kw, ic = shape(g, node.inputs[1])
+    return e.weights(pack_panels(g.const(node.inputs[1]).reshape(oc, kh * kw * ic).T))
+
+
 @register("CONV_2D", header="conv.h", check=_check_conv, scratch=_conv_scratch)
 def conv2d(node, g, e):
     x, w = node.inputs[0], node.inputs[1]
     n, ih, iw, ic = shape(g, x)
     oc, kh, kw, icg = shape(g, w)
-    _, oh, ow, _ = shape(g, node.outputs[0])
     groups = ic // icg
     dh, dw = node.attrs.get("dilation_h_factor", 1), node.attrs.get("dilation_w_factor", 1)
     top, left = _conv_padding(node, g)
-    params = e.param("dlcoder_rt::ConvParams", cgen.struct_init({
-        "batch": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
-        "k_h": kh, "k_w": kw, "stride_h": node.attrs["stride_h"], "stride_w": node.attrs["stride_w"],
-        "dil_h": dh, "dil_w": dw, "pad_top": top, "pad_left": left, "groups": groups,
-        "act": clamp_init(node), "post": post_init(node)}))
+    params = conv_params(node, g, e)
     filt = g.const(w)
     if _conv_is_gemm(node, g):
-        # B[k = (ky, kx, ci)][n = oc]
-        packed = e.weights(pack_panels(filt.reshape(oc, kh * kw * ic).T))
+        packed = gemm_filter(node, g, e)
         bias = padded_bias(node, g, e, 2, oc)
         if _is_pointwise(node, g, top, left):
             return f"dlcoder_rt::conv2d_1x1_f32({params}, {e.src(x)}, {packed}, {bias}, {e.dst(node.outputs[0])});"
@@ -103,19 +117,25 @@ def conv2d(node, g, e):
             f"{e.dst(node.outputs[0])});"] + post_statement(node, g, e)
 
 
-@register("DEPTHWISE_CONV_2D", header="conv.h", check=_check_conv)
-def depthwise_conv2d(node, g, e):
-    x, w = node.inputs[0], node.inputs[1]
-    n, ih, iw, ic = shape(g, x)
-    _, kh, kw, oc = shape(g, w)
+def depthwise_params(node, g, e) -> str:
+    """The DepthwiseParams constant of a DEPTHWISE_CONV_2D node."""
+    n, ih, iw, ic = shape(g, node.inputs[0])
+    _, kh, kw, oc = shape(g, node.inputs[1])
     _, oh, ow, _ = shape(g, node.outputs[0])
     dh, dw = node.attrs.get("dilation_h_factor", 1), node.attrs.get("dilation_w_factor", 1)
     top, left = spatial_padding(node, ih, iw, oh, ow, kh, kw, dh, dw)
-    params = e.param("dlcoder_rt::DepthwiseParams", cgen.struct_init({
+    return e.param("dlcoder_rt::DepthwiseParams", cgen.struct_init({
         "batch": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
         "k_h": kh, "k_w": kw, "stride_h": node.attrs["stride_h"], "stride_w": node.attrs["stride_w"],
         "dil_h": dh, "dil_w": dw, "pad_top": top, "pad_left": left,
         "depth_multiplier": oc // ic, "act": clamp_init(node), "post": post_init(node)}))
+
+
+@register("DEPTHWISE_CONV_2D", header="conv.h", check=_check_conv)
+def depthwise_conv2d(node, g, e):
+    x, w = node.inputs[0], node.inputs[1]
+    ic, kh, oc = shape(g, x)[3], shape(g, w)[1], shape(g, w)[3]
+    params = depthwise_params(node, g, e)
     call = (f"({params}, {e.src(x)}, {e.src(w)}, {_bias(node, g, e, 2)}, {e.dst(node.outputs[0])});")
     if oc == ic and kh <= 64:
         return "dlcoder_rt::depthwise_conv2d_f32_simd" + call

@@ -64,6 +64,8 @@ class IsaCoverage(tf.Module):
         self.c1, self.c3 = r(1, 1, 40, 37), r(3, 3, 40, 20)
         self.b37, self.fc = r(37), r(37, 29)
         self.e3, self.edw, self.efc = r(3, 3, 40, 24), r(3, 3, 40, 1), r(40, 19)
+        self.x1, self.xdw3, self.x2, self.xdw5 = r(1, 1, 40, 36), r(3, 3, 36, 1), r(1, 1, 40, 21), r(5, 5, 21, 1)
+        self.xb1, self.xb2 = r(36), r(21)
 
     @tf.function(input_signature=[tf.TensorSpec([1, 13, 11, 40], tf.float32, name="x"),
                                   tf.TensorSpec([1, 13, 1, 1], tf.float32, name="gate")])
@@ -90,9 +92,18 @@ class IsaCoverage(tf.Module):
         swish_dw = edw * tf.sigmoid(edw)
         efc = tf.matmul(tf.reshape(x, [143, 40]), self.efc)
         hswish_fc = efc * tf.nn.relu6(efc + 3.0) / 6.0
+        # 1x1 conv feeding a depthwise conv (passes/fuse_pw_dw.py): stride 2 with padding,
+        # and a 5x5 one with swish on both
+        ex = tf.nn.relu6(tf.nn.conv2d(x, self.x1, 1, "VALID") + self.xb1)
+        pw_dw3 = tf.nn.depthwise_conv2d(ex, self.xdw3, [1, 2, 2, 1], "SAME")
+        ex2 = tf.nn.conv2d(x, self.x2, 1, "VALID") + self.xb2
+        ex2 = ex2 * tf.sigmoid(ex2)
+        dw5b = tf.nn.depthwise_conv2d(ex2, self.xdw5, [1, 1, 1, 1], "SAME")
+        pw_dw5 = dw5b * tf.sigmoid(dw5b)
         return {"dw5": dw5, "dw5s2": dw5s2, "dw3": dw3, "dw7": dw7, "c3": c3, "swish": swish,
                 "unary": unary, "binary": binary, "fc": fc, "attn": attn,
-                "hswish_conv": hswish_conv, "swish_dw": swish_dw, "hswish_fc": hswish_fc}
+                "hswish_conv": hswish_conv, "swish_dw": swish_dw, "hswish_fc": hswish_fc,
+                "pw_dw3": pw_dw3, "pw_dw5": pw_dw5}
 
 
 class AudioStft(tf.Module):

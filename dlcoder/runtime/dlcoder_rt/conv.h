@@ -146,4 +146,12 @@ inline void depthwise_conv2d_f32_simd(const DepthwiseParams& p, const float* in,
   DLCODER_RT_DISPATCH(depthwise_conv2d, p, in, filter, bias, out)
 }
 
+// A 1x1 convolution feeding a depthwise convolution (dilation 1, depth multiplier 1), fused
+// through a ring of dw.k_h rows of the intermediate: scratch k_h * pw.out_w * pw.out_c floats.
+inline void conv_pw_dw_f32(const ConvParams& pw, const DepthwiseParams& dw, const float* in,
+                           const float* pw_packed, const float* pw_bias, const float* dw_filter,
+                           const float* dw_bias, float* out, float* ring) {
+  DLCODER_RT_DISPATCH(conv_pw_dw, pw, dw, in, pw_packed, pw_bias, dw_filter, dw_bias, out, ring)
+}
+
 }  // namespace dlcoder_rt

@@ -384,15 +384,13 @@ inline void dwconv_checked(const DepthwiseParams& p, const float* const* rows, c
   }
 }
 
+// One output row from the k_h input rows of its window (null where they fall into the
+// padding).
 template <int kLazy = 0>  // instantiated only where used
-inline void dwconv_row(const DepthwiseParams& p, const float* in_b, const float* filter,
-                       const float* bias, float* out_row, int32_t oy, const float** rows) {
+inline void dwconv_row_at(const DepthwiseParams& p, const float* const* rows, const float* filter,
+                          const float* bias, float* out_row) {
   bool all_rows = true;
-  for (int32_t ky = 0; ky < p.k_h; ++ky) {
-    const int32_t iy = oy * p.stride_h - p.pad_top + ky * p.dil_h;
-    rows[ky] = (iy >= 0 && iy < p.in_h) ? in_b + int64_t{iy} * p.in_w * p.in_c : nullptr;
-    all_rows = all_rows && rows[ky] != nullptr;
-  }
+  for (int32_t ky = 0; ky < p.k_h; ++ky) all_rows = all_rows && rows[ky] != nullptr;
   // output x range whose taps all lie inside the row
   int32_t x_lo = (p.pad_left + p.stride_w - 1) / p.stride_w;
   int32_t x_hi = (p.in_w - 1 - (p.k_w - 1) * p.dil_w + p.pad_left) / p.stride_w + 1;
@@ -425,7 +423,49 @@ inline void depthwise_conv2d(const DepthwiseParams& p, const float* in, const fl
     const float* in_b = in + int64_t{b} * p.in_h * p.in_w * p.in_c;
     for (int32_t oy = 0; oy < p.out_h; ++oy) {
       float* out_row = out + (int64_t{b} * p.out_h + oy) * p.out_w * p.out_c;
-      dwconv_row(p, in_b, filter, bias, out_row, oy, rows);
+      for (int32_t ky = 0; ky < p.k_h; ++ky) {
+        const int32_t iy = oy * p.stride_h - p.pad_top + ky * p.dil_h;
+        rows[ky] = (iy >= 0 && iy < p.in_h) ? in_b + int64_t{iy} * p.in_w * p.in_c : nullptr;
+      }
+      dwconv_row_at(p, rows, filter, bias, out_row);
+    }
+  }
+}
+
+// ---- pointwise conv feeding a depthwise conv -----------------------------------------
+// The expanded tensor between a 1x1 convolution and the depthwise convolution that reads it
+// is the largest of an inverted-residual block; here it never exists whole. Each output row
+// of the depthwise conv needs k_h rows of it: they are computed by the GEMM kernel into a
+// ring of k_h rows (`ring`: k_h * pw.out_w * pw.out_c floats) as they are first needed, and
+// each is computed once (rows advance monotonically; dilation 1 keeps the k_h rows of a
+// window in distinct slots).
+template <int kLazy = 0>  // instantiated only where used
+inline void conv_pw_dw(const ConvParams& pw, const DepthwiseParams& dw, const float* in,
+                       const float* pw_packed, const float* pw_bias, const float* dw_filter,
+                       const float* dw_bias, float* out, float* ring) {
+  const int64_t row_floats = int64_t{pw.out_w} * pw.out_c;
+  const GemmParams g{pw.out_w, pw.out_c, pw.in_c, pw.in_c, pw.out_c, pw.act, pw.post};
+  int32_t held[64];
+  const float* rows[64];
+  for (int32_t b = 0; b < dw.batch; ++b) {
+    for (int32_t s = 0; s < dw.k_h; ++s) held[s] = -1;
+    const float* in_b = in + int64_t{b} * pw.in_h * pw.in_w * pw.in_c;
+    for (int32_t oy = 0; oy < dw.out_h; ++oy) {
+      for (int32_t ky = 0; ky < dw.k_h; ++ky) {
+        const int32_t iy = oy * dw.stride_h - dw.pad_top + ky;
+        if (iy < 0 || iy >= dw.in_h) {
+          rows[ky] = nullptr;
+          continue;
+        }
+        const int32_t slot = iy % dw.k_h;
+        float* r = ring + slot * row_floats;
+        if (held[slot] != iy) {
+          gemm(g, in_b + int64_t{iy} * pw.in_w * pw.in_c, pw_packed, pw_bias, r);
+          held[slot] = iy;
+        }
+        rows[ky] = r;
+      }
+      dwconv_row_at(dw, rows, dw_filter, dw_bias, out + (int64_t{b} * dw.out_h + oy) * dw.out_w * dw.out_c);
     }
   }
 }
