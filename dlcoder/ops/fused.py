@@ -16,27 +16,43 @@ def swish(node, g, e):
             f"{e.src(x)}, {e.dst(out)});")
 
 
-def split_pw_dw(node):
-    """The CONV_2D and DEPTHWISE_CONV_2D a DLCODER_CONV_DW node was made of."""
-    x, pw_w, pw_b, dw_w, dw_b = node.inputs
-    mid = node.attrs["mid"]
-    pw = Node(op="CONV_2D", inputs=(x, pw_w, pw_b), outputs=(mid,), attrs=node.attrs["pw"])
-    dw = Node(op="DEPTHWISE_CONV_2D", inputs=(mid, dw_w, dw_b), outputs=node.outputs, attrs=node.attrs["dw"])
-    return pw, dw
+def split_chain(node):
+    """The (expand CONV_2D or None, DEPTHWISE_CONV_2D, project CONV_2D or None) that a
+    DLCODER_CONV_DW node was made of (passes/fuse_pw_dw.py). Its inputs are
+    (x, pw filter, pw bias, dw filter, dw bias, pj filter, pj bias), -1 where a stage is absent."""
+    x, pw_w, pw_b, dw_w, dw_b, pj_w, pj_b = node.inputs
+    a = node.attrs
+    pw = (Node(op="CONV_2D", inputs=(x, pw_w, pw_b), outputs=(a["mid"],), attrs=a["pw"])
+          if "pw" in a else None)
+    dw_in = a["mid"] if pw is not None else x
+    dw_out = a["mid2"] if "pj" in a else node.outputs[0]
+    dw = Node(op="DEPTHWISE_CONV_2D", inputs=(dw_in, dw_w, dw_b), outputs=(dw_out,), attrs=a["dw"])
+    pj = (Node(op="CONV_2D", inputs=(dw_out, pj_w, pj_b), outputs=node.outputs, attrs=a["pj"])
+          if "pj" in a else None)
+    return pw, dw, pj
 
 
-def _pw_dw_scratch(node, g) -> int:
-    """The ring of k_h rows of the intermediate tensor."""
-    _, _, w, c = shape(g, node.attrs["mid"])
-    return shape(g, node.inputs[3])[1] * w * c * 4
+def _chain_scratch(node, g) -> int:
+    """The ring of k_h expanded rows, and the one-row buffer before the projection."""
+    pw, dw, pj = split_chain(node)
+    _, _, in_w, in_c = shape(g, dw.inputs[0])
+    _, _, out_w, out_c = shape(g, dw.outputs[0])
+    floats = (shape(g, dw.inputs[1])[1] * in_w * in_c if pw else 0) + (out_w * out_c if pj else 0)
+    return floats * 4
 
 
-@register("DLCODER_CONV_DW", header="conv.h", scratch=_pw_dw_scratch)
-def conv_pw_dw(node, g, e):
-    """A 1x1 CONV_2D feeding a DEPTHWISE_CONV_2D (from passes/fuse_pw_dw.py)."""
-    pw, dw = split_pw_dw(node)
-    bias = padded_bias(pw, g, e, 2, shape(g, pw.inputs[1])[0])
-    dw_bias = e.src(dw.inputs[2]) if dw.inputs[2] >= 0 else "nullptr"
-    return (f"dlcoder_rt::conv_pw_dw_f32({conv_params(pw, g, e)}, {depthwise_params(dw, g, e)}, "
-            f"{e.src(pw.inputs[0])}, {gemm_filter(pw, g, e)}, {bias}, {e.src(dw.inputs[1])}, "
-            f"{dw_bias}, {e.dst(node.outputs[0])}, {e.scratch('float')});")
+@register("DLCODER_CONV_DW", header="conv.h", scratch=_chain_scratch)
+def conv_chain(node, g, e):
+    """A DEPTHWISE_CONV_2D with the 1x1 CONV_2D before and/or after it fused."""
+    pw, dw, pj = split_chain(node)
+
+    def stage(conv):
+        if conv is None:
+            return "nullptr", "nullptr", "nullptr"
+        bias = padded_bias(conv, g, e, 2, shape(g, conv.inputs[1])[0])
+        return "&" + conv_params(conv, g, e), gemm_filter(conv, g, e), bias
+    pw_p, pw_w, pw_b = stage(pw)
+    pj_p, pj_w, pj_b = stage(pj)
+    return (f"dlcoder_rt::conv_chain_f32({pw_p}, {depthwise_params(dw, g, e)}, {pj_p}, "
+            f"{e.src(node.inputs[0])}, {pw_w}, {pw_b}, {e.src(dw.inputs[1])}, {e.src(dw.inputs[2])}, "
+            f"{pj_w}, {pj_b}, {e.dst(node.outputs[0])}, {e.scratch('float')});")

@@ -1,14 +1,16 @@
-"""Fuse a 1x1 CONV_2D into the DEPTHWISE_CONV_2D that reads its output (DLCODER_CONV_DW).
+"""Fuse a DEPTHWISE_CONV_2D with the 1x1 CONV_2D that feeds it and/or the 1x1 CONV_2D it
+feeds, into one DLCODER_CONV_DW.
 
-In inverted-residual networks the 1x1 "expand" convolution writes the largest tensor of
-the block, and the depthwise convolution reads it once. Fused, the kernel computes the
-expanded rows into a ring of k_h rows as the depthwise rows need them, so the tensor
-never reaches memory or the arena.
+In inverted-residual networks (1x1 expand -> depthwise -> 1x1 project) the tensors around
+the depthwise conv are the largest of the block, each written once and read once. Fused,
+the kernel computes the expanded rows into a ring of k_h rows as the depthwise rows need
+them, and projects each depthwise row from a one-row buffer, so neither tensor reaches
+memory or the arena (MobileNetV1's depthwise-separable pairs get the projection half).
 
-Conditions: the 1x1 conv has stride 1, no padding (none folded in), one group, a constant
-filter and bias; the depthwise conv has depth multiplier 1, dilation 1, a constant filter
-and a kernel of at most 7 rows; the intermediate is read by the depthwise conv alone and
-is not a graph output; both are float32.
+Conditions: each 1x1 conv has stride 1, no padding (none folded in), one group, a constant
+filter and bias; the depthwise conv has depth multiplier 1, dilation 1 when there is an
+expand conv, a constant filter and at most 7 rows; each fused intermediate is read by the
+next stage alone and is not a graph output; all float32.
 """
 from __future__ import annotations
 
@@ -31,23 +33,42 @@ def _depthwise(node, g) -> bool:
     if node.op != "DEPTHWISE_CONV_2D" or len(node.inputs) < 3:
         return False
     x, w = g.tensors[node.inputs[0]], g.tensors[node.inputs[1]]
-    return (w.is_const and w.shape[3] == x.shape[3] and w.shape[1] <= 7
-            and node.attrs.get("dilation_h_factor", 1) == 1 and x.dtype == "float32")
+    return w.is_const and w.shape[3] == x.shape[3] and w.shape[1] <= 7 and x.dtype == "float32"
 
 
 def fuse_pw_dw(g: Graph) -> Graph:
     producers, consumers = g.producers(), g.consumers()
     nodes = list(g.nodes)
-    dropped = []
+    dropped = set()
+
+    def sole_reader(t):
+        return t not in g.outputs and len(consumers.get(t, ())) == 1
+
     for d, dw in enumerate(g.nodes):
         if not _depthwise(dw, g):
             continue
-        mid = dw.inputs[0]
+        mid, out = dw.inputs[0], dw.outputs[0]
         p = producers.get(mid)
-        if p is None or mid in g.outputs or len(consumers.get(mid, ())) != 1 or not _pointwise(g.nodes[p], g):
+        expand = (p is not None and p not in dropped and sole_reader(mid) and _pointwise(g.nodes[p], g)
+                  and dw.attrs.get("dilation_h_factor", 1) == 1)
+        readers = consumers.get(out, ())
+        q = readers[0] if sole_reader(out) else None
+        project = q is not None and _pointwise(g.nodes[q], g) and g.nodes[q].inputs[0] == out
+        if not (expand or project):
             continue
-        pw = g.nodes[p]
-        nodes[d] = Node(op="DLCODER_CONV_DW", inputs=pw.inputs[:3] + dw.inputs[1:3], outputs=dw.outputs,
-                        attrs={"pw": pw.attrs, "dw": dw.attrs, "mid": mid}, index=dw.index)
-        dropped.append(p)
-    return drop_nodes(g.replace(nodes=tuple(nodes)), dropped)
+        attrs = {"dw": dw.attrs}
+        inputs = [mid, -1, -1, dw.inputs[1], dw.inputs[2], -1, -1]
+        if expand:
+            pw = g.nodes[p]
+            attrs.update(pw=pw.attrs, mid=mid)
+            inputs[0:3] = pw.inputs[:3]
+            dropped.add(p)
+        outputs = dw.outputs
+        if project:
+            pj = g.nodes[q]
+            attrs.update(pj=pj.attrs, mid2=out)
+            inputs[5:7] = pj.inputs[1:3]
+            outputs = pj.outputs
+            dropped.add(q)
+        nodes[d] = Node(op="DLCODER_CONV_DW", inputs=tuple(inputs), outputs=outputs, attrs=attrs, index=dw.index)
+    return drop_nodes(g.replace(nodes=tuple(nodes)), sorted(dropped))

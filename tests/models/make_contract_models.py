@@ -66,6 +66,8 @@ class IsaCoverage(tf.Module):
         self.e3, self.edw, self.efc = r(3, 3, 40, 24), r(3, 3, 40, 1), r(40, 19)
         self.x1, self.xdw3, self.x2, self.xdw5 = r(1, 1, 40, 36), r(3, 3, 36, 1), r(1, 1, 40, 21), r(5, 5, 21, 1)
         self.xb1, self.xb2 = r(36), r(21)
+        self.pdw, self.pj1, self.pj2, self.pjb = r(3, 3, 40, 1), r(1, 1, 40, 18), r(1, 1, 36, 27), r(27)
+        self.x3, self.xdw3b = r(1, 1, 40, 36), r(3, 3, 36, 1)
 
     @tf.function(input_signature=[tf.TensorSpec([1, 13, 11, 40], tf.float32, name="x"),
                                   tf.TensorSpec([1, 13, 1, 1], tf.float32, name="gate")])
@@ -100,10 +102,16 @@ class IsaCoverage(tf.Module):
         ex2 = ex2 * tf.sigmoid(ex2)
         dw5b = tf.nn.depthwise_conv2d(ex2, self.xdw5, [1, 1, 1, 1], "SAME")
         pw_dw5 = dw5b * tf.sigmoid(dw5b)
+        # depthwise -> 1x1 projection, and the whole expand -> depthwise -> project chain
+        dw_pj = tf.nn.conv2d(tf.nn.relu6(tf.nn.depthwise_conv2d(x, self.pdw, [1, 1, 1, 1], "SAME")),
+                             self.pj1, 1, "VALID")
+        ex3 = tf.nn.relu6(tf.nn.conv2d(x, self.x3, 1, "VALID") + self.xb1)
+        chain = tf.nn.conv2d(tf.nn.relu6(tf.nn.depthwise_conv2d(ex3, self.xdw3b, [1, 1, 1, 1], "SAME")),
+                             self.pj2, 1, "VALID") + self.pjb
         return {"dw5": dw5, "dw5s2": dw5s2, "dw3": dw3, "dw7": dw7, "c3": c3, "swish": swish,
                 "unary": unary, "binary": binary, "fc": fc, "attn": attn,
                 "hswish_conv": hswish_conv, "swish_dw": swish_dw, "hswish_fc": hswish_fc,
-                "pw_dw3": pw_dw3, "pw_dw5": pw_dw5}
+                "pw_dw3": pw_dw3, "pw_dw5": pw_dw5, "dw_pj": dw_pj, "chain": chain}
 
 
 class AudioStft(tf.Module):

@@ -146,12 +146,14 @@ inline void depthwise_conv2d_f32_simd(const DepthwiseParams& p, const float* in,
   DLCODER_RT_DISPATCH(depthwise_conv2d, p, in, filter, bias, out)
 }
 
-// A 1x1 convolution feeding a depthwise convolution (dilation 1, depth multiplier 1), fused
-// through a ring of dw.k_h rows of the intermediate: scratch k_h * pw.out_w * pw.out_c floats.
-inline void conv_pw_dw_f32(const ConvParams& pw, const DepthwiseParams& dw, const float* in,
-                           const float* pw_packed, const float* pw_bias, const float* dw_filter,
-                           const float* dw_bias, float* out, float* ring) {
-  DLCODER_RT_DISPATCH(conv_pw_dw, pw, dw, in, pw_packed, pw_bias, dw_filter, dw_bias, out, ring)
+// A depthwise convolution with the 1x1 convolution before it (pw) and/or after it (pj)
+// fused, row by row (simd_kernels.h: conv_chain); pw or pj may be null.
+inline void conv_chain_f32(const ConvParams* pw, const DepthwiseParams& dw, const ConvParams* pj,
+                           const float* in, const float* pw_packed, const float* pw_bias,
+                           const float* dw_filter, const float* dw_bias, const float* pj_packed,
+                           const float* pj_bias, float* out, float* scratch) {
+  DLCODER_RT_DISPATCH(conv_chain, pw, dw, pj, in, pw_packed, pw_bias, dw_filter, dw_bias, pj_packed,
+                      pj_bias, out, scratch)
 }
 
 }  // namespace dlcoder_rt

@@ -432,40 +432,58 @@ inline void depthwise_conv2d(const DepthwiseParams& p, const float* in, const fl
   }
 }
 
-// ---- pointwise conv feeding a depthwise conv -----------------------------------------
-// The expanded tensor between a 1x1 convolution and the depthwise convolution that reads it
-// is the largest of an inverted-residual block; here it never exists whole. Each output row
-// of the depthwise conv needs k_h rows of it: they are computed by the GEMM kernel into a
-// ring of k_h rows (`ring`: k_h * pw.out_w * pw.out_c floats) as they are first needed, and
-// each is computed once (rows advance monotonically; dilation 1 keeps the k_h rows of a
-// window in distinct slots).
+// ---- depthwise convolution between 1x1 convolutions ----------------------------------
+// An inverted-residual block is 1x1 expand -> depthwise -> 1x1 project, and the tensors
+// between them are the block's largest. Here the depthwise conv runs row by row with either
+// 1x1 conv fused (pw: expand, pj: project; each may be null):
+// - with pw, the k_h expanded rows a depthwise row needs are computed by the GEMM kernel
+//   into a ring of k_h rows as they are first needed, each once (rows advance
+//   monotonically; dilation 1 keeps a window's rows in distinct slots);
+// - with pj, each depthwise row goes to a one-row buffer and is projected from there.
+// scratch: [pw ? k_h * dw.in_w * dw.in_c : 0] + [pj ? dw.out_w * dw.out_c : 0] floats.
 template <int kLazy = 0>  // instantiated only where used
-inline void conv_pw_dw(const ConvParams& pw, const DepthwiseParams& dw, const float* in,
-                       const float* pw_packed, const float* pw_bias, const float* dw_filter,
-                       const float* dw_bias, float* out, float* ring) {
-  const int64_t row_floats = int64_t{pw.out_w} * pw.out_c;
-  const GemmParams g{pw.out_w, pw.out_c, pw.in_c, pw.in_c, pw.out_c, pw.act, pw.post};
+inline void conv_chain(const ConvParams* pw, const DepthwiseParams& dw, const ConvParams* pj,
+                       const float* in, const float* pw_packed, const float* pw_bias,
+                       const float* dw_filter, const float* dw_bias, const float* pj_packed,
+                       const float* pj_bias, float* out, float* scratch) {
+  const int64_t in_row = int64_t{dw.in_w} * dw.in_c, dw_row = int64_t{dw.out_w} * dw.out_c;
+  float* ring = scratch;
+  float* dw_buf = scratch + (pw != nullptr ? dw.k_h * in_row : 0);
+  const GemmParams gpw = pw != nullptr ? GemmParams{pw->out_w, pw->out_c, pw->in_c, pw->in_c, pw->out_c, pw->act, pw->post}
+                                       : GemmParams{};
+  const GemmParams gpj = pj != nullptr ? GemmParams{pj->out_w, pj->out_c, pj->in_c, pj->in_c, pj->out_c, pj->act, pj->post}
+                                       : GemmParams{};
+  const int64_t x_row = pw != nullptr ? int64_t{pw->in_w} * pw->in_c : in_row;
+  const int64_t out_row = pj != nullptr ? int64_t{pj->out_w} * pj->out_c : dw_row;
   int32_t held[64];
   const float* rows[64];
   for (int32_t b = 0; b < dw.batch; ++b) {
     for (int32_t s = 0; s < dw.k_h; ++s) held[s] = -1;
-    const float* in_b = in + int64_t{b} * pw.in_h * pw.in_w * pw.in_c;
+    const float* in_b = in + int64_t{b} * dw.in_h * x_row;
     for (int32_t oy = 0; oy < dw.out_h; ++oy) {
       for (int32_t ky = 0; ky < dw.k_h; ++ky) {
-        const int32_t iy = oy * dw.stride_h - dw.pad_top + ky;
+        const int32_t iy = oy * dw.stride_h - dw.pad_top + ky * dw.dil_h;
         if (iy < 0 || iy >= dw.in_h) {
           rows[ky] = nullptr;
-          continue;
+        } else if (pw == nullptr) {
+          rows[ky] = in_b + iy * x_row;
+        } else {
+          const int32_t slot = iy % dw.k_h;
+          float* r = ring + slot * in_row;
+          if (held[slot] != iy) {
+            gemm(gpw, in_b + iy * x_row, pw_packed, pw_bias, r);
+            held[slot] = iy;
+          }
+          rows[ky] = r;
         }
-        const int32_t slot = iy % dw.k_h;
-        float* r = ring + slot * row_floats;
-        if (held[slot] != iy) {
-          gemm(g, in_b + int64_t{iy} * pw.in_w * pw.in_c, pw_packed, pw_bias, r);
-          held[slot] = iy;
-        }
-        rows[ky] = r;
       }
-      dwconv_row_at(dw, rows, dw_filter, dw_bias, out + (int64_t{b} * dw.out_h + oy) * dw.out_w * dw.out_c);
+      float* dst = out + (int64_t{b} * dw.out_h + oy) * out_row;
+      if (pj == nullptr) {
+        dwconv_row_at(dw, rows, dw_filter, dw_bias, dst);
+      } else {
+        dwconv_row_at(dw, rows, dw_filter, dw_bias, dw_buf);
+        gemm(gpj, dw_buf, pj_packed, pj_bias, dst);
+      }
     }
   }
 }
