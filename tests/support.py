@@ -46,3 +46,17 @@ def check_against_tflite(model_path, work, inputs=None, bound=V.FLOAT_BOUND, **k
                       f"relative {c.relative} (bound {bound}); ours {o.ravel()[:8]} "
                       f"tflite {r.ravel()[:8]}")
     return report, lib
+
+
+def check_folding(model_path, g, inputs):
+    """With the inputs made constants, the op table's evaluate hooks must fold the whole
+    graph and give TFLite's outputs, dtype included."""
+    from dlcoder.passes.fold_constants import fold_constants
+    for t, x in zip(g.inputs, inputs):
+        g = g.set_tensor(t, g.tensors[t].replace(data=x))
+    folded = fold_constants(g.replace(inputs=()))
+    refs, _ = V.reference_run(str(model_path), inputs)
+    assert folded.nodes == ()
+    for t, ref in zip(folded.outputs, refs):
+        got = folded.tensors[t].data
+        assert got.dtype == ref.dtype and V.compare(got, ref).ok, (got, ref)

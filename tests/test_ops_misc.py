@@ -9,11 +9,10 @@ by test_ops.py) and tests/models/extra/ (make_extra_models.py)."""
 import numpy as np
 import pytest
 
-from dlcoder import compiler, verify
+from dlcoder import compiler
 from dlcoder.errors import UnsupportedError
 from dlcoder.ir import Graph, Node, Quant, Tensor
-from dlcoder.passes.fold_constants import fold_constants
-from support import TESTS, check_against_tflite, load_npz_inputs
+from support import TESTS, check_against_tflite, check_folding, load_npz_inputs
 
 OPS, EXTRA = TESTS / "models" / "ops", TESTS / "models" / "extra"
 
@@ -62,14 +61,7 @@ FOLDABLE = [(OPS, c) for c in OPS_MISC] + [
 def test_folding_matches_tflite(folder, case):
     """With the inputs made constants, the evaluate hooks must give TFLite's outputs."""
     model, g, inputs = _load(folder, case)
-    for t, x in zip(g.inputs, inputs):
-        g = g.set_tensor(t, g.tensors[t].replace(data=x))
-    folded = fold_constants(g.replace(inputs=()))
-    refs, _ = verify.reference_run(str(model), inputs)
-    assert folded.nodes == ()
-    for t, ref in zip(folded.outputs, refs):
-        got = folded.tensors[t].data
-        assert got.dtype == ref.dtype and verify.compare(got, ref).ok, (got, ref)
+    check_folding(model, g, inputs)
 
 
 NEVER_FOLDED = [(EXTRA, "shape_of_computed"), (EXTRA, "fill_int32_input_value"),

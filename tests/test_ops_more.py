@@ -8,12 +8,11 @@ import json
 import numpy as np
 import pytest
 
-from dlcoder import compiler, verify
+from dlcoder import compiler
 from dlcoder.errors import UnsupportedError
 from dlcoder.ir import Graph, Node, Tensor
 from dlcoder.ops import TABLE
-from dlcoder.passes.fold_constants import fold_constants
-from support import TESTS, check_against_tflite, load_npz_inputs
+from support import TESTS, check_against_tflite, check_folding, load_npz_inputs
 
 MORE = TESTS / "models" / "more"
 CASES = json.loads((MORE / "cases.json").read_text())
@@ -47,14 +46,7 @@ FOLDABLE = sorted(c for c, entry in CASES.items() if all(_folds(op) for op in en
 def test_folding_matches_tflite(case):
     """With the inputs made constants, the evaluate hooks must give TFLite's outputs."""
     model, g, inputs = _load(case)
-    for t, x in zip(g.inputs, inputs):
-        g = g.set_tensor(t, g.tensors[t].replace(data=x))
-    folded = fold_constants(g.replace(inputs=()))
-    refs, _ = verify.reference_run(str(model), inputs)
-    assert folded.nodes == ()
-    for t, ref in zip(folded.outputs, refs):
-        got = folded.tensors[t].data
-        assert got.dtype == ref.dtype and verify.compare(got, ref).ok, (got, ref)
+    check_folding(model, g, inputs)
 
 
 def test_rank_kernel_when_not_folded(tmp_path, monkeypatch):

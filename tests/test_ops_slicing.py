@@ -8,12 +8,11 @@ Models: tests/models/ops/ (make_op_models.py) and tests/models/extra/
 import numpy as np
 import pytest
 
-from dlcoder import compiler, verify
+from dlcoder import compiler
 from dlcoder.errors import UnsupportedError
 from dlcoder.ir import Graph, Node, Tensor
 from dlcoder.ops import TABLE
-from dlcoder.passes.fold_constants import fold_constants
-from support import TESTS, check_against_tflite, load_npz_inputs
+from support import TESTS, check_against_tflite, check_folding, load_npz_inputs
 
 OPS, EXTRA = TESTS / "models" / "ops", TESTS / "models" / "extra"
 
@@ -68,13 +67,7 @@ FOLDABLE = [(d, c) for d, c in ALL if not c.startswith("resize_bilinear")]
 def test_folding_matches_tflite(folder, case):
     """With the inputs made constants, the evaluate hooks must give TFLite's outputs."""
     model, g, inputs = _load(folder, case)
-    for t, x in zip(g.inputs, inputs):
-        g = g.set_tensor(t, g.tensors[t].replace(data=x))
-    folded = fold_constants(g.replace(inputs=()))
-    refs, _ = verify.reference_run(str(model), inputs)
-    assert folded.nodes == ()
-    for t, ref in zip(folded.outputs, refs):
-        assert verify.compare(folded.tensors[t].data, ref).ok
+    check_folding(model, g, inputs)
 
 
 # ---- STRIDED_SLICE spec logic vs numpy indexing --------------------------------------------

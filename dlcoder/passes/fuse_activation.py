@@ -7,7 +7,7 @@ producer's epilogue and the intermediate tensor disappears.
 from __future__ import annotations
 
 from dlcoder.ir import Graph
-from dlcoder.passes.rewrite import drop_nodes
+from dlcoder.passes.rewrite import drop_nodes, private_producer
 
 ACTIVATIONS = {"RELU": "RELU", "RELU6": "RELU6", "RELU_N1_TO_1": "RELU_N1_TO_1"}
 FUSIBLE = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV", "ADD", "SUB",
@@ -20,9 +20,8 @@ def fuse_activation(g: Graph) -> Graph:
         for i, act in enumerate(g.nodes):
             if act.op not in ACTIVATIONS or g.tensors[act.inputs[0]].dtype != "float32":
                 continue
-            src = act.inputs[0]
-            p = producers.get(src)
-            if p is None or src in g.outputs or len(consumers.get(src, ())) != 1:
+            p = private_producer(g, act.inputs[0], producers, consumers)
+            if p is None:
                 continue
             prod = g.nodes[p]
             if prod.op not in FUSIBLE or len(prod.outputs) != 1:

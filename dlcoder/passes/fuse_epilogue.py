@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dlcoder.ir import Graph
 from dlcoder.ops._common import EPILOGUES
-from dlcoder.passes.rewrite import drop_nodes
+from dlcoder.passes.rewrite import drop_nodes, private_producer
 
 PRODUCERS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}
 
@@ -20,9 +20,8 @@ def fuse_epilogue(g: Graph) -> Graph:
         for i, act in enumerate(g.nodes):
             if act.op not in EPILOGUES or g.tensors[act.inputs[0]].dtype != "float32":
                 continue
-            src = act.inputs[0]
-            p = producers.get(src)
-            if p is None or src in g.outputs or len(consumers.get(src, ())) != 1:
+            p = private_producer(g, act.inputs[0], producers, consumers)
+            if p is None:
                 continue
             prod = g.nodes[p]
             if prod.op not in PRODUCERS or "epilogue" in prod.attrs:

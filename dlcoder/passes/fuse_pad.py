@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from dlcoder.ir import Graph
-from dlcoder.passes.rewrite import drop_nodes
+from dlcoder.passes.rewrite import drop_nodes, private_producer
 
 CONSUMERS = {"CONV_2D": 0.0, "DEPTHWISE_CONV_2D": 0.0, "MAX_POOL_2D": -np.inf}
 
@@ -32,16 +32,15 @@ def fuse_pad(g: Graph) -> Graph:
             want = CONSUMERS.get(node.op)
             if want is None or g.tensors[node.inputs[0]].dtype != "float32":
                 continue
-            src = node.inputs[0]
-            p = producers.get(src)
-            if p is None or src in g.outputs or len(consumers.get(src, ())) != 1:
+            p = private_producer(g, node.inputs[0], producers, consumers)
+            if p is None:
                 continue
             pad = g.nodes[p]
             if pad.op not in ("PAD", "PADV2"):
                 continue
             paddings = g.const(pad.inputs[1])
             value = _pad_value(g, pad)
-            if paddings is None or value is None or len(g.tensors[src].shape) != 4:
+            if paddings is None or value is None or len(g.tensors[node.inputs[0]].shape) != 4:
                 continue
             pads = np.asarray(paddings).reshape(4, 2)
             exact = value == want or (want == -np.inf and value <= np.finfo(np.float32).min)

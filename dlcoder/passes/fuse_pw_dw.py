@@ -15,7 +15,7 @@ next stage alone and is not a graph output; all float32.
 from __future__ import annotations
 
 from dlcoder.ir import Graph, Node
-from dlcoder.passes.rewrite import drop_nodes
+from dlcoder.passes.rewrite import drop_nodes, private_producer
 
 
 def _pointwise(node, g) -> bool:
@@ -41,18 +41,15 @@ def fuse_pw_dw(g: Graph) -> Graph:
     nodes = list(g.nodes)
     dropped = set()
 
-    def sole_reader(t):
-        return t not in g.outputs and len(consumers.get(t, ())) == 1
-
     for d, dw in enumerate(g.nodes):
         if not _depthwise(dw, g):
             continue
         mid, out = dw.inputs[0], dw.outputs[0]
-        p = producers.get(mid)
-        expand = (p is not None and p not in dropped and sole_reader(mid) and _pointwise(g.nodes[p], g)
+        p = private_producer(g, mid, producers, consumers)
+        expand = (p is not None and p not in dropped and _pointwise(g.nodes[p], g)
                   and dw.attrs.get("dilation_h_factor", 1) == 1)
         readers = consumers.get(out, ())
-        q = readers[0] if sole_reader(out) else None
+        q = readers[0] if out not in g.outputs and len(readers) == 1 else None
         project = q is not None and _pointwise(g.nodes[q], g) and g.nodes[q].inputs[0] == out
         if not (expand or project):
             continue

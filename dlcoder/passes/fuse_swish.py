@@ -8,7 +8,7 @@ have no broadcast and no fused activation.
 from __future__ import annotations
 
 from dlcoder.ir import Graph, Node
-from dlcoder.passes.rewrite import drop_nodes
+from dlcoder.passes.rewrite import drop_nodes, private_producer
 
 
 def fuse_swish(g: Graph) -> Graph:
@@ -18,10 +18,8 @@ def fuse_swish(g: Graph) -> Graph:
             if mul.op != "MUL" or mul.attrs.get("fused_activation_function", "NONE") != "NONE":
                 continue
             for s, x in (mul.inputs, mul.inputs[::-1]):
-                p = producers.get(s)
+                p = private_producer(g, s, producers, consumers)
                 if p is None or g.nodes[p].op != "LOGISTIC" or g.nodes[p].inputs[0] != x:
-                    continue
-                if s in g.outputs or len(consumers.get(s, ())) != 1:
                     continue
                 if g.tensors[x].shape != g.tensors[mul.outputs[0]].shape or g.tensors[x].dtype != "float32":
                     continue
