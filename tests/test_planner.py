@@ -75,6 +75,13 @@ def test_real_model_plans(name):
     g = compiler.load_graph(str(SHARED_MODELS / f"{name}.tflite"))
     lib, g_opt = compiler.compile_graph(g, "m")
     assert overlaps(lib.plan) == []
-    total = sum(g_opt.tensors[b.key[1]].nbytes for b in lib.plan.buffers if b.key[0] == "tensor")
-    print(f"{name}: arena {lib.arena_bytes} B vs sum of planned tensors {total} B")
-    assert lib.arena_bytes < total / 3
+    bufs = lib.plan.buffers
+    aligned = [(b, (b.size + 63) // 64 * 64) for b in bufs]
+    # the most bytes live at one step bounds any plan from below; greedy-by-size reaches it
+    # on these networks, far below the sum of all buffers (what a plan without reuse needs)
+    peak = max(sum(sz for b, sz in aligned if b.first <= s <= b.last)
+               for s in range(max(b.last for b in bufs) + 1))
+    total = sum(sz for _, sz in aligned)
+    print(f"{name}: arena {lib.arena_bytes} B, peak live {peak} B, sum of buffers {total} B")
+    assert peak <= lib.arena_bytes <= 1.1 * peak
+    assert lib.arena_bytes < total / 2

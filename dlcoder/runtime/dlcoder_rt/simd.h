@@ -1,8 +1,8 @@
 // Vector types per instruction set, and the per-ISA instantiation of simd_kernels.h.
 //
 // Each ISA gets a traits struct (T = register type, N = floats per register) compiled for
-// that ISA, and a namespace (avx512, avx2, sse2, neon, scalar) in which simd_kernels.h is
-// included under the same target, with `V` naming the traits. Callers go through the
+// that ISA, and a namespace (avx512, avx2, sse2, neon, scalar) in which simd_math.h and
+// simd_kernels.h are included under the same target, with `V` naming the traits. Callers go through the
 // dispatchers at the bottom, which pick the namespace with runtime_isa().
 #pragma once
 
@@ -199,6 +199,7 @@ namespace avx512 {
 using V = simd::Avx512;
 constexpr int kMR = 12;
 constexpr int kNP = 2;  // 24 accumulators of 32 registers
+#include "dlcoder_rt/simd_math.h"
 #include "dlcoder_rt/simd_kernels.h"
 }  // namespace avx512
 DLCODER_RT_TARGET_END
@@ -208,6 +209,7 @@ namespace avx2 {
 using V = simd::Avx2;
 constexpr int kNP = 1;
 constexpr int kMR = 6;
+#include "dlcoder_rt/simd_math.h"
 #include "dlcoder_rt/simd_kernels.h"
 }  // namespace avx2
 DLCODER_RT_TARGET_END
@@ -216,6 +218,7 @@ namespace sse2 {
 using V = simd::Sse2;
 constexpr int kNP = 1;
 constexpr int kMR = 3;
+#include "dlcoder_rt/simd_math.h"
 #include "dlcoder_rt/simd_kernels.h"
 }  // namespace sse2
 #endif
@@ -225,6 +228,7 @@ namespace neon {
 using V = simd::Neon;
 constexpr int kNP = 1;
 constexpr int kMR = 6;
+#include "dlcoder_rt/simd_math.h"
 #include "dlcoder_rt/simd_kernels.h"
 }  // namespace neon
 #endif
@@ -233,6 +237,7 @@ namespace scalar {
 using V = simd::Scalar;
 constexpr int kNP = 1;
 constexpr int kMR = 4;
+#include "dlcoder_rt/simd_math.h"
 #include "dlcoder_rt/simd_kernels.h"
 }  // namespace scalar
 

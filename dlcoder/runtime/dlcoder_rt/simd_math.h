@@ -1,0 +1,238 @@
+// SIMD vector math and elementwise kernels, written once against the vector traits `V`.
+//
+// NOT a normal header: simd.h includes it once per ISA, inside a namespace that defines `V`,
+// under that ISA's target pragma, before simd_kernels.h (whose epilogues use it). It must
+// not include anything itself. Every function is a template (at least over a dummy `kLazy`)
+// so that a model instantiates, for each ISA, only what it calls.
+
+// ---- vector math (also the epilogues of GEMM and depthwise tiles) ------------------
+// exp(x): x = n ln2 + r with |r| <= ln2/2 (ln2 split in two for accuracy), exp(r) by a
+// degree-6 polynomial, 2^n by building the exponent bits. Relative error ~2 ulp; inputs
+// are clamped to the float range (below -87.3 the result flushes to zero).
+template <int kLazy = 0>  // instantiated only where used
+inline typename V::T exp_v(typename V::T x) {
+  x = V::min(V::set1(88.7f), V::max(V::set1(-87.3f), x));  // NaN stays NaN
+  const typename V::T n = V::round(V::mul(x, V::set1(1.44269504088896341f)));
+  typename V::T r = V::fma(n, V::set1(-0.693359375f), x);
+  r = V::fma(n, V::set1(2.12194440e-4f), r);
+  typename V::T y = V::set1(1.9875691500e-4f);
+  y = V::fma(y, r, V::set1(1.3981999507e-3f));
+  y = V::fma(y, r, V::set1(8.3334519073e-3f));
+  y = V::fma(y, r, V::set1(4.1665795894e-2f));
+  y = V::fma(y, r, V::set1(1.6666665459e-1f));
+  y = V::fma(y, r, V::set1(5.0000001201e-1f));
+  y = V::fma(V::mul(y, r), r, V::add(r, V::set1(1.0f)));
+  // 2^n in two steps so that n = 128 (x near 88.7) does not overflow the exponent
+  const typename V::T half = V::round(V::mul(n, V::set1(0.5f)));
+  return V::mul(V::mul(y, V::pow2n(half)), V::pow2n(V::sub(n, half)));
+}
+
+// erf(x) for x >= 0 (Abramowitz & Stegun 7.1.26, absolute error < 1.5e-7).
+template <int kLazy = 0>
+inline typename V::T erf_nonneg(typename V::T x) {
+  const typename V::T one = V::set1(1.0f);
+  const typename V::T t = V::div(one, V::fma(V::set1(0.3275911f), x, one));
+  typename V::T y = V::set1(1.061405429f);
+  y = V::fma(y, t, V::set1(-1.453152027f));
+  y = V::fma(y, t, V::set1(1.421413741f));
+  y = V::fma(y, t, V::set1(-0.284496736f));
+  y = V::fma(y, t, V::set1(0.254829592f));
+  y = V::mul(y, t);
+  return V::sub(one, V::mul(y, exp_v(V::sub(V::zero(), V::mul(x, x)))));
+}
+
+template <int kLazy = 0>  // instantiated only where used
+inline typename V::T unary_op(UnaryKind kind, typename V::T x) {
+  const typename V::T one = V::set1(1.0f), zero = V::zero();
+  switch (kind) {
+    case UnaryKind::kLogistic: return V::recip(V::add(one, exp_v(V::sub(zero, x))));
+    case UnaryKind::kTanh: {
+      // (1 - e) / (1 + e), e = exp(-2x): the absolute error stays ~1e-7 everywhere, and
+      // exp_v's clamping makes the large-|x| ends exactly -1 and 1
+      const typename V::T e = exp_v(V::mul(x, V::set1(-2.0f)));
+      return V::mul(V::sub(one, e), V::recip(V::add(one, e)));
+    }
+    case UnaryKind::kElu:
+      return V::add(V::max(x, zero), V::min(V::sub(exp_v(V::min(x, zero)), one), zero));
+    case UnaryKind::kHardSwish:
+      return V::mul(x, V::mul(V::min(V::max(V::add(x, V::set1(3.0f)), zero), V::set1(6.0f)),
+                              V::set1(1.0f / 6.0f)));
+    case UnaryKind::kExp: return exp_v(x);
+    case UnaryKind::kSwish: return V::mul(x, V::recip(V::add(one, exp_v(V::sub(zero, x)))));
+    case UnaryKind::kGelu: {
+      // 0.5 x (1 + erf(x / sqrt 2)) = 0.5 (x + |x| erf(|x| / sqrt 2)), erf being odd
+      const typename V::T ax = V::abs(x);
+      return V::mul(V::set1(0.5f), V::fma(ax, erf_nonneg(V::mul(ax, V::set1(0.7071067811865475f))), x));
+    }
+    case UnaryKind::kGeluTanh: {
+      // 0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3)
+      const typename V::T u = V::mul(V::set1(0.7978845608028654f),
+                                     V::fma(V::mul(V::set1(0.044715f), V::mul(x, x)), x, x));
+      return V::mul(x, V::recip(V::add(one, exp_v(V::mul(u, V::set1(-2.0f))))));
+    }
+    // operand order: x86 max/min return their second operand when one is NaN, and TFLite
+    // passes NaN through its clamps
+    case UnaryKind::kRelu: return V::max(zero, x);
+    case UnaryKind::kRelu6: return V::min(V::set1(6.0f), V::max(zero, x));
+    case UnaryKind::kReluN1To1: return V::min(one, V::max(V::set1(-1.0f), x));
+    case UnaryKind::kRelu0To1: return V::min(one, V::max(zero, x));
+    case UnaryKind::kAbs: return V::abs(x);
+    case UnaryKind::kNeg: return V::sub(zero, x);
+    case UnaryKind::kSquare: return V::mul(x, x);
+    case UnaryKind::kSqrt: return V::sqrt(x);
+    case UnaryKind::kRsqrt: return V::div(one, V::sqrt(x));
+    default: return x;
+  }
+}
+
+template <UnaryKind kKind>
+inline void unary_k(int64_t n, const float* in, float* out) {
+  int64_t i = 0;
+  for (; i + V::N <= n; i += V::N) V::store(out + i, unary_op(kKind, V::load(in + i)));
+  if (i < n) {
+    const int r = static_cast<int>(n - i);
+    V::storen(out + i, unary_op(kKind, V::loadn(in + i, r)), r);
+  }
+}
+
+template <int kLazy = 0>  // instantiated only where used
+inline void unary(UnaryKind kind, int64_t n, const float* in, float* out) {
+  switch (kind) {
+#define DLCODER_RT_UNARY_CASE(K) \
+  case UnaryKind::K: return unary_k<UnaryKind::K>(n, in, out);
+    DLCODER_RT_UNARY_CASE(kLogistic) DLCODER_RT_UNARY_CASE(kTanh) DLCODER_RT_UNARY_CASE(kHardSwish)
+    DLCODER_RT_UNARY_CASE(kExp) DLCODER_RT_UNARY_CASE(kRelu) DLCODER_RT_UNARY_CASE(kRelu6)
+    DLCODER_RT_UNARY_CASE(kReluN1To1) DLCODER_RT_UNARY_CASE(kRelu0To1) DLCODER_RT_UNARY_CASE(kAbs)
+    DLCODER_RT_UNARY_CASE(kNeg) DLCODER_RT_UNARY_CASE(kSquare) DLCODER_RT_UNARY_CASE(kSqrt)
+    DLCODER_RT_UNARY_CASE(kRsqrt) DLCODER_RT_UNARY_CASE(kElu) DLCODER_RT_UNARY_CASE(kSwish)
+    DLCODER_RT_UNARY_CASE(kGelu) DLCODER_RT_UNARY_CASE(kGeluTanh)
+#undef DLCODER_RT_UNARY_CASE
+    case UnaryKind::kNone:
+      if (in != out) std::memcpy(out, in, sizeof(float) * n);
+      return;
+  }
+}
+
+// ---- elementwise ---------------------------------------------------------------------
+template <int kLazy = 0>  // instantiated only where used
+inline typename V::T binary_op(BinaryKind kind, typename V::T a, typename V::T b) {
+  switch (kind) {
+    case BinaryKind::kAdd: return V::add(a, b);
+    case BinaryKind::kSub: return V::sub(a, b);
+    case BinaryKind::kMul: return V::mul(a, b);
+    case BinaryKind::kDiv: return V::div(a, b);
+    case BinaryKind::kMax: return V::max(a, b);
+    case BinaryKind::kMin: return V::min(a, b);
+    default: {
+      const typename V::T d = V::sub(a, b);
+      return V::mul(d, d);
+    }
+  }
+}
+
+// One run of n outputs; sa/sb are 1 (dense) or 0 (broadcast scalar).
+template <BinaryKind kKind>
+inline void binary_run_k(int32_t n, const float* a, int32_t sa, const float* b, int32_t sb,
+                         float* out, Clamp<float> act) {
+  const typename V::T lo = V::set1(act.lo), hi = V::set1(act.hi);
+  int32_t i = 0;
+  for (; i + V::N <= n; i += V::N) {
+    const typename V::T va = sa ? V::load(a + i) : V::set1(*a);
+    const typename V::T vb = sb ? V::load(b + i) : V::set1(*b);
+    V::store(out + i, V::min(hi, V::max(lo, binary_op(kKind, va, vb))));
+  }
+  if (i < n) {
+    const int32_t r = n - i;
+    const typename V::T va = sa ? V::loadn(a + i, r) : V::set1(*a);
+    const typename V::T vb = sb ? V::loadn(b + i, r) : V::set1(*b);
+    V::storen(out + i, V::min(hi, V::max(lo, binary_op(kKind, va, vb))), r);
+  }
+}
+
+template <int kLazy = 0>  // instantiated only where used
+inline void binary_run(BinaryKind kind, int32_t n, const float* a, int32_t sa, const float* b,
+                       int32_t sb, float* out, Clamp<float> act) {
+  switch (kind) {
+    case BinaryKind::kAdd: return binary_run_k<BinaryKind::kAdd>(n, a, sa, b, sb, out, act);
+    case BinaryKind::kSub: return binary_run_k<BinaryKind::kSub>(n, a, sa, b, sb, out, act);
+    case BinaryKind::kMul: return binary_run_k<BinaryKind::kMul>(n, a, sa, b, sb, out, act);
+    case BinaryKind::kDiv: return binary_run_k<BinaryKind::kDiv>(n, a, sa, b, sb, out, act);
+    case BinaryKind::kMax: return binary_run_k<BinaryKind::kMax>(n, a, sa, b, sb, out, act);
+    case BinaryKind::kMin: return binary_run_k<BinaryKind::kMin>(n, a, sa, b, sb, out, act);
+    default: return binary_run_k<BinaryKind::kSquaredDifference>(n, a, sa, b, sb, out, act);
+  }
+}
+
+
+// A broadcast binary op over a Loop6 (see common.h): runs whose strides are 0 or 1 are
+// vectorised, others go element by element.
+template <int kLazy = 0>  // instantiated only where used
+inline void binary_loop(const Loop6& loop, BinaryKind kind, const float* a, const float* b,
+                        float* out, Clamp<float> act) {
+  const int32_t* d = loop.dims;
+  const int32_t* sa = loop.a_strides;
+  const int32_t* sb = loop.b_strides;
+  const int32_t n = d[5], ia5 = sa[5], ib5 = sb[5];
+  const bool fast = (ia5 == 0 || ia5 == 1) && (ib5 == 0 || ib5 == 1);
+  int64_t o = 0;
+  for (int32_t i0 = 0; i0 < d[0]; ++i0)
+    for (int32_t i1 = 0; i1 < d[1]; ++i1)
+      for (int32_t i2 = 0; i2 < d[2]; ++i2)
+        for (int32_t i3 = 0; i3 < d[3]; ++i3)
+          for (int32_t i4 = 0; i4 < d[4]; ++i4) {
+            const float* pa = a + (int64_t{i0} * sa[0] + int64_t{i1} * sa[1] + int64_t{i2} * sa[2] +
+                                   int64_t{i3} * sa[3] + int64_t{i4} * sa[4]);
+            const float* pb = b + (int64_t{i0} * sb[0] + int64_t{i1} * sb[1] + int64_t{i2} * sb[2] +
+                                   int64_t{i3} * sb[3] + int64_t{i4} * sb[4]);
+            if (fast) {
+              binary_run(kind, n, pa, ia5, pb, ib5, out + o, act);
+            } else {
+              for (int32_t i = 0; i < n; ++i)
+                binary_run(kind, 1, pa + int64_t{i} * ia5, 1, pb + int64_t{i} * ib5, 1, out + o + i, act);
+            }
+            o += n;
+          }
+}
+
+// SOFTMAX over rows of `depth`: exp(beta (x - max)) / sum.
+template <int kLazy = 0>
+inline void softmax(int64_t rows, int32_t depth, float beta, const float* in, float* out) {
+  const typename V::T vbeta = V::set1(beta);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* x = in + r * depth;
+    float* o = out + r * depth;
+    typename V::T vmax = V::set1(-std::numeric_limits<float>::infinity());
+    int32_t i = 0;
+    for (; i + V::N <= depth; i += V::N) vmax = V::max(vmax, V::load(x + i));
+    float mx = -std::numeric_limits<float>::infinity();
+    alignas(64) float lanes[V::N];
+    V::store(lanes, vmax);
+    for (int j = 0; j < V::N; ++j) mx = lanes[j] > mx ? lanes[j] : mx;
+    for (; i < depth; ++i) mx = x[i] > mx ? x[i] : mx;
+    const typename V::T vmx = V::set1(mx);
+    typename V::T vsum = V::zero();
+    for (i = 0; i + V::N <= depth; i += V::N) {
+      const typename V::T e = exp_v(V::mul(V::sub(V::load(x + i), vmx), vbeta));
+      V::store(o + i, e);
+      vsum = V::add(vsum, e);
+    }
+    float sum = V::hsum(vsum);
+    if (i < depth) {
+      const int n = depth - i;
+      const typename V::T e = exp_v(V::mul(V::sub(V::loadn(x + i, n), vmx), vbeta));
+      V::storen(o + i, e, n);
+      for (int j = 0; j < n; ++j) sum += o[i + j];
+    }
+    const typename V::T inv = V::set1(1.0f / sum);
+    for (i = 0; i + V::N <= depth; i += V::N) V::store(o + i, V::mul(V::load(o + i), inv));
+    for (; i < depth; ++i) o[i] *= 1.0f / sum;
+  }
+}
+
+// out[j] += in[j] for a dense run (SUM/MEAN over outer dims).
+template <int kLazy = 0>  // instantiated only where used
+inline void accumulate(int32_t n, const float* in, float* out) {
+  int32_t i = 0;
+  for (; i + V::N <= n; i += V::N) V::store(out + i, V::add(V::load(out + i), V::load(in + i)));
+  for (; i < n; ++i) out[i] += in[i];
+}
