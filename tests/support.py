@@ -60,3 +60,20 @@ def check_folding(model_path, g, inputs):
     for t, ref in zip(folded.outputs, refs):
         got = folded.tensors[t].data
         assert got.dtype == ref.dtype and V.compare(got, ref).ok, (got, ref)
+
+
+def single_op_graph(op, tensors, attrs=None, outputs=1):
+    """A one-node graph over `tensors`: the last `outputs` are its outputs, the others its
+    inputs; inputs without data are graph inputs."""
+    from dlcoder.ir import Graph, Node
+    n_in = len(tensors) - outputs
+    node = Node(op, tuple(range(n_in)), tuple(range(n_in, len(tensors))), attrs or {})
+    inputs = tuple(i for i in range(n_in) if tensors[i].data is None)
+    return Graph(tensors=tuple(tensors), nodes=(node,), inputs=inputs,
+                 outputs=tuple(range(n_in, len(tensors))))
+
+
+def const_tensor(v, dtype="int32"):
+    from dlcoder.ir import Tensor
+    v = np.asarray(v, dtype)
+    return Tensor("c", v.shape, dtype, v)

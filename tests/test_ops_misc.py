@@ -11,8 +11,9 @@ import pytest
 
 from dlcoder import compiler
 from dlcoder.errors import UnsupportedError
-from dlcoder.ir import Graph, Node, Quant, Tensor
-from support import TESTS, check_against_tflite, check_folding, load_npz_inputs
+from dlcoder.ir import Quant, Tensor
+from support import (TESTS, check_against_tflite, check_folding, load_npz_inputs,
+                     single_op_graph)
 
 OPS, EXTRA = TESTS / "models" / "ops", TESTS / "models" / "extra"
 
@@ -89,13 +90,6 @@ def test_shape_of_a_computed_tensor_is_folded():
 
 
 # ---- unsupported inputs --------------------------------------------------------------------
-def _single(op, tensors, attrs=None):
-    n_in = len(tensors) - 1
-    node = Node(op, tuple(range(n_in)), (n_in,), attrs or {})
-    inputs = tuple(i for i in range(n_in) if tensors[i].data is None)
-    return Graph(tensors=tuple(tensors), nodes=(node,), inputs=inputs, outputs=(n_in,))
-
-
 def _quant(scale, zero_point, axis=0):
     return Quant(np.asarray(scale, np.float32), np.asarray(zero_point, np.int64), axis)
 
@@ -118,4 +112,4 @@ def _quant(scale, zero_point, axis=0):
 def test_unsupported_messages_name_the_op(op, tensors, message):
     attrs = {"fused_activation_function": "RELU"} if op == "L2_NORMALIZATION" else None
     with pytest.raises(UnsupportedError, match=rf"{op} x1 .*{message}"):
-        compiler.check_supported(_single(op, tensors, attrs))
+        compiler.check_supported(single_op_graph(op, tensors, attrs))

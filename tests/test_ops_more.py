@@ -12,7 +12,8 @@ from dlcoder import compiler
 from dlcoder.errors import UnsupportedError
 from dlcoder.ir import Graph, Node, Tensor
 from dlcoder.ops import TABLE
-from support import TESTS, check_against_tflite, check_folding, load_npz_inputs
+from support import (TESTS, check_against_tflite, check_folding, const_tensor,
+                     load_npz_inputs, single_op_graph)
 
 MORE = TESTS / "models" / "more"
 CASES = json.loads((MORE / "cases.json").read_text())
@@ -112,48 +113,35 @@ def test_space_batch_plans_match_numpy():
 
 
 # ---- unsupported inputs --------------------------------------------------------------------
-def _single(op, tensors, attrs=None, outputs=1):
-    n_in = len(tensors) - outputs
-    node = Node(op, tuple(range(n_in)), tuple(range(n_in, len(tensors))), attrs or {})
-    inputs = tuple(i for i in range(n_in) if tensors[i].data is None)
-    return Graph(tensors=tuple(tensors), nodes=(node,), inputs=inputs,
-                 outputs=tuple(range(n_in, len(tensors))))
-
-
-def _const(v, dtype="int32"):
-    v = np.asarray(v, dtype)
-    return Tensor("c", v.shape, dtype, v)
-
-
 def _t(shape_, dtype="float32"):
     return Tensor("t", shape_, dtype)
 
 
 @pytest.mark.parametrize("op,tensors,attrs,outputs,message", [
-    ("REVERSE_V2", [_t((2, 3, 4)), _const([0, 2]), _t((2, 3, 4))], None, 1, "not contiguous"),
-    ("REVERSE_V2", [_t((2, 3)), _const([1], "int64"), _t((2, 3))], None, 1, "axis must be int32"),
-    ("SPACE_TO_BATCH_ND", [_t((1, 2, 2, 2, 1)), _const([2, 2]), _const([[0, 0], [0, 0]]),
+    ("REVERSE_V2", [_t((2, 3, 4)), const_tensor([0, 2]), _t((2, 3, 4))], None, 1, "not contiguous"),
+    ("REVERSE_V2", [_t((2, 3)), const_tensor([1], "int64"), _t((2, 3))], None, 1, "axis must be int32"),
+    ("SPACE_TO_BATCH_ND", [_t((1, 2, 2, 2, 1)), const_tensor([2, 2]), const_tensor([[0, 0], [0, 0]]),
                            _t((4, 1, 1, 2, 1))], None, 1, "rank 3 or 4"),
-    ("SPACE_TO_BATCH_ND", [_t((1, 3, 4, 1)), _const([2, 2]), _const([[0, 0], [0, 0]]),
+    ("SPACE_TO_BATCH_ND", [_t((1, 3, 4, 1)), const_tensor([2, 2]), const_tensor([[0, 0], [0, 0]]),
                            _t((4, 1, 2, 1))], None, 1, "not multiples of block_shape"),
-    ("BATCH_TO_SPACE_ND", [_t((4, 2, 2, 1)), _t((2,), "int32"), _const([[0, 0], [0, 0]]),
+    ("BATCH_TO_SPACE_ND", [_t((4, 2, 2, 1)), _t((2,), "int32"), const_tensor([[0, 0], [0, 0]]),
                            _t((1, 4, 4, 1))], None, 1, "input 1 must be a constant"),
     ("ADD_N", [_t((2, 3), "int64"), _t((2, 3), "int64"), _t((2, 3), "int64")], None, 1,
      "int64 tensors are not supported"),
     ("ADD_N", [_t((2, 3)), _t((3,)), _t((2, 3))], None, 1, "differ in shape"),
-    ("ONE_HOT", [_t((3,), "int32"), _const(4), _const(1, "int16"), _const(0, "int16"),
+    ("ONE_HOT", [_t((3,), "int32"), const_tensor(4), const_tensor(1, "int16"), const_tensor(0, "int16"),
                  _t((3, 4), "int16")], {"axis": -1}, 1, "int16 ONE_HOT"),
-    ("ONE_HOT", [_t((3,), "int32"), _const(4), _const(1.0, "float32"), _const(0.0, "float32"),
+    ("ONE_HOT", [_t((3,), "int32"), const_tensor(4), const_tensor(1.0, "float32"), const_tensor(0.0, "float32"),
                  _t((4, 3))], {"axis": -2}, 1, "ONE_HOT axis -2"),
     ("TOPK_V2", [_t((2, 5)), _t((), "int32"), _t((2, 3)), _t((2, 3), "int32")], None, 2,
      "input 1 must be a constant"),
-    ("TOPK_V2", [_t((2, 5)), _const(3), _t((2, 3)), _t((2, 3), "int64")], None, 2,
+    ("TOPK_V2", [_t((2, 5)), const_tensor(3), _t((2, 3)), _t((2, 3), "int64")], None, 2,
      "indices must be int32 or int16"),
     ("GATHER_ND", [_t((3, 4)), _t((2, 3), "int32"), _t((2,))], None, 1, "GATHER_ND of params"),
-    ("CUMSUM", [_t((3, 4)), _const(2), _t((3, 4))], {}, 1, "axis 2 out of range"),
-    ("BROADCAST_ARGS", [_const([3, 2]), _const([4]), _t((2,), "int32")], None, 1,
+    ("CUMSUM", [_t((3, 4)), const_tensor(2), _t((3, 4))], {}, 1, "axis 2 out of range"),
+    ("BROADCAST_ARGS", [const_tensor([3, 2]), const_tensor([4]), _t((2,), "int32")], None, 1,
      "do not broadcast"),
 ])
 def test_unsupported_messages_name_the_op(op, tensors, attrs, outputs, message):
     with pytest.raises(UnsupportedError, match=rf"{op} x1 .*{message}"):
-        compiler.check_supported(_single(op, tensors, attrs, outputs))
+        compiler.check_supported(single_op_graph(op, tensors, attrs, outputs))

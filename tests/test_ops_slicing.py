@@ -12,7 +12,8 @@ from dlcoder import compiler
 from dlcoder.errors import UnsupportedError
 from dlcoder.ir import Graph, Node, Tensor
 from dlcoder.ops import TABLE
-from support import TESTS, check_against_tflite, check_folding, load_npz_inputs
+from support import (TESTS, check_against_tflite, check_folding, const_tensor,
+                     load_npz_inputs, single_op_graph)
 
 OPS, EXTRA = TESTS / "models" / "ops", TESTS / "models" / "extra"
 
@@ -137,41 +138,28 @@ def test_strided_slice_spec_matches_numpy():
 
 
 # ---- unsupported inputs --------------------------------------------------------------------
-def _single(op, tensors, attrs=None, outputs=1):
-    n_in = len(tensors) - outputs
-    node = Node(op, tuple(range(n_in)), tuple(range(n_in, len(tensors))), attrs or {})
-    inputs = tuple(i for i in range(n_in) if tensors[i].data is None)
-    return Graph(tensors=tuple(tensors), nodes=(node,), inputs=inputs,
-                 outputs=tuple(range(n_in, len(tensors))))
-
-
-def _const(v):
-    v = np.asarray(v, np.int32)
-    return Tensor("c", v.shape, "int32", v)
-
-
 def test_non_constant_begin_is_unsupported():
-    g = _single("STRIDED_SLICE", [Tensor("x", (4, 6), "float32"), Tensor("b", (2,), "int32"),
-                                  _const([2, 3]), _const([1, 1]), Tensor("y", (2, 3), "float32")])
+    g = single_op_graph("STRIDED_SLICE", [Tensor("x", (4, 6), "float32"), Tensor("b", (2,), "int32"),
+                                  const_tensor([2, 3]), const_tensor([1, 1]), Tensor("y", (2, 3), "float32")])
     with pytest.raises(UnsupportedError, match=r"STRIDED_SLICE x1 .*input 1 must be a constant"):
         compiler.check_supported(g)
 
 
 def test_too_large_reflect_padding_is_unsupported():
-    g = _single("MIRROR_PAD", [Tensor("x", (3, 4), "float32"), _const([[3, 0], [0, 0]]),
+    g = single_op_graph("MIRROR_PAD", [Tensor("x", (3, 4), "float32"), const_tensor([[3, 0], [0, 0]]),
                                Tensor("y", (6, 4), "float32")], {"mode": "REFLECT"})
     with pytest.raises(UnsupportedError, match=r"MIRROR_PAD x1 .*too large"):
         compiler.check_supported(g)
 
 
 def test_gather_indices_need_not_be_constant():
-    g = _single("GATHER", [Tensor("p", (5, 3), "float32"), Tensor("i", (4,), "int32"),
+    g = single_op_graph("GATHER", [Tensor("p", (5, 3), "float32"), Tensor("i", (4,), "int32"),
                            Tensor("y", (4, 3), "float32")], {"axis": 0, "batch_dims": 0})
     compiler.check_supported(g)
 
 
 def test_shapes_that_disagree_with_the_attributes_are_unsupported():
-    g = _single("DEPTH_TO_SPACE", [Tensor("x", (1, 2, 3, 8), "float32"),
+    g = single_op_graph("DEPTH_TO_SPACE", [Tensor("x", (1, 2, 3, 8), "float32"),
                                    Tensor("y", (1, 4, 6, 3), "float32")], {"block_size": 2})
     with pytest.raises(UnsupportedError, match=r"DEPTH_TO_SPACE x1 .*shapes do not match"):
         compiler.check_supported(g)

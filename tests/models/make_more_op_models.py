@@ -17,7 +17,6 @@ Usage
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -229,29 +228,7 @@ def _broadcast_args_model():
 
 
 def main(argv=None):
-    import tensorflow as tf
-    tf.get_logger().setLevel("ERROR")
-    filters = list(sys.argv[1:] if argv is None else argv)
-    mop.OUT_DIR = OUT_DIR   # run_case writes into more/, not ops/
-    mop.CASES.clear()
-    define_cases()
-    index_path = OUT_DIR / "cases.json"
-    index = json.loads(index_path.read_text()) if index_path.exists() else {}
-    failures = []
-    for case in mop.CASES.values():
-        if filters and not any(f in case.name for f in filters):
-            continue
-        try:
-            ops, summary = mop.run_case(case)
-        except Exception as e:  # noqa: BLE001 -- report every failing case, then fail
-            failures.append(case.name)
-            print(f"FAIL {case.name}: {type(e).__name__}: {e}", flush=True)
-            continue
-        index[case.name] = {"ops": ops, "why": case.why}
-        print(f"ok   {case.name:40s} {summary}", flush=True)
-    index_path.write_text(json.dumps(index, sort_keys=True, indent=1) + "\n")
-    return 1 if failures else 0
-
+    return mop.build_into(OUT_DIR, define_cases, argv)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1221,6 +1221,34 @@ def run_case(case):
     return ops, f"in={[f'{a.dtype.name}{list(a.shape)}' for a in feeds]} out={descr} ops={ops}"
 
 
+def build_into(out_dir, define, argv=None):
+    """Build the cases that `define()` registers into `out_dir` (another script's folder),
+    keeping the entries of cases it does not rebuild: the extra/ and more/ scripts use it."""
+    global OUT_DIR
+    import tensorflow as tf
+    tf.get_logger().setLevel("ERROR")
+    filters = list(sys.argv[1:] if argv is None else argv)
+    OUT_DIR = out_dir   # run_case writes into OUT_DIR
+    CASES.clear()
+    define()
+    index_path = out_dir / "cases.json"
+    index = json.loads(index_path.read_text()) if index_path.exists() else {}
+    failures = []
+    for case in CASES.values():
+        if filters and not any(f in case.name for f in filters):
+            continue
+        try:
+            ops, summary = run_case(case)
+        except Exception as e:  # noqa: BLE001 -- report every failing case, then fail
+            failures.append(case.name)
+            print(f"FAIL {case.name}: {type(e).__name__}: {e}", flush=True)
+            continue
+        index[case.name] = {"ops": ops, "why": case.why}
+        print(f"ok   {case.name:40s} {summary}", flush=True)
+    index_path.write_text(json.dumps(index, sort_keys=True, indent=1) + "\n")
+    return 1 if failures else 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("filters", nargs="*", help="only cases whose name contains one of these substrings")
