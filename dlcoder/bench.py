@@ -4,6 +4,8 @@ measured in one run.
 Latency: the three engines run in interleaved rounds (ours, XNNPACK, builtin, ours, ...)
 so that machine noise hits them alike; median and min over all runs. Our library is built
 with plain -O2 (what an optimised Bazel or CMake build uses) and timed inside its driver.
+With --threads N, TFLite gets num_threads=N and our library runs NAME_run_threads through
+dlcoder_rt::ThreadPool(N).
 Memory: each engine runs once in a fresh process that reports its resident set before
 loading the model and its peak after one inference; the difference is the incremental peak.
 TFLite Micro's arena comes from a binary search over `arena_size` (tflite-micro package).
@@ -101,7 +103,8 @@ def measure(model: str, shapes: dict | None = None, threads: int = 1, runs: int 
         V.run_runner(exe, g, inputs, work)          # writes the inputs, warms up
 
         def ours(n):
-            res = subprocess.run([exe, work, "--repeat", str(n)], capture_output=True, text=True, check=True)
+            res = subprocess.run([exe, work, "--threads", str(threads), "--repeat", str(n)],
+                                 capture_output=True, text=True, check=True)
             return [float(x) for x in res.stdout.split()]
         engines = {"dlcoder": ours,
                    "tflite_xnnpack": _tflite_times(model, inputs, runs, threads, True),
@@ -111,7 +114,8 @@ def measure(model: str, shapes: dict | None = None, threads: int = 1, runs: int 
         for _ in range(ROUNDS):
             for name, fn in engines.items():
                 times[name] += fn(per_round)
-        rss = subprocess.run([exe, work, "--rss"], capture_output=True, text=True, check=True).stdout.split()
+        rss = subprocess.run([exe, work, "--threads", str(threads), "--rss"], capture_output=True, text=True,
+                             check=True).stdout.split()
         ours_rss = (int(rss[3]) - int(rss[1])) * 1024
     mem = {"dlcoder": ours_rss}
     for mode in ("xnnpack", "builtin"):
@@ -120,15 +124,16 @@ def measure(model: str, shapes: dict | None = None, threads: int = 1, runs: int 
         mem[f"tflite_{mode}"] = (int(out[1]) - int(out[0])) * 1024
     result = {"model": model, "threads": threads, "runs": len(times["dlcoder"]),
               "latency_us": {k: {"median": statistics.median(v), "min": min(v)} for k, v in times.items()},
-              "peak_rss_bytes": mem, "weight_bytes": lib.weight_bytes, "arena_bytes": lib.arena_bytes,
+              "peak_rss_bytes": mem, "weight_bytes": lib.weight_bytes,
+              "arena_bytes": lib.arena_bytes + (threads - 1) * lib.task_scratch_bytes,
               "tflm_arena_bytes": tflm_arena(model)}
     lat = result["latency_us"]
     result["ratios"] = {
         "latency_vs_xnnpack": lat["dlcoder"]["median"] / lat["tflite_xnnpack"]["median"],
         "latency_vs_builtin": lat["dlcoder"]["median"] / lat["tflite_builtin"]["median"],
         "rss_vs_xnnpack": mem["dlcoder"] / max(1, mem["tflite_xnnpack"]),
-        "rss_vs_floor": mem["dlcoder"] / (lib.weight_bytes + lib.arena_bytes + 2 * 2**20),
-        "arena_vs_tflm": (lib.arena_bytes / result["tflm_arena_bytes"]) if result["tflm_arena_bytes"] else None,
+        "rss_vs_floor": mem["dlcoder"] / (lib.weight_bytes + result["arena_bytes"] + 2 * 2**20),
+        "arena_vs_tflm": (result["arena_bytes"] / result["tflm_arena_bytes"]) if result["tflm_arena_bytes"] else None,
     }
     return result
 

@@ -41,15 +41,16 @@ def build_runner(lib_dir: str, name: str, work: str, cxx: str = None, flags=("-O
     harness = os.path.join(work, "harness.cc")
     write_harness(lib_dir, name, harness)
     exe = os.path.join(work, "runner")
-    compile_library(lib_dir, name, exe, cxx=cxx, flags=flags, extra_sources=[harness])
+    # -pthread: the driver's --threads runs a std::thread pool (dlcoder_rt/thread_pool.h)
+    compile_library(lib_dir, name, exe, cxx=cxx, flags=(*flags, "-pthread"), extra_sources=[harness])
     return exe
 
 
 def run_runner(exe: str, g: Graph, inputs: list, work: str, arena_dump: bool = False,
-               emulator=()) -> tuple[list, bytes | None]:
+               emulator=(), threads: int = 1) -> tuple[list, bytes | None]:
     for i, x in enumerate(inputs):
         np.ascontiguousarray(x, dtype=g.tensors[g.inputs[i]].dtype).tofile(os.path.join(work, f"input_{i}.bin"))
-    cmd = [*emulator, exe, work] + (["--arena-dump"] if arena_dump else [])
+    cmd = [*emulator, exe, work, "--threads", str(threads)] + (["--arena-dump"] if arena_dump else [])
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
         raise DlcoderError(f"generated code failed (exit {res.returncode}): {res.stderr.strip()}")

@@ -305,7 +305,8 @@ def test_user_workspace_host(user):
     assert re.search(r"output 0: max abs err .*, relative .* ok", log), log[-2000:]
     assert "PASS" in log
     assert user.run("run", "//vision:classify").stdout.startswith("class ")
-    bench = user.run("run", "//vision:mobilenet_benchmark", "--", "3").stdout
+    bench = user.run("run", "//vision:mobilenet_benchmark", "--", "3", "2").stdout
+    assert re.search(r"^threads: 2$", bench, re.M), bench
     assert re.search(r"^latency_median_us: [0-9.]+$", bench, re.M), bench
     assert re.search(r"^arena_bytes: [1-9]\d*$", bench, re.M), bench
     assert re.search(r"^weight_bytes: [1-9]\d*$", bench, re.M), bench

@@ -16,6 +16,7 @@ Needs cmake >= 3.20, ninja, make, g++, g++-aarch64-linux-gnu and qemu-user.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -163,6 +164,12 @@ def test_host_build_and_ctest(host):
     assert "lenet5_test" in out and "classify" in out and "100% tests passed" in out, out
     assert "PASS" in out
     _classify(host)
+
+
+def test_benchmark_runs_with_a_thread_pool(host):
+    run(["cmake", "--build", host.tree, "--target", "lenet5_benchmark"], env=host.env)
+    out = run([str(Path(host.tree) / "lenet5_benchmark"), "5", "2"], env=host.env).stdout
+    assert re.search(r"^threads: 2$", out, re.M) and re.search(r"^latency_median_us: [0-9.]+$", out, re.M), out
 
 
 def test_noop_build_does_nothing(host):

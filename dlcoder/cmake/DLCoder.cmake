@@ -154,6 +154,7 @@ function(dlcoder_add_test target)
   add_test(NAME ${target}_test COMMAND ${target}_test)
 
   add_executable(${target}_benchmark EXCLUDE_FROM_ALL "${benchmark_source}")
-  target_link_libraries(${target}_benchmark PRIVATE ${target})
+  find_package(Threads REQUIRED)  # the benchmark's optional thread pool
+  target_link_libraries(${target}_benchmark PRIVATE ${target} Threads::Threads)
   add_dependencies(${target}_benchmark ${target}_test_sources)
 endfunction()

@@ -35,6 +35,7 @@ class Library:
     weight_bytes: int
     storage: dict        # tensor index -> (kind, where), see Context.address
     plan: object
+    task_scratch_bytes: int = 0   # arena bytes per thread beyond the first
 
 
 def _io_entries(g: Graph, ids, offset0: int):
@@ -62,11 +63,13 @@ def emit(g: Graph, name: str, namespace: str, keep_names: bool = False,
          debug: bool = False, profile: bool = False) -> Library:
     """debug: every tensor keeps its bytes to the end (verify --per-tensor);
     profile: time every step into NAME_profile_us (bench --per-op). Neither is for shipping."""
-    scratch = {}
+    scratch, task_scratch = {}, 0
     for i, node in enumerate(g.nodes):
         hook = TABLE[node.op].scratch
         if hook is not None:
             scratch[i] = int(hook(node, g))
+            if TABLE[node.op].task_scratch:
+                task_scratch = max(task_scratch, -(-scratch[i] // 64) * 64)
     plan = place(arena_buffers(g, scratch, keep_all=debug))
     bad = overlaps(plan)
     if bad:
@@ -95,10 +98,10 @@ def emit(g: Graph, name: str, namespace: str, keep_names: bool = False,
               "inputs": inputs, "outputs": outputs}
     header = _ENV.get_template("model.h.j2").render(
         guard=f"DLCODER_{name.upper()}_H_", class_arena=io_end + plan.size, weight_bytes=blob.size,
-        work_offset=io_end, **common)
+        work_offset=io_end, task_scratch_bytes=task_scratch, **common)
     source = _ENV.get_template("model.cc.j2").render(
         headers=sorted(headers), decls=ctx.decls, steps=steps, arena_bytes=plan.size,
-        profile=profile, **common)
+        task_scratch_bytes=task_scratch, profile=profile, **common)
     asm = _ENV.get_template("blob.S.j2").render(
         banner_asm=BANNER_ASM, symbol=f"{name}_weights", file=f"{name}_weights.bin")
     files = {f"{name}.h": header.encode(), f"{name}.cc": source.encode(),
@@ -108,7 +111,7 @@ def emit(g: Graph, name: str, namespace: str, keep_names: bool = False,
     used = {t for n in g.nodes for t in n.inputs + n.outputs if t >= 0} | set(g.inputs + g.outputs)
     storage = {t: ctx.address(t, place_const=False) for t in sorted(used)}
     return Library(files=files, arena_bytes=plan.size, weight_bytes=blob.size,
-                   storage=storage, plan=plan)
+                   storage=storage, plan=plan, task_scratch_bytes=task_scratch)
 
 
 def emit_test_files(g: Graph, name: str, weight_bytes: int, inputs: list, expected: list,

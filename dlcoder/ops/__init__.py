@@ -24,6 +24,7 @@ class OpDef:
     check: Optional[Callable] = None      # (node, graph) -> error text or None
     evaluate: Optional[Callable] = None   # (node, graph, [np.ndarray]) -> [np.ndarray]
     scratch: Optional[Callable] = None    # (node, graph) -> bytes
+    task_scratch: bool = False            # with threads, every task needs its own scratch
 
 
 TABLE: dict = {}
@@ -34,12 +35,14 @@ NUMERIC = frozenset({"float32", "int32", "int64"})
 ANY = frozenset({"float32", "int32", "int64", "bool", "int8", "uint8", "int16"})
 
 
-def register(*names, header: str, dtypes=FLOAT, check=None, evaluate=None, scratch=None):
+def register(*names, header: str, dtypes=FLOAT, check=None, evaluate=None, scratch=None,
+             task_scratch=False):
     def deco(emit):
         for name in names:
             if name in TABLE:
                 raise RuntimeError(f"op {name} registered twice")
-            TABLE[name] = OpDef(name, emit, header, frozenset(dtypes), check, evaluate, scratch)
+            TABLE[name] = OpDef(name, emit, header, frozenset(dtypes), check, evaluate, scratch,
+                               task_scratch)
         return emit
     return deco
 

@@ -90,7 +90,7 @@ def gemm_filter(node, g, e) -> str:
     return e.weights(pack_panels(g.const(node.inputs[1]).reshape(oc, kh * kw * ic).T))
 
 
-@register("CONV_2D", header="conv.h", check=_check_conv, scratch=_conv_scratch)
+@register("CONV_2D", header="conv.h", check=_check_conv, scratch=_conv_scratch, task_scratch=True)
 def conv2d(node, g, e):
     x, w = node.inputs[0], node.inputs[1]
     n, ih, iw, ic = shape(g, x)
@@ -104,11 +104,11 @@ def conv2d(node, g, e):
         packed = gemm_filter(node, g, e)
         bias = padded_bias(node, g, e, 2, oc)
         if _is_pointwise(node, g, top, left):
-            return f"dlcoder_rt::conv2d_1x1_f32({params}, {e.src(x)}, {packed}, {bias}, {e.dst(node.outputs[0])});"
+            return f"dlcoder_rt::conv2d_1x1_f32(par, {params}, {e.src(x)}, {packed}, {bias}, {e.dst(node.outputs[0])});"
         # offset of tap (ky, kx, ci) from a window's origin, in the NHWC input
         ky, kx, ci = np.meshgrid(np.arange(kh), np.arange(kw), np.arange(ic), indexing="ij")
         koff = e.weights(((ky * dh * iw + kx * dw) * ic + ci).astype(np.int32).ravel())
-        return (f"dlcoder_rt::conv2d_implicit_f32({params}, {e.src(x)}, {packed}, {bias}, {koff}, "
+        return (f"dlcoder_rt::conv2d_implicit_f32(par, {params}, {e.src(x)}, {packed}, {bias}, {koff}, "
                 f"{e.dst(node.outputs[0])}, {e.scratch('float')});")
     # grouped: [oc][kh][kw][icg] -> [groups][kh][kw][icg][ocg]
     packed = filt.reshape(groups, oc // groups, kh, kw, icg).transpose(0, 2, 3, 4, 1)
@@ -136,10 +136,10 @@ def depthwise_conv2d(node, g, e):
     x, w = node.inputs[0], node.inputs[1]
     ic, kh, oc = shape(g, x)[3], shape(g, w)[1], shape(g, w)[3]
     params = depthwise_params(node, g, e)
-    call = (f"({params}, {e.src(x)}, {e.src(w)}, {_bias(node, g, e, 2)}, {e.dst(node.outputs[0])});")
+    call = (f"{params}, {e.src(x)}, {e.src(w)}, {_bias(node, g, e, 2)}, {e.dst(node.outputs[0])});")
     if oc == ic and kh <= 64:
-        return "dlcoder_rt::depthwise_conv2d_f32_simd" + call
-    return ["dlcoder_rt::depthwise_conv2d_f32" + call] + post_statement(node, g, e)
+        return "dlcoder_rt::depthwise_conv2d_f32_simd(par, " + call
+    return ["dlcoder_rt::depthwise_conv2d_f32(" + call] + post_statement(node, g, e)
 
 
 def _check_transpose_conv(node, g):

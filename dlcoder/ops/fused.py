@@ -41,7 +41,7 @@ def _chain_scratch(node, g) -> int:
     return floats * 4
 
 
-@register("DLCODER_CONV_DW", header="conv.h", scratch=_chain_scratch)
+@register("DLCODER_CONV_DW", header="conv.h", scratch=_chain_scratch, task_scratch=True)
 def conv_chain(node, g, e):
     """A DEPTHWISE_CONV_2D with the 1x1 CONV_2D before and/or after it fused."""
     pw, dw, pj = split_chain(node)
@@ -53,6 +53,6 @@ def conv_chain(node, g, e):
         return "&" + conv_params(conv, g, e), gemm_filter(conv, g, e), bias
     pw_p, pw_w, pw_b = stage(pw)
     pj_p, pj_w, pj_b = stage(pj)
-    return (f"dlcoder_rt::conv_chain_f32({pw_p}, {depthwise_params(dw, g, e)}, {pj_p}, "
+    return (f"dlcoder_rt::conv_chain_f32(par, {pw_p}, {depthwise_params(dw, g, e)}, {pj_p}, "
             f"{e.src(node.inputs[0])}, {pw_w}, {pw_b}, {e.src(dw.inputs[1])}, {e.src(dw.inputs[2])}, "
             f"{pj_w}, {pj_b}, {e.dst(node.outputs[0])}, {e.scratch('float')});")

@@ -30,7 +30,7 @@ def fully_connected(node, g, e):
     if weights is not None and bias_const:
         packed = e.weights(pack_panels(weights.T))
         bias = padded_bias(node, g, e, 2, out_depth)
-        return (f"dlcoder_rt::fully_connected_f32_gemm({params}, {e.src(x)}, {packed}, {bias}, "
+        return (f"dlcoder_rt::fully_connected_f32_gemm(par, {params}, {e.src(x)}, {packed}, {bias}, "
                 f"{e.dst(node.outputs[0])});")
     if weights is not None:
         packed = e.weights(np.ascontiguousarray(weights.T, np.float32))

@@ -181,7 +181,7 @@ def dl_code_library(
                       time and compares with the outputs the TFLite interpreter computed for
                       them inside the generation action; prints and checks the error bound.
       NAME_benchmark: cc_binary (if gen_benchmark). Prints the latency per run (median and
-                      min; `NAME_benchmark RUNS`), arena bytes and weight bytes.
+                      min; `NAME_benchmark [RUNS [THREADS]]`), arena bytes and weight bytes.
 
     and these helpers, which the targets above use:
 
@@ -261,6 +261,7 @@ def dl_code_library(
             srcs = [gen + "_benchmark_srcs"],
             deps = [name],
             copts = cc_copts,
+            linkopts = ["-pthread"],  # its optional thread pool (dlcoder_rt/thread_pool.h)
             visibility = visibility,
             **common
         )

@@ -91,10 +91,11 @@ inline void batch_matmul_f32(const BatchMatMulParams& p, const float* lhs, const
 
 // Constant weights packed at generation time into GEMM panels (simd_kernels.h), with the
 // bias padded to whole panels.
-inline void fully_connected_f32_gemm(const FullyConnectedParams& p, const float* in,
-                                     const float* packed, const float* bias, float* out) {
+inline void fully_connected_f32_gemm(const Parallel& par, const FullyConnectedParams& p,
+                                     const float* in, const float* packed, const float* bias,
+                                     float* out) {
   const GemmParams g{p.batch, p.out_depth, p.in_depth, p.in_depth, p.out_depth, p.act, p.post};
-  gemm_f32(g, in, packed, bias, out);
+  gemm_f32(par, g, in, packed, bias, out);
 }
 
 // Both operands computed: each rhs matrix is packed into scratch, then one GEMM; lhs is

@@ -8,6 +8,7 @@
 
 #include "dlcoder_rt/common.h"
 #include "dlcoder_rt/isa.h"
+#include "dlcoder_rt/parallel.h"
 #include "dlcoder_rt/params.h"
 
 namespace dlcoder_rt {
@@ -267,6 +268,28 @@ constexpr int kMaxMR = 12;
 inline void gemm_f32(const GemmParams& p, const float* a, const float* b_packed, const float* bias,
                      float* c) {
   DLCODER_RT_DISPATCH(gemm, p, a, b_packed, bias, c)
+}
+
+// The same, split into tasks for the caller's parallel-for: by rows when there are
+// enough of them for whole tiles, else by 16-column panels (each task then reads only its
+// part of B, which is what bounds the small-M GEMMs of late layers and FCs).
+inline void gemm_f32(const Parallel& par, const GemmParams& p, const float* a, const float* b_packed,
+                     const float* bias, float* c) {
+  const int64_t macs = int64_t{p.m} * p.n * p.k;
+  const int32_t panels = (p.n + 15) / 16;
+  if (p.m >= 8 * kMaxMR || panels < 2) {
+    parallel_ranges(par, p.m, macs, [&](int32_t, int64_t lo, int64_t hi) {
+      GemmParams q = p;
+      q.m = static_cast<int32_t>(hi - lo);
+      gemm_f32(q, a + lo * p.lda, b_packed, bias, c + lo * p.ldc);
+    });
+    return;
+  }
+  parallel_ranges(par, panels, macs, [&](int32_t, int64_t lo, int64_t hi) {
+    GemmParams q = p;
+    q.n = static_cast<int32_t>(std::min<int64_t>(p.n - lo * 16, (hi - lo) * 16));
+    gemm_f32(q, a, b_packed + lo * 16 * p.k, bias == nullptr ? nullptr : bias + lo * 16, c + lo * 16);
+  });
 }
 
 inline void pack_b_f32(int32_t k, int32_t n, const float* b, bool transposed, float* out) {

@@ -150,9 +150,11 @@ inline void pack_b(int32_t k, int32_t n, const float* b, bool transposed, float*
 // its taps in place (WindowA, tap offsets koff from the generator), a run of up to kMR such
 // pixels along an output row being one tile. Pixels whose window crosses the padding are
 // gathered with their zeros into `scratch` ([kMR][k_h * k_w * in_c]) first.
+// Computes output rows [r0, r1) of the batch * out_h rows.
 template <int kLazy = 0>  // instantiated only where used
 inline void conv2d_implicit(const ConvParams& p, const float* in, const float* packed,
-                            const float* bias, const int32_t* koff, float* out, float* scratch) {
+                            const float* bias, const int32_t* koff, float* out, float* scratch,
+                            int64_t r0, int64_t r1) {
   const int32_t kdim = p.k_h * p.k_w * p.in_c;
   const int32_t panels = (p.out_c + 15) / 16;
   const GemmParams g{0, p.out_c, kdim, kdim, p.out_c, p.act, p.post};
@@ -185,26 +187,25 @@ inline void conv2d_implicit(const ConvParams& p, const float* in, const float* p
       gemm_block(g, n, 0, panels, DenseA{scratch, kdim}, packed, bias, out_row + int64_t{s0} * p.out_c);
     }
   };
-  for (int32_t b = 0; b < p.batch; ++b) {
-    for (int32_t oy = 0; oy < p.out_h; ++oy) {
-      float* out_row = out + (int64_t{b} * p.out_h + oy) * p.out_w * p.out_c;
-      const int32_t iy0 = oy * p.stride_h - p.pad_top;
-      if (iy0 < 0 || iy0 + (p.k_h - 1) * p.dil_h >= p.in_h || x_lo >= x_hi) {
-        gathered(b, oy, 0, p.out_w, out_row);
-        continue;
-      }
-      gathered(b, oy, 0, x_lo, out_row);
-      const int32_t count = x_hi - x_lo, blocks = (count + kMR - 1) / kMR;
-      int32_t x0 = x_lo;
-      for (int32_t i = 0; i < blocks; ++i) {
-        const int32_t n = count / blocks + (i < count % blocks ? 1 : 0);
-        const float* origin = in + ((int64_t{b} * p.in_h + iy0) * p.in_w + (x0 * p.stride_w - p.pad_left)) * p.in_c;
-        gemm_block(g, n, 0, panels, WindowA{origin, int64_t{p.stride_w} * p.in_c, koff}, packed, bias,
-                   out_row + int64_t{x0} * p.out_c);
-        x0 += n;
-      }
-      gathered(b, oy, x_hi, p.out_w, out_row);
+  for (int64_t r = r0; r < r1; ++r) {
+    const int32_t b = static_cast<int32_t>(r / p.out_h), oy = static_cast<int32_t>(r % p.out_h);
+    float* out_row = out + r * p.out_w * p.out_c;
+    const int32_t iy0 = oy * p.stride_h - p.pad_top;
+    if (iy0 < 0 || iy0 + (p.k_h - 1) * p.dil_h >= p.in_h || x_lo >= x_hi) {
+      gathered(b, oy, 0, p.out_w, out_row);
+      continue;
     }
+    gathered(b, oy, 0, x_lo, out_row);
+    const int32_t count = x_hi - x_lo, blocks = (count + kMR - 1) / kMR;
+    int32_t x0 = x_lo;
+    for (int32_t i = 0; i < blocks; ++i) {
+      const int32_t n = count / blocks + (i < count % blocks ? 1 : 0);
+      const float* origin = in + ((int64_t{b} * p.in_h + iy0) * p.in_w + (x0 * p.stride_w - p.pad_left)) * p.in_c;
+      gemm_block(g, n, 0, panels, WindowA{origin, int64_t{p.stride_w} * p.in_c, koff}, packed, bias,
+                 out_row + int64_t{x0} * p.out_c);
+      x0 += n;
+    }
+    gathered(b, oy, x_hi, p.out_w, out_row);
   }
 }
 
@@ -305,23 +306,20 @@ inline void dwconv_row_at(const DepthwiseParams& p, const float* const* rows, co
   if (p.post != UnaryKind::kNone) unary(p.post, int64_t{p.out_w} * p.out_c, out_row, out_row);
 }
 
-// depth_multiplier == 1 only (in_c == out_c).
-// rows: k_h pointers of scratch (the generator passes DepthwiseParams by constant, so the
-// row table lives on the stack; kernels of height > 64 take the scalar kernel instead).
+// depth_multiplier == 1 only (in_c == out_c). Output rows [r0, r1) of the batch * out_h rows.
+// rows: the k_h input rows of the window (kernels of height > 64 take the scalar kernel).
 template <int kLazy = 0>  // instantiated only where used
 inline void depthwise_conv2d(const DepthwiseParams& p, const float* in, const float* filter,
-                             const float* bias, float* out) {
+                             const float* bias, float* out, int64_t r0, int64_t r1) {
   const float* rows[64];
-  for (int32_t b = 0; b < p.batch; ++b) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const int32_t b = static_cast<int32_t>(r / p.out_h), oy = static_cast<int32_t>(r % p.out_h);
     const float* in_b = in + int64_t{b} * p.in_h * p.in_w * p.in_c;
-    for (int32_t oy = 0; oy < p.out_h; ++oy) {
-      float* out_row = out + (int64_t{b} * p.out_h + oy) * p.out_w * p.out_c;
-      for (int32_t ky = 0; ky < p.k_h; ++ky) {
-        const int32_t iy = oy * p.stride_h - p.pad_top + ky * p.dil_h;
-        rows[ky] = (iy >= 0 && iy < p.in_h) ? in_b + int64_t{iy} * p.in_w * p.in_c : nullptr;
-      }
-      dwconv_row_at(p, rows, filter, bias, out_row);
+    for (int32_t ky = 0; ky < p.k_h; ++ky) {
+      const int32_t iy = oy * p.stride_h - p.pad_top + ky * p.dil_h;
+      rows[ky] = (iy >= 0 && iy < p.in_h) ? in_b + int64_t{iy} * p.in_w * p.in_c : nullptr;
     }
+    dwconv_row_at(p, rows, filter, bias, out + r * p.out_w * p.out_c);
   }
 }
 
@@ -334,11 +332,13 @@ inline void depthwise_conv2d(const DepthwiseParams& p, const float* in, const fl
 //   monotonically; dilation 1 keeps a window's rows in distinct slots);
 // - with pj, each depthwise row goes to a one-row buffer and is projected from there.
 // scratch: [pw ? k_h * dw.in_w * dw.in_c : 0] + [pj ? dw.out_w * dw.out_c : 0] floats.
+// Computes output rows [r0, r1) of the batch * out_h rows; a range that starts mid-image
+// recomputes the expanded rows its first window needs.
 template <int kLazy = 0>  // instantiated only where used
 inline void conv_chain(const ConvParams* pw, const DepthwiseParams& dw, const ConvParams* pj,
                        const float* in, const float* pw_packed, const float* pw_bias,
                        const float* dw_filter, const float* dw_bias, const float* pj_packed,
-                       const float* pj_bias, float* out, float* scratch) {
+                       const float* pj_bias, float* out, float* scratch, int64_t r0, int64_t r1) {
   const int64_t in_row = int64_t{dw.in_w} * dw.in_c, dw_row = int64_t{dw.out_w} * dw.out_c;
   float* ring = scratch;
   float* dw_buf = scratch + (pw != nullptr ? dw.k_h * in_row : 0);
@@ -350,33 +350,36 @@ inline void conv_chain(const ConvParams* pw, const DepthwiseParams& dw, const Co
   const int64_t out_row = pj != nullptr ? int64_t{pj->out_w} * pj->out_c : dw_row;
   int32_t held[64];
   const float* rows[64];
-  for (int32_t b = 0; b < dw.batch; ++b) {
-    for (int32_t s = 0; s < dw.k_h; ++s) held[s] = -1;
+  int32_t held_b = -1;  // the image whose rows the ring holds
+  for (int64_t r = r0; r < r1; ++r) {
+    const int32_t b = static_cast<int32_t>(r / dw.out_h), oy = static_cast<int32_t>(r % dw.out_h);
+    if (b != held_b) {
+      for (int32_t s = 0; s < dw.k_h; ++s) held[s] = -1;
+      held_b = b;
+    }
     const float* in_b = in + int64_t{b} * dw.in_h * x_row;
-    for (int32_t oy = 0; oy < dw.out_h; ++oy) {
-      for (int32_t ky = 0; ky < dw.k_h; ++ky) {
-        const int32_t iy = oy * dw.stride_h - dw.pad_top + ky * dw.dil_h;
-        if (iy < 0 || iy >= dw.in_h) {
-          rows[ky] = nullptr;
-        } else if (pw == nullptr) {
-          rows[ky] = in_b + iy * x_row;
-        } else {
-          const int32_t slot = iy % dw.k_h;
-          float* r = ring + slot * in_row;
-          if (held[slot] != iy) {
-            gemm(gpw, in_b + iy * x_row, pw_packed, pw_bias, r);
-            held[slot] = iy;
-          }
-          rows[ky] = r;
-        }
-      }
-      float* dst = out + (int64_t{b} * dw.out_h + oy) * out_row;
-      if (pj == nullptr) {
-        dwconv_row_at(dw, rows, dw_filter, dw_bias, dst);
+    for (int32_t ky = 0; ky < dw.k_h; ++ky) {
+      const int32_t iy = oy * dw.stride_h - dw.pad_top + ky * dw.dil_h;
+      if (iy < 0 || iy >= dw.in_h) {
+        rows[ky] = nullptr;
+      } else if (pw == nullptr) {
+        rows[ky] = in_b + iy * x_row;
       } else {
-        dwconv_row_at(dw, rows, dw_filter, dw_bias, dw_buf);
-        gemm(gpj, dw_buf, pj_packed, pj_bias, dst);
+        const int32_t slot = iy % dw.k_h;
+        float* expanded = ring + slot * in_row;
+        if (held[slot] != iy) {
+          gemm(gpw, in_b + iy * x_row, pw_packed, pw_bias, expanded);
+          held[slot] = iy;
+        }
+        rows[ky] = expanded;
       }
+    }
+    float* dst = out + r * out_row;
+    if (pj == nullptr) {
+      dwconv_row_at(dw, rows, dw_filter, dw_bias, dst);
+    } else {
+      dwconv_row_at(dw, rows, dw_filter, dw_bias, dw_buf);
+      gemm(gpj, dw_buf, pj_packed, pj_bias, dst);
     }
   }
 }

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "dlcoder_rt/parallel.h"
 #include "dlcoder_rt/conv.h"
 #include "dlcoder_rt/elementwise.h"
 #include "dlcoder_rt/matmul.h"
@@ -16,6 +17,7 @@ namespace {
 
 [[maybe_unused]] const uint8_t* const kW = multi_io_weights;
 constexpr size_t kArenaBytes = 1344;
+constexpr size_t kTaskScratchBytes = 1344;  // per extra thread
 constexpr size_t kInputBytes[] = {768, 20};
 constexpr size_t kOutputBytes[] = {20, 4, 2048};
 alignas(64) uint8_t g_arena[kArenaBytes];
@@ -27,18 +29,19 @@ constexpr dlcoder_rt::Loop6 kN3_3 = {{1, 1, 1, 1, 1, 5}, {0, 0, 0, 0, 0, 1}, {0,
 constexpr dlcoder_rt::ArgParams kN4_4 = {/*outer=*/1, /*axis=*/5, /*inner=*/1};
 constexpr dlcoder_rt::Loop6 kN5_5 = {{1, 1, 1, 1, 1, 5}, {0, 0, 0, 0, 0, 1}, {0, 0, 0, 0, 0, 0}};
 
-int run_graph(const void* const* inputs, void* const* outputs, [[maybe_unused]] uint8_t* A) {
+int run_graph(const void* const* inputs, void* const* outputs, [[maybe_unused]] uint8_t* A,
+              [[maybe_unused]] const dlcoder_rt::Parallel& par) {
   [[maybe_unused]] const float* const in0 = static_cast<const float*>(inputs[0]);
   [[maybe_unused]] const float* const in1 = static_cast<const float*>(inputs[1]);
   [[maybe_unused]] float* const out0 = static_cast<float*>(outputs[0]);
   [[maybe_unused]] int32_t* const out1 = static_cast<int32_t*>(outputs[1]);
   [[maybe_unused]] float* const out2 = static_cast<float*>(outputs[2]);
   // 0: CONV_2D
-  dlcoder_rt::conv2d_implicit_f32(kN0_0, in0, reinterpret_cast<const float*>(kW + 0), reinterpret_cast<const float*>(kW + 1728), reinterpret_cast<const int32_t*>(kW + 1792), out2, reinterpret_cast<float*>(A + 0));
+  dlcoder_rt::conv2d_implicit_f32(par, kN0_0, in0, reinterpret_cast<const float*>(kW + 0), reinterpret_cast<const float*>(kW + 1728), reinterpret_cast<const int32_t*>(kW + 1792), out2, reinterpret_cast<float*>(A + 0));
   // 1: MEAN
   dlcoder_rt::mean(kN1_1, out2, reinterpret_cast<float*>(A + 0));
   // 2: FULLY_CONNECTED
-  dlcoder_rt::fully_connected_f32_gemm(kN2_2, reinterpret_cast<const float*>(A + 0), reinterpret_cast<const float*>(kW + 1920), nullptr, reinterpret_cast<float*>(A + 64));
+  dlcoder_rt::fully_connected_f32_gemm(par, kN2_2, reinterpret_cast<const float*>(A + 0), reinterpret_cast<const float*>(kW + 1920), nullptr, reinterpret_cast<float*>(A + 64));
   // 3: ADD
   dlcoder_rt::binary_f32(kN3_3, dlcoder_rt::BinaryKind::kAdd, reinterpret_cast<const float*>(A + 64), in1, reinterpret_cast<float*>(A + 0), {std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()});
   // 4: ARG_MAX
@@ -58,11 +61,24 @@ int multi_io_num_outputs(void) { return 3; }
 size_t multi_io_input_size(int i) { return i >= 0 && i < 2 ? kInputBytes[i] : 0; }
 size_t multi_io_output_size(int i) { return i >= 0 && i < 3 ? kOutputBytes[i] : 0; }
 
-int multi_io_run(const void* const* inputs, void* const* outputs, void* arena) {
+size_t multi_io_arena_size_threads(int threads) {
+  return kArenaBytes + (threads > 1 ? static_cast<size_t>(threads - 1) * kTaskScratchBytes : 0);
+}
+
+int multi_io_run_threads(const void* const* inputs, void* const* outputs, void* arena, int threads,
+                          dlcoder_parallel_for parallel_for, void* user) {
   if (inputs == nullptr || outputs == nullptr) return 1;
   if (reinterpret_cast<uintptr_t>(arena) % 64 != 0) return 2;
+  if (parallel_for == nullptr || threads < 1) threads = 1;
+  if (arena == nullptr && threads > 1 && kTaskScratchBytes != 0) return 3;
   uint8_t* A = arena != nullptr ? static_cast<uint8_t*>(arena) : g_arena;
-  return run_graph(inputs, outputs, A);
+  const dlcoder_rt::Parallel par{parallel_for, user, threads, A + kArenaBytes,
+                                 static_cast<int64_t>(kTaskScratchBytes)};
+  return run_graph(inputs, outputs, A, par);
+}
+
+int multi_io_run(const void* const* inputs, void* const* outputs, void* arena) {
+  return multi_io_run_threads(inputs, outputs, arena, 1, nullptr, nullptr);
 }
 
 }  // extern "C"

@@ -12,6 +12,15 @@
 extern "C" {
 #endif
 
+#ifndef DLCODER_PARALLEL_FOR_DEFINED
+#define DLCODER_PARALLEL_FOR_DEFINED
+/* A parallel-for supplied by the caller (e.g. over its thread pool): it must call
+   fn(ctx, t) exactly once for every t in [0, n), on any threads, and return when all
+   calls have returned. */
+typedef void (*dlcoder_task_fn)(void* ctx, int32_t task);
+typedef void (*dlcoder_parallel_for)(void* user, int32_t n, dlcoder_task_fn fn, void* ctx);
+#endif
+
 /* Bytes of working memory that multi_io_run needs (64-byte aligned). */
 size_t multi_io_arena_size(void);
 int multi_io_num_inputs(void);
@@ -25,16 +34,29 @@ size_t multi_io_output_size(int i);
    inputs/outputs array, 2 for a misaligned arena. */
 int multi_io_run(const void* const* inputs, void* const* outputs, void* arena);
 
+/* Optional threads: the same, with the heavy kernels split into at most `threads` tasks
+   run through parallel_for(user, n, fn, ctx). Outputs are bit-identical for every thread
+   count. arena: multi_io_arena_size_threads(threads) bytes (NULL only if that equals
+   multi_io_arena_size(), else the call returns 3). parallel_for NULL: one thread. */
+size_t multi_io_arena_size_threads(int threads);
+int multi_io_run_threads(const void* const* inputs, void* const* outputs, void* arena, int threads,
+                          dlcoder_parallel_for parallel_for, void* user);
+
 #ifdef __cplusplus
 }  /* extern "C" */
 
 namespace golden {
 
 // The model as a class that owns its inputs and outputs inside one caller-provided
-// arena of kArenaBytes (64-byte aligned): write inputs, Run(), read outputs.
+// arena of kArenaBytes (64-byte aligned; ArenaBytes(threads) to run with threads):
+// write inputs, Run(), read outputs.
 class multi_io {
  public:
   static constexpr size_t kArenaBytes = 4352;
+  static constexpr size_t kTaskScratchBytes = 1344;
+  static constexpr size_t ArenaBytes(int threads) {
+    return kArenaBytes + (threads > 1 ? static_cast<size_t>(threads - 1) * kTaskScratchBytes : 0);
+  }
   static constexpr size_t kWeightBytes = 2496;
   static constexpr int kNumInputs = 2;
   static constexpr int kNumOutputs = 3;
@@ -68,10 +90,13 @@ class multi_io {
   }
 
   // 0 on success (see multi_io_run).
-  int Run() {
+  int Run() { return Run(1, nullptr, nullptr); }
+
+  // With threads (see multi_io_run_threads): the arena must have ArenaBytes(threads) bytes.
+  int Run(int threads, dlcoder_parallel_for parallel_for, void* user) {
     const void* in[kNumInputs] = {arena_ + 0, arena_ + 768};
     void* out[kNumOutputs] = {arena_ + 832, arena_ + 896, arena_ + 960};
-    return multi_io_run(in, out, arena_ + 3008);
+    return multi_io_run_threads(in, out, arena_ + 3008, threads, parallel_for, user);
   }
 
  private:

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "dlcoder_rt/parallel.h"
 #include "dlcoder_rt/matmul.h"
 
 extern "C" const uint8_t tiny_dense_weights[];
@@ -13,16 +14,18 @@ namespace {
 
 [[maybe_unused]] const uint8_t* const kW = tiny_dense_weights;
 constexpr size_t kArenaBytes = 0;
+constexpr size_t kTaskScratchBytes = 0;  // per extra thread
 constexpr size_t kInputBytes[] = {16};
 constexpr size_t kOutputBytes[] = {12};
 
 constexpr dlcoder_rt::FullyConnectedParams kN0_0 = {/*batch=*/1, /*in_depth=*/4, /*out_depth=*/3, /*act=*/{0.0f, std::numeric_limits<float>::max()}, /*post=*/dlcoder_rt::UnaryKind::kNone};
 
-int run_graph(const void* const* inputs, void* const* outputs, [[maybe_unused]] uint8_t* A) {
+int run_graph(const void* const* inputs, void* const* outputs, [[maybe_unused]] uint8_t* A,
+              [[maybe_unused]] const dlcoder_rt::Parallel& par) {
   [[maybe_unused]] const float* const in0 = static_cast<const float*>(inputs[0]);
   [[maybe_unused]] float* const out0 = static_cast<float*>(outputs[0]);
   // 0: FULLY_CONNECTED
-  dlcoder_rt::fully_connected_f32_gemm(kN0_0, in0, reinterpret_cast<const float*>(kW + 64), reinterpret_cast<const float*>(kW + 320), out0);
+  dlcoder_rt::fully_connected_f32_gemm(par, kN0_0, in0, reinterpret_cast<const float*>(kW + 64), reinterpret_cast<const float*>(kW + 320), out0);
   return 0;
 }
 
@@ -36,11 +39,24 @@ int tiny_dense_num_outputs(void) { return 1; }
 size_t tiny_dense_input_size(int i) { return i >= 0 && i < 1 ? kInputBytes[i] : 0; }
 size_t tiny_dense_output_size(int i) { return i >= 0 && i < 1 ? kOutputBytes[i] : 0; }
 
-int tiny_dense_run(const void* const* inputs, void* const* outputs, void* arena) {
+size_t tiny_dense_arena_size_threads(int threads) {
+  return kArenaBytes + (threads > 1 ? static_cast<size_t>(threads - 1) * kTaskScratchBytes : 0);
+}
+
+int tiny_dense_run_threads(const void* const* inputs, void* const* outputs, void* arena, int threads,
+                            dlcoder_parallel_for parallel_for, void* user) {
   if (inputs == nullptr || outputs == nullptr) return 1;
   if (reinterpret_cast<uintptr_t>(arena) % 64 != 0) return 2;
+  if (parallel_for == nullptr || threads < 1) threads = 1;
+  if (arena == nullptr && threads > 1 && kTaskScratchBytes != 0) return 3;
   uint8_t* A = static_cast<uint8_t*>(arena);
-  return run_graph(inputs, outputs, A);
+  const dlcoder_rt::Parallel par{parallel_for, user, threads, A + kArenaBytes,
+                                 static_cast<int64_t>(kTaskScratchBytes)};
+  return run_graph(inputs, outputs, A, par);
+}
+
+int tiny_dense_run(const void* const* inputs, void* const* outputs, void* arena) {
+  return tiny_dense_run_threads(inputs, outputs, arena, 1, nullptr, nullptr);
 }
 
 }  // extern "C"
