@@ -155,7 +155,7 @@ def format_result(r: dict) -> str:
     return "\n".join(lines)
 
 
-def per_op(model: str, shapes=None, runs: int = 30) -> dict:
+def per_op(model: str, shapes=None, runs: int = 30, threads: int = 1) -> dict:
     """Microseconds per step of our library (a profiling build that times every step)."""
     g0 = compiler.load_graph(model, shapes)
     lib, g = compiler.compile_graph(g0, "bench_model", profile=True)
@@ -163,7 +163,8 @@ def per_op(model: str, shapes=None, runs: int = 30) -> dict:
         compiler.write_library(lib, f"{work}/lib")
         exe = V.build_runner(f"{work}/lib", "bench_model", work, flags=("-O2", "-DDLCODER_PROFILE"))
         V.run_runner(exe, g, V.random_inputs(g0, seed=0), work)
-        subprocess.run([exe, work, "--repeat", str(runs)], capture_output=True, check=True)
+        subprocess.run([exe, work, "--threads", str(threads), "--repeat", str(runs)], capture_output=True,
+                       check=True)
         with open(f"{work}/profile.txt") as f:
             us = [float(x) for x in f.read().split()]
     steps = [{"step": i, "op": n.op, "model_node": n.index, "us": us[i],
@@ -191,7 +192,7 @@ def bench(model: str, shapes=None, threads: int = 1, as_json: bool = False, runs
           with_per_op: bool = False) -> int:
     r = measure(model, shapes, threads=threads, runs=runs)
     if with_per_op:
-        r["per_op"] = per_op(model, shapes, runs=runs)
+        r["per_op"] = per_op(model, shapes, runs=runs, threads=threads)
     if as_json:
         print(json.dumps(r, indent=1, sort_keys=True))
     else:

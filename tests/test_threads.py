@@ -16,7 +16,7 @@ OPS = TESTS / "models" / "ops"
 # depthwise, the expand/depthwise/project chains, FC
 MODELS = [CONTRACT / "isa_coverage.tflite"] + [OPS / f"{n}.tflite" for n in (
     "net_conv_dw_residual_fc", "net_hardswish_squeeze_excite", "net_attention_block",
-    "conv_3x3_valid_s2_batch2", "conv_3x3_same_cin17_cout33", "fc_batch3_relu6")]
+    "conv_3x3_valid_s2_batch2", "net_resnet_basic_batch2", "net_resnet_bottleneck", "conv_3x3_same_cin17_cout33", "fc_batch3_relu6")]
 
 
 SPLIT_ALL = ("-O2", "-DDLCODER_RT_MIN_TASK_MACS=1")

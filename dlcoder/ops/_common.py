@@ -88,8 +88,8 @@ _ACT_RANGES = {"NONE": None, "RELU": (0, None), "RELU6": (0, 6), "RELU_N1_TO_1":
                "TANH": None, "SIGN_BIT": None}
 
 
-def act_range(node: Node):
-    act = node.attrs.get("fused_activation_function", "NONE")
+def act_range(node: Node, attr: str = "fused_activation_function"):
+    act = node.attrs.get(attr, "NONE")
     if act not in _ACT_RANGES:
         raise UnsupportedError(f"{node.op} with fused activation {act}")
     return _ACT_RANGES[act]
@@ -100,10 +100,11 @@ def check_activation(node: Node, g: Graph):
     return None if act in _ACT_RANGES else f"fused activation {act} is not supported"
 
 
-def clamp_init(node: Node, ct: str = "float") -> str:
-    """The Clamp<T> initializer of a node's fused activation (no-op bounds if none)."""
+def clamp_init(node: Node, ct: str = "float", attr: str = "fused_activation_function") -> str:
+    """The Clamp<T> initializer of a node's fused activation (no-op bounds if none);
+    attr="residual_act": that of a residual ADD fused into the node (fuse_residual)."""
     # without a bound TFLite clamps to [lowest, max]: an overflow gives +-FLT_MAX, not inf
-    rng = act_range(node) or (None, None)
+    rng = act_range(node, attr) or (None, None)
     lo = rng[0] if rng[0] is not None else f"std::numeric_limits<{ct}>::lowest()"
     hi = rng[1] if rng[1] is not None else f"std::numeric_limits<{ct}>::max()"
     fmt = (lambda v: v if isinstance(v, str) else cgen.literal(v, ct))
@@ -282,6 +283,11 @@ def remap_hooks(plan, *const_positions):
 # Activations that passes/fuse_epilogue.py moves into a producer's epilogue, by the op name
 # they replace, with their UnaryKind (params.h).
 EPILOGUES = {"HARD_SWISH": "kHardSwish", "DLCODER_SWISH": "kSwish"}
+
+
+def residual(node: Node, e, index: int) -> str:
+    """A `const float*` to the residual operand fused into node (input `index`), or nullptr."""
+    return e.src(node.inputs[index]) if len(node.inputs) > index else "nullptr"
 
 
 def post_init(node: Node) -> str:

@@ -5,8 +5,8 @@ import numpy as np
 
 from dlcoder.codegen import cgen
 from dlcoder.ops import FLOAT, register
-from dlcoder.ops._common import (check_activation, clamp_init, post_init, post_statement, shape,
-                                 spatial_padding)
+from dlcoder.ops._common import (check_activation, clamp_init, post_init, post_statement, residual,
+                                 shape, spatial_padding)
 
 PANEL = 16     # columns per packed GEMM panel (simd_kernels.h)
 KMAX_MR = 12   # rows of the widest GEMM tile (kMaxMR in simd.h)
@@ -81,7 +81,8 @@ def conv_params(node, g, e) -> str:
         "k_h": kh, "k_w": kw, "stride_h": node.attrs["stride_h"], "stride_w": node.attrs["stride_w"],
         "dil_h": node.attrs.get("dilation_h_factor", 1), "dil_w": node.attrs.get("dilation_w_factor", 1),
         "pad_top": top, "pad_left": left, "groups": ic // icg,
-        "act": clamp_init(node), "post": post_init(node)}))
+        "act": clamp_init(node), "post": post_init(node),
+        "res_act": clamp_init(node, attr="residual_act")}))
 
 
 def gemm_filter(node, g, e) -> str:
@@ -103,13 +104,15 @@ def conv2d(node, g, e):
     if _conv_is_gemm(node, g):
         packed = gemm_filter(node, g, e)
         bias = padded_bias(node, g, e, 2, oc)
+        res = residual(node, e, 3)
         if _is_pointwise(node, g, top, left):
-            return f"dlcoder_rt::conv2d_1x1_f32(par, {params}, {e.src(x)}, {packed}, {bias}, {e.dst(node.outputs[0])});"
+            return (f"dlcoder_rt::conv2d_1x1_f32(par, {params}, {e.src(x)}, {packed}, {bias}, {res}, "
+                    f"{e.dst(node.outputs[0])});")
         # offset of tap (ky, kx, ci) from a window's origin, in the NHWC input
         ky, kx, ci = np.meshgrid(np.arange(kh), np.arange(kw), np.arange(ic), indexing="ij")
         koff = e.weights(((ky * dh * iw + kx * dw) * ic + ci).astype(np.int32).ravel())
         return (f"dlcoder_rt::conv2d_implicit_f32(par, {params}, {e.src(x)}, {packed}, {bias}, {koff}, "
-                f"{e.dst(node.outputs[0])}, {e.scratch('float')});")
+                f"{res}, {e.dst(node.outputs[0])}, {e.scratch('float')});")
     # grouped: [oc][kh][kw][icg] -> [groups][kh][kw][icg][ocg]
     packed = filt.reshape(groups, oc // groups, kh, kw, icg).transpose(0, 2, 3, 4, 1)
     return [f"dlcoder_rt::conv2d_f32({params}, {e.src(x)}, "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dlcoder.ir import Node
 from dlcoder.ops import register
-from dlcoder.ops._common import shape
+from dlcoder.ops._common import residual, shape
 from dlcoder.ops.conv import conv_params, depthwise_params, gemm_filter, padded_bias
 
 
@@ -19,8 +19,9 @@ def swish(node, g, e):
 def split_chain(node):
     """The (expand CONV_2D or None, DEPTHWISE_CONV_2D, project CONV_2D or None) that a
     DLCODER_CONV_DW node was made of (passes/fuse_pw_dw.py). Its inputs are
-    (x, pw filter, pw bias, dw filter, dw bias, pj filter, pj bias), -1 where a stage is absent."""
-    x, pw_w, pw_b, dw_w, dw_b, pj_w, pj_b = node.inputs
+    (x, pw filter, pw bias, dw filter, dw bias, pj filter, pj bias[, residual]), -1 where a
+    stage is absent (residual: passes/fuse_residual.py)."""
+    x, pw_w, pw_b, dw_w, dw_b, pj_w, pj_b = node.inputs[:7]
     a = node.attrs
     pw = (Node(op="CONV_2D", inputs=(x, pw_w, pw_b), outputs=(a["mid"],), attrs=a["pw"])
           if "pw" in a else None)
@@ -55,4 +56,4 @@ def conv_chain(node, g, e):
     pj_p, pj_w, pj_b = stage(pj)
     return (f"dlcoder_rt::conv_chain_f32(par, {pw_p}, {depthwise_params(dw, g, e)}, {pj_p}, "
             f"{e.src(node.inputs[0])}, {pw_w}, {pw_b}, {e.src(dw.inputs[1])}, {e.src(dw.inputs[2])}, "
-            f"{pj_w}, {pj_b}, {e.dst(node.outputs[0])}, {e.scratch('float')});")
+            f"{pj_w}, {pj_b}, {residual(node, e, 7)}, {e.dst(node.outputs[0])}, {e.scratch('float')});")

@@ -6,7 +6,7 @@ import numpy as np
 from dlcoder.codegen import cgen
 from dlcoder.ops import register
 from dlcoder.ops._common import (broadcast_strides, check_activation, clamp_init, loop6,
-                                 loop6_init, post_init, post_statement, shape)
+                                 loop6_init, post_init, post_statement, residual, shape)
 from dlcoder.ops.conv import PANEL, pack_panels, padded_bias
 
 
@@ -24,14 +24,14 @@ def fully_connected(node, g, e):
     bias = e.src(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] >= 0 else "nullptr"
     params = e.param("dlcoder_rt::FullyConnectedParams", cgen.struct_init({
         "batch": batch, "in_depth": in_depth, "out_depth": out_depth, "act": clamp_init(node),
-        "post": post_init(node)}))
+        "post": post_init(node), "res_act": clamp_init(node, attr="residual_act")}))
     weights = g.const(w)
     bias_const = len(node.inputs) < 3 or node.inputs[2] < 0 or g.const(node.inputs[2]) is not None
     if weights is not None and bias_const:
         packed = e.weights(pack_panels(weights.T))
         bias = padded_bias(node, g, e, 2, out_depth)
         return (f"dlcoder_rt::fully_connected_f32_gemm(par, {params}, {e.src(x)}, {packed}, {bias}, "
-                f"{e.dst(node.outputs[0])});")
+                f"{residual(node, e, 3)}, {e.dst(node.outputs[0])});")
     if weights is not None:
         packed = e.weights(np.ascontiguousarray(weights.T, np.float32))
         return ([f"dlcoder_rt::fully_connected_f32({params}, {e.src(x)}, {packed}, {bias}, "

@@ -10,6 +10,7 @@ from dlcoder.passes.fuse_activation import fuse_activation
 from dlcoder.passes.fuse_epilogue import fuse_epilogue
 from dlcoder.passes.fuse_pad import fuse_pad
 from dlcoder.passes.fuse_pw_dw import fuse_pw_dw
+from dlcoder.passes.fuse_residual import fuse_residual
 from dlcoder.passes.fuse_swish import fuse_swish
 
 PASSES = (
@@ -21,6 +22,7 @@ PASSES = (
     fuse_swish,         # MUL(x, LOGISTIC(x)) -> one op
     fuse_epilogue,      # HARD_SWISH / swish -> conv or FULLY_CONNECTED epilogue
     fuse_pw_dw,         # 1x1 conv -> depthwise conv through a ring of rows
+    fuse_residual,      # ADD(gemm(x), r) -> the GEMM's epilogue
     alias_reshape,      # RESHAPE/SQUEEZE/EXPAND_DIMS -> shared storage
     dead_code,
 )

@@ -1012,6 +1012,26 @@ def define_cases():  # noqa: C901  (a long, flat table)
       "mini net: layer-norm -> q/k/v FC -> heads reshape/transpose -> BATCH_MATMUL -> softmax -> "
       "BATCH_MATMUL -> FC -> residual", lambda: [randn(1, 6, 8)], net_attention)
 
+    def net_resnet_basic(a):  # a: [2, 9, 11, 20]; ResNet basic block, batch 2
+        y = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(a, W(3, 3, 20, 20), 1, "SAME"), W(20, scale=0.3)))
+        y = tf.nn.bias_add(tf.nn.conv2d(y, W(3, 3, 20, 20), 1, "SAME"), W(20, scale=0.3))
+        return tf.nn.relu(y + a)
+    T("net_resnet_basic_batch2", ["CONV_2D", "ADD"],
+      "ResNet basic block, batch 2: conv3x3+relu -> conv3x3 -> ADD(conv, x)+relu, the ADD fused "
+      "into the implicit-GEMM conv's epilogue (20 channels: a partial panel)",
+      lambda: [randn(2, 9, 11, 20)], net_resnet_basic, expect={"ADD": {"FusedActivationFunction": 1}})
+
+    def net_resnet_bottleneck(a):  # a: [1, 7, 9, 24]
+        y = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(a, W(1, 1, 24, 12), 1, "SAME"), W(12, scale=0.3)))
+        y = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(y, W(3, 3, 12, 12), 1, "SAME"), W(12, scale=0.3)))
+        y = tf.nn.bias_add(tf.nn.conv2d(y, W(1, 1, 12, 24), 1, "SAME"), W(24, scale=0.3))
+        z = tf.nn.relu6(a + y)
+        return z + W(24, scale=0.3)   # a broadcast ADD: not a residual, stays an ADD
+    T("net_resnet_bottleneck", ["CONV_2D", "ADD"],
+      "ResNet bottleneck: 1x1 -> 3x3 -> 1x1, ADD(x, conv)+relu6 fused into the 1x1 GEMM epilogue "
+      "(residual as the ADD's first operand), then a broadcast ADD that must stay",
+      lambda: [randn(1, 7, 9, 24)], net_resnet_bottleneck, expect={"ADD": {"FusedActivationFunction": 3}})
+
     def net_multi_io(x, y):
         a = tf.nn.relu(x * y + W(6, scale=0.3))
         b = tf.math.tanh(tf.matmul(a, W(6, 4)))

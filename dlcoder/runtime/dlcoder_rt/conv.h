@@ -128,10 +128,14 @@ inline void transpose_conv2d_f32(const TransposeConvParams& p, const float* in,
 // ---- SIMD paths (simd_kernels.h); filters packed in 16-column panels ----------------
 // Each splits its output rows into tasks for the caller's parallel-for (parallel.h).
 
+// res (here and below): the other operand of a residual ADD fused into the epilogue
+// (same shape as out), or null.
+
 // 1x1, stride 1, no padding: the input is already the GEMM's A ([pixels][in_c]).
 inline void conv2d_1x1_f32(const Parallel& par, const ConvParams& p, const float* in,
-                           const float* packed, const float* bias, float* out) {
-  const GemmParams g{p.batch * p.out_h * p.out_w, p.out_c, p.in_c, p.in_c, p.out_c, p.act, p.post};
+                           const float* packed, const float* bias, const float* res, float* out) {
+  const GemmParams g{p.batch * p.out_h * p.out_w, p.out_c, p.in_c, p.in_c, p.out_c, p.act, p.post,
+                     res, p.out_c, p.res_act};
   gemm_f32(par, g, in, packed, bias, out);
 }
 
@@ -140,12 +144,12 @@ inline void conv2d_1x1_f32(const Parallel& par, const ConvParams& p, const float
 // floats per task.
 inline void conv2d_implicit_f32(const Parallel& par, const ConvParams& p, const float* in,
                                 const float* packed, const float* bias, const int32_t* koff,
-                                float* out, float* scratch) {
+                                const float* res, float* out, float* scratch) {
   const int64_t rows = int64_t{p.batch} * p.out_h;
   const int64_t macs = rows * p.out_w * p.out_c * p.k_h * p.k_w * p.in_c;
   parallel_ranges(par, rows, macs, [&](int32_t t, int64_t r0, int64_t r1) {
     float* own = par.scratch(scratch, t);
-    DLCODER_RT_DISPATCH(conv2d_implicit, p, in, packed, bias, koff, out, own, r0, r1)
+    DLCODER_RT_DISPATCH(conv2d_implicit, p, in, packed, bias, koff, res, out, own, r0, r1)
   });
 }
 
@@ -165,7 +169,8 @@ inline void depthwise_conv2d_f32_simd(const Parallel& par, const DepthwiseParams
 inline void conv_chain_f32(const Parallel& par, const ConvParams* pw, const DepthwiseParams& dw,
                            const ConvParams* pj, const float* in, const float* pw_packed,
                            const float* pw_bias, const float* dw_filter, const float* dw_bias,
-                           const float* pj_packed, const float* pj_bias, float* out, float* scratch) {
+                           const float* pj_packed, const float* pj_bias, const float* res, float* out,
+                           float* scratch) {
   const int64_t rows = int64_t{dw.batch} * dw.out_h;
   int64_t macs = rows * dw.out_w * dw.out_c * dw.k_h * dw.k_w;
   if (pw != nullptr) macs += int64_t{pw->batch} * pw->out_h * pw->out_w * pw->in_c * pw->out_c;
@@ -173,7 +178,7 @@ inline void conv_chain_f32(const Parallel& par, const ConvParams* pw, const Dept
   parallel_ranges(par, rows, macs, [&](int32_t t, int64_t r0, int64_t r1) {
     float* own = par.scratch(scratch, t);
     DLCODER_RT_DISPATCH(conv_chain, pw, dw, pj, in, pw_packed, pw_bias, dw_filter, dw_bias, pj_packed,
-                        pj_bias, out, own, r0, r1)
+                        pj_bias, res, out, own, r0, r1)
   });
 }
 

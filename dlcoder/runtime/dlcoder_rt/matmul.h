@@ -10,6 +10,7 @@ struct FullyConnectedParams {
   int32_t batch, in_depth, out_depth;
   Clamp<float> act;
   UnaryKind post;  // epilogue of the GEMM path (the generator applies it after the others)
+  Clamp<float> res_act;  // the clamp of a residual ADD fused into the GEMM path
 };
 
 // Constant weights, repacked at generation time to [in_depth][out_depth].
@@ -91,10 +92,12 @@ inline void batch_matmul_f32(const BatchMatMulParams& p, const float* lhs, const
 
 // Constant weights packed at generation time into GEMM panels (simd_kernels.h), with the
 // bias padded to whole panels.
+// res: the other operand of a residual ADD fused into the epilogue (shape of out), or null.
 inline void fully_connected_f32_gemm(const Parallel& par, const FullyConnectedParams& p,
                                      const float* in, const float* packed, const float* bias,
-                                     float* out) {
-  const GemmParams g{p.batch, p.out_depth, p.in_depth, p.in_depth, p.out_depth, p.act, p.post};
+                                     const float* res, float* out) {
+  const GemmParams g{p.batch, p.out_depth, p.in_depth, p.in_depth, p.out_depth, p.act, p.post,
+                     res, p.out_depth, p.res_act};
   gemm_f32(par, g, in, packed, bias, out);
 }
 

@@ -19,6 +19,7 @@ struct ConvParams {
   int32_t groups;
   Clamp<float> act;
   UnaryKind post;  // applied after the clamp, in the SIMD kernels' epilogue (kNone: nothing)
+  Clamp<float> res_act;  // the clamp of a fused residual ADD (used only with a residual)
 };
 
 struct DepthwiseParams {
@@ -33,12 +34,16 @@ struct DepthwiseParams {
 
 // Arguments of C[m][n] = act(A[m][k] * B[k][n] + bias): A rows are `lda` floats apart;
 // B is packed in panels of 16 columns, [ceil(n/16)][k][16], zero padded; bias (or null)
-// has ceil(n/16)*16 floats.
+// has ceil(n/16)*16 floats. With a residual (res, rows `ldr` apart; null: none),
+// C = res_act(act(A B + bias) + res): a residual ADD fused into the epilogue.
 struct GemmParams {
   int32_t m, n, k;
   int32_t lda, ldc;
   Clamp<float> act;
   UnaryKind post;
+  const float* res;
+  int64_t ldr;
+  Clamp<float> res_act;
 };
 
 

@@ -281,6 +281,7 @@ inline void gemm_f32(const Parallel& par, const GemmParams& p, const float* a, c
     parallel_ranges(par, p.m, macs, [&](int32_t, int64_t lo, int64_t hi) {
       GemmParams q = p;
       q.m = static_cast<int32_t>(hi - lo);
+      q.res = p.res == nullptr ? nullptr : p.res + lo * p.ldr;
       gemm_f32(q, a + lo * p.lda, b_packed, bias, c + lo * p.ldc);
     });
     return;
@@ -288,6 +289,7 @@ inline void gemm_f32(const Parallel& par, const GemmParams& p, const float* a, c
   parallel_ranges(par, panels, macs, [&](int32_t, int64_t lo, int64_t hi) {
     GemmParams q = p;
     q.n = static_cast<int32_t>(std::min<int64_t>(p.n - lo * 16, (hi - lo) * 16));
+    q.res = p.res == nullptr ? nullptr : p.res + lo * 16;
     gemm_f32(q, a, b_packed + lo * 16 * p.k, bias == nullptr ? nullptr : bias + lo * 16, c + lo * 16);
   });
 }

@@ -27,10 +27,14 @@ struct WindowA {
 };
 
 // One tile: MR rows of A times NP 16-column panels of B, with bias and clamp fused. The
-// NP panels are `panel_stride` floats apart; the bias is padded to whole panels.
+// NP panels are `panel_stride` floats apart; the bias is padded to whole panels. A fused
+// residual ADD (res: the tile's rows of the other operand, `p.ldr` apart, or null) is added
+// after the clamp and clamped with the ADD's own activation; the generator fuses it only
+// where there is no `post`.
 template <int MR, int NP, class A>
-inline void gemm_tile(int32_t k, A a, const float* b, int64_t panel_stride, const float* bias,
-                      float* c, int32_t ldc, int32_t cols, Clamp<float> act, UnaryKind post) {
+inline void gemm_tile(const GemmParams& p, A a, const float* b, int64_t panel_stride, const float* bias,
+                      float* c, int32_t cols, const float* res) {
+  const int32_t k = p.k, ldc = p.ldc;
   constexpr int RP = 16 / V::N;   // registers per panel row
   constexpr int R = RP * NP;      // registers per tile row
   typename V::T acc[MR][R];
@@ -53,7 +57,25 @@ inline void gemm_tile(int32_t k, A a, const float* b, int64_t panel_stride, cons
       for (int j = 0; j < R; ++j) acc[r][j] = V::fma(av, bv[j], acc[r][j]);
     }
   }
-  const typename V::T lo = V::set1(act.lo), hi = V::set1(act.hi);
+  const typename V::T lo = V::set1(p.act.lo), hi = V::set1(p.act.hi);
+  if (res != nullptr) {
+    const typename V::T rlo = V::set1(p.res_act.lo), rhi = V::set1(p.res_act.hi);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+#pragma GCC unroll 16
+      for (int j = 0; j < R; ++j) {
+        const float* rp = res + r * p.ldr + j * V::N;
+        float* dst = c + int64_t{r} * ldc + j * V::N;
+        const typename V::T v = V::min(hi, V::max(lo, acc[r][j]));
+        if (cols >= (j + 1) * V::N) {
+          V::store(dst, V::min(rhi, V::max(rlo, V::add(v, V::load(rp)))));
+        } else if (cols > j * V::N) {
+          V::storen(dst, V::min(rhi, V::max(rlo, V::add(v, V::loadn(rp, cols - j * V::N)))), cols - j * V::N);
+        }
+      }
+    }
+    return;
+  }
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
 #pragma GCC unroll 16
@@ -69,37 +91,37 @@ inline void gemm_tile(int32_t k, A a, const float* b, int64_t panel_stride, cons
   }
   // the fused activation, on the tile just stored (in L1); done per tile rather than per
   // register so that its code does not evict the accumulators
-  if (post != UnaryKind::kNone) {
+  if (p.post != UnaryKind::kNone) {
     const int32_t n = cols < NP * 16 ? cols : NP * 16;
-    for (int r = 0; r < MR; ++r) unary(post, n, c + int64_t{r} * ldc, c + int64_t{r} * ldc);
+    for (int r = 0; r < MR; ++r) unary(p.post, n, c + int64_t{r} * ldc, c + int64_t{r} * ldc);
   }
 }
 
 // Rows [0, MR) of C times the panels [p0, p1) of B: two panels at a time where the ISA has
-// the registers for it (kNP), then one.
+// the registers for it (kNP), then one. res: the residual's rows for C's (or null).
 template <int MR, class A>
 inline void gemm_rows(const GemmParams& p, int32_t p0, int32_t p1, A a, const float* b,
-                      const float* bias, float* c) {
+                      const float* bias, float* c, const float* res) {
   const int64_t stride = int64_t{p.k} * 16;
   int32_t q = p0;
   for (; kNP == 2 && q + 2 <= p1; q += 2) {
-    gemm_tile<MR, kNP == 2 ? 2 : 1>(p.k, a, b + q * stride, stride, bias == nullptr ? nullptr : bias + q * 16,
-                                    c + q * 16, p.ldc, p.n - q * 16, p.act, p.post);
+    gemm_tile<MR, kNP == 2 ? 2 : 1>(p, a, b + q * stride, stride, bias == nullptr ? nullptr : bias + q * 16,
+                                    c + q * 16, p.n - q * 16, res == nullptr ? nullptr : res + q * 16);
   }
   for (; q < p1; ++q) {
-    gemm_tile<MR, 1>(p.k, a, b + q * stride, stride, bias == nullptr ? nullptr : bias + q * 16,
-                     c + q * 16, p.ldc, p.n - q * 16, p.act, p.post);
+    gemm_tile<MR, 1>(p, a, b + q * stride, stride, bias == nullptr ? nullptr : bias + q * 16,
+                     c + q * 16, p.n - q * 16, res == nullptr ? nullptr : res + q * 16);
   }
 }
 
 // Rows [0, rows) of C (rows <= kMR) times the panels [p0, p1).
 template <class A>
 inline void gemm_block(const GemmParams& p, int32_t rows, int32_t p0, int32_t p1, A a,
-                       const float* b, const float* bias, float* c) {
+                       const float* b, const float* bias, float* c, const float* res) {
   switch (rows) {
 #define DLCODER_RT_GEMM_CASE(R) \
   case R:                       \
-    if (R <= kMR) gemm_rows<(R <= kMR ? R : 1), A>(p, p0, p1, a, b, bias, c); \
+    if (R <= kMR) gemm_rows<(R <= kMR ? R : 1), A>(p, p0, p1, a, b, bias, c, res); \
     return;
     DLCODER_RT_GEMM_CASE(12) DLCODER_RT_GEMM_CASE(11) DLCODER_RT_GEMM_CASE(10)
     DLCODER_RT_GEMM_CASE(9) DLCODER_RT_GEMM_CASE(8) DLCODER_RT_GEMM_CASE(7)
@@ -111,7 +133,7 @@ inline void gemm_block(const GemmParams& p, int32_t rows, int32_t p0, int32_t p1
   }
 }
 
-// C = act(A B + bias). Columns go in chunks whose packed B fits in about 256 KB (L2), and
+// C = act(A B + bias) (then + residual, see gemm_tile). Columns go in chunks whose packed B fits in about 256 KB (L2), and
 // within a chunk rows go in blocks of about kMR, balanced so that no block is a sliver:
 // each B chunk is read from memory once, each A block stays in L1 across the chunk.
 template <int kLazy = 0>  // instantiated only where used
@@ -125,7 +147,8 @@ inline void gemm(const GemmParams& p, const float* a, const float* b, const floa
     int32_t m0 = 0;
     for (int32_t i = 0; i < blocks; ++i) {
       const int32_t rows = p.m / blocks + (i < p.m % blocks ? 1 : 0);
-      gemm_block(p, rows, p0, p1, DenseA{a + int64_t{m0} * p.lda, p.lda}, b, bias, c + int64_t{m0} * p.ldc);
+      gemm_block(p, rows, p0, p1, DenseA{a + int64_t{m0} * p.lda, p.lda}, b, bias, c + int64_t{m0} * p.ldc,
+                 p.res == nullptr ? nullptr : p.res + int64_t{m0} * p.ldr);
       m0 += rows;
     }
   }
@@ -153,18 +176,20 @@ inline void pack_b(int32_t k, int32_t n, const float* b, bool transposed, float*
 // Computes output rows [r0, r1) of the batch * out_h rows.
 template <int kLazy = 0>  // instantiated only where used
 inline void conv2d_implicit(const ConvParams& p, const float* in, const float* packed,
-                            const float* bias, const int32_t* koff, float* out, float* scratch,
-                            int64_t r0, int64_t r1) {
+                            const float* bias, const int32_t* koff, const float* res, float* out,
+                            float* scratch, int64_t r0, int64_t r1) {
   const int32_t kdim = p.k_h * p.k_w * p.in_c;
   const int32_t panels = (p.out_c + 15) / 16;
-  const GemmParams g{0, p.out_c, kdim, kdim, p.out_c, p.act, p.post};
+  const GemmParams g{0, p.out_c, kdim, kdim, p.out_c, p.act, p.post, nullptr, p.out_c, p.res_act};
+  // the residual's bytes for output pixel (row r, column x)
+  auto res_at = [&](int64_t r, int32_t x) { return res == nullptr ? nullptr : res + (r * p.out_w + x) * p.out_c; };
   // output x range whose window is inside the row
   int32_t x_lo = (p.pad_left + p.stride_w - 1) / p.stride_w;
   const int32_t span = p.in_w - 1 - (p.k_w - 1) * p.dil_w + p.pad_left;
   int32_t x_hi = span < 0 ? 0 : span / p.stride_w + 1;
   if (x_hi > p.out_w) x_hi = p.out_w;
   if (x_lo > x_hi) x_lo = x_hi;
-  auto gathered = [&](int32_t b, int32_t oy, int32_t x0, int32_t x1, float* out_row) {
+  auto gathered = [&](int64_t r, int32_t b, int32_t oy, int32_t x0, int32_t x1, float* out_row) {
     for (int32_t s0 = x0; s0 < x1; s0 += kMR) {
       const int32_t n = x1 - s0 < kMR ? x1 - s0 : kMR;
       for (int32_t r = 0; r < n; ++r) {
@@ -184,7 +209,8 @@ inline void conv2d_implicit(const ConvParams& p, const float* in, const float* p
           }
         }
       }
-      gemm_block(g, n, 0, panels, DenseA{scratch, kdim}, packed, bias, out_row + int64_t{s0} * p.out_c);
+      gemm_block(g, n, 0, panels, DenseA{scratch, kdim}, packed, bias, out_row + int64_t{s0} * p.out_c,
+                 res_at(r, s0));
     }
   };
   for (int64_t r = r0; r < r1; ++r) {
@@ -192,20 +218,20 @@ inline void conv2d_implicit(const ConvParams& p, const float* in, const float* p
     float* out_row = out + r * p.out_w * p.out_c;
     const int32_t iy0 = oy * p.stride_h - p.pad_top;
     if (iy0 < 0 || iy0 + (p.k_h - 1) * p.dil_h >= p.in_h || x_lo >= x_hi) {
-      gathered(b, oy, 0, p.out_w, out_row);
+      gathered(r, b, oy, 0, p.out_w, out_row);
       continue;
     }
-    gathered(b, oy, 0, x_lo, out_row);
+    gathered(r, b, oy, 0, x_lo, out_row);
     const int32_t count = x_hi - x_lo, blocks = (count + kMR - 1) / kMR;
     int32_t x0 = x_lo;
     for (int32_t i = 0; i < blocks; ++i) {
       const int32_t n = count / blocks + (i < count % blocks ? 1 : 0);
       const float* origin = in + ((int64_t{b} * p.in_h + iy0) * p.in_w + (x0 * p.stride_w - p.pad_left)) * p.in_c;
       gemm_block(g, n, 0, panels, WindowA{origin, int64_t{p.stride_w} * p.in_c, koff}, packed, bias,
-                 out_row + int64_t{x0} * p.out_c);
+                 out_row + int64_t{x0} * p.out_c, res_at(r, x0));
       x0 += n;
     }
-    gathered(b, oy, x_hi, p.out_w, out_row);
+    gathered(r, b, oy, x_hi, p.out_w, out_row);
   }
 }
 
@@ -330,7 +356,8 @@ inline void depthwise_conv2d(const DepthwiseParams& p, const float* in, const fl
 // - with pw, the k_h expanded rows a depthwise row needs are computed by the GEMM kernel
 //   into a ring of k_h rows as they are first needed, each once (rows advance
 //   monotonically; dilation 1 keeps a window's rows in distinct slots);
-// - with pj, each depthwise row goes to a one-row buffer and is projected from there.
+// - with pj, each depthwise row goes to a one-row buffer and is projected from there,
+//   adding the row of `res` if a residual ADD is fused (else res is null).
 // scratch: [pw ? k_h * dw.in_w * dw.in_c : 0] + [pj ? dw.out_w * dw.out_c : 0] floats.
 // Computes output rows [r0, r1) of the batch * out_h rows; a range that starts mid-image
 // recomputes the expanded rows its first window needs.
@@ -338,14 +365,16 @@ template <int kLazy = 0>  // instantiated only where used
 inline void conv_chain(const ConvParams* pw, const DepthwiseParams& dw, const ConvParams* pj,
                        const float* in, const float* pw_packed, const float* pw_bias,
                        const float* dw_filter, const float* dw_bias, const float* pj_packed,
-                       const float* pj_bias, float* out, float* scratch, int64_t r0, int64_t r1) {
+                       const float* pj_bias, const float* res, float* out, float* scratch, int64_t r0,
+                       int64_t r1) {
   const int64_t in_row = int64_t{dw.in_w} * dw.in_c, dw_row = int64_t{dw.out_w} * dw.out_c;
   float* ring = scratch;
   float* dw_buf = scratch + (pw != nullptr ? dw.k_h * in_row : 0);
   const GemmParams gpw = pw != nullptr ? GemmParams{pw->out_w, pw->out_c, pw->in_c, pw->in_c, pw->out_c, pw->act, pw->post}
                                        : GemmParams{};
-  const GemmParams gpj = pj != nullptr ? GemmParams{pj->out_w, pj->out_c, pj->in_c, pj->in_c, pj->out_c, pj->act, pj->post}
-                                       : GemmParams{};
+  GemmParams gpj = pj != nullptr ? GemmParams{pj->out_w, pj->out_c, pj->in_c, pj->in_c, pj->out_c, pj->act, pj->post,
+                                              nullptr, pj->out_c, pj->res_act}
+                                 : GemmParams{};
   const int64_t x_row = pw != nullptr ? int64_t{pw->in_w} * pw->in_c : in_row;
   const int64_t out_row = pj != nullptr ? int64_t{pj->out_w} * pj->out_c : dw_row;
   int32_t held[64];
@@ -379,6 +408,7 @@ inline void conv_chain(const ConvParams* pw, const DepthwiseParams& dw, const Co
       dwconv_row_at(dw, rows, dw_filter, dw_bias, dst);
     } else {
       dwconv_row_at(dw, rows, dw_filter, dw_bias, dw_buf);
+      gpj.res = res == nullptr ? nullptr : res + r * out_row;
       gemm(gpj, dw_buf, pj_packed, pj_bias, dst);
     }
   }

@@ -22,12 +22,11 @@ constexpr size_t kInputBytes[] = {768, 20};
 constexpr size_t kOutputBytes[] = {20, 4, 2048};
 alignas(64) uint8_t g_arena[kArenaBytes];
 
-constexpr dlcoder_rt::ConvParams kN0_0 = {/*batch=*/1, /*in_h=*/8, /*in_w=*/8, /*in_c=*/3, /*out_h=*/8, /*out_w=*/8, /*out_c=*/8, /*k_h=*/3, /*k_w=*/3, /*stride_h=*/1, /*stride_w=*/1, /*dil_h=*/1, /*dil_w=*/1, /*pad_top=*/1, /*pad_left=*/1, /*groups=*/1, /*act=*/{0.0f, std::numeric_limits<float>::max()}, /*post=*/dlcoder_rt::UnaryKind::kNone};
+constexpr dlcoder_rt::ConvParams kN0_0 = {/*batch=*/1, /*in_h=*/8, /*in_w=*/8, /*in_c=*/3, /*out_h=*/8, /*out_w=*/8, /*out_c=*/8, /*k_h=*/3, /*k_w=*/3, /*stride_h=*/1, /*stride_w=*/1, /*dil_h=*/1, /*dil_w=*/1, /*pad_top=*/1, /*pad_left=*/1, /*groups=*/1, /*act=*/{0.0f, std::numeric_limits<float>::max()}, /*post=*/dlcoder_rt::UnaryKind::kNone, /*res_act=*/{std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()}};
 constexpr dlcoder_rt::ReduceParams kN1_1 = {{{1, 1, 1, 1, 64, 8}, {0, 0, 0, 0, 8, 1}, {0, 0, 0, 0, 0, 1}}, 8, 64};
-constexpr dlcoder_rt::FullyConnectedParams kN2_2 = {/*batch=*/1, /*in_depth=*/8, /*out_depth=*/5, /*act=*/{std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()}, /*post=*/dlcoder_rt::UnaryKind::kNone};
-constexpr dlcoder_rt::Loop6 kN3_3 = {{1, 1, 1, 1, 1, 5}, {0, 0, 0, 0, 0, 1}, {0, 0, 0, 0, 0, 1}};
-constexpr dlcoder_rt::ArgParams kN4_4 = {/*outer=*/1, /*axis=*/5, /*inner=*/1};
-constexpr dlcoder_rt::Loop6 kN5_5 = {{1, 1, 1, 1, 1, 5}, {0, 0, 0, 0, 0, 1}, {0, 0, 0, 0, 0, 0}};
+constexpr dlcoder_rt::FullyConnectedParams kN2_2 = {/*batch=*/1, /*in_depth=*/8, /*out_depth=*/5, /*act=*/{std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()}, /*post=*/dlcoder_rt::UnaryKind::kNone, /*res_act=*/{std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()}};
+constexpr dlcoder_rt::ArgParams kN3_3 = {/*outer=*/1, /*axis=*/5, /*inner=*/1};
+constexpr dlcoder_rt::Loop6 kN4_4 = {{1, 1, 1, 1, 1, 5}, {0, 0, 0, 0, 0, 1}, {0, 0, 0, 0, 0, 0}};
 
 int run_graph(const void* const* inputs, void* const* outputs, [[maybe_unused]] uint8_t* A,
               [[maybe_unused]] const dlcoder_rt::Parallel& par) {
@@ -37,17 +36,15 @@ int run_graph(const void* const* inputs, void* const* outputs, [[maybe_unused]] 
   [[maybe_unused]] int32_t* const out1 = static_cast<int32_t*>(outputs[1]);
   [[maybe_unused]] float* const out2 = static_cast<float*>(outputs[2]);
   // 0: CONV_2D
-  dlcoder_rt::conv2d_implicit_f32(par, kN0_0, in0, reinterpret_cast<const float*>(kW + 0), reinterpret_cast<const float*>(kW + 1728), reinterpret_cast<const int32_t*>(kW + 1792), out2, reinterpret_cast<float*>(A + 0));
+  dlcoder_rt::conv2d_implicit_f32(par, kN0_0, in0, reinterpret_cast<const float*>(kW + 0), reinterpret_cast<const float*>(kW + 1728), reinterpret_cast<const int32_t*>(kW + 1792), nullptr, out2, reinterpret_cast<float*>(A + 0));
   // 1: MEAN
   dlcoder_rt::mean(kN1_1, out2, reinterpret_cast<float*>(A + 0));
   // 2: FULLY_CONNECTED
-  dlcoder_rt::fully_connected_f32_gemm(par, kN2_2, reinterpret_cast<const float*>(A + 0), reinterpret_cast<const float*>(kW + 1920), nullptr, reinterpret_cast<float*>(A + 64));
-  // 3: ADD
-  dlcoder_rt::binary_f32(kN3_3, dlcoder_rt::BinaryKind::kAdd, reinterpret_cast<const float*>(A + 64), in1, reinterpret_cast<float*>(A + 0), {std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()});
-  // 4: ARG_MAX
-  dlcoder_rt::arg_reduce<float, int32_t, true>(kN4_4, reinterpret_cast<const float*>(A + 0), out1);
-  // 5: MUL
-  dlcoder_rt::binary_f32(kN5_5, dlcoder_rt::BinaryKind::kMul, reinterpret_cast<const float*>(A + 0), reinterpret_cast<const float*>(kW + 2432), out0, {std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()});
+  dlcoder_rt::fully_connected_f32_gemm(par, kN2_2, reinterpret_cast<const float*>(A + 0), reinterpret_cast<const float*>(kW + 1920), nullptr, in1, reinterpret_cast<float*>(A + 64));
+  // 3: ARG_MAX
+  dlcoder_rt::arg_reduce<float, int32_t, true>(kN3_3, reinterpret_cast<const float*>(A + 64), out1);
+  // 4: MUL
+  dlcoder_rt::binary_f32(kN4_4, dlcoder_rt::BinaryKind::kMul, reinterpret_cast<const float*>(A + 64), reinterpret_cast<const float*>(kW + 2432), out0, {std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()});
   return 0;
 }
 

@@ -18,14 +18,14 @@ constexpr size_t kTaskScratchBytes = 0;  // per extra thread
 constexpr size_t kInputBytes[] = {16};
 constexpr size_t kOutputBytes[] = {12};
 
-constexpr dlcoder_rt::FullyConnectedParams kN0_0 = {/*batch=*/1, /*in_depth=*/4, /*out_depth=*/3, /*act=*/{0.0f, std::numeric_limits<float>::max()}, /*post=*/dlcoder_rt::UnaryKind::kNone};
+constexpr dlcoder_rt::FullyConnectedParams kN0_0 = {/*batch=*/1, /*in_depth=*/4, /*out_depth=*/3, /*act=*/{0.0f, std::numeric_limits<float>::max()}, /*post=*/dlcoder_rt::UnaryKind::kNone, /*res_act=*/{std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()}};
 
 int run_graph(const void* const* inputs, void* const* outputs, [[maybe_unused]] uint8_t* A,
               [[maybe_unused]] const dlcoder_rt::Parallel& par) {
   [[maybe_unused]] const float* const in0 = static_cast<const float*>(inputs[0]);
   [[maybe_unused]] float* const out0 = static_cast<float*>(outputs[0]);
   // 0: FULLY_CONNECTED
-  dlcoder_rt::fully_connected_f32_gemm(par, kN0_0, in0, reinterpret_cast<const float*>(kW + 64), reinterpret_cast<const float*>(kW + 320), out0);
+  dlcoder_rt::fully_connected_f32_gemm(par, kN0_0, in0, reinterpret_cast<const float*>(kW + 64), reinterpret_cast<const float*>(kW + 320), nullptr, out0);
   return 0;
 }
 

@@ -1,0 +1,39 @@
+"""Fusion decisions of the pass pipeline on real converted models: the residual ADD goes
+into the GEMM epilogue of each producer kind, and a broadcast ADD does not. (That the fused
+code matches TFLite is checked for the same models by test_ops.py, test_isa.py and
+test_threads.py.)"""
+import pytest
+
+from dlcoder import compiler
+from dlcoder.ops.conv import _conv_padding, _is_pointwise
+from support import TESTS
+
+OPS = TESTS / "models" / "ops"
+CONTRACT = TESTS / "models" / "contract"
+
+
+def residual_fusions(model):
+    g0 = compiler.load_graph(str(model))
+    _, g = compiler.compile_graph(g0, "m")
+    found = []
+    for n in g.nodes:
+        attrs = n.attrs["pj"] if n.op == "DLCODER_CONV_DW" and "pj" in n.attrs else n.attrs
+        if "residual_act" not in attrs:
+            continue
+        kind = n.op
+        if n.op == "CONV_2D":
+            kind += "/1x1" if _is_pointwise(n, g, *_conv_padding(n, g)) else "/implicit"
+        found.append((kind, attrs["residual_act"]))
+    adds = [n for n in g.nodes if n.op == "ADD"]
+    return sorted(found), len(adds)
+
+
+@pytest.mark.parametrize("model, fused, adds_left", [
+    (OPS / "net_resnet_basic_batch2.tflite", [("CONV_2D/implicit", "RELU")], 0),
+    (OPS / "net_resnet_bottleneck.tflite", [("CONV_2D/1x1", "RELU6")], 1),
+    (OPS / "net_conv_dw_residual_fc.tflite", [("DLCODER_CONV_DW", "NONE")], 0),
+    (CONTRACT / "multi_io.tflite", [("FULLY_CONNECTED", "NONE")], 0),
+    (OPS / "add_row_bcast.tflite", [], 1),
+], ids=lambda v: v.stem if hasattr(v, "stem") else None)
+def test_residual_add_goes_into_the_gemm_epilogue(model, fused, adds_left):
+    assert residual_fusions(model) == (fused, adds_left)
