@@ -37,8 +37,8 @@ struct Scalar {
   static T sqrt(T a) { return std::sqrt(a); }
   static T abs(T a) { return std::fabs(a); }
   static T round(T a) { return std::nearbyint(a); }
-  // 2^n for integral n given as a float in [-126, 127]
-  static T pow2n(T n) { return std::ldexp(1.0f, static_cast<int>(n)); }
+  // y * 2^n for integral n given as a float (|n| <= 254)
+  static T scale2n(T y, T n) { return std::ldexp(y, static_cast<int>(n)); }
   static float hsum(T a) { return a; }
 };
 
@@ -69,9 +69,7 @@ struct Avx512 {
   static T sqrt(T a) { return _mm512_sqrt_ps(a); }
   static T abs(T a) { return _mm512_abs_ps(a); }
   static T round(T a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-  static T pow2n(T n) {
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23));
-  }
+  static T scale2n(T y, T n) { return _mm512_scalef_ps(y, n); }  // one instruction, any n
   static float hsum(T a) { return _mm512_reduce_add_ps(a); }
 };
 DLCODER_RT_TARGET_END
@@ -104,8 +102,14 @@ struct Avx2 {
   static T sqrt(T a) { return _mm256_sqrt_ps(a); }
   static T abs(T a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
   static T round(T a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  // 2^n for integral n given as a float in [-126, 127]
   static T pow2n(T n) {
     return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
+  }
+  // y * 2^n, in two steps so that n = 128 (or -127) does not overflow the exponent field
+  static T scale2n(T y, T n) {
+    const T half = round(mul(n, set1(0.5f)));
+    return mul(mul(y, pow2n(half)), pow2n(sub(n, half)));
   }
   static float hsum(T a) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
@@ -144,8 +148,14 @@ struct Sse2 {
   static T sqrt(T a) { return _mm_sqrt_ps(a); }
   static T abs(T a) { return _mm_andnot_ps(_mm_set1_ps(-0.0f), a); }
   static T round(T a) { return _mm_cvtepi32_ps(_mm_cvtps_epi32(a)); }  // |a| < 2^31 here
+  // 2^n for integral n given as a float in [-126, 127]
   static T pow2n(T n) {
     return _mm_castsi128_ps(_mm_slli_epi32(_mm_add_epi32(_mm_cvtps_epi32(n), _mm_set1_epi32(127)), 23));
+  }
+  // y * 2^n, in two steps so that n = 128 (or -127) does not overflow the exponent field
+  static T scale2n(T y, T n) {
+    const T half = round(mul(n, set1(0.5f)));
+    return mul(mul(y, pow2n(half)), pow2n(sub(n, half)));
   }
   static float hsum(T a) {
     __m128 s = _mm_add_ps(a, _mm_movehl_ps(a, a));
@@ -184,8 +194,14 @@ struct Neon {
   static T sqrt(T a) { return vsqrtq_f32(a); }
   static T abs(T a) { return vabsq_f32(a); }
   static T round(T a) { return vrndnq_f32(a); }
+  // 2^n for integral n given as a float in [-126, 127]
   static T pow2n(T n) {
     return vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(vcvtnq_s32_f32(n), vdupq_n_s32(127)), 23));
+  }
+  // y * 2^n, in two steps so that n = 128 (or -127) does not overflow the exponent field
+  static T scale2n(T y, T n) {
+    const T half = round(mul(n, set1(0.5f)));
+    return mul(mul(y, pow2n(half)), pow2n(sub(n, half)));
   }
   static float hsum(T a) { return vaddvq_f32(a); }
 };
