@@ -33,12 +33,33 @@ def split_chain(node):
     return pw, dw, pj
 
 
+# Rows of the chain's GEMMs per step: a few whole tiles (kMR is 12 on AVX-512)
+CHAIN_GEMM_ROWS = 48
+MAX_CHAIN_SLOTS = 256   # kMaxChainSlots in params.h
+
+
+def chain_steps(node, g) -> tuple:
+    """(output rows per step, ring rows) of a DLCODER_CONV_DW (ChainSteps in params.h):
+    enough rows per step for CHAIN_GEMM_ROWS GEMM rows, and a ring that holds a step's
+    window of expanded rows (never more rows than the input has)."""
+    _, dw, _ = split_chain(node)
+    _, in_h, _, _ = shape(g, dw.inputs[0])
+    _, out_h, out_w, _ = shape(g, dw.outputs[0])
+    k_h, stride = shape(g, dw.inputs[1])[1], dw.attrs["stride_h"]
+    rows = max(1, min(out_h, -(-CHAIN_GEMM_ROWS // out_w)))
+    while (rows - 1) * stride + k_h > MAX_CHAIN_SLOTS:
+        rows -= 1
+    return rows, min((rows - 1) * stride + k_h, in_h)
+
+
 def _chain_scratch(node, g) -> int:
-    """The ring of k_h expanded rows, and the one-row buffer before the projection."""
+    """The ring of expanded rows, and the buffer of a step's depthwise rows before the
+    projection."""
     pw, dw, pj = split_chain(node)
+    rows, slots = chain_steps(node, g)
     _, _, in_w, in_c = shape(g, dw.inputs[0])
     _, _, out_w, out_c = shape(g, dw.outputs[0])
-    floats = (shape(g, dw.inputs[1])[1] * in_w * in_c if pw else 0) + (out_w * out_c if pj else 0)
+    floats = (slots * in_w * in_c if pw else 0) + (rows * out_w * out_c if pj else 0)
     return floats * 4
 
 
@@ -52,8 +73,10 @@ def conv_chain(node, g, e):
             return "nullptr", "nullptr", "nullptr"
         bias = padded_bias(conv, g, e, 2, shape(g, conv.inputs[1])[0])
         return "&" + conv_params(conv, g, e), gemm_filter(conv, g, e), bias
+    rows, slots = chain_steps(node, g)
     pw_p, pw_w, pw_b = stage(pw)
     pj_p, pj_w, pj_b = stage(pj)
     return (f"dlcoder_rt::conv_chain_f32(par, {pw_p}, {depthwise_params(dw, g, e)}, {pj_p}, "
             f"{e.src(node.inputs[0])}, {pw_w}, {pw_b}, {e.src(dw.inputs[1])}, {e.src(dw.inputs[2])}, "
-            f"{pj_w}, {pj_b}, {residual(node, e, 7)}, {e.dst(node.outputs[0])}, {e.scratch('float')});")
+            f"{pj_w}, {pj_b}, {residual(node, e, 7)}, {e.dst(node.outputs[0])}, {e.scratch('float')}, "
+            f"dlcoder_rt::ChainSteps{{{rows}, {slots}}});")

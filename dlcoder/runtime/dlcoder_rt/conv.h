@@ -164,13 +164,13 @@ inline void depthwise_conv2d_f32_simd(const Parallel& par, const DepthwiseParams
 }
 
 // A depthwise convolution with the 1x1 convolution before it (pw) and/or after it (pj)
-// fused, row by row (simd_kernels.h: conv_chain); pw or pj may be null. Each task has its
-// own ring in its scratch.
+// fused, `steps.rows` rows at a time (simd_kernels.h: conv_chain); pw or pj may be null.
+// Each task has its own ring in its scratch.
 inline void conv_chain_f32(const Parallel& par, const ConvParams* pw, const DepthwiseParams& dw,
                            const ConvParams* pj, const float* in, const float* pw_packed,
                            const float* pw_bias, const float* dw_filter, const float* dw_bias,
                            const float* pj_packed, const float* pj_bias, const float* res, float* out,
-                           float* scratch) {
+                           float* scratch, ChainSteps steps) {
   const int64_t rows = int64_t{dw.batch} * dw.out_h;
   int64_t macs = rows * dw.out_w * dw.out_c * dw.k_h * dw.k_w;
   if (pw != nullptr) macs += int64_t{pw->batch} * pw->out_h * pw->out_w * pw->in_c * pw->out_c;
@@ -178,7 +178,7 @@ inline void conv_chain_f32(const Parallel& par, const ConvParams* pw, const Dept
   parallel_ranges(par, rows, macs, [&](int32_t t, int64_t r0, int64_t r1) {
     float* own = par.scratch(scratch, t);
     DLCODER_RT_DISPATCH(conv_chain, pw, dw, pj, in, pw_packed, pw_bias, dw_filter, dw_bias, pj_packed,
-                        pj_bias, res, out, own, r0, r1)
+                        pj_bias, res, out, own, steps, r0, r1)
   });
 }
 

@@ -46,5 +46,11 @@ struct GemmParams {
   Clamp<float> res_act;
 };
 
+// How a depthwise chain (simd_kernels.h: conv_chain) steps through its output rows.
+struct ChainSteps {
+  int32_t rows;   // output rows per step
+  int32_t slots;  // rows of the expanded-input ring (<= kMaxChainSlots)
+};
+constexpr int32_t kMaxChainSlots = 256;
 
 }  // namespace dlcoder_rt

@@ -351,66 +351,82 @@ inline void depthwise_conv2d(const DepthwiseParams& p, const float* in, const fl
 
 // ---- depthwise convolution between 1x1 convolutions ----------------------------------
 // An inverted-residual block is 1x1 expand -> depthwise -> 1x1 project, and the tensors
-// between them are the block's largest. Here the depthwise conv runs row by row with either
-// 1x1 conv fused (pw: expand, pj: project; each may be null):
-// - with pw, the k_h expanded rows a depthwise row needs are computed by the GEMM kernel
-//   into a ring of k_h rows as they are first needed, each once (rows advance
-//   monotonically; dilation 1 keeps a window's rows in distinct slots);
-// - with pj, each depthwise row goes to a one-row buffer and is projected from there,
-//   adding the row of `res` if a residual ADD is fused (else res is null).
-// scratch: [pw ? k_h * dw.in_w * dw.in_c : 0] + [pj ? dw.out_w * dw.out_c : 0] floats.
+// between them are the block's largest. Here the depthwise conv runs `steps.rows` output
+// rows at a time with either 1x1 conv fused (pw: expand, pj: project; each may be null):
+// - with pw, the expanded rows a step needs are computed by the GEMM kernel into a ring of
+//   `steps.slots` rows (row iy in slot iy % slots) as they are first needed, each once:
+//   rows advance monotonically and a step's window (dilation 1) spans at most `slots`
+//   rows, so a row is overwritten only once no later step needs it. Rows that are
+//   contiguous in the ring are expanded by one GEMM call;
+// - with pj, the step's depthwise rows go to a buffer and are projected by one GEMM call,
+//   adding the rows of `res` if a residual ADD is fused (else res is null).
+// Several rows per step keep the GEMMs' row count near a few whole tiles when the rows are
+// short (14 or 7 pixels late in a network). The generator picks `steps` and sizes scratch:
+// [pw ? slots * dw.in_w * dw.in_c : 0] + [pj ? rows * dw.out_w * dw.out_c : 0] floats.
 // Computes output rows [r0, r1) of the batch * out_h rows; a range that starts mid-image
 // recomputes the expanded rows its first window needs.
 template <int kLazy = 0>  // instantiated only where used
 inline void conv_chain(const ConvParams* pw, const DepthwiseParams& dw, const ConvParams* pj,
                        const float* in, const float* pw_packed, const float* pw_bias,
                        const float* dw_filter, const float* dw_bias, const float* pj_packed,
-                       const float* pj_bias, const float* res, float* out, float* scratch, int64_t r0,
-                       int64_t r1) {
+                       const float* pj_bias, const float* res, float* out, float* scratch,
+                       ChainSteps steps, int64_t r0, int64_t r1) {
   const int64_t in_row = int64_t{dw.in_w} * dw.in_c, dw_row = int64_t{dw.out_w} * dw.out_c;
   float* ring = scratch;
-  float* dw_buf = scratch + (pw != nullptr ? dw.k_h * in_row : 0);
-  const GemmParams gpw = pw != nullptr ? GemmParams{pw->out_w, pw->out_c, pw->in_c, pw->in_c, pw->out_c, pw->act, pw->post}
-                                       : GemmParams{};
+  float* dw_buf = scratch + (pw != nullptr ? steps.slots * in_row : 0);
+  GemmParams gpw = pw != nullptr ? GemmParams{pw->out_w, pw->out_c, pw->in_c, pw->in_c, pw->out_c, pw->act, pw->post}
+                                 : GemmParams{};
   GemmParams gpj = pj != nullptr ? GemmParams{pj->out_w, pj->out_c, pj->in_c, pj->in_c, pj->out_c, pj->act, pj->post,
                                               nullptr, pj->out_c, pj->res_act}
                                  : GemmParams{};
   const int64_t x_row = pw != nullptr ? int64_t{pw->in_w} * pw->in_c : in_row;
   const int64_t out_row = pj != nullptr ? int64_t{pj->out_w} * pj->out_c : dw_row;
-  int32_t held[64];
+  int32_t held[kMaxChainSlots];
   const float* rows[64];
   int32_t held_b = -1;  // the image whose rows the ring holds
-  for (int64_t r = r0; r < r1; ++r) {
+  for (int64_t r = r0; r < r1;) {
     const int32_t b = static_cast<int32_t>(r / dw.out_h), oy = static_cast<int32_t>(r % dw.out_h);
+    int32_t n = steps.rows < dw.out_h - oy ? steps.rows : dw.out_h - oy;
+    if (n > r1 - r) n = static_cast<int32_t>(r1 - r);
     if (b != held_b) {
-      for (int32_t s = 0; s < dw.k_h; ++s) held[s] = -1;
+      for (int32_t s = 0; s < steps.slots; ++s) held[s] = -1;
       held_b = b;
     }
     const float* in_b = in + int64_t{b} * dw.in_h * x_row;
-    for (int32_t ky = 0; ky < dw.k_h; ++ky) {
-      const int32_t iy = oy * dw.stride_h - dw.pad_top + ky * dw.dil_h;
-      if (iy < 0 || iy >= dw.in_h) {
-        rows[ky] = nullptr;
-      } else if (pw == nullptr) {
-        rows[ky] = in_b + iy * x_row;
-      } else {
-        const int32_t slot = iy % dw.k_h;
-        float* expanded = ring + slot * in_row;
-        if (held[slot] != iy) {
-          gemm(gpw, in_b + iy * x_row, pw_packed, pw_bias, expanded);
-          held[slot] = iy;
+    if (pw != nullptr) {
+      // expand the rows of this step's window that the ring lacks, a contiguous run at a time
+      int32_t lo = oy * dw.stride_h - dw.pad_top, hi = (oy + n - 1) * dw.stride_h - dw.pad_top + dw.k_h - 1;
+      lo = lo < 0 ? 0 : lo;
+      hi = hi >= dw.in_h ? dw.in_h - 1 : hi;
+      for (int32_t iy = lo; iy <= hi;) {
+        if (held[iy % steps.slots] == iy) {
+          ++iy;
+          continue;
         }
-        rows[ky] = expanded;
+        int32_t end = iy + 1;  // the run [iy, end): missing rows in consecutive slots
+        while (end <= hi && held[end % steps.slots] != end && end % steps.slots != 0) ++end;
+        gpw.m = (end - iy) * pw->out_w;
+        gemm(gpw, in_b + iy * x_row, pw_packed, pw_bias, ring + (iy % steps.slots) * in_row);
+        for (int32_t y = iy; y < end; ++y) held[y % steps.slots] = y;
+        iy = end;
       }
     }
-    float* dst = out + r * out_row;
-    if (pj == nullptr) {
-      dwconv_row_at(dw, rows, dw_filter, dw_bias, dst);
-    } else {
-      dwconv_row_at(dw, rows, dw_filter, dw_bias, dw_buf);
-      gpj.res = res == nullptr ? nullptr : res + r * out_row;
-      gemm(gpj, dw_buf, pj_packed, pj_bias, dst);
+    for (int32_t q = 0; q < n; ++q) {
+      for (int32_t ky = 0; ky < dw.k_h; ++ky) {
+        const int32_t iy = (oy + q) * dw.stride_h - dw.pad_top + ky * dw.dil_h;
+        if (iy < 0 || iy >= dw.in_h) {
+          rows[ky] = nullptr;
+        } else {
+          rows[ky] = pw == nullptr ? in_b + iy * x_row : ring + (iy % steps.slots) * in_row;
+        }
+      }
+      dwconv_row_at(dw, rows, dw_filter, dw_bias, pj == nullptr ? out + (r + q) * out_row : dw_buf + q * dw_row);
     }
+    if (pj != nullptr) {
+      gpj.m = n * pj->out_w;
+      gpj.res = res == nullptr ? nullptr : res + r * out_row;
+      gemm(gpj, dw_buf, pj_packed, pj_bias, out + r * out_row);
+    }
+    r += n;
   }
 }
-
