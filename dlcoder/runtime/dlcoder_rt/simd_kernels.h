@@ -212,15 +212,26 @@ inline void conv2d_implicit(const ConvParams& p, const float* in, const float* p
 // Channels are the vector dimension. For each output row the input rows of the window are
 // resolved once (null when they fall into the padding). The interior of a row (every tap
 // inside the input) runs a fully unrolled KHxKW kernel with the taps in registers and four
-// pixels at a time, so four independent FMA chains hide the FMA latency; the border
-// pixels, partial channel blocks and unusual kernel sizes take the checked path.
-template <int KH, int KW>
+// pixels at a time, so four independent FMA chains hide the FMA latency; a partial channel
+// block (nc < V::N: few channels, or the tail) does the same with masked loads and stores
+// (kFull false). The border pixels and unusual kernel sizes take the checked path. Every
+// path adds the taps in the same (ky, kx) order, so they agree bit for bit.
+template <int KH, int KW, bool kFull>
 inline void dwconv_interior(const DepthwiseParams& p, const float* const* rows, const float* filter,
-                            typename V::T b0, float* out_row, int32_t c0, int32_t x_lo, int32_t x_hi) {
+                            typename V::T b0, float* out_row, int32_t c0, int32_t nc, int32_t x_lo,
+                            int32_t x_hi) {
+  auto load = [nc](const float* src) { return kFull ? V::load(src) : V::loadn(src, nc); };
+  auto store = [nc](float* dst, typename V::T v) {
+    if (kFull) {
+      V::store(dst, v);
+    } else {
+      V::storen(dst, v, nc);
+    }
+  };
   const int32_t c_all = p.out_c;
   typename V::T w[KH * KW];
 #pragma GCC unroll 25
-  for (int t = 0; t < KH * KW; ++t) w[t] = V::load(filter + int64_t{t} * c_all + c0);
+  for (int t = 0; t < KH * KW; ++t) w[t] = load(filter + int64_t{t} * c_all + c0);
   const typename V::T lo = V::set1(p.act.lo), hi = V::set1(p.act.hi);
   const int64_t step = int64_t{p.stride_w} * p.in_c, dil = int64_t{p.dil_w} * p.in_c;
   int32_t ox = x_lo;
@@ -233,12 +244,11 @@ inline void dwconv_interior(const DepthwiseParams& p, const float* const* rows, 
 #pragma GCC unroll 5
       for (int kx = 0; kx < KW; ++kx) {
 #pragma GCC unroll 4
-        for (int q = 0; q < 4; ++q) acc[q] = V::fma(V::load(r + q * step + kx * dil), w[ky * KW + kx], acc[q]);
+        for (int q = 0; q < 4; ++q) acc[q] = V::fma(load(r + q * step + kx * dil), w[ky * KW + kx], acc[q]);
       }
     }
 #pragma GCC unroll 4
-    for (int q = 0; q < 4; ++q)
-      V::store(out_row + int64_t{ox + q} * c_all + c0, V::min(hi, V::max(lo, acc[q])));
+    for (int q = 0; q < 4; ++q) store(out_row + int64_t{ox + q} * c_all + c0, V::min(hi, V::max(lo, acc[q])));
   }
   for (; ox < x_hi; ++ox) {
     const int64_t base = int64_t{ox * p.stride_w - p.pad_left} * p.in_c + c0;
@@ -246,8 +256,20 @@ inline void dwconv_interior(const DepthwiseParams& p, const float* const* rows, 
 #pragma GCC unroll 5
     for (int ky = 0; ky < KH; ++ky)
 #pragma GCC unroll 5
-      for (int kx = 0; kx < KW; ++kx) acc = V::fma(V::load(rows[ky] + base + kx * dil), w[ky * KW + kx], acc);
-    V::store(out_row + int64_t{ox} * c_all + c0, V::min(hi, V::max(lo, acc)));
+      for (int kx = 0; kx < KW; ++kx) acc = V::fma(load(rows[ky] + base + kx * dil), w[ky * KW + kx], acc);
+    store(out_row + int64_t{ox} * c_all + c0, V::min(hi, V::max(lo, acc)));
+  }
+}
+
+// The interior of one channel block for a KHxKW kernel, full or masked.
+template <int KH, int KW>
+inline void dwconv_interior_block(const DepthwiseParams& p, const float* const* rows, const float* filter,
+                                  typename V::T b0, float* out_row, int32_t c0, int32_t nc, int32_t x_lo,
+                                  int32_t x_hi) {
+  if (nc == V::N) {
+    dwconv_interior<KH, KW, true>(p, rows, filter, b0, out_row, c0, nc, x_lo, x_hi);
+  } else {
+    dwconv_interior<KH, KW, false>(p, rows, filter, b0, out_row, c0, nc, x_lo, x_hi);
   }
 }
 
@@ -294,11 +316,11 @@ inline void dwconv_row_at(const DepthwiseParams& p, const float* const* rows, co
   for (int32_t c0 = 0; c0 < p.out_c; c0 += V::N) {
     const int32_t nc = p.out_c - c0 < V::N ? p.out_c - c0 : V::N;
     const typename V::T b0 = bias == nullptr ? V::zero() : (nc == V::N ? V::load(bias + c0) : V::loadn(bias + c0, nc));
-    const bool fast = all_rows && nc == V::N && (k3 || k5);
+    const bool fast = all_rows && (k3 || k5);
     const int32_t lo = fast ? x_lo : p.out_w, hi = fast ? x_hi : p.out_w;
     for (int32_t ox = 0; ox < lo; ++ox) dwconv_checked(p, rows, filter, b0, out_row, c0, nc, ox);
-    if (fast && k3) dwconv_interior<3, 3>(p, rows, filter, b0, out_row, c0, x_lo, x_hi);
-    if (fast && k5) dwconv_interior<5, 5>(p, rows, filter, b0, out_row, c0, x_lo, x_hi);
+    if (fast && k3) dwconv_interior_block<3, 3>(p, rows, filter, b0, out_row, c0, nc, x_lo, x_hi);
+    if (fast && k5) dwconv_interior_block<5, 5>(p, rows, filter, b0, out_row, c0, nc, x_lo, x_hi);
     for (int32_t ox = hi; ox < p.out_w; ++ox) dwconv_checked(p, rows, filter, b0, out_row, c0, nc, ox);
   }
   // the fused activation, on the row just written (still in cache)
