@@ -108,10 +108,13 @@ class IsaCoverage(tf.Module):
         ex3 = tf.nn.relu6(tf.nn.conv2d(x, self.x3, 1, "VALID") + self.xb1)
         chain = tf.nn.conv2d(tf.nn.relu6(tf.nn.depthwise_conv2d(ex3, self.xdw3b, [1, 1, 1, 1], "SAME")),
                              self.pj2, 1, "VALID") + self.pjb
+        # pooling, channels as the vector dimension: 37 is full vectors and a tail on every ISA
+        pools = tf.concat([tf.nn.avg_pool2d(c1, 3, 2, "SAME"), tf.nn.max_pool2d(c1, 3, 2, "SAME")], axis=3)
         return {"dw5": dw5, "dw5s2": dw5s2, "dw3": dw3, "dw7": dw7, "c3": c3, "swish": swish,
                 "unary": unary, "binary": binary, "fc": fc, "attn": attn,
                 "hswish_conv": hswish_conv, "swish_dw": swish_dw, "hswish_fc": hswish_fc,
-                "pw_dw3": pw_dw3, "pw_dw5": pw_dw5, "dw_pj": dw_pj, "chain": chain}
+                "pw_dw3": pw_dw3, "pw_dw5": pw_dw5, "dw_pj": dw_pj, "chain": chain,
+                "pools": pools}
 
 
 class AudioStft(tf.Module):
