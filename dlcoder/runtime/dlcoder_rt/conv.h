@@ -140,6 +140,15 @@ inline void conv2d_implicit_f32(const ConvParams& p, const float* in, const floa
   DLCODER_RT_DISPATCH(conv2d_implicit, p, in, packed, bias, koff, out, scratch)
 }
 
+// An ungrouped conv with out_c < 16 (kOC) that is not 1x1: tiles only as wide as its
+// channels (simd_kernels.h: conv2d_narrow). koff: tap offsets in the padded rows;
+// scratch: k_h * ((out_w - 1) * stride_w + (k_w - 1) * dil_w + 1) * in_c floats.
+template <int kOC>
+inline void conv2d_narrow_f32(const ConvParams& p, const float* in, const float* packed,
+                              const float* bias, const int32_t* koff, float* out, float* scratch) {
+  DLCODER_RT_DISPATCH(conv2d_narrow<kOC>, p, in, packed, bias, koff, out, scratch)
+}
+
 // depth_multiplier 1.
 inline void depthwise_conv2d_f32_simd(const DepthwiseParams& p, const float* in, const float* filter,
                                       const float* bias, float* out) {

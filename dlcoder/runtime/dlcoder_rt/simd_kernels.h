@@ -1,8 +1,8 @@
 // SIMD kernels, written once against the vector traits `V` (see simd.h).
 //
 // NOT a normal header: simd.h includes it once per ISA, inside a namespace that defines
-// `V` (the traits), `kMR` (rows of the GEMM tile) and `kNP` (16-column panels per tile),
-// under that ISA's target pragma.
+// `V` (the traits), `VNarrow` (8-float traits, or V), `kMR` (rows of the GEMM tile) and
+// `kNP` (16-column panels per tile), under that ISA's target pragma.
 // It must not include anything itself; simd_math.h comes before it. Every kernel is a
 // template (at least over a dummy `kLazy`) so that a model instantiates, for each ISA, only
 // the kernels it calls. Kernels get raw pointers and params; every packed-weight layout here
@@ -204,6 +204,112 @@ inline void conv2d_implicit(const ConvParams& p, const float* in, const float* p
         x0 += n;
       }
       gathered(b, oy, x_hi, p.out_w, out_row);
+    }
+  }
+}
+
+// ---- convolution with few output channels ---------------------------------------------
+// A conv whose output channels fit in one partial panel (out_c < 16) would leave most
+// lanes of a 16-column GEMM tile idle. Here a tile row is only the R = ceil(out_c / W::N)
+// registers the channels need, W being the ISA's 8-float vector type (VNarrow) when
+// out_c fits in it, else V; where that frees registers, a tile takes more pixels. The input
+// rows of an output row's window are first copied, with their zero padding, into scratch
+// ([k_h][width][in_c], koff: tap offsets in it), so that every pixel reads its window in
+// place and no border pixel is gathered alone into a short, latency-bound tile. Taps are
+// added in the same order, zeros included, as in conv2d_implicit: the same results.
+//
+// One tile: MR pixels (output rows `cols` floats apart) times the `cols` < 16 columns of
+// one panel, in R registers of W.
+template <class W, int MR, int R>
+inline void narrow_tile(int32_t k, WindowA a, const float* b, const float* bias, float* c, int32_t cols,
+                        Clamp<float> act) {
+  typename W::T acc[MR][R];
+  const float* rows[MR];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    rows[r] = a.row(r);
+#pragma GCC unroll 16
+    for (int j = 0; j < R; ++j) acc[r][j] = bias != nullptr ? W::load(bias + j * W::N) : W::zero();
+  }
+  for (int32_t kk = 0; kk < k; ++kk) {
+    const int64_t col = a.col(kk);
+    typename W::T bv[R];
+#pragma GCC unroll 16
+    for (int j = 0; j < R; ++j) bv[j] = W::load(b + int64_t{kk} * 16 + j * W::N);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      const typename W::T av = W::set1(rows[r][col]);
+#pragma GCC unroll 16
+      for (int j = 0; j < R; ++j) acc[r][j] = W::fma(av, bv[j], acc[r][j]);
+    }
+  }
+  const typename W::T lo = W::set1(act.lo), hi = W::set1(act.hi);
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+#pragma GCC unroll 16
+    for (int j = 0; j < R; ++j) {
+      const typename W::T v = W::min(hi, W::max(lo, acc[r][j]));
+      float* dst = c + int64_t{r} * cols + j * W::N;
+      if (cols >= (j + 1) * W::N) {
+        W::store(dst, v);
+      } else {
+        W::storen(dst, v, cols - j * W::N);
+      }
+    }
+  }
+}
+
+template <int kOC>  // out_c, < 16
+inline void conv2d_narrow(const ConvParams& p, const float* in, const float* packed, const float* bias,
+                          const int32_t* koff, float* out, float* scratch) {
+  using W = std::conditional_t<kOC <= VNarrow::N, VNarrow, V>;
+  constexpr int R = (kOC + W::N - 1) / W::N;
+  constexpr int kRegs = kMR * kNP * (16 / V::N);  // accumulators the GEMM tile holds
+  constexpr int MR = kRegs / R < 12 ? kRegs / R : 12;
+  // pixels in a padded row (ops/conv.py: _narrow_width)
+  const int32_t kdim = p.k_h * p.k_w * p.in_c, width = (p.out_w - 1) * p.stride_w + (p.k_w - 1) * p.dil_w + 1;
+  const int64_t in_row = int64_t{p.in_w} * p.in_c, row = int64_t{width} * p.in_c;
+  // columns [left, left + n) of a padded row hold the input, the rest zeros
+  const int32_t left = p.pad_left < width ? p.pad_left : width;
+  const int32_t n = width - left < p.in_w ? width - left : p.in_w;
+  for (int32_t b = 0; b < p.batch; ++b) {
+    for (int32_t oy = 0; oy < p.out_h; ++oy) {
+      for (int32_t ky = 0; ky < p.k_h; ++ky) {
+        const int32_t iy = oy * p.stride_h - p.pad_top + ky * p.dil_h;
+        float* dst = scratch + ky * row;
+        if (iy < 0 || iy >= p.in_h) {
+          std::fill(dst, dst + row, 0.0f);
+          continue;
+        }
+        std::fill(dst, dst + int64_t{left} * p.in_c, 0.0f);
+        std::memcpy(dst + int64_t{left} * p.in_c, in + (int64_t{b} * p.in_h + iy) * in_row,
+                    sizeof(float) * n * p.in_c);
+        std::fill(dst + int64_t{left + n} * p.in_c, dst + row, 0.0f);
+      }
+      float* out_row = out + (int64_t{b} * p.out_h + oy) * p.out_w * kOC;
+      const int32_t blocks = (p.out_w + MR - 1) / MR;
+      int32_t x0 = 0;
+      for (int32_t i = 0; i < blocks; ++i) {
+        const int32_t rows = p.out_w / blocks + (i < p.out_w % blocks ? 1 : 0);
+        const WindowA a{scratch + int64_t{x0} * p.stride_w * p.in_c, int64_t{p.stride_w} * p.in_c, koff};
+        float* c = out_row + int64_t{x0} * kOC;
+        switch (rows) {
+#define DLCODER_RT_NARROW_CASE(M) \
+  case M:                         \
+    if (M <= MR) narrow_tile<W, (M <= MR ? M : 1), R>(kdim, a, packed, bias, c, kOC, p.act); \
+    break;
+          DLCODER_RT_NARROW_CASE(12) DLCODER_RT_NARROW_CASE(11) DLCODER_RT_NARROW_CASE(10)
+          DLCODER_RT_NARROW_CASE(9) DLCODER_RT_NARROW_CASE(8) DLCODER_RT_NARROW_CASE(7)
+          DLCODER_RT_NARROW_CASE(6) DLCODER_RT_NARROW_CASE(5) DLCODER_RT_NARROW_CASE(4)
+          DLCODER_RT_NARROW_CASE(3) DLCODER_RT_NARROW_CASE(2) DLCODER_RT_NARROW_CASE(1)
+#undef DLCODER_RT_NARROW_CASE
+          default:
+            break;
+        }
+        x0 += rows;
+      }
+      // the fused activation, on the row just written (still in L1)
+      if (p.post != UnaryKind::kNone) unary(p.post, int64_t{p.out_w} * kOC, out_row, out_row);
     }
   }
 }

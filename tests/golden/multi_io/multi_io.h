@@ -34,7 +34,7 @@ namespace golden {
 // arena of kArenaBytes (64-byte aligned): write inputs, Run(), read outputs.
 class multi_io {
  public:
-  static constexpr size_t kArenaBytes = 4352;
+  static constexpr size_t kArenaBytes = 3392;
   static constexpr size_t kWeightBytes = 2496;
   static constexpr int kNumInputs = 2;
   static constexpr int kNumOutputs = 3;
