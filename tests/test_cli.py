@@ -44,14 +44,15 @@ def test_verify_passes_with_given_inputs(tmp_path):
 def test_per_tensor_names_the_op_that_diverges(monkeypatch, capsys):
     assert verify(str(MULTI), {}, per_tensor=True) == 0
     assert "every intermediate tensor matches" in capsys.readouterr().out
-    # break ADD on purpose: the report must name it, not the ops downstream of it
-    add = ops.TABLE["ADD"]
-    monkeypatch.setitem(ops.TABLE, "ADD", dataclasses.replace(
-        add, emit=lambda node, g, e: add.emit(node, g, e).replace("AddOp", "SubOp").replace(
-            "BinaryKind::kAdd", "BinaryKind::kSub")))
+    # break MUL on purpose: the report must name it, not the ops downstream of it (the
+    # model's ADD is fused into the FULLY_CONNECTED, so it has no kernel of its own to break)
+    mul = ops.TABLE["MUL"]
+    monkeypatch.setitem(ops.TABLE, "MUL", dataclasses.replace(
+        mul, emit=lambda node, g, e: mul.emit(node, g, e).replace("MulOp", "SubOp").replace(
+            "BinaryKind::kMul", "BinaryKind::kSub")))
     assert verify(str(MULTI), {}, per_tensor=True) == 1
     out = capsys.readouterr().out
-    assert "MISMATCH" in out and "first divergence: op" in out and " ADD " in out
+    assert "MISMATCH" in out and "first divergence: op" in out and " MUL " in out
 
 
 def test_generate_with_test_dir_builds_a_passing_self_test(tmp_path):

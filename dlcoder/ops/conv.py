@@ -55,10 +55,32 @@ def _is_pointwise(node, g, top: int, left: int) -> bool:
             node.attrs["stride_w"] == 1 and shape(g, node.inputs[0])[1:3] == shape(g, node.outputs[0])[1:3])
 
 
+def _is_narrow(node, g) -> bool:
+    """Fewer output channels than one panel: conv2d_narrow, with tiles only that wide."""
+    return shape(g, node.inputs[1])[0] < PANEL
+
+
+def _narrow_width(node, g) -> int:
+    """Pixels in a padded row of conv2d_narrow (`width` in simd_kernels.h)."""
+    _, kh, kw, _ = shape(g, node.inputs[1])
+    ow = shape(g, node.outputs[0])[2]
+    return (ow - 1) * node.attrs["stride_w"] + (kw - 1) * node.attrs.get("dilation_w_factor", 1) + 1
+
+
+def takes_residual(node, g) -> bool:
+    """The CONV_2D's kernel can add a residual in its epilogue (passes/fuse_residual.py):
+    the GEMM paths do, the narrow one does not."""
+    if g.const(node.inputs[1]) is None or not _conv_is_gemm(node, g):
+        return False
+    return _is_pointwise(node, g, *_conv_padding(node, g)) or not _is_narrow(node, g)
+
+
 def _conv_scratch(node, g) -> int:
     _, kh, kw, icg = shape(g, node.inputs[1])
     if not _conv_is_gemm(node, g) or _is_pointwise(node, g, *_conv_padding(node, g)):
         return 0
+    if _is_narrow(node, g):
+        return kh * _narrow_width(node, g) * icg * 4
     return KMAX_MR * kh * kw * icg * 4
 
 
@@ -108,9 +130,15 @@ def conv2d(node, g, e):
         if _is_pointwise(node, g, top, left):
             return (f"dlcoder_rt::conv2d_1x1_f32(par, {params}, {e.src(x)}, {packed}, {bias}, {res}, "
                     f"{e.dst(node.outputs[0])});")
-        # offset of tap (ky, kx, ci) from a window's origin, in the NHWC input
+        # offset of tap (ky, kx, ci) from a window's origin, in the NHWC input or, for a
+        # narrow conv, in its k_h padded rows
         ky, kx, ci = np.meshgrid(np.arange(kh), np.arange(kw), np.arange(ic), indexing="ij")
-        koff = e.weights(((ky * dh * iw + kx * dw) * ic + ci).astype(np.int32).ravel())
+        narrow = _is_narrow(node, g)
+        row = ky * _narrow_width(node, g) if narrow else ky * dh * iw
+        koff = e.weights(((row + kx * dw) * ic + ci).astype(np.int32).ravel())
+        if narrow:
+            return (f"dlcoder_rt::conv2d_narrow_f32<{oc}>(par, {params}, {e.src(x)}, {packed}, {bias}, {koff}, "
+                    f"{e.dst(node.outputs[0])}, {e.scratch('float')});")
         return (f"dlcoder_rt::conv2d_implicit_f32(par, {params}, {e.src(x)}, {packed}, {bias}, {koff}, "
                 f"{res}, {e.dst(node.outputs[0])}, {e.scratch('float')});")
     # grouped: [oc][kh][kw][icg] -> [groups][kh][kw][icg][ocg]

@@ -13,13 +13,15 @@ Exact: the kernel computes act_add(act_conv(conv(x)) + r) in float32, as TFLite 
 two ops (float addition commutes, so the operand order does not matter).
 Conditions: float32, no broadcast (the operand, the GEMM output and the ADD output have one
 shape); the GEMM output is read by the ADD alone and is not a graph output; the producer
-runs on the GEMM kernels with no epilogue (HARD_SWISH/swish) and no residual yet; the other
+runs on the GEMM kernels (for CONV_2D: ops/conv.py takes_residual) with no epilogue
+(HARD_SWISH/swish) and no residual yet; the other
 operand is available when the producer runs (a constant, a graph input or the output of an
 earlier node).
 """
 from __future__ import annotations
 
 from dlcoder.ir import Graph
+from dlcoder.ops.conv import takes_residual
 from dlcoder.passes.rewrite import drop_nodes, private_producer
 
 RESIDUAL_INPUT = {"CONV_2D": 3, "FULLY_CONNECTED": 3, "DLCODER_CONV_DW": 7}
@@ -33,12 +35,10 @@ def _gemm_producer(node, g) -> bool:
         return "pj" in node.attrs and "epilogue" not in node.attrs["pj"]
     if "epilogue" in node.attrs or len(node.outputs) != 1:
         return False
-    w = g.tensors[node.inputs[1]]
+    if node.op == "CONV_2D":
+        return takes_residual(node, g)
     bias_ok = len(node.inputs) < 3 or node.inputs[2] < 0 or g.tensors[node.inputs[2]].is_const
-    if not (w.is_const and bias_ok):
-        return False
-    # CONV_2D: ungrouped (grouped convs run the scalar kernel)
-    return node.op == "FULLY_CONNECTED" or w.shape[3] == g.tensors[node.inputs[0]].shape[3]
+    return g.tensors[node.inputs[1]].is_const and bias_ok
 
 
 def _fused(node, other: int, act: str):

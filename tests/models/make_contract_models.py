@@ -68,6 +68,7 @@ class IsaCoverage(tf.Module):
         self.xb1, self.xb2 = r(36), r(21)
         self.pdw, self.pj1, self.pj2, self.pjb = r(3, 3, 40, 1), r(1, 1, 40, 18), r(1, 1, 36, 27), r(27)
         self.x3, self.xdw3b = r(1, 1, 40, 36), r(3, 3, 36, 1)
+        self.n5, self.n12, self.n3 = r(3, 3, 40, 5), r(5, 3, 40, 12), r(3, 3, 40, 3)
 
     @tf.function(input_signature=[tf.TensorSpec([1, 13, 11, 40], tf.float32, name="x"),
                                   tf.TensorSpec([1, 13, 1, 1], tf.float32, name="gate")])
@@ -108,10 +109,20 @@ class IsaCoverage(tf.Module):
         ex3 = tf.nn.relu6(tf.nn.conv2d(x, self.x3, 1, "VALID") + self.xb1)
         chain = tf.nn.conv2d(tf.nn.relu6(tf.nn.depthwise_conv2d(ex3, self.xdw3b, [1, 1, 1, 1], "SAME")),
                              self.pj2, 1, "VALID") + self.pjb
+        # convs with fewer output channels than a panel (conv2d_narrow): a masked tail on
+        # every ISA; stride 2 with asymmetric padding; dilation with a hard-swish epilogue
+        n5 = tf.nn.relu(tf.nn.conv2d(x, self.n5, 1, "SAME"))
+        n12 = tf.nn.conv2d(x, self.n12, 2, "SAME")
+        n3 = tf.nn.conv2d(x, self.n3, 1, "SAME", dilations=2)
+        narrow = tf.concat([tf.reshape(n5, [1, -1]), tf.reshape(n12, [1, -1]),
+                            tf.reshape(n3 * tf.nn.relu6(n3 + 3.0) / 6.0, [1, -1])], axis=1)
+        # pooling, channels as the vector dimension: 37 is full vectors and a tail on every ISA
+        pools = tf.concat([tf.nn.avg_pool2d(c1, 3, 2, "SAME"), tf.nn.max_pool2d(c1, 3, 2, "SAME")], axis=3)
         return {"dw5": dw5, "dw5s2": dw5s2, "dw3": dw3, "dw7": dw7, "c3": c3, "swish": swish,
                 "unary": unary, "binary": binary, "fc": fc, "attn": attn,
                 "hswish_conv": hswish_conv, "swish_dw": swish_dw, "hswish_fc": hswish_fc,
-                "pw_dw3": pw_dw3, "pw_dw5": pw_dw5, "dw_pj": dw_pj, "chain": chain}
+                "pw_dw3": pw_dw3, "pw_dw5": pw_dw5, "dw_pj": dw_pj, "chain": chain,
+                "pools": pools, "narrow": narrow}
 
 
 class AudioStft(tf.Module):

@@ -53,4 +53,14 @@ struct ChainSteps {
 };
 constexpr int32_t kMaxChainSlots = 256;
 
+struct PoolParams {
+  int32_t batch, in_h, in_w, channels;
+  int32_t out_h, out_w;
+  int32_t k_h, k_w, stride_h, stride_w;
+  int32_t pad_top, pad_left;
+  Clamp<float> act;
+};
+
+enum class PoolKind { kAverage, kMax, kL2 };
+
 }  // namespace dlcoder_rt

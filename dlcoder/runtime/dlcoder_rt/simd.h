@@ -2,9 +2,12 @@
 //
 // Each ISA gets a traits struct (T = register type, N = floats per register) compiled for
 // that ISA, and a namespace (avx512, avx2, sse2, neon, scalar) in which simd_math.h and
-// simd_kernels.h are included under the same target, with `V` naming the traits. Callers go through the
-// dispatchers at the bottom, which pick the namespace with runtime_isa().
+// simd_kernels.h are included under the same target, with `V` naming the traits (and
+// `VNarrow` the 8-float traits where V is wider, for narrow tiles; else V itself). Callers
+// go through the dispatchers at the bottom, which pick the namespace with runtime_isa().
 #pragma once
+
+#include <type_traits>
 
 #include "dlcoder_rt/common.h"
 #include "dlcoder_rt/isa.h"
@@ -214,6 +217,7 @@ struct Neon {
 DLCODER_RT_TARGET_BEGIN("avx512f,avx512vl,avx2,fma")
 namespace avx512 {
 using V = simd::Avx512;
+using VNarrow = simd::Avx2;  // tiles of at most 8 columns would idle half of a 512-bit register
 constexpr int kMR = 12;
 constexpr int kNP = 2;  // 24 accumulators of 32 registers
 #include "dlcoder_rt/simd_math.h"
@@ -224,6 +228,7 @@ DLCODER_RT_TARGET_END
 DLCODER_RT_TARGET_BEGIN("avx2,fma")
 namespace avx2 {
 using V = simd::Avx2;
+using VNarrow = V;
 constexpr int kNP = 1;
 constexpr int kMR = 6;
 #include "dlcoder_rt/simd_math.h"
@@ -233,6 +238,7 @@ DLCODER_RT_TARGET_END
 
 namespace sse2 {
 using V = simd::Sse2;
+using VNarrow = V;
 constexpr int kNP = 1;
 constexpr int kMR = 3;
 #include "dlcoder_rt/simd_math.h"
@@ -243,6 +249,7 @@ constexpr int kMR = 3;
 #if defined(DLCODER_RT_NEON)
 namespace neon {
 using V = simd::Neon;
+using VNarrow = V;
 constexpr int kNP = 1;
 constexpr int kMR = 6;
 #include "dlcoder_rt/simd_math.h"
@@ -252,6 +259,7 @@ constexpr int kMR = 6;
 
 namespace scalar {
 using V = simd::Scalar;
+using VNarrow = V;
 constexpr int kNP = 1;
 constexpr int kMR = 4;
 #include "dlcoder_rt/simd_math.h"

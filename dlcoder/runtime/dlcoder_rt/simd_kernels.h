@@ -1,8 +1,8 @@
 // SIMD kernels, written once against the vector traits `V` (see simd.h).
 //
 // NOT a normal header: simd.h includes it once per ISA, inside a namespace that defines
-// `V` (the traits), `kMR` (rows of the GEMM tile) and `kNP` (16-column panels per tile),
-// under that ISA's target pragma.
+// `V` (the traits), `VNarrow` (8-float traits, or V), `kMR` (rows of the GEMM tile) and
+// `kNP` (16-column panels per tile), under that ISA's target pragma.
 // It must not include anything itself; simd_math.h comes before it. Every kernel is a
 // template (at least over a dummy `kLazy`) so that a model instantiates, for each ISA, only
 // the kernels it calls. Kernels get raw pointers and params; every packed-weight layout here
@@ -235,19 +235,136 @@ inline void conv2d_implicit(const ConvParams& p, const float* in, const float* p
   }
 }
 
+// ---- convolution with few output channels ---------------------------------------------
+// A conv whose output channels fit in one partial panel (out_c < 16) would leave most
+// lanes of a 16-column GEMM tile idle. Here a tile row is only the R = ceil(out_c / W::N)
+// registers the channels need, W being the ISA's 8-float vector type (VNarrow) when
+// out_c fits in it, else V; where that frees registers, a tile takes more pixels. The input
+// rows of an output row's window are first copied, with their zero padding, into scratch
+// ([k_h][width][in_c], koff: tap offsets in it), so that every pixel reads its window in
+// place and no border pixel is gathered alone into a short, latency-bound tile. Taps are
+// added in the same order, zeros included, as in conv2d_implicit: the same results.
+//
+// One tile: MR pixels (output rows `cols` floats apart) times the `cols` < 16 columns of
+// one panel, in R registers of W.
+template <class W, int MR, int R>
+inline void narrow_tile(int32_t k, WindowA a, const float* b, const float* bias, float* c, int32_t cols,
+                        Clamp<float> act) {
+  typename W::T acc[MR][R];
+  const float* rows[MR];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    rows[r] = a.row(r);
+#pragma GCC unroll 16
+    for (int j = 0; j < R; ++j) acc[r][j] = bias != nullptr ? W::load(bias + j * W::N) : W::zero();
+  }
+  for (int32_t kk = 0; kk < k; ++kk) {
+    const int64_t col = a.col(kk);
+    typename W::T bv[R];
+#pragma GCC unroll 16
+    for (int j = 0; j < R; ++j) bv[j] = W::load(b + int64_t{kk} * 16 + j * W::N);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      const typename W::T av = W::set1(rows[r][col]);
+#pragma GCC unroll 16
+      for (int j = 0; j < R; ++j) acc[r][j] = W::fma(av, bv[j], acc[r][j]);
+    }
+  }
+  const typename W::T lo = W::set1(act.lo), hi = W::set1(act.hi);
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+#pragma GCC unroll 16
+    for (int j = 0; j < R; ++j) {
+      const typename W::T v = W::min(hi, W::max(lo, acc[r][j]));
+      float* dst = c + int64_t{r} * cols + j * W::N;
+      if (cols >= (j + 1) * W::N) {
+        W::store(dst, v);
+      } else {
+        W::storen(dst, v, cols - j * W::N);
+      }
+    }
+  }
+}
+
+// Output rows [r0, r1) of the batch * out_h rows.
+template <int kOC>  // out_c, < 16
+inline void conv2d_narrow(const ConvParams& p, const float* in, const float* packed, const float* bias,
+                          const int32_t* koff, float* out, float* scratch, int64_t r0, int64_t r1) {
+  using W = std::conditional_t<kOC <= VNarrow::N, VNarrow, V>;
+  constexpr int R = (kOC + W::N - 1) / W::N;
+  constexpr int kRegs = kMR * kNP * (16 / V::N);  // accumulators the GEMM tile holds
+  constexpr int MR = kRegs / R < 12 ? kRegs / R : 12;
+  // pixels in a padded row (ops/conv.py: _narrow_width)
+  const int32_t kdim = p.k_h * p.k_w * p.in_c, width = (p.out_w - 1) * p.stride_w + (p.k_w - 1) * p.dil_w + 1;
+  const int64_t in_row = int64_t{p.in_w} * p.in_c, row = int64_t{width} * p.in_c;
+  // columns [left, left + n) of a padded row hold the input, the rest zeros
+  const int32_t left = p.pad_left < width ? p.pad_left : width;
+  const int32_t n = width - left < p.in_w ? width - left : p.in_w;
+  for (int64_t r = r0; r < r1; ++r) {
+    const int32_t b = static_cast<int32_t>(r / p.out_h), oy = static_cast<int32_t>(r % p.out_h);
+    for (int32_t ky = 0; ky < p.k_h; ++ky) {
+      const int32_t iy = oy * p.stride_h - p.pad_top + ky * p.dil_h;
+      float* dst = scratch + ky * row;
+      if (iy < 0 || iy >= p.in_h) {
+        std::fill(dst, dst + row, 0.0f);
+        continue;
+      }
+      std::fill(dst, dst + int64_t{left} * p.in_c, 0.0f);
+      std::memcpy(dst + int64_t{left} * p.in_c, in + (int64_t{b} * p.in_h + iy) * in_row,
+                  sizeof(float) * n * p.in_c);
+      std::fill(dst + int64_t{left + n} * p.in_c, dst + row, 0.0f);
+    }
+    float* out_row = out + r * p.out_w * kOC;
+    const int32_t blocks = (p.out_w + MR - 1) / MR;
+    int32_t x0 = 0;
+    for (int32_t i = 0; i < blocks; ++i) {
+      const int32_t rows = p.out_w / blocks + (i < p.out_w % blocks ? 1 : 0);
+      const WindowA a{scratch + int64_t{x0} * p.stride_w * p.in_c, int64_t{p.stride_w} * p.in_c, koff};
+      float* c = out_row + int64_t{x0} * kOC;
+      switch (rows) {
+#define DLCODER_RT_NARROW_CASE(M) \
+  case M:                         \
+    if (M <= MR) narrow_tile<W, (M <= MR ? M : 1), R>(kdim, a, packed, bias, c, kOC, p.act); \
+    break;
+        DLCODER_RT_NARROW_CASE(12) DLCODER_RT_NARROW_CASE(11) DLCODER_RT_NARROW_CASE(10)
+        DLCODER_RT_NARROW_CASE(9) DLCODER_RT_NARROW_CASE(8) DLCODER_RT_NARROW_CASE(7)
+        DLCODER_RT_NARROW_CASE(6) DLCODER_RT_NARROW_CASE(5) DLCODER_RT_NARROW_CASE(4)
+        DLCODER_RT_NARROW_CASE(3) DLCODER_RT_NARROW_CASE(2) DLCODER_RT_NARROW_CASE(1)
+#undef DLCODER_RT_NARROW_CASE
+        default:
+          break;
+      }
+      x0 += rows;
+    }
+    // the fused activation, on the row just written (still in L1)
+    if (p.post != UnaryKind::kNone) unary(p.post, int64_t{p.out_w} * kOC, out_row, out_row);
+  }
+}
+
 // ---- depthwise convolution -----------------------------------------------------------
 // Channels are the vector dimension. For each output row the input rows of the window are
 // resolved once (null when they fall into the padding). The interior of a row (every tap
 // inside the input) runs a fully unrolled KHxKW kernel with the taps in registers and four
-// pixels at a time, so four independent FMA chains hide the FMA latency; the border
-// pixels, partial channel blocks and unusual kernel sizes take the checked path.
-template <int KH, int KW>
+// pixels at a time, so four independent FMA chains hide the FMA latency; a partial channel
+// block (nc < V::N: few channels, or the tail) does the same with masked loads and stores
+// (kFull false). The border pixels and unusual kernel sizes take the checked path. Every
+// path adds the taps in the same (ky, kx) order, so they agree bit for bit.
+template <int KH, int KW, bool kFull>
 inline void dwconv_interior(const DepthwiseParams& p, const float* const* rows, const float* filter,
-                            typename V::T b0, float* out_row, int32_t c0, int32_t x_lo, int32_t x_hi) {
+                            typename V::T b0, float* out_row, int32_t c0, int32_t nc, int32_t x_lo,
+                            int32_t x_hi) {
+  auto load = [nc](const float* src) { return kFull ? V::load(src) : V::loadn(src, nc); };
+  auto store = [nc](float* dst, typename V::T v) {
+    if (kFull) {
+      V::store(dst, v);
+    } else {
+      V::storen(dst, v, nc);
+    }
+  };
   const int32_t c_all = p.out_c;
   typename V::T w[KH * KW];
 #pragma GCC unroll 25
-  for (int t = 0; t < KH * KW; ++t) w[t] = V::load(filter + int64_t{t} * c_all + c0);
+  for (int t = 0; t < KH * KW; ++t) w[t] = load(filter + int64_t{t} * c_all + c0);
   const typename V::T lo = V::set1(p.act.lo), hi = V::set1(p.act.hi);
   const int64_t step = int64_t{p.stride_w} * p.in_c, dil = int64_t{p.dil_w} * p.in_c;
   int32_t ox = x_lo;
@@ -260,12 +377,11 @@ inline void dwconv_interior(const DepthwiseParams& p, const float* const* rows, 
 #pragma GCC unroll 5
       for (int kx = 0; kx < KW; ++kx) {
 #pragma GCC unroll 4
-        for (int q = 0; q < 4; ++q) acc[q] = V::fma(V::load(r + q * step + kx * dil), w[ky * KW + kx], acc[q]);
+        for (int q = 0; q < 4; ++q) acc[q] = V::fma(load(r + q * step + kx * dil), w[ky * KW + kx], acc[q]);
       }
     }
 #pragma GCC unroll 4
-    for (int q = 0; q < 4; ++q)
-      V::store(out_row + int64_t{ox + q} * c_all + c0, V::min(hi, V::max(lo, acc[q])));
+    for (int q = 0; q < 4; ++q) store(out_row + int64_t{ox + q} * c_all + c0, V::min(hi, V::max(lo, acc[q])));
   }
   for (; ox < x_hi; ++ox) {
     const int64_t base = int64_t{ox * p.stride_w - p.pad_left} * p.in_c + c0;
@@ -273,8 +389,20 @@ inline void dwconv_interior(const DepthwiseParams& p, const float* const* rows, 
 #pragma GCC unroll 5
     for (int ky = 0; ky < KH; ++ky)
 #pragma GCC unroll 5
-      for (int kx = 0; kx < KW; ++kx) acc = V::fma(V::load(rows[ky] + base + kx * dil), w[ky * KW + kx], acc);
-    V::store(out_row + int64_t{ox} * c_all + c0, V::min(hi, V::max(lo, acc)));
+      for (int kx = 0; kx < KW; ++kx) acc = V::fma(load(rows[ky] + base + kx * dil), w[ky * KW + kx], acc);
+    store(out_row + int64_t{ox} * c_all + c0, V::min(hi, V::max(lo, acc)));
+  }
+}
+
+// The interior of one channel block for a KHxKW kernel, full or masked.
+template <int KH, int KW>
+inline void dwconv_interior_block(const DepthwiseParams& p, const float* const* rows, const float* filter,
+                                  typename V::T b0, float* out_row, int32_t c0, int32_t nc, int32_t x_lo,
+                                  int32_t x_hi) {
+  if (nc == V::N) {
+    dwconv_interior<KH, KW, true>(p, rows, filter, b0, out_row, c0, nc, x_lo, x_hi);
+  } else {
+    dwconv_interior<KH, KW, false>(p, rows, filter, b0, out_row, c0, nc, x_lo, x_hi);
   }
 }
 
@@ -321,11 +449,11 @@ inline void dwconv_row_at(const DepthwiseParams& p, const float* const* rows, co
   for (int32_t c0 = 0; c0 < p.out_c; c0 += V::N) {
     const int32_t nc = p.out_c - c0 < V::N ? p.out_c - c0 : V::N;
     const typename V::T b0 = bias == nullptr ? V::zero() : (nc == V::N ? V::load(bias + c0) : V::loadn(bias + c0, nc));
-    const bool fast = all_rows && nc == V::N && (k3 || k5);
+    const bool fast = all_rows && (k3 || k5);
     const int32_t lo = fast ? x_lo : p.out_w, hi = fast ? x_hi : p.out_w;
     for (int32_t ox = 0; ox < lo; ++ox) dwconv_checked(p, rows, filter, b0, out_row, c0, nc, ox);
-    if (fast && k3) dwconv_interior<3, 3>(p, rows, filter, b0, out_row, c0, x_lo, x_hi);
-    if (fast && k5) dwconv_interior<5, 5>(p, rows, filter, b0, out_row, c0, x_lo, x_hi);
+    if (fast && k3) dwconv_interior_block<3, 3>(p, rows, filter, b0, out_row, c0, nc, x_lo, x_hi);
+    if (fast && k5) dwconv_interior_block<5, 5>(p, rows, filter, b0, out_row, c0, nc, x_lo, x_hi);
     for (int32_t ox = hi; ox < p.out_w; ++ox) dwconv_checked(p, rows, filter, b0, out_row, c0, nc, ox);
   }
   // the fused activation, on the row just written (still in cache)
@@ -346,6 +474,62 @@ inline void depthwise_conv2d(const DepthwiseParams& p, const float* in, const fl
       rows[ky] = (iy >= 0 && iy < p.in_h) ? in_b + int64_t{iy} * p.in_w * p.in_c : nullptr;
     }
     dwconv_row_at(p, rows, filter, bias, out + r * p.out_w * p.out_c);
+  }
+}
+
+// ---- pooling -------------------------------------------------------------------------
+// Channels are the vector dimension, masked (kFull false) for a partial block. Windows are
+// clipped to the input: padded positions are neither counted nor compared, as in TFLite.
+// Every lane adds (or compares) its window in (ky, kx) order and an average divides the
+// sum by the count, as TFLite's reference kernel does, so results match it bit for bit;
+// V::max(x, acc) is std::max(acc, x) (x only if x > acc).
+template <PoolKind kKind, bool kFull>
+inline void pool_block(const PoolParams& p, const float* win, int32_t kh, int32_t kw,
+                       typename V::T count, float* o, int32_t nc) {
+  const int32_t c = p.channels;
+  typename V::T acc = kKind == PoolKind::kMax ? V::set1(std::numeric_limits<float>::lowest()) : V::zero();
+  for (int32_t ky = 0; ky < kh; ++ky) {
+    const float* x = win + int64_t{ky} * p.in_w * c;
+    for (int32_t kx = 0; kx < kw; ++kx, x += c) {
+      const typename V::T v = kFull ? V::load(x) : V::loadn(x, nc);
+      if (kKind == PoolKind::kMax) {
+        acc = V::max(v, acc);
+      } else if (kKind == PoolKind::kAverage) {
+        acc = V::add(acc, v);
+      } else {
+        acc = V::add(acc, V::mul(v, v));
+      }
+    }
+  }
+  if (kKind == PoolKind::kAverage) acc = V::div(acc, count);
+  if (kKind == PoolKind::kL2) acc = V::sqrt(V::div(acc, count));
+  acc = V::min(V::set1(p.act.hi), V::max(V::set1(p.act.lo), acc));
+  if (kFull) {
+    V::store(o, acc);
+  } else {
+    V::storen(o, acc, nc);
+  }
+}
+
+template <PoolKind kKind>
+inline void pool2d(const PoolParams& p, const float* in, float* out) {
+  const int32_t c = p.channels;
+  for (int32_t b = 0; b < p.batch; ++b) {
+    for (int32_t oy = 0; oy < p.out_h; ++oy) {
+      const int32_t y0 = oy * p.stride_h - p.pad_top;
+      const int32_t ky0 = y0 < 0 ? -y0 : 0, ky1 = p.k_h < p.in_h - y0 ? p.k_h : p.in_h - y0;
+      for (int32_t ox = 0; ox < p.out_w; ++ox) {
+        const int32_t x0 = ox * p.stride_w - p.pad_left;
+        const int32_t kx0 = x0 < 0 ? -x0 : 0, kx1 = p.k_w < p.in_w - x0 ? p.k_w : p.in_w - x0;
+        const float* win = in + ((int64_t{b} * p.in_h + y0 + ky0) * p.in_w + x0 + kx0) * c;
+        float* o = out + ((int64_t{b} * p.out_h + oy) * p.out_w + ox) * c;
+        const typename V::T count = V::set1(static_cast<float>((ky1 - ky0) * (kx1 - kx0)));
+        int32_t c0 = 0;
+        for (; c0 + V::N <= c; c0 += V::N)
+          pool_block<kKind, true>(p, win + c0, ky1 - ky0, kx1 - kx0, count, o + c0, V::N);
+        if (c0 < c) pool_block<kKind, false>(p, win + c0, ky1 - ky0, kx1 - kx0, count, o + c0, c - c0);
+      }
+    }
   }
 }
 

@@ -16,8 +16,8 @@ extern "C" const uint8_t multi_io_weights[];
 namespace {
 
 [[maybe_unused]] const uint8_t* const kW = multi_io_weights;
-constexpr size_t kArenaBytes = 1344;
-constexpr size_t kTaskScratchBytes = 1344;  // per extra thread
+constexpr size_t kArenaBytes = 384;
+constexpr size_t kTaskScratchBytes = 384;  // per extra thread
 constexpr size_t kInputBytes[] = {768, 20};
 constexpr size_t kOutputBytes[] = {20, 4, 2048};
 alignas(64) uint8_t g_arena[kArenaBytes];
@@ -36,7 +36,7 @@ int run_graph(const void* const* inputs, void* const* outputs, [[maybe_unused]] 
   [[maybe_unused]] int32_t* const out1 = static_cast<int32_t*>(outputs[1]);
   [[maybe_unused]] float* const out2 = static_cast<float*>(outputs[2]);
   // 0: CONV_2D
-  dlcoder_rt::conv2d_implicit_f32(par, kN0_0, in0, reinterpret_cast<const float*>(kW + 0), reinterpret_cast<const float*>(kW + 1728), reinterpret_cast<const int32_t*>(kW + 1792), nullptr, out2, reinterpret_cast<float*>(A + 0));
+  dlcoder_rt::conv2d_narrow_f32<8>(par, kN0_0, in0, reinterpret_cast<const float*>(kW + 0), reinterpret_cast<const float*>(kW + 1728), reinterpret_cast<const int32_t*>(kW + 1792), out2, reinterpret_cast<float*>(A + 0));
   // 1: MEAN
   dlcoder_rt::mean(kN1_1, out2, reinterpret_cast<float*>(A + 0));
   // 2: FULLY_CONNECTED

@@ -52,8 +52,8 @@ namespace golden {
 // write inputs, Run(), read outputs.
 class multi_io {
  public:
-  static constexpr size_t kArenaBytes = 4352;
-  static constexpr size_t kTaskScratchBytes = 1344;
+  static constexpr size_t kArenaBytes = 3392;
+  static constexpr size_t kTaskScratchBytes = 384;
   static constexpr size_t ArenaBytes(int threads) {
     return kArenaBytes + (threads > 1 ? static_cast<size_t>(threads - 1) * kTaskScratchBytes : 0);
   }
