@@ -79,8 +79,12 @@ class Context:
         return f"reinterpret_cast<const {ct}*>(kW + {self.blob.add(array)})"
 
     def scratch(self, ctype: str) -> str:
-        """A `ctype*` to this node's scratch space (size from the op's scratch hook)."""
-        return f"reinterpret_cast<{ctype}*>(A + {self.plan.offset(('scratch', self.node))})"
+        """A `ctype*` to this node's scratch space (size from the op's scratch hook), or
+        nullptr when the hook asked for none."""
+        key = ("scratch", self.node)
+        if key not in self.plan.offsets:
+            return "nullptr"
+        return f"reinterpret_cast<{ctype}*>(A + {self.plan.offset(key)})"
 
     def param(self, ctype: str, init: str) -> str:
         """Declare `constexpr ctype kN_i = init;` and return its name."""

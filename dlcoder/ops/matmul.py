@@ -49,9 +49,11 @@ def _mkn(node, g):
 
 
 def _batch_matmul_scratch(node, g) -> int:
-    """rhs packed into 16-column panels, plus lhs transposed when adj_x."""
+    """rhs packed into 16-column panels (unless the kernel reads it in place: not
+    transposed, whole panels), plus lhs transposed when adj_x."""
     m, k, n = _mkn(node, g)
-    floats = -(-n // PANEL) * PANEL * k + (m * k if node.attrs.get("adj_x") else 0)
+    in_place = not node.attrs.get("adj_y") and n % PANEL == 0
+    floats = (0 if in_place else -(-n // PANEL) * PANEL * k) + (m * k if node.attrs.get("adj_x") else 0)
     return floats * 4
 
 

@@ -560,6 +560,14 @@ def define_cases():  # noqa: C901  (a long, flat table)
     T("bmm_rank3_adj_x", ["BATCH_MATMUL"], "adj_x: [2,4,3]^T x [2,4,5]",
       lambda: [randn(2, 4, 3), randn(2, 4, 5)], bmm(adj_x=True),
       expect={"BATCH_MATMUL": dict(AdjX=True, AdjY=False)})
+    T("bmm_rank3_n32_in_place", ["BATCH_MATMUL"],
+      "[2,13,7] x [2,7,32]: whole panels, rhs read in place by the GEMM (no packing)",
+      lambda: [randn(2, 13, 7), randn(2, 7, 32)], bmm(),
+      expect={"BATCH_MATMUL": dict(AdjX=False, AdjY=False)})
+    T("bmm_bcast_adj_x_n16_in_place", ["BATCH_MATMUL"],
+      "adj_x, rhs broadcast over the batch: [3,5,4]^T x [5,16], rhs read in place, lhs transposed",
+      lambda: [randn(3, 5, 4), randn(5, 16)], bmm(adj_x=True),
+      expect={"BATCH_MATMUL": dict(AdjX=True, AdjY=False)})
     T("bmm_rank3_adj_y", ["BATCH_MATMUL"], "adj_y: [2,3,4] x [2,5,4]^T",
       lambda: [randn(2, 3, 4), randn(2, 5, 4)], bmm(adj_y=True),
       expect={"BATCH_MATMUL": dict(AdjX=False, AdjY=True)})

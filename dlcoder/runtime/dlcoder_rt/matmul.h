@@ -102,28 +102,31 @@ inline void fully_connected_f32_gemm(const Parallel& par, const FullyConnectedPa
 }
 
 // Both operands computed: each rhs matrix is packed into scratch, then one GEMM; lhs is
-// transposed into scratch first when adj_x. Scratch: ceil(n/16)*16*k (+ m*k) floats.
+// transposed into scratch first when adj_x. An rhs that is not transposed and has whole
+// panels (n % 16 == 0) is read in place. Scratch: [ceil(n/16)*16*k unless read in place]
+// (+ m*k when adj_x) floats (ops/matmul.py).
 inline void batch_matmul_f32_gemm(const BatchMatMulParams& p, const float* lhs, const float* rhs,
                                   float* out, float* scratch) {
   const int64_t lhs_size = int64_t{p.m} * p.k, rhs_size = int64_t{p.k} * p.n;
   const int64_t out_size = int64_t{p.m} * p.n;
   const int32_t run = p.batch.dims[5];
   const int32_t sa = p.batch.a_strides[5], sb = p.batch.b_strides[5];
+  const bool in_place = !p.adj_y && p.n % 16 == 0;
   float* packed = scratch;
-  float* lhs_t = scratch + int64_t{(p.n + 15) / 16} * 16 * p.k;
+  float* lhs_t = scratch + (in_place ? 0 : int64_t{(p.n + 15) / 16} * 16 * p.k);
   const Clamp<float> none{-std::numeric_limits<float>::infinity(), std::numeric_limits<float>::infinity()};
-  const GemmParams g{p.m, p.n, p.k, p.k, p.n, none, UnaryKind::kNone};
+  const GemmParams g{p.m, p.n, p.k, p.k, p.n, none, UnaryKind::kNone, nullptr, 0, none, in_place ? p.n : 0};
   for_each_run(p.batch, [&](int64_t ia, int64_t ib, int64_t io) {
     for (int32_t r = 0; r < run; ++r) {
       const float* a = lhs + (ia + int64_t{r} * sa) * lhs_size;
       const float* b = rhs + (ib + int64_t{r} * sb) * rhs_size;
-      pack_b_f32(p.k, p.n, b, p.adj_y, packed);
+      if (!in_place) pack_b_f32(p.k, p.n, b, p.adj_y, packed);
       if (p.adj_x) {
         for (int32_t i = 0; i < p.m; ++i)
           for (int32_t kk = 0; kk < p.k; ++kk) lhs_t[int64_t{i} * p.k + kk] = a[int64_t{kk} * p.m + i];
         a = lhs_t;
       }
-      gemm_f32(g, a, packed, nullptr, out + (io + r) * out_size);
+      gemm_f32(g, a, in_place ? b : packed, nullptr, out + (io + r) * out_size);
     }
   });
 }

@@ -35,7 +35,9 @@ struct DepthwiseParams {
 // Arguments of C[m][n] = act(A[m][k] * B[k][n] + bias): A rows are `lda` floats apart;
 // B is packed in panels of 16 columns, [ceil(n/16)][k][16], zero padded; bias (or null)
 // has ceil(n/16)*16 floats. With a residual (res, rows `ldr` apart; null: none),
-// C = res_act(act(A B + bias) + res): a residual ADD fused into the epilogue.
+// C = res_act(act(A B + bias) + res): a residual ADD fused into the epilogue. ldb != 0:
+// B is a plain row-major [k][n] matrix with rows ldb apart (n a multiple of 16), read in
+// place as panels 16 floats apart.
 struct GemmParams {
   int32_t m, n, k;
   int32_t lda, ldc;
@@ -44,6 +46,7 @@ struct GemmParams {
   const float* res;
   int64_t ldr;
   Clamp<float> res_act;
+  int64_t ldb;
 };
 
 // How a depthwise chain (simd_kernels.h: conv_chain) steps through its output rows.

@@ -49,9 +49,13 @@ inline void reduce(const ReduceParams& p, const T* in, T* out, R r) {
   for_each_run(p.loop, [&](int64_t ia, int64_t ib, int64_t) {
     const T* x = in + ia;
     T* o = out + ib;
-    if (std::is_same<T, float>::value && std::is_same<R, SumReducer>::value && sa == 1 && sb == 1) {
+    constexpr bool kFloatSum = std::is_same<T, float>::value && std::is_same<R, SumReducer>::value;
+    if (kFloatSum && sa == 1 && sb == 1) {
       // a dense run into a dense run of outputs (e.g. MEAN over H and W): vectorised
       accumulate_f32(n, reinterpret_cast<const float*>(x), reinterpret_cast<float*>(o));
+    } else if (kFloatSum && sa == 1 && sb == 0) {
+      // a dense run into one output (e.g. MEAN over channels, in a layer norm): vectorised
+      *o = *o + static_cast<T>(sum_f32(n, reinterpret_cast<const float*>(x)));
     } else if (sb == 0) {
       T acc = *o;
       for (int32_t i = 0; i < n; ++i) acc = r(acc, x[i * sa]);

@@ -314,7 +314,8 @@ inline void gemm_f32(const Parallel& par, const GemmParams& p, const float* a, c
     GemmParams q = p;
     q.n = static_cast<int32_t>(std::min<int64_t>(p.n - lo * 16, (hi - lo) * 16));
     q.res = p.res == nullptr ? nullptr : p.res + lo * 16;
-    gemm_f32(q, a, b_packed + lo * 16 * p.k, bias == nullptr ? nullptr : bias + lo * 16, c + lo * 16);
+    const int64_t panel = p.ldb != 0 ? 16 : int64_t{16} * p.k;
+    gemm_f32(q, a, b_packed + lo * panel, bias == nullptr ? nullptr : bias + lo * 16, c + lo * 16);
   });
 }
 
@@ -337,6 +338,10 @@ inline void softmax_f32_simd(int64_t rows, int32_t depth, float beta, const floa
 
 inline void accumulate_f32(int32_t n, const float* in, float* out) {
   DLCODER_RT_DISPATCH(accumulate, n, in, out)
+}
+
+inline float sum_f32(int32_t n, const float* x) {
+  DLCODER_RT_DISPATCH(sum, n, x)
 }
 
 }  // namespace dlcoder_rt

@@ -35,6 +35,7 @@ template <int MR, int NP, class A>
 inline void gemm_tile(const GemmParams& p, A a, const float* b, int64_t panel_stride, const float* bias,
                       float* c, int32_t cols, const float* res) {
   const int32_t k = p.k, ldc = p.ldc;
+  const int64_t kstep = p.ldb != 0 ? p.ldb : 16;  // floats between B's rows kk and kk + 1
   constexpr int RP = 16 / V::N;   // registers per panel row
   constexpr int R = RP * NP;      // registers per tile row
   typename V::T acc[MR][R];
@@ -49,7 +50,7 @@ inline void gemm_tile(const GemmParams& p, A a, const float* b, int64_t panel_st
     const int64_t col = a.col(kk);
     typename V::T bv[R];
 #pragma GCC unroll 16
-    for (int j = 0; j < R; ++j) bv[j] = V::load(b + (j / RP) * panel_stride + int64_t{kk} * 16 + (j % RP) * V::N);
+    for (int j = 0; j < R; ++j) bv[j] = V::load(b + (j / RP) * panel_stride + kk * kstep + (j % RP) * V::N);
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
       const typename V::T av = V::set1(rows[r][col]);
@@ -102,7 +103,7 @@ inline void gemm_tile(const GemmParams& p, A a, const float* b, int64_t panel_st
 template <int MR, class A>
 inline void gemm_rows(const GemmParams& p, int32_t p0, int32_t p1, A a, const float* b,
                       const float* bias, float* c, const float* res) {
-  const int64_t stride = int64_t{p.k} * 16;
+  const int64_t stride = p.ldb != 0 ? 16 : int64_t{p.k} * 16;  // between panels
   int32_t q = p0;
   for (; kNP == 2 && q + 2 <= p1; q += 2) {
     gemm_tile<MR, kNP == 2 ? 2 : 1>(p, a, b + q * stride, stride, bias == nullptr ? nullptr : bias + q * 16,

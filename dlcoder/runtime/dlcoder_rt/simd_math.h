@@ -30,7 +30,7 @@ inline typename V::T exp_v(typename V::T x) {
 template <int kLazy = 0>
 inline typename V::T erf_nonneg(typename V::T x) {
   const typename V::T one = V::set1(1.0f);
-  const typename V::T t = V::div(one, V::fma(V::set1(0.3275911f), x, one));
+  const typename V::T t = V::recip(V::fma(V::set1(0.3275911f), x, one));
   typename V::T y = V::set1(1.061405429f);
   y = V::fma(y, t, V::set1(-1.453152027f));
   y = V::fma(y, t, V::set1(1.421413741f));
@@ -234,4 +234,23 @@ inline void accumulate(int32_t n, const float* in, float* out) {
   int32_t i = 0;
   for (; i + V::N <= n; i += V::N) V::store(out + i, V::add(V::load(out + i), V::load(in + i)));
   for (; i < n; ++i) out[i] += in[i];
+}
+
+// The sum of x[0, n): lane-wise partial sums in two registers, then across lanes (a
+// different rounding order than a sequential sum, within float rounding of it).
+template <int kLazy = 0>  // instantiated only where used
+inline float sum(int32_t n, const float* x) {
+  typename V::T a0 = V::zero(), a1 = V::zero();
+  int32_t i = 0;
+  for (; i + 2 * V::N <= n; i += 2 * V::N) {
+    a0 = V::add(a0, V::load(x + i));
+    a1 = V::add(a1, V::load(x + i + V::N));
+  }
+  if (i + V::N <= n) {
+    a0 = V::add(a0, V::load(x + i));
+    i += V::N;
+  }
+  float s = V::hsum(V::add(a0, a1));
+  for (; i < n; ++i) s += x[i];
+  return s;
 }
