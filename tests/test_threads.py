@@ -12,11 +12,14 @@ from support import TESTS, load_npz_inputs
 
 CONTRACT = TESTS / "models" / "contract"
 OPS = TESTS / "models" / "ops"
-# every kernel that splits work: GEMM by rows and by panels, implicit conv (with batch 2),
-# depthwise, the expand/depthwise/project chains, FC
+# every kernel that splits work: GEMM by rows and by panels, implicit and narrow convs
+# (with batch 2), depthwise, the expand/depthwise/project chains, FC, elementwise ops over
+# broadcast loops (ranges cut inside runs)
 MODELS = [CONTRACT / "isa_coverage.tflite"] + [OPS / f"{n}.tflite" for n in (
     "net_conv_dw_residual_fc", "net_hardswish_squeeze_excite", "net_attention_block",
-    "conv_3x3_valid_s2_batch2", "net_resnet_basic_batch2", "net_resnet_bottleneck", "conv_3x3_same_cin17_cout33", "fc_batch3_relu6")]
+    "conv_3x3_valid_s2_batch2", "net_resnet_basic_batch2", "net_resnet_bottleneck",
+    "conv_3x3_same_cin17_cout33", "fc_batch3_relu6", "add_4d_bcast", "add_6d_bcast",
+    "add_relu6_bcast")]
 
 
 SPLIT_ALL = ("-O2", "-DDLCODER_RT_MIN_TASK_MACS=1")

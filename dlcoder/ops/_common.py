@@ -301,6 +301,6 @@ def post_statement(node: Node, g: Graph, e) -> list:
     if kind is None:
         return []
     out = node.outputs[0]
-    return [f"dlcoder_rt::unary_f32(dlcoder_rt::UnaryKind::{kind}, {g.tensors[out].size}, "
+    return [f"dlcoder_rt::unary_f32(par, dlcoder_rt::UnaryKind::{kind}, {g.tensors[out].size}, "
             f"{e.dst(out)}, {e.dst(out)});"]
 

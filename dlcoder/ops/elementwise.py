@@ -64,7 +64,7 @@ def _binary_call(node, g, e, functor: str) -> str:
     params = e.param("dlcoder_rt::Loop6", loop6_init(loop))
     if node.op in _SIMD_BINARY and g.tensors[out].dtype == "float32":
         kind = f"dlcoder_rt::BinaryKind::{_SIMD_BINARY[node.op]}"
-        return (f"dlcoder_rt::binary_f32({params}, {kind}, {e.src(a)}, {e.src(b)}, {e.dst(out)}, "
+        return (f"dlcoder_rt::binary_f32(par, {params}, {kind}, {e.src(a)}, {e.src(b)}, {e.dst(out)}, "
                 f"{_float_clamp_init(node)});")
     op = f"dlcoder_rt::{functor}{{}}"
     if node.op in _FUSED_ACT and node.attrs.get("fused_activation_function", "NONE") != "NONE":
@@ -143,7 +143,7 @@ _SIMD_UNARY = {"LOGISTIC": "kLogistic", "TANH": "kTanh", "HARD_SWISH": "kHardSwi
 def _unary_call(node, g, e, functor: str) -> str:
     x, out = node.inputs[0], node.outputs[0]
     if node.op in _SIMD_UNARY and g.tensors[out].dtype == "float32":
-        return (f"dlcoder_rt::unary_f32(dlcoder_rt::UnaryKind::{_SIMD_UNARY[node.op]}, "
+        return (f"dlcoder_rt::unary_f32(par, dlcoder_rt::UnaryKind::{_SIMD_UNARY[node.op]}, "
                 f"{g.tensors[out].size}, {e.src(x)}, {e.dst(out)});")
     return f"dlcoder_rt::unary({g.tensors[out].size}, {e.src(x)}, {e.dst(out)}, {functor});"
 
@@ -164,7 +164,7 @@ def leaky_relu(node, g, e):
 def gelu(node, g, e):
     kind = "kGeluTanh" if node.attrs.get("approximate", False) else "kGelu"
     x, out = node.inputs[0], node.outputs[0]
-    return (f"dlcoder_rt::unary_f32(dlcoder_rt::UnaryKind::{kind}, {g.tensors[out].size}, "
+    return (f"dlcoder_rt::unary_f32(par, dlcoder_rt::UnaryKind::{kind}, {g.tensors[out].size}, "
             f"{e.src(x)}, {e.dst(out)});")
 
 

@@ -12,7 +12,7 @@ from dlcoder.ops.conv import conv_params, depthwise_params, gemm_filter, padded_
 def swish(node, g, e):
     """x * logistic(x) (from passes/fuse_swish.py), one pass over memory instead of two."""
     x, out = node.inputs[0], node.outputs[0]
-    return (f"dlcoder_rt::unary_f32(dlcoder_rt::UnaryKind::kSwish, {g.tensors[out].size}, "
+    return (f"dlcoder_rt::unary_f32(par, dlcoder_rt::UnaryKind::kSwish, {g.tensors[out].size}, "
             f"{e.src(x)}, {e.dst(out)});")
 
 

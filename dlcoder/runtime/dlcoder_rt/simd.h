@@ -323,13 +323,27 @@ inline void pack_b_f32(int32_t k, int32_t n, const float* b, bool transposed, fl
   DLCODER_RT_DISPATCH(pack_b, k, n, b, transposed, out)
 }
 
-inline void binary_f32(const Loop6& loop, BinaryKind kind, const float* a, const float* b,
-                       float* out, Clamp<float> act) {
-  DLCODER_RT_DISPATCH(binary_loop, loop, kind, a, b, out, act)
-}
-
 inline void unary_f32(UnaryKind kind, int64_t n, const float* in, float* out) {
   DLCODER_RT_DISPATCH(unary, kind, n, in, out)
+}
+
+// Elementwise kernels split their output into ranges of whole vectors for the caller's
+// parallel-for; an element costs them about as much as kElementMacs multiply-adds of a GEMM.
+constexpr int64_t kElementMacs = 8;
+
+inline void binary_f32(const Parallel& par, const Loop6& loop, BinaryKind kind, const float* a,
+                       const float* b, float* out, Clamp<float> act) {
+  int64_t total = 1;
+  for (int i = 0; i < kMaxDims; ++i) total *= loop.dims[i];
+  parallel_ranges(par, (total + 15) / 16, total * kElementMacs, [&](int32_t, int64_t lo, int64_t hi) {
+    DLCODER_RT_DISPATCH(binary_loop, loop, kind, a, b, out, act, lo * 16, std::min(hi * 16, total))
+  });
+}
+
+inline void unary_f32(const Parallel& par, UnaryKind kind, int64_t n, const float* in, float* out) {
+  parallel_ranges(par, (n + 15) / 16, n * kElementMacs, [&](int32_t, int64_t lo, int64_t hi) {
+    unary_f32(kind, std::min(hi * 16, n) - lo * 16, in + lo * 16, out + lo * 16);
+  });
 }
 
 inline void softmax_f32_simd(int64_t rows, int32_t depth, float beta, const float* in, float* out) {

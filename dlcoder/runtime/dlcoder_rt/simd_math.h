@@ -166,30 +166,36 @@ inline void binary_run(BinaryKind kind, int32_t n, const float* a, int32_t sa, c
 // A broadcast binary op over a Loop6 (see common.h): runs whose strides are 0 or 1 are
 // vectorised, others go element by element.
 template <int kLazy = 0>  // instantiated only where used
+// Computes the output elements [lo, hi) (dense, in loop order), so that tasks can split
+// any loop; runs outside the range are skipped, runs across its ends are cut.
 inline void binary_loop(const Loop6& loop, BinaryKind kind, const float* a, const float* b,
-                        float* out, Clamp<float> act) {
+                        float* out, Clamp<float> act, int64_t lo, int64_t hi) {
   const int32_t* d = loop.dims;
   const int32_t* sa = loop.a_strides;
   const int32_t* sb = loop.b_strides;
-  const int32_t n = d[5], ia5 = sa[5], ib5 = sb[5];
+  const int32_t ia5 = sa[5], ib5 = sb[5];
   const bool fast = (ia5 == 0 || ia5 == 1) && (ib5 == 0 || ib5 == 1);
   int64_t o = 0;
   for (int32_t i0 = 0; i0 < d[0]; ++i0)
     for (int32_t i1 = 0; i1 < d[1]; ++i1)
       for (int32_t i2 = 0; i2 < d[2]; ++i2)
         for (int32_t i3 = 0; i3 < d[3]; ++i3)
-          for (int32_t i4 = 0; i4 < d[4]; ++i4) {
+          for (int32_t i4 = 0; i4 < d[4]; ++i4, o += d[5]) {
+            if (o + d[5] <= lo) continue;
+            if (o >= hi) return;
+            const int64_t skip = lo > o ? lo - o : 0;  // elements of the run before lo
+            const int32_t n = static_cast<int32_t>((hi < o + d[5] ? hi : o + d[5]) - o - skip);
             const float* pa = a + (int64_t{i0} * sa[0] + int64_t{i1} * sa[1] + int64_t{i2} * sa[2] +
-                                   int64_t{i3} * sa[3] + int64_t{i4} * sa[4]);
+                                   int64_t{i3} * sa[3] + int64_t{i4} * sa[4]) + skip * ia5;
             const float* pb = b + (int64_t{i0} * sb[0] + int64_t{i1} * sb[1] + int64_t{i2} * sb[2] +
-                                   int64_t{i3} * sb[3] + int64_t{i4} * sb[4]);
+                                   int64_t{i3} * sb[3] + int64_t{i4} * sb[4]) + skip * ib5;
+            float* po = out + o + skip;
             if (fast) {
-              binary_run(kind, n, pa, ia5, pb, ib5, out + o, act);
+              binary_run(kind, n, pa, ia5, pb, ib5, po, act);
             } else {
               for (int32_t i = 0; i < n; ++i)
-                binary_run(kind, 1, pa + int64_t{i} * ia5, 1, pb + int64_t{i} * ib5, 1, out + o + i, act);
+                binary_run(kind, 1, pa + int64_t{i} * ia5, 1, pb + int64_t{i} * ib5, 1, po + i, act);
             }
-            o += n;
           }
 }
 

@@ -44,7 +44,7 @@ int run_graph(const void* const* inputs, void* const* outputs, [[maybe_unused]] 
   // 3: ARG_MAX
   dlcoder_rt::arg_reduce<float, int32_t, true>(kN3_3, reinterpret_cast<const float*>(A + 64), out1);
   // 4: MUL
-  dlcoder_rt::binary_f32(kN4_4, dlcoder_rt::BinaryKind::kMul, reinterpret_cast<const float*>(A + 64), reinterpret_cast<const float*>(kW + 2432), out0, {std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()});
+  dlcoder_rt::binary_f32(par, kN4_4, dlcoder_rt::BinaryKind::kMul, reinterpret_cast<const float*>(A + 64), reinterpret_cast<const float*>(kW + 2432), out0, {std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()});
   return 0;
 }
 
