@@ -358,4 +358,8 @@ inline float sum_f32(int32_t n, const float* x) {
   DLCODER_RT_DISPATCH(sum, n, x)
 }
 
+inline void sum_rows_f32(int64_t rows, int32_t n, const float* x, int64_t ldx, float* out) {
+  DLCODER_RT_DISPATCH(sum_rows, rows, n, x, ldx, out)
+}
+
 }  // namespace dlcoder_rt

@@ -242,6 +242,48 @@ inline void accumulate(int32_t n, const float* in, float* out) {
   for (; i < n; ++i) out[i] += in[i];
 }
 
+// out[j] += x[0][j] + x[1][j] + ... + x[rows-1][j] for j in [0, n), rows `ldx` floats
+// apart, added in row order (as a sequential loop would) with up to four column vectors
+// held in registers across all rows (e.g. MEAN over H and W: rows are pixels).
+template <int kLazy = 0>  // instantiated only where used
+inline void sum_rows(int64_t rows, int32_t n, const float* x, int64_t ldx, float* out) {
+  constexpr int kQ = 4;
+  for (int32_t j0 = 0; j0 < n; j0 += kQ * V::N) {
+    const int32_t w = n - j0 < kQ * V::N ? n - j0 : kQ * V::N;  // columns in this block
+    typename V::T acc[kQ];
+#pragma GCC unroll 4
+    for (int q = 0; q < kQ; ++q) {
+      const int32_t c = w - q * V::N;
+      acc[q] = c >= V::N ? V::load(out + j0 + q * V::N) : c > 0 ? V::loadn(out + j0 + q * V::N, c) : V::zero();
+    }
+    if (w == kQ * V::N) {
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* p = x + r * ldx + j0;
+#pragma GCC unroll 4
+        for (int q = 0; q < kQ; ++q) acc[q] = V::add(acc[q], V::load(p + q * V::N));
+      }
+    } else {
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* p = x + r * ldx + j0;
+#pragma GCC unroll 4
+        for (int q = 0; q < kQ; ++q) {
+          const int32_t c = w - q * V::N;
+          if (c > 0) acc[q] = V::add(acc[q], c >= V::N ? V::load(p + q * V::N) : V::loadn(p + q * V::N, c));
+        }
+      }
+    }
+#pragma GCC unroll 4
+    for (int q = 0; q < kQ; ++q) {
+      const int32_t c = w - q * V::N;
+      if (c >= V::N) {
+        V::store(out + j0 + q * V::N, acc[q]);
+      } else if (c > 0) {
+        V::storen(out + j0 + q * V::N, acc[q], c);
+      }
+    }
+  }
+}
+
 // The sum of x[0, n): lane-wise partial sums in two registers, then across lanes (a
 // different rounding order than a sequential sum, within float rounding of it).
 template <int kLazy = 0>  // instantiated only where used
