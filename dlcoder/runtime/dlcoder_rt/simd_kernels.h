@@ -438,8 +438,17 @@ inline void dwconv_checked(const DepthwiseParams& p, const float* const* rows, c
 template <int kLazy = 0>  // instantiated only where used
 inline void dwconv_row_at(const DepthwiseParams& p, const float* const* rows, const float* filter,
                           const float* bias, float* out_row) {
-  bool all_rows = true;
-  for (int32_t ky = 0; ky < p.k_h; ++ky) all_rows = all_rows && rows[ky] != nullptr;
+  // the rows inside the input, [ky_lo, ky_hi): rows of padding can only be at either end, and
+  // a row near the top or bottom runs the unrolled kernel on the rows it has (a 5x5 kernel
+  // with 3 rows present is a 3x5 one), which adds the same taps in the same order
+  int32_t ky_lo = 0, ky_hi = p.k_h;
+  while (ky_lo < p.k_h && rows[ky_lo] == nullptr) ++ky_lo;
+  while (ky_hi > ky_lo && rows[ky_hi - 1] == nullptr) --ky_hi;
+  bool all_rows = ky_hi > ky_lo;
+  for (int32_t ky = ky_lo; ky < ky_hi; ++ky) all_rows = all_rows && rows[ky] != nullptr;
+  const int32_t kh = ky_hi - ky_lo;
+  const float* const* live = rows + ky_lo;
+  const float* live_filter = filter + int64_t{ky_lo} * p.k_w * p.out_c;
   // output x range whose taps all lie inside the row
   int32_t x_lo = (p.pad_left + p.stride_w - 1) / p.stride_w;
   int32_t x_hi = (p.in_w - 1 - (p.k_w - 1) * p.dil_w + p.pad_left) / p.stride_w + 1;
@@ -453,8 +462,20 @@ inline void dwconv_row_at(const DepthwiseParams& p, const float* const* rows, co
     const bool fast = all_rows && (k3 || k5);
     const int32_t lo = fast ? x_lo : p.out_w, hi = fast ? x_hi : p.out_w;
     for (int32_t ox = 0; ox < lo; ++ox) dwconv_checked(p, rows, filter, b0, out_row, c0, nc, ox);
-    if (fast && k3) dwconv_interior_block<3, 3>(p, rows, filter, b0, out_row, c0, nc, x_lo, x_hi);
-    if (fast && k5) dwconv_interior_block<5, 5>(p, rows, filter, b0, out_row, c0, nc, x_lo, x_hi);
+    if (fast) {
+      switch ((k3 ? 0 : 8) + kh) {
+#define DLCODER_RT_DW_CASE(C, KH, KW) \
+  case C:                              \
+    dwconv_interior_block<KH, KW>(p, live, live_filter, b0, out_row, c0, nc, x_lo, x_hi); \
+    break;
+        DLCODER_RT_DW_CASE(1, 1, 3) DLCODER_RT_DW_CASE(2, 2, 3) DLCODER_RT_DW_CASE(3, 3, 3)
+        DLCODER_RT_DW_CASE(9, 1, 5) DLCODER_RT_DW_CASE(10, 2, 5) DLCODER_RT_DW_CASE(11, 3, 5)
+        DLCODER_RT_DW_CASE(12, 4, 5) DLCODER_RT_DW_CASE(13, 5, 5)
+#undef DLCODER_RT_DW_CASE
+        default:
+          break;
+      }
+    }
     for (int32_t ox = hi; ox < p.out_w; ++ox) dwconv_checked(p, rows, filter, b0, out_row, c0, nc, ox);
   }
   // the fused activation, on the row just written (still in cache)
