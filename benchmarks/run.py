@@ -1,10 +1,12 @@
 """Benchmark dlcoder against TFLite (XNNPACK and builtin kernels) and TFLite Micro's
 arena on the shared model suite, and write benchmarks/RESULTS.md and benchmarks/ratios.png.
 
-Run:  pip install '.[bench]' && python3 benchmarks/run.py [--models DIR] [--runs N] [--threads N]
+Run:  pip install '.[bench]' && python3 benchmarks/run.py [--models DIR] [--runs N] [--threads 1,2]
 
 Every number of a row comes from one run of `dlcoder bench` (interleaved latency, memory
-in fresh processes), so the ratios are comparable even on a noisy machine.
+in fresh processes), so the ratios are comparable even on a noisy machine. Each thread
+count gets its own table: TFLite with num_threads=N against our library through
+dlcoder_rt::ThreadPool(N).
 """
 from __future__ import annotations
 
@@ -78,19 +80,24 @@ def table(rows) -> list:
     return lines
 
 
-def chart(rows, path: Path) -> None:
+def chart(by_threads: dict, path: Path) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    ok = [(n, r) for n, r in rows if "error" not in r]
+    first = min(by_threads)
+    ok = [(n, r) for n, r in by_threads[first] if "error" not in r]
     names = [n for n, _ in ok]
-    series = {"latency / TFLite+XNNPACK": [r["ratios"]["latency_vs_xnnpack"] for _, r in ok],
-              "peak RSS / TFLite+XNNPACK": [r["ratios"]["rss_vs_xnnpack"] for _, r in ok],
-              "arena / TFLite Micro": [r["ratios"]["arena_vs_tflm"] or 0 for _, r in ok]}
-    fig, ax = plt.subplots(figsize=(max(8, 1.1 * len(names)), 4.5))
-    width = 0.27
+    series = {}
+    for t, rows in sorted(by_threads.items()):
+        got = dict(rows)
+        series[f"latency / TFLite+XNNPACK, {t} thread(s)"] = [
+            got[n]["ratios"]["latency_vs_xnnpack"] if "error" not in got.get(n, {"error": 1}) else 0 for n in names]
+    series["peak RSS / TFLite+XNNPACK"] = [r["ratios"]["rss_vs_xnnpack"] for _, r in ok]
+    series["arena / TFLite Micro"] = [r["ratios"]["arena_vs_tflm"] or 0 for _, r in ok]
+    fig, ax = plt.subplots(figsize=(max(8, 1.3 * len(names)), 4.5))
+    width = 0.8 / len(series)
     for i, (label, vals) in enumerate(series.items()):
-        ax.bar([x + (i - 1) * width for x in range(len(names))], vals, width, label=label)
+        ax.bar([x + (i - (len(series) - 1) / 2) * width for x in range(len(names))], vals, width, label=label)
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.set_xticks(range(len(names)))
     ax.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
@@ -105,47 +112,62 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default=str(HERE.parent.parent / "shared" / "models"))
     ap.add_argument("--runs", type=int, default=30)
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", default="1,2", help="comma-separated thread counts, one table each")
     ap.add_argument("--out", default=str(HERE))
     args = ap.parse_args()
     models = sorted(Path(args.models).glob("*.tflite"))
     if not models:
         print(f"no models in {args.models}", file=sys.stderr)
         return 2
-    rows = []
-    for m in models:
-        try:
-            r = measure(str(m), threads=args.threads, runs=args.runs)
-        except DlcoderError as e:
-            r = {"error": str(e).splitlines()[0].replace("|", "/")}
-        rows.append((m.stem, r))
-        print(m.stem, json.dumps(r.get("ratios", r)), flush=True)
-    ok = [r for _, r in rows if "error" not in r]
-    floats = [r for n, r in rows if "error" not in r and n.endswith(("_f32", "_f16"))]
-    summary = [
-        f"- float models: geomean latency / TFLite+XNNPACK = "
-        f"{geomean([r['ratios']['latency_vs_xnnpack'] for r in floats]):.2f} (goal <= 0.80), "
-        f"max {max((r['ratios']['latency_vs_xnnpack'] for r in floats), default=float('nan')):.2f} (goal <= 1.0)",
-        f"- geomean latency / TFLite builtin kernels = {geomean([r['ratios']['latency_vs_builtin'] for r in ok]):.2f}",
-        f"- geomean peak RSS / TFLite+XNNPACK = {geomean([r['ratios']['rss_vs_xnnpack'] for r in ok]):.2f} (goal <= 0.45); "
-        f"max RSS / (weights + arena + 2 MB) = {max((r['ratios']['rss_vs_floor'] for r in ok), default=float('nan')):.2f} (goal <= 1.15)",
-        f"- arena / TFLite Micro arena: max {max((r['ratios']['arena_vs_tflm'] for r in ok if r['ratios']['arena_vs_tflm']), default=float('nan')):.3f} (goal <= 1.0)",
-    ]
+    thread_counts = [int(t) for t in args.threads.split(",")]
+    by_threads, summary, tables = {}, [], []
+    for threads in thread_counts:
+        rows = []
+        for m in models:
+            try:
+                r = measure(str(m), threads=threads, runs=args.runs)
+            except DlcoderError as e:
+                r = {"error": str(e).splitlines()[0].replace("|", "/")}
+            rows.append((m.stem, r))
+            print(threads, m.stem, json.dumps(r.get("ratios", r)), flush=True)
+        by_threads[threads] = rows
+        summary += summarize(rows, threads)
+        tables += [f"## {threads} thread(s)", "", *table(rows), ""]
     text = ["# Benchmark results", "",
             f"Machine: {machine()}.", f"Versions: {versions()}.",
             f"Flags: our libraries are compiled with plain `c++ -std=c++17 -O2` (no -march; the "
-            f"kernels pick AVX-512/AVX2/SSE2 at run time); {args.threads} thread(s); {args.runs} "
-            "interleaved runs per engine; medians. Peak RSS is incremental (after the model is "
-            "loaded and run once, minus before), each engine in a fresh process.",
+            f"kernels pick AVX-512/AVX2/SSE2 at run time); {args.runs} interleaved runs per engine; "
+            "medians. With N threads TFLite runs with num_threads=N and our library through "
+            "dlcoder_rt::ThreadPool(N). Peak RSS is incremental (after the model is loaded and "
+            "run once, minus before), each engine in a fresh process.",
             "", "Reproduce: `pip install '.[bench]' && python3 benchmarks/run.py`", "",
-            "## Summary", "", *summary, "", "## Per model", "", *table(rows), "",
-            "![ratios](ratios.png)", ""]
+            "## Summary", "", *summary, "", *tables, "![ratios](ratios.png)", ""]
     out = Path(args.out)
     (out / "RESULTS.md").write_text("\n".join(text))
-    (out / "results.json").write_text(json.dumps(dict(rows), indent=1, sort_keys=True))
-    chart(rows, out / "ratios.png")
+    (out / "results.json").write_text(json.dumps({str(t): dict(rows) for t, rows in by_threads.items()},
+                                                 indent=1, sort_keys=True))
+    chart(by_threads, out / "ratios.png")
     print("\n".join(summary))
     return 0
+
+
+def summarize(rows, threads: int) -> list:
+    ok = [r for _, r in rows if "error" not in r]
+    floats = [r for n, r in rows if "error" not in r and n.endswith(("_f32", "_f16"))]
+    lat = [r["ratios"]["latency_vs_xnnpack"] for r in floats]
+    lines = [
+        f"- {threads} thread(s), float models: geomean latency / TFLite+XNNPACK = {geomean(lat):.2f} "
+        f"(goal <= 0.80), max {max(lat, default=float('nan')):.2f} (goal <= 1.0); geomean latency / "
+        f"TFLite builtin kernels = {geomean([r['ratios']['latency_vs_builtin'] for r in ok]):.2f}"]
+    if threads == 1:
+        lines += [
+            f"- geomean peak RSS / TFLite+XNNPACK = {geomean([r['ratios']['rss_vs_xnnpack'] for r in ok]):.2f} "
+            f"(goal <= 0.45); max RSS / (weights + arena + 2 MB) = "
+            f"{max((r['ratios']['rss_vs_floor'] for r in ok), default=float('nan')):.2f} (goal <= 1.15)",
+            f"- arena / TFLite Micro arena: max "
+            f"{max((r['ratios']['arena_vs_tflm'] for r in ok if r['ratios']['arena_vs_tflm']), default=float('nan')):.3f}"
+            " (goal <= 1.0)"]
+    return lines
 
 
 if __name__ == "__main__":
