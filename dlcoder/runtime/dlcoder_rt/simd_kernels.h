@@ -348,7 +348,7 @@ inline void conv2d_narrow(const ConvParams& p, const float* in, const float* pac
 // inside the input) runs a fully unrolled KHxKW kernel with the taps in registers and four
 // pixels at a time, so four independent FMA chains hide the FMA latency; a partial channel
 // block (nc < V::N: few channels, or the tail) does the same with masked loads and stores
-// (kFull false). The border pixels and unusual kernel sizes take the checked path. Every
+// (kFull false). The border pixels and unusual kernel sizes take dwconv_pixel. Every
 // path adds the taps in the same (ky, kx) order, so they agree bit for bit.
 template <int KH, int KW, bool kFull>
 inline void dwconv_interior(const DepthwiseParams& p, const float* const* rows, const float* filter,
@@ -407,29 +407,53 @@ inline void dwconv_interior_block(const DepthwiseParams& p, const float* const* 
   }
 }
 
-// One output pixel and channel block with every bound checked.
+// One output pixel, all channels, with its window clipped to the input: the border
+// pixels, and every pixel of unusual kernel sizes. Four channel blocks at a time, so that
+// four independent FMA chains hide the FMA latency; taps in the same (ky, kx) order.
 template <int kLazy = 0>  // instantiated only where used
-inline void dwconv_checked(const DepthwiseParams& p, const float* const* rows, const float* filter,
-                           typename V::T b0, float* out_row, int32_t c0, int32_t nc, int32_t ox) {
-  const bool full = nc == V::N;
-  typename V::T acc = b0;
+inline void dwconv_pixel(const DepthwiseParams& p, const float* const* rows, const float* filter,
+                         const float* bias, float* out_row, int32_t ox) {
+  constexpr int kQ = 4;
   const int32_t ix0 = ox * p.stride_w - p.pad_left;
-  for (int32_t ky = 0; ky < p.k_h; ++ky) {
-    if (rows[ky] == nullptr) continue;
-    for (int32_t kx = 0; kx < p.k_w; ++kx) {
-      const int32_t ix = ix0 + kx * p.dil_w;
-      if (ix < 0 || ix >= p.in_w) continue;
-      const float* src = rows[ky] + int64_t{ix} * p.in_c + c0;
-      const float* wp = filter + (int64_t{ky} * p.k_w + kx) * p.out_c + c0;
-      acc = V::fma(full ? V::load(src) : V::loadn(src, nc), full ? V::load(wp) : V::loadn(wp, nc), acc);
+  int32_t kx_lo = 0, kx_hi = p.k_w;  // taps inside the row
+  while (kx_lo < p.k_w && ix0 + kx_lo * p.dil_w < 0) ++kx_lo;
+  while (kx_hi > kx_lo && ix0 + (kx_hi - 1) * p.dil_w >= p.in_w) --kx_hi;
+  const typename V::T lo = V::set1(p.act.lo), hi = V::set1(p.act.hi);
+  float* dst = out_row + int64_t{ox} * p.out_c;
+  for (int32_t c0 = 0; c0 < p.out_c; c0 += kQ * V::N) {
+    int32_t nc[kQ];
+    typename V::T acc[kQ];
+#pragma GCC unroll 4
+    for (int q = 0; q < kQ; ++q) {
+      const int32_t left = p.out_c - c0 - q * V::N;
+      nc[q] = left < V::N ? left : V::N;
+      acc[q] = bias == nullptr || nc[q] <= 0 ? V::zero()
+               : nc[q] == V::N ? V::load(bias + c0 + q * V::N) : V::loadn(bias + c0 + q * V::N, nc[q]);
     }
-  }
-  acc = V::min(V::set1(p.act.hi), V::max(V::set1(p.act.lo), acc));
-  float* dst = out_row + int64_t{ox} * p.out_c + c0;
-  if (full) {
-    V::store(dst, acc);
-  } else {
-    V::storen(dst, acc, nc);
+    for (int32_t ky = 0; ky < p.k_h; ++ky) {
+      if (rows[ky] == nullptr) continue;
+      for (int32_t kx = kx_lo; kx < kx_hi; ++kx) {
+        const float* src = rows[ky] + int64_t{ix0 + kx * p.dil_w} * p.in_c + c0;
+        const float* wp = filter + (int64_t{ky} * p.k_w + kx) * p.out_c + c0;
+#pragma GCC unroll 4
+        for (int q = 0; q < kQ; ++q) {
+          if (nc[q] == V::N) {
+            acc[q] = V::fma(V::load(src + q * V::N), V::load(wp + q * V::N), acc[q]);
+          } else if (nc[q] > 0) {
+            acc[q] = V::fma(V::loadn(src + q * V::N, nc[q]), V::loadn(wp + q * V::N, nc[q]), acc[q]);
+          }
+        }
+      }
+    }
+#pragma GCC unroll 4
+    for (int q = 0; q < kQ; ++q) {
+      const typename V::T v = V::min(hi, V::max(lo, acc[q]));
+      if (nc[q] == V::N) {
+        V::store(dst + c0 + q * V::N, v);
+      } else if (nc[q] > 0) {
+        V::storen(dst + c0 + q * V::N, v, nc[q]);
+      }
+    }
   }
 }
 
@@ -456,27 +480,25 @@ inline void dwconv_row_at(const DepthwiseParams& p, const float* const* rows, co
   if (x_hi > p.out_w) x_hi = p.out_w;
   if (x_lo > x_hi) x_lo = x_hi;
   const bool k3 = p.k_h == 3 && p.k_w == 3, k5 = p.k_h == 5 && p.k_w == 5;
-  for (int32_t c0 = 0; c0 < p.out_c; c0 += V::N) {
+  const bool fast = all_rows && (k3 || k5);
+  const int32_t lo = fast ? x_lo : p.out_w, hi = fast ? x_hi : p.out_w;
+  for (int32_t ox = 0; ox < lo; ++ox) dwconv_pixel(p, rows, filter, bias, out_row, ox);
+  for (int32_t ox = hi; ox < p.out_w; ++ox) dwconv_pixel(p, rows, filter, bias, out_row, ox);
+  for (int32_t c0 = 0; fast && c0 < p.out_c; c0 += V::N) {
     const int32_t nc = p.out_c - c0 < V::N ? p.out_c - c0 : V::N;
     const typename V::T b0 = bias == nullptr ? V::zero() : (nc == V::N ? V::load(bias + c0) : V::loadn(bias + c0, nc));
-    const bool fast = all_rows && (k3 || k5);
-    const int32_t lo = fast ? x_lo : p.out_w, hi = fast ? x_hi : p.out_w;
-    for (int32_t ox = 0; ox < lo; ++ox) dwconv_checked(p, rows, filter, b0, out_row, c0, nc, ox);
-    if (fast) {
-      switch ((k3 ? 0 : 8) + kh) {
+    switch ((k3 ? 0 : 8) + kh) {
 #define DLCODER_RT_DW_CASE(C, KH, KW) \
   case C:                              \
     dwconv_interior_block<KH, KW>(p, live, live_filter, b0, out_row, c0, nc, x_lo, x_hi); \
     break;
-        DLCODER_RT_DW_CASE(1, 1, 3) DLCODER_RT_DW_CASE(2, 2, 3) DLCODER_RT_DW_CASE(3, 3, 3)
-        DLCODER_RT_DW_CASE(9, 1, 5) DLCODER_RT_DW_CASE(10, 2, 5) DLCODER_RT_DW_CASE(11, 3, 5)
-        DLCODER_RT_DW_CASE(12, 4, 5) DLCODER_RT_DW_CASE(13, 5, 5)
+      DLCODER_RT_DW_CASE(1, 1, 3) DLCODER_RT_DW_CASE(2, 2, 3) DLCODER_RT_DW_CASE(3, 3, 3)
+      DLCODER_RT_DW_CASE(9, 1, 5) DLCODER_RT_DW_CASE(10, 2, 5) DLCODER_RT_DW_CASE(11, 3, 5)
+      DLCODER_RT_DW_CASE(12, 4, 5) DLCODER_RT_DW_CASE(13, 5, 5)
 #undef DLCODER_RT_DW_CASE
-        default:
-          break;
-      }
+      default:
+        break;
     }
-    for (int32_t ox = hi; ox < p.out_w; ++ox) dwconv_checked(p, rows, filter, b0, out_row, c0, nc, ox);
   }
   // the fused activation, on the row just written (still in cache)
   if (p.post != UnaryKind::kNone) unary(p.post, int64_t{p.out_w} * p.out_c, out_row, out_row);
