@@ -60,8 +60,25 @@ def _is_narrow(node, g) -> bool:
     return shape(g, node.inputs[1])[0] < PANEL
 
 
+# Output rows this short or shorter go through a padded band (conv2d_implicit's band_koff)
+# when the conv has padding: their border pixels would otherwise be one-pixel GEMM tiles,
+# a large share of a short row (2 of 7 pixels of a 3x3 conv on a 7x7 map).
+BAND_MAX_WIDTH = 32
+
+
+def _uses_band(node, g) -> bool:
+    _, ih, iw, _ = shape(g, node.inputs[0])
+    _, kh, kw, _ = shape(g, node.inputs[1])
+    _, oh, ow, _ = shape(g, node.outputs[0])
+    top, left = _conv_padding(node, g)
+    dh, dw = node.attrs.get("dilation_h_factor", 1), node.attrs.get("dilation_w_factor", 1)
+    padded = (top > 0 or left > 0 or (oh - 1) * node.attrs["stride_h"] + (kh - 1) * dh + 1 - top > ih
+              or (ow - 1) * node.attrs["stride_w"] + (kw - 1) * dw + 1 - left > iw)
+    return padded and ow <= BAND_MAX_WIDTH
+
+
 def _narrow_width(node, g) -> int:
-    """Pixels in a padded row of conv2d_narrow (`width` in simd_kernels.h)."""
+    """Pixels in a padded row of a band (`band_width` in simd_kernels.h)."""
     _, kh, kw, _ = shape(g, node.inputs[1])
     ow = shape(g, node.outputs[0])[2]
     return (ow - 1) * node.attrs["stride_w"] + (kw - 1) * node.attrs.get("dilation_w_factor", 1) + 1
@@ -79,9 +96,10 @@ def _conv_scratch(node, g) -> int:
     _, kh, kw, icg = shape(g, node.inputs[1])
     if not _conv_is_gemm(node, g) or _is_pointwise(node, g, *_conv_padding(node, g)):
         return 0
+    band = kh * _narrow_width(node, g) * icg * 4
     if _is_narrow(node, g):
-        return kh * _narrow_width(node, g) * icg * 4
-    return KMAX_MR * kh * kw * icg * 4
+        return band
+    return max(KMAX_MR * kh * kw * icg * 4, band if _uses_band(node, g) else 0)
 
 
 def _conv_padding(node, g):
@@ -130,17 +148,19 @@ def conv2d(node, g, e):
         if _is_pointwise(node, g, top, left):
             return (f"dlcoder_rt::conv2d_1x1_f32(par, {params}, {e.src(x)}, {packed}, {bias}, {res}, "
                     f"{e.dst(node.outputs[0])});")
-        # offset of tap (ky, kx, ci) from a window's origin, in the NHWC input or, for a
-        # narrow conv, in its k_h padded rows
+        # offset of tap (ky, kx, ci) from a window's origin, in the NHWC input or in a band
+        # of k_h padded rows (narrow convs, short padded rows)
         ky, kx, ci = np.meshgrid(np.arange(kh), np.arange(kw), np.arange(ic), indexing="ij")
-        narrow = _is_narrow(node, g)
-        row = ky * _narrow_width(node, g) if narrow else ky * dh * iw
-        koff = e.weights(((row + kx * dw) * ic + ci).astype(np.int32).ravel())
-        if narrow:
-            return (f"dlcoder_rt::conv2d_narrow_f32<{oc}>(par, {params}, {e.src(x)}, {packed}, {bias}, {koff}, "
-                    f"{e.dst(node.outputs[0])}, {e.scratch('float')});")
+        in_band = ((ky * _narrow_width(node, g) + kx * dw) * ic + ci).astype(np.int32).ravel()
+        if _is_narrow(node, g):
+            return (f"dlcoder_rt::conv2d_narrow_f32<{oc}>(par, {params}, {e.src(x)}, {packed}, {bias}, "
+                    f"{e.weights(in_band)}, {e.dst(node.outputs[0])}, {e.scratch('float')});")
+        if _uses_band(node, g):
+            koff, band_koff = "nullptr", e.weights(in_band)
+        else:
+            koff, band_koff = e.weights(((ky * dh * iw + kx * dw) * ic + ci).astype(np.int32).ravel()), "nullptr"
         return (f"dlcoder_rt::conv2d_implicit_f32(par, {params}, {e.src(x)}, {packed}, {bias}, {koff}, "
-                f"{res}, {e.dst(node.outputs[0])}, {e.scratch('float')});")
+                f"{band_koff}, {res}, {e.dst(node.outputs[0])}, {e.scratch('float')});")
     # grouped: [oc][kh][kw][icg] -> [groups][kh][kw][icg][ocg]
     packed = filt.reshape(groups, oc // groups, kh, kw, icg).transpose(0, 2, 3, 4, 1)
     return [f"dlcoder_rt::conv2d_f32({params}, {e.src(x)}, "

@@ -492,6 +492,10 @@ def define_cases():  # noqa: C901  (a long, flat table)
     conv_case("conv_2x3_stride_2x1_same_relu_n1_to_1", (1, 8, 7, 4), (2, 3), 6, stride=(2, 1), act="relu_n1_to_1")
     conv_case("conv_3x3_dil2_same", (1, 9, 9, 4), 3, 5, dil=2)
     conv_case("conv_3x3_same_cin17_cout33", (1, 6, 6, 17), 3, 33)
+    conv_case("conv_3x3_same_w40_s1", (1, 5, 40, 8), 3, 20,
+              why="rows wider than 32: border pixels gathered, interior read in place (no band)")
+    conv_case("conv_5x5_same_w38_s2", (1, 6, 75, 5), 5, 18, stride=2,
+              why="wide rows, stride 2, 5x5: the gathered border of two pixels per side")
     conv_case("conv_4x4_same_s2_even_kernel", (1, 8, 8, 3), 4, 8, stride=2)
     grouped_conv_case("conv_grouped_g2", (1, 6, 6, 8), 3, 4, 6,
                       "grouped conv: input channels 8 = 2 x filter input channels 4, cout 6")

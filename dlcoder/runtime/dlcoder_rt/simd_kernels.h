@@ -170,20 +170,66 @@ inline void pack_b(int32_t k, int32_t n, const float* b, bool transposed, float*
   }
 }
 
+// The k_h input rows of output row r's window (r counts rows over the batch), each
+// zero-padded to `band_width(p)` pixels, into band ([k_h][width][in_c]): every output pixel
+// of the row then reads its whole window in place, tap (ky, kx, ci) at offset
+// (ky * width + kx * dil_w) * in_c + ci from its origin (ops/conv.py: band_koff).
+inline int32_t band_width(const ConvParams& p) { return (p.out_w - 1) * p.stride_w + (p.k_w - 1) * p.dil_w + 1; }
+
+template <int kLazy = 0>  // instantiated only where used
+inline void fill_band(const ConvParams& p, const float* in, int64_t r, float* band) {
+  const int32_t b = static_cast<int32_t>(r / p.out_h), oy = static_cast<int32_t>(r % p.out_h);
+  const int32_t width = band_width(p);
+  const int64_t in_row = int64_t{p.in_w} * p.in_c, row = int64_t{width} * p.in_c;
+  // columns [left, left + n) of a padded row hold the input, the rest zeros
+  const int32_t left = p.pad_left < width ? p.pad_left : width;
+  const int32_t n = width - left < p.in_w ? width - left : p.in_w;
+  for (int32_t ky = 0; ky < p.k_h; ++ky) {
+    const int32_t iy = oy * p.stride_h - p.pad_top + ky * p.dil_h;
+    float* dst = band + ky * row;
+    if (iy < 0 || iy >= p.in_h) {
+      std::fill(dst, dst + row, 0.0f);
+      continue;
+    }
+    std::fill(dst, dst + int64_t{left} * p.in_c, 0.0f);
+    std::memcpy(dst + int64_t{left} * p.in_c, in + (int64_t{b} * p.in_h + iy) * in_row, sizeof(float) * n * p.in_c);
+    std::fill(dst + int64_t{left + n} * p.in_c, dst + row, 0.0f);
+  }
+}
+
 // Convolution as implicit GEMM: an output pixel whose window lies inside the input reads
 // its taps in place (WindowA, tap offsets koff from the generator), a run of up to kMR such
 // pixels along an output row being one tile. Pixels whose window crosses the padding are
-// gathered with their zeros into `scratch` ([kMR][k_h * k_w * in_c]) first.
-// Computes output rows [r0, r1) of the batch * out_h rows.
+// gathered with their zeros into `scratch` ([kMR][k_h * k_w * in_c]) first. With band_koff
+// (the generator's choice for short rows, where border pixels would be a large share of
+// one-pixel tiles), every row goes through a padded band instead (fill_band; scratch then
+// also holds k_h * band_width * in_c floats). Computes output rows [r0, r1) of the
+// batch * out_h rows.
 template <int kLazy = 0>  // instantiated only where used
 inline void conv2d_implicit(const ConvParams& p, const float* in, const float* packed,
-                            const float* bias, const int32_t* koff, const float* res, float* out,
-                            float* scratch, int64_t r0, int64_t r1) {
+                            const float* bias, const int32_t* koff, const int32_t* band_koff,
+                            const float* res, float* out, float* scratch, int64_t r0, int64_t r1) {
   const int32_t kdim = p.k_h * p.k_w * p.in_c;
   const int32_t panels = (p.out_c + 15) / 16;
   const GemmParams g{0, p.out_c, kdim, kdim, p.out_c, p.act, p.post, nullptr, p.out_c, p.res_act};
   // the residual's bytes for output pixel (row r, column x)
   auto res_at = [&](int64_t r, int32_t x) { return res == nullptr ? nullptr : res + (r * p.out_w + x) * p.out_c; };
+  if (band_koff != nullptr) {
+    // short rows with padding: each row's window rows padded into a band, then the whole
+    // row in balanced blocks of about kMR pixels, border pixels included
+    const int32_t blocks = (p.out_w + kMR - 1) / kMR;
+    for (int64_t r = r0; r < r1; ++r) {
+      fill_band(p, in, r, scratch);
+      int32_t x0 = 0;
+      for (int32_t i = 0; i < blocks; ++i) {
+        const int32_t n = p.out_w / blocks + (i < p.out_w % blocks ? 1 : 0);
+        gemm_block(g, n, 0, panels, WindowA{scratch + int64_t{x0} * p.stride_w * p.in_c, int64_t{p.stride_w} * p.in_c, band_koff},
+                   packed, bias, out + (r * p.out_w + x0) * p.out_c, res_at(r, x0));
+        x0 += n;
+      }
+    }
+    return;
+  }
   // output x range whose window is inside the row
   int32_t x_lo = (p.pad_left + p.stride_w - 1) / p.stride_w;
   const int32_t span = p.in_w - 1 - (p.k_w - 1) * p.dil_w + p.pad_left;
@@ -295,26 +341,9 @@ inline void conv2d_narrow(const ConvParams& p, const float* in, const float* pac
   constexpr int R = (kOC + W::N - 1) / W::N;
   constexpr int kRegs = kMR * kNP * (16 / V::N);  // accumulators the GEMM tile holds
   constexpr int MR = kRegs / R < 12 ? kRegs / R : 12;
-  // pixels in a padded row (ops/conv.py: _narrow_width)
-  const int32_t kdim = p.k_h * p.k_w * p.in_c, width = (p.out_w - 1) * p.stride_w + (p.k_w - 1) * p.dil_w + 1;
-  const int64_t in_row = int64_t{p.in_w} * p.in_c, row = int64_t{width} * p.in_c;
-  // columns [left, left + n) of a padded row hold the input, the rest zeros
-  const int32_t left = p.pad_left < width ? p.pad_left : width;
-  const int32_t n = width - left < p.in_w ? width - left : p.in_w;
+  const int32_t kdim = p.k_h * p.k_w * p.in_c;
   for (int64_t r = r0; r < r1; ++r) {
-    const int32_t b = static_cast<int32_t>(r / p.out_h), oy = static_cast<int32_t>(r % p.out_h);
-    for (int32_t ky = 0; ky < p.k_h; ++ky) {
-      const int32_t iy = oy * p.stride_h - p.pad_top + ky * p.dil_h;
-      float* dst = scratch + ky * row;
-      if (iy < 0 || iy >= p.in_h) {
-        std::fill(dst, dst + row, 0.0f);
-        continue;
-      }
-      std::fill(dst, dst + int64_t{left} * p.in_c, 0.0f);
-      std::memcpy(dst + int64_t{left} * p.in_c, in + (int64_t{b} * p.in_h + iy) * in_row,
-                  sizeof(float) * n * p.in_c);
-      std::fill(dst + int64_t{left + n} * p.in_c, dst + row, 0.0f);
-    }
+    fill_band(p, in, r, scratch);
     float* out_row = out + r * p.out_w * kOC;
     const int32_t blocks = (p.out_w + MR - 1) / MR;
     int32_t x0 = 0;
