@@ -41,7 +41,7 @@ _LOGICAL = {"LOGICAL_AND": ("LogicalAndOp", np.logical_and), "LOGICAL_OR": ("Log
 _FUSED_ACT = {"ADD", "SUB", "MUL", "DIV"}
 
 
-# float ops with a vectorised kernel (simd_kernels.h: BinaryKind)
+# float ops with a vectorised kernel (simd_math.h: BinaryKind)
 _SIMD_BINARY = {"ADD": "kAdd", "SUB": "kSub", "MUL": "kMul", "DIV": "kDiv", "MAXIMUM": "kMax",
                 "MINIMUM": "kMin", "SQUARED_DIFFERENCE": "kSquaredDifference"}
 
@@ -133,7 +133,7 @@ _UNARY = {  # op -> (functor, numpy or None, dtypes)
 }
 
 
-# float ops with a vectorised kernel (simd_kernels.h: UnaryKind)
+# float ops with a vectorised kernel (simd_math.h: UnaryKind)
 _SIMD_UNARY = {"LOGISTIC": "kLogistic", "TANH": "kTanh", "HARD_SWISH": "kHardSwish", "ELU": "kElu",
                "EXP": "kExp", "RELU": "kRelu", "RELU6": "kRelu6", "RELU_N1_TO_1": "kReluN1To1",
                "RELU_0_TO_1": "kRelu0To1", "ABS": "kAbs", "NEG": "kNeg", "SQUARE": "kSquare",

@@ -178,7 +178,7 @@ inline void depthwise_conv2d_f32_simd(const Parallel& par, const DepthwiseParams
 }
 
 // A depthwise convolution with the 1x1 convolution before it (pw) and/or after it (pj)
-// fused, `steps.rows` rows at a time (simd_kernels.h: conv_chain); pw or pj may be null.
+// fused, `steps.rows` rows at a time (simd_depthwise.h: conv_chain); pw or pj may be null.
 // Each task has its own ring in its scratch.
 inline void conv_chain_f32(const Parallel& par, const ConvParams* pw, const DepthwiseParams& dw,
                            const ConvParams* pj, const float* in, const float* pw_packed,

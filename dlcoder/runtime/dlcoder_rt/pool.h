@@ -1,4 +1,4 @@
-// AVERAGE_POOL_2D, MAX_POOL_2D, L2_POOL_2D (NHWC): the SIMD kernel pool2d (simd_kernels.h),
+// AVERAGE_POOL_2D, MAX_POOL_2D, L2_POOL_2D (NHWC): the SIMD kernel pool2d (simd_pool.h),
 // vectorised across channels, for the ISA chosen at run time.
 #pragma once
 

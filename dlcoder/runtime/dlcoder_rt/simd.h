@@ -222,6 +222,8 @@ constexpr int kMR = 12;
 constexpr int kNP = 2;  // 24 accumulators of 32 registers
 #include "dlcoder_rt/simd_math.h"
 #include "dlcoder_rt/simd_kernels.h"
+#include "dlcoder_rt/simd_depthwise.h"
+#include "dlcoder_rt/simd_pool.h"
 }  // namespace avx512
 DLCODER_RT_TARGET_END
 
@@ -233,6 +235,8 @@ constexpr int kNP = 1;
 constexpr int kMR = 6;
 #include "dlcoder_rt/simd_math.h"
 #include "dlcoder_rt/simd_kernels.h"
+#include "dlcoder_rt/simd_depthwise.h"
+#include "dlcoder_rt/simd_pool.h"
 }  // namespace avx2
 DLCODER_RT_TARGET_END
 
@@ -243,6 +247,8 @@ constexpr int kNP = 1;
 constexpr int kMR = 3;
 #include "dlcoder_rt/simd_math.h"
 #include "dlcoder_rt/simd_kernels.h"
+#include "dlcoder_rt/simd_depthwise.h"
+#include "dlcoder_rt/simd_pool.h"
 }  // namespace sse2
 #endif
 
@@ -254,6 +260,8 @@ constexpr int kNP = 1;
 constexpr int kMR = 6;
 #include "dlcoder_rt/simd_math.h"
 #include "dlcoder_rt/simd_kernels.h"
+#include "dlcoder_rt/simd_depthwise.h"
+#include "dlcoder_rt/simd_pool.h"
 }  // namespace neon
 #endif
 
@@ -264,6 +272,8 @@ constexpr int kNP = 1;
 constexpr int kMR = 4;
 #include "dlcoder_rt/simd_math.h"
 #include "dlcoder_rt/simd_kernels.h"
+#include "dlcoder_rt/simd_depthwise.h"
+#include "dlcoder_rt/simd_pool.h"
 }  // namespace scalar
 
 // Rows of A the widest GEMM tile takes (scratch sizes are computed with it).

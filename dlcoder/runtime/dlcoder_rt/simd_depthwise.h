@@ -1,0 +1,267 @@
+// SIMD depthwise convolution and the expand/depthwise/project chain, written once against the vector traits `V` (see simd.h).
+//
+// NOT a normal header, like simd_kernels.h: simd.h includes it once per ISA, after
+// simd_math.h and simd_kernels.h (whose GEMM it uses), inside the ISA's namespace and target
+// pragma. It must not include anything itself; every kernel is a template so that a model
+// instantiates, per ISA, only the kernels it calls.
+
+// ---- depthwise convolution -----------------------------------------------------------
+// Channels are the vector dimension. For each output row the input rows of the window are
+// resolved once (null when they fall into the padding). The interior of a row (every tap
+// inside the input) runs a fully unrolled KHxKW kernel with the taps in registers and four
+// pixels at a time, so four independent FMA chains hide the FMA latency; a partial channel
+// block (nc < V::N: few channels, or the tail) does the same with masked loads and stores
+// (kFull false). The border pixels and unusual kernel sizes take dwconv_pixel. Every
+// path adds the taps in the same (ky, kx) order, so they agree bit for bit.
+template <int KH, int KW, bool kFull>
+inline void dwconv_interior(const DepthwiseParams& p, const float* const* rows, const float* filter,
+                            typename V::T b0, float* out_row, int32_t c0, int32_t nc, int32_t x_lo,
+                            int32_t x_hi) {
+  auto load = [nc](const float* src) { return kFull ? V::load(src) : V::loadn(src, nc); };
+  auto store = [nc](float* dst, typename V::T v) {
+    if (kFull) {
+      V::store(dst, v);
+    } else {
+      V::storen(dst, v, nc);
+    }
+  };
+  const int32_t c_all = p.out_c;
+  typename V::T w[KH * KW];
+#pragma GCC unroll 25
+  for (int t = 0; t < KH * KW; ++t) w[t] = load(filter + int64_t{t} * c_all + c0);
+  const typename V::T lo = V::set1(p.act.lo), hi = V::set1(p.act.hi);
+  const int64_t step = int64_t{p.stride_w} * p.in_c, dil = int64_t{p.dil_w} * p.in_c;
+  int32_t ox = x_lo;
+  for (; ox + 4 <= x_hi; ox += 4) {
+    const int64_t base = int64_t{ox * p.stride_w - p.pad_left} * p.in_c + c0;
+    typename V::T acc[4] = {b0, b0, b0, b0};
+#pragma GCC unroll 5
+    for (int ky = 0; ky < KH; ++ky) {
+      const float* r = rows[ky] + base;
+#pragma GCC unroll 5
+      for (int kx = 0; kx < KW; ++kx) {
+#pragma GCC unroll 4
+        for (int q = 0; q < 4; ++q) acc[q] = V::fma(load(r + q * step + kx * dil), w[ky * KW + kx], acc[q]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int q = 0; q < 4; ++q) store(out_row + int64_t{ox + q} * c_all + c0, V::min(hi, V::max(lo, acc[q])));
+  }
+  for (; ox < x_hi; ++ox) {
+    const int64_t base = int64_t{ox * p.stride_w - p.pad_left} * p.in_c + c0;
+    typename V::T acc = b0;
+#pragma GCC unroll 5
+    for (int ky = 0; ky < KH; ++ky)
+#pragma GCC unroll 5
+      for (int kx = 0; kx < KW; ++kx) acc = V::fma(load(rows[ky] + base + kx * dil), w[ky * KW + kx], acc);
+    store(out_row + int64_t{ox} * c_all + c0, V::min(hi, V::max(lo, acc)));
+  }
+}
+
+// The interior of one channel block for a KHxKW kernel, full or masked.
+template <int KH, int KW>
+inline void dwconv_interior_block(const DepthwiseParams& p, const float* const* rows, const float* filter,
+                                  typename V::T b0, float* out_row, int32_t c0, int32_t nc, int32_t x_lo,
+                                  int32_t x_hi) {
+  if (nc == V::N) {
+    dwconv_interior<KH, KW, true>(p, rows, filter, b0, out_row, c0, nc, x_lo, x_hi);
+  } else {
+    dwconv_interior<KH, KW, false>(p, rows, filter, b0, out_row, c0, nc, x_lo, x_hi);
+  }
+}
+
+// One output pixel, all channels, with its window clipped to the input: the border
+// pixels, and every pixel of unusual kernel sizes. Four channel blocks at a time, so that
+// four independent FMA chains hide the FMA latency; taps in the same (ky, kx) order.
+template <int kLazy = 0>  // instantiated only where used
+inline void dwconv_pixel(const DepthwiseParams& p, const float* const* rows, const float* filter,
+                         const float* bias, float* out_row, int32_t ox) {
+  constexpr int kQ = 4;
+  const int32_t ix0 = ox * p.stride_w - p.pad_left;
+  int32_t kx_lo = 0, kx_hi = p.k_w;  // taps inside the row
+  while (kx_lo < p.k_w && ix0 + kx_lo * p.dil_w < 0) ++kx_lo;
+  while (kx_hi > kx_lo && ix0 + (kx_hi - 1) * p.dil_w >= p.in_w) --kx_hi;
+  const typename V::T lo = V::set1(p.act.lo), hi = V::set1(p.act.hi);
+  float* dst = out_row + int64_t{ox} * p.out_c;
+  for (int32_t c0 = 0; c0 < p.out_c; c0 += kQ * V::N) {
+    int32_t nc[kQ];
+    typename V::T acc[kQ];
+#pragma GCC unroll 4
+    for (int q = 0; q < kQ; ++q) {
+      const int32_t left = p.out_c - c0 - q * V::N;
+      nc[q] = left < V::N ? left : V::N;
+      acc[q] = bias == nullptr || nc[q] <= 0 ? V::zero()
+               : nc[q] == V::N ? V::load(bias + c0 + q * V::N) : V::loadn(bias + c0 + q * V::N, nc[q]);
+    }
+    for (int32_t ky = 0; ky < p.k_h; ++ky) {
+      if (rows[ky] == nullptr) continue;
+      for (int32_t kx = kx_lo; kx < kx_hi; ++kx) {
+        const float* src = rows[ky] + int64_t{ix0 + kx * p.dil_w} * p.in_c + c0;
+        const float* wp = filter + (int64_t{ky} * p.k_w + kx) * p.out_c + c0;
+#pragma GCC unroll 4
+        for (int q = 0; q < kQ; ++q) {
+          if (nc[q] == V::N) {
+            acc[q] = V::fma(V::load(src + q * V::N), V::load(wp + q * V::N), acc[q]);
+          } else if (nc[q] > 0) {
+            acc[q] = V::fma(V::loadn(src + q * V::N, nc[q]), V::loadn(wp + q * V::N, nc[q]), acc[q]);
+          }
+        }
+      }
+    }
+#pragma GCC unroll 4
+    for (int q = 0; q < kQ; ++q) {
+      const typename V::T v = V::min(hi, V::max(lo, acc[q]));
+      if (nc[q] == V::N) {
+        V::store(dst + c0 + q * V::N, v);
+      } else if (nc[q] > 0) {
+        V::storen(dst + c0 + q * V::N, v, nc[q]);
+      }
+    }
+  }
+}
+
+// One output row from the k_h input rows of its window (null where they fall into the
+// padding).
+template <int kLazy = 0>  // instantiated only where used
+inline void dwconv_row_at(const DepthwiseParams& p, const float* const* rows, const float* filter,
+                          const float* bias, float* out_row) {
+  // the rows inside the input, [ky_lo, ky_hi): rows of padding can only be at either end, and
+  // a row near the top or bottom runs the unrolled kernel on the rows it has (a 5x5 kernel
+  // with 3 rows present is a 3x5 one), which adds the same taps in the same order
+  int32_t ky_lo = 0, ky_hi = p.k_h;
+  while (ky_lo < p.k_h && rows[ky_lo] == nullptr) ++ky_lo;
+  while (ky_hi > ky_lo && rows[ky_hi - 1] == nullptr) --ky_hi;
+  bool all_rows = ky_hi > ky_lo;
+  for (int32_t ky = ky_lo; ky < ky_hi; ++ky) all_rows = all_rows && rows[ky] != nullptr;
+  const int32_t kh = ky_hi - ky_lo;
+  const float* const* live = rows + ky_lo;
+  const float* live_filter = filter + int64_t{ky_lo} * p.k_w * p.out_c;
+  // output x range whose taps all lie inside the row
+  int32_t x_lo = (p.pad_left + p.stride_w - 1) / p.stride_w;
+  int32_t x_hi = (p.in_w - 1 - (p.k_w - 1) * p.dil_w + p.pad_left) / p.stride_w + 1;
+  if (p.in_w - 1 - (p.k_w - 1) * p.dil_w + p.pad_left < 0) x_hi = 0;
+  if (x_hi > p.out_w) x_hi = p.out_w;
+  if (x_lo > x_hi) x_lo = x_hi;
+  const bool k3 = p.k_h == 3 && p.k_w == 3, k5 = p.k_h == 5 && p.k_w == 5;
+  const bool fast = all_rows && (k3 || k5);
+  const int32_t lo = fast ? x_lo : p.out_w, hi = fast ? x_hi : p.out_w;
+  for (int32_t ox = 0; ox < lo; ++ox) dwconv_pixel(p, rows, filter, bias, out_row, ox);
+  for (int32_t ox = hi; ox < p.out_w; ++ox) dwconv_pixel(p, rows, filter, bias, out_row, ox);
+  for (int32_t c0 = 0; fast && c0 < p.out_c; c0 += V::N) {
+    const int32_t nc = p.out_c - c0 < V::N ? p.out_c - c0 : V::N;
+    const typename V::T b0 = bias == nullptr ? V::zero() : (nc == V::N ? V::load(bias + c0) : V::loadn(bias + c0, nc));
+    switch ((k3 ? 0 : 8) + kh) {
+#define DLCODER_RT_DW_CASE(C, KH, KW) \
+  case C:                              \
+    dwconv_interior_block<KH, KW>(p, live, live_filter, b0, out_row, c0, nc, x_lo, x_hi); \
+    break;
+      DLCODER_RT_DW_CASE(1, 1, 3) DLCODER_RT_DW_CASE(2, 2, 3) DLCODER_RT_DW_CASE(3, 3, 3)
+      DLCODER_RT_DW_CASE(9, 1, 5) DLCODER_RT_DW_CASE(10, 2, 5) DLCODER_RT_DW_CASE(11, 3, 5)
+      DLCODER_RT_DW_CASE(12, 4, 5) DLCODER_RT_DW_CASE(13, 5, 5)
+#undef DLCODER_RT_DW_CASE
+      default:
+        break;
+    }
+  }
+  // the fused activation, on the row just written (still in cache)
+  if (p.post != UnaryKind::kNone) unary(p.post, int64_t{p.out_w} * p.out_c, out_row, out_row);
+}
+
+// depth_multiplier == 1 only (in_c == out_c). Output rows [r0, r1) of the batch * out_h rows.
+// rows: the k_h input rows of the window (kernels of height > 64 take the scalar kernel).
+template <int kLazy = 0>  // instantiated only where used
+inline void depthwise_conv2d(const DepthwiseParams& p, const float* in, const float* filter,
+                             const float* bias, float* out, int64_t r0, int64_t r1) {
+  const float* rows[64];
+  for (int64_t r = r0; r < r1; ++r) {
+    const int32_t b = static_cast<int32_t>(r / p.out_h), oy = static_cast<int32_t>(r % p.out_h);
+    const float* in_b = in + int64_t{b} * p.in_h * p.in_w * p.in_c;
+    for (int32_t ky = 0; ky < p.k_h; ++ky) {
+      const int32_t iy = oy * p.stride_h - p.pad_top + ky * p.dil_h;
+      rows[ky] = (iy >= 0 && iy < p.in_h) ? in_b + int64_t{iy} * p.in_w * p.in_c : nullptr;
+    }
+    dwconv_row_at(p, rows, filter, bias, out + r * p.out_w * p.out_c);
+  }
+}
+
+// ---- depthwise convolution between 1x1 convolutions ----------------------------------
+// An inverted-residual block is 1x1 expand -> depthwise -> 1x1 project, and the tensors
+// between them are the block's largest. Here the depthwise conv runs `steps.rows` output
+// rows at a time with either 1x1 conv fused (pw: expand, pj: project; each may be null):
+// - with pw, the expanded rows a step needs are computed by the GEMM kernel into a ring of
+//   `steps.slots` rows (row iy in slot iy % slots) as they are first needed, each once:
+//   rows advance monotonically and a step's window (dilation 1) spans at most `slots`
+//   rows, so a row is overwritten only once no later step needs it. Rows that are
+//   contiguous in the ring are expanded by one GEMM call;
+// - with pj, the step's depthwise rows go to a buffer and are projected by one GEMM call,
+//   adding the rows of `res` if a residual ADD is fused (else res is null).
+// Several rows per step keep the GEMMs' row count near a few whole tiles when the rows are
+// short (14 or 7 pixels late in a network). The generator picks `steps` and sizes scratch:
+// [pw ? slots * dw.in_w * dw.in_c : 0] + [pj ? rows * dw.out_w * dw.out_c : 0] floats.
+// Computes output rows [r0, r1) of the batch * out_h rows; a range that starts mid-image
+// recomputes the expanded rows its first window needs.
+template <int kLazy = 0>  // instantiated only where used
+inline void conv_chain(const ConvParams* pw, const DepthwiseParams& dw, const ConvParams* pj,
+                       const float* in, const float* pw_packed, const float* pw_bias,
+                       const float* dw_filter, const float* dw_bias, const float* pj_packed,
+                       const float* pj_bias, const float* res, float* out, float* scratch,
+                       ChainSteps steps, int64_t r0, int64_t r1) {
+  const int64_t in_row = int64_t{dw.in_w} * dw.in_c, dw_row = int64_t{dw.out_w} * dw.out_c;
+  float* ring = scratch;
+  float* dw_buf = scratch + (pw != nullptr ? steps.slots * in_row : 0);
+  GemmParams gpw = pw != nullptr ? GemmParams{pw->out_w, pw->out_c, pw->in_c, pw->in_c, pw->out_c, pw->act, pw->post}
+                                 : GemmParams{};
+  GemmParams gpj = pj != nullptr ? GemmParams{pj->out_w, pj->out_c, pj->in_c, pj->in_c, pj->out_c, pj->act, pj->post,
+                                              nullptr, pj->out_c, pj->res_act}
+                                 : GemmParams{};
+  const int64_t x_row = pw != nullptr ? int64_t{pw->in_w} * pw->in_c : in_row;
+  const int64_t out_row = pj != nullptr ? int64_t{pj->out_w} * pj->out_c : dw_row;
+  int32_t held[kMaxChainSlots];
+  const float* rows[64];
+  int32_t held_b = -1;  // the image whose rows the ring holds
+  for (int64_t r = r0; r < r1;) {
+    const int32_t b = static_cast<int32_t>(r / dw.out_h), oy = static_cast<int32_t>(r % dw.out_h);
+    int32_t n = steps.rows < dw.out_h - oy ? steps.rows : dw.out_h - oy;
+    if (n > r1 - r) n = static_cast<int32_t>(r1 - r);
+    if (b != held_b) {
+      for (int32_t s = 0; s < steps.slots; ++s) held[s] = -1;
+      held_b = b;
+    }
+    const float* in_b = in + int64_t{b} * dw.in_h * x_row;
+    if (pw != nullptr) {
+      // expand the rows of this step's window that the ring lacks, a contiguous run at a time
+      int32_t lo = oy * dw.stride_h - dw.pad_top, hi = (oy + n - 1) * dw.stride_h - dw.pad_top + dw.k_h - 1;
+      lo = lo < 0 ? 0 : lo;
+      hi = hi >= dw.in_h ? dw.in_h - 1 : hi;
+      for (int32_t iy = lo; iy <= hi;) {
+        if (held[iy % steps.slots] == iy) {
+          ++iy;
+          continue;
+        }
+        int32_t end = iy + 1;  // the run [iy, end): missing rows in consecutive slots
+        while (end <= hi && held[end % steps.slots] != end && end % steps.slots != 0) ++end;
+        gpw.m = (end - iy) * pw->out_w;
+        gemm(gpw, in_b + iy * x_row, pw_packed, pw_bias, ring + (iy % steps.slots) * in_row);
+        for (int32_t y = iy; y < end; ++y) held[y % steps.slots] = y;
+        iy = end;
+      }
+    }
+    for (int32_t q = 0; q < n; ++q) {
+      for (int32_t ky = 0; ky < dw.k_h; ++ky) {
+        const int32_t iy = (oy + q) * dw.stride_h - dw.pad_top + ky * dw.dil_h;
+        if (iy < 0 || iy >= dw.in_h) {
+          rows[ky] = nullptr;
+        } else {
+          rows[ky] = pw == nullptr ? in_b + iy * x_row : ring + (iy % steps.slots) * in_row;
+        }
+      }
+      dwconv_row_at(dw, rows, dw_filter, dw_bias, pj == nullptr ? out + (r + q) * out_row : dw_buf + q * dw_row);
+    }
+    if (pj != nullptr) {
+      gpj.m = n * pj->out_w;
+      gpj.res = res == nullptr ? nullptr : res + r * out_row;
+      gemm(gpj, dw_buf, pj_packed, pj_bias, out + r * out_row);
+    }
+    r += n;
+  }
+}
