@@ -1028,6 +1028,16 @@ def define_cases():  # noqa: C901  (a long, flat table)
       "mini net: layer-norm -> q/k/v FC -> heads reshape/transpose -> BATCH_MATMUL -> softmax -> "
       "BATCH_MATMUL -> FC -> residual", lambda: [randn(1, 6, 8)], net_attention)
 
+    def net_expand_dw(a):  # a: [1, 6, 7, 16]; expand -> dw, no projection after it
+        y = tf.nn.relu6(tf.nn.bias_add(tf.nn.conv2d(a, W(1, 1, 16, 136), 1, "SAME"), W(136, scale=0.3)))
+        y = tf.nn.relu6(tf.nn.bias_add(tf.nn.depthwise_conv2d(y, W(3, 3, 136, 1, fan_in=9), [1, 1, 1, 1], "SAME"),
+                                       W(136, scale=0.3)))
+        return tf.reduce_mean(y, [1, 2])
+    T("net_expand_dw_c136", ["CONV_2D", "DEPTHWISE_CONV_2D", "MEAN"],
+      "expand 1x1 16->136 -> dw3x3 with no projection after it (as before a squeeze-excite): "
+      "tasks split its channels (8.5 panels), not its 6 rows",
+      lambda: [randn(1, 6, 7, 16)], net_expand_dw)
+
     def net_resnet_basic(a):  # a: [2, 9, 11, 20]; ResNet basic block, batch 2
         y = tf.nn.relu(tf.nn.bias_add(tf.nn.conv2d(a, W(3, 3, 20, 20), 1, "SAME"), W(20, scale=0.3)))
         y = tf.nn.bias_add(tf.nn.conv2d(y, W(3, 3, 20, 20), 1, "SAME"), W(20, scale=0.3))

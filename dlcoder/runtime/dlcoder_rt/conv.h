@@ -189,10 +189,24 @@ inline void conv_chain_f32(const Parallel& par, const ConvParams* pw, const Dept
   int64_t macs = rows * dw.out_w * dw.out_c * dw.k_h * dw.k_w;
   if (pw != nullptr) macs += int64_t{pw->batch} * pw->out_h * pw->out_w * pw->in_c * pw->out_c;
   if (pj != nullptr) macs += int64_t{pj->batch} * pj->out_h * pj->out_w * pj->in_c * pj->out_c;
+  // Splitting rows makes every task expand the rows its first window shares with the task
+  // before it: (k_h - stride) rows a task, which on a 7-row map is most of the work. A chain
+  // without a projection can split channels instead (16 at a time), with no repeated work.
+  const int32_t panels = (dw.out_c + 15) / 16;
+  const int32_t tasks = task_count(par, rows, macs);
+  if (pj == nullptr && tasks > 1 && panels >= 2 * tasks && dw.out_h < 8 * tasks * dw.k_h) {
+    parallel_ranges(par, panels, macs, [&](int32_t t, int64_t q0, int64_t q1) {
+      float* own = par.scratch(scratch, t);
+      const int32_t c_lo = static_cast<int32_t>(q0 * 16), c_hi = static_cast<int32_t>(std::min<int64_t>(q1 * 16, dw.out_c));
+      DLCODER_RT_DISPATCH(conv_chain, pw, dw, pj, in, pw_packed, pw_bias, dw_filter, dw_bias, pj_packed,
+                          pj_bias, res, out, own, steps, 0, rows, c_lo, c_hi)
+    });
+    return;
+  }
   parallel_ranges(par, rows, macs, [&](int32_t t, int64_t r0, int64_t r1) {
     float* own = par.scratch(scratch, t);
     DLCODER_RT_DISPATCH(conv_chain, pw, dw, pj, in, pw_packed, pw_bias, dw_filter, dw_bias, pj_packed,
-                        pj_bias, res, out, own, steps, r0, r1)
+                        pj_bias, res, out, own, steps, r0, r1, 0, dw.out_c)
   });
 }
 

@@ -75,7 +75,7 @@ inline void dwconv_interior_block(const DepthwiseParams& p, const float* const* 
 // four independent FMA chains hide the FMA latency; taps in the same (ky, kx) order.
 template <int kLazy = 0>  // instantiated only where used
 inline void dwconv_pixel(const DepthwiseParams& p, const float* const* rows, const float* filter,
-                         const float* bias, float* out_row, int32_t ox) {
+                         const float* bias, float* out_row, int32_t ox, int32_t c_lo, int32_t c_hi) {
   constexpr int kQ = 4;
   const int32_t ix0 = ox * p.stride_w - p.pad_left;
   int32_t kx_lo = 0, kx_hi = p.k_w;  // taps inside the row
@@ -83,12 +83,12 @@ inline void dwconv_pixel(const DepthwiseParams& p, const float* const* rows, con
   while (kx_hi > kx_lo && ix0 + (kx_hi - 1) * p.dil_w >= p.in_w) --kx_hi;
   const typename V::T lo = V::set1(p.act.lo), hi = V::set1(p.act.hi);
   float* dst = out_row + int64_t{ox} * p.out_c;
-  for (int32_t c0 = 0; c0 < p.out_c; c0 += kQ * V::N) {
+  for (int32_t c0 = c_lo; c0 < c_hi; c0 += kQ * V::N) {
     int32_t nc[kQ];
     typename V::T acc[kQ];
 #pragma GCC unroll 4
     for (int q = 0; q < kQ; ++q) {
-      const int32_t left = p.out_c - c0 - q * V::N;
+      const int32_t left = c_hi - c0 - q * V::N;
       nc[q] = left < V::N ? left : V::N;
       acc[q] = bias == nullptr || nc[q] <= 0 ? V::zero()
                : nc[q] == V::N ? V::load(bias + c0 + q * V::N) : V::loadn(bias + c0 + q * V::N, nc[q]);
@@ -123,8 +123,9 @@ inline void dwconv_pixel(const DepthwiseParams& p, const float* const* rows, con
 // One output row from the k_h input rows of its window (null where they fall into the
 // padding).
 template <int kLazy = 0>  // instantiated only where used
+// Channels [c_lo, c_hi) only (c_lo a multiple of 16), so that tasks can split channels.
 inline void dwconv_row_at(const DepthwiseParams& p, const float* const* rows, const float* filter,
-                          const float* bias, float* out_row) {
+                          const float* bias, float* out_row, int32_t c_lo, int32_t c_hi) {
   // the rows inside the input, [ky_lo, ky_hi): rows of padding can only be at either end, and
   // a row near the top or bottom runs the unrolled kernel on the rows it has (a 5x5 kernel
   // with 3 rows present is a 3x5 one), which adds the same taps in the same order
@@ -145,10 +146,10 @@ inline void dwconv_row_at(const DepthwiseParams& p, const float* const* rows, co
   const bool k3 = p.k_h == 3 && p.k_w == 3, k5 = p.k_h == 5 && p.k_w == 5;
   const bool fast = all_rows && (k3 || k5);
   const int32_t lo = fast ? x_lo : p.out_w, hi = fast ? x_hi : p.out_w;
-  for (int32_t ox = 0; ox < lo; ++ox) dwconv_pixel(p, rows, filter, bias, out_row, ox);
-  for (int32_t ox = hi; ox < p.out_w; ++ox) dwconv_pixel(p, rows, filter, bias, out_row, ox);
-  for (int32_t c0 = 0; fast && c0 < p.out_c; c0 += V::N) {
-    const int32_t nc = p.out_c - c0 < V::N ? p.out_c - c0 : V::N;
+  for (int32_t ox = 0; ox < lo; ++ox) dwconv_pixel(p, rows, filter, bias, out_row, ox, c_lo, c_hi);
+  for (int32_t ox = hi; ox < p.out_w; ++ox) dwconv_pixel(p, rows, filter, bias, out_row, ox, c_lo, c_hi);
+  for (int32_t c0 = c_lo; fast && c0 < c_hi; c0 += V::N) {
+    const int32_t nc = c_hi - c0 < V::N ? c_hi - c0 : V::N;
     const typename V::T b0 = bias == nullptr ? V::zero() : (nc == V::N ? V::load(bias + c0) : V::loadn(bias + c0, nc));
     switch ((k3 ? 0 : 8) + kh) {
 #define DLCODER_RT_DW_CASE(C, KH, KW) \
@@ -164,7 +165,14 @@ inline void dwconv_row_at(const DepthwiseParams& p, const float* const* rows, co
     }
   }
   // the fused activation, on the row just written (still in cache)
-  if (p.post != UnaryKind::kNone) unary(p.post, int64_t{p.out_w} * p.out_c, out_row, out_row);
+  if (p.post != UnaryKind::kNone && c_lo == 0 && c_hi == p.out_c) {
+    unary(p.post, int64_t{p.out_w} * p.out_c, out_row, out_row);
+  } else if (p.post != UnaryKind::kNone) {
+    for (int32_t ox = 0; ox < p.out_w; ++ox) {
+      float* px = out_row + int64_t{ox} * p.out_c + c_lo;
+      unary(p.post, c_hi - c_lo, px, px);
+    }
+  }
 }
 
 // depth_multiplier == 1 only (in_c == out_c). Output rows [r0, r1) of the batch * out_h rows.
@@ -180,7 +188,7 @@ inline void depthwise_conv2d(const DepthwiseParams& p, const float* in, const fl
       const int32_t iy = oy * p.stride_h - p.pad_top + ky * p.dil_h;
       rows[ky] = (iy >= 0 && iy < p.in_h) ? in_b + int64_t{iy} * p.in_w * p.in_c : nullptr;
     }
-    dwconv_row_at(p, rows, filter, bias, out + r * p.out_w * p.out_c);
+    dwconv_row_at(p, rows, filter, bias, out + r * p.out_w * p.out_c, 0, p.out_c);
   }
 }
 
@@ -199,13 +207,15 @@ inline void depthwise_conv2d(const DepthwiseParams& p, const float* in, const fl
 // short (14 or 7 pixels late in a network). The generator picks `steps` and sizes scratch:
 // [pw ? slots * dw.in_w * dw.in_c : 0] + [pj ? rows * dw.out_w * dw.out_c : 0] floats.
 // Computes output rows [r0, r1) of the batch * out_h rows; a range that starts mid-image
-// recomputes the expanded rows its first window needs.
+// recomputes the expanded rows its first window needs. Without pj, only channels
+// [c_lo, c_hi) (c_lo a multiple of 16): the depthwise channel c needs expanded channel c
+// alone, so tasks can split channels instead of rows (with pj: c_lo = 0, c_hi = out_c).
 template <int kLazy = 0>  // instantiated only where used
 inline void conv_chain(const ConvParams* pw, const DepthwiseParams& dw, const ConvParams* pj,
                        const float* in, const float* pw_packed, const float* pw_bias,
                        const float* dw_filter, const float* dw_bias, const float* pj_packed,
                        const float* pj_bias, const float* res, float* out, float* scratch,
-                       ChainSteps steps, int64_t r0, int64_t r1) {
+                       ChainSteps steps, int64_t r0, int64_t r1, int32_t c_lo, int32_t c_hi) {
   const int64_t in_row = int64_t{dw.in_w} * dw.in_c, dw_row = int64_t{dw.out_w} * dw.out_c;
   float* ring = scratch;
   float* dw_buf = scratch + (pw != nullptr ? steps.slots * in_row : 0);
@@ -241,7 +251,9 @@ inline void conv_chain(const ConvParams* pw, const DepthwiseParams& dw, const Co
         int32_t end = iy + 1;  // the run [iy, end): missing rows in consecutive slots
         while (end <= hi && held[end % steps.slots] != end && end % steps.slots != 0) ++end;
         gpw.m = (end - iy) * pw->out_w;
-        gemm(gpw, in_b + iy * x_row, pw_packed, pw_bias, ring + (iy % steps.slots) * in_row);
+        gpw.n = c_hi - c_lo;
+        gemm(gpw, in_b + iy * x_row, pw_packed + int64_t{c_lo} * pw->in_c, pw_bias == nullptr ? nullptr : pw_bias + c_lo,
+             ring + (iy % steps.slots) * in_row + c_lo);
         for (int32_t y = iy; y < end; ++y) held[y % steps.slots] = y;
         iy = end;
       }
@@ -255,7 +267,8 @@ inline void conv_chain(const ConvParams* pw, const DepthwiseParams& dw, const Co
           rows[ky] = pw == nullptr ? in_b + iy * x_row : ring + (iy % steps.slots) * in_row;
         }
       }
-      dwconv_row_at(dw, rows, dw_filter, dw_bias, pj == nullptr ? out + (r + q) * out_row : dw_buf + q * dw_row);
+      dwconv_row_at(dw, rows, dw_filter, dw_bias, pj == nullptr ? out + (r + q) * out_row : dw_buf + q * dw_row,
+                    c_lo, c_hi);
     }
     if (pj != nullptr) {
       gpj.m = n * pj->out_w;
