@@ -94,7 +94,7 @@ def chart(by_threads: dict, path: Path) -> None:
             got[n]["ratios"]["latency_vs_xnnpack"] if "error" not in got.get(n, {"error": 1}) else 0 for n in names]
     series["peak RSS / TFLite+XNNPACK"] = [r["ratios"]["rss_vs_xnnpack"] for _, r in ok]
     series["arena / TFLite Micro"] = [r["ratios"]["arena_vs_tflm"] or 0 for _, r in ok]
-    fig, ax = plt.subplots(figsize=(max(8, 1.3 * len(names)), 4.5))
+    fig, ax = plt.subplots(figsize=(max(8, 1.3 * len(names)) + 3, 4.5))
     width = 0.8 / len(series)
     for i, (label, vals) in enumerate(series.items()):
         ax.bar([x + (i - (len(series) - 1) / 2) * width for x in range(len(names))], vals, width, label=label)
@@ -103,7 +103,7 @@ def chart(by_threads: dict, path: Path) -> None:
     ax.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("ratio (lower is better)")
     ax.set_title("dlcoder vs TFLite, one run per model")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
