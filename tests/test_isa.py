@@ -13,6 +13,7 @@ OPS = TESTS / "models" / "ops"
 MODELS = [CONTRACT / "isa_coverage.tflite"] + [OPS / f"{n}.tflite" for n in (
     "net_attention_block", "net_conv_dw_residual_fc", "net_hardswish_squeeze_excite",
     "net_pad_conv_pools", "conv_3x3_dil2_same", "conv_3x3_valid_s2_batch2", "net_resnet_basic_batch2", "net_resnet_bottleneck", "net_expand_dw_c136",
+    "sub_nhwc_c3_channel_mean", "sub_c5_vector_minus_nhwc", "mul_nhwc_c7_relu",
     "conv_3x3_same_cin17_cout33", "dw_3x3_same_dil2", "dw_3x3_same_s1_c17_relu6", "fc_batch3_relu6", "bmm_rank3_n32_in_place",
     "dw_5x5_same_h2_c20", "dw_3x3_same_h1_c20", "dw_5x5_same_h1_c20", "conv_3x3_same_w40_s1",
     "conv_5x5_same_w38_s2")]

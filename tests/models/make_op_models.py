@@ -1028,6 +1028,15 @@ def define_cases():  # noqa: C901  (a long, flat table)
       "mini net: layer-norm -> q/k/v FC -> heads reshape/transpose -> BATCH_MATMUL -> softmax -> "
       "BATCH_MATMUL -> FC -> residual", lambda: [randn(1, 6, 8)], net_attention)
 
+    # a dense NHWC tensor and a short per-channel vector: the periodic SIMD path
+    T("sub_nhwc_c3_channel_mean", ["SUB"], "x[1,13,11,3] - mean[3], as an input normalisation",
+      lambda: [randn(1, 13, 11, 3)], lambda a: a - W(3, scale=1.0))
+    T("sub_c5_vector_minus_nhwc", ["SUB"], "v[5] - x[1,7,9,5]: the short operand first",
+      lambda: [randn(1, 7, 9, 5)], lambda a: W(5, scale=1.0) - a)
+    T("mul_nhwc_c7_relu", ["MUL"], "relu(x[2,5,6,7] * s[7]) with the fused clamp",
+      lambda: [randn(2, 5, 6, 7)], lambda a: tf.nn.relu(a * W(7, scale=1.0)),
+      expect={"MUL": {"FusedActivationFunction": 1}})
+
     def net_expand_dw(a):  # a: [1, 6, 7, 16]; expand -> dw, no projection after it
         y = tf.nn.relu6(tf.nn.bias_add(tf.nn.conv2d(a, W(1, 1, 16, 136), 1, "SAME"), W(136, scale=0.3)))
         y = tf.nn.relu6(tf.nn.bias_add(tf.nn.depthwise_conv2d(y, W(3, 3, 136, 1, fan_in=9), [1, 1, 1, 1], "SAME"),

@@ -165,6 +165,28 @@ inline void binary_run(BinaryKind kind, int32_t n, const float* a, int32_t sa, c
 
 // A broadcast binary op over a Loop6 (see common.h): runs whose strides are 0 or 1 are
 // vectorised, others go element by element.
+// A dense operand and one repeating every c < V::N elements (e.g. an input normalisation
+// x - mean[c] over NHWC with 3 channels): runs of c elements would be one masked vector
+// each, so the short operand is laid out repeated over c whole vectors once and the loop
+// runs dense. Output elements [lo, hi) of the periods * c.
+template <int kLazy = 0>  // instantiated only where used
+inline void binary_periodic(BinaryKind kind, int32_t c, const float* dense, const float* period, bool period_first,
+                            float* out, Clamp<float> act, int64_t lo, int64_t hi) {
+  alignas(64) float pattern[V::N * V::N];  // c * V::N floats: a whole number of vectors and periods
+  const int32_t len = c * V::N;
+  for (int32_t i = 0; i < len; ++i) pattern[i] = period[i % c];
+  for (int64_t e = lo; e < hi;) {
+    const int32_t phase = static_cast<int32_t>(e % len);
+    const int32_t n = static_cast<int32_t>(hi - e < len - phase ? hi - e : len - phase);
+    if (period_first) {
+      binary_run(kind, n, pattern + phase, 1, dense + e, 1, out + e, act);
+    } else {
+      binary_run(kind, n, dense + e, 1, pattern + phase, 1, out + e, act);
+    }
+    e += n;
+  }
+}
+
 template <int kLazy = 0>  // instantiated only where used
 // Computes the output elements [lo, hi) (dense, in loop order), so that tasks can split
 // any loop; runs outside the range are skipped, runs across its ends are cut.
@@ -173,6 +195,10 @@ inline void binary_loop(const Loop6& loop, BinaryKind kind, const float* a, cons
   const int32_t* d = loop.dims;
   const int32_t* sa = loop.a_strides;
   const int32_t* sb = loop.b_strides;
+  if (d[0] == 1 && d[1] == 1 && d[2] == 1 && d[3] == 1 && d[5] < V::N && sa[5] == 1 && sb[5] == 1) {
+    if (sa[4] == d[5] && sb[4] == 0) return binary_periodic(kind, d[5], a, b, false, out, act, lo, hi);
+    if (sb[4] == d[5] && sa[4] == 0) return binary_periodic(kind, d[5], b, a, true, out, act, lo, hi);
+  }
   const int32_t ia5 = sa[5], ib5 = sb[5];
   const bool fast = (ia5 == 0 || ia5 == 1) && (ib5 == 0 || ib5 == 1);
   int64_t o = 0;
