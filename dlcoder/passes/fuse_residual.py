@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dlcoder.ir import Graph
 from dlcoder.ops.conv import takes_residual
-from dlcoder.passes.rewrite import drop_nodes, private_producer
+from dlcoder.passes.rewrite import fuse_into, private_producer, rewrite_until_fixed
 
 RESIDUAL_INPUT = {"CONV_2D": 3, "FULLY_CONNECTED": 3, "DLCODER_CONV_DW": 7}
 
@@ -50,29 +50,21 @@ def _fused(node, other: int, act: str):
 
 
 def fuse_residual(g: Graph) -> Graph:
-    while True:
-        producers, consumers = g.producers(), g.consumers()
-        for i, add in enumerate(g.nodes):
-            if add.op != "ADD" or len(add.inputs) != 2 or add.inputs[0] == add.inputs[1]:
+    def fuse(g, i, add, producers, consumers):
+        if add.op != "ADD" or len(add.inputs) != 2 or add.inputs[0] == add.inputs[1]:
+            return None
+        shapes = {g.tensors[t].shape for t in add.inputs + add.outputs}
+        dtypes = {g.tensors[t].dtype for t in add.inputs + add.outputs}
+        if len(shapes) != 1 or dtypes != {"float32"}:
+            return None
+        for side in (0, 1):
+            t, other = add.inputs[side], add.inputs[1 - side]
+            p = private_producer(g, t, producers, consumers)
+            if p is None or not _gemm_producer(g.nodes[p], g):
                 continue
-            shapes = {g.tensors[t].shape for t in add.inputs + add.outputs}
-            dtypes = {g.tensors[t].dtype for t in add.inputs + add.outputs}
-            if len(shapes) != 1 or dtypes != {"float32"}:
-                continue
-            for side in (0, 1):
-                t, other = add.inputs[side], add.inputs[1 - side]
-                p = private_producer(g, t, producers, consumers)
-                if p is None or not _gemm_producer(g.nodes[p], g):
-                    continue
-                if producers.get(other, -1) >= p:
-                    continue   # computed after the producer runs
-                nodes = list(g.nodes)
-                act = add.attrs.get("fused_activation_function", "NONE")
-                nodes[p] = _fused(g.nodes[p], other, act).replace(outputs=add.outputs)
-                g = drop_nodes(g.replace(nodes=tuple(nodes)), [i])
-                break
-            else:
-                continue
-            break
-        else:
-            return g
+            if producers.get(other, -1) >= p:
+                continue   # computed after the producer runs
+            act = add.attrs.get("fused_activation_function", "NONE")
+            return fuse_into(g, p, _fused(g.nodes[p], other, act).replace(outputs=add.outputs), i)
+        return None
+    return rewrite_until_fixed(g, fuse)

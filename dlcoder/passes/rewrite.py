@@ -17,27 +17,43 @@ def private_producer(g: Graph, t: int, producers: dict, consumers: dict):
     return producers.get(t)
 
 
+def rewrite_until_fixed(g: Graph, rewrite) -> Graph:
+    """Apply `rewrite(g, i, node, producers, consumers)` (a new Graph, or None to leave
+    node i alone) to the first node it changes, then start over on the new graph, until
+    no node changes."""
+    while True:
+        producers, consumers = g.producers(), g.consumers()
+        for i, node in enumerate(g.nodes):
+            new = rewrite(g, i, node, producers, consumers)
+            if new is not None:
+                g = new
+                break
+        else:
+            return g
+
+
+def fuse_into(g: Graph, keep: int, node, drop: int) -> Graph:
+    """Node `keep` replaced by `node`, and node `drop` removed."""
+    nodes = list(g.nodes)
+    nodes[keep] = node
+    return drop_nodes(g.replace(nodes=tuple(nodes)), [drop])
+
+
 def absorb_activations(g: Graph, activations: dict, producers_ok: set, attr: str, is_free) -> Graph:
     """Move every float activation node (op in `activations`) whose input is a private
     intermediate (see private_producer) of a single-output producer with an op in
     `producers_ok` and `is_free(producer.attrs)` into that producer: attrs[attr] becomes
     activations[op], and the producer writes the activation's output."""
-    while True:
-        producers, consumers = g.producers(), g.consumers()
-        for i, act in enumerate(g.nodes):
-            if act.op not in activations or g.tensors[act.inputs[0]].dtype != "float32":
-                continue
-            p = private_producer(g, act.inputs[0], producers, consumers)
-            if p is None:
-                continue
-            prod = g.nodes[p]
-            if prod.op not in producers_ok or len(prod.outputs) != 1 or not is_free(prod.attrs):
-                continue
-            nodes = list(g.nodes)
-            nodes[p] = prod.replace(attrs=dict(prod.attrs, **{attr: activations[act.op]}),
-                                    outputs=act.outputs)
-            g = drop_nodes(g.replace(nodes=tuple(nodes)), [i])
-            break
-        else:
-            return g
+    def absorb(g, i, act, producers, consumers):
+        if act.op not in activations or g.tensors[act.inputs[0]].dtype != "float32":
+            return None
+        p = private_producer(g, act.inputs[0], producers, consumers)
+        if p is None:
+            return None
+        prod = g.nodes[p]
+        if prod.op not in producers_ok or len(prod.outputs) != 1 or not is_free(prod.attrs):
+            return None
+        fused = prod.replace(attrs=dict(prod.attrs, **{attr: activations[act.op]}), outputs=act.outputs)
+        return fuse_into(g, p, fused, i)
+    return rewrite_until_fixed(g, absorb)
 
