@@ -2,15 +2,27 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from dlcoder import compiler, verify as V
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
 SHARED_MODELS = Path(os.environ.get("DLCODER_SHARED_MODELS", ROOT.parent / "shared" / "models"))
+
+
+def aarch64_toolchain():
+    """(cross compiler, emulator command) for the aarch64 tests. .ci/run installs both, so a
+    missing one fails the test instead of passing it as a skip."""
+    cxx, qemu = shutil.which("aarch64-linux-gnu-g++"), shutil.which("qemu-aarch64")
+    if not (cxx and qemu):
+        pytest.fail("needs aarch64-linux-gnu-g++ and qemu-aarch64 "
+                    "(apt-get install g++-aarch64-linux-gnu qemu-user)")
+    return cxx, (qemu, "-L", "/usr/aarch64-linux-gnu")
 
 
 def run_ours(model_path, inputs, work, name="m", debug=False, cxx=None, flags=("-O2",),

@@ -14,7 +14,7 @@
 
 Each workspace has its own output base under one temporary --output_user_root, so nothing is
 shared with a developer's builds; module-scoped fixtures build once and the checks reuse the
-builds. Servers are shut down and output bases deleted at the end. Needs bazel (skipped
+builds. Servers are shut down and output bases deleted at the end. Needs bazel (fails
 without it), g++, g++-aarch64-linux-gnu, qemu-user and nginx-light; the generator's wheels come
 from PyPI (or the machine's pip mirror) through rules/requirements_lock.txt.
 """
@@ -51,10 +51,17 @@ AARCH64 = ["--incompatible_enable_cc_toolchain_resolution",
            "--platforms=@dlcoder//toolchains:linux_aarch64", "--platform_suffix=-aarch64"]
 
 pytestmark = [
-    pytest.mark.skipif(BAZEL is None, reason="bazel is not installed (apt-get install bazel-bootstrap)"),
     # One worker runs the whole module (pytest -n 2 --dist loadgroup): fixtures build once.
     pytest.mark.xdist_group("bazel"),
 ]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _bazel():
+    # .ci/run installs it: a missing bazel fails the module rather than skipping it
+    if BAZEL is None:
+        pytest.fail("test_bazel.py needs bazel (apt-get install bazel-bootstrap)")
+
 
 USER_WORKSPACE = """\
 local_repository(name = "dlcoder", path = "{repo}")

@@ -9,7 +9,7 @@ import pytest
 
 from dlcoder import compiler, verify as V
 from dlcoder.frontend import tflite as frontend
-from support import TESTS
+from support import TESTS, aarch64_toolchain
 
 MODEL = TESTS / "models" / "contract" / "multi_io.tflite"
 CXX = os.environ.get("CXX", "c++")
@@ -160,22 +160,17 @@ def test_matches_tflite_through_the_c_api(tmp_path):
     assert ours[1].dtype == np.int32
 
 
-AARCH64_CXX = shutil.which("aarch64-linux-gnu-g++")
-QEMU = shutil.which("qemu-aarch64")
-
-
-@pytest.mark.skipif(not (AARCH64_CXX and QEMU), reason="aarch64-linux-gnu-g++ or qemu-aarch64 not installed")
 def test_cross_compiled_aarch64_matches_tflite(tmp_path):
+    cxx, emulator = aarch64_toolchain()
     g = compiler.load_graph(str(MODEL))
     lib_, g_opt = compiler.compile_graph(g, "m")
     compiler.write_library(lib_, str(tmp_path / "lib"))
-    exe = V.build_runner(str(tmp_path / "lib"), "m", str(tmp_path), cxx=AARCH64_CXX)
+    exe = V.build_runner(str(tmp_path / "lib"), "m", str(tmp_path), cxx=cxx)
     with open(exe, "rb") as f:
         header = f.read(20)
     assert header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == 183  # EM_AARCH64
     inputs = V.random_inputs(g, seed=6)
-    ours, _ = V.run_runner(exe, g_opt, inputs, str(tmp_path),
-                           emulator=(QEMU, "-L", "/usr/aarch64-linux-gnu"))
+    ours, _ = V.run_runner(exe, g_opt, inputs, str(tmp_path), emulator=emulator)
     refs, _ = V.reference_run(str(MODEL), inputs)
     for k, (o, r) in enumerate(zip(ours, refs)):
         assert V.compare(o, r, k).ok

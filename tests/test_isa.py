@@ -1,12 +1,11 @@
 """Every instruction-set path of the SIMD kernels, forced with -DDLCODER_RT_FORCE_ISA, on
 models that hit every kernel with awkward sizes; aarch64 NEON under qemu. The path the
 machine picks by itself is covered by all the other tests too."""
-import shutil
 
 import pytest
 
 from dlcoder import compiler, verify as V
-from support import TESTS, load_npz_inputs
+from support import TESTS, aarch64_toolchain, load_npz_inputs
 
 CONTRACT = TESTS / "models" / "contract"
 OPS = TESTS / "models" / "ops"
@@ -64,13 +63,9 @@ def test_x86_path(isa, model, tmp_path):
     check(model, tmp_path, ("-O2", f"-DDLCODER_RT_FORCE_ISA={number}"))
 
 
-AARCH64_CXX = shutil.which("aarch64-linux-gnu-g++")
-QEMU = shutil.which("qemu-aarch64")
-
-
-@pytest.mark.skipif(not (AARCH64_CXX and QEMU), reason="aarch64-linux-gnu-g++ or qemu-aarch64 not installed")
 @pytest.mark.parametrize("isa", ["neon", "scalar"])
 @pytest.mark.parametrize("model", MODELS[:5], ids=lambda p: p.stem)
 def test_aarch64_path(isa, model, tmp_path):
     flags = ("-O2",) if isa == "neon" else ("-O2", "-DDLCODER_RT_FORCE_ISA=0")
-    check(model, tmp_path, flags, cxx=AARCH64_CXX, emulator=(QEMU, "-L", "/usr/aarch64-linux-gnu"))
+    cxx, emulator = aarch64_toolchain()
+    check(model, tmp_path, flags, cxx=cxx, emulator=emulator)

@@ -2,13 +2,12 @@
 thread count and task order, and still match TFLite; the extra scratch is accounted for.
 The libraries are built with DLCODER_RT_MIN_TASK_MACS=1, so that every kernel of these
 small models splits into as many tasks as there are threads (rows, or GEMM panels)."""
-import shutil
 import subprocess
 
 import pytest
 
 from dlcoder import compiler, verify as V
-from support import TESTS, load_npz_inputs
+from support import TESTS, aarch64_toolchain, load_npz_inputs
 
 CONTRACT = TESTS / "models" / "contract"
 OPS = TESTS / "models" / "ops"
@@ -113,15 +112,10 @@ def test_tasks_in_any_order_through_the_class_and_the_c_api(tmp_path):
     assert calls >= 2 and tasks > calls and most == 4, res.stdout
 
 
-AARCH64_CXX = shutil.which("aarch64-linux-gnu-g++")
-QEMU = shutil.which("qemu-aarch64")
-
-
-@pytest.mark.skipif(not (AARCH64_CXX and QEMU), reason="aarch64-linux-gnu-g++ or qemu-aarch64 not installed")
 def test_thread_pool_on_aarch64(tmp_path):
+    cxx, emu = aarch64_toolchain()
     model = MODELS[1]
-    exe, g, inputs = build(model, tmp_path, cxx=AARCH64_CXX)
-    emu = (QEMU, "-L", "/usr/aarch64-linux-gnu")
+    exe, g, inputs = build(model, tmp_path, cxx=cxx)
     serial, _ = V.run_runner(exe, g, inputs, str(tmp_path), emulator=emu, threads=1)
     ours, _ = V.run_runner(exe, g, inputs, str(tmp_path), emulator=emu, threads=3)
     assert all(o.tobytes() == s.tobytes() for o, s in zip(ours, serial))
