@@ -9,7 +9,7 @@ from support import SHARED_MODELS, check_against_tflite
 
 FLOAT_MODELS = [
     "lenet5_f32", "mobilenet_v1_025_f32", "mobilenet_v2_100_224_f32", "mobilenet_v2_100_224_f16",
-    "mobilenet_v3_small_224_f32", "efficientnet_b0_224_f32", "transformer_enc_f32",
+    "mobilenet_v3_small_224_f32", "efficientnet_b0_224_f32", "transformer_enc_f32", "lstm_text_f32",
 ]
 
 pytestmark = pytest.mark.skipif(not SHARED_MODELS.is_dir(),

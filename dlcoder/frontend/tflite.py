@@ -126,6 +126,10 @@ def _read_tensor(model, data: bytes, t, where: str) -> Tensor:
                                        f"elements, its shape {shape} needs more")
             value = value.reshape(shape)
         value = value.astype(dtype)   # native byte order, owned copy
+    if value is None and t.IsVariable():
+        # the state of a stateful op (e.g. an LSTM's): every run of a generated library
+        # starts from the value a fresh TFLite interpreter gives it, zeros when unset
+        value = np.zeros(shape, dtype)
     quant = None
     q = t.Quantization()
     if q is not None and q.ScaleLength() > 0:

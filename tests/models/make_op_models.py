@@ -302,10 +302,10 @@ class HandModel:
         self.operators = []  # (opname, inputs, outputs, options_name, options_kwargs, version)
         self.inputs, self.outputs = [], []
 
-    def _tensor(self, shape, dtype, data=None, name=None, quant=None):
+    def _tensor(self, shape, dtype, data=None, name=None, quant=None, variable=False):
         idx = len(self.tensors)
         self.tensors.append(dict(name=name or f"t{idx}", shape=list(shape), dtype=np.dtype(dtype),
-                                 data=data, quant=quant))
+                                 data=data, quant=quant, variable=variable))
         return idx
 
     def input(self, shape, dtype=np.float32, quant=None):
@@ -319,6 +319,10 @@ class HandModel:
 
     def tensor(self, shape, dtype=np.float32):
         return self._tensor(shape, dtype)
+
+    def variable(self, shape, dtype=np.float32):
+        """A variable tensor without a buffer (an LSTM's state): TFLite zeroes it."""
+        return self._tensor(shape, dtype, variable=True)
 
     def output(self, t):
         self.outputs.append(t)
@@ -387,6 +391,8 @@ class HandModel:
             Tensor.TensorAddName(b, name)
             if q is not None:
                 Tensor.TensorAddQuantization(b, q)
+            if t["variable"]:
+                Tensor.TensorAddIsVariable(b, True)
             ten_offs.append(Tensor.TensorEnd(b))
 
         codes = []  # (builtin code, version)
