@@ -16,6 +16,8 @@ MODELS = [CONTRACT / "isa_coverage.tflite"] + [OPS / f"{n}.tflite" for n in (
     "conv_3x3_same_cin17_cout33", "dw_3x3_same_dil2", "dw_3x3_same_s1_c17_relu6", "fc_batch3_relu6", "bmm_rank3_n32_in_place",
     "dw_5x5_same_h2_c20", "dw_3x3_same_h1_c20", "dw_5x5_same_h1_c20", "conv_3x3_same_w40_s1",
     "conv_5x5_same_w38_s2")]
+LSTM = TESTS / "models" / "rnn" / "lstm_peephole_layer_norm.tflite"
+MODELS.append(LSTM)
 
 
 def cpu_flags() -> set:
@@ -64,7 +66,7 @@ def test_x86_path(isa, model, tmp_path):
 
 
 @pytest.mark.parametrize("isa", ["neon", "scalar"])
-@pytest.mark.parametrize("model", MODELS[:5], ids=lambda p: p.stem)
+@pytest.mark.parametrize("model", MODELS[:5] + [LSTM], ids=lambda p: p.stem)
 def test_aarch64_path(isa, model, tmp_path):
     flags = ("-O2",) if isa == "neon" else ("-O2", "-DDLCODER_RT_FORCE_ISA=0")
     cxx, emulator = aarch64_toolchain()
