@@ -17,7 +17,8 @@ MODELS = [CONTRACT / "isa_coverage.tflite"] + [OPS / f"{n}.tflite" for n in (
     "dw_5x5_same_h2_c20", "dw_3x3_same_h1_c20", "dw_5x5_same_h1_c20", "conv_3x3_same_w40_s1",
     "conv_5x5_same_w38_s2")]
 LSTM = TESTS / "models" / "rnn" / "lstm_peephole_layer_norm.tflite"
-MODELS.append(LSTM)
+WINOGRAD = TESTS / "models" / "winograd" / "wino_same_27x25_c20_c40_relu6.tflite"
+MODELS += [LSTM, WINOGRAD, TESTS / "models" / "winograd" / "wino_pad_conv_residual.tflite"]
 
 
 def cpu_flags() -> set:
@@ -66,7 +67,7 @@ def test_x86_path(isa, model, tmp_path):
 
 
 @pytest.mark.parametrize("isa", ["neon", "scalar"])
-@pytest.mark.parametrize("model", MODELS[:5] + [LSTM], ids=lambda p: p.stem)
+@pytest.mark.parametrize("model", MODELS[:5] + [LSTM, WINOGRAD], ids=lambda p: p.stem)
 def test_aarch64_path(isa, model, tmp_path):
     flags = ("-O2",) if isa == "neon" else ("-O2", "-DDLCODER_RT_FORCE_ISA=0")
     cxx, emulator = aarch64_toolchain()

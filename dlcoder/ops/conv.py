@@ -84,6 +84,48 @@ def _narrow_width(node, g) -> int:
     return (ow - 1) * node.attrs["stride_w"] + (kw - 1) * node.attrs.get("dilation_w_factor", 1) + 1
 
 
+# Winograd F(4x4, 3x3) (simd_winograd.h): the widest channel group (kWinoMaxGroup in
+# params.h).
+WINO_MAX_GROUP = 32
+
+
+# Each block of tiles transforms the whole filter again (so that no 4x larger transformed
+# copy is stored), about 1/n of the block's GEMM work for n tiles: below WINO_MIN_TILES
+# tiles that no longer pays. Measured on one core (3x3, same channels in and out):
+# 56x56x64 0.55 ms against 1.04 direct, 28x28x128 0.49 against 0.95; 14x14x256 (16 tiles)
+# 1.03 against 0.94, 7x7x512 (4 tiles) 2.97 against 0.99.
+WINO_MIN_TILES = 32
+WINO_MIN_CHANNELS = 16
+
+
+def _wino_block(node, g) -> int:
+    """Tiles per block: 64, or 32 with more than 64 input channels, which keeps a block's
+    transformed input, filter and products (36 * (block * in_c + in_c * 32 + block * 32)
+    floats) near 1.2 MB, and the arena near what the direct conv needs. 64 tiles halve the
+    filter transforms of 32: 28x28x128 took 0.49 ms against 0.65."""
+    return 64 if shape(g, node.inputs[1])[3] <= 64 else 32
+
+
+def _wino_scratch(node, g) -> int:
+    ic, block = shape(g, node.inputs[1])[3], _wino_block(node, g)
+    return 36 * (block * ic + ic * WINO_MAX_GROUP + block * WINO_MAX_GROUP) * 4
+
+
+def _is_winograd(node, g) -> bool:
+    """A dense 3x3 stride-1 conv on a large enough map, with enough channels on both
+    sides, runs as Winograd F(4x4, 3x3): 36 multiply-adds per 16 outputs and input
+    channel instead of 144."""
+    if not _conv_is_gemm(node, g) or _is_narrow(node, g):
+        return False
+    _, kh, kw, ic = shape(g, node.inputs[1])
+    n, oh, ow, _ = shape(g, node.outputs[0])
+    strides = (node.attrs["stride_h"], node.attrs["stride_w"])
+    dilations = (node.attrs.get("dilation_h_factor", 1), node.attrs.get("dilation_w_factor", 1))
+    tiles = n * -(-oh // 4) * -(-ow // 4)
+    return ((kh, kw) == (3, 3) and strides == (1, 1) and dilations == (1, 1)
+            and ic >= WINO_MIN_CHANNELS and tiles >= WINO_MIN_TILES)
+
+
 def takes_residual(node, g) -> bool:
     """The CONV_2D's kernel can add a residual in its epilogue (passes/fuse_residual.py):
     the GEMM paths do, the narrow one does not."""
@@ -96,6 +138,8 @@ def _conv_scratch(node, g) -> int:
     _, kh, kw, icg = shape(g, node.inputs[1])
     if not _conv_is_gemm(node, g) or _is_pointwise(node, g, *_conv_padding(node, g)):
         return 0
+    if _is_winograd(node, g):
+        return _wino_scratch(node, g)
     band = kh * _narrow_width(node, g) * icg * 4
     if _is_narrow(node, g):
         return band
@@ -142,9 +186,14 @@ def conv2d(node, g, e):
     params = conv_params(node, g, e)
     filt = g.const(w)
     if _conv_is_gemm(node, g):
-        packed = gemm_filter(node, g, e)
         bias = padded_bias(node, g, e, 2, oc)
         res = residual(node, e, 3)
+        if _is_winograd(node, g):   # the filter as it is, transposed to HWIO
+            hwio = e.weights(np.ascontiguousarray(filt.transpose(1, 2, 3, 0), np.float32))
+            return (f"dlcoder_rt::conv2d_winograd_f32(par, {params}, {_wino_block(node, g)}, {e.src(x)}, "
+                    f"{hwio}, {bias}, {res}, "
+                    f"{e.dst(node.outputs[0])}, {e.scratch('float')});")
+        packed = gemm_filter(node, g, e)
         if _is_pointwise(node, g, top, left):
             return (f"dlcoder_rt::conv2d_1x1_f32(par, {params}, {e.src(x)}, {packed}, {bias}, {res}, "
                     f"{e.dst(node.outputs[0])});")

@@ -153,6 +153,23 @@ inline void conv2d_implicit_f32(const Parallel& par, const ConvParams& p, const 
   });
 }
 
+// A 3x3 stride-1 conv as Winograd F(4x4, 3x3) (simd_winograd.h), in blocks of at most
+// `block` tiles. filter: HWIO; bias padded to whole panels; res: a fused residual or null.
+// Split into (tile block, 32 output channels) units. scratch: 36 * (block * in_c + in_c *
+// kWinoMaxGroup + block * kWinoMaxGroup) floats per task (ops/conv.py).
+inline void conv2d_winograd_f32(const Parallel& par, const ConvParams& p, int32_t block, const float* in,
+                                const float* filter, const float* bias, const float* res, float* out,
+                                float* scratch) {
+  const int64_t tiles = int64_t{p.batch} * ((p.out_h + 3) / 4) * ((p.out_w + 3) / 4);
+  const int64_t blocks = (tiles + block - 1) / block;
+  const int64_t units = blocks * ((p.out_c + kWinoMaxGroup - 1) / kWinoMaxGroup);
+  const int64_t macs = tiles * 36 * p.in_c * p.out_c;
+  parallel_ranges(par, units, macs, [&](int32_t t, int64_t u0, int64_t u1) {
+    float* own = par.scratch(scratch, t);
+    DLCODER_RT_DISPATCH(conv2d_winograd, p, in, filter, bias, res, out, own, block, tiles, blocks, u0, u1)
+  });
+}
+
 // An ungrouped conv with out_c < 16 (kOC) that is not 1x1: tiles only as wide as its
 // channels (simd_kernels.h: conv2d_narrow). koff: tap offsets in the padded rows;
 // scratch: k_h * ((out_w - 1) * stride_w + (k_w - 1) * dil_w + 1) * in_c floats per task.

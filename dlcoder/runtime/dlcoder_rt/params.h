@@ -56,6 +56,10 @@ struct ChainSteps {
 };
 constexpr int32_t kMaxChainSlots = 256;
 
+// Winograd F(4x4, 3x3) convolution (simd_winograd.h): the widest group of output channels
+// whose transformed filter is held at once (16 * kNP of the widest ISA).
+constexpr int32_t kWinoMaxGroup = 32;
+
 struct PoolParams {
   int32_t batch, in_h, in_w, channels;
   int32_t out_h, out_w;

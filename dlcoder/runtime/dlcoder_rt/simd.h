@@ -224,6 +224,7 @@ constexpr int kNP = 2;  // 24 accumulators of 32 registers
 #include "dlcoder_rt/simd_kernels.h"
 #include "dlcoder_rt/simd_depthwise.h"
 #include "dlcoder_rt/simd_pool.h"
+#include "dlcoder_rt/simd_winograd.h"
 }  // namespace avx512
 DLCODER_RT_TARGET_END
 
@@ -237,6 +238,7 @@ constexpr int kMR = 6;
 #include "dlcoder_rt/simd_kernels.h"
 #include "dlcoder_rt/simd_depthwise.h"
 #include "dlcoder_rt/simd_pool.h"
+#include "dlcoder_rt/simd_winograd.h"
 }  // namespace avx2
 DLCODER_RT_TARGET_END
 
@@ -249,6 +251,7 @@ constexpr int kMR = 3;
 #include "dlcoder_rt/simd_kernels.h"
 #include "dlcoder_rt/simd_depthwise.h"
 #include "dlcoder_rt/simd_pool.h"
+#include "dlcoder_rt/simd_winograd.h"
 }  // namespace sse2
 #endif
 
@@ -262,6 +265,7 @@ constexpr int kMR = 6;
 #include "dlcoder_rt/simd_kernels.h"
 #include "dlcoder_rt/simd_depthwise.h"
 #include "dlcoder_rt/simd_pool.h"
+#include "dlcoder_rt/simd_winograd.h"
 }  // namespace neon
 #endif
 
@@ -274,6 +278,7 @@ constexpr int kMR = 4;
 #include "dlcoder_rt/simd_kernels.h"
 #include "dlcoder_rt/simd_depthwise.h"
 #include "dlcoder_rt/simd_pool.h"
+#include "dlcoder_rt/simd_winograd.h"
 }  // namespace scalar
 
 // Rows of A the widest GEMM tile takes (scratch sizes are computed with it).

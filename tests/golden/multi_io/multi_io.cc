@@ -36,7 +36,7 @@ int run_graph(const void* const* inputs, void* const* outputs, [[maybe_unused]] 
   [[maybe_unused]] int32_t* const out1 = static_cast<int32_t*>(outputs[1]);
   [[maybe_unused]] float* const out2 = static_cast<float*>(outputs[2]);
   // 0: CONV_2D
-  dlcoder_rt::conv2d_narrow_f32<8>(par, kN0_0, in0, reinterpret_cast<const float*>(kW + 0), reinterpret_cast<const float*>(kW + 1728), reinterpret_cast<const int32_t*>(kW + 1792), out2, reinterpret_cast<float*>(A + 0));
+  dlcoder_rt::conv2d_narrow_f32<8>(par, kN0_0, in0, reinterpret_cast<const float*>(kW + 64), reinterpret_cast<const float*>(kW + 0), reinterpret_cast<const int32_t*>(kW + 1792), out2, reinterpret_cast<float*>(A + 0));
   // 1: MEAN
   dlcoder_rt::mean(kN1_1, out2, reinterpret_cast<float*>(A + 0));
   // 2: FULLY_CONNECTED

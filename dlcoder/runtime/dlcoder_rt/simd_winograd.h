@@ -1,0 +1,218 @@
+// ---- Winograd F(4x4, 3x3) convolution ---------------------------------------------------
+// NOT a normal header: simd.h includes it once per ISA, after simd_kernels.h (see there).
+//
+// A 3x3 stride-1 convolution computed on 4x4 output tiles, each from a 6x6 input window:
+// Y = A^T [ (G g G^T) . (B^T d B) ] A, with Lavin and Gray's matrices for the points 0, +-1,
+// +-2. The elementwise product summed over input channels is 36 GEMMs, one per position e
+// of the 6x6 transformed tile: [tiles][in_c] x [in_c][out_c]. That is 36 multiply-adds per
+// 16 outputs and input channel instead of 144.
+//
+// Tiles go in blocks (at most `block`, from the generator). Per block: the input
+// transform of its tiles (V, [36][block][in_c]); then per group of 16 * kNP output
+// channels: that group's filter transform (U, [36][panels][in_c][16], the GEMM's packed B
+// layout; recomputed per block so that no transformed copy of the filter is stored or
+// kept), the 36 GEMMs into M ([36][block][group]), and the output transform with bias,
+// clamp, fused epilogue or residual. The filter is HWIO: [3][3][in_c][out_c].
+
+// B^T d for one column (or row) of a 6x6 window.
+template <class T>
+inline void wino_bt(const T (&d)[6], T (&o)[6]) {
+  o[0] = V::fma(V::set1(4.0f), d[0], V::fma(V::set1(-5.0f), d[2], d[4]));
+  o[1] = V::fma(V::set1(-4.0f), V::add(d[1], d[2]), V::add(d[3], d[4]));
+  o[2] = V::fma(V::set1(4.0f), V::sub(d[1], d[2]), V::sub(d[4], d[3]));
+  o[3] = V::fma(V::set1(2.0f), V::sub(d[3], d[1]), V::sub(d[4], d[2]));
+  o[4] = V::fma(V::set1(2.0f), V::sub(d[1], d[3]), V::sub(d[4], d[2]));
+  o[5] = V::fma(V::set1(4.0f), d[1], V::fma(V::set1(-5.0f), d[3], d[5]));
+}
+
+// A^T m: 4 outputs from 6 transformed values.
+template <class T>
+inline void wino_at(const T (&m)[6], T (&o)[4]) {
+  const T s12 = V::add(m[1], m[2]), d12 = V::sub(m[1], m[2]);
+  const T s34 = V::add(m[3], m[4]), d34 = V::sub(m[3], m[4]);
+  o[0] = V::add(V::add(m[0], s12), s34);
+  o[1] = V::fma(V::set1(2.0f), d34, d12);
+  o[2] = V::fma(V::set1(4.0f), s34, s12);
+  o[3] = V::add(V::fma(V::set1(8.0f), d34, d12), m[5]);
+}
+
+// G w: 6 values from 3 filter taps.
+template <class T>
+inline void wino_g(const T (&w)[3], T (&o)[6]) {
+  const T s02 = V::add(w[0], w[2]);
+  o[0] = V::mul(V::set1(0.25f), w[0]);
+  o[1] = V::mul(V::set1(-1.0f / 6.0f), V::add(s02, w[1]));
+  o[2] = V::mul(V::set1(-1.0f / 6.0f), V::sub(s02, w[1]));
+  const T q = V::fma(V::set1(1.0f / 24.0f), w[0], V::mul(V::set1(1.0f / 6.0f), w[2]));
+  o[3] = V::fma(V::set1(1.0f / 12.0f), w[1], q);
+  o[4] = V::fma(V::set1(-1.0f / 12.0f), w[1], q);
+  o[5] = w[2];
+}
+
+// Output pixel (b, oy, ox) of tile t, tiles_w tiles per row and tiles_h per image.
+struct WinoTile {
+  int32_t b, oy, ox;
+};
+inline WinoTile wino_tile(const ConvParams& p, int64_t t) {
+  const int32_t tiles_w = (p.out_w + 3) / 4, tiles_h = (p.out_h + 3) / 4;
+  const int64_t per_image = int64_t{tiles_h} * tiles_w;
+  const int32_t r = static_cast<int32_t>(t % per_image);
+  return {static_cast<int32_t>(t / per_image), r / tiles_w * 4, r % tiles_w * 4};
+}
+
+// V[e][i][c] for the tiles [t0, t0 + n) (i = t - t0), zero outside the input.
+template <int kLazy = 0>
+inline void wino_input(const ConvParams& p, const float* in, int64_t t0, int32_t n, float* v) {
+  using T = typename V::T;
+  const int32_t C = p.in_c;
+  for (int32_t i = 0; i < n; ++i) {
+    const WinoTile tile = wino_tile(p, t0 + i);
+    const int32_t y0 = tile.oy - p.pad_top, x0 = tile.ox - p.pad_left;
+    for (int32_t c = 0; c < C; c += V::N) {
+      const int cn = C - c < V::N ? C - c : V::N;
+      T r[6][6];
+      for (int kx = 0; kx < 6; ++kx) {
+        const int32_t x = x0 + kx;
+        T d[6];
+        for (int ky = 0; ky < 6; ++ky) {
+          const int32_t y = y0 + ky;
+          d[ky] = V::zero();
+          if (y >= 0 && y < p.in_h && x >= 0 && x < p.in_w) {
+            const float* src = in + ((int64_t{tile.b} * p.in_h + y) * p.in_w + x) * C + c;
+            d[ky] = cn == V::N ? V::load(src) : V::loadn(src, cn);
+          }
+        }
+        T col[6];
+        wino_bt(d, col);
+        for (int ky = 0; ky < 6; ++ky) r[ky][kx] = col[ky];
+      }
+      for (int ky = 0; ky < 6; ++ky) {
+        T row[6];
+        wino_bt(r[ky], row);
+        for (int kx = 0; kx < 6; ++kx) {
+          float* dst = v + (int64_t{ky * 6 + kx} * n + i) * C + c;
+          if (cn == V::N) {
+            V::store(dst, row[kx]);
+          } else {
+            V::storen(dst, row[kx], cn);
+          }
+        }
+      }
+    }
+  }
+}
+
+// U[e][panel][c][16] for the output channels [o0, o0 + 16 * panels), zero past out_c.
+template <int kLazy = 0>
+inline void wino_filter(const ConvParams& p, const float* filter, int32_t o0, int32_t panels, float* u) {
+  using T = typename V::T;
+  const int32_t C = p.in_c, O = p.out_c;
+  for (int32_t q = 0; q < panels; ++q) {
+    for (int32_t c = 0; c < C; ++c) {
+      for (int32_t j = 0; j < 16; j += V::N) {
+        const int32_t o = o0 + q * 16 + j;
+        const int on = O - o < V::N ? O - o : V::N;
+        T w[3][3];
+        for (int k = 0; k < 9; ++k) {
+          const float* src = filter + (int64_t{k} * C + c) * O + o;
+          w[k / 3][k % 3] = on <= 0 ? V::zero() : on == V::N ? V::load(src) : V::loadn(src, on);
+        }
+        T gw[6][3];  // G w over ky, for each kx
+        for (int kx = 0; kx < 3; ++kx) {
+          const T tap[3] = {w[0][kx], w[1][kx], w[2][kx]};
+          T col[6];
+          wino_g(tap, col);
+          for (int a = 0; a < 6; ++a) gw[a][kx] = col[a];
+        }
+        for (int a = 0; a < 6; ++a) {
+          T row[6];
+          wino_g(gw[a], row);
+          for (int b = 0; b < 6; ++b)
+            V::store(u + ((int64_t{a * 6 + b} * panels + q) * C + c) * 16 + j, row[b]);
+        }
+      }
+    }
+  }
+}
+
+// Y for the tiles [t0, t0 + n) and output channels [o0, o0 + cols) from M[e][i][ldm].
+template <int kLazy = 0>
+inline void wino_output(const ConvParams& p, const float* m, int64_t t0, int32_t n, int32_t ldm,
+                        int32_t o0, int32_t cols, const float* bias, const float* res, float* out) {
+  using T = typename V::T;
+  const T lo = V::set1(p.act.lo), hi = V::set1(p.act.hi);
+  const T rlo = V::set1(p.res_act.lo), rhi = V::set1(p.res_act.hi);
+  const int32_t O = p.out_c;
+  for (int32_t i = 0; i < n; ++i) {
+    const WinoTile tile = wino_tile(p, t0 + i);
+    for (int32_t j = 0; j < cols; j += V::N) {
+      const int cn = cols - j < V::N ? cols - j : V::N;
+      T s[4][6];  // A^T over rows, for each column b
+      for (int b = 0; b < 6; ++b) {
+        T col[6];
+        for (int a = 0; a < 6; ++a) col[a] = V::load(m + (int64_t{a * 6 + b} * n + i) * ldm + j);
+        T o[4];
+        wino_at(col, o);
+        for (int y = 0; y < 4; ++y) s[y][b] = o[y];
+      }
+      const T bv = bias != nullptr ? V::load(bias + o0 + j) : V::zero();
+      for (int y = 0; y < 4 && tile.oy + y < p.out_h; ++y) {
+        T o[4];
+        wino_at(s[y], o);
+        for (int x = 0; x < 4 && tile.ox + x < p.out_w; ++x) {
+          const int64_t at = ((int64_t{tile.b} * p.out_h + tile.oy + y) * p.out_w + tile.ox + x) * O + o0 + j;
+          T val = V::min(hi, V::max(lo, V::add(o[x], bv)));
+          if (p.post != UnaryKind::kNone) val = unary_op(p.post, val);
+          if (res != nullptr) {
+            const T r = cn == V::N ? V::load(res + at) : V::loadn(res + at, cn);
+            val = V::min(rhi, V::max(rlo, V::add(val, r)));
+          }
+          if (cn == V::N) {
+            V::store(out + at, val);
+          } else {
+            V::storen(out + at, val, cn);
+          }
+        }
+      }
+    }
+  }
+}
+
+// Work units [u0, u1): unit u is output channels [32 * (u % chunks), + 32) (chunks =
+// ceil(out_c / 32)) of tile block u / chunks, the blocks being the `blocks` equal blocks
+// (of at most `block` tiles) that the `tiles` tiles are cut into. A task's consecutive
+// units of one block share its input transform. scratch: 36 * (block * in_c + in_c *
+// kWinoMaxGroup + block * kWinoMaxGroup) floats.
+template <int kLazy = 0>
+inline void conv2d_winograd(const ConvParams& p, const float* in, const float* filter, const float* bias,
+                            const float* res, float* out, float* scratch, int32_t block, int64_t tiles,
+                            int64_t blocks, int64_t u0, int64_t u1) {
+  constexpr int32_t kGroup = 16 * kNP;
+  const int32_t C = p.in_c, chunks = (p.out_c + kWinoMaxGroup - 1) / kWinoMaxGroup;
+  float* v = scratch;
+  float* u = v + int64_t{36} * block * C;
+  float* m = u + int64_t{36} * C * kWinoMaxGroup;
+  const Clamp<float> none{-std::numeric_limits<float>::infinity(), std::numeric_limits<float>::infinity()};
+  int64_t have = -1;  // the block whose input transform v holds
+  for (int64_t unit = u0; unit < u1; ++unit) {
+    const int64_t k = unit / chunks;
+    int64_t b0, b1;
+    task_range(tiles, static_cast<int32_t>(blocks), static_cast<int32_t>(k), &b0, &b1);
+    const int32_t n = static_cast<int32_t>(b1 - b0);
+    if (k != have) {
+      wino_input(p, in, b0, n, v);
+      have = k;
+    }
+    const int32_t c0 = static_cast<int32_t>(unit % chunks) * kWinoMaxGroup;
+    const int32_t c1 = p.out_c < c0 + kWinoMaxGroup ? p.out_c : c0 + kWinoMaxGroup;
+    for (int32_t o0 = c0; o0 < c1; o0 += kGroup) {
+      const int32_t cols = c1 - o0 < kGroup ? c1 - o0 : kGroup;
+      const int32_t panels = (cols + 15) / 16;
+      wino_filter(p, filter, o0, panels, u);
+      const GemmParams g{n, panels * 16, C, C, panels * 16, none, UnaryKind::kNone, nullptr, 0, none, 0};
+      for (int e = 0; e < 36; ++e)
+        gemm(g, v + int64_t{e} * n * C, u + int64_t{e} * panels * C * 16, nullptr, m + int64_t{e} * n * panels * 16);
+      wino_output(p, m, b0, n, panels * 16, o0, cols, bias, res, out);
+    }
+  }
+}
