@@ -1,4 +1,4 @@
-"""WHILE (dlcoder/ops/control_flow.py): end to end against the TFLite interpreter, with the
+"""WHILE and IF (dlcoder/ops/control_flow.py): end to end against the TFLite interpreter, with the
 loop run zero times, with threads, in a debug build; the "unsupported" message for an op
 inside a loop body; the shared Keras LSTM model. Models: tests/models/control_flow/
 (make_control_flow_models.py)."""
@@ -13,7 +13,7 @@ from support import SHARED_MODELS, TESTS, check_against_tflite, load_npz_inputs,
 
 CF = TESTS / "models" / "control_flow"
 CASES = """while_counter_accum while_int_and_float while_passthrough while_data_dependent
-    while_fibonacci while_nested keras_lstm keras_gru""".split()
+    while_fibonacci while_nested keras_lstm keras_gru if_two_branches if_in_while""".split()
 SHARED_LSTM = SHARED_MODELS / "lstm_text_while_f32.tflite"
 
 
@@ -38,6 +38,13 @@ def test_against_tflite(case, tmp_path):
 def test_loop_that_runs_zero_times(trips, tmp_path):
     model, g, inputs = _load("while_counter_accum")
     inputs = [np.array(trips, np.int32) if x.dtype == np.int32 else x for x in inputs]
+    check_against_tflite(model, tmp_path, inputs=inputs)
+
+
+@pytest.mark.parametrize("k", [0, -2, 7])
+def test_if_takes_either_branch(k, tmp_path):
+    model, g, inputs = _load("if_two_branches")
+    inputs = [np.array(k, np.int32) if x.dtype == np.int32 else x for x in inputs]
     check_against_tflite(model, tmp_path, inputs=inputs)
 
 

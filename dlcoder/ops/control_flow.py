@@ -208,3 +208,75 @@ def emit_while(node: Node, g: Graph, e: Context):
               for j, inv in enumerate(loop.invariant)
               if inv and (e.debug or _read_after(g, node.outputs[j]))]
     return lines
+
+
+# ---- IF: one of two subgraphs on the same inputs -------------------------------------
+# The branches read the IF's inputs where they are and write each result straight into
+# the IF's output buffer when they compute it; a result that is an input, a constant or a
+# repeat of another result is copied at the end of the branch. Both branches' plans
+# share the IF's scratch.
+
+def _branches(node: Node, g: Graph):
+    return g.subgraph(node.attrs["then_subgraph_index"]), g.subgraph(node.attrs["else_subgraph_index"])
+
+
+def _direct(branch: Graph) -> dict:
+    """Branch storage root -> the output position it is written into directly."""
+    written = {branch.storage_root(t) for n in branch.nodes for t in n.outputs}
+    direct = {}
+    for k, t in enumerate(branch.outputs):
+        r = branch.storage_root(t)
+        if r in written and r not in direct:
+            direct[r] = k
+    return direct
+
+
+def _branch_plans(node: Node, g: Graph):
+    plans = []
+    for branch in _branches(node, g):
+        fixed = {branch.storage_root(t) for t in branch.inputs} | set(_direct(branch))
+        plans.append(plan_graph(branch, scratch_bytes(branch), fixed=fixed))
+    return plans
+
+
+def check_if(node: Node, g: Graph):
+    for attr in ("then_subgraph_index", "else_subgraph_index"):
+        k = node.attrs.get(attr, -1)
+        if not 1 <= k <= len(g.subgraphs):
+            return f"{attr} {k} names no subgraph"
+        called = {i for _, sub in g.subgraph(k).reachable() for i in sub.called()}
+        if k in called or 0 in called:
+            return f"subgraph {k} runs itself (recursion)"
+    cond = g.tensors[node.inputs[0]]
+    if cond.dtype != "bool" or cond.size != 1:
+        return "the condition must be one bool"
+    for name, branch in zip(("then", "else"), _branches(node, g)):
+        pairs = list(zip(node.inputs[1:], branch.inputs)) + list(zip(node.outputs, branch.outputs))
+        if len(branch.inputs) != len(node.inputs) - 1 or len(branch.outputs) != len(node.outputs):
+            return f"the {name} branch takes or gives a different number of tensors"
+        for a, b in pairs:
+            ta, tb = g.tensors[a], branch.tensors[b]
+            if (ta.shape, ta.dtype) != (tb.shape, tb.dtype):
+                return (f"the {name} branch has {tb.dtype}{list(tb.shape)} for "
+                        f"{ta.dtype}{list(ta.shape)}")
+    return None
+
+
+@register("IF", header="common.h", dtypes=frozenset(CTYPES), check=check_if,
+          scratch=lambda node, g: max(p.size for p in _branch_plans(node, g)))
+def emit_if(node: Node, g: Graph, e: Context):
+    base = e.scratch_offset() or 0
+    lines = [f"if (*{e.src(node.inputs[0])}) {{"]
+    for what, branch, plan in zip(("then", "else"), _branches(node, g), _branch_plans(node, g)):
+        direct = _direct(branch)
+        fixed = {branch.storage_root(t): e.address(x) for t, x in zip(branch.inputs, node.inputs[1:])}
+        fixed.update({r: e.address(node.outputs[k]) for r, k in direct.items()})
+        sub = Context(branch, plan, e.blob, fixed=fixed, base=base, decls=e.decls,
+                      label=f"{e.label}{e.node}{what[0]}", debug=e.debug)
+        inner = _emit_graph(branch, sub, what)
+        inner += [_memcpy(e.dst(o), sub.src(t), g.tensors[o].nbytes)
+                  for k, (t, o) in enumerate(zip(branch.outputs, node.outputs))
+                  if direct.get(branch.storage_root(t)) != k]
+        lines += ["  " + line.replace("\n", "\n  ") for line in inner]
+        lines.append("} else {" if what == "then" else "}")
+    return lines

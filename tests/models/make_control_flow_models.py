@@ -104,6 +104,20 @@ def define_cases():
     T("while_unsupported_body", ["WHILE"], "ATAN2 inside the loop body",
       lambda: [randn(4) + 2.0, count(2)], unsupported_in_body)
 
+    def branch(x, k):
+        """IF: the branches run different ops; one result is an input passed through."""
+        return tf.cond(k > 0, lambda: (x * 2.0 + 1.0, x), lambda: (tf.tanh(x), x - 1.0))
+    T("if_two_branches", ["IF"], "tf.cond on an input, two results", lambda: [randn(2, 3), count(1)],
+      branch)
+
+    def if_in_loop(x, n):
+        """An IF inside a WHILE body, on the parity of the counter."""
+        def body(i, acc):
+            acc = tf.cond(i % 2 == 0, lambda: acc * 0.5 + x, lambda: tf.tanh(acc))
+            return i + 1, acc
+        return tf.while_loop(lambda i, acc: i < n, body, (tf.constant(0), x))[1]
+    T("if_in_while", ["WHILE"], "IF in a WHILE body", lambda: [randn(5), count(5)], if_in_loop)
+
     def recurrent(layer_cls, units, **kw):
         def make():
             import keras
