@@ -25,17 +25,19 @@ def default_name(model_path: str) -> str:
 
 def check_supported(g: Graph) -> None:
     """Raise one UnsupportedError that names every unsupported op with its count and the
-    index of its first node."""
+    index of its first node, in the graph and in the subgraphs its control flow runs."""
     found = collections.OrderedDict()
-    for i, node in enumerate(g.nodes):
-        why = problem(node, g)
-        if why is None:
-            continue
-        key = (node.op, why)
-        count, first = found.get(key, (0, node.index if node.index >= 0 else i))
-        found[key] = (count + 1, first)
+    for k, graph in g.reachable():
+        for i, node in enumerate(graph.nodes):
+            why = problem(node, graph)
+            if why is None:
+                continue
+            key = (node.op, why)
+            where = f"node {node.index if node.index >= 0 else i}" + (f" of subgraph {k}" if k else "")
+            count, first = found.get(key, (0, where))
+            found[key] = (count + 1, first)
     if found:
-        parts = [f"{op} x{count} (first at node {first}{'' if why == 'unsupported op' else ': ' + why})"
+        parts = [f"{op} x{count} (first at {first}{'' if why == 'unsupported op' else ': ' + why})"
                  for (op, why), (count, first) in found.items()]
         raise UnsupportedError("unsupported: " + "; ".join(parts))
 

@@ -15,17 +15,20 @@ def inspect_model(model_path: str, shapes: dict | None = None) -> dict:
     # support is judged after the passes: a DEQUANTIZE of weights is folded away, and a
     # convolution is only compilable once its filter is a constant
     optimized = pipeline.run(g)
-    remaining = {n.index for n in optimized.nodes}
-    problems = {n.index: problem(n, optimized) for n in optimized.nodes}
     ops = collections.OrderedDict()
-    for i, node in enumerate(g.nodes):
-        entry = ops.setdefault(node.op, {"count": 0, "first_node": i, "supported": True, "folded": 0})
-        entry["count"] += 1
-        if i not in remaining:
-            entry["folded"] += 1
-        elif problems[i] is not None:
-            entry["supported"] = False
-            entry["problem"] = problems[i]
+    for k, sub in g.reachable():   # the graph and the subgraphs its control flow runs
+        opt = optimized if k == 0 else optimized.subgraph(k)
+        remaining = {n.index for n in opt.nodes}
+        problems = {n.index: problem(n, opt) for n in opt.nodes}
+        for i, node in enumerate(sub.nodes):
+            entry = ops.setdefault(node.op, {"count": 0, "first_node": i, "supported": True,
+                                             "folded": 0})
+            entry["count"] += 1
+            if i not in remaining:
+                entry["folded"] += 1
+            elif problems[i] is not None:
+                entry["supported"] = False
+                entry["problem"] = problems[i]
     tensors = [{"index": i, "name": t.name, "dtype": t.dtype, "shape": list(t.shape),
                 "constant": t.is_const, "bytes": t.nbytes} for i, t in enumerate(g.tensors)]
     report = {
@@ -35,8 +38,9 @@ def inspect_model(model_path: str, shapes: dict | None = None) -> dict:
         "outputs": [_io(g, t) for t in g.outputs],
         "ops": ops,
         "tensors": tensors,
-        "model_weight_bytes": sum(t.nbytes for t in g.tensors if t.is_const),
-        "activation_bytes_unplanned": sum(t.nbytes for t in g.tensors if not t.is_const),
+        "model_weight_bytes": sum(t.nbytes for _, sub in g.reachable() for t in sub.tensors if t.is_const),
+        "activation_bytes_unplanned": sum(t.nbytes for _, sub in g.reachable()
+                                          for t in sub.tensors if not t.is_const),
     }
     try:
         lib, _ = compiler.compile_graph(compiler.load_graph(model_path, shapes), "model")

@@ -15,6 +15,11 @@ from typing import Any, Optional
 
 import numpy as np
 
+# Node attributes that name a subgraph the node runs (control flow), as TFLite numbers
+# them: 0 is the main graph, k is `Graph.subgraphs[k - 1]`.
+SUBGRAPH_ATTRS = ("cond_subgraph_index", "body_subgraph_index",
+                  "then_subgraph_index", "else_subgraph_index")
+
 # C type of each tensor dtype that generated code can hold.
 CTYPES = {
     "float32": "float",
@@ -82,7 +87,7 @@ class Graph:
     inputs: tuple
     outputs: tuple
     aliases: dict = field(default_factory=dict)   # tensor -> tensor whose storage it shares
-    subgraphs: tuple = ()                          # the model's other subgraphs, unused for now
+    subgraphs: tuple = ()                          # the model's other subgraphs (see `subgraph`)
 
     def replace(self, **kw) -> "Graph":
         return dataclasses.replace(self, **kw)
@@ -116,3 +121,26 @@ class Graph:
     def const(self, t: int) -> Any:
         """The constant value of input tensor `t`, or None."""
         return None if t < 0 else self.tensors[t].data
+
+    def subgraph(self, index: int) -> "Graph":
+        """Model subgraph `index` (numbered as in SUBGRAPH_ATTRS), carrying this graph's list
+        of subgraphs, so that control flow inside it finds the subgraphs it runs."""
+        if not 1 <= index <= len(self.subgraphs):
+            raise IndexError(f"subgraph {index} does not exist")
+        return self.subgraphs[index - 1].replace(subgraphs=self.subgraphs)
+
+    def called(self) -> list:
+        """Indices of the subgraphs that this graph's nodes run directly, in node order."""
+        return [n.attrs[a] for n in self.nodes for a in SUBGRAPH_ATTRS if a in n.attrs]
+
+    def reachable(self) -> list:
+        """(index, graph) of this graph (index 0) and of every subgraph it runs, directly or
+        through other subgraphs, each once; indices that do not exist are left out."""
+        found = {0: self}
+        todo = [self]
+        while todo:
+            for k in todo.pop().called():
+                if k not in found and 1 <= k <= len(self.subgraphs):
+                    found[k] = self.subgraph(k)
+                    todo.append(found[k])
+        return sorted(found.items(), key=lambda kv: kv[0])

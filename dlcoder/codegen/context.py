@@ -5,6 +5,10 @@ Storage of a tensor (after following aliases to its root):
   graph output k -> the caller's outputs[k]  (`out{k}`)
   constant       -> an offset in the weight blob (`kW`)
   anything else  -> an offset in the arena    (`A`), from the memory plan
+
+A subgraph run by a control-flow node (ops/control_flow.py) gets a Context of its own: its
+inputs and outputs are `fixed` to storage of the enclosing graph, its plan lives at `base`
+inside the node's scratch, and it shares the weight blob and the declarations.
 """
 from __future__ import annotations
 
@@ -15,18 +19,30 @@ from dlcoder.codegen.weights import WeightBlob
 from dlcoder.ir import CTYPES, Graph
 
 
+def io_storage(g: Graph) -> dict:
+    """Storage root -> ('in', k) or ('out', k) of a graph's inputs and outputs (the first
+    of repeated ones; an input that is also an output is read from the input)."""
+    fixed = {}
+    for k, t in enumerate(g.outputs):
+        fixed.setdefault(g.storage_root(t), ("out", k))
+    for k, t in reversed(list(enumerate(g.inputs))):
+        fixed[g.storage_root(t)] = ("in", k)
+    return fixed
+
+
 class Context:
-    def __init__(self, g: Graph, plan, blob: WeightBlob):
+    def __init__(self, g: Graph, plan, blob: WeightBlob, fixed: dict = None, base: int = 0,
+                 decls: list = None, label: str = "", debug: bool = False):
         self.g = g
         self.plan = plan
         self.blob = blob
-        self.decls = []          # namespace-scope constexpr declarations
+        self.decls = [] if decls is None else decls   # namespace-scope constexpr declarations
         self.node = None         # index of the node being emitted
+        self.label = label       # prefix of node numbers in declared names (subgraphs)
+        self.base = base         # arena offset of this graph's plan
+        self.debug = debug       # a debug build: every tensor must be readable after the run
+        self.fixed = io_storage(g) if fixed is None else fixed
         self._const_offsets = {}
-        self._inputs = {g.storage_root(t): k for k, t in reversed(list(enumerate(g.inputs)))}
-        self._outputs = {}
-        for k, t in enumerate(g.outputs):
-            self._outputs.setdefault(g.storage_root(t), k)
 
     # ---- tensors --------------------------------------------------------------------
     def address(self, t: int, place_const: bool = True) -> tuple:
@@ -42,11 +58,9 @@ class Context:
                     return "const", None
                 self._const_offsets[root] = self.blob.add(tensor.data)
             return "const", self._const_offsets[root]
-        if root in self._inputs:
-            return "in", self._inputs[root]
-        if root in self._outputs:
-            return "out", self._outputs[root]
-        return "arena", self.plan.offset(("tensor", root))
+        if root in self.fixed:
+            return self.fixed[root]
+        return "arena", self.base + self.plan.offset(("tensor", root))
 
     def _pointer(self, t: int, const: bool) -> str:
         ct = CTYPES[self.g.tensors[t].dtype]
@@ -81,19 +95,26 @@ class Context:
     def scratch(self, ctype: str) -> str:
         """A `ctype*` to this node's scratch space (size from the op's scratch hook), or
         nullptr when the hook asked for none."""
+        offset = self.scratch_offset()
+        return "nullptr" if offset is None else f"reinterpret_cast<{ctype}*>(A + {offset})"
+
+    def scratch_offset(self):
+        """The arena offset of this node's scratch space, or None."""
         key = ("scratch", self.node)
-        if key not in self.plan.offsets:
-            return "nullptr"
-        return f"reinterpret_cast<{ctype}*>(A + {self.plan.offset(key)})"
+        return self.base + self.plan.offset(key) if key in self.plan.offsets else None
+
+    def _name(self) -> str:
+        # the running count keeps names unique across the graph and its subgraphs
+        return f"kN{self.label}{self.node}_{len(self.decls)}"
 
     def param(self, ctype: str, init: str) -> str:
         """Declare `constexpr ctype kN_i = init;` and return its name."""
-        name = f"kN{self.node}_{len(self.decls)}"
+        name = self._name()
         self.decls.append(f"constexpr {ctype} {name} = {init};")
         return name
 
     def array(self, ctype: str, values) -> str:
         """Declare a constexpr array of small parameters and return its name."""
-        name = f"kN{self.node}_{len(self.decls)}"
+        name = self._name()
         self.decls.append(f"constexpr {ctype} {name}[] = {cgen.array_init(values, ctype)};")
         return name

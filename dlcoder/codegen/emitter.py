@@ -16,8 +16,8 @@ from dlcoder.codegen import cgen
 from dlcoder.codegen.context import Context
 from dlcoder.codegen.weights import WeightBlob
 from dlcoder.ir import CTYPES, Graph
-from dlcoder.ops import TABLE
-from dlcoder.plan import arena_buffers, overlaps, place
+from dlcoder.ops import TABLE, scratch_bytes
+from dlcoder.plan import plan_graph
 
 RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime" / "dlcoder_rt"
 _ENV = jinja2.Environment(
@@ -63,31 +63,24 @@ def emit(g: Graph, name: str, namespace: str, keep_names: bool = False,
          debug: bool = False, profile: bool = False) -> Library:
     """debug: every tensor keeps its bytes to the end (verify --per-tensor);
     profile: time every step into NAME_profile_us (bench --per-op). Neither is for shipping."""
-    scratch, task_scratch = {}, 0
-    for i, node in enumerate(g.nodes):
-        hook = TABLE[node.op].scratch
-        if hook is not None:
-            scratch[i] = int(hook(node, g))
-            if TABLE[node.op].task_scratch:
-                task_scratch = max(task_scratch, -(-scratch[i] // 64) * 64)
-    plan = place(arena_buffers(g, scratch, keep_all=debug))
-    bad = overlaps(plan)
-    if bad:
-        raise AssertionError(f"memory plan overlaps: {bad[:4]}")
+    plan = plan_graph(g, scratch_bytes(g), keep_all=debug)
+    graphs = [graph for _, graph in g.reachable()]
+    # a task of any kernel, in the graph or in a subgraph it runs, may need its own scratch
+    task_scratch = max((-(-int(TABLE[n.op].scratch(n, graph)) // 64) * 64 for graph in graphs
+                        for n in graph.nodes if TABLE[n.op].task_scratch), default=0)
 
     blob = WeightBlob()
-    ctx = Context(g, plan, blob)
-    steps, headers = [], set()
+    ctx = Context(g, plan, blob, debug=debug)
+    steps = []
+    headers = {TABLE[n.op].header for graph in graphs for n in graph.nodes}
     for i, node in enumerate(g.nodes):
-        opdef = TABLE[node.op]
         ctx.node = i
-        code = opdef.emit(node, g, ctx)
+        code = TABLE[node.op].emit(node, g, ctx)
         lines = [code] if isinstance(code, str) else list(code)
         comment = f"{i}: {node.op}"
         if keep_names:
             comment += " -> " + ", ".join(g.tensors[t].name for t in node.outputs)
         steps.append({"comment": comment, "code": lines})
-        headers.add(opdef.header)
     copies = _output_copies(g, ctx)
     if copies:
         steps.append({"comment": "outputs that are not written in place", "code": copies})

@@ -60,6 +60,12 @@ def problem(node: Node, g: Graph) -> Optional[str]:
     return None
 
 
+def scratch_bytes(g: Graph) -> dict:
+    """Node index -> scratch bytes that the node's op asks for (ops with a scratch hook)."""
+    return {i: int(TABLE[n.op].scratch(n, g)) for i, n in enumerate(g.nodes)
+            if TABLE[n.op].scratch is not None}
+
+
 def _load_families():
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         if not info.name.startswith("_"):

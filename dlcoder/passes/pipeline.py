@@ -29,6 +29,13 @@ PASSES = (
 
 
 def run(g: Graph, passes=PASSES) -> Graph:
+    """The passes over the graph and over each of the model's other subgraphs (the cond and
+    body of control flow). A subgraph keeps its inputs and outputs, so the nodes that run
+    it still fit it; no pass folds or fuses a control-flow node."""
+    return _run(g, passes).replace(subgraphs=tuple(_run(s, passes) for s in g.subgraphs))
+
+
+def _run(g: Graph, passes) -> Graph:
     for p in passes:
         g = p(g)
     return g
