@@ -86,16 +86,26 @@ def _narrow_width(node, g) -> int:
 
 # Winograd F(4x4, 3x3) (simd_winograd.h): the widest channel group (kWinoMaxGroup in
 # params.h).
-WINO_MAX_GROUP = 32
+WINO_MAX_GROUP, WINO_CHUNK = 32, 64   # kWinoMaxGroup, kWinoChunk
 
 
-# Each block of tiles transforms the whole filter again (so that no 4x larger transformed
-# copy is stored), about 1/n of the block's GEMM work for n tiles: below WINO_MIN_TILES
-# tiles that no longer pays. Measured on one core (3x3, same channels in and out):
-# 56x56x64 0.55 ms against 1.04 direct, 28x28x128 0.49 against 0.95; 14x14x256 (16 tiles)
-# 1.03 against 0.94, 7x7x512 (4 tiles) 2.97 against 0.99.
-WINO_MIN_TILES = 32
+# Each block of tiles transforms its filter again (so that no 4x larger transformed copy
+# is stored), which a single tile does not repay. Measured on one core, 3x3 with the same
+# channels in and out, Winograd against the implicit GEMM: 56x56x64 0.43 ms against 1.04,
+# 28x28x128 0.40 against 0.95, 14x14x256 0.50 against 0.94, 7x7x512 (4 tiles) 0.84 against
+# 0.99, 7x7x64 and 8x8x32 even; 4x4x256 (1 tile) 0.17 against 0.10.
+WINO_MIN_TILES = 4
 WINO_MIN_CHANNELS = 16
+
+
+def winograd_filter(filt: np.ndarray) -> np.ndarray:
+    """[oc][3][3][ic] -> [ceil(oc / 32)][ic][3][3][32], zero padded: the untransformed
+    filter in the order the Winograd kernel reads it (one group's taps in sequence)."""
+    oc, kh, kw, ic = filt.shape
+    groups = -(-oc // WINO_MAX_GROUP)
+    padded = np.zeros((groups * WINO_MAX_GROUP, kh, kw, ic), np.float32)
+    padded[:oc] = filt
+    return np.ascontiguousarray(padded.reshape(groups, WINO_MAX_GROUP, kh, kw, ic).transpose(0, 4, 2, 3, 1))
 
 
 def _wino_block(node, g) -> int:
@@ -108,7 +118,7 @@ def _wino_block(node, g) -> int:
 
 def _wino_scratch(node, g) -> int:
     ic, block = shape(g, node.inputs[1])[3], _wino_block(node, g)
-    return 36 * (block * ic + ic * WINO_MAX_GROUP + block * WINO_MAX_GROUP) * 4
+    return 36 * (block * ic + min(ic, WINO_CHUNK) * WINO_MAX_GROUP + 16 + block * WINO_MAX_GROUP) * 4
 
 
 def _is_winograd(node, g) -> bool:
@@ -188,10 +198,10 @@ def conv2d(node, g, e):
     if _conv_is_gemm(node, g):
         bias = padded_bias(node, g, e, 2, oc)
         res = residual(node, e, 3)
-        if _is_winograd(node, g):   # the filter as it is, transposed to HWIO
-            hwio = e.weights(np.ascontiguousarray(filt.transpose(1, 2, 3, 0), np.float32))
+        if _is_winograd(node, g):
+            wfilt = e.weights(winograd_filter(filt))
             return (f"dlcoder_rt::conv2d_winograd_f32(par, {params}, {_wino_block(node, g)}, {e.src(x)}, "
-                    f"{hwio}, {bias}, {res}, "
+                    f"{wfilt}, {bias}, {res}, "
                     f"{e.dst(node.outputs[0])}, {e.scratch('float')});")
         packed = gemm_filter(node, g, e)
         if _is_pointwise(node, g, top, left):

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """(Re)build the test models of the Winograd F(4x4, 3x3) convolution in tests/models/winograd/.
 
-dlcoder runs a 3x3 stride-1 CONV_2D with at least 16 input channels and 32 output tiles of
+dlcoder runs a 3x3 stride-1 CONV_2D with at least 16 input channels and 4 output tiles of
 4x4 as Winograd (ops/conv.py: _is_winograd). These TensorFlow-converted cases cover: maps
 that are not whole tiles (bottom and right tiles cut), channel counts that are not whole
 vectors (in) or panels and 32-channel groups (out), VALID and SAME padding, an explicit
@@ -25,8 +25,8 @@ import make_op_models as mop  # noqa: E402
 from make_op_models import T, W, conv_case, randn  # noqa: E402
 
 OUT_DIR = HERE / "winograd"
-# Winograd needs 32 tiles of 4x4 outputs: maps of about 24x24, more than the 8192-element
-# cap that keeps the single-op models tiny.
+# Cases with several blocks of tiles need maps of about 24x24 and more, beyond the
+# 8192-element cap that keeps the single-op models tiny.
 mop.MAX_TENSOR_ELEMS = 40000
 
 
@@ -44,6 +44,9 @@ def define():
                   "32 tiles, 40 tiles = 2 blocks of 20")
     conv_case("wino_same_36x30_c16_c36_relu_n1_to_1", (1, 36, 30, 16), 3, 36, act="relu_n1_to_1",
               why="72 tiles = 2 blocks of 36 (in_c <= 64), out_c 36: two 32-channel groups")
+
+    conv_case("direct_same_4x8_c32_c32", (1, 4, 8, 32), 3, 32,
+              why="2 tiles: too few to repay the filter transform, stays on the implicit GEMM")
 
     def pad_conv_residual(a):   # a: [1, 26, 26, 32]
         y = tf.pad(a, [[0, 0], [2, 0], [1, 1], [0, 0]])   # not a SAME padding: a PAD stays

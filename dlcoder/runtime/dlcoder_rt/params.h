@@ -59,6 +59,11 @@ constexpr int32_t kMaxChainSlots = 256;
 // Winograd F(4x4, 3x3) convolution (simd_winograd.h): the widest group of output channels
 // whose transformed filter is held at once (16 * kNP of the widest ISA).
 constexpr int32_t kWinoMaxGroup = 32;
+// Input channels whose transformed filter is held at once: the products are summed over
+// chunks of this many, so that the transformed filter stays in L2 whatever in_c is.
+constexpr int32_t kWinoChunk = 64;
+// Input channels ahead whose filter taps the transform prefetches.
+constexpr int32_t kWinoPrefetch = 4;
 
 struct PoolParams {
   int32_t batch, in_h, in_w, channels;

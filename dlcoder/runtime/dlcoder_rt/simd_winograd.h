@@ -12,7 +12,8 @@
 // channels: that group's filter transform (U, [36][panels][in_c][16], the GEMM's packed B
 // layout; recomputed per block so that no transformed copy of the filter is stored or
 // kept), the 36 GEMMs into M ([36][block][group]), and the output transform with bias,
-// clamp, fused epilogue or residual. The filter is HWIO: [3][3][in_c][out_c].
+// clamp, fused epilogue or residual. The filter is [ceil(out_c / 32)][in_c][3][3][32]
+// (wino_filter).
 
 // B^T d for one column (or row) of a 6x6 window.
 template <class T>
@@ -102,33 +103,51 @@ inline void wino_input(const ConvParams& p, const float* in, int64_t t0, int32_t
   }
 }
 
-// U[e][panel][c][16] for the output channels [o0, o0 + 16 * panels), zero past out_c.
+// U for the input channels [c0, c0 + kc) and the output channels [o0, o0 + 16 * panels):
+// position e's GEMM operand, panels [panels][kc][16], starts at u + e * wino_u_stride. The
+// filter comes in groups of kWinoMaxGroup output channels, zero padded,
+// [out_c / 32][in_c][3][3][32], so that a group's taps are read in order.
+inline int64_t wino_u_stride(int32_t panels, int32_t kc) {
+  // one cache line more than the operand, so that the 36 stores of one transform do not
+  // fall 4 KB apart (where they would stall the loads that follow them)
+  return int64_t{panels} * kc * 16 + 16;
+}
+
 template <int kLazy = 0>
-inline void wino_filter(const ConvParams& p, const float* filter, int32_t o0, int32_t panels, float* u) {
+inline void wino_filter(const ConvParams& p, const float* filter, int32_t c0, int32_t kc, int32_t o0,
+                        int32_t panels, float* u) {
   using T = typename V::T;
-  const int32_t C = p.in_c, O = p.out_c;
-  for (int32_t q = 0; q < panels; ++q) {
-    for (int32_t c = 0; c < C; ++c) {
+  const int64_t stride = wino_u_stride(panels, kc);
+  const float* group = filter + int64_t{o0 / kWinoMaxGroup} * p.in_c * 9 * kWinoMaxGroup;
+  for (int32_t c = c0; c < c0 + kc; ++c) {
+    // The filter streams from memory (a network's weights do not stay in cache) while each
+    // channel's taps take long to transform: ask for the taps a few channels ahead.
+    if (c + kWinoPrefetch < c0 + kc) {
+      const char* ahead = reinterpret_cast<const char*>(group + int64_t{c + kWinoPrefetch} * 9 * kWinoMaxGroup);
+      for (int32_t b = 0; b < 9 * kWinoMaxGroup * 4; b += 64) prefetch(ahead + b);
+    }
+    for (int32_t q = 0; q < panels; ++q) {
+#pragma GCC unroll 4
       for (int32_t j = 0; j < 16; j += V::N) {
-        const int32_t o = o0 + q * 16 + j;
-        const int on = O - o < V::N ? O - o : V::N;
-        T w[3][3];
-        for (int k = 0; k < 9; ++k) {
-          const float* src = filter + (int64_t{k} * C + c) * O + o;
-          w[k / 3][k % 3] = on <= 0 ? V::zero() : on == V::N ? V::load(src) : V::loadn(src, on);
-        }
+        const int32_t o = o0 % kWinoMaxGroup + q * 16 + j;
+        const float* src = group + int64_t{c} * 9 * kWinoMaxGroup + o;
         T gw[6][3];  // G w over ky, for each kx
+#pragma GCC unroll 3
         for (int kx = 0; kx < 3; ++kx) {
-          const T tap[3] = {w[0][kx], w[1][kx], w[2][kx]};
+          const T tap[3] = {V::load(src + kx * kWinoMaxGroup), V::load(src + (3 + kx) * kWinoMaxGroup),
+                            V::load(src + (6 + kx) * kWinoMaxGroup)};
           T col[6];
           wino_g(tap, col);
+#pragma GCC unroll 6
           for (int a = 0; a < 6; ++a) gw[a][kx] = col[a];
         }
+        float* dst = u + (int64_t{q} * kc + c - c0) * 16 + j;
+#pragma GCC unroll 6
         for (int a = 0; a < 6; ++a) {
           T row[6];
           wino_g(gw[a], row);
-          for (int b = 0; b < 6; ++b)
-            V::store(u + ((int64_t{a * 6 + b} * panels + q) * C + c) * 16 + j, row[b]);
+#pragma GCC unroll 6
+          for (int b = 0; b < 6; ++b) V::store(dst + (a * 6 + b) * stride, row[b]);
         }
       }
     }
@@ -181,8 +200,8 @@ inline void wino_output(const ConvParams& p, const float* m, int64_t t0, int32_t
 // Work units [u0, u1): unit u is output channels [32 * (u % chunks), + 32) (chunks =
 // ceil(out_c / 32)) of tile block u / chunks, the blocks being the `blocks` equal blocks
 // (of at most `block` tiles) that the `tiles` tiles are cut into. A task's consecutive
-// units of one block share its input transform. scratch: 36 * (block * in_c + in_c *
-// kWinoMaxGroup + block * kWinoMaxGroup) floats.
+// units of one block share its input transform. scratch: 36 * (block * in_c +
+// min(in_c, kWinoChunk) * kWinoMaxGroup + 16 + block * kWinoMaxGroup) floats.
 template <int kLazy = 0>
 inline void conv2d_winograd(const ConvParams& p, const float* in, const float* filter, const float* bias,
                             const float* res, float* out, float* scratch, int32_t block, int64_t tiles,
@@ -191,7 +210,7 @@ inline void conv2d_winograd(const ConvParams& p, const float* in, const float* f
   const int32_t C = p.in_c, chunks = (p.out_c + kWinoMaxGroup - 1) / kWinoMaxGroup;
   float* v = scratch;
   float* u = v + int64_t{36} * block * C;
-  float* m = u + int64_t{36} * C * kWinoMaxGroup;
+  float* m = u + 36 * wino_u_stride(kWinoMaxGroup / 16, C < kWinoChunk ? C : kWinoChunk);
   const Clamp<float> none{-std::numeric_limits<float>::infinity(), std::numeric_limits<float>::infinity()};
   int64_t have = -1;  // the block whose input transform v holds
   for (int64_t unit = u0; unit < u1; ++unit) {
@@ -208,11 +227,17 @@ inline void conv2d_winograd(const ConvParams& p, const float* in, const float* f
     for (int32_t o0 = c0; o0 < c1; o0 += kGroup) {
       const int32_t cols = c1 - o0 < kGroup ? c1 - o0 : kGroup;
       const int32_t panels = (cols + 15) / 16;
-      wino_filter(p, filter, o0, panels, u);
-      const GemmParams g{n, panels * 16, C, C, panels * 16, none, UnaryKind::kNone, nullptr, 0, none, 0};
-      for (int e = 0; e < 36; ++e)
-        gemm(g, v + int64_t{e} * n * C, u + int64_t{e} * panels * C * 16, nullptr, m + int64_t{e} * n * panels * 16);
-      wino_output(p, m, b0, n, panels * 16, o0, cols, bias, res, out);
+      const int32_t ldm = panels * 16;
+      for (int32_t c0 = 0; c0 < C; c0 += kWinoChunk) {  // M += V[.., c0:c0+kc] U[c0:c0+kc]
+        const int32_t kc = C - c0 < kWinoChunk ? C - c0 : kWinoChunk;
+        wino_filter(p, filter, c0, kc, o0, panels, u);
+        for (int e = 0; e < 36; ++e) {
+          float* me = m + int64_t{e} * n * ldm;
+          const GemmParams g{n, ldm, kc, C, ldm, none, UnaryKind::kNone, c0 == 0 ? nullptr : me, ldm, none, 0};
+          gemm(g, v + int64_t{e} * n * C + c0, u + e * wino_u_stride(panels, kc), nullptr, me);
+        }
+      }
+      wino_output(p, m, b0, n, ldm, o0, cols, bias, res, out);
     }
   }
 }
