@@ -1,11 +1,12 @@
 """Fusion decisions of the pass pipeline on real converted models: the residual ADD goes
-into the GEMM epilogue of each producer kind, and a broadcast ADD does not. (That the fused
+into the GEMM epilogue of each producer kind, and a broadcast ADD does not; a GELU goes
+into the epilogue of the FULLY_CONNECTED before it. (That the fused
 code matches TFLite is checked for the same models by test_ops.py, test_isa.py and
 test_threads.py.)"""
 import pytest
 
 from dlcoder import compiler
-from dlcoder.ops.conv import _conv_padding, _is_pointwise
+from dlcoder.ops.conv import _conv_padding, _is_pointwise, _is_winograd
 from support import TESTS
 
 OPS = TESTS / "models" / "ops"
@@ -22,14 +23,16 @@ def residual_fusions(model):
             continue
         kind = n.op
         if n.op == "CONV_2D":
-            kind += "/1x1" if _is_pointwise(n, g, *_conv_padding(n, g)) else "/implicit"
+            kind += ("/1x1" if _is_pointwise(n, g, *_conv_padding(n, g))
+                     else "/winograd" if _is_winograd(n, g) else "/implicit")
         found.append((kind, attrs["residual_act"]))
     adds = [n for n in g.nodes if n.op == "ADD"]
     return sorted(found), len(adds)
 
 
 @pytest.mark.parametrize("model, fused, adds_left", [
-    (OPS / "net_resnet_basic_batch2.tflite", [("CONV_2D/implicit", "RELU")], 0),
+    (OPS / "net_resnet_basic_batch2.tflite", [("CONV_2D/winograd", "RELU")], 0),
+    (OPS / "net_conv3x3_c12_residual.tflite", [("CONV_2D/implicit", "RELU")], 0),
     (OPS / "net_resnet_bottleneck.tflite", [("CONV_2D/1x1", "RELU6")], 1),
     (OPS / "net_conv_dw_residual_fc.tflite", [("DLCODER_CONV_DW", "NONE")], 0),
     (CONTRACT / "multi_io.tflite", [("FULLY_CONNECTED", "NONE")], 0),
@@ -37,3 +40,9 @@ def residual_fusions(model):
 ], ids=lambda v: v.stem if hasattr(v, "stem") else None)
 def test_residual_add_goes_into_the_gemm_epilogue(model, fused, adds_left):
     assert residual_fusions(model) == (fused, adds_left)
+
+
+def test_gelu_goes_into_the_fc_epilogue():
+    _, g = compiler.compile_graph(compiler.load_graph(str(OPS / "net_fc_gelu_epilogues.tflite")), "m")
+    assert [(n.op, n.attrs.get("epilogue")) for n in g.nodes] == [
+        ("FULLY_CONNECTED", "GELU"), ("FULLY_CONNECTED", "GELU_TANH")]

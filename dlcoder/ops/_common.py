@@ -280,9 +280,11 @@ def remap_hooks(plan, *const_positions):
     return emit, check, evaluate
 
 
-# Activations that passes/fuse_epilogue.py moves into a producer's epilogue, by the op name
-# they replace, with their UnaryKind (params.h).
-EPILOGUES = {"HARD_SWISH": "kHardSwish", "DLCODER_SWISH": "kSwish"}
+# Activations that passes/fuse_epilogue.py moves into a producer's epilogue, by the name
+# of the op they replace (GELU_TANH: a GELU with approximate=True), with their UnaryKind
+# (params.h).
+EPILOGUES = {"HARD_SWISH": "kHardSwish", "DLCODER_SWISH": "kSwish", "GELU": "kGelu",
+             "GELU_TANH": "kGeluTanh"}
 
 
 def residual(node: Node, e, index: int) -> str:

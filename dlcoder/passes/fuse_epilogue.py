@@ -1,5 +1,5 @@
-"""Move a HARD_SWISH or swish that follows a convolution or FULLY_CONNECTED into that op's
-epilogue (attrs["epilogue"]), so the activation is applied while the tile is still in
+"""Move a HARD_SWISH, swish or GELU that follows a convolution or FULLY_CONNECTED into that
+op's epilogue (attrs["epilogue"]), so the activation is applied while the tile is still in
 cache instead of in another pass over memory.
 
 Same conditions as fuse_activation: the producer's output is read by the activation alone
@@ -14,6 +14,12 @@ from dlcoder.passes.rewrite import absorb_activations
 PRODUCERS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}
 
 
+def _gelu(node) -> str:
+    return "GELU_TANH" if node.attrs.get("approximate", False) else "GELU"
+
+
 def fuse_epilogue(g: Graph) -> Graph:
-    return absorb_activations(g, {op: op for op in EPILOGUES}, PRODUCERS, "epilogue",
+    activations = {op: op for op in EPILOGUES if op in ("HARD_SWISH", "DLCODER_SWISH")}
+    activations["GELU"] = _gelu
+    return absorb_activations(g, activations, PRODUCERS, "epilogue",
                               lambda attrs: "epilogue" not in attrs)

@@ -43,7 +43,8 @@ def absorb_activations(g: Graph, activations: dict, producers_ok: set, attr: str
     """Move every float activation node (op in `activations`) whose input is a private
     intermediate (see private_producer) of a single-output producer with an op in
     `producers_ok` and `is_free(producer.attrs)` into that producer: attrs[attr] becomes
-    activations[op], and the producer writes the activation's output."""
+    activations[op] (or, if that is a function, its value for the activation node), and the
+    producer writes the activation's output."""
     def absorb(g, i, act, producers, consumers):
         if act.op not in activations or g.tensors[act.inputs[0]].dtype != "float32":
             return None
@@ -53,7 +54,9 @@ def absorb_activations(g: Graph, activations: dict, producers_ok: set, attr: str
         prod = g.nodes[p]
         if prod.op not in producers_ok or len(prod.outputs) != 1 or not is_free(prod.attrs):
             return None
-        fused = prod.replace(attrs=dict(prod.attrs, **{attr: activations[act.op]}), outputs=act.outputs)
+        value = activations[act.op]
+        value = value(act) if callable(value) else value
+        fused = prod.replace(attrs=dict(prod.attrs, **{attr: value}), outputs=act.outputs)
         return fuse_into(g, p, fused, i)
     return rewrite_until_fixed(g, absorb)
 

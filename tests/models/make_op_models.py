@@ -1034,6 +1034,23 @@ def define_cases():  # noqa: C901  (a long, flat table)
       "mini net: layer-norm -> q/k/v FC -> heads reshape/transpose -> BATCH_MATMUL -> softmax -> "
       "BATCH_MATMUL -> FC -> residual", lambda: [randn(1, 6, 8)], net_attention)
 
+    def net_fc_gelu(a):  # a: [1, 6, 16]
+        y = tf.nn.gelu(tf.matmul(a, W(16, 32)) + W(32, scale=0.3), approximate=False)
+        return tf.nn.gelu(tf.matmul(y, W(32, 16)) + W(16, scale=0.3), approximate=True)
+    T("net_fc_gelu_epilogues", ["FULLY_CONNECTED", "GELU"],
+      "FC -> GELU (exact) -> FC -> GELU (tanh approximation): both GELUs go into the FC epilogues",
+      lambda: [randn(1, 6, 16)], net_fc_gelu)
+
+    def net_conv3x3_c12_residual(a):  # a: [1, 9, 10, 20]
+        y = tf.nn.relu(tf.nn.conv2d(a, W(1, 1, 20, 12), 1, "SAME"))
+        y = tf.nn.bias_add(tf.nn.conv2d(y, W(3, 3, 12, 20), 1, "SAME"), W(20, scale=0.3))
+        return tf.nn.relu(y + a)
+    T("net_conv3x3_c12_residual", ["CONV_2D", "ADD"],
+      "1x1 conv to 12 channels, then a 3x3 conv 12 -> 20 (implicit GEMM: too few input channels "
+      "for Winograd) whose residual ADD + relu goes into the GEMM epilogue",
+      lambda: [randn(1, 9, 10, 20)], net_conv3x3_c12_residual,
+      expect={"ADD": {"FusedActivationFunction": 1}})
+
     # a dense NHWC tensor and a short per-channel vector: the periodic SIMD path
     T("sub_nhwc_c3_channel_mean", ["SUB"], "x[1,13,11,3] - mean[3], as an input normalisation",
       lambda: [randn(1, 13, 11, 3)], lambda a: a - W(3, scale=1.0))
