@@ -1,6 +1,6 @@
 """Fusion decisions of the pass pipeline on real converted models: the residual ADD goes
 into the GEMM epilogue of each producer kind, and a broadcast ADD does not; a GELU goes
-into the epilogue of the FULLY_CONNECTED before it. (That the fused
+into the epilogue of the FULLY_CONNECTED before it; a lowered layer norm becomes one op. (That the fused
 code matches TFLite is checked for the same models by test_ops.py, test_isa.py and
 test_threads.py.)"""
 import pytest
@@ -46,3 +46,20 @@ def test_gelu_goes_into_the_fc_epilogue():
     _, g = compiler.compile_graph(compiler.load_graph(str(OPS / "net_fc_gelu_epilogues.tflite")), "m")
     assert [(n.op, n.attrs.get("epilogue")) for n in g.nodes] == [
         ("FULLY_CONNECTED", "GELU"), ("FULLY_CONNECTED", "GELU_TANH")]
+
+
+@pytest.mark.parametrize("case", ["layer_norm_keras_beta", "layer_norm_keras_no_center",
+                                  "net_attention_block"])
+def test_layer_norm_becomes_one_op(case):
+    # Keras's lowering with and without beta, and tf.nn's (x - mean) * rsqrt(var + eps) form
+    _, g = compiler.compile_graph(compiler.load_graph(str(OPS / f"{case}.tflite")), "m")
+    ops = [n.op for n in g.nodes]
+    assert ops.count("DLCODER_LAYER_NORM") == 1
+    assert not {"MEAN", "SQUARED_DIFFERENCE", "RSQRT", "NEG"} & set(ops)
+
+
+def test_layer_norm_with_a_visible_intermediate_stays_unfused():
+    g = compiler.load_graph(str(OPS / "layer_norm_keras_beta.tflite"))
+    mean = next(n for n in g.nodes if n.op == "MEAN").outputs[0]
+    _, fused = compiler.compile_graph(g.replace(outputs=g.outputs + (mean,)), "m")
+    assert "DLCODER_LAYER_NORM" not in [n.op for n in fused.nodes]

@@ -91,6 +91,16 @@ def l2_normalization(node, g, e):
     return f"dlcoder_rt::l2_normalization_f32({params}, {e.src(x)}, {e.dst(out)});"
 
 
+# Made by passes/fuse_layer_norm.py: inputs x, gamma, beta (constants along the last axis).
+@register("DLCODER_LAYER_NORM", header="simd.h")
+def layer_norm(node, g, e):
+    x, out = node.inputs[0], node.outputs[0]
+    rows = _rows(g, x)
+    return (f"dlcoder_rt::layer_norm_f32(par, {rows['rows']}, {rows['depth']}, "
+            f"{cgen.float_literal(node.attrs['epsilon'])}, {e.src(x)}, {e.src(node.inputs[1])}, "
+            f"{e.src(node.inputs[2])}, {e.dst(out)});")
+
+
 @register("LOCAL_RESPONSE_NORMALIZATION", header="normalization.h")
 def local_response_norm(node, g, e):
     x, out = node.inputs[0], node.outputs[0]

@@ -8,6 +8,7 @@ from dlcoder.passes.fold_constants import fold_constants
 from dlcoder.passes.fold_dequantize import fold_dequantize
 from dlcoder.passes.fuse_activation import fuse_activation
 from dlcoder.passes.fuse_epilogue import fuse_epilogue
+from dlcoder.passes.fuse_layer_norm import fuse_layer_norm
 from dlcoder.passes.fuse_pad import fuse_pad
 from dlcoder.passes.fuse_pw_dw import fuse_pw_dw
 from dlcoder.passes.fuse_residual import fuse_residual
@@ -20,6 +21,7 @@ PASSES = (
     fuse_pad,           # PAD -> convolution / max-pool padding
     fuse_activation,    # RELU* -> producer epilogue
     fuse_swish,         # MUL(x, LOGISTIC(x)) -> one op
+    fuse_layer_norm,    # MEAN, SQUARED_DIFFERENCE, RSQRT, ... over the last axis -> one op
     fuse_epilogue,      # HARD_SWISH / swish -> conv or FULLY_CONNECTED epilogue
     fuse_pw_dw,         # 1x1 conv -> depthwise conv through a ring of rows
     fuse_residual,      # ADD(gemm(x), r) -> the GEMM's epilogue

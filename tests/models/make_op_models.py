@@ -1034,6 +1034,20 @@ def define_cases():  # noqa: C901  (a long, flat table)
       "mini net: layer-norm -> q/k/v FC -> heads reshape/transpose -> BATCH_MATMUL -> softmax -> "
       "BATCH_MATMUL -> FC -> residual", lambda: [randn(1, 6, 8)], net_attention)
 
+    def keras_layer_norm(center, depth):
+        def make():
+            layer = tf.keras.layers.LayerNormalization(epsilon=1e-3, center=center)
+            layer.build((None, 5, depth))
+            layer.set_weights([1.0 + W(depth, scale=0.3)] + ([W(depth, scale=0.3)] if center else []))
+            return lambda a: layer(a + 0.5)   # rows with a mean away from 0
+        return make
+    T("layer_norm_keras_beta", ["MEAN", "SQUARED_DIFFERENCE", "RSQRT"],
+      "Keras LayerNormalization (gamma and beta) over 40 channels: fused into one op",
+      lambda: [randn(2, 5, 40)], make=keras_layer_norm(True, 40))
+    T("layer_norm_keras_no_center", ["MEAN", "SQUARED_DIFFERENCE", "RSQRT"],
+      "Keras LayerNormalization without beta over 19 channels (a vector tail): fused into one op",
+      lambda: [randn(2, 5, 19)], make=keras_layer_norm(False, 19))
+
     def net_fc_gelu(a):  # a: [1, 6, 16]
         y = tf.nn.gelu(tf.matmul(a, W(16, 32)) + W(32, scale=0.3), approximate=False)
         return tf.nn.gelu(tf.matmul(y, W(32, 16)) + W(16, scale=0.3), approximate=True)

@@ -365,6 +365,14 @@ inline void softmax_f32_simd(int64_t rows, int32_t depth, float beta, const floa
   DLCODER_RT_DISPATCH(softmax, rows, depth, beta, in, out)
 }
 
+// Layer normalisation of rows of `depth` (simd_math.h: layer_norm), split by rows.
+inline void layer_norm_f32(const Parallel& par, int64_t rows, int32_t depth, float eps, const float* in,
+                           const float* gamma, const float* beta, float* out) {
+  parallel_ranges(par, rows, rows * depth * kElementMacs, [&](int32_t, int64_t lo, int64_t hi) {
+    DLCODER_RT_DISPATCH(layer_norm, hi - lo, depth, eps, in + lo * depth, gamma, beta, out + lo * depth)
+  });
+}
+
 inline void accumulate_f32(int32_t n, const float* in, float* out) {
   DLCODER_RT_DISPATCH(accumulate, n, in, out)
 }

@@ -328,3 +328,32 @@ inline float sum(int32_t n, const float* x) {
   for (; i < n; ++i) s += x[i];
   return s;
 }
+
+// Layer normalisation of rows of `depth` (passes/fuse_layer_norm.py): mean, then the mean
+// squared difference from it, then (x - mean) / sqrt(var + eps) * gamma + beta.
+template <int kLazy = 0>  // instantiated only where used
+inline void layer_norm(int64_t rows, int32_t depth, float eps, const float* in, const float* gamma,
+                       const float* beta, float* out) {
+  using T = typename V::T;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* x = in + r * depth;
+    float* o = out + r * depth;
+    const float mean = sum<kLazy>(depth, x) / static_cast<float>(depth);
+    const T vm = V::set1(mean);
+    T a0 = V::zero();
+    int32_t i = 0;
+    for (; i + V::N <= depth; i += V::N) {
+      const T d = V::sub(V::load(x + i), vm);
+      a0 = V::fma(d, d, a0);
+    }
+    float sq = V::hsum(a0);
+    for (; i < depth; ++i) sq += (x[i] - mean) * (x[i] - mean);
+    const float rs = 1.0f / std::sqrt(sq / static_cast<float>(depth) + eps);
+    const T vr = V::set1(rs);
+    for (i = 0; i + V::N <= depth; i += V::N) {
+      const T g = V::mul(vr, V::load(gamma + i));
+      V::store(o + i, V::fma(V::sub(V::load(x + i), vm), g, V::load(beta + i)));
+    }
+    for (; i < depth; ++i) o[i] = (x[i] - mean) * (rs * gamma[i]) + beta[i];
+  }
+}
