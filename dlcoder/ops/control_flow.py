@@ -123,14 +123,22 @@ def layout(node: Node, g: Graph) -> Loop:
                 max(cond_plan.size, end))
 
 
-def check(node: Node, g: Graph):
-    for attr in ("cond_subgraph_index", "body_subgraph_index"):
+def _check_subgraphs(node: Node, g: Graph, attrs) -> str:
+    """Why the subgraphs the node names (by `attrs`) cannot be run, or None."""
+    for attr in attrs:
         k = node.attrs.get(attr, -1)
         if not 1 <= k <= len(g.subgraphs):
             return f"{attr} {k} names no subgraph"
         called = {i for _, sub in g.subgraph(k).reachable() for i in sub.called()}
         if k in called or 0 in called:
             return f"subgraph {k} runs itself (recursion)"
+    return None
+
+
+def check(node: Node, g: Graph):
+    why = _check_subgraphs(node, g, ("cond_subgraph_index", "body_subgraph_index"))
+    if why is not None:
+        return why
     cond, body = _subgraphs(node, g)
     n = len(node.inputs)
     if not (len(node.outputs) == len(cond.inputs) == len(body.inputs) == len(body.outputs) == n):
@@ -240,13 +248,9 @@ def _branch_plans(node: Node, g: Graph):
 
 
 def check_if(node: Node, g: Graph):
-    for attr in ("then_subgraph_index", "else_subgraph_index"):
-        k = node.attrs.get(attr, -1)
-        if not 1 <= k <= len(g.subgraphs):
-            return f"{attr} {k} names no subgraph"
-        called = {i for _, sub in g.subgraph(k).reachable() for i in sub.called()}
-        if k in called or 0 in called:
-            return f"subgraph {k} runs itself (recursion)"
+    why = _check_subgraphs(node, g, ("then_subgraph_index", "else_subgraph_index"))
+    if why is not None:
+        return why
     cond = g.tensors[node.inputs[0]]
     if cond.dtype != "bool" or cond.size != 1:
         return "the condition must be one bool"

@@ -102,21 +102,26 @@ def _only_reader(m: _Match, t: int, op: str):
     return m.node(m.g.nodes[readers[0]].outputs[0], op) if m.g.nodes[readers[0]].op == op else None
 
 
-def _scale_shift(m: _Match, t: int, channels: int, gamma, beta):
-    """Follow an optional MUL by gamma and ADD of beta after t; (y, gamma, beta)."""
-    if gamma is None:
-        mul = _only_reader(m, t, "MUL")
-        pair = mul and m.operands(mul, lambda a: a == t)
-        if pair and m.channel_const(pair[1], channels) is not None:
-            t, gamma = mul.outputs[0], m.channel_const(pair[1], channels)
-        elif mul is not None:
-            m.nodes.pop()
-    add = _only_reader(m, t, "ADD")
-    pair = add and m.operands(add, lambda a: a == t)
+def _then_const(m: _Match, t: int, op: str, channels: int):
+    """(its output, the constant) if t's only reader is `op` with a constant along the last
+    axis as its other operand; else (t, None), the reader not taken into the match."""
+    n = _only_reader(m, t, op)
+    pair = n and m.operands(n, lambda a: a == t)
     if pair and m.channel_const(pair[1], channels) is not None:
-        t, beta = add.outputs[0], m.channel_const(pair[1], channels)
-    elif add is not None:
+        return n.outputs[0], m.channel_const(pair[1], channels)
+    if n is not None:
         m.nodes.pop()
+    return t, None
+
+
+def _scale_shift(m: _Match, t: int, channels: int, gamma, beta):
+    """Follow an optional MUL by gamma (unless there is one) and ADD of beta after t;
+    (y, gamma, beta)."""
+    if gamma is None:
+        t, gamma = _then_const(m, t, "MUL", channels)
+    t, more = _then_const(m, t, "ADD", channels)
+    if more is not None:
+        beta = more if beta is None else beta + more
     return t, gamma, beta
 
 
@@ -147,13 +152,8 @@ def _tail(m: _Match, x: int, mean_t: int, r: int, channels: int):
         for u in (xs[0], ns[0]):
             if m.node(u.outputs[0], "MUL") is None or len(m.consumers.get(u.outputs[0], ())) != 1:
                 return None
-        p_t, q_t, beta = xs[0].outputs[0], ns[0].outputs[0], None
-        shift = _only_reader(m, q_t, "ADD")   # beta - m * g, before the final ADD
-        pair = shift and m.operands(shift, lambda a: a == q_t)
-        if pair and m.channel_const(pair[1], channels) is not None:
-            q_t, beta = shift.outputs[0], m.channel_const(pair[1], channels)
-        elif shift is not None:
-            m.nodes.pop()
+        p_t = xs[0].outputs[0]
+        q_t, beta = _then_const(m, ns[0].outputs[0], "ADD", channels)   # beta - m * g
         add = m.node(m.g.nodes[m.consumers[p_t][0]].outputs[0], "ADD")
         if add is None or set(add.inputs[:2]) != {p_t, q_t}:
             return None
