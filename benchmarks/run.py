@@ -108,6 +108,11 @@ def chart(by_threads: dict, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def command_args() -> str:
+    """This run's command-line arguments, for the Reproduce line (paths as given)."""
+    return "".join(" " + a for a in sys.argv[1:])
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default=str(HERE.parent.parent / "shared" / "models"))
@@ -140,7 +145,7 @@ def main() -> int:
             "medians. With N threads TFLite runs with num_threads=N and our library through "
             "dlcoder_rt::ThreadPool(N). Peak RSS is incremental (after the model is loaded and "
             "run once, minus before), each engine in a fresh process.",
-            "", "Reproduce: `pip install '.[bench]' && python3 benchmarks/run.py`", "",
+            "", f"Reproduce: `pip install '.[bench]' && python3 benchmarks/run.py{command_args()}`", "",
             "## Summary", "", *summary, "", *tables, "![ratios](ratios.png)", ""]
     out = Path(args.out)
     (out / "RESULTS.md").write_text("\n".join(text))
@@ -153,7 +158,8 @@ def main() -> int:
 
 def summarize(rows, threads: int) -> list:
     ok = [r for _, r in rows if "error" not in r]
-    float_rows = [(n, r) for n, r in rows if "error" not in r and n.endswith(("_f32", "_f16"))]
+    # float models: all but the quantized ones (the suite names those _int8 and _dq8)
+    float_rows = [(n, r) for n, r in rows if "error" not in r and not n.endswith(("_int8", "_dq8"))]
     lat = [r["ratios"]["latency_vs_xnnpack"] for _, r in float_rows]
     feed_forward = [x for (n, _), x in zip(float_rows, lat) if "lstm" not in n]
     lines = [
