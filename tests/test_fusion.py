@@ -63,3 +63,13 @@ def test_layer_norm_with_a_visible_intermediate_stays_unfused():
     mean = next(n for n in g.nodes if n.op == "MEAN").outputs[0]
     _, fused = compiler.compile_graph(g.replace(outputs=g.outputs + (mean,)), "m")
     assert "DLCODER_LAYER_NORM" not in [n.op for n in fused.nodes]
+
+
+def test_residual_of_another_rank_goes_into_the_fc_epilogue():
+    # Keras 3's LSTM cell adds the input FC's [1, 4n] output to the recurrent FC's, reshaped
+    # to [4n]: the same elements, so the ADD goes into the input FC's epilogue
+    _, g = compiler.compile_graph(compiler.load_graph(str(TESTS / "models" / "control_flow" /
+                                                          "keras_lstm.tflite")), "m")
+    body = g.subgraph(g.nodes[[n.op for n in g.nodes].index("WHILE")].attrs["body_subgraph_index"])
+    fcs = [n for n in body.nodes if n.op == "FULLY_CONNECTED"]
+    assert len(fcs) == 2 and sum("residual_act" in n.attrs for n in fcs) == 1

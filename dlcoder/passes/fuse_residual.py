@@ -12,7 +12,7 @@ activation in attrs["residual_act"] (for a chain, in its projection's attrs).
 Exact: the kernel computes act_add(act_conv(conv(x)) + r) in float32, as TFLite does in
 two ops (float addition commutes, so the operand order does not matter).
 Conditions: float32, no broadcast (the operand, the GEMM output and the ADD output have one
-shape); the GEMM output is read by the ADD alone and is not a graph output; the producer
+shape, up to leading 1s); the GEMM output is read by the ADD alone and is not a graph output; the producer
 runs on the GEMM kernels (for CONV_2D: ops/conv.py takes_residual) with no epilogue
 (HARD_SWISH/swish) and no residual yet; the other
 operand is available when the producer runs (a constant, a graph input or the output of an
@@ -49,11 +49,19 @@ def _fused(node, other: int, act: str):
     return node.replace(inputs=inputs, attrs=dict(node.attrs, residual_act=act))
 
 
+def _without_leading_ones(shape) -> tuple:
+    shape = tuple(shape)
+    while shape and shape[0] == 1:
+        shape = shape[1:]
+    return shape
+
+
 def fuse_residual(g: Graph) -> Graph:
     def fuse(g, i, add, producers, consumers):
         if add.op != "ADD" or len(add.inputs) != 2 or add.inputs[0] == add.inputs[1]:
             return None
-        shapes = {g.tensors[t].shape for t in add.inputs + add.outputs}
+        # one shape, up to leading 1s ([1, n] + [n]: the same elements in the same order)
+        shapes = {_without_leading_ones(g.tensors[t].shape) for t in add.inputs + add.outputs}
         dtypes = {g.tensors[t].dtype for t in add.inputs + add.outputs}
         if len(shapes) != 1 or dtypes != {"float32"}:
             return None
