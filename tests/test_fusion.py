@@ -73,3 +73,12 @@ def test_residual_of_another_rank_goes_into_the_fc_epilogue():
     body = g.subgraph(g.nodes[[n.op for n in g.nodes].index("WHILE")].attrs["body_subgraph_index"])
     fcs = [n for n in body.nodes if n.op == "FULLY_CONNECTED"]
     assert len(fcs) == 2 and sum("residual_act" in n.attrs for n in fcs) == 1
+
+
+@pytest.mark.parametrize("case, scaled", [("net_se_project", True), ("net_se_project_small_map", False)])
+def test_channel_scale_goes_into_the_projection_weights(case, scaled):
+    _, g = compiler.compile_graph(compiler.load_graph(str(OPS / f"{case}.tflite")), "m")
+    projection = [n for n in g.nodes if n.op == "CONV_2D" and g.tensors[n.outputs[0]].shape[-1] == 32]
+    assert len(projection) == 1
+    assert (len(projection[0].inputs) > 4) == scaled
+    assert ("MUL" in [n.op for n in g.nodes]) != scaled

@@ -84,6 +84,14 @@ def _narrow_width(node, g) -> int:
     return (ow - 1) * node.attrs["stride_w"] + (kw - 1) * node.attrs.get("dilation_w_factor", 1) + 1
 
 
+# Input 4 of a 1x1 CONV_2D: a per-input-channel scale folded in by passes/fuse_input_scale.py.
+INPUT_SCALE = 4
+
+
+def _input_scale(node) -> int:
+    return node.inputs[INPUT_SCALE] if len(node.inputs) > INPUT_SCALE else -1
+
+
 # Winograd F(4x4, 3x3) (simd_winograd.h): the widest channel group (kWinoMaxGroup in
 # params.h).
 WINO_MAX_GROUP, WINO_CHUNK = 32, 64   # kWinoMaxGroup, kWinoChunk
@@ -146,6 +154,8 @@ def takes_residual(node, g) -> bool:
 
 def _conv_scratch(node, g) -> int:
     _, kh, kw, icg = shape(g, node.inputs[1])
+    if _input_scale(node) >= 0:   # the scaled weights
+        return -(-shape(g, node.inputs[1])[0] // PANEL) * PANEL * icg * 4
     if not _conv_is_gemm(node, g) or _is_pointwise(node, g, *_conv_padding(node, g)):
         return 0
     if _is_winograd(node, g):
@@ -204,6 +214,10 @@ def conv2d(node, g, e):
                     f"{wfilt}, {bias}, {res}, "
                     f"{e.dst(node.outputs[0])}, {e.scratch('float')});")
         packed = gemm_filter(node, g, e)
+        if _input_scale(node) >= 0:
+            return (f"dlcoder_rt::conv2d_1x1_scaled_f32(par, {params}, {e.src(x)}, {packed}, "
+                    f"{e.src(_input_scale(node))}, {bias}, {res}, {e.dst(node.outputs[0])}, "
+                    f"{e.scratch('float')});")
         if _is_pointwise(node, g, top, left):
             return (f"dlcoder_rt::conv2d_1x1_f32(par, {params}, {e.src(x)}, {packed}, {bias}, {res}, "
                     f"{e.dst(node.outputs[0])});")

@@ -8,6 +8,7 @@ from dlcoder.passes.fold_constants import fold_constants
 from dlcoder.passes.fold_dequantize import fold_dequantize
 from dlcoder.passes.fuse_activation import fuse_activation
 from dlcoder.passes.fuse_epilogue import fuse_epilogue
+from dlcoder.passes.fuse_input_scale import fuse_input_scale
 from dlcoder.passes.fuse_layer_norm import fuse_layer_norm
 from dlcoder.passes.fuse_pad import fuse_pad
 from dlcoder.passes.fuse_pw_dw import fuse_pw_dw
@@ -25,6 +26,7 @@ PASSES = (
     fuse_epilogue,      # HARD_SWISH / swish -> conv or FULLY_CONNECTED epilogue
     fuse_pw_dw,         # 1x1 conv -> depthwise conv through a ring of rows
     fuse_residual,      # ADD(gemm(x), r) -> the GEMM's epilogue
+    fuse_input_scale,   # MUL(x, s[C]) -> the weights of the 1x1 conv that reads it
     alias_reshape,      # RESHAPE/SQUEEZE/EXPAND_DIMS -> shared storage
     dead_code,
 )

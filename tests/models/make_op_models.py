@@ -1048,6 +1048,19 @@ def define_cases():  # noqa: C901  (a long, flat table)
       "Keras LayerNormalization without beta over 19 channels (a vector tail): fused into one op",
       lambda: [randn(2, 5, 19)], make=keras_layer_norm(False, 19))
 
+    def squeeze_excite_project(h, w):
+        def fn(a):  # a: [1, h, w, 24]
+            s = tf.nn.sigmoid(tf.nn.conv2d(tf.reduce_mean(a, [1, 2], keepdims=True), W(1, 1, 24, 24), 1,
+                                           "VALID") + W(24, scale=0.5))
+            return tf.nn.conv2d(a * s, W(1, 1, 24, 32), 1, "VALID") + W(32, scale=0.3)
+        return fn
+    T("net_se_project", ["MEAN", "LOGISTIC", "MUL", "CONV_2D"],
+      "squeeze-excite gate, then a 1x1 projection: the MUL over the 10x10 map goes into the "
+      "projection's weights", lambda: [randn(1, 10, 10, 24)], squeeze_excite_project(10, 10))
+    T("net_se_project_small_map", ["MEAN", "LOGISTIC", "MUL", "CONV_2D"],
+      "the same on a 3x3 map with 32 outputs: scaling the weights would cost more, the MUL stays",
+      lambda: [randn(1, 3, 3, 24)], squeeze_excite_project(3, 3))
+
     def net_fc_gelu(a):  # a: [1, 6, 16]
         y = tf.nn.gelu(tf.matmul(a, W(16, 32)) + W(32, scale=0.3), approximate=False)
         return tf.nn.gelu(tf.matmul(y, W(32, 16)) + W(16, scale=0.3), approximate=True)

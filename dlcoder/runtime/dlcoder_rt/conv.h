@@ -139,6 +139,17 @@ inline void conv2d_1x1_f32(const Parallel& par, const ConvParams& p, const float
   gemm_f32(par, g, in, packed, bias, out);
 }
 
+// The same with the input scaled per channel first (x * scale[c], e.g. a squeeze-excite
+// gate): the scale goes into the weights instead, [in_c][out_c] products into scratch
+// (ceil(out_c / 16) * 16 * in_c floats) in place of a pass over the whole input.
+inline void conv2d_1x1_scaled_f32(const Parallel& par, const ConvParams& p, const float* in,
+                                  const float* packed, const float* scale, const float* bias,
+                                  const float* res, float* out, float* scratch) {
+  const int32_t panels = (p.out_c + 15) / 16;
+  scale_panel_rows_f32(panels, p.in_c, packed, scale, scratch);
+  conv2d_1x1_f32(par, p, in, scratch, bias, res, out);
+}
+
 // Any other ungrouped conv: implicit GEMM (simd_kernels.h). koff: the offset of each
 // (ky, kx, ci) tap from a window's origin in the input; band_koff: the same in a padded band
 // (or null: no band); scratch: kMaxMR * k_h * k_w * in_c floats per task, or the band's.

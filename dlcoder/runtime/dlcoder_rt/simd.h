@@ -334,6 +334,11 @@ inline void gemm_f32(const Parallel& par, const GemmParams& p, const float* a, c
   });
 }
 
+inline void scale_panel_rows_f32(int32_t panels, int32_t k, const float* packed, const float* scale,
+                                 float* out) {
+  DLCODER_RT_DISPATCH(scale_panel_rows, panels, k, packed, scale, out)
+}
+
 inline void pack_b_f32(int32_t k, int32_t n, const float* b, bool transposed, float* out) {
   DLCODER_RT_DISPATCH(pack_b, k, n, b, transposed, out)
 }

@@ -357,3 +357,17 @@ inline void layer_norm(int64_t rows, int32_t depth, float eps, const float* in, 
     for (; i < depth; ++i) o[i] = (x[i] - mean) * (rs * gamma[i]) + beta[i];
   }
 }
+
+// GEMM panels [panels][k][16] with row kk scaled by scale[kk] (a per-input-channel
+// multiplier folded into a 1x1 conv's weights: ops/conv.py, passes/fuse_input_scale.py).
+template <int kLazy = 0>  // instantiated only where used
+inline void scale_panel_rows(int32_t panels, int32_t k, const float* packed, const float* scale, float* out) {
+  for (int32_t q = 0; q < panels; ++q) {
+    for (int32_t kk = 0; kk < k; ++kk) {
+      const typename V::T s = V::set1(scale[kk]);
+      const int64_t at = (int64_t{q} * k + kk) * 16;
+#pragma GCC unroll 4
+      for (int j = 0; j < 16; j += V::N) V::store(out + at + j, V::mul(V::load(packed + at + j), s));
+    }
+  }
+}
