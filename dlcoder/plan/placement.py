@@ -1,12 +1,16 @@
-"""Greedy-by-size placement of buffers in one arena.
+"""Greedy placement of buffers in one arena.
 
-1. Sort the buffers by size, largest first (ties: earlier first use, then key), because
-   large buffers are the hardest to fit and decide the arena size.
+1. Sort the buffers, by default by size, largest first (ties: earlier first use, then key),
+   because large buffers are the hardest to fit and decide the arena size.
 2. For each buffer, collect the already placed buffers whose lifetimes intersect its own,
    sorted by offset.
-3. Walk those from offset 0 and take the first gap, rounded up to the alignment, that
-   holds the buffer; if none, place it after the last of them.
+3. Walk those from offset 0 and take the first gap (or the smallest gap, for best fit),
+   rounded up to the alignment, that holds the buffer; if none, place it after the last.
 4. The arena size is the highest end offset, rounded up to the alignment.
+
+No one order wins on every network (greedy by size fragments when a fusion removes the
+largest buffers of a stretch), so `place` runs a few orders and both gap rules and keeps
+the smallest arena; the first order listed wins ties.
 
 The result is deterministic and every offset is a compile-time constant of the generated
 code. `overlaps` checks a plan; `dump` draws it for tests and for people.
@@ -36,20 +40,38 @@ def _live_together(a, b) -> bool:
     return a.first <= b.last and b.first <= a.last
 
 
-def place(buffers: list, align: int = ALIGN) -> Plan:
-    order = sorted(buffers, key=lambda b: (-b.size, b.first, b.key))
+# Orders tried by `place`, each a sort key.
+ORDERS = (
+    lambda b: (-b.size, b.first, b.key),                                 # by size
+    lambda b: (-b.size * (b.last - b.first + 1), -b.size, b.first, b.key),  # by size x lifetime
+    lambda b: (-(b.last - b.first), -b.size, b.first, b.key),            # longest lived first
+    lambda b: (b.first, -b.size, b.key),                                 # in execution order
+)
+
+
+def _place(buffers: list, order, best_fit: bool, align: int) -> Plan:
     placed = []          # (offset, buffer)
-    for buf in order:
+    for buf in sorted(buffers, key=order):
         neighbours = sorted(((off, other) for off, other in placed if _live_together(buf, other)),
                             key=lambda p: (p[0], p[1].key))
-        offset = 0
+        offset, best = 0, None       # best: (gap, offset) of the tightest gap that fits
         for off, other in neighbours:
             if off - offset >= buf.size:
-                break
+                if not best_fit:
+                    break
+                if best is None or off - offset < best[0]:
+                    best = (off - offset, offset)
             offset = max(offset, _align(off + other.size, align))
+        if best_fit and best is not None:
+            offset = best[1]
         placed.append((offset, buf))
     size = _align(max((off + b.size for off, b in placed), default=0), align)
     return Plan(offsets={b.key: off for off, b in placed}, buffers=tuple(buffers), size=size)
+
+
+def place(buffers: list, align: int = ALIGN) -> Plan:
+    plans = [_place(buffers, order, best_fit, align) for order in ORDERS for best_fit in (False, True)]
+    return min(plans, key=lambda p: p.size)   # min keeps the first of equals
 
 
 def overlaps(plan: Plan) -> list:
