@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from dlcoder.codegen import cgen
+from dlcoder.errors import UnsupportedError
 from dlcoder.ops import FLOAT, register
 from dlcoder.ops._common import (check_activation, clamp_init, post_init, post_statement, residual,
                                  shape, spatial_padding)
@@ -33,13 +34,22 @@ def pack_panels(b_kn: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(padded.reshape(k, panels, PANEL).transpose(1, 0, 2))
 
 
+def pad_to_panels(values) -> np.ndarray:
+    """A vector zero padded to whole panels, as the GEMM kernels read a bias."""
+    values = np.asarray(values, np.float32).ravel()
+    out = np.zeros(-(-values.size // PANEL) * PANEL, np.float32)
+    out[:values.size] = values
+    return out
+
+
 def padded_bias(node, g, e, index: int, n: int) -> str:
     """A bias padded to whole panels, as the GEMM kernels read it (nullptr if absent)."""
     if len(node.inputs) <= index or node.inputs[index] < 0:
         return "nullptr"
-    values = np.zeros(-(-n // PANEL) * PANEL, np.float32)
-    values[:n] = g.const(node.inputs[index]).ravel()
-    return e.weights(values)
+    values = g.const(node.inputs[index]).ravel()
+    if values.size != n:
+        raise UnsupportedError(f"{node.op}: a bias of {values.size} values for {n} outputs")
+    return e.weights(pad_to_panels(values))
 
 
 def _conv_is_gemm(node, g) -> bool:
@@ -92,8 +102,8 @@ def _input_scale(node) -> int:
     return node.inputs[INPUT_SCALE] if len(node.inputs) > INPUT_SCALE else -1
 
 
-# Winograd F(4x4, 3x3) (simd_winograd.h): the widest channel group (kWinoMaxGroup in
-# params.h).
+# Winograd F(4x4, 3x3) (simd_winograd.h): the widest group of output channels and the chunk
+# of input channels whose transformed filter is held at once (params.h).
 WINO_MAX_GROUP, WINO_CHUNK = 32, 64   # kWinoMaxGroup, kWinoChunk
 
 
@@ -118,9 +128,9 @@ def winograd_filter(filt: np.ndarray) -> np.ndarray:
 
 def _wino_block(node, g) -> int:
     """Tiles per block: 64, or 32 with more than 64 input channels, which keeps a block's
-    transformed input, filter and products (36 * (block * in_c + in_c * 32 + block * 32)
-    floats) near 1.2 MB, and the arena near what the direct conv needs. 64 tiles halve the
-    filter transforms of 32: 28x28x128 took 0.49 ms against 0.65."""
+    transformed input (36 * block * in_c floats, the bulk of _wino_scratch) near 1.2 MB
+    and the arena near what the direct conv needs. 64 tiles halve the filter transforms
+    of 32: 28x28x128 took 0.49 ms against 0.65."""
     return 64 if shape(g, node.inputs[1])[3] <= 64 else 32
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from dlcoder.codegen import cgen
 from dlcoder.ops import register
 from dlcoder.ops._common import shape
-from dlcoder.ops.conv import PANEL, pack_panels
+from dlcoder.ops.conv import pack_panels, pad_to_panels
 
 # fused activation -> UnaryKind of the cell gate and of the cell state on output
 _ACTS = {"NONE": "kNone", "TANH": "kTanh", "RELU": "kRelu", "RELU6": "kRelu6",
@@ -109,12 +109,6 @@ def _concat_packed(node, g, first: int) -> np.ndarray:
     return pack_panels(np.concatenate([g.const(t).T for t in _gates(node, first)], axis=1))
 
 
-def _padded(values: np.ndarray) -> np.ndarray:
-    out = np.zeros(-(-values.size // PANEL) * PANEL, np.float32)
-    out[:values.size] = values.ravel()
-    return out
-
-
 @register("UNIDIRECTIONAL_SEQUENCE_LSTM", header="rnn.h", check=_check, scratch=_scratch)
 def unidirectional_sequence_lstm(node, g, e):
     lay = _layout(node, g)
@@ -133,16 +127,16 @@ def unidirectional_sequence_lstm(node, g, e):
         rows = [np.zeros(n, np.float32) if _input(node, _PEEPHOLE + j) < 0
                 else g.const(node.inputs[_PEEPHOLE + j]).ravel() for j in range(3)]
         peephole = e.weights(np.concatenate(rows).astype(np.float32))
-    norm = norm_bias = "nullptr"
-    bias = e.weights(_padded(biases))
-    if layer_norm:
+    if layer_norm:   # the gate biases come after the normalisation, not in the GEMM
         coefs = np.concatenate([g.const(t).ravel() for t in _gates(node, _NORM)]).astype(np.float32)
         norm, norm_bias, bias = e.weights(coefs), e.weights(biases), "nullptr"
+    else:
+        norm, norm_bias, bias = "nullptr", "nullptr", e.weights(pad_to_panels(biases))
     proj = proj_bias = "nullptr"
     if _input(node, _PROJ_W) >= 0:
         proj = e.weights(pack_panels(g.const(node.inputs[_PROJ_W]).T))
         if _input(node, _PROJ_B) >= 0:
-            proj_bias = e.weights(_padded(g.const(node.inputs[_PROJ_B])))
+            proj_bias = e.weights(pad_to_panels(g.const(node.inputs[_PROJ_B])))
     weights = ", ".join([e.weights(_concat_packed(node, g, _INPUT_W)),
                          e.weights(_concat_packed(node, g, _RECURRENT_W)), bias, peephole, norm,
                          norm_bias, proj, proj_bias, e.src(node.inputs[_H0]), e.src(node.inputs[_C0])])

@@ -2,15 +2,13 @@
 // peephole connections, layer normalisation of the gates, a projection, cell and
 // projection clipping, time-major or batch-major sequences.
 //
-// The input-to-gate products of every time step do not depend on the recurrence, so they
-// run first as one GEMM over all steps (weights packed at generation time, bias fused).
-// Each step then adds the recurrent product (a small GEMM whose epilogue adds that step's
-// precomputed rows as its residual), applies the gates and writes the step's output
-// straight into the output tensor, where the next step reads it back as its recurrent
-// input. Nothing is copied.
+// The input-to-gate products do not depend on the recurrence, so those of `chunk` time
+// steps run as one GEMM (weights packed at generation time, bias fused). Each step then
+// adds the recurrent product (a small GEMM whose epilogue adds that step's precomputed rows
+// as its residual), applies the gates and writes the step's output straight into the
+// output tensor, where the next step reads it back as its recurrent input. Nothing is
+// copied.
 #pragma once
-
-#include <cmath>
 
 #include "dlcoder_rt/common.h"
 #include "dlcoder_rt/simd.h"
@@ -42,24 +40,8 @@ struct LstmWeights {
   const float* c0;         // initial cell state [batch][n_cell]
 };
 
-namespace detail {
-
-// TFLite's MeanStddevNormalization, then the coefficients and the gate bias.
-inline void lstm_layer_norm(int32_t n, const float* coef, const float* bias, float* x) {
-  float sum = 0.0f;
-  for (int32_t i = 0; i < n; ++i) sum += x[i];
-  const float mean = sum / static_cast<float>(n);
-  float sq = 0.0f;
-  for (int32_t i = 0; i < n; ++i) sq += (x[i] - mean) * (x[i] - mean);
-  const float inv = 1.0f / std::sqrt(sq / static_cast<float>(n) + 1e-8f);
-  for (int32_t i = 0; i < n; ++i) x[i] = (x[i] - mean) * inv * coef[i] + bias[i];
-}
-
-inline void clip(int32_t n, float limit, float* x) {
-  for (int32_t i = 0; i < n; ++i) x[i] = std::min(std::max(x[i], -limit), limit);
-}
-
-}  // namespace detail
+// The epsilon of TFLite's MeanStddevNormalization, which normalises the gates.
+constexpr float kLstmNormEpsilon = 1e-8f;
 
 inline void unidirectional_lstm_f32(const Parallel& par, const LstmParams& p, const LstmWeights& w,
                                     const float* in, float* out, float* scratch) {
@@ -105,7 +87,7 @@ inline void unidirectional_lstm_f32(const Parallel& par, const LstmParams& p, co
         }
         if (w.norm != nullptr) {  // the output gate's comes after its peephole, below
           for (int32_t j = 0; j < G - 1; ++j)
-            detail::lstm_layer_norm(n, w.norm + j * n, w.norm_bias + j * n, g + j * n);
+            layer_norm_f32(1, n, kLstmNormEpsilon, g + j * n, w.norm + j * n, w.norm_bias + j * n, g + j * n);
         }
         unary_f32(UnaryKind::kLogistic, int64_t{G - 2} * n, g, g);  // input and forget gates
         if (p.act != UnaryKind::kNone) unary_f32(p.act, n, gc, gc);
@@ -113,12 +95,12 @@ inline void unidirectional_lstm_f32(const Parallel& par, const LstmParams& p, co
           const float input_gate = gi != nullptr ? gi[i] : 1.0f - gf[i];
           c[i] = gf[i] * c[i] + input_gate * gc[i];
         }
-        if (p.cell_clip > 0.0f) detail::clip(n, p.cell_clip, c);
+        if (p.cell_clip > 0.0f) clamp_all(n, c, Clamp<float>{-p.cell_clip, p.cell_clip});
         if (w.peephole != nullptr) {
           for (int32_t i = 0; i < n; ++i) go[i] += c[i] * w.peephole[2 * n + i];
         }
         if (w.norm != nullptr) {
-          detail::lstm_layer_norm(n, w.norm + (G - 1) * n, w.norm_bias + (G - 1) * n, go);
+          layer_norm_f32(1, n, kLstmNormEpsilon, go, w.norm + (G - 1) * n, w.norm_bias + (G - 1) * n, go);
         }
         unary_f32(UnaryKind::kLogistic, n, go, go);
         float* h = w.proj != nullptr ? hidden + int64_t{b} * n

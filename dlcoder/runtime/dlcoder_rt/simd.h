@@ -370,11 +370,17 @@ inline void softmax_f32_simd(int64_t rows, int32_t depth, float beta, const floa
   DLCODER_RT_DISPATCH(softmax, rows, depth, beta, in, out)
 }
 
-// Layer normalisation of rows of `depth` (simd_math.h: layer_norm), split by rows.
+// Layer normalisation of rows of `depth` (simd_math.h: layer_norm); in == out is allowed.
+inline void layer_norm_f32(int64_t rows, int32_t depth, float eps, const float* in, const float* gamma,
+                           const float* beta, float* out) {
+  DLCODER_RT_DISPATCH(layer_norm, rows, depth, eps, in, gamma, beta, out)
+}
+
+// The same, split by rows.
 inline void layer_norm_f32(const Parallel& par, int64_t rows, int32_t depth, float eps, const float* in,
                            const float* gamma, const float* beta, float* out) {
   parallel_ranges(par, rows, rows * depth * kElementMacs, [&](int32_t, int64_t lo, int64_t hi) {
-    DLCODER_RT_DISPATCH(layer_norm, hi - lo, depth, eps, in + lo * depth, gamma, beta, out + lo * depth)
+    layer_norm_f32(hi - lo, depth, eps, in + lo * depth, gamma, beta, out + lo * depth);
   });
 }
 
