@@ -9,10 +9,11 @@
 //
 // Tiles go in blocks (at most `block`, from the generator). Per block: the input
 // transform of its tiles (V, [36][block][in_c]); then per group of 16 * kNP output
-// channels: that group's filter transform (U, [36][panels][in_c][16], the GEMM's packed B
-// layout; recomputed per block so that no transformed copy of the filter is stored or
-// kept), the 36 GEMMs into M ([36][block][group]), and the output transform with bias,
-// clamp, fused epilogue or residual. The filter is [ceil(out_c / 32)][in_c][3][3][32]
+// channels and per chunk of kWinoChunk input channels: that chunk's filter transform (U,
+// [36][panels][chunk][16], the GEMM's packed B layout; recomputed per block so that no
+// transformed copy of the filter is stored or kept) and the 36 GEMMs that add into M
+// ([36][block][group]); then the output transform with bias, clamp, fused epilogue or
+// residual. The filter is [ceil(out_c / 32)][in_c][3][3][32]
 // (wino_filter).
 
 // B^T d for one column (or row) of a 6x6 window.
@@ -222,10 +223,10 @@ inline void conv2d_winograd(const ConvParams& p, const float* in, const float* f
       wino_input(p, in, b0, n, v);
       have = k;
     }
-    const int32_t c0 = static_cast<int32_t>(unit % chunks) * kWinoMaxGroup;
-    const int32_t c1 = p.out_c < c0 + kWinoMaxGroup ? p.out_c : c0 + kWinoMaxGroup;
-    for (int32_t o0 = c0; o0 < c1; o0 += kGroup) {
-      const int32_t cols = c1 - o0 < kGroup ? c1 - o0 : kGroup;
+    const int32_t u_lo = static_cast<int32_t>(unit % chunks) * kWinoMaxGroup;  // the unit's outputs
+    const int32_t u_hi = p.out_c < u_lo + kWinoMaxGroup ? p.out_c : u_lo + kWinoMaxGroup;
+    for (int32_t o0 = u_lo; o0 < u_hi; o0 += kGroup) {
+      const int32_t cols = u_hi - o0 < kGroup ? u_hi - o0 : kGroup;
       const int32_t panels = (cols + 15) / 16;
       const int32_t ldm = panels * 16;
       for (int32_t c0 = 0; c0 < C; c0 += kWinoChunk) {  // M += V[.., c0:c0+kc] U[c0:c0+kc]
