@@ -8,7 +8,6 @@ and is not a graph output. Runs after fuse_swish, which makes the swish ops.
 from __future__ import annotations
 
 from dlcoder.ir import Graph
-from dlcoder.ops._common import EPILOGUES
 from dlcoder.passes.rewrite import absorb_activations
 
 PRODUCERS = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}
@@ -19,7 +18,7 @@ def _gelu(node) -> str:
 
 
 def fuse_epilogue(g: Graph) -> Graph:
-    activations = {op: op for op in EPILOGUES if op in ("HARD_SWISH", "DLCODER_SWISH")}
-    activations["GELU"] = _gelu
+    # values: names in ops._common.EPILOGUES
+    activations = {"HARD_SWISH": "HARD_SWISH", "DLCODER_SWISH": "DLCODER_SWISH", "GELU": _gelu}
     return absorb_activations(g, activations, PRODUCERS, "epilogue",
                               lambda attrs: "epilogue" not in attrs)
