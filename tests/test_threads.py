@@ -19,7 +19,8 @@ MODELS = [CONTRACT / "isa_coverage.tflite"] + [OPS / f"{n}.tflite" for n in (
     "conv_3x3_valid_s2_batch2", "net_resnet_basic_batch2", "net_resnet_bottleneck", "net_expand_dw_c136",
     "sub_nhwc_c3_channel_mean", "sub_c5_vector_minus_nhwc", "mul_nhwc_c7_relu",
     "conv_3x3_same_cin17_cout33", "fc_batch3_relu6", "add_4d_bcast", "add_6d_bcast",
-    "add_relu6_bcast", "net_conv3x3_c12_residual", "net_se_project")] + [TESTS / "models" / "rnn" / "lstm_no_activation_long.tflite"] + [
+    "add_relu6_bcast", "net_conv3x3_c12_residual", "net_se_project", "conv_3x3_same_s2_cin3_cout8_w37",
+    "conv_3x3_valid_dil2x1_batch2_cout7")] + [TESTS / "models" / "rnn" / "lstm_no_activation_long.tflite"] + [
     TESTS / "models" / "winograd" / f"{n}.tflite" for n in (   # (tile block, channels) units
         "wino_same_b2_17x16_c65_c48", "wino_same_27x25_c20_c40_relu6")]
 

@@ -205,6 +205,19 @@ def gemm_filter(node, g, e) -> str:
     return e.weights(pack_panels(g.const(node.inputs[1]).reshape(oc, kh * kw * ic).T))
 
 
+def pair_filter(filt: np.ndarray) -> np.ndarray:
+    """A filter of out_c <= 8 for conv2d_pairs (simd_kernels.h): [k_h][chunk][16], lane
+    2o + t of chunk j holding output channel o's weight for tap 2j + t of the window row's
+    k_w * in_c taps, zeros past the row and past out_c."""
+    oc, kh, kw, ic = filt.shape
+    run = kw * ic
+    rows = np.zeros((kh, 2 * (-(-run // 2)), PANEL // 2), np.float32)   # [ky][tap][o]
+    rows[:, :run, :oc] = filt.reshape(oc, kh, run).transpose(1, 2, 0)
+    # [ky][chunk][t][o] -> [ky][chunk][o][t]
+    chunks = rows.reshape(kh, -1, 2, PANEL // 2).transpose(0, 1, 3, 2)
+    return np.ascontiguousarray(chunks).reshape(-1)
+
+
 @register("CONV_2D", header="conv.h", check=_check_conv, scratch=_conv_scratch, task_scratch=True)
 def conv2d(node, g, e):
     x, w = node.inputs[0], node.inputs[1]
@@ -236,8 +249,12 @@ def conv2d(node, g, e):
         ky, kx, ci = np.meshgrid(np.arange(kh), np.arange(kw), np.arange(ic), indexing="ij")
         in_band = ((ky * _narrow_width(node, g) + kx * dw) * ic + ci).astype(np.int32).ravel()
         if _is_narrow(node, g):
-            return (f"dlcoder_rt::conv2d_narrow_f32<{oc}>(par, {params}, {e.src(x)}, {packed}, {bias}, "
-                    f"{e.weights(in_band)}, {e.dst(node.outputs[0])}, {e.scratch('float')});")
+            if 2 * oc <= PANEL and dw == 1:
+                pairs, shape_args = e.weights(pair_filter(filt)), f"{oc}, {kw * icg}"
+            else:
+                pairs, shape_args = "nullptr", f"{oc}"
+            return (f"dlcoder_rt::conv2d_narrow_f32<{shape_args}>(par, {params}, {e.src(x)}, {packed}, {pairs}, "
+                    f"{bias}, {e.weights(in_band)}, {e.dst(node.outputs[0])}, {e.scratch('float')});")
         if _uses_band(node, g):
             koff, band_koff = "nullptr", e.weights(in_band)
         else:

@@ -177,12 +177,13 @@ _ACT_CODE = {None: NONE, "relu": RELU, "relu6": RELU6, "relu_n1_to_1": RELU_N1_T
 def conv_case(name, x, k, cout, stride=1, pad="SAME", dil=1, bias=True, act=None, why=""):
     kh, kw = (k, k) if isinstance(k, int) else k
     sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    dh, dw = (dil, dil) if isinstance(dil, int) else dil
     cin_f = x[3]
 
     def fn(a):
         import tensorflow as tf
         f = W(kh, kw, cin_f, cout)
-        y = tf.nn.conv2d(a, f, [1, sh, sw, 1], pad, dilations=dil)
+        y = tf.nn.conv2d(a, f, [1, sh, sw, 1], pad, dilations=[dh, dw])
         if bias:
             y = tf.nn.bias_add(y, W(cout, scale=0.5))
         return _act(y, act)
@@ -191,7 +192,7 @@ def conv_case(name, x, k, cout, stride=1, pad="SAME", dil=1, bias=True, act=None
                   f" {'bias' if bias else 'no-bias(zero bias const)'} act {act or 'none'}")
     T(name, ["CONV_2D"], why, lambda: [randn(*x)], fn,
       expect={"CONV_2D": dict(Padding=SAME if pad == "SAME" else VALID, StrideH=sh, StrideW=sw,
-                              DilationHFactor=dil, DilationWFactor=dil,
+                              DilationHFactor=dh, DilationWFactor=dw,
                               FusedActivationFunction=_ACT_CODE[act])})
 
 
@@ -503,6 +504,15 @@ def define_cases():  # noqa: C901  (a long, flat table)
     conv_case("conv_5x5_same_w38_s2", (1, 6, 75, 5), 5, 18, stride=2,
               why="wide rows, stride 2, 5x5: the gathered border of two pixels per side")
     conv_case("conv_4x4_same_s2_even_kernel", (1, 8, 8, 3), 4, 8, stride=2)
+    # out_c <= 8 with dil_w 1: two taps per register (simd_kernels.h conv2d_pairs)
+    conv_case("conv_3x3_same_s2_cin3_cout8_w37", (1, 9, 37, 3), 3, 8, stride=2, act="relu6",
+              why="an image stem: padded band, 19 pixels a row (tiles of 10 and 9, an odd pixel "
+                  "left to fold alone), 9 taps a window row (an odd last tap)")
+    conv_case("conv_5x5_valid_cin1_cout6_w32", (1, 12, 32, 1), 5, 6, pad="VALID",
+              why="LeNet's first conv: rows read in place (no padding), 5 taps a window row")
+    conv_case("conv_3x3_valid_dil2x1_batch2_cout7", (2, 9, 15, 2), 3, 7, pad="VALID", dil=(2, 1),
+              why="dilation 2 down only: window rows 2 input rows apart, read in place; "
+                  "6 taps a window row (no odd tap); batch 2")
     grouped_conv_case("conv_grouped_g2", (1, 6, 6, 8), 3, 4, 6,
                       "grouped conv: input channels 8 = 2 x filter input channels 4, cout 6")
     H("conv_3x3_fused_tanh", ["CONV_2D"],

@@ -182,16 +182,19 @@ inline void conv2d_winograd_f32(const Parallel& par, const ConvParams& p, int32_
 }
 
 // An ungrouped conv with out_c < 16 (kOC) that is not 1x1: tiles only as wide as its
-// channels (simd_kernels.h: conv2d_narrow). koff: tap offsets in the padded rows;
-// scratch: k_h * ((out_w - 1) * stride_w + (k_w - 1) * dil_w + 1) * in_c floats per task.
-template <int kOC>
+// channels (simd_kernels.h: conv2d_narrow). pairs: the filter as conv2d_pairs reads it, or
+// null (out_c > 8 or dil_w > 1), and kRun its k_w * in_c as a constant; koff: tap offsets
+// in the padded rows; scratch: k_h * ((out_w - 1) * stride_w + (k_w - 1) * dil_w + 1) * in_c
+// floats per task.
+template <int kOC, int kRun = 0>
 inline void conv2d_narrow_f32(const Parallel& par, const ConvParams& p, const float* in, const float* packed,
-                              const float* bias, const int32_t* koff, float* out, float* scratch) {
+                              const float* pairs, const float* bias, const int32_t* koff, float* out,
+                              float* scratch) {
   const int64_t rows = int64_t{p.batch} * p.out_h;
   const int64_t macs = rows * p.out_w * kOC * p.k_h * p.k_w * p.in_c;
   parallel_ranges(par, rows, macs, [&](int32_t t, int64_t r0, int64_t r1) {
     float* own = par.scratch(scratch, t);
-    DLCODER_RT_DISPATCH(conv2d_narrow<kOC>, p, in, packed, bias, koff, out, own, r0, r1)
+    DLCODER_RT_DISPATCH(conv2d_narrow<kOC>, std::integral_constant<int, kRun>{}, p, in, packed, pairs, bias, koff, out, own, r0, r1)
   });
 }
 

@@ -23,6 +23,7 @@ namespace simd {
 struct Scalar {
   using T = float;
   static constexpr int N = 1;
+  static constexpr bool kPairs = false;  // no two-float broadcasts, lane permutes (set2, permute2...)
   static T load(const float* p) { return *p; }
   static T loadn(const float* p, int) { return *p; }
   static void store(float* p, T v) { *p = v; }
@@ -50,6 +51,18 @@ DLCODER_RT_TARGET_BEGIN("avx512f,avx512vl,avx2,fma")
 struct Avx512 {
   using T = __m512;
   static constexpr int N = 16;
+  static constexpr bool kPairs = true;
+  using I = __m512i;
+  static I index(const int32_t* p) { return _mm512_loadu_si512(p); }
+  // lane i = idx[i] < 16 ? a[idx[i]] : b[idx[i] - 16]
+  static T permute2(T a, T b, I idx) { return _mm512_permutex2var_ps(a, idx, b); }
+  // p[0], p[1] in every pair of lanes: a load, not a shuffle
+  static T set2(const float* p) {
+    double d;
+    std::memcpy(&d, p, sizeof d);
+    return _mm512_castpd_ps(_mm512_set1_pd(d));
+  }
+  static T fma_even(T a, T b, T c) { return _mm512_mask3_fmadd_ps(a, b, c, 0x5555); }  // odd lanes: c
   static __mmask16 mask(int n) { return static_cast<__mmask16>((1u << n) - 1u); }
   static T load(const float* p) { return _mm512_loadu_ps(p); }
   static T loadn(const float* p, int n) { return _mm512_maskz_loadu_ps(mask(n), p); }
@@ -81,6 +94,19 @@ DLCODER_RT_TARGET_BEGIN("avx2,fma")
 struct Avx2 {
   using T = __m256;
   static constexpr int N = 8;
+  static constexpr bool kPairs = true;
+  using I = __m256i;
+  static I index(const int32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+  static T permute2(T a, T b, I idx) {  // bit 3 of idx[i] picks b
+    return _mm256_blendv_ps(_mm256_permutevar8x32_ps(a, idx), _mm256_permutevar8x32_ps(b, idx),
+                            _mm256_castsi256_ps(_mm256_slli_epi32(idx, 28)));
+  }
+  static T set2(const float* p) {
+    double d;
+    std::memcpy(&d, p, sizeof d);
+    return _mm256_castpd_ps(_mm256_set1_pd(d));
+  }
+  static T fma_even(T a, T b, T c) { return _mm256_blend_ps(c, _mm256_fmadd_ps(a, b, c), 0x55); }
   static __m256i mask(int n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   }
@@ -126,6 +152,7 @@ DLCODER_RT_TARGET_END
 struct Sse2 {
   using T = __m128;
   static constexpr int N = 4;
+  static constexpr bool kPairs = false;
   static T load(const float* p) { return _mm_loadu_ps(p); }
   static T loadn(const float* p, int n) {
     alignas(16) float tmp[4] = {0.0f, 0.0f, 0.0f, 0.0f};
@@ -172,6 +199,7 @@ struct Sse2 {
 struct Neon {
   using T = float32x4_t;
   static constexpr int N = 4;
+  static constexpr bool kPairs = false;
   static T load(const float* p) { return vld1q_f32(p); }
   static T loadn(const float* p, int n) {
     float tmp[4] = {0.0f, 0.0f, 0.0f, 0.0f};

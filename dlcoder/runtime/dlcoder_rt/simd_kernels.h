@@ -333,14 +333,116 @@ inline void narrow_tile(int32_t k, WindowA a, const float* b, const float* bias,
   }
 }
 
+// ---- few output channels, two taps per register -------------------------------------------
+// With out_c <= W::N / 2 (AVX-512: 8) a register can hold one pixel's products for two
+// adjacent taps: lane 2o + t sums, for output channel o, the taps of parity t. The input
+// operand is then a two-float broadcast (set2), which is a load: every lane of every FMA
+// works without the lane shuffle that would cap the FMAs at one per cycle. With dil_w == 1 a
+// window row's k_w * in_c taps are contiguous in the band, so a row is ceil(/ 2) broadcasts,
+// an odd last tap going alone into the even lanes. `pairs` holds the weights in that order,
+// [k_h][chunk][16] floats, lane 2o + t of chunk j being tap 2j + t of the row (generator:
+// ops/conv.py pair_filter). At the end each lane pair is added, and two pixels' sums become
+// one register of their out_c channels each, in NHWC order. The sums differ from
+// narrow_tile's only in order. kRun: k_w * in_c when the generator fixes it (its loops then
+// unroll: 10% on a 3x3 stem), else 0.
+template <class W, int MR, int kRun>
+inline void pair_tile(const ConvParams& p, int32_t pixels, const float* band, int64_t band_row,
+                      const float* pairs, typename W::T bias, const typename W::I* fold, float* c) {
+  const int32_t run = kRun > 0 ? kRun : p.k_w * p.in_c, chunks = (run + 1) / 2;
+  const int64_t step = int64_t{p.stride_w} * p.in_c;  // floats between neighbouring windows
+  typename W::T acc[MR];
+#pragma GCC unroll 16
+  for (int m = 0; m < MR; ++m) acc[m] = bias;
+  for (int32_t ky = 0; ky < p.k_h; ++ky) {
+    const float* row = band + ky * band_row;
+    const float* w = pairs + int64_t{ky} * chunks * 16;
+    for (int32_t j = 0; j + 1 < run; j += 2, w += 16) {
+      const typename W::T wv = W::load(w);
+#pragma GCC unroll 16
+      for (int m = 0; m < MR; ++m) acc[m] = W::fma(W::set2(row + m * step + j), wv, acc[m]);
+    }
+    if (run % 2 != 0) {
+      const typename W::T wv = W::load(w);
+#pragma GCC unroll 16
+      for (int m = 0; m < MR; ++m) acc[m] = W::fma_even(W::set1(row[m * step + run - 1]), wv, acc[m]);
+    }
+  }
+  const typename W::T lo = W::set1(p.act.lo), hi = W::set1(p.act.hi);
+#pragma GCC unroll 16
+  for (int m = 0; m < MR; m += 2) {
+    const typename W::T other = m + 1 < MR ? acc[m + 1] : acc[m];
+    const typename W::T v = W::add(W::permute2(acc[m], other, fold[0]), W::permute2(acc[m], other, fold[1]));
+    const int32_t n = (pixels - m < 2 ? pixels - m : 2) * p.out_c;
+    W::storen(c + int64_t{m} * p.out_c, W::min(hi, W::max(lo, v)), n);
+  }
+}
+
+// Output rows [r0, r1), in tiles of up to kMR pixels (scratch: the band).
+template <class W, int kRun>
+inline void conv2d_pairs(const ConvParams& p, const float* in, const float* pairs, const float* bias,
+                         float* out, float* scratch, int64_t r0, int64_t r1) {
+  // fold[t]: lane i < out_c takes lane 2i + t of the first pixel, lane out_c + i that of the second
+  alignas(64) int32_t idx[2][W::N];
+  alignas(64) float b[W::N] = {};
+  for (int32_t t = 0; t < 2; ++t) {
+    for (int32_t i = 0; i < W::N; ++i) {
+      idx[t][i] = i < p.out_c ? 2 * i + t : i < 2 * p.out_c ? W::N + 2 * (i - p.out_c) + t : 0;
+    }
+  }
+  for (int32_t o = 0; o < p.out_c && bias != nullptr; ++o) b[2 * o] = bias[o];
+  const typename W::I fold[2] = {W::index(idx[0]), W::index(idx[1])};
+  const typename W::T bv = W::load(b);
+  constexpr int MR = kMR;  // more would run out of general registers for the pixels' addresses
+  const int32_t blocks = (p.out_w + MR - 1) / MR;
+  // a row whose windows need no padding reads the input in place, the rest a padded band
+  const bool full_width = p.pad_left == 0 && band_width(p) <= p.in_w;
+  for (int64_t r = r0; r < r1; ++r) {
+    const int32_t iy0 = static_cast<int32_t>(r % p.out_h) * p.stride_h - p.pad_top;
+    const float* band = scratch;
+    int64_t band_row = int64_t{band_width(p)} * p.in_c;
+    if (full_width && iy0 >= 0 && iy0 + (p.k_h - 1) * p.dil_h < p.in_h) {
+      band = in + ((r / p.out_h) * p.in_h + iy0) * p.in_w * p.in_c;
+      band_row = int64_t{p.dil_h} * p.in_w * p.in_c;
+    } else {
+      fill_band(p, in, r, scratch);
+    }
+    float* out_row = out + r * p.out_w * p.out_c;
+    int32_t x0 = 0;
+    for (int32_t i = 0; i < blocks; ++i) {
+      const int32_t n = p.out_w / blocks + (i < p.out_w % blocks ? 1 : 0);
+      const float* a = band + int64_t{x0} * p.stride_w * p.in_c;
+      float* c = out_row + int64_t{x0} * p.out_c;
+      switch (n) {
+#define DLCODER_RT_PAIR_CASE(M) \
+  case M:                       \
+    if (M <= MR) pair_tile<W, (M <= MR ? M : 1), kRun>(p, n, a, band_row, pairs, bv, fold, c); \
+    break;
+        DLCODER_RT_PAIR_CASE(12) DLCODER_RT_PAIR_CASE(11) DLCODER_RT_PAIR_CASE(10)
+        DLCODER_RT_PAIR_CASE(9) DLCODER_RT_PAIR_CASE(8) DLCODER_RT_PAIR_CASE(7)
+        DLCODER_RT_PAIR_CASE(6) DLCODER_RT_PAIR_CASE(5) DLCODER_RT_PAIR_CASE(4)
+        DLCODER_RT_PAIR_CASE(3) DLCODER_RT_PAIR_CASE(2) DLCODER_RT_PAIR_CASE(1)
+#undef DLCODER_RT_PAIR_CASE
+        default:
+          break;
+      }
+      x0 += n;
+    }
+    if (p.post != UnaryKind::kNone) unary(p.post, int64_t{p.out_w} * p.out_c, out_row, out_row);
+  }
+}
+
 // Output rows [r0, r1) of the batch * out_h rows.
-template <int kOC>  // out_c, < 16
-inline void conv2d_narrow(const ConvParams& p, const float* in, const float* packed, const float* bias,
-                          const int32_t* koff, float* out, float* scratch, int64_t r0, int64_t r1) {
+template <int kOC, int kRun>  // out_c, < 16; kRun: see pair_tile
+inline void conv2d_narrow(std::integral_constant<int, kRun>, const ConvParams& p, const float* in, const float* packed, const float* pairs,
+                          const float* bias, const int32_t* koff, float* out, float* scratch, int64_t r0,
+                          int64_t r1) {
   using W = std::conditional_t<kOC <= VNarrow::N, VNarrow, V>;
   constexpr int R = (kOC + W::N - 1) / W::N;
   constexpr int kRegs = kMR * kNP * (16 / V::N);  // accumulators the GEMM tile holds
   constexpr int MR = kRegs / R < 12 ? kRegs / R : 12;
+  if constexpr (V::kPairs) {
+    if (pairs != nullptr && 2 * kOC <= V::N) return conv2d_pairs<V, kRun>(p, in, pairs, bias, out, scratch, r0, r1);
+  }
   const int32_t kdim = p.k_h * p.k_w * p.in_c;
   for (int64_t r = r0; r < r1; ++r) {
     fill_band(p, in, r, scratch);

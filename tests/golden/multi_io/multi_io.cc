@@ -36,15 +36,15 @@ int run_graph(const void* const* inputs, void* const* outputs, [[maybe_unused]] 
   [[maybe_unused]] int32_t* const out1 = static_cast<int32_t*>(outputs[1]);
   [[maybe_unused]] float* const out2 = static_cast<float*>(outputs[2]);
   // 0: CONV_2D
-  dlcoder_rt::conv2d_narrow_f32<8>(par, kN0_0, in0, reinterpret_cast<const float*>(kW + 64), reinterpret_cast<const float*>(kW + 0), reinterpret_cast<const int32_t*>(kW + 1792), out2, reinterpret_cast<float*>(A + 0));
+  dlcoder_rt::conv2d_narrow_f32<8, 9>(par, kN0_0, in0, reinterpret_cast<const float*>(kW + 64), reinterpret_cast<const float*>(kW + 1792), reinterpret_cast<const float*>(kW + 0), reinterpret_cast<const int32_t*>(kW + 2752), out2, reinterpret_cast<float*>(A + 0));
   // 1: MEAN
   dlcoder_rt::mean(kN1_1, out2, reinterpret_cast<float*>(A + 0));
   // 2: FULLY_CONNECTED
-  dlcoder_rt::fully_connected_f32_gemm(par, kN2_2, reinterpret_cast<const float*>(A + 0), reinterpret_cast<const float*>(kW + 1920), nullptr, in1, reinterpret_cast<float*>(A + 64));
+  dlcoder_rt::fully_connected_f32_gemm(par, kN2_2, reinterpret_cast<const float*>(A + 0), reinterpret_cast<const float*>(kW + 2880), nullptr, in1, reinterpret_cast<float*>(A + 64));
   // 3: ARG_MAX
   dlcoder_rt::arg_reduce<float, int32_t, true>(kN3_3, reinterpret_cast<const float*>(A + 64), out1);
   // 4: MUL
-  dlcoder_rt::binary_f32(par, kN4_4, dlcoder_rt::BinaryKind::kMul, reinterpret_cast<const float*>(A + 64), reinterpret_cast<const float*>(kW + 2432), out0, {std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()});
+  dlcoder_rt::binary_f32(par, kN4_4, dlcoder_rt::BinaryKind::kMul, reinterpret_cast<const float*>(A + 64), reinterpret_cast<const float*>(kW + 3392), out0, {std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()});
   return 0;
 }
 

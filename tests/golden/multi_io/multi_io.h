@@ -57,7 +57,7 @@ class multi_io {
   static constexpr size_t ArenaBytes(int threads) {
     return kArenaBytes + (threads > 1 ? static_cast<size_t>(threads - 1) * kTaskScratchBytes : 0);
   }
-  static constexpr size_t kWeightBytes = 2496;
+  static constexpr size_t kWeightBytes = 3456;
   static constexpr int kNumInputs = 2;
   static constexpr int kNumOutputs = 3;
   // input 0: float32[1, 8, 8, 3]
