@@ -94,7 +94,11 @@ inline void gemm_tile(const GemmParams& p, A a, const float* b, int64_t panel_st
   // register so that its code does not evict the accumulators
   if (p.post != UnaryKind::kNone) {
     const int32_t n = cols < NP * 16 ? cols : NP * 16;
-    for (int r = 0; r < MR; ++r) unary(p.post, n, c + int64_t{r} * ldc, c + int64_t{r} * ldc);
+    if (n == ldc) {
+      unary(p.post, int64_t{MR} * n, c, c);  // the tile spans whole rows of C: one run
+    } else {
+      for (int r = 0; r < MR; ++r) unary(p.post, n, c + int64_t{r} * ldc, c + int64_t{r} * ldc);
+    }
   }
 }
 
