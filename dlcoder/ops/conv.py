@@ -130,8 +130,10 @@ def _wino_block(node, g) -> int:
     """Tiles per block: 64, or 32 with more than 64 input channels, which keeps a block's
     transformed input (36 * block * in_c floats, the bulk of _wino_scratch) near 1.2 MB
     and the arena near what the direct conv needs. 64 tiles halve the filter transforms
-    of 32: 28x28x128 took 0.49 ms against 0.65."""
-    return 64 if shape(g, node.inputs[1])[3] <= 64 else 32
+    of 32: 28x28x128 took 0.49 ms against 0.65. No more than the conv has: a 7x7 map has
+    4 tiles, and a block sized for 32 would reserve 8x the scratch it uses."""
+    n, oh, ow, _ = shape(g, node.outputs[0])
+    return min(64 if shape(g, node.inputs[1])[3] <= 64 else 32, n * -(-oh // 4) * -(-ow // 4))
 
 
 def _wino_scratch(node, g) -> int:
