@@ -82,3 +82,33 @@ def test_channel_scale_goes_into_the_projection_weights(case, scaled):
     assert len(projection) == 1
     assert (len(projection[0].inputs) > 4) == scaled
     assert ("MUL" in [n.op for n in g.nodes]) != scaled
+
+
+def _ops(model):
+    _, g = compiler.compile_graph(compiler.load_graph(str(model)), "m")
+    return [n.op for n in g.nodes], g
+
+
+def test_lstm_cell_becomes_one_op():
+    """A hand-written LSTM step with its gates in a shuffled order: SPLIT, the four
+    activations, three MULs and two ADDs (the bias ADD too) become one op, with the gate
+    roles read off the data flow."""
+    ops, g = _ops(OPS / "net_lstm_cell_gates_3021.tflite")
+    assert ops.count("DLCODER_LSTM_CELL") == 1, ops
+    assert not {"SPLIT", "LOGISTIC", "TANH", "MUL", "ADD"} & set(ops), ops
+    cell = next(n for n in g.nodes if n.op == "DLCODER_LSTM_CELL")
+    assert cell.attrs["gates"] == (3, 0, 2, 1)
+
+
+def test_lstm_cell_with_a_visible_gate_stays_unfused():
+    ops, _ = _ops(OPS / "net_lstm_cell_forget_gate_visible.tflite")
+    assert "DLCODER_LSTM_CELL" not in ops and "SPLIT" in ops, ops
+
+
+@pytest.mark.parametrize("model, fused", [("keras_lstm", True), ("keras_gru", False)])
+def test_lstm_cell_in_a_loop_body(model, fused):
+    """Keras 3's LSTM, lowered to a WHILE loop, gets the fused cell in its body; a GRU, whose
+    gates are arranged differently, does not."""
+    _, g = _ops(TESTS / "models" / "control_flow" / f"{model}.tflite")
+    body_ops = [n.op for s in g.subgraphs for n in s.nodes]
+    assert ("DLCODER_LSTM_CELL" in body_ops) == fused, body_ops

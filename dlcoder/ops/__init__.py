@@ -25,6 +25,9 @@ class OpDef:
     evaluate: Optional[Callable] = None   # (node, graph, [np.ndarray]) -> [np.ndarray]
     scratch: Optional[Callable] = None    # (node, graph) -> bytes
     task_scratch: bool = False            # with threads, every task needs its own scratch
+    # an output may share storage with an input of its shape: every output element is
+    # written after the input elements at its position are read
+    in_place: bool = False
 
 
 TABLE: dict = {}
@@ -36,13 +39,13 @@ ANY = frozenset({"float32", "int32", "int64", "bool", "int8", "uint8", "int16"})
 
 
 def register(*names, header: str, dtypes=FLOAT, check=None, evaluate=None, scratch=None,
-             task_scratch=False):
+             task_scratch=False, in_place=False):
     def deco(emit):
         for name in names:
             if name in TABLE:
                 raise RuntimeError(f"op {name} registered twice")
             TABLE[name] = OpDef(name, emit, header, frozenset(dtypes), check, evaluate, scratch,
-                               task_scratch)
+                               task_scratch, in_place)
         return emit
     return deco
 

@@ -72,7 +72,9 @@ def _in_place(body: Graph, invariant) -> dict:
         if (invariant[j] or r in in_roots or r in chosen or r not in first_write
                 or in_roots[j] in old_values_read):
             continue
-        if last_read.get(in_roots[j], -1) < first_write[r]:
+        read, write = last_read.get(in_roots[j], -1), first_write[r]
+        if read < write or (read == write and TABLE[body.nodes[write].op].in_place and
+                            body.tensors[in_roots[j]].shape == body.tensors[r].shape):
             chosen[r] = j
     return chosen
 

@@ -142,3 +142,17 @@ def unidirectional_sequence_lstm(node, g, e):
                          norm_bias, proj, proj_bias, e.src(node.inputs[_H0]), e.src(node.inputs[_C0])])
     return (f"dlcoder_rt::unidirectional_lstm_f32(par, {params}, dlcoder_rt::LstmWeights{{{weights}}}, "
             f"{e.src(node.inputs[0])}, {e.dst(node.outputs[0])}, {e.scratch('float')});")
+
+
+# Made by passes/fuse_lstm_cell.py: inputs z [.., 4n] (the four gates' pre-activations),
+# c_prev [.., n] and a bias [4n] added to z (or -1); outputs c and h [.., n]; attrs["gates"]:
+# where the input, forget, cell and output gates start in a row of z. Unit j of c and h is
+# written after unit j of c_prev is read, so c may take c_prev's storage (a loop's state).
+@register("DLCODER_LSTM_CELL", header="simd.h", in_place=True)
+def lstm_cell(node, g, e):
+    z, c_prev, bias = node.inputs
+    n = shape(g, c_prev)[-1]
+    rows = g.tensors[c_prev].size // n
+    at = e.array("int32_t", [int(k) * n for k in node.attrs["gates"]])
+    return (f"dlcoder_rt::lstm_cell_f32({rows}, {n}, {at}, {e.src(z)}, {e.src(bias)}, {e.src(c_prev)}, "
+            f"{e.dst(node.outputs[0])}, {e.dst(node.outputs[1])});")

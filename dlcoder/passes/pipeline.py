@@ -10,6 +10,7 @@ from dlcoder.passes.fuse_activation import fuse_activation
 from dlcoder.passes.fuse_epilogue import fuse_epilogue
 from dlcoder.passes.fuse_input_scale import fuse_input_scale
 from dlcoder.passes.fuse_layer_norm import fuse_layer_norm
+from dlcoder.passes.fuse_lstm_cell import fuse_lstm_cell
 from dlcoder.passes.fuse_pad import fuse_pad
 from dlcoder.passes.fuse_pw_dw import fuse_pw_dw
 from dlcoder.passes.fuse_residual import fuse_residual
@@ -19,6 +20,7 @@ PASSES = (
     fold_dequantize,    # float16 / sparse weights -> dense float32 constants
     fold_constants,     # anything else computable at generation time
     dead_code,          # constants' producers and unread results
+    fuse_lstm_cell,     # an unfused LSTM cell's SPLIT, LOGISTIC, TANH, MUL, ADD -> one op
     fuse_pad,           # PAD -> convolution / max-pool padding
     fuse_activation,    # RELU* -> producer epilogue
     fuse_swish,         # MUL(x, LOGISTIC(x)) -> one op

@@ -1078,6 +1078,25 @@ def define_cases():  # noqa: C901  (a long, flat table)
       "FC -> GELU (exact) -> FC -> GELU (tanh approximation): both GELUs go into the FC epilogues",
       lambda: [randn(1, 6, 16)], net_fc_gelu)
 
+    def lstm_cell(order, expose_forget=False):
+        """One hand-written LSTM step on batch 2, 20 units; `order`: the quarter of z that
+        holds each of the (input, forget, cell, output) gates."""
+        def fn(x, c0):  # x: [2, 12], c0: [2, 20]
+            z = tf.matmul(x, W(12, 80)) + W(80, scale=0.5)
+            q = tf.split(z, 4, axis=-1)
+            i, f = tf.sigmoid(q[order[0]]), tf.sigmoid(q[order[1]])
+            g, o = tf.tanh(q[order[2]]), tf.sigmoid(q[order[3]])
+            c = f * c0 + i * g
+            h = o * tf.tanh(c)
+            return (h, c, f) if expose_forget else (h, c)
+        return fn
+    T("net_lstm_cell_gates_3021", ["FULLY_CONNECTED", "SPLIT", "LOGISTIC", "TANH", "MUL", "ADD"],
+      "a hand-written LSTM step (gates in quarters 3, 0, 2, 1; c also an output): the gate "
+      "arithmetic becomes one op", lambda: [randn(2, 12), randn(2, 20)], lstm_cell((3, 0, 2, 1)))
+    T("net_lstm_cell_forget_gate_visible", ["FULLY_CONNECTED", "SPLIT", "LOGISTIC", "TANH", "MUL", "ADD"],
+      "the same with the forget gate an output too: it must stay unfused",
+      lambda: [randn(2, 12), randn(2, 20)], lstm_cell((0, 1, 2, 3), expose_forget=True))
+
     def net_conv3x3_c12_residual(a):  # a: [1, 9, 10, 20]
         y = tf.nn.relu(tf.nn.conv2d(a, W(1, 1, 20, 12), 1, "SAME"))
         y = tf.nn.bias_add(tf.nn.conv2d(y, W(3, 3, 12, 20), 1, "SAME"), W(20, scale=0.3))

@@ -412,6 +412,12 @@ inline void layer_norm_f32(const Parallel& par, int64_t rows, int32_t depth, flo
   });
 }
 
+// An LSTM cell's gate arithmetic (simd_math.h: lstm_cell).
+inline void lstm_cell_f32(int64_t rows, int32_t n, const int32_t* at, const float* z, const float* bias,
+                          const float* c_prev, float* c, float* h) {
+  DLCODER_RT_DISPATCH(lstm_cell, rows, n, at, z, bias, c_prev, c, h)
+}
+
 inline void accumulate_f32(int32_t n, const float* in, float* out) {
   DLCODER_RT_DISPATCH(accumulate, n, in, out)
 }

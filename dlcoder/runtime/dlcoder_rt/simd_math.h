@@ -358,6 +358,41 @@ inline void layer_norm(int64_t rows, int32_t depth, float eps, const float* in, 
   }
 }
 
+// One step of an LSTM cell on `rows` rows of n units (passes/fuse_lstm_cell.py). A row of z
+// (4 * n floats) holds the four gates' pre-activations, gate k at offset at[k] (k: input,
+// forget, cell, output), to which bias + at[k] is added when bias is not null. Then
+// c = sigma(f) * c_prev + sigma(i) * tanh(g) and h = sigma(o) * tanh(c), with the same
+// vector functions and the same roundings as the unfused LOGISTIC, TANH, MUL and ADD ops.
+template <int kLazy = 0>  // instantiated only where used
+inline void lstm_cell(int64_t rows, int32_t n, const int32_t* at, const float* z, const float* bias,
+                      const float* c_prev, float* c, float* h) {
+  using T = typename V::T;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* zr = z + r * 4 * n;
+    const int64_t row = r * n;
+    for (int32_t j = 0; j < n; j += V::N) {
+      const int m = n - j < V::N ? n - j : V::N;
+      auto load = [&](const float* p) { return m == V::N ? V::load(p) : V::loadn(p, m); };
+      auto gate = [&](int k, UnaryKind act) {
+        T v = load(zr + at[k] + j);
+        if (bias != nullptr) v = V::add(v, load(bias + at[k] + j));
+        return unary_op(act, v);
+      };
+      const T i = gate(0, UnaryKind::kLogistic), f = gate(1, UnaryKind::kLogistic);
+      const T g = gate(2, UnaryKind::kTanh), o = gate(3, UnaryKind::kLogistic);
+      const T cn = V::add(V::mul(f, load(c_prev + row + j)), V::mul(i, g));
+      const T hn = V::mul(o, unary_op(UnaryKind::kTanh, cn));
+      if (m == V::N) {
+        V::store(c + row + j, cn);
+        V::store(h + row + j, hn);
+      } else {
+        V::storen(c + row + j, cn, m);
+        V::storen(h + row + j, hn, m);
+      }
+    }
+  }
+}
+
 // GEMM panels [panels][k][16] with row kk scaled by scale[kk] (a per-input-channel
 // multiplier folded into a 1x1 conv's weights: ops/conv.py, passes/fuse_input_scale.py).
 template <int kLazy = 0>  // instantiated only where used
