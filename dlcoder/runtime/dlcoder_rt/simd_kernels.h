@@ -51,6 +51,17 @@ inline void gemm_tile(const GemmParams& p, A a, const float* b, int64_t panel_st
     typename V::T bv[R];
 #pragma GCC unroll 16
     for (int j = 0; j < R; ++j) bv[j] = V::load(b + (j / RP) * panel_stride + kk * kstep + (j % RP) * V::N);
+    // Weights are read once per inference, so the first row block of each column chunk
+    // finds them in memory (a benchmark interleaved with other work, or a model larger than
+    // L3): ask for each panel's row 64 steps (4 KB) ahead. Past the panel's end this is the
+    // next panel, read next. Measured, cold weights: a 49x672x192 GEMM 65 -> 56 us,
+    // EfficientNetV2-B0 7.0 -> 6.6 ms; warm GEMMs are unchanged.
+#pragma GCC unroll 4
+    for (int q = 0; q < NP; ++q) {
+      // an address, not a pointer into B: it may lie past B's end (a prefetch never faults)
+      const uintptr_t ahead = reinterpret_cast<uintptr_t>(b + q * panel_stride + kk * kstep) + 64 * kstep * 4;
+      __builtin_prefetch(reinterpret_cast<const void*>(ahead), 0, 3);
+    }
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
       const typename V::T av = V::set1(rows[r][col]);
