@@ -138,7 +138,9 @@ def _wino_block(node, g) -> int:
 
 def _wino_scratch(node, g) -> int:
     ic, block = shape(g, node.inputs[1])[3], _wino_block(node, g)
-    return 36 * (block * ic + min(ic, WINO_CHUNK) * WINO_MAX_GROUP + 16 + block * WINO_MAX_GROUP) * 4
+    # V, U and M, each of whose 36 positions is padded by a cache line (wino_rows_stride,
+    # wino_u_stride)
+    return 36 * (block * ic + 16 + min(ic, WINO_CHUNK) * WINO_MAX_GROUP + 16 + block * WINO_MAX_GROUP + 16) * 4
 
 
 def _is_winograd(node, g) -> bool:

@@ -62,41 +62,72 @@ inline WinoTile wino_tile(const ConvParams& p, int64_t t) {
   return {static_cast<int32_t>(t / per_image), r / tiles_w * 4, r % tiles_w * 4};
 }
 
+// Floats between positions e and e + 1 of V ([36][n][in_c]) and of M ([36][n][ldm]). One
+// cache line more than the rows: with 64 tiles of 16 or 32 channels the positions would lie
+// a multiple of 4 KB apart, all in one L1 set, and the 36 stores of one tile's transform
+// (and the 36 loads of its output transform) would evict each other.
+inline int64_t wino_rows_stride(int32_t n, int32_t width) { return int64_t{n} * width + 16; }
+
+// B^T d, column by column, for one vector of channels of the 6x6 window at (y0, x0) of
+// `image`: r[ky][kx]. kInside: the window lies wholly inside the input (no bounds checks,
+// loops unrolled); otherwise taps outside it are zero and `cn` channels are read.
+template <bool kInside>
+inline void wino_input_cols(const ConvParams& p, const float* image, int32_t y0, int32_t x0, int32_t c, int cn,
+                            typename V::T (&r)[6][6]) {
+  using T = typename V::T;
+  const int64_t row = int64_t{p.in_w} * p.in_c;
+#pragma GCC unroll 6
+  for (int kx = 0; kx < 6; ++kx) {
+    const int32_t x = x0 + kx;
+    T d[6];
+#pragma GCC unroll 6
+    for (int ky = 0; ky < 6; ++ky) {
+      const int32_t y = y0 + ky;
+      const float* src = image + y * row + int64_t{x} * p.in_c + c;
+      if (kInside) {
+        d[ky] = V::load(src);
+      } else {
+        d[ky] = y >= 0 && y < p.in_h && x >= 0 && x < p.in_w ? (cn == V::N ? V::load(src) : V::loadn(src, cn))
+                                                             : V::zero();
+      }
+    }
+    T col[6];
+    wino_bt(d, col);
+#pragma GCC unroll 6
+    for (int ky = 0; ky < 6; ++ky) r[ky][kx] = col[ky];
+  }
+}
+
 // V[e][i][c] for the tiles [t0, t0 + n) (i = t - t0), zero outside the input.
 template <int kLazy = 0>
 inline void wino_input(const ConvParams& p, const float* in, int64_t t0, int32_t n, float* v) {
   using T = typename V::T;
   const int32_t C = p.in_c;
+  const int64_t vs = wino_rows_stride(n, C);
   for (int32_t i = 0; i < n; ++i) {
     const WinoTile tile = wino_tile(p, t0 + i);
     const int32_t y0 = tile.oy - p.pad_top, x0 = tile.ox - p.pad_left;
+    const bool inside = y0 >= 0 && x0 >= 0 && y0 + 6 <= p.in_h && x0 + 6 <= p.in_w;
+    const float* image = in + int64_t{tile.b} * p.in_h * p.in_w * C;
+    float* dst = v + int64_t{i} * C;
     for (int32_t c = 0; c < C; c += V::N) {
       const int cn = C - c < V::N ? C - c : V::N;
       T r[6][6];
-      for (int kx = 0; kx < 6; ++kx) {
-        const int32_t x = x0 + kx;
-        T d[6];
-        for (int ky = 0; ky < 6; ++ky) {
-          const int32_t y = y0 + ky;
-          d[ky] = V::zero();
-          if (y >= 0 && y < p.in_h && x >= 0 && x < p.in_w) {
-            const float* src = in + ((int64_t{tile.b} * p.in_h + y) * p.in_w + x) * C + c;
-            d[ky] = cn == V::N ? V::load(src) : V::loadn(src, cn);
-          }
-        }
-        T col[6];
-        wino_bt(d, col);
-        for (int ky = 0; ky < 6; ++ky) r[ky][kx] = col[ky];
+      if (inside && cn == V::N) {
+        wino_input_cols<true>(p, image, y0, x0, c, cn, r);
+      } else {
+        wino_input_cols<false>(p, image, y0, x0, c, cn, r);
       }
+#pragma GCC unroll 6
       for (int ky = 0; ky < 6; ++ky) {
         T row[6];
         wino_bt(r[ky], row);
+#pragma GCC unroll 6
         for (int kx = 0; kx < 6; ++kx) {
-          float* dst = v + (int64_t{ky * 6 + kx} * n + i) * C + c;
           if (cn == V::N) {
-            V::store(dst, row[kx]);
+            V::store(dst + (ky * 6 + kx) * vs + c, row[kx]);
           } else {
-            V::storen(dst, row[kx], cn);
+            V::storen(dst + (ky * 6 + kx) * vs + c, row[kx], cn);
           }
         }
       }
@@ -155,43 +186,63 @@ inline void wino_filter(const ConvParams& p, const float* filter, int32_t c0, in
   }
 }
 
+// One vector of a tile's outputs: bias, clamp, fused epilogue or residual, store.
+template <int kLazy = 0>
+inline void wino_store(const ConvParams& p, typename V::T val, typename V::T bv, const float* res, float* out,
+                       int64_t at, int cn) {
+  using T = typename V::T;
+  val = V::min(V::set1(p.act.hi), V::max(V::set1(p.act.lo), V::add(val, bv)));
+  if (p.post != UnaryKind::kNone) val = unary_op(p.post, val);
+  if (res != nullptr) {
+    const T r = cn == V::N ? V::load(res + at) : V::loadn(res + at, cn);
+    val = V::min(V::set1(p.res_act.hi), V::max(V::set1(p.res_act.lo), V::add(val, r)));
+  }
+  if (cn == V::N) {
+    V::store(out + at, val);
+  } else {
+    V::storen(out + at, val, cn);
+  }
+}
+
 // Y for the tiles [t0, t0 + n) and output channels [o0, o0 + cols) from M[e][i][ldm].
 template <int kLazy = 0>
 inline void wino_output(const ConvParams& p, const float* m, int64_t t0, int32_t n, int32_t ldm,
                         int32_t o0, int32_t cols, const float* bias, const float* res, float* out) {
   using T = typename V::T;
-  const T lo = V::set1(p.act.lo), hi = V::set1(p.act.hi);
-  const T rlo = V::set1(p.res_act.lo), rhi = V::set1(p.res_act.hi);
   const int32_t O = p.out_c;
+  const int64_t ms = wino_rows_stride(n, ldm);
   for (int32_t i = 0; i < n; ++i) {
     const WinoTile tile = wino_tile(p, t0 + i);
+    const bool inside = tile.oy + 4 <= p.out_h && tile.ox + 4 <= p.out_w;
+    const int64_t at0 = ((int64_t{tile.b} * p.out_h + tile.oy) * p.out_w + tile.ox) * O + o0;
     for (int32_t j = 0; j < cols; j += V::N) {
       const int cn = cols - j < V::N ? cols - j : V::N;
       T s[4][6];  // A^T over rows, for each column b
+#pragma GCC unroll 6
       for (int b = 0; b < 6; ++b) {
         T col[6];
-        for (int a = 0; a < 6; ++a) col[a] = V::load(m + (int64_t{a * 6 + b} * n + i) * ldm + j);
+#pragma GCC unroll 6
+        for (int a = 0; a < 6; ++a) col[a] = V::load(m + (a * 6 + b) * ms + int64_t{i} * ldm + j);
         T o[4];
         wino_at(col, o);
+#pragma GCC unroll 4
         for (int y = 0; y < 4; ++y) s[y][b] = o[y];
       }
       const T bv = bias != nullptr ? V::load(bias + o0 + j) : V::zero();
-      for (int y = 0; y < 4 && tile.oy + y < p.out_h; ++y) {
-        T o[4];
-        wino_at(s[y], o);
-        for (int x = 0; x < 4 && tile.ox + x < p.out_w; ++x) {
-          const int64_t at = ((int64_t{tile.b} * p.out_h + tile.oy + y) * p.out_w + tile.ox + x) * O + o0 + j;
-          T val = V::min(hi, V::max(lo, V::add(o[x], bv)));
-          if (p.post != UnaryKind::kNone) val = unary_op(p.post, val);
-          if (res != nullptr) {
-            const T r = cn == V::N ? V::load(res + at) : V::loadn(res + at, cn);
-            val = V::min(rhi, V::max(rlo, V::add(val, r)));
-          }
-          if (cn == V::N) {
-            V::store(out + at, val);
-          } else {
-            V::storen(out + at, val, cn);
-          }
+      if (inside) {  // all 16 outputs: no bounds checks, loops unrolled
+#pragma GCC unroll 4
+        for (int y = 0; y < 4; ++y) {
+          T o[4];
+          wino_at(s[y], o);
+#pragma GCC unroll 4
+          for (int x = 0; x < 4; ++x) wino_store(p, o[x], bv, res, out, at0 + (int64_t{y} * p.out_w + x) * O + j, cn);
+        }
+      } else {
+        for (int y = 0; y < 4 && tile.oy + y < p.out_h; ++y) {
+          T o[4];
+          wino_at(s[y], o);
+          for (int x = 0; x < 4 && tile.ox + x < p.out_w; ++x)
+            wino_store(p, o[x], bv, res, out, at0 + (int64_t{y} * p.out_w + x) * O + j, cn);
         }
       }
     }
@@ -201,8 +252,8 @@ inline void wino_output(const ConvParams& p, const float* m, int64_t t0, int32_t
 // Work units [u0, u1): unit u is output channels [32 * (u % chunks), + 32) (chunks =
 // ceil(out_c / 32)) of tile block u / chunks, the blocks being the `blocks` equal blocks
 // (of at most `block` tiles) that the `tiles` tiles are cut into. A task's consecutive
-// units of one block share its input transform. scratch: 36 * (block * in_c +
-// min(in_c, kWinoChunk) * kWinoMaxGroup + 16 + block * kWinoMaxGroup) floats.
+// units of one block share its input transform. scratch: 36 * (block * in_c + 16 +
+// min(in_c, kWinoChunk) * kWinoMaxGroup + 16 + block * kWinoMaxGroup + 16) floats.
 template <int kLazy = 0>
 inline void conv2d_winograd(const ConvParams& p, const float* in, const float* filter, const float* bias,
                             const float* res, float* out, float* scratch, int32_t block, int64_t tiles,
@@ -210,7 +261,7 @@ inline void conv2d_winograd(const ConvParams& p, const float* in, const float* f
   constexpr int32_t kGroup = 16 * kNP;
   const int32_t C = p.in_c, chunks = (p.out_c + kWinoMaxGroup - 1) / kWinoMaxGroup;
   float* v = scratch;
-  float* u = v + int64_t{36} * block * C;
+  float* u = v + 36 * wino_rows_stride(block, C);
   float* m = u + 36 * wino_u_stride(kWinoMaxGroup / 16, C < kWinoChunk ? C : kWinoChunk);
   const Clamp<float> none{-std::numeric_limits<float>::infinity(), std::numeric_limits<float>::infinity()};
   int64_t have = -1;  // the block whose input transform v holds
@@ -233,9 +284,9 @@ inline void conv2d_winograd(const ConvParams& p, const float* in, const float* f
         const int32_t kc = C - c0 < kWinoChunk ? C - c0 : kWinoChunk;
         wino_filter(p, filter, c0, kc, o0, panels, u);
         for (int e = 0; e < 36; ++e) {
-          float* me = m + int64_t{e} * n * ldm;
+          float* me = m + e * wino_rows_stride(n, ldm);
           const GemmParams g{n, ldm, kc, C, ldm, none, UnaryKind::kNone, c0 == 0 ? nullptr : me, ldm, none, 0};
-          gemm(g, v + int64_t{e} * n * C + c0, u + e * wino_u_stride(panels, kc), nullptr, me);
+          gemm(g, v + e * wino_rows_stride(n, C) + c0, u + e * wino_u_stride(panels, kc), nullptr, me);
         }
       }
       wino_output(p, m, b0, n, ldm, o0, cols, bias, res, out);
