@@ -6,24 +6,28 @@
 // so that a model instantiates, for each ISA, only what it calls.
 
 // ---- vector math (also the epilogues of GEMM and depthwise tiles) ------------------
-// exp(x): x = n ln2 + r with |r| <= ln2/2 (ln2 split in two for accuracy), exp(r) by a
-// degree-6 polynomial, times 2^n (V::scale2n: vscalefps on AVX-512, exponent bits
-// elsewhere). Relative error ~2 ulp; inputs
-// are clamped to the float range (below -87.3 the result flushes to zero).
-template <int kLazy = 0>  // instantiated only where used
+// exp(kS x), kS in {1, -1, -2}: kS x = n ln2 + r with |r| <= ln2/2 (ln2 split in two for
+// accuracy), exp(r) by a degree-5 minimax polynomial, times 2^n (V::scale2n: vscalefps on
+// AVX-512, exponent bits elsewhere). kS folds into the reduction and the coefficients, as
+// powers of two (exact), so that logistic, swish and tanh need no separate negate or
+// scale. Relative error below 2 ulp; kS x is clamped to the float range (below -87.3 the
+// result flushes to zero).
+template <int kS = 1>
 inline typename V::T exp_v(typename V::T x) {
-  x = V::min(V::set1(88.7f), V::max(V::set1(-87.3f), x));  // NaN stays NaN
-  const typename V::T n = V::round(V::mul(x, V::set1(1.44269504088896341f)));
-  typename V::T r = V::fma(n, V::set1(-0.693359375f), x);
-  r = V::fma(n, V::set1(2.12194440e-4f), r);
-  typename V::T y = V::set1(1.9875691500e-4f);
-  y = V::fma(y, r, V::set1(1.3981999507e-3f));
-  y = V::fma(y, r, V::set1(8.3334519073e-3f));
-  y = V::fma(y, r, V::set1(4.1665795894e-2f));
-  y = V::fma(y, r, V::set1(1.6666665459e-1f));
-  y = V::fma(y, r, V::set1(5.0000001201e-1f));
-  y = V::fma(V::mul(y, r), r, V::add(r, V::set1(1.0f)));
-  return V::scale2n(y, n);  // n reaches 128 for x near 88.7
+  static_assert(kS == 1 || kS == -1 || kS == -2, "a power-of-two factor keeps the reduction exact");
+  using T = typename V::T;
+  constexpr float s = kS;
+  x = V::min(V::set1((s > 0 ? 88.7f : -87.3f) / s), V::max(V::set1((s > 0 ? -87.3f : 88.7f) / s), x));  // NaN stays NaN
+  const T n = V::round(V::mul(x, V::set1(s * 1.44269504088896341f)));
+  T q = V::fma(n, V::set1(-0.693359375f / s), x);  // r = s q
+  q = V::fma(n, V::set1(2.12194440e-4f / s), q);
+  T y = V::set1(0x1.0F9F9Cp-7f * s * s * s * s * s);
+  y = V::fma(y, q, V::set1(0x1.573A1Ap-5f * s * s * s * s));
+  y = V::fma(y, q, V::set1(0x1.555A80p-3f * s * s * s));
+  y = V::fma(y, q, V::set1(0x1.FFFDC6p-2f * s * s));
+  y = V::fma(y, q, V::set1(0x1.FFFFF6p-1f * s));
+  y = V::fma(y, q, V::set1(1.0f));
+  return V::scale2n(y, n);  // n reaches 128 for kS x near 88.7
 }
 
 // erf(x) for x >= 0 (Abramowitz & Stegun 7.1.26, absolute error < 1.5e-7).
@@ -37,19 +41,22 @@ inline typename V::T erf_nonneg(typename V::T x) {
   y = V::fma(y, t, V::set1(-0.284496736f));
   y = V::fma(y, t, V::set1(0.254829592f));
   y = V::mul(y, t);
-  return V::sub(one, V::mul(y, exp_v(V::sub(V::zero(), V::mul(x, x)))));
+  return V::sub(one, V::mul(y, exp_v<-1>(V::mul(x, x))));
 }
 
 template <int kLazy = 0>  // instantiated only where used
 inline typename V::T unary_op(UnaryKind kind, typename V::T x) {
   const typename V::T one = V::set1(1.0f), zero = V::zero();
   switch (kind) {
-    case UnaryKind::kLogistic: return V::recip(V::add(one, exp_v(V::sub(zero, x))));
+    // logistic, swish, tanh and gelu-tanh divide rather than refine a reciprocal estimate:
+    // fewer instructions, and measured faster on this Zen 5 (swish: 9.0 -> 7.4 cycles per
+    // 16 floats)
+    case UnaryKind::kLogistic: return V::div(one, V::add(one, exp_v<-1>(x)));
     case UnaryKind::kTanh: {
       // (1 - e) / (1 + e), e = exp(-2x): the absolute error stays ~1e-7 everywhere, and
       // exp_v's clamping makes the large-|x| ends exactly -1 and 1
-      const typename V::T e = exp_v(V::mul(x, V::set1(-2.0f)));
-      return V::mul(V::sub(one, e), V::recip(V::add(one, e)));
+      const typename V::T e = exp_v<-2>(x);
+      return V::div(V::sub(one, e), V::add(one, e));
     }
     case UnaryKind::kElu:
       return V::add(V::max(x, zero), V::min(V::sub(exp_v(V::min(x, zero)), one), zero));
@@ -57,7 +64,7 @@ inline typename V::T unary_op(UnaryKind kind, typename V::T x) {
       return V::mul(x, V::mul(V::min(V::max(V::add(x, V::set1(3.0f)), zero), V::set1(6.0f)),
                               V::set1(1.0f / 6.0f)));
     case UnaryKind::kExp: return exp_v(x);
-    case UnaryKind::kSwish: return V::mul(x, V::recip(V::add(one, exp_v(V::sub(zero, x)))));
+    case UnaryKind::kSwish: return V::div(x, V::add(one, exp_v<-1>(x)));
     case UnaryKind::kGelu: {
       // 0.5 x (1 + erf(x / sqrt 2)) = 0.5 (x + |x| erf(|x| / sqrt 2)), erf being odd
       const typename V::T ax = V::abs(x);
@@ -67,7 +74,7 @@ inline typename V::T unary_op(UnaryKind kind, typename V::T x) {
       // 0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3)
       const typename V::T u = V::mul(V::set1(0.7978845608028654f),
                                      V::fma(V::mul(V::set1(0.044715f), V::mul(x, x)), x, x));
-      return V::mul(x, V::recip(V::add(one, exp_v(V::mul(u, V::set1(-2.0f))))));
+      return V::div(x, V::add(one, exp_v<-2>(u)));
     }
     // operand order: x86 max/min return their second operand when one is NaN, and TFLite
     // passes NaN through its clamps
