@@ -15,6 +15,7 @@ MODELS = [CONTRACT / "isa_coverage.tflite"] + [OPS / f"{n}.tflite" for n in (
     "sub_nhwc_c3_channel_mean", "sub_c5_vector_minus_nhwc", "mul_nhwc_c7_relu",
     "conv_3x3_same_cin17_cout33", "dw_3x3_same_dil2", "dw_3x3_same_s1_c17_relu6", "fc_batch3_relu6", "bmm_rank3_n32_in_place",
     "dw_5x5_same_h2_c20", "dw_3x3_same_h1_c20", "dw_5x5_same_h1_c20", "conv_3x3_same_w40_s1",
+    "dw_3x3_same_s2_c20_relu6", "dw_5x5_same_s2_c32",
     "conv_5x5_same_w38_s2", "net_conv3x3_c12_residual", "conv_3x3_same_s2_cin3_cout8_w37",
     "conv_5x5_valid_cin1_cout6_w32", "conv_3x3_valid_dil2x1_batch2_cout7", "net_lstm_cell_gates_3021", "layer_norm_keras_no_center", "net_se_project")]
 LSTM = TESTS / "models" / "rnn" / "lstm_peephole_layer_norm.tflite"

@@ -526,6 +526,10 @@ def define_cases():  # noqa: C901  (a long, flat table)
     dw_case("dw_3x3_valid_s2", (1, 9, 9, 6), 3, stride=2, pad="VALID")
     dw_case("dw_3x3_same_s2_relu6", (1, 8, 8, 5), 3, stride=2, act="relu6")
     dw_case("dw_5x5_valid_s2_mult2", (1, 11, 11, 3), 5, mult=2, stride=2, pad="VALID")
+    # whole 16-channel blocks at stride 2 (the interior kernel with the stride a constant),
+    # a channel tail, and row interiors that are not a multiple of four pixels
+    dw_case("dw_3x3_same_s2_c20_relu6", (1, 9, 23, 20), 3, stride=2, act="relu6")
+    dw_case("dw_5x5_same_s2_c32", (1, 9, 25, 32), 5, stride=2)
     # inputs shorter than the kernel: every output row has only 1 or 2 rows inside the input
     dw_case("dw_5x5_same_h2_c20", (1, 2, 9, 20), 5)
     dw_case("dw_3x3_same_h1_c20", (1, 1, 9, 20), 3)
