@@ -55,12 +55,17 @@ inline void gemm_tile(const GemmParams& p, A a, const float* b, int64_t panel_st
     // finds them in memory (a benchmark interleaved with other work, or a model larger than
     // L3): ask for each panel's row 64 steps (4 KB) ahead. Past the panel's end this is the
     // next panel, read next. Measured, cold weights: a 49x672x192 GEMM 65 -> 56 us,
-    // EfficientNetV2-B0 7.0 -> 6.6 ms; warm GEMMs are unchanged.
+    // EfficientNetV2-B0 7.0 -> 6.6 ms; warm GEMMs are unchanged. Only tiles of at least 16
+    // FMAs a step: a tile of a row or a few is bound by its loads, and the prefetch's load
+    // slot costs more than it saves (an LSTM step's 1-row GEMVs over weights that stay in
+    // L2 slowed by 18%).
+    if constexpr (MR * R >= 16) {
 #pragma GCC unroll 4
-    for (int q = 0; q < NP; ++q) {
-      // an address, not a pointer into B: it may lie past B's end (a prefetch never faults)
-      const uintptr_t ahead = reinterpret_cast<uintptr_t>(b + q * panel_stride + kk * kstep) + 64 * kstep * 4;
-      __builtin_prefetch(reinterpret_cast<const void*>(ahead), 0, 3);
+      for (int q = 0; q < NP; ++q) {
+        // an address, not a pointer into B: it may lie past B's end (a prefetch never faults)
+        const uintptr_t ahead = reinterpret_cast<uintptr_t>(b + q * panel_stride + kk * kstep) + 64 * kstep * 4;
+        __builtin_prefetch(reinterpret_cast<const void*>(ahead), 0, 3);
+      }
     }
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
@@ -156,7 +161,7 @@ template <int kLazy = 0>  // instantiated only where used
 inline void gemm(const GemmParams& p, const float* a, const float* b, const float* bias, float* c) {
   const int32_t panels = (p.n + 15) / 16;
   int32_t chunk = static_cast<int32_t>((256 * 1024) / (int64_t{p.k} * 16 * 4));
-  chunk = chunk < 2 ? 2 : chunk;
+  chunk = chunk < 2 ? 2 : chunk - chunk % kNP;  // whole tiles: an odd chunk ends in a 1-panel one
   const int32_t blocks = (p.m + kMR - 1) / kMR;
   for (int32_t p0 = 0; p0 < panels; p0 += chunk) {
     const int32_t p1 = p0 + chunk < panels ? p0 + chunk : panels;
