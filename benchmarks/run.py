@@ -116,7 +116,7 @@ def command_args() -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default=str(HERE.parent.parent / "shared" / "models"))
-    ap.add_argument("--runs", type=int, default=30)
+    ap.add_argument("--runs", type=int, default=100)
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts, one table each")
     ap.add_argument("--out", default=str(HERE))
     args = ap.parse_args()
