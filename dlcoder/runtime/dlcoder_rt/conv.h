@@ -153,6 +153,7 @@ inline void conv2d_1x1_scaled_f32(const Parallel& par, const ConvParams& p, cons
 // Any other ungrouped conv: implicit GEMM (simd_kernels.h). koff: the offset of each
 // (ky, kx, ci) tap from a window's origin in the input; band_koff: the same in a padded band
 // (or null: no band); scratch: kMaxMR * k_h * k_w * in_c floats per task, or the band's.
+template <int kRS = 0>  // stride_w * in_c as a constant, or 0 (simd_kernels.h: WindowAK)
 inline void conv2d_implicit_f32(const Parallel& par, const ConvParams& p, const float* in,
                                 const float* packed, const float* bias, const int32_t* koff,
                                 const int32_t* band_koff, const float* res, float* out, float* scratch) {
@@ -160,7 +161,8 @@ inline void conv2d_implicit_f32(const Parallel& par, const ConvParams& p, const 
   const int64_t macs = rows * p.out_w * p.out_c * p.k_h * p.k_w * p.in_c;
   parallel_ranges(par, rows, macs, [&](int32_t t, int64_t r0, int64_t r1) {
     float* own = par.scratch(scratch, t);
-    DLCODER_RT_DISPATCH(conv2d_implicit, p, in, packed, bias, koff, band_koff, res, out, own, r0, r1)
+    DLCODER_RT_DISPATCH(conv2d_implicit, std::integral_constant<int, kRS>{}, p, in, packed, bias, koff, band_koff, res,
+                        out, own, r0, r1)
   });
 }
 
