@@ -63,9 +63,10 @@ inline WinoTile wino_tile(const ConvParams& p, int64_t t) {
 }
 
 // Floats between positions e and e + 1 of V ([36][n][in_c]) and of M ([36][n][ldm]). One
-// cache line more than the rows: with 64 tiles of 16 or 32 channels the positions would lie
-// a multiple of 4 KB apart, all in one L1 set, and the 36 stores of one tile's transform
-// (and the 36 loads of its output transform) would evict each other.
+// cache line more than the rows: n * width is often a multiple of 1024 (32 tiles of 128
+// channels, 64 of 16 or 32), which puts the 36 positions in one L1 set, so that the 36
+// stores of a tile's transform (and the 36 loads of its output transform) evict each
+// other. Measured on a 56x56 128->32 conv (DenseNet's): 427 -> 388 us; 28x28: 114 -> 99.
 inline int64_t wino_rows_stride(int32_t n, int32_t width) { return int64_t{n} * width + 16; }
 
 // B^T d, column by column, for one vector of channels of the 6x6 window at (y0, x0) of
