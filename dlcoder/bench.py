@@ -125,7 +125,7 @@ def measure(model: str, shapes: dict | None = None, threads: int = 1, runs: int 
     result = {"model": model, "threads": threads, "runs": len(times["dlcoder"]),
               "latency_us": {k: {"median": statistics.median(v), "min": min(v)} for k, v in times.items()},
               "peak_rss_bytes": mem, "weight_bytes": lib.weight_bytes,
-              "arena_bytes": lib.arena_bytes + (threads - 1) * lib.task_scratch_bytes,
+              "arena_bytes": lib.arena_bytes_threads(threads),
               "tflm_arena_bytes": tflm_arena(model)}
     lat = result["latency_us"]
     result["ratios"] = {

@@ -5,7 +5,7 @@ import random
 import pytest
 
 from dlcoder import compiler
-from dlcoder.plan import Buffer, arena_buffers, dump, overlaps, place
+from dlcoder.plan import Buffer, arena_buffers, dump, extend, overlaps, place
 from dlcoder.plan.placement import Plan
 from support import SHARED_MODELS, TESTS
 
@@ -36,6 +36,34 @@ def test_gap_between_neighbours_is_used():
     # t3 lives after t1 died, so it fits into t1's slot instead of growing the arena
     assert plan.offsets[("t", 3)] == plan.offsets[("t", 1)]
     assert plan.size == 256 + 256 + 128
+
+
+def test_extend_fills_gaps_and_moves_nothing():
+    bufs = [Buffer(("t", 0), 256, 0, 4), Buffer(("t", 1), 128, 0, 1), Buffer(("t", 2), 256, 0, 4),
+            Buffer(("t", 3), 64, 2, 3)]
+    plan = place(bufs)
+    more = [Buffer(("slot", 2), 64, 2, 2),     # t1 is dead at step 2: room beside t3
+            Buffer(("slot", 0), 64, 0, 0)]     # everything is live at step 0: past the end
+    ext = extend(plan, more)
+    assert overlaps(ext) == []
+    assert all(ext.offsets[b.key] == plan.offsets[b.key] for b in bufs)
+    assert ext.offsets[("slot", 2)] + 64 <= plan.size
+    assert ext.offsets[("slot", 0)] == plan.size and ext.size == plan.size + 64
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_extend_random_never_overlaps(seed):
+    rng = random.Random(seed)
+    bufs = []
+    for i in range(rng.randint(1, 40)):
+        first = rng.randint(0, 30)
+        bufs.append(Buffer(("t", i), rng.randint(1, 5000), first, first + rng.randint(0, 8)))
+    plan = place(bufs)
+    more = [Buffer(("slot", s), rng.randint(1, 4000), s, s) for s in range(0, 38, 3)]
+    ext = extend(plan, more)
+    assert overlaps(ext) == []
+    assert {k: ext.offsets[k] for k in plan.offsets} == plan.offsets
+    assert plan.size <= ext.size <= plan.size + sum((b.size + 63) // 64 * 64 for b in more)
 
 
 def test_overlap_checker_finds_a_bad_plan():
@@ -85,3 +113,7 @@ def test_real_model_plans(name):
     print(f"{name}: arena {lib.arena_bytes} B, peak live {peak} B, sum of buffers {total} B")
     assert peak <= lib.arena_bytes <= 1.1 * peak
     assert lib.arena_bytes < total / 2
+    # a second thread's task scratch goes into gaps of the plan, at most partly past its end
+    second = lib.arena_bytes_threads(2) - lib.arena_bytes
+    print(f"{name}: a second thread adds {second} B (largest task scratch {lib.task_scratch_bytes} B)")
+    assert second <= lib.task_scratch_bytes // 2

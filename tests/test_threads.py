@@ -71,26 +71,31 @@ static void backwards(void* user, int32_t n, dlcoder_task_fn fn, void* ctx) {
 int main() {
   using Model = dlcoder::m;
   const int threads = 4;
+  const size_t extra = m_arena_size_threads(threads) - m_arena_size();
   if (m_arena_size_threads(1) != m_arena_size()) return 10;
-  if (m_arena_size_threads(threads) != m_arena_size() + 3 * Model::kTaskScratchBytes) return 11;
-  if (Model::ArenaBytes(threads) != Model::kArenaBytes + 3 * Model::kTaskScratchBytes) return 12;
+  if (extra != Model::kSecondThreadBytes + 2 * Model::kTaskScratchBytes) return 11;
+  if (Model::ArenaBytes(threads) != Model::kArenaBytes + extra) return 12;
   void* a1 = std::aligned_alloc(64, (Model::kArenaBytes + 63) / 64 * 64);
-  void* a4 = std::aligned_alloc(64, (Model::ArenaBytes(threads) + 63) / 64 * 64);
-  // the extra slots start dirty: a task must not rely on zeroed scratch
-  std::memset(a4, 0x7f, Model::ArenaBytes(threads));
+  // a guard past the arena that no task may write
+  const size_t guard = 4096, size = (Model::ArenaBytes(threads) + 63) / 64 * 64;
+  unsigned char* a4 = static_cast<unsigned char*>(std::aligned_alloc(64, size + guard));
+  // the task scratch starts dirty: a task must not rely on zeroed scratch
+  std::memset(a4, 0x7f, size + guard);
   Model serial(a1), split(a4);
   for (size_t i = 0; i < Model::kInput0Elements; ++i)
     serial.input_0()[i] = split.input_0()[i] = float((i * 7919) % 101) / 50.0f - 1.0f;
   if (serial.Run() != 0) return 13;
   if (split.Run(threads, backwards, &g_calls) != 0) return 14;
   if (std::memcmp(serial.output_0(), split.output_0(), Model::kOutput0Elements * sizeof(float)) != 0) return 15;
+  for (size_t i = Model::ArenaBytes(threads); i < size + guard; ++i)
+    if (a4[i] != 0x7f) return 19;
   // the C API: no hook means one thread; threads without an arena need the built-in one to suffice
   const void* in[] = {serial.input_0()};
   std::vector<float> out(Model::kOutput0Elements);
   void* outs[] = {out.data()};
   if (m_run_threads(in, outs, nullptr, threads, nullptr, nullptr) != 0) return 16;
   if (std::memcmp(out.data(), serial.output_0(), out.size() * sizeof(float)) != 0) return 17;
-  const int expect = Model::kTaskScratchBytes != 0 ? 3 : 0;
+  const int expect = extra != 0 ? 3 : 0;
   if (m_run_threads(in, outs, nullptr, threads, backwards, &g_calls) != expect) return 18;
   std::printf("calls %d tasks %d max %d\n", g_calls, g_tasks, g_max_n);
   return 0;

@@ -42,6 +42,7 @@ class Context:
         self.base = base         # arena offset of this graph's plan
         self.debug = debug       # a debug build: every tensor must be readable after the run
         self.fixed = io_storage(g) if fixed is None else fixed
+        self.slots = {}          # node index -> arena offset of its second task's scratch
         self._const_offsets = {}
 
     # ---- tensors --------------------------------------------------------------------
@@ -102,6 +103,12 @@ class Context:
         """The arena offset of this node's scratch space, or None."""
         key = ("scratch", self.node)
         return self.base + self.plan.offset(key) if key in self.plan.offsets else None
+
+    def par(self) -> str:
+        """The Parallel (parallel.h) for this node's kernel: with the arena offset of its
+        second task's scratch when the plan has one for it (`par.at`), else the run's."""
+        off = self.slots.get(self.node)
+        return "par" if off is None else f"par.at(A + {off})"
 
     def _name(self) -> str:
         # the running count keeps names unique across the graph and its subgraphs

@@ -16,8 +16,8 @@ from dlcoder.codegen import cgen
 from dlcoder.codegen.context import Context
 from dlcoder.codegen.weights import WeightBlob
 from dlcoder.ir import CTYPES, Graph
-from dlcoder.ops import TABLE, scratch_bytes
-from dlcoder.plan import plan_graph
+from dlcoder.ops import TABLE, scratch_bytes, task_scratch_bytes
+from dlcoder.plan import Buffer, extend, overlaps, plan_graph
 
 RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime" / "dlcoder_rt"
 _ENV = jinja2.Environment(
@@ -35,7 +35,13 @@ class Library:
     weight_bytes: int
     storage: dict        # tensor index -> (kind, where), see Context.address
     plan: object
-    task_scratch_bytes: int = 0   # arena bytes per thread beyond the first
+    second_thread_bytes: int = 0  # arena bytes a second thread adds (tasks 1)
+    task_scratch_bytes: int = 0   # arena bytes per thread beyond the second
+
+    def arena_bytes_threads(self, threads: int) -> int:
+        if threads <= 1:
+            return self.arena_bytes
+        return self.arena_bytes + self.second_thread_bytes + (threads - 2) * self.task_scratch_bytes
 
 
 def _io_entries(g: Graph, ids, offset0: int):
@@ -59,20 +65,38 @@ def _output_copies(g: Graph, ctx: Context) -> list:
     return code
 
 
+def _task_slots(g: Graph, plan) -> tuple:
+    """Where the tasks of kernels that split (parallel.h) keep their scratch, with threads:
+    (node -> arena offset of task 1's scratch, arena end with task 1's, bytes per further task).
+
+    Task 0 uses the node's planned scratch. Task 1's goes into a gap of the plan at that
+    step, where one is large enough, else past the arena: a second thread often costs no
+    memory. Nodes of subgraphs share one slot at the arena's end. Tasks 2.. get slots of
+    the largest size past all that."""
+    own = task_scratch_bytes(g)
+    nested = max((b for k, graph in g.reachable() if k > 0
+                  for b in task_scratch_bytes(graph).values()), default=0)
+    aligned = [-(-b // 64) * 64 for b in list(own.values()) + [nested]]
+    extended = extend(plan, [Buffer(("slot", n), b, n, n) for n, b in sorted(own.items())])
+    bad = overlaps(extended)
+    if bad:
+        raise AssertionError(f"task scratch overlaps: {bad[:4]}")
+    end = max(extended.size, plan.size + aligned[-1])
+    return ({n: extended.offset(("slot", n)) for n in own}, end, max(aligned))
+
+
 def emit(g: Graph, name: str, namespace: str, keep_names: bool = False,
          debug: bool = False, profile: bool = False) -> Library:
     """debug: every tensor keeps its bytes to the end (verify --per-tensor);
     profile: time every step into NAME_profile_us (bench --per-op). Neither is for shipping."""
     plan = plan_graph(g, scratch_bytes(g), keep_all=debug)
-    graphs = [graph for _, graph in g.reachable()]
-    # a task of any kernel, in the graph or in a subgraph it runs, may need its own scratch
-    task_scratch = max((-(-int(TABLE[n.op].scratch(n, graph)) // 64) * 64 for graph in graphs
-                        for n in graph.nodes if TABLE[n.op].task_scratch), default=0)
+    slots, second_end, task_scratch = _task_slots(g, plan)
 
     blob = WeightBlob()
     ctx = Context(g, plan, blob, debug=debug)
+    ctx.slots = slots
     steps = []
-    headers = {TABLE[n.op].header for graph in graphs for n in graph.nodes}
+    headers = {TABLE[n.op].header for _, graph in g.reachable() for n in graph.nodes}
     for i, node in enumerate(g.nodes):
         ctx.node = i
         code = TABLE[node.op].emit(node, g, ctx)
@@ -91,10 +115,11 @@ def emit(g: Graph, name: str, namespace: str, keep_names: bool = False,
               "inputs": inputs, "outputs": outputs}
     header = _ENV.get_template("model.h.j2").render(
         guard=f"DLCODER_{name.upper()}_H_", class_arena=io_end + plan.size, weight_bytes=blob.size,
-        work_offset=io_end, task_scratch_bytes=task_scratch, **common)
+        work_offset=io_end, second_thread_bytes=second_end - plan.size,
+        task_scratch_bytes=task_scratch, **common)
     source = _ENV.get_template("model.cc.j2").render(
         headers=sorted(headers), decls=ctx.decls, steps=steps, arena_bytes=plan.size,
-        task_scratch_bytes=task_scratch, profile=profile, **common)
+        second_thread_arena=second_end, task_scratch_bytes=task_scratch, profile=profile, **common)
     asm = _ENV.get_template("blob.S.j2").render(
         banner_asm=BANNER_ASM, symbol=f"{name}_weights", file=f"{name}_weights.bin")
     files = {f"{name}.h": header.encode(), f"{name}.cc": source.encode(),
@@ -104,7 +129,8 @@ def emit(g: Graph, name: str, namespace: str, keep_names: bool = False,
     used = {t for n in g.nodes for t in n.inputs + n.outputs if t >= 0} | set(g.inputs + g.outputs)
     storage = {t: ctx.address(t, place_const=False) for t in sorted(used)}
     return Library(files=files, arena_bytes=plan.size, weight_bytes=blob.size,
-                   storage=storage, plan=plan, task_scratch_bytes=task_scratch)
+                   storage=storage, plan=plan, second_thread_bytes=second_end - plan.size,
+                   task_scratch_bytes=task_scratch)
 
 
 def emit_test_files(g: Graph, name: str, weight_bytes: int, inputs: list, expected: list,

@@ -24,7 +24,8 @@ class OpDef:
     check: Optional[Callable] = None      # (node, graph) -> error text or None
     evaluate: Optional[Callable] = None   # (node, graph, [np.ndarray]) -> [np.ndarray]
     scratch: Optional[Callable] = None    # (node, graph) -> bytes
-    task_scratch: bool = False            # with threads, every task needs its own scratch
+    # with threads, every task needs scratch of its own: (node, graph) -> bytes per task
+    task_scratch: Optional[Callable] = None
     # an output may share storage with an input of its shape: every output element is
     # written after the input elements at its position are read
     in_place: bool = False
@@ -39,7 +40,7 @@ ANY = frozenset({"float32", "int32", "int64", "bool", "int8", "uint8", "int16"})
 
 
 def register(*names, header: str, dtypes=FLOAT, check=None, evaluate=None, scratch=None,
-             task_scratch=False, in_place=False):
+             task_scratch=None, in_place=False):
     def deco(emit):
         for name in names:
             if name in TABLE:
@@ -67,6 +68,14 @@ def scratch_bytes(g: Graph) -> dict:
     """Node index -> scratch bytes that the node's op asks for (ops with a scratch hook)."""
     return {i: int(TABLE[n.op].scratch(n, g)) for i, n in enumerate(g.nodes)
             if TABLE[n.op].scratch is not None}
+
+
+def task_scratch_bytes(g: Graph) -> dict:
+    """Node index -> scratch bytes that each further task of the node needs, with threads
+    (nodes whose kernel splits into tasks that each need scratch of their own)."""
+    sizes = {i: int(TABLE[n.op].task_scratch(n, g)) for i, n in enumerate(g.nodes)
+             if TABLE[n.op].task_scratch is not None}
+    return {i: b for i, b in sizes.items() if b > 0}
 
 
 def _load_families():

@@ -186,6 +186,11 @@ def _conv_scratch(node, g) -> int:
     return max(KMAX_MR * kh * kw * icg * 4, band if _uses_band(node, g) else 0)
 
 
+def _conv_task_scratch(node, g) -> int:
+    # the scaled weights are written once, before the tasks split the GEMM
+    return 0 if _input_scale(node) >= 0 else _conv_scratch(node, g)
+
+
 def _conv_padding(node, g):
     _, ih, iw, _ = shape(g, node.inputs[0])
     _, kh, kw, _ = shape(g, node.inputs[1])
@@ -228,7 +233,8 @@ def pair_filter(filt: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(chunks).reshape(-1)
 
 
-@register("CONV_2D", header="conv.h", check=_check_conv, scratch=_conv_scratch, task_scratch=True)
+@register("CONV_2D", header="conv.h", check=_check_conv, scratch=_conv_scratch,
+          task_scratch=_conv_task_scratch)
 def conv2d(node, g, e):
     x, w = node.inputs[0], node.inputs[1]
     n, ih, iw, ic = shape(g, x)
@@ -243,7 +249,7 @@ def conv2d(node, g, e):
         res = residual(node, e, 3)
         if _is_winograd(node, g):
             wfilt = e.weights(winograd_filter(filt))
-            return (f"dlcoder_rt::conv2d_winograd_f32(par, {params}, {_wino_block(node, g)}, {e.src(x)}, "
+            return (f"dlcoder_rt::conv2d_winograd_f32({e.par()}, {params}, {_wino_block(node, g)}, {e.src(x)}, "
                     f"{wfilt}, {bias}, {res}, "
                     f"{e.dst(node.outputs[0])}, {e.scratch('float')});")
         packed = gemm_filter(node, g, e)
@@ -263,7 +269,7 @@ def conv2d(node, g, e):
                 pairs, shape_args = e.weights(pair_filter(filt)), f"{oc}, {kw * icg}"
             else:
                 pairs, shape_args = "nullptr", f"{oc}"
-            return (f"dlcoder_rt::conv2d_narrow_f32<{shape_args}>(par, {params}, {e.src(x)}, {packed}, {pairs}, "
+            return (f"dlcoder_rt::conv2d_narrow_f32<{shape_args}>({e.par()}, {params}, {e.src(x)}, {packed}, {pairs}, "
                     f"{bias}, {e.weights(in_band)}, {e.dst(node.outputs[0])}, {e.scratch('float')});")
         if _uses_band(node, g):
             koff, band_koff = "nullptr", e.weights(in_band)
@@ -271,7 +277,7 @@ def conv2d(node, g, e):
             koff, band_koff = e.weights(((ky * dh * iw + kx * dw) * ic + ci).astype(np.int32).ravel()), "nullptr"
         rs = node.attrs["stride_w"] * ic   # floats between a tile's pixels
         spec = f"<{rs}>" if rs <= IMPLICIT_MAX_CONST_STRIDE else ""
-        return (f"dlcoder_rt::conv2d_implicit_f32{spec}(par, {params}, {e.src(x)}, {packed}, {bias}, {koff}, "
+        return (f"dlcoder_rt::conv2d_implicit_f32{spec}({e.par()}, {params}, {e.src(x)}, {packed}, {bias}, {koff}, "
                 f"{band_koff}, {res}, {e.dst(node.outputs[0])}, {e.scratch('float')});")
     # grouped: [oc][kh][kw][icg] -> [groups][kh][kw][icg][ocg]
     packed = filt.reshape(groups, oc // groups, kh, kw, icg).transpose(0, 2, 3, 4, 1)

@@ -63,7 +63,7 @@ def _chain_scratch(node, g) -> int:
     return floats * 4
 
 
-@register("DLCODER_CONV_DW", header="conv.h", scratch=_chain_scratch, task_scratch=True)
+@register("DLCODER_CONV_DW", header="conv.h", scratch=_chain_scratch, task_scratch=_chain_scratch)
 def conv_chain(node, g, e):
     """A DEPTHWISE_CONV_2D with the 1x1 CONV_2D before and/or after it fused."""
     pw, dw, pj = split_chain(node)
@@ -76,7 +76,7 @@ def conv_chain(node, g, e):
     rows, slots = chain_steps(node, g)
     pw_p, pw_w, pw_b = stage(pw)
     pj_p, pj_w, pj_b = stage(pj)
-    return (f"dlcoder_rt::conv_chain_f32(par, {pw_p}, {depthwise_params(dw, g, e)}, {pj_p}, "
+    return (f"dlcoder_rt::conv_chain_f32({e.par()}, {pw_p}, {depthwise_params(dw, g, e)}, {pj_p}, "
             f"{e.src(node.inputs[0])}, {pw_w}, {pw_b}, {e.src(dw.inputs[1])}, {e.src(dw.inputs[2])}, "
             f"{pj_w}, {pj_b}, {residual(node, e, 7)}, {e.dst(node.outputs[0])}, {e.scratch('float')}, "
             f"dlcoder_rt::ChainSteps{{{rows}, {slots}}});")

@@ -12,6 +12,9 @@ No one order wins on every network (greedy by size fragments when a fusion remov
 largest buffers of a stretch), so `place` runs a few orders and both gap rules and keeps
 the smallest arena; the first order listed wins ties.
 
+`extend` fits more buffers into a finished plan without moving anything (the scratch of a
+second thread's tasks, which the single-threaded arena must not pay for).
+
 The result is deterministic and every offset is a compile-time constant of the generated
 code. `overlaps` checks a plan; `dump` draws it for tests and for people.
 """
@@ -49,8 +52,8 @@ ORDERS = (
 )
 
 
-def _place(buffers: list, order, best_fit: bool, align: int) -> Plan:
-    placed = []          # (offset, buffer)
+def _place(buffers: list, order, best_fit: bool, align: int, fixed=()) -> Plan:
+    placed = list(fixed)   # (offset, buffer); `fixed` ones stay where they are
     for buf in sorted(buffers, key=order):
         neighbours = sorted(((off, other) for off, other in placed if _live_together(buf, other)),
                             key=lambda p: (p[0], p[1].key))
@@ -66,12 +69,21 @@ def _place(buffers: list, order, best_fit: bool, align: int) -> Plan:
             offset = best[1]
         placed.append((offset, buf))
     size = _align(max((off + b.size for off, b in placed), default=0), align)
-    return Plan(offsets={b.key: off for off, b in placed}, buffers=tuple(buffers), size=size)
+    return Plan(offsets={b.key: off for off, b in placed}, size=size,
+                buffers=tuple(b for _, b in fixed) + tuple(buffers))
 
 
 def place(buffers: list, align: int = ALIGN) -> Plan:
     plans = [_place(buffers, order, best_fit, align) for order in ORDERS for best_fit in (False, True)]
     return min(plans, key=lambda p: p.size)   # min keeps the first of equals
+
+
+def extend(plan: Plan, buffers: list, align: int = ALIGN) -> Plan:
+    """The plan with more buffers placed around the ones it has, which keep their offsets:
+    each new buffer takes the tightest gap it fits among those live with it, or goes past
+    them, which may grow the arena."""
+    return _place(buffers, ORDERS[0], True, align,
+                  fixed=[(plan.offsets[b.key], b) for b in plan.buffers])
 
 
 def overlaps(plan: Plan) -> list:

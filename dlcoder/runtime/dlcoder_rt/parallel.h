@@ -7,8 +7,10 @@
 // computes whole output elements with the same instructions in the same order as the
 // serial kernel, so results are bit-identical for every thread count.
 //
-// Scratch: task 0 uses the node's planned scratch; task t > 0 uses slot t-1 of the
-// `stride`-byte slots that follow the arena (NAME_arena_size_threads accounts for them).
+// Scratch: task 0 uses the node's planned scratch; task 1 uses `slot`, which the generator
+// plans per node into a gap of the arena at that step where one fits (`at`), else past the
+// arena; task t > 1 uses slot t-2 of the `stride`-byte slots past that
+// (NAME_arena_size_threads accounts for them).
 #pragma once
 
 #include "dlcoder_rt/common.h"
@@ -27,13 +29,22 @@ struct Parallel {
   dlcoder_parallel_for pfor;  // null: tasks run inline, one after the other
   void* user;                 // pfor's first argument
   int32_t threads;            // tasks that may run at once (>= 1)
-  uint8_t* extra;             // scratch slots of tasks 1 .. threads-1
+  uint8_t* slot;              // scratch of task 1
+  uint8_t* extra;             // scratch slots of tasks 2 .. threads-1
   int64_t stride;             // bytes per slot
+
+  // The same, with task 1's scratch at `s` (a node's own slot in the arena).
+  Parallel at(uint8_t* s) const {
+    Parallel q = *this;
+    q.slot = s;
+    return q;
+  }
 
   // Task t's scratch: `own` (the node's planned scratch) for task 0.
   template <typename T>
   T* scratch(T* own, int32_t task) const {
-    return task == 0 ? own : reinterpret_cast<T*>(extra + (task - 1) * stride);
+    if (task == 0) return own;
+    return reinterpret_cast<T*>(task == 1 ? slot : extra + (task - 2) * stride);
   }
 };
 

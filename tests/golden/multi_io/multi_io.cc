@@ -17,7 +17,10 @@ namespace {
 
 [[maybe_unused]] const uint8_t* const kW = multi_io_weights;
 constexpr size_t kArenaBytes = 384;
-constexpr size_t kTaskScratchBytes = 384;  // per extra thread
+// With threads, task 1 of a kernel that splits keeps its scratch in a gap of the plan or
+// past kArenaBytes, up to kSecondThreadArena; tasks 2.. in slots of kTaskScratchBytes past that.
+constexpr size_t kSecondThreadArena = 768;
+constexpr size_t kTaskScratchBytes = 384;
 constexpr size_t kInputBytes[] = {768, 20};
 constexpr size_t kOutputBytes[] = {20, 4, 2048};
 alignas(64) uint8_t g_arena[kArenaBytes];
@@ -36,7 +39,7 @@ int run_graph(const void* const* inputs, void* const* outputs, [[maybe_unused]] 
   [[maybe_unused]] int32_t* const out1 = static_cast<int32_t*>(outputs[1]);
   [[maybe_unused]] float* const out2 = static_cast<float*>(outputs[2]);
   // 0: CONV_2D
-  dlcoder_rt::conv2d_narrow_f32<8, 9>(par, kN0_0, in0, reinterpret_cast<const float*>(kW + 64), reinterpret_cast<const float*>(kW + 1792), reinterpret_cast<const float*>(kW + 0), reinterpret_cast<const int32_t*>(kW + 2752), out2, reinterpret_cast<float*>(A + 0));
+  dlcoder_rt::conv2d_narrow_f32<8, 9>(par.at(A + 384), kN0_0, in0, reinterpret_cast<const float*>(kW + 64), reinterpret_cast<const float*>(kW + 1792), reinterpret_cast<const float*>(kW + 0), reinterpret_cast<const int32_t*>(kW + 2752), out2, reinterpret_cast<float*>(A + 0));
   // 1: MEAN
   dlcoder_rt::mean(kN1_1, out2, reinterpret_cast<float*>(A + 0));
   // 2: FULLY_CONNECTED
@@ -59,7 +62,7 @@ size_t multi_io_input_size(int i) { return i >= 0 && i < 2 ? kInputBytes[i] : 0;
 size_t multi_io_output_size(int i) { return i >= 0 && i < 3 ? kOutputBytes[i] : 0; }
 
 size_t multi_io_arena_size_threads(int threads) {
-  return kArenaBytes + (threads > 1 ? static_cast<size_t>(threads - 1) * kTaskScratchBytes : 0);
+  return threads <= 1 ? kArenaBytes : kSecondThreadArena + static_cast<size_t>(threads - 2) * kTaskScratchBytes;
 }
 
 int multi_io_run_threads(const void* const* inputs, void* const* outputs, void* arena, int threads,
@@ -67,9 +70,9 @@ int multi_io_run_threads(const void* const* inputs, void* const* outputs, void* 
   if (inputs == nullptr || outputs == nullptr) return 1;
   if (reinterpret_cast<uintptr_t>(arena) % 64 != 0) return 2;
   if (parallel_for == nullptr || threads < 1) threads = 1;
-  if (arena == nullptr && threads > 1 && kTaskScratchBytes != 0) return 3;
+  if (arena == nullptr && multi_io_arena_size_threads(threads) != kArenaBytes) return 3;
   uint8_t* A = arena != nullptr ? static_cast<uint8_t*>(arena) : g_arena;
-  const dlcoder_rt::Parallel par{parallel_for, user, threads, A + kArenaBytes,
+  const dlcoder_rt::Parallel par{parallel_for, user, threads, A + kArenaBytes, A + kSecondThreadArena,
                                  static_cast<int64_t>(kTaskScratchBytes)};
   return run_graph(inputs, outputs, A, par);
 }

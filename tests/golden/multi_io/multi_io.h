@@ -53,9 +53,13 @@ namespace golden {
 class multi_io {
  public:
   static constexpr size_t kArenaBytes = 3392;
+  // with threads: a second thread adds kSecondThreadBytes (0 when its scratch fits in gaps
+  // of the plan), each further one kTaskScratchBytes
+  static constexpr size_t kSecondThreadBytes = 384;
   static constexpr size_t kTaskScratchBytes = 384;
   static constexpr size_t ArenaBytes(int threads) {
-    return kArenaBytes + (threads > 1 ? static_cast<size_t>(threads - 1) * kTaskScratchBytes : 0);
+    return threads <= 1 ? kArenaBytes
+                        : kArenaBytes + kSecondThreadBytes + static_cast<size_t>(threads - 2) * kTaskScratchBytes;
   }
   static constexpr size_t kWeightBytes = 3456;
   static constexpr int kNumInputs = 2;

@@ -14,7 +14,10 @@ namespace {
 
 [[maybe_unused]] const uint8_t* const kW = tiny_dense_weights;
 constexpr size_t kArenaBytes = 0;
-constexpr size_t kTaskScratchBytes = 0;  // per extra thread
+// With threads, task 1 of a kernel that splits keeps its scratch in a gap of the plan or
+// past kArenaBytes, up to kSecondThreadArena; tasks 2.. in slots of kTaskScratchBytes past that.
+constexpr size_t kSecondThreadArena = 0;
+constexpr size_t kTaskScratchBytes = 0;
 constexpr size_t kInputBytes[] = {16};
 constexpr size_t kOutputBytes[] = {12};
 
@@ -40,7 +43,7 @@ size_t tiny_dense_input_size(int i) { return i >= 0 && i < 1 ? kInputBytes[i] : 
 size_t tiny_dense_output_size(int i) { return i >= 0 && i < 1 ? kOutputBytes[i] : 0; }
 
 size_t tiny_dense_arena_size_threads(int threads) {
-  return kArenaBytes + (threads > 1 ? static_cast<size_t>(threads - 1) * kTaskScratchBytes : 0);
+  return threads <= 1 ? kArenaBytes : kSecondThreadArena + static_cast<size_t>(threads - 2) * kTaskScratchBytes;
 }
 
 int tiny_dense_run_threads(const void* const* inputs, void* const* outputs, void* arena, int threads,
@@ -48,9 +51,9 @@ int tiny_dense_run_threads(const void* const* inputs, void* const* outputs, void
   if (inputs == nullptr || outputs == nullptr) return 1;
   if (reinterpret_cast<uintptr_t>(arena) % 64 != 0) return 2;
   if (parallel_for == nullptr || threads < 1) threads = 1;
-  if (arena == nullptr && threads > 1 && kTaskScratchBytes != 0) return 3;
+  if (arena == nullptr && tiny_dense_arena_size_threads(threads) != kArenaBytes) return 3;
   uint8_t* A = static_cast<uint8_t*>(arena);
-  const dlcoder_rt::Parallel par{parallel_for, user, threads, A + kArenaBytes,
+  const dlcoder_rt::Parallel par{parallel_for, user, threads, A + kArenaBytes, A + kSecondThreadArena,
                                  static_cast<int64_t>(kTaskScratchBytes)};
   return run_graph(inputs, outputs, A, par);
 }
