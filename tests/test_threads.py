@@ -22,7 +22,9 @@ MODELS = [CONTRACT / "isa_coverage.tflite"] + [OPS / f"{n}.tflite" for n in (
     "add_relu6_bcast", "net_conv3x3_c12_residual", "net_se_project", "conv_3x3_same_s2_cin3_cout8_w37",
     "conv_3x3_valid_dil2x1_batch2_cout7")] + [TESTS / "models" / "rnn" / "lstm_no_activation_long.tflite"] + [
     TESTS / "models" / "winograd" / f"{n}.tflite" for n in (   # (tile block, channels) units
-        "wino_same_b2_17x16_c65_c48", "wino_same_27x25_c20_c40_relu6")]
+        "wino_same_b2_17x16_c65_c48", "wino_same_27x25_c20_c40_relu6",
+        # one block of one channel group: cut into as many blocks as there are threads
+        "wino_same_24x24_c16_c32_relu", "wino_valid_34x30_c17_c16")]
 
 
 SPLIT_ALL = ("-O2", "-DDLCODER_RT_MIN_TASK_MACS=1")

@@ -174,9 +174,13 @@ inline void conv2d_winograd_f32(const Parallel& par, const ConvParams& p, int32_
                                 const float* filter, const float* bias, const float* res, float* out,
                                 float* scratch) {
   const int64_t tiles = int64_t{p.batch} * ((p.out_h + 3) / 4) * ((p.out_w + 3) / 4);
-  const int64_t blocks = (tiles + block - 1) / block;
-  const int64_t units = blocks * ((p.out_c + kWinoMaxGroup - 1) / kWinoMaxGroup);
+  const int64_t chunks = (p.out_c + kWinoMaxGroup - 1) / kWinoMaxGroup;
   const int64_t macs = tiles * 36 * p.in_c * p.out_c;
+  // Too few units to go round the threads (a small map, few outputs): smaller blocks. A
+  // tile's outputs do not depend on the block it is computed in.
+  const int64_t tasks = task_count(par, tiles * chunks, macs);
+  const int64_t blocks = std::max((tiles + block - 1) / block, (tasks + chunks - 1) / chunks);
+  const int64_t units = blocks * chunks;
   parallel_ranges(par, units, macs, [&](int32_t t, int64_t u0, int64_t u1) {
     float* own = par.scratch(scratch, t);
     DLCODER_RT_DISPATCH(conv2d_winograd, p, in, filter, bias, res, out, own, block, tiles, blocks, u0, u1)
