@@ -114,11 +114,13 @@ WINO_MAX_GROUP, WINO_CHUNK = 32, 64   # kWinoMaxGroup, kWinoChunk
 
 
 # Each block of tiles transforms its filter again (so that no 4x larger transformed copy
-# is stored), which a single tile does not repay. Measured on one core, 3x3 with the same
-# channels in and out, Winograd against the implicit GEMM: 56x56x64 0.43 ms against 1.04,
-# 28x28x128 0.40 against 0.95, 14x14x256 0.50 against 0.94, 7x7x512 (4 tiles) 0.84 against
-# 0.99, 7x7x64 and 8x8x32 even; 4x4x256 (1 tile) 0.17 against 0.10.
-WINO_MIN_TILES = 4
+# is stored), which few tiles do not repay, nor tiles mostly past the map's edge. Measured
+# on one core, in ns per pair of input and output channels: a block's filter transform
+# 2.5, a tile's 36 products 0.39, against 0.09 for an output's 9 products in the implicit
+# GEMM. So 3x3 with the same channels in and out: 56x56x64 0.43 ms against 1.04, 7x7x512
+# (4 tiles of 16 outputs, 49 used) 0.84 against 0.99; but 5x5x128 to 32 (4 tiles, 25
+# outputs used) 16.7 us against 11.2, 4x4x256 (1 tile) 0.17 ms against 0.10.
+WINO_NS_FILTER, WINO_NS_TILE, IMPLICIT_NS_OUTPUT = 2.5, 0.39, 0.09
 WINO_MIN_CHANNELS = 16
 
 
@@ -159,9 +161,11 @@ def _is_winograd(node, g) -> bool:
     n, oh, ow, _ = shape(g, node.outputs[0])
     strides = (node.attrs["stride_h"], node.attrs["stride_w"])
     dilations = (node.attrs.get("dilation_h_factor", 1), node.attrs.get("dilation_w_factor", 1))
+    if not ((kh, kw) == (3, 3) and strides == (1, 1) and dilations == (1, 1) and ic >= WINO_MIN_CHANNELS):
+        return False
     tiles = n * -(-oh // 4) * -(-ow // 4)
-    return ((kh, kw) == (3, 3) and strides == (1, 1) and dilations == (1, 1)
-            and ic >= WINO_MIN_CHANNELS and tiles >= WINO_MIN_TILES)
+    blocks = -(-tiles // _wino_block(node, g))
+    return blocks * WINO_NS_FILTER + tiles * WINO_NS_TILE < n * oh * ow * IMPLICIT_NS_OUTPUT
 
 
 def takes_residual(node, g) -> bool:
