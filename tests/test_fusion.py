@@ -1,6 +1,7 @@
 """Fusion decisions of the pass pipeline on real converted models: the residual ADD goes
 into the GEMM epilogue of each producer kind, and a broadcast ADD does not; a GELU goes
-into the epilogue of the FULLY_CONNECTED before it; a lowered layer norm becomes one op. (That the fused
+into the epilogue of the FULLY_CONNECTED before it; a lowered layer norm becomes one op; the
+TRANSPOSEs around a BATCH_MATMUL become strided views of its operands and result. (That the fused
 code matches TFLite is checked for the same models by test_ops.py, test_isa.py and
 test_threads.py.)"""
 import pytest
@@ -112,3 +113,19 @@ def test_lstm_cell_in_a_loop_body(model, fused):
     _, g = _ops(TESTS / "models" / "control_flow" / f"{model}.tflite")
     body_ops = [n.op for s in g.subgraphs for n in s.nodes]
     assert ("DLCODER_LSTM_CELL" in body_ops) == fused, body_ops
+
+
+@pytest.mark.parametrize("case, perms", [
+    ("bmm_transposed_views_heads", [{"a_perm": (0, 2, 1, 3), "b_perm": (0, 2, 3, 1)},
+                                    {"b_perm": (0, 2, 1, 3), "out_perm": (0, 2, 1, 3)}]),
+    ("bmm_transposed_lhs_bcast", [{"a_perm": (1, 0, 2), "out_perm": (1, 0, 2)}]),
+    ("net_attention_block", [{"a_perm": (0, 2, 1, 3), "b_perm": (0, 2, 1, 3)},
+                             {"b_perm": (0, 2, 1, 3), "out_perm": (0, 2, 1, 3)}]),
+])
+def test_transposes_become_strided_matmul_views(case, perms):
+    g0 = compiler.load_graph(str(OPS / f"{case}.tflite"))
+    assert any(n.op == "TRANSPOSE" for n in g0.nodes)
+    _, g = compiler.compile_graph(g0, "m")
+    assert not any(n.op == "TRANSPOSE" for n in g.nodes)
+    found = [{k: v for k, v in n.attrs.items() if k.endswith("_perm")} for n in g.nodes if n.op == "BATCH_MATMUL"]
+    assert found == perms

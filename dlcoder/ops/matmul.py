@@ -5,9 +5,10 @@ import numpy as np
 
 from dlcoder.codegen import cgen
 from dlcoder.ops import register
-from dlcoder.ops._common import (broadcast_strides, check_activation, clamp_init, loop6,
-                                 loop6_init, post_init, post_statement, residual, shape)
+from dlcoder.errors import UnsupportedError
+from dlcoder.ops._common import MAX_DIMS, check_activation, clamp_init, post_init, post_statement, residual, shape
 from dlcoder.ops.conv import PANEL, pack_panels, padded_bias
+from dlcoder.passes.fuse_transpose_matmul import row_strides
 
 
 def _check_fc(node, g):
@@ -40,34 +41,62 @@ def fully_connected(node, g, e):
              f"{e.dst(node.outputs[0])});"] + post_statement(node, g, e))
 
 
-def _mkn(node, g):
-    sa, sb = shape(g, node.inputs[0]), shape(g, node.inputs[1])
+def _operand(g, t, perm, adj: bool) -> tuple:
+    """(logical shape, adj as stored, elements between stored rows, batch strides) of an
+    operand read as transpose(t, perm) (fuse_transpose_matmul) or as t itself."""
+    shp, st = row_strides(shape(g, t), perm)
+    if st[-1] == 1:
+        return shp, adj, st[-2], st[:-2]
+    return shp, not adj, st[-1], st[:-2]   # the stored matrix is the logical one transposed
+
+
+def _views(node, g) -> dict:
+    """The BATCH_MATMUL as strided views: m, k, n, the batch dims of the result, and per
+    operand (lhs, rhs, out) its adj flag, row stride and batch strides."""
     adj_x, adj_y = bool(node.attrs.get("adj_x")), bool(node.attrs.get("adj_y"))
+    sa, ax, lda, ba = _operand(g, node.inputs[0], node.attrs.get("a_perm"), adj_x)
+    sb, ay, ldb, bb = _operand(g, node.inputs[1], node.attrs.get("b_perm"), adj_y)
     m, k = (sa[-1], sa[-2]) if adj_x else (sa[-2], sa[-1])
     n = sb[-2] if adj_y else sb[-1]
-    return m, k, n
+    final = shape(g, node.outputs[0])
+    perm = node.attrs.get("out_perm")
+    if perm is None:
+        so, os_ = row_strides(final, None)
+    else:   # the result R is written through transpose(R, perm): R's dim perm[j] is final dim j
+        inv = [perm.index(r) for r in range(len(perm))]
+        st = row_strides(final, None)[1]
+        so, os_ = [final[inv[r]] for r in range(len(perm))], [st[inv[r]] for r in range(len(perm))]
+    batch = list(so[:-2])
+
+    def bcast(shp, st):
+        pad = len(batch) - len(shp)
+        shp, st = [1] * pad + list(shp), [0] * pad + list(st)
+        return [0 if shp[d] == 1 and batch[d] != 1 else st[d] for d in range(len(batch))]
+    return {"m": m, "k": k, "n": n, "batch": batch, "adj_x": ax, "adj_y": ay, "lda": lda, "ldb": ldb,
+            "ldc": os_[-2], "a": bcast(sa[:-2], ba), "b": bcast(sb[:-2], bb), "o": os_[:-2]}
 
 
 def _batch_matmul_scratch(node, g) -> int:
     """rhs packed into 16-column panels (unless the kernel reads it in place: not
     transposed, whole panels), plus lhs transposed when adj_x."""
-    m, k, n = _mkn(node, g)
-    in_place = not node.attrs.get("adj_y") and n % PANEL == 0
-    floats = (0 if in_place else -(-n // PANEL) * PANEL * k) + (m * k if node.attrs.get("adj_x") else 0)
+    v = _views(node, g)
+    in_place = not v["adj_y"] and v["n"] % PANEL == 0
+    floats = (0 if in_place else -(-v["n"] // PANEL) * PANEL * v["k"]) + (v["m"] * v["k"] if v["adj_x"] else 0)
     return floats * 4
 
 
 @register("BATCH_MATMUL", header="matmul.h", scratch=_batch_matmul_scratch)
 def batch_matmul(node, g, e):
-    a, b = node.inputs[:2]
-    sa, sb, so = shape(g, a), shape(g, b), shape(g, node.outputs[0])
-    adj_x, adj_y = bool(node.attrs.get("adj_x")), bool(node.attrs.get("adj_y"))
-    m, k, n = _mkn(node, g)
-    batch_out = tuple(so[:-2])
-    loop = loop6(batch_out or (1,), broadcast_strides(sa[:-2], batch_out) or [0],
-                 broadcast_strides(sb[:-2], batch_out) or [0])
+    v = _views(node, g)
+    if len(v["batch"]) > MAX_DIMS:
+        raise UnsupportedError(f"BATCH_MATMUL with {len(v['batch'])} batch dims")
+    pad = MAX_DIMS - len(v["batch"])
+
+    def dims(values, fill):
+        return cgen.array_init([fill] * pad + list(values), "int32_t")
     params = e.param("dlcoder_rt::BatchMatMulParams", "{" + ", ".join([
-        loop6_init(loop), str(m), str(k), str(n), cgen.literal(adj_x, "bool"),
-        cgen.literal(adj_y, "bool")]) + "}")
-    return (f"dlcoder_rt::batch_matmul_f32_gemm({params}, {e.src(a)}, {e.src(b)}, "
+        dims(v["batch"], 1), dims(v["a"], 0), dims(v["b"], 0), dims(v["o"], 0),
+        str(v["m"]), str(v["k"]), str(v["n"]), cgen.literal(v["adj_x"], "bool"),
+        cgen.literal(v["adj_y"], "bool"), str(v["lda"]), str(v["ldb"]), str(v["ldc"])]) + "}")
+    return (f"dlcoder_rt::batch_matmul_f32_gemm({params}, {e.src(node.inputs[0])}, {e.src(node.inputs[1])}, "
             f"{e.dst(node.outputs[0])}, {e.scratch('float')});")

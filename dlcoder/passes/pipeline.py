@@ -15,6 +15,7 @@ from dlcoder.passes.fuse_pad import fuse_pad
 from dlcoder.passes.fuse_pw_dw import fuse_pw_dw
 from dlcoder.passes.fuse_residual import fuse_residual
 from dlcoder.passes.fuse_swish import fuse_swish
+from dlcoder.passes.fuse_transpose_matmul import fuse_transpose_matmul
 
 PASSES = (
     fold_dequantize,    # float16 / sparse weights -> dense float32 constants
@@ -29,6 +30,7 @@ PASSES = (
     fuse_pw_dw,         # 1x1 conv -> depthwise conv through a ring of rows
     fuse_residual,      # ADD(gemm(x), r) -> the GEMM's epilogue
     fuse_input_scale,   # MUL(x, s[C]) -> the weights of the 1x1 conv that reads it
+    fuse_transpose_matmul,  # TRANSPOSE -> BATCH_MATMUL operand / result as a strided view
     alias_reshape,      # RESHAPE/SQUEEZE/EXPAND_DIMS -> shared storage
     dead_code,
 )

@@ -607,6 +607,19 @@ def define_cases():  # noqa: C901  (a long, flat table)
     T("bmm_rank4_adj_y", ["BATCH_MATMUL"], "rank 4 [1,2,3,4] x [1,2,6,4]^T (attention-style)",
       lambda: [randn(1, 2, 3, 4), randn(1, 2, 6, 4)], bmm(adj_y=True))
 
+    def heads_through_transposes(q, k, v):  # [1, 6, 2, 16] each: 2 heads of 16
+        att = tf.matmul(tf.transpose(q, [0, 2, 1, 3]), tf.transpose(k, [0, 2, 3, 1]))
+        return tf.transpose(tf.matmul(att, tf.transpose(v, [0, 2, 1, 3])), [0, 2, 1, 3])
+    T("bmm_transposed_views_heads", ["BATCH_MATMUL", "TRANSPOSE"],
+      "attention heads split and merged by TRANSPOSEs, all read and written as strided views: "
+      "q per head rows 32 apart, k^T packed from its rows, v in place, the result merged",
+      lambda: [randn(1, 6, 2, 16), randn(1, 6, 2, 16), randn(1, 6, 2, 16)], heads_through_transposes)
+    T("bmm_transposed_lhs_bcast", ["BATCH_MATMUL", "TRANSPOSE"],
+      "transpose([5,3,4], [1,0,2]) x [4,7], the result transposed [1,0,2]: lhs rows 12 apart and "
+      "batches 4 apart, the rhs broadcast, the result's rows 21 apart and batches 7 apart",
+      lambda: [randn(5, 3, 4), randn(4, 7)],
+      lambda a, b: tf.transpose(tf.matmul(tf.transpose(a, [1, 0, 2]), b), [1, 0, 2]))
+
     # ------------------------------------------------- elementwise binary ops
     binop_case("add_same_shape", "ADD", (2, 3, 4), (2, 3, 4))
     binop_case("add_scalar_input", "ADD", (3, 5), ())

@@ -48,47 +48,17 @@ inline void fully_connected_f32_oi(const FullyConnectedParams& p, const float* i
   }
 }
 
-// out[batch][m][n] = lhs[batch'][m][k] * rhs[batch''][k][n]; `batch` walks the broadcast
-// batch dims in units of whole matrices (a_strides: lhs, b_strides: rhs).
+// out[batch][m][n] = lhs[batch][m][k] * rhs[batch][k][n] over the result's batch dims, each
+// operand a strided view of its tensor (ops/matmul.py): element strides per batch dim (0
+// where it broadcasts) and the elements between its stored rows. adj_x: lhs is stored
+// [k][m]; adj_y: rhs is stored [n][k].
 struct BatchMatMulParams {
-  Loop6 batch;
+  int32_t dims[kMaxDims];  // the result's batch dims, padded in front with 1s
+  int32_t a_strides[kMaxDims], b_strides[kMaxDims], o_strides[kMaxDims];
   int32_t m, k, n;
   bool adj_x, adj_y;
+  int32_t lda, ldb, ldc;
 };
-
-inline void batch_matmul_f32(const BatchMatMulParams& p, const float* lhs, const float* rhs,
-                             float* out) {
-  const int64_t lhs_size = int64_t{p.m} * p.k, rhs_size = int64_t{p.k} * p.n;
-  const int64_t out_size = int64_t{p.m} * p.n;
-  const int32_t run = p.batch.dims[5];
-  const int32_t sa = p.batch.a_strides[5], sb = p.batch.b_strides[5];
-  for_each_run(p.batch, [&](int64_t ia, int64_t ib, int64_t io) {
-    for (int32_t r = 0; r < run; ++r) {
-      const float* a = lhs + (ia + int64_t{r} * sa) * lhs_size;
-      const float* b = rhs + (ib + int64_t{r} * sb) * rhs_size;
-      float* c = out + (io + r) * out_size;
-      for (int32_t i = 0; i < p.m; ++i) {
-        float* crow = c + int64_t{i} * p.n;
-        if (p.adj_y) {
-          for (int32_t j = 0; j < p.n; ++j) {
-            float acc = 0.0f;
-            for (int32_t kk = 0; kk < p.k; ++kk)
-              acc += (p.adj_x ? a[int64_t{kk} * p.m + i] : a[int64_t{i} * p.k + kk]) *
-                     b[int64_t{j} * p.k + kk];
-            crow[j] = acc;
-          }
-        } else {
-          std::fill(crow, crow + p.n, 0.0f);
-          for (int32_t kk = 0; kk < p.k; ++kk) {
-            const float av = p.adj_x ? a[int64_t{kk} * p.m + i] : a[int64_t{i} * p.k + kk];
-            const float* brow = b + int64_t{kk} * p.n;
-            for (int32_t j = 0; j < p.n; ++j) crow[j] += av * brow[j];
-          }
-        }
-      }
-    }
-  });
-}
 
 // Constant weights packed at generation time into GEMM panels (simd_kernels.h), with the
 // bias padded to whole panels.
@@ -107,28 +77,33 @@ inline void fully_connected_f32_gemm(const Parallel& par, const FullyConnectedPa
 // (+ m*k when adj_x) floats (ops/matmul.py).
 inline void batch_matmul_f32_gemm(const BatchMatMulParams& p, const float* lhs, const float* rhs,
                                   float* out, float* scratch) {
-  const int64_t lhs_size = int64_t{p.m} * p.k, rhs_size = int64_t{p.k} * p.n;
-  const int64_t out_size = int64_t{p.m} * p.n;
-  const int32_t run = p.batch.dims[5];
-  const int32_t sa = p.batch.a_strides[5], sb = p.batch.b_strides[5];
   const bool in_place = !p.adj_y && p.n % 16 == 0;
   float* packed = scratch;
   float* lhs_t = scratch + (in_place ? 0 : int64_t{(p.n + 15) / 16} * 16 * p.k);
   const Clamp<float> none{-std::numeric_limits<float>::infinity(), std::numeric_limits<float>::infinity()};
-  const GemmParams g{p.m, p.n, p.k, p.k, p.n, none, UnaryKind::kNone, nullptr, 0, none, in_place ? p.n : 0};
-  for_each_run(p.batch, [&](int64_t ia, int64_t ib, int64_t io) {
-    for (int32_t r = 0; r < run; ++r) {
-      const float* a = lhs + (ia + int64_t{r} * sa) * lhs_size;
-      const float* b = rhs + (ib + int64_t{r} * sb) * rhs_size;
-      if (!in_place) pack_b_f32(p.k, p.n, b, p.adj_y, packed);
-      if (p.adj_x) {
-        for (int32_t i = 0; i < p.m; ++i)
-          for (int32_t kk = 0; kk < p.k; ++kk) lhs_t[int64_t{i} * p.k + kk] = a[int64_t{kk} * p.m + i];
-        a = lhs_t;
-      }
-      gemm_f32(g, a, in_place ? b : packed, nullptr, out + (io + r) * out_size);
+  const GemmParams g{p.m, p.n, p.k, p.adj_x ? p.k : p.lda, p.ldc, none, UnaryKind::kNone, nullptr, 0, none,
+                     in_place ? p.ldb : 0};
+  int64_t batches = 1;
+  for (int d = 0; d < kMaxDims; ++d) batches *= p.dims[d];
+  for (int64_t t = 0; t < batches; ++t) {
+    int64_t rest = t, ia = 0, ib = 0, io = 0;
+    for (int d = kMaxDims - 1; d >= 0; --d) {
+      const int64_t i = rest % p.dims[d];
+      rest /= p.dims[d];
+      ia += i * p.a_strides[d];
+      ib += i * p.b_strides[d];
+      io += i * p.o_strides[d];
     }
-  });
+    const float* a = lhs + ia;
+    const float* b = rhs + ib;
+    if (!in_place) pack_b_f32(p.k, p.n, b, p.ldb, p.adj_y, packed);
+    if (p.adj_x) {
+      for (int32_t i = 0; i < p.m; ++i)
+        for (int32_t kk = 0; kk < p.k; ++kk) lhs_t[int64_t{i} * p.k + kk] = a[int64_t{kk} * p.lda + i];
+      a = lhs_t;
+    }
+    gemm_f32(g, a, in_place ? b : packed, nullptr, out + io);
+  }
 }
 
 }  // namespace dlcoder_rt

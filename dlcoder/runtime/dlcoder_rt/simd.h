@@ -367,8 +367,8 @@ inline void scale_panel_rows_f32(int32_t panels, int32_t k, const float* packed,
   DLCODER_RT_DISPATCH(scale_panel_rows, panels, k, packed, scale, out)
 }
 
-inline void pack_b_f32(int32_t k, int32_t n, const float* b, bool transposed, float* out) {
-  DLCODER_RT_DISPATCH(pack_b, k, n, b, transposed, out)
+inline void pack_b_f32(int32_t k, int32_t n, const float* b, int64_t ldb, bool transposed, float* out) {
+  DLCODER_RT_DISPATCH(pack_b, k, n, b, ldb, transposed, out)
 }
 
 inline void unary_f32(UnaryKind kind, int64_t n, const float* in, float* out) {

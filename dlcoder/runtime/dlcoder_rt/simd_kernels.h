@@ -203,16 +203,25 @@ inline void gemm(const GemmParams& p, const float* a, const float* b, const floa
   }
 }
 
-// Packs a row-major B[k][n] (or B^T, [n][k], when transposed) into 16-column panels.
+// Packs B[k][n] (or B^T, [n][k], when transposed), ldb elements between its stored rows,
+// into 16-column panels.
 template <int kLazy = 0>  // instantiated only where used
-inline void pack_b(int32_t k, int32_t n, const float* b, bool transposed, float* out) {
+inline void pack_b(int32_t k, int32_t n, const float* b, int64_t ldb, bool transposed, float* out) {
   for (int32_t n0 = 0; n0 < n; n0 += 16) {
     const int32_t cols = n - n0 < 16 ? n - n0 : 16;
     float* panel = out + int64_t{n0} * k;
+    if (transposed) {  // a stored row is a column of the panel: read rows, write columns
+      for (int32_t j = 0; j < cols; ++j) {
+        const float* src = b + int64_t{n0 + j} * ldb;
+        for (int32_t kk = 0; kk < k; ++kk) panel[int64_t{kk} * 16 + j] = src[kk];
+      }
+      for (int32_t j = cols; j < 16; ++j)
+        for (int32_t kk = 0; kk < k; ++kk) panel[int64_t{kk} * 16 + j] = 0.0f;
+      continue;
+    }
     for (int32_t kk = 0; kk < k; ++kk) {
       float* dst = panel + int64_t{kk} * 16;
-      for (int32_t j = 0; j < cols; ++j)
-        dst[j] = transposed ? b[int64_t{n0 + j} * k + kk] : b[int64_t{kk} * n + n0 + j];
+      for (int32_t j = 0; j < cols; ++j) dst[j] = b[int64_t{kk} * ldb + n0 + j];
       for (int32_t j = cols; j < 16; ++j) dst[j] = 0.0f;
     }
   }

@@ -1,0 +1,65 @@
+"""Fold TRANSPOSEs into the BATCH_MATMUL that reads or writes them.
+
+Attention splits heads with RESHAPE + TRANSPOSE before its two BATCH_MATMULs and merges
+them back with TRANSPOSE + RESHAPE after: four copies of an activation per head group,
+each as long as the products it feeds on short sequences. The BATCH_MATMUL reads its
+operands and writes its result as strided views instead (ops/matmul.py): attrs a_perm /
+b_perm name the TRANSPOSE an operand went through (the node reads the TRANSPOSE's input),
+out_perm the TRANSPOSE its result goes through (the node writes that TRANSPOSE's output).
+
+A view must keep one of an operand's two matrix dims contiguous (else the kernel could
+not read its rows), the result's last dim contiguous, and the TRANSPOSE's tensor private
+to the pair (read by nothing else, not a graph output).
+"""
+from __future__ import annotations
+
+from dlcoder.ir import Graph
+from dlcoder.passes.rewrite import fuse_into, private_producer, rewrite_until_fixed
+
+
+def row_strides(shape, perm) -> tuple:
+    """(shape, element strides) of transpose(x, perm) read in place from row-major x."""
+    st, acc = [0] * len(shape), 1
+    for d in range(len(shape) - 1, -1, -1):
+        st[d], acc = acc, acc * shape[d]
+    if perm is None:
+        return list(shape), st
+    return [shape[p] for p in perm], [st[p] for p in perm]
+
+
+def _perm(g: Graph, node):
+    if node.op != "TRANSPOSE" or len(node.inputs) < 2:
+        return None
+    perm = g.const(node.inputs[1])
+    if perm is None or sorted(int(p) for p in perm.ravel()) != list(range(perm.size)):
+        return None
+    return tuple(int(p) for p in perm.ravel())
+
+
+def fuse_transpose_matmul(g: Graph) -> Graph:
+    def fuse(g, i, node, producers, consumers):
+        if node.op != "BATCH_MATMUL" or any(g.tensors[t].dtype != "float32" for t in node.inputs[:2]):
+            return None
+        for slot, key in ((0, "a_perm"), (1, "b_perm")):
+            p = private_producer(g, node.inputs[slot], producers, consumers)
+            if key in node.attrs or p is None:
+                continue
+            perm = _perm(g, g.nodes[p])
+            if perm is None or len(perm) < 2:
+                continue
+            _, st = row_strides(g.tensors[g.nodes[p].inputs[0]].shape, perm)
+            if st[-1] != 1 and st[-2] != 1:
+                continue
+            inputs = list(node.inputs)
+            inputs[slot] = g.nodes[p].inputs[0]
+            return fuse_into(g, i, node.replace(inputs=tuple(inputs), attrs=dict(node.attrs, **{key: perm})), p)
+        out = node.outputs[0]
+        readers = consumers.get(out, ())
+        if "out_perm" in node.attrs or out in g.outputs or len(readers) != 1:
+            return None
+        t = g.nodes[readers[0]]
+        perm = _perm(g, t)
+        if perm is None or t.inputs[0] != out or perm[-1] != len(perm) - 1:
+            return None
+        return fuse_into(g, i, node.replace(outputs=t.outputs, attrs=dict(node.attrs, out_perm=perm)), readers[0])
+    return rewrite_until_fixed(g, fuse)
