@@ -13,14 +13,14 @@ CONTRACT = TESTS / "models" / "contract"
 OPS = TESTS / "models" / "ops"
 # every kernel that splits work: GEMM by rows and by panels, implicit and narrow convs
 # (with batch 2), depthwise, the expand/depthwise/project chains, FC, elementwise ops over
-# broadcast loops (ranges cut inside runs)
+# broadcast loops (ranges cut inside runs), concatenations (rows)
 MODELS = [CONTRACT / "isa_coverage.tflite"] + [OPS / f"{n}.tflite" for n in (
     "net_conv_dw_residual_fc", "net_hardswish_squeeze_excite", "net_attention_block",
     "conv_3x3_valid_s2_batch2", "net_resnet_basic_batch2", "net_resnet_bottleneck", "net_expand_dw_c136",
     "sub_nhwc_c3_channel_mean", "sub_c5_vector_minus_nhwc", "mul_nhwc_c7_relu",
     "conv_3x3_same_cin17_cout33", "fc_batch3_relu6", "add_4d_bcast", "add_6d_bcast",
     "add_relu6_bcast", "net_conv3x3_c12_residual", "net_se_project", "conv_3x3_same_s2_cin3_cout8_w37",
-    "conv_3x3_valid_dil2x1_batch2_cout7")] + [TESTS / "models" / "rnn" / "lstm_no_activation_long.tflite"] + [
+    "conv_3x3_valid_dil2x1_batch2_cout7", "concat_4d_axis3", "concat_axis1_3in")] + [TESTS / "models" / "rnn" / "lstm_no_activation_long.tflite"] + [
     TESTS / "models" / "winograd" / f"{n}.tflite" for n in (   # (tile block, channels) units
         "wino_same_b2_17x16_c65_c48", "wino_same_27x25_c20_c40_relu6",
         # one block of one channel group: cut into as many blocks as there are threads

@@ -62,7 +62,7 @@ def concatenation(node, g, e):
     lines, col = [], 0
     for t in node.inputs:
         row = shape(g, t)[axis] * inner
-        lines.append(f"dlcoder_rt::copy_rows<{ctype(g, out)}>({outer}, {row}, {dst_row}, {col}, "
+        lines.append(f"dlcoder_rt::copy_rows<{ctype(g, out)}>(par, {outer}, {row}, {dst_row}, {col}, "
                      f"{e.src(t)}, {e.dst(out)});")
         col += row
     if node.attrs.get("fused_activation_function", "NONE") != "NONE":

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "dlcoder_rt/common.h"
+#include "dlcoder_rt/parallel.h"
 
 namespace dlcoder_rt {
 
@@ -29,6 +30,17 @@ inline void copy_rows(int64_t rows, int64_t row, int64_t dst_row, int64_t dst_co
                       const T* src, T* dst) {
   for (int64_t r = 0; r < rows; ++r)
     std::memcpy(dst + r * dst_row + dst_col, src + r * row, sizeof(T) * row);
+}
+
+// The same with threads: the rows split into tasks (a copied element costs about as much as
+// kCopyMacs multiply-adds; DenseNet's concatenations copy megabytes per block).
+constexpr int64_t kCopyMacs = 2;
+template <typename T>
+inline void copy_rows(const Parallel& par, int64_t rows, int64_t row, int64_t dst_row, int64_t dst_col,
+                      const T* src, T* dst) {
+  parallel_ranges(par, rows, rows * row * kCopyMacs, [&](int32_t, int64_t lo, int64_t hi) {
+    copy_rows(hi - lo, row, dst_row, dst_col, src + lo * row, dst + lo * dst_row);
+  });
 }
 
 // The inverse: columns [src_col, src_col + row) of each src row into dense dst.
