@@ -17,7 +17,8 @@ MODELS = [CONTRACT / "isa_coverage.tflite"] + [OPS / f"{n}.tflite" for n in (
     "dw_5x5_same_h2_c20", "dw_3x3_same_h1_c20", "dw_5x5_same_h1_c20", "conv_3x3_same_w40_s1",
     "dw_3x3_same_s2_c20_relu6", "dw_5x5_same_s2_c32",
     "conv_5x5_same_w38_s2", "net_conv3x3_c12_residual", "conv_3x3_same_s2_cin3_cout8_w37",
-    "conv_5x5_valid_cin1_cout6_w32", "conv_3x3_valid_dil2x1_batch2_cout7", "net_lstm_cell_gates_3021", "layer_norm_keras_no_center", "net_se_project")]
+    "conv_5x5_valid_cin1_cout6_w32", "conv_3x3_valid_dil2x1_batch2_cout7", "net_lstm_cell_gates_3021", "layer_norm_keras_no_center", "net_se_project",
+    "gelu_exact", "net_fc_gelu_epilogues")]
 LSTM = TESTS / "models" / "rnn" / "lstm_peephole_layer_norm.tflite"
 WINOGRAD = TESTS / "models" / "winograd" / "wino_same_27x25_c20_c40_relu6.tflite"
 MODELS += [LSTM, WINOGRAD, TESTS / "models" / "winograd" / "wino_pad_conv_residual.tflite"]

@@ -30,20 +30,6 @@ inline typename V::T exp_v(typename V::T x) {
   return V::scale2n(y, n);  // n reaches 128 for kS x near 88.7
 }
 
-// erf(x) for x >= 0 (Abramowitz & Stegun 7.1.26, absolute error < 1.5e-7).
-template <int kLazy = 0>
-inline typename V::T erf_nonneg(typename V::T x) {
-  const typename V::T one = V::set1(1.0f);
-  const typename V::T t = V::recip(V::fma(V::set1(0.3275911f), x, one));
-  typename V::T y = V::set1(1.061405429f);
-  y = V::fma(y, t, V::set1(-1.453152027f));
-  y = V::fma(y, t, V::set1(1.421413741f));
-  y = V::fma(y, t, V::set1(-0.284496736f));
-  y = V::fma(y, t, V::set1(0.254829592f));
-  y = V::mul(y, t);
-  return V::sub(one, V::mul(y, exp_v<-1>(V::mul(x, x))));
-}
-
 template <int kLazy = 0>  // instantiated only where used
 inline typename V::T unary_op(UnaryKind kind, typename V::T x) {
   const typename V::T one = V::set1(1.0f), zero = V::zero();
@@ -66,9 +52,26 @@ inline typename V::T unary_op(UnaryKind kind, typename V::T x) {
     case UnaryKind::kExp: return exp_v(x);
     case UnaryKind::kSwish: return V::div(x, V::add(one, exp_v<-1>(x)));
     case UnaryKind::kGelu: {
-      // 0.5 x (1 + erf(x / sqrt 2)) = 0.5 (x + |x| erf(|x| / sqrt 2)), erf being odd
-      const typename V::T ax = V::abs(x);
-      return V::mul(V::set1(0.5f), V::fma(ax, erf_nonneg(V::mul(ax, V::set1(0.7071067811865475f))), x));
+      // h (1 + erf(x / sqrt 2)), h = x / 2, with erf(x / sqrt 2) = x P(x^2) / Q(x^2) for
+      // |x| <= 5.55 (beyond, erf is 1 in float): a 5/5 rational fit, weighted towards the
+      // least maximum error (1.7e-8; 3.6e-7 evaluated in float, against 5e-7 for the A&S 7.1.26
+      // form with exp that it replaces). 17 instructions, one a division, against 27.
+      using T = typename V::T;
+      const T xc = V::min(V::set1(5.5507f), V::max(V::set1(-5.5507f), x));
+      const T w = V::mul(xc, xc);
+      T p = V::set1(4.488006766223407e-08f), q = V::set1(1.188529154205753e-06f);
+      p = V::fma(p, w, V::set1(1.2705246263067238e-05f));
+      q = V::fma(q, w, V::set1(7.435265433741733e-05f));
+      p = V::fma(p, w, V::set1(0.00034257929655723274f));
+      q = V::fma(q, w, V::set1(0.001898423652164638f));
+      p = V::fma(p, w, V::set1(0.009383819065988064f));
+      q = V::fma(q, w, V::set1(0.028790650889277458f));
+      p = V::fma(p, w, V::set1(0.06822183728218079f));
+      q = V::fma(q, w, V::set1(0.2521692216396332f));
+      p = V::fma(p, w, V::set1(0.797884464263916f));
+      q = V::fma(q, w, one);
+      const T h = V::mul(V::set1(0.5f), x);
+      return V::fma(h, V::div(V::mul(xc, p), q), h);
     }
     case UnaryKind::kGeluTanh: {
       // 0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3)
