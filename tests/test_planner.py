@@ -51,14 +51,18 @@ def test_extend_fills_gaps_and_moves_nothing():
     assert ext.offsets[("slot", 0)] == plan.size and ext.size == plan.size + 64
 
 
+def random_buffers(rng, most: int, last_first: int, longest: int) -> list:
+    bufs = []
+    for i in range(rng.randint(1, most)):
+        first = rng.randint(0, last_first)
+        bufs.append(Buffer(("t", i), rng.randint(1, 5000), first, first + rng.randint(0, longest)))
+    return bufs
+
+
 @pytest.mark.parametrize("seed", range(10))
 def test_extend_random_never_overlaps(seed):
     rng = random.Random(seed)
-    bufs = []
-    for i in range(rng.randint(1, 40)):
-        first = rng.randint(0, 30)
-        bufs.append(Buffer(("t", i), rng.randint(1, 5000), first, first + rng.randint(0, 8)))
-    plan = place(bufs)
+    plan = place(random_buffers(rng, 40, 30, 8))
     more = [Buffer(("slot", s), rng.randint(1, 4000), s, s) for s in range(0, 38, 3)]
     ext = extend(plan, more)
     assert overlaps(ext) == []
@@ -74,11 +78,7 @@ def test_overlap_checker_finds_a_bad_plan():
 
 @pytest.mark.parametrize("seed", range(20))
 def test_random_lifetimes_never_overlap(seed):
-    rng = random.Random(seed)
-    bufs = []
-    for i in range(rng.randint(1, 60)):
-        first = rng.randint(0, 40)
-        bufs.append(Buffer(("t", i), rng.randint(1, 5000), first, first + rng.randint(0, 10)))
+    bufs = random_buffers(random.Random(seed), 60, 40, 10)
     plan = place(bufs)
     assert overlaps(plan) == []
     again = place(list(reversed(bufs)))                  # order of the input does not matter
