@@ -69,12 +69,23 @@ def loop6(dims, a_strides, b_strides) -> dict:
     return {"dims": [1] * pad + dims, "a_strides": [0] * pad + sa, "b_strides": [0] * pad + sb}
 
 
-def broadcast_strides(in_shape, out_shape) -> list:
-    """Strides that read `in_shape` broadcast (numpy rules) to `out_shape`."""
+def broadcast_strides(in_shape, out_shape, in_strides=None) -> list:
+    """Strides that read `in_shape` broadcast (numpy rules) to `out_shape`; in_strides:
+    those of a strided view of the input (default: row-major)."""
     rank = len(out_shape)
-    padded = (1,) * (rank - len(in_shape)) + tuple(in_shape)
-    st = strides(padded)
+    pad = rank - len(in_shape)
+    padded = (1,) * pad + tuple(in_shape)
+    st = strides(padded) if in_strides is None else [0] * pad + list(in_strides)
     return [0 if padded[i] == 1 and out_shape[i] != 1 else st[i] for i in range(rank)]
+
+
+def transposed_strides(shape_, perm) -> tuple:
+    """(shape, element strides) of transpose(x, perm) read in place from row-major x (perm
+    None: x itself)."""
+    st = strides(shape_)
+    if perm is None:
+        return list(shape_), st
+    return [shape_[p] for p in perm], [st[p] for p in perm]
 
 
 def loop6_init(loop: dict) -> str:

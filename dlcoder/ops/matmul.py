@@ -6,9 +6,9 @@ import numpy as np
 from dlcoder.codegen import cgen
 from dlcoder.ops import register
 from dlcoder.errors import UnsupportedError
-from dlcoder.ops._common import MAX_DIMS, check_activation, clamp_init, post_init, post_statement, residual, shape
+from dlcoder.ops._common import (MAX_DIMS, broadcast_strides, check_activation, clamp_init, post_init,
+                                 post_statement, residual, shape, strides, transposed_strides)
 from dlcoder.ops.conv import PANEL, pack_panels, padded_bias
-from dlcoder.passes.fuse_transpose_matmul import row_strides
 
 
 def _check_fc(node, g):
@@ -44,7 +44,7 @@ def fully_connected(node, g, e):
 def _operand(g, t, perm, adj: bool) -> tuple:
     """(logical shape, adj as stored, elements between stored rows, batch strides) of an
     operand read as transpose(t, perm) (fuse_transpose_matmul) or as t itself."""
-    shp, st = row_strides(shape(g, t), perm)
+    shp, st = transposed_strides(shape(g, t), perm)
     if st[-1] == 1:
         return shp, adj, st[-2], st[:-2]
     return shp, not adj, st[-1], st[:-2]   # the stored matrix is the logical one transposed
@@ -58,22 +58,15 @@ def _views(node, g) -> dict:
     sb, ay, ldb, bb = _operand(g, node.inputs[1], node.attrs.get("b_perm"), adj_y)
     m, k = (sa[-1], sa[-2]) if adj_x else (sa[-2], sa[-1])
     n = sb[-2] if adj_y else sb[-1]
-    final = shape(g, node.outputs[0])
-    perm = node.attrs.get("out_perm")
-    if perm is None:
-        so, os_ = row_strides(final, None)
-    else:   # the result R is written through transpose(R, perm): R's dim perm[j] is final dim j
-        inv = [perm.index(r) for r in range(len(perm))]
-        st = row_strides(final, None)[1]
-        so, os_ = [final[inv[r]] for r in range(len(perm))], [st[inv[r]] for r in range(len(perm))]
-    batch = list(so[:-2])
-
-    def bcast(shp, st):
-        pad = len(batch) - len(shp)
-        shp, st = [1] * pad + list(shp), [0] * pad + list(st)
-        return [0 if shp[d] == 1 and batch[d] != 1 else st[d] for d in range(len(batch))]
+    # the result R is written through transpose(R, out_perm): R's dim perm[j] is final dim j
+    final, perm = shape(g, node.outputs[0]), node.attrs.get("out_perm")
+    where = list(range(len(final))) if perm is None else [perm.index(r) for r in range(len(perm))]
+    st = strides(final)
+    so, os_ = [final[j] for j in where], [st[j] for j in where]
+    batch = so[:-2]
     return {"m": m, "k": k, "n": n, "batch": batch, "adj_x": ax, "adj_y": ay, "lda": lda, "ldb": ldb,
-            "ldc": os_[-2], "a": bcast(sa[:-2], ba), "b": bcast(sb[:-2], bb), "o": os_[:-2]}
+            "ldc": os_[-2], "a": broadcast_strides(sa[:-2], batch, ba),
+            "b": broadcast_strides(sb[:-2], batch, bb), "o": os_[:-2]}
 
 
 def _batch_matmul_scratch(node, g) -> int:

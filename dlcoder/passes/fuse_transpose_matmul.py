@@ -14,17 +14,8 @@ to the pair (read by nothing else, not a graph output).
 from __future__ import annotations
 
 from dlcoder.ir import Graph
+from dlcoder.ops._common import transposed_strides
 from dlcoder.passes.rewrite import fuse_into, private_producer, rewrite_until_fixed
-
-
-def row_strides(shape, perm) -> tuple:
-    """(shape, element strides) of transpose(x, perm) read in place from row-major x."""
-    st, acc = [0] * len(shape), 1
-    for d in range(len(shape) - 1, -1, -1):
-        st[d], acc = acc, acc * shape[d]
-    if perm is None:
-        return list(shape), st
-    return [shape[p] for p in perm], [st[p] for p in perm]
 
 
 def _perm(g: Graph, node):
@@ -47,7 +38,7 @@ def fuse_transpose_matmul(g: Graph) -> Graph:
             perm = _perm(g, g.nodes[p])
             if perm is None or len(perm) < 2:
                 continue
-            _, st = row_strides(g.tensors[g.nodes[p].inputs[0]].shape, perm)
+            _, st = transposed_strides(g.tensors[g.nodes[p].inputs[0]].shape, perm)
             if st[-1] != 1 and st[-2] != 1:
                 continue
             inputs = list(node.inputs)
