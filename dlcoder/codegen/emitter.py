@@ -73,16 +73,18 @@ def _task_slots(g: Graph, plan) -> tuple:
     step, where one is large enough, else past the arena: a second thread often costs no
     memory. Nodes of subgraphs share one slot at the arena's end. Tasks 2.. get slots of
     the largest size past all that."""
+    def aligned(b):
+        return -(-b // 64) * 64
     own = task_scratch_bytes(g)
-    nested = max((b for k, graph in g.reachable() if k > 0
-                  for b in task_scratch_bytes(graph).values()), default=0)
-    aligned = [-(-b // 64) * 64 for b in list(own.values()) + [nested]]
+    nested = aligned(max((b for k, graph in g.reachable() if k > 0
+                          for b in task_scratch_bytes(graph).values()), default=0))
     extended = extend(plan, [Buffer(("slot", n), b, n, n) for n, b in sorted(own.items())])
     bad = overlaps(extended)
     if bad:
         raise AssertionError(f"task scratch overlaps: {bad[:4]}")
-    end = max(extended.size, plan.size + aligned[-1])
-    return ({n: extended.offset(("slot", n)) for n in own}, end, max(aligned))
+    end = max(extended.size, plan.size + nested)   # the subgraphs' shared slot
+    stride = max([aligned(b) for b in own.values()] + [nested])
+    return ({n: extended.offset(("slot", n)) for n in own}, end, stride)
 
 
 def emit(g: Graph, name: str, namespace: str, keep_names: bool = False,
