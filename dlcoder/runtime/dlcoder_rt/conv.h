@@ -168,8 +168,7 @@ inline void conv2d_implicit_f32(const Parallel& par, const ConvParams& p, const 
 
 // A 3x3 stride-1 conv as Winograd F(4x4, 3x3) (simd_winograd.h), in blocks of at most
 // `block` tiles. filter: [ceil(out_c / 32)][in_c][3][3][32], zero padded; bias padded to whole panels; res: a fused residual or null.
-// Split into (tile block, 32 output channels) units. scratch: 36 * (block * in_c + 16 +
-// min(in_c, kWinoChunk) * kWinoMaxGroup + 16 + block * kWinoMaxGroup + 16) floats per task (ops/conv.py).
+// Split into (tile block, 32 output channels) units. scratch: conv2d_winograd's, per task.
 inline void conv2d_winograd_f32(const Parallel& par, const ConvParams& p, int32_t block, const float* in,
                                 const float* filter, const float* bias, const float* res, float* out,
                                 float* scratch) {

@@ -253,8 +253,8 @@ inline void wino_output(const ConvParams& p, const float* m, int64_t t0, int32_t
 // Work units [u0, u1): unit u is output channels [32 * (u % chunks), + 32) (chunks =
 // ceil(out_c / 32)) of tile block u / chunks, the blocks being the `blocks` equal blocks
 // (of at most `block` tiles) that the `tiles` tiles are cut into. A task's consecutive
-// units of one block share its input transform. scratch: 36 * (block * in_c + 16 +
-// min(in_c, kWinoChunk) * kWinoMaxGroup + 16 + block * kWinoMaxGroup + 16) floats.
+// units of one block share its input transform. scratch: V, U and M for `block` tiles, laid
+// out by wino_rows_stride and wino_u_stride (its size: _wino_scratch in ops/conv.py).
 template <int kLazy = 0>
 inline void conv2d_winograd(const ConvParams& p, const float* in, const float* filter, const float* bias,
                             const float* res, float* out, float* scratch, int32_t block, int64_t tiles,
