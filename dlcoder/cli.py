@@ -1,4 +1,10 @@
-"""dlcoder command line: generate / inspect / verify / bench."""
+"""dlcoder command line: generate / inspect / verify / bench.
+
+Exit codes: 0 done; 1 verify found a mismatch; 2 a problem with the model or the arguments
+(one line on stderr: a DlcoderError, or an OSError writing an output folder); 3 an
+internal error, a bug in dlcoder (one line that names the phase; the traceback with
+--debug), or out of memory; 130 interrupted.
+"""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +13,26 @@ import sys
 
 from dlcoder import __version__
 from dlcoder.errors import DlcoderError
+
+# The phase an internal error happened in: the innermost function on the exception's
+# traceback that one of these (module. or module.function prefixes) names. Code that runs
+# in several phases (the op table, the IR) names none, so its caller's phase shows.
+PHASES = (
+    ("dlcoder.frontend.", "reading the model"),
+    ("dlcoder.compiler.load_graph", "reading the model"),
+    ("dlcoder.validate.", "validation"),
+    ("dlcoder.compiler.check_", "validation"),
+    ("dlcoder.passes.", "passes"),
+    ("dlcoder.plan.", "memory planning"),
+    ("dlcoder.codegen.", "code generation"),
+    ("dlcoder.outdir.", "writing files"),
+    ("dlcoder.verify.build_runner", "compiling"),
+    ("dlcoder.verify.compile_library", "compiling"),
+    ("dlcoder.verify.run_runner", "running the library"),
+    ("dlcoder.verify.reference_", "running the reference"),
+    ("dlcoder.bench._tflite_times", "running the reference"),
+    ("dlcoder.verify.compare", "comparing outputs"),
+)
 
 
 def _add_model_args(p: argparse.ArgumentParser) -> None:
@@ -21,9 +47,19 @@ def _shapes(args) -> dict:
 
 
 def cmd_generate(args) -> int:
-    from dlcoder import compiler
-    g = compiler.load_graph(args.model, _shapes(args))
+    from dlcoder import compiler, outdir
+    from dlcoder.codegen import cgen
+    shapes = _shapes(args)
+    if args.name is not None:
+        cgen.check_name(args.name)
+    cgen.check_namespace(args.namespace)
+    g = compiler.load_graph(args.model, shapes)
     name = args.name or compiler.default_name(args.model)
+    # after the model is read, so that a bad model is what gets reported, and before the
+    # passes, the reference run and any write
+    out = outdir.check(args.out_dir, "--out-dir", args.model)
+    if args.test_dir:
+        outdir.check(args.test_dir, "--test-dir", args.model, apart_from=("--out-dir", out))
     lib, g_opt = compiler.compile_graph(g, name, args.namespace, keep_names=args.keep_names)
     tests = compiler.test_files(args.model, g, g_opt, lib, name) if args.test_dir else None
     compiler.write_library(lib, args.out_dir)
@@ -53,15 +89,22 @@ def cmd_bench(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="dlcoder", description="Compile TFLite models into C++ libraries.")
+    # --debug before or after the command; SUPPRESS so that a subcommand's default does not
+    # overwrite a --debug given before it
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="on an internal error, raise it (Python traceback) instead of one line")
+    p = argparse.ArgumentParser(prog="dlcoder", description="Compile TFLite models into C++ libraries.",
+                                parents=[debug])
     p.add_argument("--version", action="version", version=f"dlcoder {__version__}")
     p.add_argument("--cmake-dir", action="store_true",
                    help="print the folder holding DLCoderConfig.cmake and exit")
     sub = p.add_subparsers(dest="command")
 
-    g = sub.add_parser("generate", help="write a self-contained C++ library for a model")
+    g = sub.add_parser("generate", parents=[debug], help="write a self-contained C++ library for a model")
     _add_model_args(g)
-    g.add_argument("--out-dir", required=True, help="output folder (replaced as a whole)")
+    g.add_argument("--out-dir", required=True, help="output folder, replaced as a whole: it must be "
+                   "new, empty, or written by dlcoder before")
     g.add_argument("--name", help="class name and C API prefix (default: the model's file stem)")
     g.add_argument("--namespace", default="dlcoder", help="C++ namespace of the class (a::b allowed)")
     g.add_argument("--keep-names", action="store_true", help="keep tensor names in comments")
@@ -69,12 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "interpreter computes now) and NAME_benchmark.cc into this folder")
     g.set_defaults(fn=cmd_generate)
 
-    i = sub.add_parser("inspect", help="ops, tensors, weight and arena bytes")
+    i = sub.add_parser("inspect", parents=[debug], help="ops, tensors, weight and arena bytes")
     _add_model_args(i)
     i.add_argument("--json", action="store_true")
     i.set_defaults(fn=cmd_inspect)
 
-    v = sub.add_parser("verify", help="compile, run and compare with the TFLite interpreter")
+    v = sub.add_parser("verify", parents=[debug], help="compile, run and compare with the TFLite interpreter")
     _add_model_args(v)
     v.add_argument("--inputs", help=".npz with one array per input (input_0, ... or input names)")
     v.add_argument("--per-tensor", action="store_true",
@@ -84,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--cxx", help="C++ compiler (default: $CXX or c++)")
     v.set_defaults(fn=cmd_verify)
 
-    b = sub.add_parser("bench", help="latency and memory against the TFLite interpreter")
+    b = sub.add_parser("bench", parents=[debug], help="latency and memory against the TFLite interpreter")
     _add_model_args(b)
     b.add_argument("--threads", type=int, default=1)
     b.add_argument("--runs", type=int, default=30)
@@ -115,3 +158,35 @@ def main(argv=None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as e:      # MemoryError and RecursionError too
+        if getattr(args, "debug", False):
+            raise
+        print(f"dlcoder: {internal_error(e, phase(e, args.command))}", file=sys.stderr)
+        return 3
+
+
+def phase(e: BaseException, default: str) -> str:
+    """Where `e` was raised (PHASES), or `default`."""
+    frames = []
+    tb = e.__traceback__
+    while tb is not None:
+        frames.append(f"{tb.tb_frame.f_globals.get('__name__')}.{tb.tb_frame.f_code.co_name}")
+        tb = tb.tb_next
+    for where in reversed(frames):
+        for prefix, name in PHASES:
+            if where.startswith(prefix):
+                return name
+    return default
+
+
+def internal_error(e: Exception, where: str) -> str:
+    """One line for an exception no DlcoderError covers."""
+    if isinstance(e, MemoryError):
+        return f"error: out of memory in {where}; the model needs more memory than this machine has"
+    if isinstance(e, RecursionError):
+        what = "recursion too deep (RecursionError)"
+    else:
+        text = " ".join(str(e).split())
+        what = f"{type(e).__name__}: {text}" if text else type(e).__name__
+    return (f"internal error in {where}: {what}; please report it with the model "
+            f"(--debug shows the traceback)")

@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import collections
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
+from dlcoder import outdir
 from dlcoder.codegen import cgen
 from dlcoder.codegen.emitter import Library, emit
-from dlcoder.errors import DlcoderError, DynamicShapeError, UnsupportedError
+from dlcoder.errors import DynamicShapeError, UnsupportedError
 from dlcoder.frontend import tflite as frontend
 from dlcoder.ir import Graph
 from dlcoder.ops import problem
@@ -67,10 +65,8 @@ def load_graph(model_path: str, input_shapes: dict | None = None) -> Graph:
 def compile_graph(g: Graph, name: str, namespace: str = DEFAULT_NAMESPACE,
                   keep_names: bool = False, debug: bool = False,
                   profile: bool = False) -> tuple[Library, Graph]:
-    if not cgen.is_identifier(name):
-        raise DlcoderError(f"--name '{name}' is not a C identifier")
-    if not all(cgen.is_identifier(part) for part in namespace.split("::")):
-        raise DlcoderError(f"--namespace '{namespace}' is not a C++ namespace")
+    cgen.check_name(name)
+    cgen.check_namespace(namespace)
     g = pipeline.run(g)
     check_supported(g)
     return emit(g, name, namespace, keep_names=keep_names, debug=debug, profile=profile), g
@@ -87,27 +83,9 @@ def test_files(model_path: str, g0: Graph, g: Graph, lib: Library, name: str, se
 
 
 def write_files(files: dict, out_dir: str) -> None:
-    """Write the files into a fresh folder beside out_dir, then swap it into place, so
-    out_dir is either the old output or the complete new one, never half written."""
-    out = Path(out_dir).resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        for rel, data in sorted(files.items()):
-            path = tmp / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-        os.chmod(tmp, 0o755)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=out.parent))
-            os.rename(out, old / "x")
-            os.rename(tmp, out)
-            shutil.rmtree(old)
-        else:
-            os.rename(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    """Replace the folder out_dir by one holding the files, never half written, and only
+    if dlcoder may replace it (outdir.py: new, empty, or written by dlcoder before)."""
+    outdir.write(files, out_dir)
 
 
 def write_library(lib: Library, out_dir: str) -> None:

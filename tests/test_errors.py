@@ -63,6 +63,7 @@ def test_bad_model_exits_2_and_touches_nothing(case, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.h").write_text("// the user's previous output\n")
+    (out / ".dlcoder-output").write_text("")     # written by dlcoder, so it may be replaced
     before = snapshot(tmp_path)
     res = run_cli("generate", model, "--out-dir", out)
     assert res.returncode == 2, res.stderr
