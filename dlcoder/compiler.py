@@ -1,18 +1,17 @@
 """The generator as a library: model file -> checked, optimised graph -> files on disk."""
 from __future__ import annotations
 
-import collections
 from pathlib import Path
 
 from dlcoder import outdir
 from dlcoder.codegen import cgen
 from dlcoder.codegen.emitter import Library, emit
-from dlcoder.errors import DynamicShapeError, UnsupportedError
+from dlcoder.errors import InvalidModelError
 from dlcoder.frontend import tflite as frontend
 from dlcoder.ir import Graph
 from dlcoder.ops import problem
 from dlcoder.passes import pipeline
-from dlcoder.shapes import pin_input_shapes
+from dlcoder.validate import MAX_BYTES, report_unsupported, validate
 
 DEFAULT_NAMESPACE = "dlcoder"
 
@@ -24,42 +23,12 @@ def default_name(model_path: str) -> str:
 def check_supported(g: Graph) -> None:
     """Raise one UnsupportedError that names every unsupported op with its count and the
     index of its first node, in the graph and in the subgraphs its control flow runs."""
-    found = collections.OrderedDict()
-    for k, graph in g.reachable():
-        for i, node in enumerate(graph.nodes):
-            why = problem(node, graph)
-            if why is None:
-                continue
-            key = (node.op, why)
-            where = f"node {node.index if node.index >= 0 else i}" + (f" of subgraph {k}" if k else "")
-            count, first = found.get(key, (0, where))
-            found[key] = (count + 1, first)
-    if found:
-        parts = [f"{op} x{count} (first at {first}{'' if why == 'unsupported op' else ': ' + why})"
-                 for (op, why), (count, first) in found.items()]
-        raise UnsupportedError("unsupported: " + "; ".join(parts))
-
-
-def check_static(g: Graph) -> None:
-    for t in g.inputs:
-        ten = g.tensors[t]
-        if ten.signature is not None and any(d < 0 for d in ten.signature):
-            dims = "x".join("?" if d < 0 else str(d) for d in ten.signature)
-            raise DynamicShapeError(
-                f"input '{ten.name}' has a dynamic shape [{dims}]; pin it with "
-                f"--input-shape {ten.name}={'x'.join(str(max(d, 1)) for d in ten.signature)}")
+    report_unsupported(g, problem)
 
 
 def load_graph(model_path: str, input_shapes: dict | None = None) -> Graph:
-    g = frontend.load(model_path)
-    if input_shapes:
-        g = pin_input_shapes(g, model_path, input_shapes)
-    check_static(g)
-    if any(t.signature is not None and any(d < 0 for d in t.signature)
-           for t in g.tensors if not t.is_const):
-        # static inputs, but intermediate shapes stored as placeholders: propagate them
-        g = pin_input_shapes(g, model_path, {})
-    return g
+    """Read and validate a model (validate.py); input_shapes pins dynamic inputs."""
+    return validate(frontend.load(model_path), input_shapes)
 
 
 def compile_graph(g: Graph, name: str, namespace: str = DEFAULT_NAMESPACE,
@@ -69,7 +38,12 @@ def compile_graph(g: Graph, name: str, namespace: str = DEFAULT_NAMESPACE,
     cgen.check_namespace(namespace)
     g = pipeline.run(g)
     check_supported(g)
-    return emit(g, name, namespace, keep_names=keep_names, debug=debug, profile=profile), g
+    lib = emit(g, name, namespace, keep_names=keep_names, debug=debug, profile=profile)
+    if lib.arena_bytes > MAX_BYTES:
+        # the built-in arena is a static array, which the default code model cannot place
+        raise InvalidModelError(f"the model needs an arena of {lib.arena_bytes} bytes, past "
+                                f"the {MAX_BYTES}-byte limit")
+    return lib, g
 
 
 def test_files(model_path: str, g0: Graph, g: Graph, lib: Library, name: str, seed: int = 0) -> dict:

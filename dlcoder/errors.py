@@ -9,6 +9,12 @@ class ModelFormatError(DlcoderError):
     """The file is unreadable, truncated or not a TFLite flatbuffer."""
 
 
+class InvalidModelError(ModelFormatError):
+    """The flatbuffer parses, but the model contradicts itself: an index out of range, a
+    missing required input, a stored shape that differs from what its op computes, a
+    nonsensical attribute, or a size past what the target can address."""
+
+
 class UnsupportedError(DlcoderError):
     """The model uses an op, dtype or feature that dlcoder cannot compile."""
 

@@ -89,3 +89,14 @@ def const_tensor(v, dtype="int32"):
     from dlcoder.ir import Tensor
     v = np.asarray(v, dtype)
     return Tensor("c", v.shape, dtype, v)
+
+
+def require_shared():
+    """Skip a test that needs ../shared/models where the suite is absent, except under CI
+    (CI=true), where a missing suite must fail rather than pass as a skip."""
+    if SHARED_MODELS.is_dir():
+        return
+    message = f"shared model suite not found at {SHARED_MODELS}"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)

@@ -42,10 +42,12 @@ def snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
 
 
-def read_options(op) -> dict:
+def read_options(op, data: bytes = b"") -> dict:
     kind = op.BuiltinOptionsType()
     if kind == 0:
         return {}
+    if kind not in _OPTION_CLASSES:
+        raise ModelFormatError(f"unknown builtin options type {kind}")
     cls_name = _OPTION_CLASSES[kind]
     cls = getattr(tflite, cls_name)
     table = op.BuiltinOptions()
@@ -57,6 +59,8 @@ def read_options(op) -> dict:
     for m in methods:
         if hasattr(cls, m + "Length"):
             n = getattr(opts, m + "Length")()
+            if data:
+                _count(n, data, f"option {m}")
             value = tuple(int(getattr(opts, m)(j)) for j in range(n))
         else:
             value = getattr(opts, m)()
@@ -64,15 +68,30 @@ def read_options(op) -> dict:
                 continue
         key = snake(m)
         if key in _ENUMS:
-            value = _ENUMS[key][value]
+            value = _ENUMS[key].get(value, value)   # an unknown value stays a number
         elif cls_name == "MirrorPadOptions" and key == "mode":
-            value = _MIRROR_MODES[value]
+            value = _MIRROR_MODES.get(value, value)
         attrs[key] = value
     return attrs
 
 
+def _count(n: int, data: bytes, what: str) -> int:
+    """A vector's length, which cannot exceed the file: each element takes 4 bytes or more
+    (1 for byte vectors, checked where they are read). A corrupt length would otherwise
+    send the reader round a loop of billions of garbage entries."""
+    if not 0 <= n <= len(data) // 4:
+        raise ModelFormatError(f"corrupt file: {what} claims {n} entries in {len(data)} bytes")
+    return n
+
+
+def _index(i: int, n: int, what: str) -> int:
+    if not 0 <= i < n:
+        raise ModelFormatError(f"{what} {i} is out of range (the model has {n})")
+    return i
+
+
 def _buffer_bytes(model, data: bytes, index: int) -> bytes | None:
-    buf = model.Buffers(index)
+    buf = model.Buffers(_index(index, model.BuffersLength(), "buffer"))
     if buf is None:
         return None
     if buf.Offset() > 1:   # large models keep buffers after the flatbuffer
@@ -85,11 +104,11 @@ def _buffer_bytes(model, data: bytes, index: int) -> bytes | None:
     return buf.DataAsNumpy().tobytes()
 
 
-def _read_sparsity(sp) -> dict | None:
+def _read_sparsity(sp, data: bytes) -> dict | None:
     if sp is None:
         return None
     dims = []
-    for i in range(sp.DimMetadataLength()):
+    for i in range(_count(sp.DimMetadataLength(), data, "sparsity metadata")):
         d = sp.DimMetadata(i)
         entry = {"format": "DENSE" if d.Format() == 0 else "SPARSE_CSR", "dense_size": d.DenseSize()}
         if d.Format() != 0:
@@ -99,10 +118,12 @@ def _read_sparsity(sp) -> dict | None:
                 vec_cls = {1: tflite.Int32Vector, 2: tflite.Uint16Vector, 3: tflite.Uint8Vector}[kind]
                 vec = vec_cls()
                 vec.Init(table.Bytes, table.Pos)
-                entry[key] = np.array([vec.Values(j) for j in range(vec.ValuesLength())], np.int64)
+                n = _count(vec.ValuesLength(), data, "a sparsity index vector")
+                entry[key] = np.array([vec.Values(j) for j in range(n)], np.int64)
         dims.append(entry)
-    return {"traversal_order": tuple(sp.TraversalOrder(i) for i in range(sp.TraversalOrderLength())),
-            "block_map": tuple(sp.BlockMap(i) for i in range(sp.BlockMapLength())),
+    return {"traversal_order": tuple(sp.TraversalOrder(i) for i in
+                                     range(_count(sp.TraversalOrderLength(), data, "a traversal order"))),
+            "block_map": tuple(sp.BlockMap(i) for i in range(_count(sp.BlockMapLength(), data, "a block map"))),
             "dim_metadata": dims}
 
 
@@ -112,18 +133,28 @@ def _read_tensor(model, data: bytes, t, where: str) -> Tensor:
         raise UnsupportedError(f"unsupported dtype {_TYPE_NAMES.get(ttype, ttype)} "
                                f"of tensor '{t.Name().decode(errors='replace')}' ({where})")
     dtype = _TYPES[ttype]
-    shape = tuple(int(x) for x in t.ShapeAsNumpy()) if t.ShapeLength() else ()
+    shape = tuple(int(x) for x in t.ShapeAsNumpy()) if _count(t.ShapeLength(), data, "a shape") else ()
     signature = (tuple(int(x) for x in t.ShapeSignatureAsNumpy())
-                 if t.ShapeSignatureLength() else None)
-    sparsity = _read_sparsity(t.Sparsity())
+                 if _count(t.ShapeSignatureLength(), data, "a shape signature") else None)
+    if any(d < 0 for d in shape):
+        raise ModelFormatError(f"tensor '{t.Name().decode(errors='replace')}' ({where}) has a "
+                               f"negative dimension in its shape {list(shape)}")
+    sparsity = _read_sparsity(t.Sparsity(), data)
     raw = _buffer_bytes(model, data, t.Buffer())
     value = None
     if raw is not None:
+        itemsize = np.dtype(dtype).itemsize
+        if len(raw) % itemsize:
+            raise ModelFormatError(f"buffer of tensor '{t.Name().decode(errors='replace')}' has "
+                                   f"{len(raw)} bytes, not a whole number of {dtype} values")
         value = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<"))
         if sparsity is None:
-            if value.size != int(np.prod(shape, dtype=np.int64)):
-                raise ModelFormatError(f"buffer of tensor '{t.Name().decode()}' has {value.size} "
-                                       f"elements, its shape {shape} needs more")
+            need = 1
+            for d in shape:
+                need *= d
+            if value.size != need:
+                raise ModelFormatError(f"buffer of tensor '{t.Name().decode(errors='replace')}' has "
+                                       f"{value.size} elements, its shape {list(shape)} needs {need}")
             value = value.reshape(shape)
         value = value.astype(dtype)   # native byte order, owned copy
     if value is None and t.IsVariable():
@@ -142,7 +173,7 @@ def _read_tensor(model, data: bytes, t, where: str) -> Tensor:
 
 
 def _op_name(model, op) -> str:
-    code = model.OperatorCodes(op.OpcodeIndex())
+    code = model.OperatorCodes(_index(op.OpcodeIndex(), model.OperatorCodesLength(), "opcode index"))
     builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
     if builtin == tflite.BuiltinOperator.CUSTOM:
         return "CUSTOM:" + (code.CustomCode() or b"?").decode(errors="replace")
@@ -152,12 +183,13 @@ def _op_name(model, op) -> str:
 def _read_subgraph(model, data: bytes, index: int) -> Graph:
     sg = model.Subgraphs(index)
     where = f"subgraph {index}"
-    tensors = tuple(_read_tensor(model, data, sg.Tensors(i), where) for i in range(sg.TensorsLength()))
+    tensors = tuple(_read_tensor(model, data, sg.Tensors(i), where)
+                    for i in range(_count(sg.TensorsLength(), data, "a tensor list")))
     nodes = []
-    for i in range(sg.OperatorsLength()):
+    for i in range(_count(sg.OperatorsLength(), data, "an operator list")):
         op = sg.Operators(i)
         name = _op_name(model, op)
-        attrs = read_options(op) if not name.startswith("CUSTOM:") else {}
+        attrs = read_options(op, data) if not name.startswith("CUSTOM:") else {}
         nodes.append(Node(op=name,
                           inputs=tuple(int(x) for x in op.InputsAsNumpy()) if op.InputsLength() else (),
                           outputs=tuple(int(x) for x in op.OutputsAsNumpy()) if op.OutputsLength() else (),
@@ -182,9 +214,14 @@ def parse(data: bytes, path: str = "<model>") -> Graph:
         raise ModelFormatError(f"{path} is not a TFLite model (no TFL3 identifier)")
     try:
         model = tflite.Model.GetRootAsModel(data, 0)
-        if model.SubgraphsLength() == 0:
-            raise ModelFormatError(f"{path} has no subgraphs")
+        if _count(model.SubgraphsLength(), data, "the subgraph list") == 0:
+            raise ModelFormatError("it has no subgraphs")
+        _count(model.OperatorCodesLength(), data, "the opcode list")
+        _count(model.BuffersLength(), data, "the buffer list")
         graphs = [_read_subgraph(model, data, i) for i in range(model.SubgraphsLength())]
-    except (IndexError, struct.error, ValueError, KeyError, AttributeError, TypeError) as e:
+    except ModelFormatError as e:
+        raise ModelFormatError(f"{path}: {e}") from None
+    except (IndexError, struct.error, ValueError, KeyError, AttributeError, TypeError,
+            UnicodeDecodeError, OverflowError, MemoryError, RecursionError) as e:
         raise ModelFormatError(f"{path} is truncated or corrupt ({type(e).__name__})") from None
     return graphs[0].replace(subgraphs=tuple(graphs[1:]))

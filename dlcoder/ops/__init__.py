@@ -29,6 +29,11 @@ class OpDef:
     # an output may share storage with an input of its shape: every output element is
     # written after the input elements at its position are read
     in_place: bool = False
+    # (node, graph) -> one shape tuple per output: what TFLite's Prepare computes from the
+    # inputs' shapes, constant inputs and attributes. Raises InvalidModelError (or
+    # UnsupportedError) for a node whose inputs or attributes are inconsistent. Run by the
+    # validation pass on every node of the model, before anything else (_shapes.py).
+    shape: Optional[Callable] = None
 
 
 TABLE: dict = {}
@@ -40,13 +45,13 @@ ANY = frozenset({"float32", "int32", "int64", "bool", "int8", "uint8", "int16"})
 
 
 def register(*names, header: str, dtypes=FLOAT, check=None, evaluate=None, scratch=None,
-             task_scratch=None, in_place=False):
+             task_scratch=None, in_place=False, shape=None):
     def deco(emit):
         for name in names:
             if name in TABLE:
                 raise RuntimeError(f"op {name} registered twice")
             TABLE[name] = OpDef(name, emit, header, frozenset(dtypes), check, evaluate, scratch,
-                               task_scratch, in_place)
+                               task_scratch, in_place, shape)
         return emit
     return deco
 

@@ -27,8 +27,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dlcoder.codegen.context import Context
+from dlcoder.errors import UnsupportedError
 from dlcoder.ir import CTYPES, Graph, Node
 from dlcoder.ops import TABLE, register, scratch_bytes
+from dlcoder.ops import _shapes as S
 from dlcoder.plan import plan_graph
 
 ALIGN = 64
@@ -160,6 +162,82 @@ def check(node: Node, g: Graph):
     return None
 
 
+# ---- shape rules: TFLite's while.cc and if.cc Prepare ---------------------------------
+def _callee(node: Node, g: Graph, attr: str) -> Graph:
+    k = node.attrs.get(attr)
+    if not isinstance(k, int) or not 1 <= k <= len(g.subgraphs):
+        S.fail(f"{attr} {k} names no subgraph (the model has {len(g.subgraphs) + 1})")
+    return g.subgraph(k)
+
+
+def _agree(what: str, a, b) -> None:
+    """Tensor b of a subgraph stands for tensor a: one dtype and one shape. If b's shape is
+    dynamic (signature -1), TFLite would resize the subgraph; we compile it as stored."""
+    if a.dtype != b.dtype:
+        S.fail(f"{what} is {b.dtype}, the node's is {a.dtype}")
+    if a.shape != b.shape:
+        why = f"{what} has shape {list(b.shape)}, the node's {list(a.shape)}"
+        if b.signature is not None and -1 in b.signature:
+            raise UnsupportedError(why + " (control flow over a dynamic shape)")
+        S.fail(why)
+
+
+def while_shape(node: Node, g: Graph):
+    """The outputs are the loop variables, shaped and typed as the inputs. cond takes them
+    and gives one bool; body takes them and gives them back unchanged in dtype and shape
+    (a body that changes a shape TFLite runs as dynamic, which we cannot compile)."""
+    n = len(node.inputs)
+    S.arity(node, n, n)
+    cond, body = (_callee(node, g, a) for a in ("cond_subgraph_index", "body_subgraph_index"))
+    if node.attrs["cond_subgraph_index"] == node.attrs["body_subgraph_index"]:
+        S.fail("cond and body are the same subgraph")
+    if (len(cond.inputs), len(cond.outputs), len(body.inputs), len(body.outputs)) != (n, 1, n, n):
+        S.fail(f"{n} loop variables, but cond takes {len(cond.inputs)} and gives "
+               f"{len(cond.outputs)}, body takes {len(body.inputs)} and gives {len(body.outputs)}")
+    for j, (x, y) in enumerate(zip(node.inputs, node.outputs)):
+        if g.tensors[x].dtype != g.tensors[y].dtype:
+            S.fail(f"loop variable {j} is {g.tensors[x].dtype} in and {g.tensors[y].dtype} out")
+        _agree(f"cond's input {j}", g.tensors[x], cond.tensors[cond.inputs[j]])
+        _agree(f"body's input {j}", g.tensors[x], body.tensors[body.inputs[j]])
+        old, new = body.tensors[body.inputs[j]], body.tensors[body.outputs[j]]
+        if old.dtype != new.dtype:
+            S.fail(f"body's output {j} is {new.dtype}, its input {old.dtype}")
+        if old.shape != new.shape:
+            raise UnsupportedError(f"the body changes loop variable {j} from shape "
+                                   f"{list(old.shape)} to {list(new.shape)}")
+    c = cond.tensors[cond.outputs[0]]
+    if c.dtype != "bool" or c.size != 1:
+        S.fail(f"cond gives {c.dtype}{list(c.shape)}, not one bool")
+    return [S.in_shape(g, node, j) for j in range(n)]
+
+
+def if_shape(node: Node, g: Graph):
+    """Input 0 is one bool; both branches take the other inputs (one dtype and shape each)
+    and give the outputs, of one shape in both (else TFLite's are dynamic)."""
+    S.arity(node, max(1, len(node.inputs)), len(node.outputs))
+    c = g.tensors[node.inputs[0]]
+    if c.dtype != "bool" or c.size != 1:
+        S.fail(f"the condition (input 0) is {c.dtype}{list(c.shape)}, not one bool")
+    branches = {w: _callee(node, g, f"{w}_subgraph_index") for w in ("then", "else")}
+    for w, b in branches.items():
+        if (len(b.inputs), len(b.outputs)) != (len(node.inputs) - 1, len(node.outputs)):
+            S.fail(f"the {w} branch takes {len(b.inputs)} and gives {len(b.outputs)}, the node "
+                   f"passes {len(node.inputs) - 1} and takes {len(node.outputs)}")
+        for j, (x, t) in enumerate(zip(node.inputs[1:], b.inputs)):
+            _agree(f"the {w} branch's input {j}", g.tensors[x], b.tensors[t])
+        for j, (y, t) in enumerate(zip(node.outputs, b.outputs)):
+            if g.tensors[y].dtype != b.tensors[t].dtype:
+                S.fail(f"the {w} branch's output {j} is {b.tensors[t].dtype}, the node's "
+                       f"{g.tensors[y].dtype}")
+    then, other = branches["then"], branches["else"]
+    shapes = [then.tensors[t].shape for t in then.outputs]
+    for j, (s, t) in enumerate(zip(shapes, other.outputs)):
+        if s != other.tensors[t].shape:
+            raise UnsupportedError(f"output {j}: the branches give shapes {list(s)} and "
+                                   f"{list(other.tensors[t].shape)}")
+    return shapes
+
+
 def _emit_graph(graph: Graph, ctx: Context, what: str) -> list:
     lines = []
     for i, n in enumerate(graph.nodes):
@@ -182,7 +260,7 @@ def _memcpy(dst: str, src: str, nbytes: int) -> str:
 
 
 @register("WHILE", header="common.h", dtypes=frozenset(CTYPES), check=check,
-          scratch=lambda node, g: layout(node, g).size)
+          scratch=lambda node, g: layout(node, g).size, shape=while_shape)
 def emit_while(node: Node, g: Graph, e: Context):
     loop = layout(node, g)
     base = e.scratch_offset() or 0
@@ -269,7 +347,7 @@ def check_if(node: Node, g: Graph):
 
 
 @register("IF", header="common.h", dtypes=frozenset(CTYPES), check=check_if,
-          scratch=lambda node, g: max(p.size for p in _branch_plans(node, g)))
+          scratch=lambda node, g: max(p.size for p in _branch_plans(node, g)), shape=if_shape)
 def emit_if(node: Node, g: Graph, e: Context):
     base = e.scratch_offset() or 0
     lines = [f"if (*{e.src(node.inputs[0])}) {{"]

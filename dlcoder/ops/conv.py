@@ -8,6 +8,8 @@ from dlcoder.errors import UnsupportedError
 from dlcoder.ops import FLOAT, register
 from dlcoder.ops._common import (check_activation, clamp_init, post_init, post_statement, residual,
                                  shape, spatial_padding)
+from dlcoder.ops._shapes import (OUT, activation, arity, bias_size, const_ints, dtypes_by,
+                                 dtypes_in, fail, in_shape, rank_between, window)
 
 PANEL = 16     # columns per packed GEMM panel (simd_kernels.h)
 KMAX_MR = 12   # rows of the widest GEMM tile (kMaxMR in simd.h)
@@ -237,8 +239,62 @@ def pair_filter(filt: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(chunks).reshape(-1)
 
 
+def _nhwc_and_filter(node, g) -> tuple:
+    """The input's and the filter's shapes, both of rank 4, after the arity check: the
+    input, the filter and an optional bias (positions 0, 1, 2)."""
+    arity(node, (2, 3))
+    activation(node)
+    x, w = in_shape(g, node, 0), in_shape(g, node, 1)
+    rank_between(x, 4, 4)
+    rank_between(w, 4, 4, "filter")
+    return x, w
+
+
+# The input's dtype -> the filter's, the bias's and the output's (TFLite's conv Prepare and
+# the kernel its Eval picks). A float32 conv with an int8 or uint8 filter is TFLite's hybrid
+# (dynamic-range) conv; TFLite does not check the filter of a float32 conv further, but its
+# float kernel reads it as float32. TFLite also takes uint8 filters on int8 data and the
+# reverse, which its kernels then read as the data's type.
+_CONV_DTYPES = {
+    "float32": {1: {"float32", "int8", "uint8"}, 2: {"float32"}, OUT: {"float32"}},
+    "int8": {1: {"int8"}, 2: {"int32"}, OUT: {"int8"}},
+    "uint8": {1: {"uint8"}, 2: {"int32"}, OUT: {"uint8"}},
+    "int16": {1: {"int8"}, 2: {"int32", "int64"}, OUT: {"int16"}},
+}
+# DEPTHWISE_CONV_2D: the hybrid filter is int8 only, an int16 conv's bias int64 only
+_DEPTHWISE_DTYPES = {
+    "float32": {1: {"float32", "int8"}, 2: {"float32"}, OUT: {"float32"}},
+    "int8": {1: {"int8"}, 2: {"int32"}, OUT: {"int8"}},
+    "uint8": {1: {"uint8"}, 2: {"int32"}, OUT: {"uint8"}},
+    "int16": {1: {"int8"}, 2: {"int64"}, OUT: {"int16"}},
+}
+# TRANSPOSE_CONV, by the dtype of its input 2 (the data): the filter is input 1, the bias 3
+_TRANSPOSE_CONV_DTYPES = {
+    "float32": {1: {"float32", "int8"}, 3: {"float32"}, OUT: {"float32"}},
+    "int8": {1: {"int8"}, 3: {"int32"}, OUT: {"int8"}},
+    "uint8": {1: {"uint8"}, 3: {"int32"}, OUT: {"uint8"}},
+    "int16": {1: {"int8"}, 3: {"int32", "int64"}, OUT: {"int16"}},
+}
+
+
+def _conv_shape(node, g):
+    """TFLite's conv Prepare: filter [out_c, h, w, in_c / groups], the input's channels a
+    multiple of the filter's (grouped conv), a bias per output channel; the dtypes of
+    _CONV_DTYPES."""
+    x, w = _nhwc_and_filter(node, g)
+    if x[3] < 1 or w[3] < 1 or x[3] % w[3]:
+        fail(f"the filter has {w[3]} input channels, the input has {x[3]}")
+    groups = x[3] // w[3]
+    if w[0] % groups:
+        fail(f"the filter's {w[0]} output channels do not split into {groups} groups "
+             f"(the input's {x[3]} channels over the filter's {w[3]})")
+    bias_size(g, node, 2, w[0])
+    dtypes_by(g, node, _CONV_DTYPES)
+    return [(x[0],) + window(node, x[1:3], w[1:3], dilated=True) + (w[0],)]
+
+
 @register("CONV_2D", header="conv.h", check=_check_conv, scratch=_conv_scratch,
-          task_scratch=_conv_task_scratch)
+          task_scratch=_conv_task_scratch, shape=_conv_shape)
 def conv2d(node, g, e):
     x, w = node.inputs[0], node.inputs[1]
     n, ih, iw, ic = shape(g, x)
@@ -304,7 +360,21 @@ def depthwise_params(node, g, e) -> str:
         "depth_multiplier": oc // ic, "act": clamp_init(node), "post": post_init(node)}))
 
 
-@register("DEPTHWISE_CONV_2D", header="conv.h", check=_check_conv)
+def _depthwise_shape(node, g):
+    """TFLite's depthwise Prepare: filter [1, h, w, in_c * multiplier]. Like TFLite's
+    kernels, ours take the multiplier from the shapes; the depth_multiplier attribute,
+    redundant, is not read (TFLite stopped checking it). The dtypes of _DEPTHWISE_DTYPES."""
+    x, w = _nhwc_and_filter(node, g)
+    if w[0] != 1:
+        fail(f"the filter has shape {list(w)}, a depthwise filter is [1, h, w, channels]")
+    if x[3] < 1 or w[3] % x[3]:
+        fail(f"the filter has {w[3]} channels, not a multiple of the input's {x[3]}")
+    bias_size(g, node, 2, w[3])
+    dtypes_by(g, node, _DEPTHWISE_DTYPES)
+    return [(x[0],) + window(node, x[1:3], w[1:3], dilated=True) + (w[3],)]
+
+
+@register("DEPTHWISE_CONV_2D", header="conv.h", check=_check_conv, shape=_depthwise_shape)
 def depthwise_conv2d(node, g, e):
     x, w = node.inputs[0], node.inputs[1]
     ic, kh, oc = shape(g, x)[3], shape(g, w)[1], shape(g, w)[3]
@@ -321,8 +391,38 @@ def _check_transpose_conv(node, g):
     return check_activation(node, g)
 
 
+def _transpose_conv_shape(node, g):
+    """The output_shape input (TFLite's transpose_conv Prepare), which must be NHWC with the
+    input's batch and the filter's [out_c, h, w, in_c] output channels, and whose forward
+    conv gives back the input's H and W (as TensorFlow requires; TFLite does not check).
+    output_shape is int32, the other dtypes those of _TRANSPOSE_CONV_DTYPES."""
+    arity(node, (3, 4))
+    activation(node)
+    w, x = in_shape(g, node, 1), in_shape(g, node, 2)
+    rank_between(in_shape(g, node, 0), 1, 1, "output_shape")
+    rank_between(w, 4, 4, "filter")
+    rank_between(x, 4, 4)
+    if w[3] != x[3]:
+        fail(f"the filter has {w[3]} input channels, the input has {x[3]}")
+    bias_size(g, node, 3, w[0])
+    out = const_ints(g, node, 0, "output_shape")
+    if len(out) != 4 or min(out) < 0:
+        fail(f"output_shape {out} is not 4 sizes of an NHWC tensor")
+    if (out[0], out[3]) != (x[0], w[0]):
+        fail(f"output_shape {out} does not have the input's batch {x[0]} and the filter's "
+             f"{w[0]} output channels")
+    back = window(node, out[1:3], w[1:3])
+    if back != tuple(x[1:3]):
+        fail(f"an output of {out[1]}x{out[2]} comes from a {back[0]}x{back[1]} input, not "
+             f"{x[1]}x{x[2]}")
+    dtypes_in(g, node, {"int32"}, positions=(0,))
+    dtypes_by(g, node, _TRANSPOSE_CONV_DTYPES, k=2)
+    return [tuple(out)]
+
+
 # Input 0 (output_shape) is int32: FLOAT alone rejected every TRANSPOSE_CONV.
-@register("TRANSPOSE_CONV", header="conv.h", dtypes=FLOAT | {"int32"}, check=_check_transpose_conv)
+@register("TRANSPOSE_CONV", header="conv.h", dtypes=FLOAT | {"int32"}, check=_check_transpose_conv,
+          shape=_transpose_conv_shape)
 def transpose_conv(node, g, e):
     # inputs: output_shape, filter [oc][kh][kw][ic], input, optional bias
     w, x = node.inputs[1], node.inputs[2]

@@ -8,6 +8,8 @@ from dlcoder.codegen import cgen
 from dlcoder.ops import ANY, FLOAT, NUMERIC, register
 from dlcoder.ops._common import (broadcast_strides, check_activation, clamp_init,
                                  ctype, loop6, loop6_init, shape)
+from dlcoder.ops._shapes import (activation, alike, arity, broadcast, dtypes_in, fail, in_shape,
+                                 same_as, same_dtype)
 
 
 def _all_const(fn):
@@ -87,6 +89,36 @@ def _np_arith(name):
     return evaluate
 
 
+def _binary_shape(node, g):
+    """Numpy broadcasting, as TFLite's CalculateShapeForBroadcast."""
+    arity(node, 2)
+    activation(node)
+    return [broadcast(in_shape(g, node, 0), in_shape(g, node, 1))]
+
+
+def _arith_shape(node, g):
+    """Both operands and the result of one dtype: TFLite's Prepare refuses operands that
+    differ and gives the output their dtype, whatever the model stores."""
+    out = _binary_shape(node, g)
+    same_dtype(g, node, inputs=(0, 1), outputs=(0,))
+    return out
+
+
+def _compare_shape(node, g):
+    """Operands of one dtype, a bool result (which TFLite gives the output)."""
+    out = _binary_shape(node, g)
+    same_dtype(g, node, inputs=(0, 1), outputs=())
+    dtypes_in(g, node, {"bool"}, positions=(), outputs=(0,))
+    return out
+
+
+def _logical_shape(node, g):
+    """bool operands and result (TFLite: "Logical ops only support bool type")."""
+    out = _binary_shape(node, g)
+    dtypes_in(g, node, {"bool"}, outputs=(0,))
+    return out
+
+
 def _check_binary(node, g):
     a, b = node.inputs[:2]
     if g.tensors[a].dtype != g.tensors[b].dtype:
@@ -96,13 +128,14 @@ def _check_binary(node, g):
 
 for _name, (_functor, _fn, _dtypes) in _ARITH.items():
     register(_name, header="elementwise.h", dtypes=_dtypes, check=_check_binary,
-             evaluate=_all_const(_np_arith(_name)))(
+             evaluate=_all_const(_np_arith(_name)), shape=_arith_shape)(
         lambda node, g, e, f=_functor: _binary_call(node, g, e, f))
 
-for _table, _dtypes in ((_COMPARE, NUMERIC | {"bool"}), (_LOGICAL, {"bool"})):
+for _table, _dtypes, _shape in ((_COMPARE, NUMERIC | {"bool"}, _compare_shape),
+                                (_LOGICAL, {"bool"}, _logical_shape)):
     for _name, (_functor, _fn) in _table.items():
         register(_name, header="elementwise.h", dtypes=_dtypes, check=_check_binary,
-                 evaluate=_all_const(lambda node, a, b, f=_fn: [f(a, b)]))(
+                 evaluate=_all_const(lambda node, a, b, f=_fn: [f(a, b)]), shape=_shape)(
             lambda node, g, e, f=_functor: _binary_call(node, g, e, f))
 
 
@@ -149,18 +182,18 @@ def _unary_call(node, g, e, functor: str) -> str:
 
 
 for _name, (_functor, _fn, _dtypes) in _UNARY.items():
-    register(_name, header="elementwise.h", dtypes=_dtypes,
+    register(_name, header="elementwise.h", dtypes=_dtypes, shape=alike(),
              evaluate=_all_const(lambda node, x, f=_fn: None if f is None else [f(x)]))(
         lambda node, g, e, f=_functor: _unary_call(node, g, e, f"dlcoder_rt::{f}{{}}"))
 
 
-@register("LEAKY_RELU", header="elementwise.h")
+@register("LEAKY_RELU", header="elementwise.h", shape=alike())
 def leaky_relu(node, g, e):
     alpha = cgen.float_literal(node.attrs.get("alpha", 0.2))
     return _unary_call(node, g, e, f"dlcoder_rt::LeakyReluOp{{{alpha}}}")
 
 
-@register("GELU", header="elementwise.h")
+@register("GELU", header="elementwise.h", shape=alike())
 def gelu(node, g, e):
     kind = "kGeluTanh" if node.attrs.get("approximate", False) else "kGelu"
     x, out = node.inputs[0], node.outputs[0]
@@ -168,7 +201,19 @@ def gelu(node, g, e):
             f"{e.src(x)}, {e.dst(out)});")
 
 
-@register("PRELU", header="elementwise.h", check=_check_binary)
+def _prelu_shape(node, g):
+    """alpha broadcasts to the input, whose shape and dtype the output keeps (TFLite's
+    PreluPrepare). alpha has the input's dtype: TFLite does not check it, but its kernels
+    read alpha as the input's type."""
+    arity(node, 2)
+    x, alpha = in_shape(g, node, 0), in_shape(g, node, 1)
+    if broadcast(x, alpha) != tuple(x):
+        fail(f"alpha of shape {list(alpha)} does not broadcast to the input's {list(x)}")
+    same_dtype(g, node, inputs=(0, 1), outputs=(0,))
+    return [tuple(x)]
+
+
+@register("PRELU", header="elementwise.h", check=_check_binary, shape=_prelu_shape)
 def prelu(node, g, e):
     return _binary_call(node, g, e, "PreluOp")
 
@@ -180,6 +225,7 @@ def _cast_eval(node, g, values):
     return [x.astype(g.tensors[node.outputs[0]].dtype)]
 
 
-@register("CAST", header="elementwise.h", dtypes=ANY, evaluate=_cast_eval)
+# any dtype to any other: the one unary op whose output need not be its input's dtype
+@register("CAST", header="elementwise.h", dtypes=ANY, evaluate=_cast_eval, shape=same_as())
 def cast(node, g, e):
     return _unary_call(node, g, e, f"dlcoder_rt::CastOp<{ctype(g, node.outputs[0])}>{{}}")

@@ -21,6 +21,7 @@ zero slice here.
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 
@@ -30,6 +31,7 @@ from dlcoder.ops import ANY, INDEX, NUMERIC, register
 from dlcoder.ops._common import (MAX_DIMS, Move, const_ints, ctype, dense_move, emit_moves,
                                  eval_moves, norm_axis, remap_hooks, require_const, shape,
                                  strides)
+from dlcoder.ops import _shapes as S
 
 
 def _prod(dims) -> int:
@@ -67,8 +69,20 @@ def _add_n_eval(node, g, values):
     return [acc]
 
 
+def _add_n_shape(node, g):
+    """Two or more inputs of one shape and dtype: TFLite's ADD_N does not broadcast."""
+    S.arity(node, (2, max(2, len(node.inputs))))
+    S.same_dtype(g, node, inputs=range(len(node.inputs)))
+    first = S.in_shape(g, node, 0)
+    for k in range(1, len(node.inputs)):
+        if S.in_shape(g, node, k) != first:
+            S.fail(f"input {k} of shape {list(S.in_shape(g, node, k))} differs from input 0's "
+                   f"{list(first)}")
+    return [first]
+
+
 @register("ADD_N", header="extra.h", dtypes={"float32", "int32"}, check=_checked(_add_n_check),
-          evaluate=_add_n_eval)
+          evaluate=_add_n_eval, shape=_add_n_shape)
 def add_n(node, g, e):
     out = node.outputs[0]
     n = g.tensors[out].size
@@ -150,9 +164,55 @@ def _block_moves(node, g):
     return moves
 
 
+def _block_args(node, g):
+    """(input dims, block_shape, [(before, after)] paddings or crops), as TFLite's Prepare
+    checks them: a rank 3 or 4 input, one positive block size per spatial dim. The block
+    and the paddings or crops are int32: the kernels read them as int32."""
+    S.arity(node, 3)
+    S.same_dtype(g, node)
+    what = "paddings" if node.op == "SPACE_TO_BATCH_ND" else "crops"
+    S.index_input(g, node, 1, "block_shape", ("int32",))
+    S.index_input(g, node, 2, what, ("int32",))
+    dims = S.in_shape(g, node, 0)
+    S.rank_between(dims, 3, 4)
+    m = len(dims) - 2
+    if S.vector(g, node, 1, "block_shape") != m:
+        S.fail(f"block_shape has {S.vector(g, node, 1, 'block_shape')} entries for {m} "
+               f"spatial dims")
+    block = S.const_ints(g, node, 1, "block_shape")
+    if min(block) < 1:
+        S.fail(f"block_shape {block} must be positive")
+    return dims, block, S.const_pairs(g, node, 2, m, what)
+
+
+def _s2b_shape(node, g):
+    """Padded spatial dims divided by the block; the batch multiplied by its volume."""
+    dims, block, pads = _block_args(node, g)
+    out = [dims[0] * math.prod(block)]
+    for i, (d, b, (lo, hi)) in enumerate(zip(dims[1:], block, pads)):
+        if (d + lo + hi) % b:
+            S.fail(f"spatial dim {i}: padded size {d + lo + hi} is not a multiple of the "
+                   f"block {b}")
+        out.append((d + lo + hi) // b)
+    return [tuple(out) + dims[len(block) + 1:]]
+
+
+def _b2s_shape(node, g):
+    """Spatial dims multiplied by the block, then cropped; the batch divided by its volume."""
+    dims, block, crops = _block_args(node, g)
+    if dims[0] % math.prod(block):
+        S.fail(f"batch {dims[0]} is not a multiple of the block volume {math.prod(block)}")
+    out = [dims[0] // math.prod(block)]
+    for i, (d, b, (lo, hi)) in enumerate(zip(dims[1:], block, crops)):
+        if lo + hi > d * b:
+            S.fail(f"spatial dim {i}: crops ({lo}, {hi}) exceed its size {d * b}")
+        out.append(d * b - lo - hi)
+    return [tuple(out) + dims[len(block) + 1:]]
+
+
 _b2s_emit, _b2s_check, _b2s_eval = remap_hooks(_block_moves, 1, 2)
 register("BATCH_TO_SPACE_ND", header="movement.h", dtypes=ANY, check=_b2s_check,
-         evaluate=_b2s_eval)(_b2s_emit)
+         evaluate=_b2s_eval, shape=_b2s_shape)(_b2s_emit)
 
 
 def _pad_value(g, t) -> int:
@@ -181,7 +241,7 @@ def _s2b_eval(node, g, values):
 
 
 @register("SPACE_TO_BATCH_ND", header="movement.h", dtypes=ANY, check=_checked(_s2b_check),
-          evaluate=_s2b_eval)
+          evaluate=_s2b_eval, shape=_s2b_shape)
 def space_to_batch(node, g, e):
     x, out = node.inputs[0], node.outputs[0]
     lines = []
@@ -214,8 +274,23 @@ def _reverse_check(node, g):
     return _check_axis_int32(node, g) or _rev_check(node, g)
 
 
+def _reverse_shape(node, g):
+    """The input's shape; the axes (int32, a list of at most rank entries) in range when
+    known."""
+    S.arity(node, 2)
+    S.same_dtype(g, node)
+    S.index_input(g, node, 1, "axis", ("int32",))
+    dims = S.in_shape(g, node, 0)
+    if S.vector(g, node, 1, "axis") > len(dims):
+        S.fail(f"axis lists {S.vector(g, node, 1, 'axis')} axes for an input of rank {len(dims)}")
+    if g.const(node.inputs[1]) is not None:
+        for a in S.const_ints(g, node, 1, "axis"):
+            S.dim_axis(a, len(dims))
+    return [dims]
+
+
 register("REVERSE_V2", header="movement.h", dtypes=ANY, check=_reverse_check,
-         evaluate=_rev_eval)(_rev_emit)
+         evaluate=_rev_eval, shape=_reverse_shape)(_rev_emit)
 
 
 # ---- CUMSUM -----------------------------------------------------------------------------
@@ -243,8 +318,22 @@ def _cumsum_eval(node, g, values):
     return [np.flip(y, axis) if node.attrs.get("reverse", False) else y]
 
 
+def _cumsum_shape(node, g):
+    """The input's shape (rank >= 1); the axis one int32 value, in range when known."""
+    S.arity(node, 2)
+    S.same_dtype(g, node)
+    S.index_input(g, node, 1, "axis", ("int32",))
+    dims = S.in_shape(g, node, 0)
+    S.rank_at_least(dims, 1)
+    if g.tensors[node.inputs[1]].size != 1:
+        S.fail(f"axis (input 1) holds {g.tensors[node.inputs[1]].size} values, not one")
+    if g.const(node.inputs[1]) is not None:
+        S.dim_axis(S.const_scalar(g, node, 1, "axis"), len(dims))
+    return [dims]
+
+
 @register("CUMSUM", header="extra.h", dtypes=NUMERIC, check=_checked(_cumsum_check),
-          evaluate=_cumsum_eval)
+          evaluate=_cumsum_eval, shape=_cumsum_shape)
 def cumsum(node, g, e):
     x, out = node.inputs[0], node.outputs[0]
     dims, axis = shape(g, x), _cumsum_axis(node, g)
@@ -279,8 +368,22 @@ def _gather_nd_eval(node, g, values):
     return [rows.reshape(shape(g, node.outputs[0]))]
 
 
+def _gather_nd_shape(node, g):
+    """indices[:-1] + params[nd:], nd = indices' last dim, at most the params' rank. The
+    output is params' dtype; the indices int16, int32 or int64 (TFLite's gather_nd.cc)."""
+    S.arity(node, 2)
+    S.same_dtype(g, node)
+    S.index_input(g, node, 1, "indices", ("int16", "int32", "int64"))
+    params, idx = S.in_shape(g, node, 0), S.in_shape(g, node, 1)
+    S.rank_at_least(params, 1, "params")
+    S.rank_at_least(idx, 1, "indices")
+    if idx[-1] > len(params):
+        S.fail(f"indices {list(idx)} index {idx[-1]} dims of params {list(params)}")
+    return [idx[:-1] + params[idx[-1]:]]
+
+
 @register("GATHER_ND", header="extra.h", dtypes=ANY, check=_checked(_gather_nd_check),
-          evaluate=_gather_nd_eval)
+          evaluate=_gather_nd_eval, shape=_gather_nd_shape)
 def gather_nd(node, g, e):
     params, idx = node.inputs[:2]
     ps, nd = shape(g, params), shape(g, idx)[-1]
@@ -328,8 +431,30 @@ def _one_hot_eval(node, g, values):
     return [np.where(hot, on, off).astype(out.dtype).reshape(out.shape)]
 
 
+def _one_hot_shape(node, g):
+    """depth (>= 0) inserted into the indices' shape at `axis`, in [-1, rank] (-1: last).
+    The indices are int32 or int64, the depth int32 (or int64, whose low word TFLite reads
+    as the same value); on_value and off_value have the output's dtype."""
+    S.arity(node, 4)
+    S.same_dtype(g, node, inputs=(2, 3))
+    S.index_input(g, node, 0, "indices")
+    S.index_input(g, node, 1, "depth")
+    idx = S.in_shape(g, node, 0)
+    for k, what in ((2, "on_value"), (3, "off_value")):
+        if g.tensors[node.inputs[k]].size != 1:
+            S.fail(f"{what} (input {k}) holds {g.tensors[node.inputs[k]].size} values, not one")
+    a = node.attrs.get("axis", -1)
+    if not -1 <= a <= len(idx):
+        S.fail(f"axis {a} is out of range [-1, {len(idx)}]")
+    a = len(idx) if a == -1 else a
+    depth = S.const_scalar(g, node, 1, "depth")
+    if depth < 0:
+        S.fail(f"depth {depth} is negative")
+    return [idx[:a] + (depth,) + idx[a:]]
+
+
 @register("ONE_HOT", header="extra.h", dtypes=ANY, check=_checked(_one_hot_check),
-          evaluate=_one_hot_eval)
+          evaluate=_one_hot_eval, shape=_one_hot_shape)
 def one_hot(node, g, e):
     idx, _, on, off = node.inputs
     outer, depth, inner = _one_hot_dims(node, g)
@@ -341,6 +466,7 @@ def one_hot(node, g, e):
 
 
 # ---- RANGE ------------------------------------------------------------------------------
+RANGE_DTYPES = ("int32", "int64", "float32")     # TFLite's range.cc
 def _range_check(node, g):
     if len(shape(g, node.outputs[0])) != 1:
         raise UnsupportedError("RANGE output must be 1-D")
@@ -359,8 +485,41 @@ def _range_eval(node, g, values):
         return [np.cumsum(steps, dtype=out.dtype)]  # start + delta + delta ..., as TFLite
 
 
+def _range_count(start, limit, delta) -> int:
+    """TFLite's GetSize: delta is not 0 and points from start to limit; integers count
+    exactly, floats as ceil(|(limit - start) / delta|) in their own precision."""
+    if not all(np.isfinite([start, limit, delta])):
+        S.fail(f"start {start}, limit {limit} and delta {delta} must be finite")
+    if delta == 0:
+        S.fail("delta is 0")
+    if (start < limit and delta < 0) or (start > limit and delta > 0):
+        S.fail(f"delta {delta} does not lead from start {start} to limit {limit}")
+    if isinstance(start, (np.floating, float)):
+        return int(np.ceil(np.abs((limit - start) / delta)))
+    start, limit, delta = int(start), int(limit), int(delta)
+    return (abs(limit - start) + abs(delta) - 1) // abs(delta)
+
+
+def _range_shape(node, g):
+    """Scalars of one dtype. If one is known only at run time, the stored 1-D shape stands:
+    the kernel writes that many elements (tests/models/more/range_runtime_*)."""
+    S.arity(node, 3)
+    S.same_dtype(g, node, inputs=(0, 1, 2))
+    S.dtypes_in(g, node, RANGE_DTYPES, positions=(0,))
+    for k, what in enumerate(("start", "limit", "delta")):
+        if S.in_shape(g, node, k) != ():
+            S.fail(f"{what} (input {k}) has shape {list(S.in_shape(g, node, k))}, not a scalar")
+    values = [g.const(t) for t in node.inputs]
+    if all(v is not None for v in values):
+        return [(_range_count(*(np.asarray(v).reshape(())[()] for v in values)),)]
+    out = g.tensors[node.outputs[0]].shape
+    if len(out) != 1:
+        S.fail(f"the output is stored with shape {list(out)}, not as a 1-D list")
+    return [out]
+
+
 @register("RANGE", header="extra.h", dtypes=NUMERIC, check=_checked(_range_check),
-          evaluate=_range_eval)
+          evaluate=_range_eval, shape=_range_shape)
 def range_op(node, g, e):
     start, _, delta = node.inputs
     out = node.outputs[0]
@@ -389,7 +548,22 @@ def _topk_check(node, g):
     _topk_dims(node, g)
 
 
-@register("TOPK_V2", header="extra.h", dtypes=ANY, check=_checked(_topk_check))
+def _topk_shape(node, g):
+    """Values and indices: the input's shape with k (0 <= k <= last dim) for the last dim.
+    The values have the input's dtype; k and the indices are int32 or int16."""
+    S.arity(node, 2, 2)
+    S.same_dtype(g, node)
+    S.index_input(g, node, 1, "k", ("int16", "int32"))
+    S.dtypes_in(g, node, ("int16", "int32"), positions=(), outputs=(1,))
+    dims = S.in_shape(g, node, 0)
+    S.rank_at_least(dims, 1)
+    k = S.const_scalar(g, node, 1, "k")
+    if not 0 <= k <= dims[-1]:
+        S.fail(f"k = {k} is out of range for the last dimension {dims[-1]}")
+    return [dims[:-1] + (k,)] * 2
+
+
+@register("TOPK_V2", header="extra.h", dtypes=ANY, check=_checked(_topk_check), shape=_topk_shape)
 def topk(node, g, e):
     x, (values, indices) = node.inputs[0], node.outputs
     rows, row, k = _topk_dims(node, g)
@@ -421,7 +595,15 @@ def _copy_value(node, g, e, value) -> str:
             f"{e.array(ct, np.ravel(value).tolist() or [0])}, {e.dst(out)});")
 
 
-@register("RANK", header="movement.h", dtypes=ANY | {"float16"}, evaluate=_rank_eval)
+def _rank_shape(node, g):
+    """A scalar int32 (TFLite's Prepare makes the output int32 whatever the model says)."""
+    S.arity(node, 1)
+    S.dtypes_in(g, node, ("int32",), positions=(), outputs=(0,))
+    return [()]
+
+
+@register("RANK", header="movement.h", dtypes=ANY | {"float16"}, evaluate=_rank_eval,
+          shape=_rank_shape)
 def rank(node, g, e):
     return _copy_value(node, g, e, _rank_eval(node, g, [])[0])
 
@@ -433,8 +615,24 @@ def _broadcast_args_check(node, g):
     return why
 
 
+def _broadcast_args_shape(node, g):
+    """Two 1-D shapes of one dtype give one as long as the longer; when their values are
+    known, they must broadcast. The shapes and the output share int32 or int64."""
+    S.arity(node, 2)
+    S.same_dtype(g, node, inputs=(0, 1))
+    S.dtypes_in(g, node, ("int32", "int64"), positions=(0,))
+    n = max(S.vector(g, node, 0, "shape"), S.vector(g, node, 1, "shape"))
+    shapes = [g.const(t) for t in node.inputs]
+    if all(v is not None for v in shapes):
+        dims = [tuple(S.const_ints(g, node, k, "shape")) for k in (0, 1)]
+        if min(dims[0] + dims[1], default=0) < 0:
+            S.fail(f"shapes {list(dims[0])} and {list(dims[1])} have a negative dimension")
+        S.broadcast(*dims)
+    return [(n,)]
+
+
 @register("BROADCAST_ARGS", header="movement.h", dtypes=INDEX, check=_broadcast_args_check,
-          evaluate=_broadcast_args_eval)
+          evaluate=_broadcast_args_eval, shape=_broadcast_args_shape)
 def broadcast_args(node, g, e):
     value = _broadcast_args_eval(node, g, [g.const(t) for t in node.inputs])[0]
     return _copy_value(node, g, e, value)

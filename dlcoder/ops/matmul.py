@@ -9,6 +9,8 @@ from dlcoder.errors import UnsupportedError
 from dlcoder.ops._common import (MAX_DIMS, broadcast_strides, check_activation, clamp_init, post_init,
                                  post_statement, residual, shape, strides, transposed_strides)
 from dlcoder.ops.conv import PANEL, pack_panels, padded_bias
+from dlcoder.ops._shapes import (OUT, activation, arity, bias_size, broadcast, dtypes_by, fail,
+                                 in_shape, rank_at_least, rank_between)
 
 
 def _check_fc(node, g):
@@ -17,7 +19,50 @@ def _check_fc(node, g):
     return check_activation(node, g)
 
 
-@register("FULLY_CONNECTED", header="matmul.h", check=_check_fc)
+# The input's dtype -> the weights', the bias's and the output's (TFLite's fully_connected
+# CheckTypes). A float32 input with int8 or uint8 weights is the hybrid (dynamic-range) FC.
+_QUANTIZED_FC = {1: {"int8", "uint8"}, 2: {"int32", "int64"}, OUT: {"int8", "uint8", "int16"}}
+_FC_DTYPES = {
+    "float32": {1: {"float32", "int8", "uint8"}, 2: {"float32"}, OUT: {"float32"}},
+    "int8": _QUANTIZED_FC, "uint8": _QUANTIZED_FC,
+    "int16": {**_QUANTIZED_FC, 1: {"int8", "uint8", "int16"}},
+}
+# BATCH_MATMUL: lhs's dtype -> rhs's and the output's. TFLite's Prepare takes float32 with
+# int8 (hybrid) or two alike, and does not check the output, which its kernels write as
+# float32 for float32 lhs, int8 or int32 for int8, int16 for int16.
+_BATCH_MATMUL_DTYPES = {
+    "float32": {1: {"float32", "int8"}, OUT: {"float32"}},
+    "int8": {1: {"int8"}, OUT: {"int8", "int32"}},
+    "int16": {1: {"int16"}, OUT: {"int16"}},
+}
+
+
+def _fc_shape(node, g):
+    """TFLite's fully_connected Prepare: weights [units, depth]; the input is read as rows
+    of depth values, the output is [rows, units] or, with keep_num_dims, the input's shape
+    with units for its last dim. The shuffled format's second output is a workspace."""
+    fmt = node.attrs.get("weights_format", 0)
+    arity(node, (2, 3), 1 if fmt == 0 else 2)
+    activation(node)
+    if fmt != 0:
+        raise UnsupportedError(f"weights format {fmt} (shuffled)")
+    x, w = in_shape(g, node, 0), in_shape(g, node, 1)
+    rank_between(w, 2, 2, "weights")
+    units, depth = w
+    size = int(np.prod(x, dtype=np.int64))
+    if depth < 1 or size % depth:
+        fail(f"the input's {size} values do not make rows of the weights' {depth}")
+    bias_size(g, node, 2, units)
+    dtypes_by(g, node, _FC_DTYPES)
+    if not node.attrs.get("keep_num_dims", False):
+        return [(size // depth, units)]
+    rank_at_least(x, 1)
+    if x[-1] != depth:
+        fail(f"with keep_num_dims the input's last dim {x[-1]} must be the weights' {depth}")
+    return [tuple(x[:-1]) + (units,)]
+
+
+@register("FULLY_CONNECTED", header="matmul.h", check=_check_fc, shape=_fc_shape)
 def fully_connected(node, g, e):
     x, w = node.inputs[0], node.inputs[1]
     out_depth, in_depth = shape(g, w)
@@ -78,7 +123,24 @@ def _batch_matmul_scratch(node, g) -> int:
     return floats * 4
 
 
-@register("BATCH_MATMUL", header="matmul.h", scratch=_batch_matmul_scratch)
+def _batch_matmul_shape(node, g):
+    """TFLite's batch_matmul Prepare: ranks 2 to 5, the batch dims broadcast, adj_x / adj_y
+    swap the last two dims of lhs / rhs before [.., m, k] x [.., k, n]; the dtypes of
+    _BATCH_MATMUL_DTYPES."""
+    arity(node, 2)
+    a, b = in_shape(g, node, 0), in_shape(g, node, 1)
+    rank_between(a, 2, 5, "lhs")
+    rank_between(b, 2, 5, "rhs")
+    m, k = (a[-1], a[-2]) if node.attrs.get("adj_x") else (a[-2], a[-1])
+    k2, n = (b[-1], b[-2]) if node.attrs.get("adj_y") else (b[-2], b[-1])
+    if k != k2:
+        fail(f"lhs is {m}x{k} and rhs {k2}x{n} (after adj_x / adj_y): {k} != {k2}")
+    dtypes_by(g, node, _BATCH_MATMUL_DTYPES)
+    return [broadcast(a[:-2], b[:-2]) + (m, n)]
+
+
+@register("BATCH_MATMUL", header="matmul.h", scratch=_batch_matmul_scratch,
+          shape=_batch_matmul_shape)
 def batch_matmul(node, g, e):
     v = _views(node, g)
     if len(v["batch"]) > MAX_DIMS:

@@ -14,6 +14,9 @@ from dlcoder.codegen import cgen
 from dlcoder.errors import UnsupportedError
 from dlcoder.ops import ANY, register
 from dlcoder.ops._common import MAX_DIMS, broadcast_strides, collapse, ctype, shape
+from dlcoder.ops._shapes import (OUT, activation, alike, arity, broadcast, const_ints, dtypes_by,
+                                 dtypes_in, fail, in_shape, index_input, index_output,
+                                 rank_between, same_dtype)
 from dlcoder.passes.fold_dequantize import dequantize
 
 _QUANTIZED = frozenset({"int8", "uint8", "int16"})
@@ -53,8 +56,26 @@ def _select_eval(node, g, values):
     return [_select_values(node, g, *values)]
 
 
+def _select_shape(node, g):
+    """TFLite's select Prepare: SELECT_V2 broadcasts all three; SELECT takes x and y of one
+    shape and a condition of that shape, a scalar, or a vector along x's first dim. The
+    condition is bool, x, y and the output of one dtype (TFLite gives the output x's)."""
+    arity(node, 3)
+    dtypes_in(g, node, {"bool"}, positions=(0,))
+    same_dtype(g, node, inputs=(1, 2), outputs=(0,))
+    c, x, y = (in_shape(g, node, k) for k in range(3))
+    if node.op == "SELECT_V2":
+        return [broadcast(c, x, y)]
+    if x != y:
+        fail(f"x has shape {list(x)} and y {list(y)}: SELECT takes them alike")
+    if c not in (x, ()) and not (len(c) == 1 and x and c[0] == x[0]):
+        fail(f"the condition's shape {list(c)} is neither x's {list(x)}, a scalar, nor "
+             f"x's first dim")
+    return [x]
+
+
 @register("SELECT", "SELECT_V2", header="select.h", dtypes=ANY, check=_check_select,
-          evaluate=_select_eval)
+          evaluate=_select_eval, shape=_select_shape)
 def select(node, g, e):
     c, x, y = node.inputs
     out = node.outputs[0]
@@ -84,7 +105,19 @@ def _check_no_activation(node, g):
     return None if act == "NONE" else f"fused activation {act} is not supported"
 
 
-@register("L2_NORMALIZATION", header="normalization.h", check=_check_no_activation)
+def _l2_norm_shape(node, g):
+    """Same shape and dtype, rank 1 to 4, normalised along the last axis; TFLite's Prepare
+    refuses a fused activation."""
+    arity(node, 1)
+    if activation(node) != "NONE":
+        fail(f"fused activation {node.attrs['fused_activation_function']}: the op takes none")
+    rank_between(in_shape(g, node, 0), 1, 4)
+    same_dtype(g, node)
+    return [in_shape(g, node, 0)]
+
+
+@register("L2_NORMALIZATION", header="normalization.h", check=_check_no_activation,
+          shape=_l2_norm_shape)
 def l2_normalization(node, g, e):
     x, out = node.inputs[0], node.outputs[0]
     params = e.param("dlcoder_rt::NormRows", cgen.struct_init(_rows(g, x)))
@@ -101,7 +134,21 @@ def layer_norm(node, g, e):
             f"{e.src(node.inputs[2])}, {e.dst(out)});")
 
 
-@register("LOCAL_RESPONSE_NORMALIZATION", header="normalization.h")
+def _lrn_shape(node, g):
+    """Same shape and dtype, NHWC, and the attributes the kernel reads."""
+    arity(node, 1)
+    rank_between(in_shape(g, node, 0), 4, 4)
+    same_dtype(g, node)
+    radius = node.attrs.get("radius")
+    if not isinstance(radius, (int, np.integer)) or radius < 0:
+        fail(f"radius {radius} is not a non-negative integer")
+    for a in ("bias", "alpha", "beta"):
+        if not isinstance(node.attrs.get(a), (int, float, np.number)):
+            fail(f"attribute {a} is missing or not a number")
+    return [in_shape(g, node, 0)]
+
+
+@register("LOCAL_RESPONSE_NORMALIZATION", header="normalization.h", shape=_lrn_shape)
 def local_response_norm(node, g, e):
     x, out = node.inputs[0], node.outputs[0]
     a = node.attrs
@@ -116,7 +163,15 @@ def _shape_eval(node, g, values):
     return [np.asarray(shape(g, node.inputs[0]), dtype=g.tensors[node.outputs[0]].dtype)]
 
 
-@register("SHAPE", header="movement.h", dtypes=ANY | {"float16"}, evaluate=_shape_eval)
+def _shape_shape(node, g):
+    """One value per dim of the input, of the dtype out_type names."""
+    arity(node, 1)
+    index_output(g, node, "out_type")
+    return [(len(in_shape(g, node, 0)),)]
+
+
+@register("SHAPE", header="movement.h", dtypes=ANY | {"float16"}, evaluate=_shape_eval,
+          shape=_shape_shape)
 def shape_op(node, g, e):
     out = node.outputs[0]
     ct = ctype(g, out)
@@ -138,7 +193,22 @@ def _check_fill(node, g):
     return None
 
 
-@register("FILL", header="movement.h", dtypes=ANY, check=_check_fill, evaluate=_fill_eval)
+def _fill_shape(node, g):
+    """The dims input's values (a vector), filled with a scalar value of the output's dtype
+    (TFLite's fill: int32 or int64 dims, and the output gets the value's dtype)."""
+    arity(node, 2)
+    rank_between(in_shape(g, node, 0), 1, 1, "dims")
+    rank_between(in_shape(g, node, 1), 0, 0, "value")
+    dims = const_ints(g, node, 0, "dims")
+    if any(d < 0 for d in dims):
+        fail(f"dims {dims} has a negative size")
+    index_input(g, node, 0, "dims")
+    same_dtype(g, node, inputs=(1,), outputs=(0,))
+    return [tuple(dims)]
+
+
+@register("FILL", header="movement.h", dtypes=ANY, check=_check_fill, evaluate=_fill_eval,
+          shape=_fill_shape)
 def fill(node, g, e):
     value, out = node.inputs[1], node.outputs[0]
     ct = ctype(g, out)
@@ -152,7 +222,7 @@ def _zeros_eval(node, g, values):
     return [np.zeros(out.shape, dtype=out.dtype)]
 
 
-@register("ZEROS_LIKE", header="movement.h", dtypes=ANY, evaluate=_zeros_eval)
+@register("ZEROS_LIKE", header="movement.h", dtypes=ANY, evaluate=_zeros_eval, shape=alike())
 def zeros_like(node, g, e):
     out = node.outputs[0]
     ct = ctype(g, out)
@@ -185,6 +255,14 @@ def _check_dequantize(node, g):
     return _check_affine(t, "input")
 
 
+def _dequantize_shape(node, g):
+    """Same shape; a quantized or float16 input, a float32 output (which TFLite gives it)."""
+    arity(node, 1)
+    dtypes_in(g, node, _QUANTIZED | {"float16"}, positions=(0,))
+    dtypes_in(g, node, {"float32"}, positions=(), outputs=(0,))
+    return [in_shape(g, node, 0)]
+
+
 def _dequantize_eval(node, g, values):
     if values[0] is None:
         return None
@@ -193,7 +271,7 @@ def _dequantize_eval(node, g, values):
 
 
 @register("DEQUANTIZE", header="dequantize.h", dtypes=_QUANTIZED | {"float16", "float32"},
-          check=_check_dequantize, evaluate=_dequantize_eval)
+          check=_check_dequantize, evaluate=_dequantize_eval, shape=_dequantize_shape)
 def dequantize_op(node, g, e):
     x, out = node.inputs[0], node.outputs[0]
     t = g.tensors[x]
@@ -202,6 +280,24 @@ def dequantize_op(node, g, e):
         return f"dlcoder_rt::dequantize_f16({n}, {e.src(x)}, {e.dst(out)});"
     params = e.param("dlcoder_rt::AffineParams", cgen.struct_init(_per_tensor(t)))
     return f"dlcoder_rt::dequantize_affine({n}, {e.src(x)}, {e.dst(out)}, {params});"
+
+
+# QUANTIZE: the input's dtype -> the output's (TFLite's quantize Prepare): float32 is
+# quantized, the integer types requantized.
+_QUANTIZE_DTYPES = {
+    "float32": {OUT: {"int8", "uint8", "int16"}},
+    "int8": {OUT: {"int8", "uint8", "int16"}},
+    "uint8": {OUT: {"int8", "uint8", "int16"}},
+    "int16": {OUT: {"int8", "int16", "int32"}},
+    "int32": {OUT: {"int8", "int16"}},
+}
+
+
+def _quantize_shape(node, g):
+    """Same shape; the dtypes of _QUANTIZE_DTYPES."""
+    arity(node, 1)
+    dtypes_by(g, node, _QUANTIZE_DTYPES)
+    return [in_shape(g, node, 0)]
 
 
 def _check_quantize(node, g):
@@ -227,7 +323,7 @@ def _quantize_eval(node, g, values):
 
 
 @register("QUANTIZE", header="dequantize.h", dtypes=_QUANTIZED | {"float32"},
-          check=_check_quantize, evaluate=_quantize_eval)
+          check=_check_quantize, evaluate=_quantize_eval, shape=_quantize_shape)
 def quantize_op(node, g, e):
     x, out = node.inputs[0], node.outputs[0]
     params = e.param("dlcoder_rt::AffineParams", cgen.struct_init(_per_tensor(g.tensors[out])))

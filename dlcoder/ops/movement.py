@@ -1,13 +1,22 @@
 """Shape and data movement: RESHAPE family (copies where not aliased), TRANSPOSE,
-CONCATENATION, PAD / PADV2."""
+CONCATENATION, PAD / PADV2.
+
+RESHAPE takes its new shape as TFLite's kernel picks it: from input 1 when that is an
+int32 vector, else from the new_shape attribute (where a legacy [0] means a scalar); one
+dimension may be -1, which takes what the others leave of the input's elements.
+"""
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
 from dlcoder.codegen import cgen
+from dlcoder.errors import UnsupportedError
 from dlcoder.ops import ANY, register
 from dlcoder.ops._common import (check_activation, clamp_init, const_ints, ctype, loop6,
                                  loop6_init, norm_axis, require_const, shape, strides)
+from dlcoder.ops import _shapes as S
 
 
 def _reshape_eval(node, g, values):
@@ -21,8 +30,98 @@ def _copy(node, g, e) -> str:
     return f"dlcoder_rt::copy({g.tensors[out].size}, {e.src(x)}, {e.dst(out)});"
 
 
-for _name in ("RESHAPE", "SQUEEZE", "EXPAND_DIMS"):
-    register(_name, header="movement.h", dtypes=ANY, evaluate=_reshape_eval)(_copy)
+# TFLite's parser copies new_shape and squeeze_dims into arrays of 8
+MAX_LISTED_DIMS = 8
+
+
+def _listed(node, attr: str) -> list:
+    dims = list(node.attrs.get(attr, ()))
+    if len(dims) > MAX_LISTED_DIMS:
+        S.fail(f"{attr} lists {len(dims)} dimensions, TFLite reads at most {MAX_LISTED_DIMS}")
+    return dims
+
+
+def _requested_shape(node, g):
+    """The new shape as TFLite's kernel picks it; None: input 1's value, not known now."""
+    attr = _listed(node, "new_shape")
+    if S.present(node, 1):
+        t = g.tensors[node.inputs[1]]
+        if len(t.shape) == 1 and t.dtype == "int32":
+            v = g.const(node.inputs[1])
+            return None if v is None else [int(x) for x in np.ravel(v)]
+    return [] if attr == [0] else attr      # legacy converters wrote [0] for a scalar
+
+
+def _resolve(dims, asked: list) -> tuple:
+    """TFLite's ResolveOutputShape: at most one -1, which takes what the other dimensions
+    leave of the input (0 if the input is empty), and as many elements as the input."""
+    if asked.count(-1) > 1 or min(asked, default=0) < -1:
+        S.fail(f"new shape {asked} has a negative dimension other than one -1")
+    n = math.prod(dims)
+    known = [d for d in asked if d != -1]
+    out = asked
+    if -1 in asked:
+        fill = 0 if n == 0 and math.prod(known) else \
+            math.prod(d for d in dims if d) // math.prod(d for d in known if d)
+        out = [fill if d == -1 else d for d in asked]
+    if math.prod(out) != n:
+        S.fail(f"new shape {asked} does not hold the {n} elements of the input {list(dims)}")
+    return tuple(out)
+
+
+def _reshape_shape(node, g):
+    """The data keeps its dtype. The shape input has no dtype rule: TFLite reads it only
+    when it is an int32 vector, and else takes the attribute."""
+    S.arity(node, (1, 2))
+    S.same_dtype(g, node)
+    dims = S.in_shape(g, node, 0)
+    asked = _requested_shape(node, g)
+    if asked is not None:
+        return [_resolve(dims, asked)]
+    # the shape is computed at run time: the stored one stands if it can be right
+    out = g.tensors[node.outputs[0]]
+    if len(out.shape) == S.vector(g, node, 1, "shape") and out.size == math.prod(dims):
+        return [out.shape]
+    why = (f"the new shape (input 1) is not known at generation time and the stored output "
+           f"shape {list(out.shape)} does not fit the input {list(dims)}")
+    if out.signature is not None and -1 in out.signature:
+        raise UnsupportedError(why)
+    S.fail(why)
+
+
+def _squeeze_shape(node, g):
+    """TFLite's squeeze: the listed axes (each of size 1), or else every size-1 axis."""
+    S.arity(node, 1)
+    S.same_dtype(g, node)
+    dims = S.in_shape(g, node, 0)
+    listed = _listed(node, "squeeze_dims")
+    if not listed:
+        return [tuple(d for d in dims if d != 1)]
+    drop = {S.dim_axis(a, len(dims), "squeeze axis") for a in listed}
+    for a in sorted(drop):
+        if dims[a] != 1:
+            S.fail(f"squeeze axis {a} has size {dims[a]}, not 1")
+    return [tuple(d for i, d in enumerate(dims) if i not in drop)]
+
+
+def _expand_dims_shape(node, g):
+    """A 1 inserted before axis `axis` of the output: in [-rank - 1, rank]; the axis is
+    int32 or int64, as TFLite reads it."""
+    S.arity(node, 2)
+    S.same_dtype(g, node)
+    S.index_input(g, node, 1, "axis")
+    dims = S.in_shape(g, node, 0)
+    a = S.const_scalar(g, node, 1, "axis")
+    if not -len(dims) - 1 <= a <= len(dims):
+        S.fail(f"axis {a} is out of range for inserting a dimension into rank {len(dims)}")
+    a %= len(dims) + 1
+    return [dims[:a] + (1,) + dims[a:]]
+
+
+_RESHAPES = {"RESHAPE": _reshape_shape, "SQUEEZE": _squeeze_shape,
+             "EXPAND_DIMS": _expand_dims_shape}
+for _name, _rule in _RESHAPES.items():
+    register(_name, header="movement.h", dtypes=ANY, evaluate=_reshape_eval, shape=_rule)(_copy)
 
 
 def _transpose_eval(node, g, values):
@@ -31,8 +130,25 @@ def _transpose_eval(node, g, values):
     return [np.transpose(values[0], [int(p) for p in values[1]])]
 
 
+def _transpose_shape(node, g):
+    """perm names every input axis once (negative: from the end). TFLite does not check
+    for repeats, with which its kernel would read past the input, nor perm's dtype: it
+    reads int32, so int32 is the only one read right."""
+    S.arity(node, 2)
+    S.same_dtype(g, node)
+    S.index_input(g, node, 1, "perm", ("int32",))
+    dims = S.in_shape(g, node, 0)
+    if S.vector(g, node, 1, "perm") != len(dims):
+        S.fail(f"perm has {S.vector(g, node, 1, 'perm')} entries for an input of rank {len(dims)}")
+    asked = S.const_ints(g, node, 1, "perm")
+    perm = [S.dim_axis(p, len(dims), "perm entry") for p in asked]
+    if len(set(perm)) != len(perm):
+        S.fail(f"perm {asked} names an axis twice")
+    return [tuple(dims[p] for p in perm)]
+
+
 @register("TRANSPOSE", header="movement.h", dtypes=ANY, check=require_const(1),
-          evaluate=_transpose_eval)
+          evaluate=_transpose_eval, shape=_transpose_shape)
 def transpose(node, g, e):
     x, out = node.inputs[0], node.outputs[0]
     in_shape = shape(g, x)
@@ -47,15 +163,37 @@ def transpose(node, g, e):
 def _concat_eval(node, g, values):
     if any(v is None for v in values) or node.attrs.get("fused_activation_function", "NONE") != "NONE":
         return None
-    return [np.concatenate(values, axis=node.attrs["axis"])]
+    return [np.concatenate(values, axis=node.attrs.get("axis", 0))]
+
+
+def _concat_shape(node, g):
+    """Inputs of one rank that agree beside `axis`, where their sizes add up; inputs and
+    output of one dtype, float32 if there is a fused activation (the emitted clamp is a
+    float one; TFLite's current Prepare takes no activation at all)."""
+    S.arity(node, (1, max(1, len(node.inputs))))
+    act = S.activation(node)
+    kind = S.same_dtype(g, node, inputs=range(len(node.inputs)))
+    if act != "NONE" and kind != "float32":
+        S.fail(f"a fused activation {act} on {kind} data")
+    first = S.in_shape(g, node, 0)
+    a = S.dim_axis(node.attrs.get("axis", 0), len(first))
+    total = 0
+    for k in range(len(node.inputs)):
+        dims = S.in_shape(g, node, k)
+        if len(dims) != len(first) or any(d != f for i, (d, f) in enumerate(zip(dims, first))
+                                          if i != a):
+            S.fail(f"input {k} of shape {list(dims)} does not fit input 0's {list(first)} "
+                   f"beside axis {a}")
+        total += dims[a]
+    return [first[:a] + (total,) + first[a + 1:]]
 
 
 @register("CONCATENATION", header="movement.h", dtypes=ANY, check=check_activation,
-          evaluate=_concat_eval)
+          evaluate=_concat_eval, shape=_concat_shape)
 def concatenation(node, g, e):
     out = node.outputs[0]
     out_shape = shape(g, out)
-    axis = norm_axis(node.attrs["axis"], len(out_shape))
+    axis = norm_axis(node.attrs.get("axis", 0), len(out_shape))
     outer = int(np.prod(out_shape[:axis], dtype=np.int64))
     inner = int(np.prod(out_shape[axis + 1:], dtype=np.int64))
     dst_row = out_shape[axis] * inner
@@ -72,12 +210,31 @@ def concatenation(node, g, e):
 
 
 def _pad_value(node, g) -> float:
-    if node.op == "PADV2" and len(node.inputs) > 2 and node.inputs[2] >= 0:
+    # TFLite's PAD and PADV2 are one kernel: either takes the value as input 2
+    if len(node.inputs) > 2 and node.inputs[2] >= 0:
         return np.asarray(g.const(node.inputs[2])).ravel()[0]
     return 0
 
 
-@register("PAD", "PADV2", header="movement.h", dtypes=ANY, check=require_const(1, 2))
+# the paddings dtypes TFLite's pad.cc reads (it takes bool too, which no converter writes)
+PADDINGS = ("int8", "int16", "int32", "int64")
+
+
+def _pad_shape(node, g):
+    """paddings: [rank, 2] non-negative amounts before and after each axis; the value to
+    pad with, if given, is one element of the data's dtype."""
+    S.arity(node, (2, 3))
+    S.same_dtype(g, node, inputs=(0, 2))
+    S.index_input(g, node, 1, "paddings", PADDINGS)
+    dims = S.in_shape(g, node, 0)
+    if S.present(node, 2) and g.tensors[node.inputs[2]].size != 1:
+        S.fail(f"the pad value (input 2) holds {g.tensors[node.inputs[2]].size} values, not one")
+    pads = S.const_pairs(g, node, 1, len(dims), "paddings")
+    return [tuple(d + a + b for d, (a, b) in zip(dims, pads))]
+
+
+@register("PAD", "PADV2", header="movement.h", dtypes=ANY, check=require_const(1, 2),
+          shape=_pad_shape)
 def pad(node, g, e):
     x, out = node.inputs[0], node.outputs[0]
     in_shape, out_shape = shape(g, x), shape(g, out)

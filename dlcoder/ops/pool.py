@@ -4,6 +4,8 @@ from __future__ import annotations
 from dlcoder.codegen import cgen
 from dlcoder.ops import register
 from dlcoder.ops._common import check_activation, clamp_init, shape, spatial_padding
+from dlcoder.ops._shapes import (activation, arity, in_shape, positive, rank_between, same_dtype,
+                                 window)
 
 _KINDS = {"AVERAGE_POOL_2D": "kAverage", "MAX_POOL_2D": "kMax", "L2_POOL_2D": "kL2"}
 
@@ -22,6 +24,19 @@ def _pool(node, g, e, kind: str) -> str:
             f"{e.dst(out)});")
 
 
+def _pool_shape(node, g):
+    """NHWC in, NHWC out of the same dtype: the window slides over H and W (TFLite's
+    pooling GenericPrepare)."""
+    arity(node, 1)
+    activation(node)
+    x = in_shape(g, node, 0)
+    rank_between(x, 4, 4)
+    positive(node, "filter_height", "filter_width")
+    oh, ow = window(node, x[1:3], (node.attrs["filter_height"], node.attrs["filter_width"]))
+    same_dtype(g, node)
+    return [(x[0], oh, ow, x[3])]
+
+
 for _name, _kind in _KINDS.items():
-    register(_name, header="pool.h", check=check_activation)(
+    register(_name, header="pool.h", check=check_activation, shape=_pool_shape)(
         lambda node, g, e, k=_kind: _pool(node, g, e, k))

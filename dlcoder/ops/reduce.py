@@ -7,6 +7,7 @@ from dlcoder.codegen import cgen
 from dlcoder.ops import INDEX, NUMERIC, register
 from dlcoder.ops._common import (const_ints, ctype, loop6, loop6_init, norm_axis, require_const,
                                  shape, strides)
+from dlcoder.ops import _shapes as S
 
 _REDUCERS = {"SUM": "SumReducer", "REDUCE_PROD": "ProdReducer", "REDUCE_MAX": "MaxReducer",
              "REDUCE_MIN": "MinReducer", "REDUCE_ANY": "AnyReducer", "REDUCE_ALL": "AllReducer"}
@@ -46,7 +47,30 @@ def _evaluate(node, g, values):
     return [_NUMPY[node.op](x, axis=axes, keepdims=bool(node.attrs.get("keep_dims"))).astype(x.dtype)]
 
 
-@register("MEAN", header="reduce.h", dtypes=NUMERIC, check=require_const(1), evaluate=_evaluate)
+def _reduce_shape(node, g):
+    """TFLite's reduce ResizeOutputTensor: the axes (any count, negative ones from the end,
+    repeats counted once) become 1 with keep_dims, else go; a scalar stays a scalar. The
+    result has the data's dtype (bool for REDUCE_ANY / REDUCE_ALL); the axes are int32,
+    the only dtype TFLite's reduce Prepare takes for them."""
+    S.arity(node, 2)
+    x = S.in_shape(g, node, 0)
+    keep = node.attrs.get("keep_dims", False)
+    if keep not in (True, False):
+        S.fail(f"keep_dims = {keep} is not a boolean")
+    axes = {S.axis(a, len(x)) for a in S.const_ints(g, node, 1, "axis")}
+    S.index_input(g, node, 1, "the axis", ("int32",))
+    S.same_dtype(g, node)
+    if node.op in ("REDUCE_ANY", "REDUCE_ALL"):
+        S.dtypes_in(g, node, {"bool"}, positions=(0,))
+    if not x:
+        return [()]
+    if keep:
+        return [tuple(1 if i in axes else d for i, d in enumerate(x))]
+    return [tuple(d for i, d in enumerate(x) if i not in axes)]
+
+
+@register("MEAN", header="reduce.h", dtypes=NUMERIC, check=require_const(1), evaluate=_evaluate,
+          shape=_reduce_shape)
 def mean(node, g, e):
     return (f"dlcoder_rt::mean({_reduce_params(node, g, e)}, {e.src(node.inputs[0])}, "
             f"{e.dst(node.outputs[0])});")
@@ -55,7 +79,8 @@ def mean(node, g, e):
 for _name, _reducer in _REDUCERS.items():
     # The axis input is int32/int64 too: {"bool"} alone rejected every REDUCE_ANY/ALL.
     _dt = {"bool"} | INDEX if _name in ("REDUCE_ANY", "REDUCE_ALL") else NUMERIC
-    register(_name, header="reduce.h", dtypes=_dt, check=require_const(1), evaluate=_evaluate)(
+    register(_name, header="reduce.h", dtypes=_dt, check=require_const(1), evaluate=_evaluate,
+             shape=_reduce_shape)(
         lambda node, g, e, r=_reducer: (
             f"dlcoder_rt::reduce({_reduce_params(node, g, e)}, {e.src(node.inputs[0])}, "
             f"{e.dst(node.outputs[0])}, dlcoder_rt::{r}{{}});"))
@@ -74,10 +99,30 @@ def _arg(node, g, e, is_max: bool) -> str:
             f"({params}, {e.src(x)}, {e.dst(node.outputs[0])});")
 
 
-register("ARG_MAX", header="reduce.h", dtypes=NUMERIC | {"bool"}, check=require_const(1))(
-    lambda node, g, e: _arg(node, g, e, True))
-register("ARG_MIN", header="reduce.h", dtypes=NUMERIC | {"bool"}, check=require_const(1))(
-    lambda node, g, e: _arg(node, g, e, False))
+# what TFLite's arg_min_max kernel reads (not int64, nor int16)
+_ARG_INPUTS = frozenset({"float32", "int32", "int8", "uint8", "bool"})
+
+
+def _arg_shape(node, g):
+    """The input without the axis, a one-value input (TFLite's arg_min_max ResizeOutput).
+    The output has the index dtype that output_type names (TFLite gives it that one)."""
+    S.arity(node, 2)
+    x = S.in_shape(g, node, 0)
+    S.rank_at_least(x, 1)
+    axes = S.const_ints(g, node, 1, "axis")
+    if len(axes) != 1:
+        S.fail(f"the axis input has {len(axes)} values, the op takes one")
+    a = S.axis(axes[0], len(x))
+    S.index_input(g, node, 1, "the axis")
+    S.dtypes_in(g, node, _ARG_INPUTS, positions=(0,))
+    S.index_output(g, node, "output_type")
+    return [tuple(d for i, d in enumerate(x) if i != a)]
+
+
+register("ARG_MAX", header="reduce.h", dtypes=NUMERIC | {"bool"}, check=require_const(1),
+         shape=_arg_shape)(lambda node, g, e: _arg(node, g, e, True))
+register("ARG_MIN", header="reduce.h", dtypes=NUMERIC | {"bool"}, check=require_const(1),
+         shape=_arg_shape)(lambda node, g, e: _arg(node, g, e, False))
 
 
 def _softmax(node, g, e, kernel: str, beta: float) -> str:
@@ -89,7 +134,23 @@ def _softmax(node, g, e, kernel: str, beta: float) -> str:
     return f"dlcoder_rt::{kernel}({params}, {e.src(x)}, {e.dst(node.outputs[0])});"
 
 
-register("SOFTMAX", header="reduce.h")(
+# SOFTMAX's input dtype -> its output's (TFLite's Softmax Eval); LOG_SOFTMAX keeps the dtype
+_SOFTMAX_DTYPES = {"float32": {S.OUT: {"float32"}}, "int8": {S.OUT: {"int8", "int16"}},
+                   "uint8": {S.OUT: {"uint8", "int16"}}, "int16": {S.OUT: {"int16"}}}
+
+
+def _softmax_shape(node, g):
+    """Same shape, over the last axis of an input of any rank but 0."""
+    S.arity(node, 1)
+    S.rank_at_least(S.in_shape(g, node, 0), 1)
+    if node.op == "SOFTMAX":
+        S.dtypes_by(g, node, _SOFTMAX_DTYPES)
+    else:
+        S.same_dtype(g, node)
+    return [S.in_shape(g, node, 0)]
+
+
+register("SOFTMAX", header="reduce.h", shape=_softmax_shape)(
     lambda node, g, e: _softmax(node, g, e, "softmax_f32", node.attrs.get("beta", 1.0)))
-register("LOG_SOFTMAX", header="reduce.h")(
+register("LOG_SOFTMAX", header="reduce.h", shape=_softmax_shape)(
     lambda node, g, e: _softmax(node, g, e, "log_softmax_f32", 1.0))

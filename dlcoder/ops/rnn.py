@@ -16,8 +16,10 @@ from __future__ import annotations
 import numpy as np
 
 from dlcoder.codegen import cgen
+from dlcoder.errors import UnsupportedError
 from dlcoder.ops import register
 from dlcoder.ops._common import shape
+from dlcoder.ops import _shapes as S
 from dlcoder.ops.conv import pack_panels, pad_to_panels
 
 # fused activation -> UnaryKind of the cell gate and of the cell state on output
@@ -93,6 +95,108 @@ def _check(node, g):
     return None
 
 
+_GATES = ("input", "forget", "cell", "output")
+# input position -> what it is, for messages
+_ROLES = {**{_INPUT_W + j: f"input-to-{n} weights" for j, n in enumerate(_GATES)},
+          **{_RECURRENT_W + j: f"recurrent-to-{n} weights" for j, n in enumerate(_GATES)},
+          **{_PEEPHOLE + j: f"cell-to-{n} (peephole) weights"
+             for j, n in enumerate(("input", "forget", "output"))},
+          **{_BIAS + j: f"{n} gate bias" for j, n in enumerate(_GATES)},
+          **{_NORM + j: f"{n} gate layer-norm coefficients" for j, n in enumerate(_GATES)},
+          _PROJ_W: "projection weights", _PROJ_B: "projection bias"}
+
+# The input's dtype -> the other tensors' (TFLite's Prepare). float32: the weights (all of
+# one dtype, int8 or uint8 for the hybrid LSTM) and the peepholes like them, every other
+# tensor float32. int8 (the integer LSTM): int16 peepholes, layer-norm coefficients and
+# cell state, int32 biases, an int8 output state and output.
+_WEIGHTS = tuple(range(_INPUT_W, _INPUT_W + 8)) + (_PROJ_W,)   # input and recurrent
+_PEEPHOLES = tuple(range(_PEEPHOLE, _PEEPHOLE + 3))
+_BIASES = tuple(range(_BIAS, _BIAS + 4)) + (_PROJ_B,)
+_NORMS = tuple(range(_NORM, _NORM + 4))
+
+
+def _row(weights, peepholes, biases, norms, h, c, out) -> dict:
+    return {**{i: weights for i in _WEIGHTS}, **{i: peepholes for i in _PEEPHOLES},
+            **{i: biases for i in _BIASES}, **{i: norms for i in _NORMS},
+            _H0: h, _C0: c, S.OUT: out}
+
+
+_F32, _HYBRID = {"float32"}, {"float32", "int8", "uint8"}
+_DTYPES = {"float32": _row(_HYBRID, _HYBRID, _F32, _F32, _F32, _F32, _F32),
+           "int8": _row({"int8"}, {"int16"}, {"int32"}, {"int16"}, {"int8"}, {"int16"}, {"int8"})}
+
+
+# required: the input, the forget / cell / output gates' weights and biases, the states
+_OPTIONAL = (_INPUT_W, _RECURRENT_W, _PEEPHOLE, _PEEPHOLE + 1, _PEEPHOLE + 2, _BIAS, _PROJ_W,
+             _PROJ_B)
+
+
+def _all_or_none(node, positions, what: str) -> bool:
+    given = [_input(node, i) >= 0 for i in positions]
+    if any(given) and not all(given):
+        S.fail(f"{what} must be given together or not at all")
+    return all(given)
+
+
+def _shape(node, g):
+    """TFLite's Prepare and CheckInputTensorDimensions: n_input from the input, n_cell from
+    the input-to-output weights, n_output from the recurrent-to-output weights; every other
+    weight, the states and the output follow from those. The dtypes of _DTYPES."""
+    S.arity(node, (20, 24), optional=_OPTIONAL)
+    if len(node.inputs) not in (20, 24):
+        S.fail(f"has {len(node.inputs)} inputs, the op takes 20 or 24")
+    S.activation(node)
+    if node.attrs.get("diagonal_recurrent_tensors"):   # [n_cell] recurrent weights
+        raise UnsupportedError("diagonal recurrent weights")
+    for clip in ("cell_clip", "proj_clip"):
+        if not node.attrs.get(clip, 0) >= 0:
+            S.fail(f"{clip} {node.attrs[clip]} is negative")
+    x = S.in_shape(g, node, 0)
+    S.rank_between(x, 3, 3)
+    batch, n_input = (x[1] if node.attrs.get("time_major") else x[0]), x[2]
+    S.rank_between(S.in_shape(g, node, _INPUT_W + 3), 2, 2, _ROLES[_INPUT_W + 3])
+    n_cell = S.in_shape(g, node, _INPUT_W + 3)[0]
+    S.rank_between(S.in_shape(g, node, _RECURRENT_W + 3), 2, 2, _ROLES[_RECURRENT_W + 3])
+    n_output = S.in_shape(g, node, _RECURRENT_W + 3)[1]
+    want = {**{_INPUT_W + j: (n_cell, n_input) for j in range(4)},
+            **{_RECURRENT_W + j: (n_cell, n_output) for j in range(4)},
+            **{i: (n_cell,) for i in range(_PEEPHOLE, _PROJ_W)},
+            **{i: (n_cell,) for i in range(_NORM, _NORM + 4)},
+            _PROJ_W: (n_output, n_cell), _PROJ_B: (n_output,)}
+    for i, s in want.items():
+        if _input(node, i) >= 0 and tuple(S.in_shape(g, node, i)) != s:
+            S.fail(f"{_ROLES[i]} of shape {list(S.in_shape(g, node, i))}, expected {list(s)}")
+    _check_options(node, g)
+    for i, n in ((_H0, n_output), (_C0, n_cell)):
+        if g.tensors[node.inputs[i]].size != batch * n:
+            S.fail(f"the {'output' if i == _H0 else 'cell'} state has "
+                   f"{g.tensors[node.inputs[i]].size} values, not {batch} x {n}")
+    if S.dtypes_by(g, node, _DTYPES) == "float32":
+        S.same_dtype(g, node, inputs=_WEIGHTS + _PEEPHOLES, outputs=())
+    return [tuple(x[:2]) + (n_output,)]
+
+
+def _check_options(node, g):
+    """Which optional inputs go together, as TFLite checks them: CIFG (no input gate)
+    drops the input gate's weights, bias and layer-norm coefficients at once; peepholes are
+    all or none (the input gate's may be left out under CIFG); a projection bias needs
+    projection weights; the forget gate's layer-norm coefficients turn layer norm on."""
+    cifg = not _all_or_none(node, (_INPUT_W, _RECURRENT_W), "the input gate's weights")
+    if (_input(node, _BIAS) >= 0) == cifg:
+        S.fail("the input gate bias must be given exactly when the input gate's weights are")
+    ci, cf, co = (_input(node, _PEEPHOLE + j) >= 0 for j in range(3))
+    if not ((cf and co and (ci or cifg)) or not (ci or cf or co)):
+        S.fail("peephole weights must be given for every gate or for none")
+    if _input(node, _PROJ_B) >= 0 and _input(node, _PROJ_W) < 0:
+        S.fail("a projection bias without projection weights")
+    if _input(node, _NORM + 1) >= 0:
+        if (_input(node, _NORM) >= 0) == cifg:
+            S.fail("the input gate's layer-norm coefficients must be given exactly when the "
+                   "input gate's weights are")
+        if _input(node, _NORM + 2) < 0 or _input(node, _NORM + 3) < 0:
+            S.fail("layer-norm coefficients must be given for every gate")
+
+
 def _chunk(node, g) -> int:
     return min(_layout(node, g)["steps"], CHUNK_STEPS)
 
@@ -109,7 +213,8 @@ def _concat_packed(node, g, first: int) -> np.ndarray:
     return pack_panels(np.concatenate([g.const(t).T for t in _gates(node, first)], axis=1))
 
 
-@register("UNIDIRECTIONAL_SEQUENCE_LSTM", header="rnn.h", check=_check, scratch=_scratch)
+@register("UNIDIRECTIONAL_SEQUENCE_LSTM", header="rnn.h", check=_check, scratch=_scratch,
+          shape=_shape)
 def unidirectional_sequence_lstm(node, g, e):
     lay = _layout(node, g)
     n = lay["n_cell"]

@@ -32,13 +32,22 @@ from dlcoder.errors import UnsupportedError
 from dlcoder.ops import FLOAT, register
 from dlcoder.ops._common import (Move, const_ints, ctype, dense_move, remap_hooks,
                                  require_const, shape, strides)
+from dlcoder.ops import _shapes as S
 
 MOVABLE = frozenset({"float32", "int32", "int64", "bool", "int8", "uint8", "int16"})
 
 
-def _remap(name, plan, const=()):
+def _remap(name, plan, const=(), shape=None):
     emit, check, evaluate = remap_hooks(plan, *const)
-    register(name, header="movement.h", dtypes=MOVABLE, check=check, evaluate=evaluate)(emit)
+    register(name, header="movement.h", dtypes=MOVABLE, check=check, evaluate=evaluate,
+             shape=shape)(emit)
+
+
+def _image(node, g, k: int = 0) -> tuple:
+    """Input k: a 4-D NHWC image."""
+    dims = S.in_shape(g, node, k)
+    S.rank_between(dims, 4, 4, "the image")
+    return dims
 
 
 def _nhwc(g, t, what):
@@ -69,8 +78,32 @@ def _space_to_depth(node, g):
                        (h * w * c, bs * w * c, bs * c, w * c, c, 1))]
 
 
-_remap("DEPTH_TO_SPACE", _depth_to_space)
-_remap("SPACE_TO_DEPTH", _space_to_depth)
+def _depth_to_space_shape(node, g):
+    """block_size x block_size groups of channels become pixels: [n, h*b, w*b, c/(b*b)]."""
+    S.arity(node, 1)
+    S.same_dtype(g, node)
+    n, h, w, c = _image(node, g)
+    S.positive(node, "block_size")
+    b = node.attrs["block_size"]
+    if c % (b * b):
+        S.fail(f"{c} channels do not split into {b}x{b} blocks")
+    return [(n, h * b, w * b, c // (b * b))]
+
+
+def _space_to_depth_shape(node, g):
+    """block_size x block_size pixels become channels: [n, h/b, w/b, c*b*b]."""
+    S.arity(node, 1)
+    S.same_dtype(g, node)
+    n, h, w, c = _image(node, g)
+    S.positive(node, "block_size")
+    b = node.attrs["block_size"]
+    if h % b or w % b:
+        S.fail(f"a {h}x{w} image does not split into {b}x{b} blocks")
+    return [(n, h // b, w // b, c * b * b)]
+
+
+_remap("DEPTH_TO_SPACE", _depth_to_space, shape=_depth_to_space_shape)
+_remap("SPACE_TO_DEPTH", _space_to_depth, shape=_space_to_depth_shape)
 
 
 # ---- MIRROR_PAD ---------------------------------------------------------------------------
@@ -120,7 +153,26 @@ def _mirror_pad(node, g):
     return moves
 
 
-_remap("MIRROR_PAD", _mirror_pad, const=(1,))
+def _mirror_pad_shape(node, g):
+    """paddings [rank, 2]: REFLECT pads each side by less than the dim (the edge is not
+    repeated), SYMMETRIC by at most the dim. TFLite checks neither; its kernel would read
+    outside the input. The paddings are int32 or int64."""
+    S.arity(node, 2)
+    S.same_dtype(g, node)
+    S.index_input(g, node, 1, "paddings")
+    dims = S.in_shape(g, node, 0)
+    mode = node.attrs.get("mode", "REFLECT")
+    if mode not in ("REFLECT", "SYMMETRIC"):
+        S.fail(f"mode {mode} is neither REFLECT nor SYMMETRIC")
+    pads = S.const_pairs(g, node, 1, len(dims), "paddings")
+    edge = 1 if mode == "REFLECT" else 0
+    for i, (d, (a, b)) in enumerate(zip(dims, pads)):
+        if max(a, b) > d - edge:
+            S.fail(f"{mode} padding ({a}, {b}) of axis {i} is too large for its size {d}")
+    return [tuple(d + a + b for d, (a, b) in zip(dims, pads))]
+
+
+_remap("MIRROR_PAD", _mirror_pad, const=(1,), shape=_mirror_pad_shape)
 
 
 # ---- resizing -----------------------------------------------------------------------------
@@ -169,6 +221,25 @@ def _resize_geometry(node, g):
     return (n, h, w, size[0], size[1], c), align, half
 
 
+def _resize_shape(node, g):
+    """[n, height, width, c] with the size (input 1): two int32 values, positive for
+    bilinear, which also cannot both align corners and shift half a pixel; nearest
+    takes an empty size too (as TFLite)."""
+    S.arity(node, 2)
+    S.same_dtype(g, node)
+    n, _, _, c = _image(node, g)
+    S.index_input(g, node, 1, "size", ("int32",))
+    if S.vector(g, node, 1, "size") != 2:
+        S.fail(f"size (input 1) has {S.vector(g, node, 1, 'size')} entries, not 2")
+    h, w = S.const_ints(g, node, 1, "size")
+    bilinear = node.op == "RESIZE_BILINEAR"
+    if min(h, w) < int(bilinear):
+        S.fail(f"size {h}x{w} must be {'positive' if bilinear else 'non-negative'}")
+    if bilinear and node.attrs.get("align_corners") and node.attrs.get("half_pixel_centers"):
+        S.fail("align_corners and half_pixel_centers are both set")
+    return [(n, h, w, c)]
+
+
 def _params(e, geo) -> str:
     names = ("batches", "in_h", "in_w", "out_h", "out_w", "depth")
     return e.param("dlcoder_rt::ResizeParams", cgen.struct_init(dict(zip(names, geo))))
@@ -199,7 +270,7 @@ def _nearest_eval(node, g, values):
 
 @register("RESIZE_NEAREST_NEIGHBOR", header="resize.h",
           dtypes={"float32", "uint8", "int8", "int16", "int32"},
-          check=_resize_check, evaluate=_nearest_eval)
+          check=_resize_check, evaluate=_nearest_eval, shape=_resize_shape)
 def resize_nearest_neighbor(node, g, e):
     geo, _, _ = _resize_geometry(node, g)
     ys, xs = _nearest_tables(node, g)
@@ -241,7 +312,7 @@ def _bilinear_check(node, g):
 
 # int32 is the size input's dtype; the image must be float32 or int8 (_bilinear_check).
 @register("RESIZE_BILINEAR", header="resize.h", dtypes=FLOAT | {"int8", "int32"},
-          check=_bilinear_check)
+          check=_bilinear_check, shape=_resize_shape)
 def resize_bilinear(node, g, e):
     geo, align, half = _resize_geometry(node, g)
     x, out = node.inputs[0], node.outputs[0]
