@@ -31,7 +31,7 @@ import collections
 import numpy as np
 
 from dlcoder.errors import DlcoderError, DynamicShapeError, InvalidModelError, UnsupportedError
-from dlcoder.ir import SUBGRAPH_ATTRS, Graph, Node
+from dlcoder.ir import CTYPES, SUBGRAPH_ATTRS, Graph, Node
 from dlcoder.ops import TABLE
 
 MAX_BYTES = 2**31 - 1
@@ -46,6 +46,7 @@ def validate(g: Graph, input_shapes: dict | None = None) -> Graph:
         _check_structure(sub, k, len(graphs))
     _check_calls(g)
     report_unsupported(g, lambda node, graph: None if node.op in TABLE else "unsupported op")
+    _check_io_dtypes(g)
     g = _pin_inputs(g, input_shapes or {})
     subs = tuple(_infer_shapes(s.replace(subgraphs=g.subgraphs), k + 1).replace(subgraphs=())
                  for k, s in enumerate(g.subgraphs))
@@ -145,6 +146,17 @@ def _check_tensor(ten, t: int, k: int) -> None:
                                     f"{q.axis} of its shape {list(ten.shape)}")
         if not np.all(np.isfinite(q.scale)):
             raise InvalidModelError(f"{what} has a quantization scale that is not finite")
+
+
+def _check_io_dtypes(g: Graph) -> None:
+    """The C API hands the caller every input and output as a C array (a graph input may
+    be passed straight to an output, so no op's dtype rule sees it)."""
+    for kind, ids in (("input", g.inputs), ("output", g.outputs)):
+        for t in ids:
+            ten = g.tensors[t]
+            if ten.dtype not in CTYPES:
+                raise UnsupportedError(f"{kind} '{ten.name}' has dtype {ten.dtype}, which no "
+                                       f"generated library can take")
 
 
 def _check_calls(g: Graph) -> None:

@@ -146,3 +146,16 @@ def test_every_shared_model_validates_unchanged():
         g = frontend.load(str(path))
         checked = V.validate(g)
         assert [t.shape for t in checked.tensors] == [t.shape for t in g.tensors], path
+
+
+def test_an_input_passed_straight_to_an_output_needs_a_c_type():
+    """No op's dtype rule sees it, so the C API would have no type for it."""
+    x = Tensor("x", (2,), "float64")
+    with pytest.raises(UnsupportedError, match="input 'x' has dtype float64"):
+        V.validate(graph([], tensors=(x,), inputs=(0,), outputs=(0,)))
+
+
+def test_hostile_tensor_names_stay_on_one_line():
+    """Messages are one line, and comments (--keep-names) cannot splice code."""
+    assert frontend.tensor_name(b"a\nb\x00" + b"x" * 1000).startswith("a\\x0ab\\x00x")
+    assert len(frontend.tensor_name(b"x" * 1000)) == frontend.MAX_NAME + 3

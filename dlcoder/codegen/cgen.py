@@ -222,6 +222,16 @@ def identifier(text: str) -> str:
     return name
 
 
+def comment(text: str) -> str:
+    """Text for a // comment: one line, and no backslash, which at a line's end (even
+    before trailing spaces, for GCC) would splice the next line of code into the comment.
+
+    >>> comment("3: ADD -> a\\\\ \\nb")
+    '3: ADD -> a/ b'
+    """
+    return " ".join(text.replace("\\", "/").split())
+
+
 def float_literal(x: float) -> str:
     """A float32 literal that reads back to the same float32.
 

@@ -106,7 +106,7 @@ def emit(g: Graph, name: str, namespace: str, keep_names: bool = False,
         comment = f"{i}: {node.op}"
         if keep_names:
             comment += " -> " + ", ".join(g.tensors[t].name for t in node.outputs)
-        steps.append({"comment": comment, "code": lines})
+        steps.append({"comment": cgen.comment(comment), "code": lines})
     copies = _output_copies(g, ctx)
     if copies:
         steps.append({"comment": "outputs that are not written in place", "code": copies})

@@ -127,17 +127,34 @@ def _read_sparsity(sp, data: bytes) -> dict | None:
             "dim_metadata": dims}
 
 
+MAX_NAME = 256
+
+
+def tensor_name(raw: bytes | None) -> str:
+    """A tensor's name as messages and comments show it: one printable line. Characters
+    that are not printable become \\xNN escapes, and a name past MAX_NAME characters is cut,
+    so that a hostile name can neither break a one-line message nor run on for pages.
+
+    >>> tensor_name(b"conv/w"), tensor_name(b"a\\nb")
+    ('conv/w', 'a\\\\x0ab')
+    """
+    text = (raw or b"").decode(errors="replace")
+    text = "".join(c if c.isprintable() or c == " " else f"\\x{ord(c):02x}" for c in text)
+    return text if len(text) <= MAX_NAME else text[:MAX_NAME] + "..."
+
+
 def _read_tensor(model, data: bytes, t, where: str) -> Tensor:
+    name = tensor_name(t.Name())
     ttype = t.Type()
     if ttype not in _TYPES:
         raise UnsupportedError(f"unsupported dtype {_TYPE_NAMES.get(ttype, ttype)} "
-                               f"of tensor '{t.Name().decode(errors='replace')}' ({where})")
+                               f"of tensor '{name}' ({where})")
     dtype = _TYPES[ttype]
     shape = tuple(int(x) for x in t.ShapeAsNumpy()) if _count(t.ShapeLength(), data, "a shape") else ()
     signature = (tuple(int(x) for x in t.ShapeSignatureAsNumpy())
                  if _count(t.ShapeSignatureLength(), data, "a shape signature") else None)
     if any(d < 0 for d in shape):
-        raise ModelFormatError(f"tensor '{t.Name().decode(errors='replace')}' ({where}) has a "
+        raise ModelFormatError(f"tensor '{name}' ({where}) has a "
                                f"negative dimension in its shape {list(shape)}")
     sparsity = _read_sparsity(t.Sparsity(), data)
     raw = _buffer_bytes(model, data, t.Buffer())
@@ -145,7 +162,7 @@ def _read_tensor(model, data: bytes, t, where: str) -> Tensor:
     if raw is not None:
         itemsize = np.dtype(dtype).itemsize
         if len(raw) % itemsize:
-            raise ModelFormatError(f"buffer of tensor '{t.Name().decode(errors='replace')}' has "
+            raise ModelFormatError(f"buffer of tensor '{name}' has "
                                    f"{len(raw)} bytes, not a whole number of {dtype} values")
         value = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<"))
         if sparsity is None:
@@ -153,7 +170,7 @@ def _read_tensor(model, data: bytes, t, where: str) -> Tensor:
             for d in shape:
                 need *= d
             if value.size != need:
-                raise ModelFormatError(f"buffer of tensor '{t.Name().decode(errors='replace')}' has "
+                raise ModelFormatError(f"buffer of tensor '{name}' has "
                                        f"{value.size} elements, its shape {list(shape)} needs {need}")
             value = value.reshape(shape)
         value = value.astype(dtype)   # native byte order, owned copy
@@ -168,7 +185,7 @@ def _read_tensor(model, data: bytes, t, where: str) -> Tensor:
                       zero_point=(q.ZeroPointAsNumpy().astype(np.int64) if q.ZeroPointLength()
                                   else np.zeros(q.ScaleLength(), np.int64)),
                       axis=int(q.QuantizedDimension()))
-    return Tensor(name=t.Name().decode(errors="replace"), shape=shape, dtype=dtype, data=value,
+    return Tensor(name=name, shape=shape, dtype=dtype, data=value,
                   quant=quant, signature=signature, sparsity=sparsity)
 
 
