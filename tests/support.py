@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -100,3 +101,36 @@ def require_shared():
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)
+
+
+# Sanitizer builds (the flags and the driver live in fuzz/harness.py, which the fuzzing
+# campaign shares). -O1 keeps an instrumented build's compile time near that of -O2. ASan +
+# UBSan runs use fuzz/exact_runner.cc: buffers of their exact sizes, freed at the end.
+sys.path.insert(0, str(ROOT))
+from fuzz.harness import SANITIZER_ENV, build_exact_runner  # noqa: E402
+from fuzz.harness import SANITIZER_FLAGS as ASAN_UBSAN_FLAGS  # noqa: E402
+
+TSAN_FLAGS = ("-O1", "-g", "-fsanitize=thread")
+
+
+def sanitizer_env(monkeypatch):
+    """The sanitizers' run-time options, for the runners the calling test starts."""
+    for key, value in {**SANITIZER_ENV, "TSAN_OPTIONS": "halt_on_error=1"}.items():
+        monkeypatch.setenv(key, value)
+
+
+def check_sanitized(model_path, work, inputs, bound=V.FLOAT_BOUND, flags=ASAN_UBSAN_FLAGS,
+                    threads=(1, 2)):
+    """check_against_tflite for a sanitizer build run by fuzz/exact_runner.cc, with each
+    thread count; a sanitizer report fails the run."""
+    g0 = compiler.load_graph(str(model_path))
+    lib, g = compiler.compile_graph(g0, "m")
+    compiler.write_library(lib, os.path.join(work, "lib"))
+    exe = build_exact_runner(Path(work) / "lib", "m", Path(work), flags=flags)
+    refs, _ = V.reference_run(str(model_path), inputs)
+    report = []
+    for n in threads:
+        ours, _ = V.run_runner(exe, g, inputs, str(work), threads=n)
+        report = [V.compare(o, r, k, bound=bound) for k, (o, r) in enumerate(zip(ours, refs))]
+        assert all(c.ok for c in report), (n, report)
+    return report, lib

@@ -9,7 +9,8 @@ import pytest
 
 from dlcoder import compiler, verify as V, verify_cmd
 from dlcoder.errors import UnsupportedError
-from support import SHARED_MODELS, TESTS, check_against_tflite, load_npz_inputs, run_ours
+from support import (SHARED_MODELS, TESTS, check_against_tflite, load_npz_inputs, require_shared,
+                     run_ours)
 
 CF = TESTS / "models" / "control_flow"
 CASES = """while_counter_accum while_int_and_float while_passthrough while_data_dependent
@@ -110,8 +111,8 @@ def test_unsupported_op_in_body_is_named():
         compiler.load_graph(str(CF / "while_unsupported_body.tflite"))
 
 
-@pytest.mark.skipif(not SHARED_LSTM.exists(), reason=f"shared model {SHARED_LSTM} not found")
 def test_shared_keras_lstm_while(tmp_path):
+    require_shared()
     g = compiler.load_graph(str(SHARED_LSTM))
     inputs = V.random_inputs(g, seed=7)
     check_against_tflite(SHARED_LSTM, tmp_path, inputs=inputs)

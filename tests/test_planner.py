@@ -7,7 +7,7 @@ import pytest
 from dlcoder import compiler
 from dlcoder.plan import Buffer, arena_buffers, dump, extend, overlaps, place
 from dlcoder.plan.placement import Plan
-from support import SHARED_MODELS, TESTS
+from support import SHARED_MODELS, TESTS, require_shared
 
 
 def test_chain_reuses_memory():
@@ -96,10 +96,10 @@ def test_debug_plan_keeps_every_tensor():
     assert overlaps(place(live)) == []
 
 
-@pytest.mark.skipif(not SHARED_MODELS.is_dir(), reason=f"shared models not found at {SHARED_MODELS}")
 @pytest.mark.parametrize("name", ["mobilenet_v2_100_224_f32", "efficientnet_b0_224_f32",
                                   "transformer_enc_f32"])
 def test_real_model_plans(name):
+    require_shared()
     g = compiler.load_graph(str(SHARED_MODELS / f"{name}.tflite"))
     lib, g_opt = compiler.compile_graph(g, "m")
     assert overlaps(lib.plan) == []

@@ -1,19 +1,24 @@
 """End to end on the float models of the shared benchmark suite: generate, compile, run,
 compare with the TFLite builtin kernels. Bound: max|ours - tflite| / max(1, max|tflite|)
-<= 1e-4, or twice the disagreement between TFLite's own two backends where that is larger."""
+<= 1e-4, or twice the disagreement between TFLite's own two backends where that is larger.
+Each model runs twice: built with -O2, and with AddressSanitizer and UBSan (-O1, inputs,
+outputs and arena allocated at their exact sizes, 1 and 2 threads), where any report fails."""
 import numpy as np
 import pytest
 
 from dlcoder import compiler, verify as V
-from support import SHARED_MODELS, check_against_tflite
+from support import (SHARED_MODELS, check_against_tflite, check_sanitized, require_shared,
+                     sanitizer_env)
 
 FLOAT_MODELS = [
     "lenet5_f32", "mobilenet_v1_025_f32", "mobilenet_v2_100_224_f32", "mobilenet_v2_100_224_f16",
     "mobilenet_v3_small_224_f32", "efficientnet_b0_224_f32", "transformer_enc_f32", "lstm_text_f32",
 ]
 
-pytestmark = pytest.mark.skipif(not SHARED_MODELS.is_dir(),
-                                reason=f"shared model suite not found at {SHARED_MODELS}")
+
+@pytest.fixture(autouse=True)
+def shared_suite():
+    require_shared()
 
 
 def backend_disagreement(model, inputs) -> float:
@@ -22,14 +27,19 @@ def backend_disagreement(model, inputs) -> float:
     return max(V.compare(a, b).relative for a, b in zip(xnn, builtin))
 
 
+@pytest.mark.parametrize("build", ["O2", "asan_ubsan"])
 @pytest.mark.parametrize("name", FLOAT_MODELS)
-def test_shared_float_model(name, tmp_path):
+def test_shared_float_model(name, build, tmp_path, monkeypatch):
     model = SHARED_MODELS / f"{name}.tflite"
     g = compiler.load_graph(str(model))
     inputs = V.random_inputs(g, seed=7)
     if name.startswith(("mobilenet_v3", "efficientnet")):   # these expect pixels in [0, 255]
         inputs = [np.random.default_rng(7).uniform(0, 255, x.shape).astype(np.float32) for x in inputs]
     bound = max(V.FLOAT_BOUND, 2 * backend_disagreement(model, inputs))
-    report, lib = check_against_tflite(model, tmp_path, inputs=inputs, bound=bound)
+    if build == "O2":
+        report, lib = check_against_tflite(model, tmp_path, inputs=inputs, bound=bound)
+    else:
+        sanitizer_env(monkeypatch)
+        report, lib = check_sanitized(model, tmp_path, inputs, bound=bound)
     print(f"{name}: relative error {[c.relative for c in report]}, bound {bound:.3g}, "
           f"arena {lib.arena_bytes} B, weights {lib.weight_bytes} B")

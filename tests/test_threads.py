@@ -1,13 +1,14 @@
 """Optional threads (NAME_run_threads, parallel.h): outputs are bit-identical for every
 thread count and task order, and still match TFLite; the extra scratch is accounted for.
 The libraries are built with DLCODER_RT_MIN_TASK_MACS=1, so that every kernel of these
-small models splits into as many tasks as there are threads (rows, or GEMM panels)."""
+small models splits into as many tasks as there are threads (rows, or GEMM panels); each
+model is built twice, with -O2 and with ThreadSanitizer (-O1), where any report fails."""
 import subprocess
 
 import pytest
 
 from dlcoder import compiler, verify as V
-from support import TESTS, aarch64_toolchain, load_npz_inputs
+from support import TESTS, TSAN_FLAGS, aarch64_toolchain, load_npz_inputs, sanitizer_env
 
 CONTRACT = TESTS / "models" / "contract"
 OPS = TESTS / "models" / "ops"
@@ -28,21 +29,24 @@ MODELS = [CONTRACT / "isa_coverage.tflite"] + [OPS / f"{n}.tflite" for n in (
 
 
 SPLIT_ALL = ("-O2", "-DDLCODER_RT_MIN_TASK_MACS=1")
+SPLIT_ALL_TSAN = (*TSAN_FLAGS, "-DDLCODER_RT_MIN_TASK_MACS=1")
 
 
-def build(model, work, cxx=None):
+def build(model, work, cxx=None, flags=SPLIT_ALL):
     g0 = compiler.load_graph(str(model))
     lib, g = compiler.compile_graph(g0, "m")
     compiler.write_library(lib, str(work / "lib"))
-    exe = V.build_runner(str(work / "lib"), "m", str(work), cxx=cxx, flags=SPLIT_ALL)
+    exe = V.build_runner(str(work / "lib"), "m", str(work), cxx=cxx, flags=flags)
     npz = model.with_suffix(".npz")
     inputs = load_npz_inputs(npz, g0) if npz.exists() else V.random_inputs(g0, seed=3)
     return exe, g, inputs
 
 
+@pytest.mark.parametrize("flags", [SPLIT_ALL, SPLIT_ALL_TSAN], ids=["O2", "tsan"])
 @pytest.mark.parametrize("model", MODELS, ids=lambda p: p.stem)
-def test_every_thread_count_gives_the_same_bytes(model, tmp_path):
-    exe, g, inputs = build(model, tmp_path)
+def test_every_thread_count_gives_the_same_bytes(model, flags, tmp_path, monkeypatch):
+    sanitizer_env(monkeypatch)      # (for the TSan build)
+    exe, g, inputs = build(model, tmp_path, flags=flags)
     serial, _ = V.run_runner(exe, g, inputs, str(tmp_path), threads=1)
     refs, _ = V.reference_run(str(model), inputs)
     for k, (o, r) in enumerate(zip(serial, refs)):
