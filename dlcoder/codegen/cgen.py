@@ -306,12 +306,3 @@ def struct_init(fields: dict) -> str:
             text = int_literal(value)
         parts.append(f"/*{name}=*/{text}")
     return "{" + ", ".join(parts) + "}"
-
-
-def string_literal(text: str) -> str:
-    r"""A C string literal.
-
-    >>> print(string_literal('a"b'))
-    "a\"b"
-    """
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'

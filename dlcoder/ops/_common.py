@@ -140,13 +140,6 @@ def require_const(*positions):
     return check
 
 
-def conv_out_size(padding: str, in_size: int, k: int, stride: int, dil: int = 1) -> int:
-    eff = (k - 1) * dil + 1
-    if padding == "SAME":
-        return (in_size + stride - 1) // stride
-    return (in_size - eff + stride) // stride
-
-
 def pad_before(in_size: int, out_size: int, k: int, stride: int, dil: int = 1) -> int:
     """TFLite's leading padding: half the total, rounded down (the odd one goes after)."""
     eff = (k - 1) * dil + 1
