@@ -1,8 +1,10 @@
 """Compile a generated library with a driver, run it, and compare with the TFLite
 interpreter on the same inputs.
 
-The bound for float outputs is max|ours - tflite| / max(1, max|tflite|) <= 1e-4; integer
-and bool outputs must match exactly.
+The bound for float outputs is max|ours - tflite| / max(1, max|finite tflite|) <= 1e-4,
+where equal values (inf included) and NaN against NaN count as no error and any other
+disagreement involving inf or NaN is a mismatch (compare); integer and bool outputs must
+match exactly.
 """
 from __future__ import annotations
 
@@ -108,20 +110,32 @@ class Comparison:
     index: int
     dtype: str
     max_abs: float
-    relative: float     # max|ours - ref| / max(1, max|ref|); exact dtypes: mismatch count
+    relative: float     # max|ours - ref| / max(1, max|finite ref|); exact dtypes: mismatch count
     ok: bool
+    detail: str = ""    # the first non-finite disagreement, if any
 
 
 def compare(ours: np.ndarray, ref: np.ndarray, index: int = 0, bound: float = FLOAT_BOUND) -> Comparison:
+    """Float outputs: positions equal by value (both inf of one sign, 0 and -0) or both NaN
+    count as no error; any other disagreement that involves inf or NaN (NaN against a
+    number, inf against -inf or a finite value) fails whatever the bound, with `detail`
+    naming the first one and max_abs, relative = inf. The finite rest must keep
+    max|ours - ref| / max(1, max|finite ref|) <= bound. Other dtypes must be equal."""
     if ours.shape != ref.shape:
-        return Comparison(index, str(ref.dtype), float("inf"), float("inf"), False)
+        return Comparison(index, str(ref.dtype), float("inf"), float("inf"), False,
+                          f"shape {list(ours.shape)} against {list(ref.shape)}")
     if np.issubdtype(ref.dtype, np.floating):
-        a, b = ours.astype(np.float64), ref.astype(np.float64)
-        same_nan = np.isnan(a) & np.isnan(b)
-        diff = np.where(same_nan, 0.0, np.abs(a - b))
-        max_abs = float(np.nanmax(diff, initial=0.0)) if not np.isnan(diff).any() else float("inf")
-        finite = b[np.isfinite(b)]
-        scale = max(1.0, float(np.max(np.abs(finite), initial=0.0)))
+        a, b = ours.astype(np.float64).ravel(), ref.astype(np.float64).ravel()
+        same = (a == b) | (np.isnan(a) & np.isnan(b))
+        bad = ~same & ~(np.isfinite(a) & np.isfinite(b))
+        if bad.any():
+            at = np.flatnonzero(bad)
+            first = np.unravel_index(at[0], ref.shape)
+            detail = (f"{at.size} non-finite mismatch(es), first at {list(map(int, first))}: "
+                      f"ours {float(a[at[0]])!r}, tflite {float(b[at[0]])!r}")
+            return Comparison(index, str(ref.dtype), float("inf"), float("inf"), False, detail)
+        max_abs = float(np.max(np.abs(a[~same] - b[~same]), initial=0.0))
+        scale = max(1.0, float(np.max(np.abs(b[np.isfinite(b)]), initial=0.0)))
         rel = max_abs / scale
         return Comparison(index, str(ref.dtype), max_abs, rel, rel <= bound)
     mismatches = int(np.count_nonzero(ours != ref))

@@ -40,6 +40,8 @@ def verify(model: str, shapes: dict, inputs_npz=None, per_tensor=False, seed=0,
         what = "mismatches" if not np.issubdtype(r.dtype, np.floating) else "rel"
         print(f"output {k} ({c.dtype}{list(r.shape)}): max abs err {c.max_abs:.3g}, "
               f"{what} {c.relative:.3g} {'OK' if c.ok else 'MISMATCH'}")
+        if c.detail:
+            print(f"  {c.detail}")
     if per_tensor:
         _per_tensor_report(lib, g, arena, inputs, ours, interp)
     print("verify: " + ("PASS" if ok else "FAIL"))
@@ -62,6 +64,7 @@ def _per_tensor_report(lib, g, arena, inputs, ours, interp) -> None:
             c = V.compare(mine, ref, t)
             if not c.ok:
                 print(f"first divergence: op {i} {node.op} (model node {node.index}), tensor {t} "
-                      f"'{g.tensors[t].name}': max abs err {c.max_abs:.3g}, rel {c.relative:.3g}")
+                      f"'{g.tensors[t].name}': max abs err {c.max_abs:.3g}, rel {c.relative:.3g}"
+                      + (f"; {c.detail}" if c.detail else ""))
                 return
     print("per-tensor: every intermediate tensor matches")

@@ -1,11 +1,17 @@
 """Every instruction-set path of the SIMD kernels, forced with -DDLCODER_RT_FORCE_ISA, on
 models that hit every kernel with awkward sizes; aarch64 NEON under qemu. The path the
-machine picks by itself is covered by all the other tests too."""
+machine picks by itself is covered by all the other tests too.
+
+Each build also runs the edge values of test_edge_values.py (0, -0, +-1e4, +-90, +-inf,
+NaN): the committed inputs check the arithmetic, the edge values that every path gives
+TFLite's inf and NaN. The edge model of test_edge_values.py puts the elementwise, softmax,
+pool and reduction kernels on one input, with the issue's regression values."""
 
 import pytest
 
 from dlcoder import compiler, verify as V
 from support import TESTS, aarch64_toolchain, load_npz_inputs
+from test_edge_values import edge_input_sets, edge_model, edge_model_problems, mismatches, run_sets
 
 CONTRACT = TESTS / "models" / "contract"
 OPS = TESTS / "models" / "ops"
@@ -56,6 +62,19 @@ def check(model, tmp_path, flags, cxx=None, emulator=()):
     for k, (o, r) in enumerate(zip(ours, refs)):
         c = V.compare(o, r, k)
         assert c.ok, f"{model.name} output {k}: relative error {c.relative}"
+    sets = edge_input_sets(model.stem, g0, inputs)
+    bad = mismatches(model, g0, run_sets(exe, g, sets, tmp_path, emulator=emulator), sets)
+    assert not bad, f"{model.name} on edge values:\n" + "\n".join(line for _, line in bad)
+
+
+def check_edge_model(tmp_path, flags, cxx=None, emulator=()):
+    edge_model(tmp_path / "edge.tflite")
+    lib, g = compiler.compile_graph(compiler.load_graph(str(tmp_path / "edge.tflite")), "m")
+    compiler.write_library(lib, str(tmp_path / "lib"))
+    exe = V.build_runner(str(tmp_path / "lib"), "m", str(tmp_path), cxx=cxx, flags=flags)
+    problems = edge_model_problems(exe, g, tmp_path, tmp_path / "edge.tflite", emulator=emulator)
+    bad = [f"{name}: {line}" for name, lines in problems.items() for line in lines]
+    assert not bad, "\n".join(bad)
 
 
 @pytest.mark.parametrize("isa", sorted(X86_ISAS))
@@ -75,3 +94,22 @@ def test_aarch64_path(isa, model, tmp_path):
     flags = ("-O2",) if isa == "neon" else ("-O2", "-DDLCODER_RT_FORCE_ISA=0")
     cxx, emulator = aarch64_toolchain()
     check(model, tmp_path, flags, cxx=cxx, emulator=emulator)
+
+
+@pytest.mark.parametrize("isa", sorted(X86_ISAS))
+def test_x86_edge_model(isa, tmp_path):
+    """The edge model (every vector kernel's inf and NaN, and the regression values) on
+    each x86 path."""
+    number, needs = X86_ISAS[isa]
+    if "sse2" not in FLAGS:
+        pytest.skip("not an x86-64 machine")
+    if not needs <= FLAGS:
+        pytest.skip(f"this CPU lacks {sorted(needs - FLAGS)}")
+    check_edge_model(tmp_path, ("-O2", f"-DDLCODER_RT_FORCE_ISA={number}"))
+
+
+@pytest.mark.parametrize("isa", ["neon", "scalar"])
+def test_aarch64_edge_model(isa, tmp_path):
+    flags = ("-O2",) if isa == "neon" else ("-O2", "-DDLCODER_RT_FORCE_ISA=0")
+    cxx, emulator = aarch64_toolchain()
+    check_edge_model(tmp_path, flags, cxx=cxx, emulator=emulator)

@@ -44,15 +44,22 @@ inline void dequantize_f16(int64_t n, const uint16_t* in, float* out) {
 // rint(x * (1 / scale)) + zero_point, clamped to Q. This is what TFLite's builtin
 // (optimized) QUANTIZE computes: a multiply by the float reciprocal and rounding half to
 // even. Its reference kernel divides and rounds half away from zero; the two differ on
-// ties and near-ties, and the interpreter runs the optimized one. Clamping happens in
-// float, before the conversion, so out-of-range inputs saturate instead of overflowing.
+// ties and near-ties, and the interpreter runs the optimized one.
+// The rounded value is converted to int32 before zero_point is added, and TFLite leaves
+// that conversion undefined where it does not fit (NaN, inf, |x / scale| >= 2^31). x86
+// gives INT32_MIN there (cvtps2dq), which is what the interpreter we check against
+// computes and what we compute on every platform, without the undefined behaviour; the
+// int32 addition of zero_point then wraps as it does there: NaN and inf become the lowest
+// Q, or the highest for a negative zero_point (INT32_MIN - 3 wraps to INT32_MAX - 2).
 template <typename Q>
 inline void quantize_affine(int64_t n, const float* in, Q* out, AffineParams p) {
-  constexpr float lo = static_cast<float>(std::numeric_limits<Q>::min());
-  constexpr float hi = static_cast<float>(std::numeric_limits<Q>::max());
+  constexpr int32_t lo = std::numeric_limits<Q>::min();
+  constexpr int32_t hi = std::numeric_limits<Q>::max();
   const float inv_scale = 1.0f / p.scale;
   for (int64_t i = 0; i < n; ++i) {
-    const float q = std::nearbyint(in[i] * inv_scale) + static_cast<float>(p.zero_point);
+    const float r = std::nearbyint(in[i] * inv_scale);
+    const int32_t t = r >= -2147483648.0f && r < 2147483648.0f ? static_cast<int32_t>(r) : INT32_MIN;
+    const int32_t q = static_cast<int32_t>(static_cast<uint32_t>(t) + static_cast<uint32_t>(p.zero_point));
     out[i] = static_cast<Q>(std::min(std::max(q, lo), hi));
   }
 }

@@ -2,6 +2,8 @@
 // binary-elementwise reference). Broadcasting is resolved by the generator into a Loop6.
 #pragma once
 
+#include <type_traits>
+
 #include "dlcoder_rt/common.h"
 #include "dlcoder_rt/simd.h"
 
@@ -120,7 +122,10 @@ struct CosOp { float operator()(float x) const { return std::cos(x); } };
 struct FloorOp { float operator()(float x) const { return std::floor(x); } };
 struct CeilOp { float operator()(float x) const { return std::ceil(x); } };
 struct RoundOp { float operator()(float x) const { return round_half_even(x); } };
-struct SignOp { template <typename T> T operator()(T x) const { return T((T(0) < x) - (x < T(0))); } };
+// NaN stays NaN (x == x is false only for NaN), as in TFLite
+struct SignOp {
+  template <typename T> T operator()(T x) const { return x == x ? T((T(0) < x) - (x < T(0))) : x; }
+};
 struct LogicalNotOp { bool operator()(bool x) const { return !x; } };
 
 struct ReluOp { float operator()(float x) const { return std::max(x, 0.0f); } };
@@ -138,10 +143,32 @@ struct LeakyReluOp {
   float operator()(float x) const { return x > 0.0f ? x : x * alpha; }
 };
 
-// CAST: C++ conversion (truncation toward zero for float -> int), != 0 for -> bool.
+// CAST: C++ conversion, != 0 for -> bool. Float -> integer truncates toward zero and
+// saturates as TFLite's cast does: beyond the range (inf included) to the nearest end, NaN
+// to the largest value (its tests are x <= max, x >= min, which NaN fails), never the
+// undefined conversion.
 template <typename U>
 struct CastOp {
-  template <typename T> U operator()(T x) const { return static_cast<U>(x); }
+  template <typename T> U operator()(T x) const {
+    if constexpr (std::is_floating_point_v<T> && std::is_integral_v<U> && !std::is_same_v<U, bool>) {
+      using L = std::numeric_limits<U>;
+      // clamped into [min, hi] first (NaN goes to hi), so that the conversion is defined
+      // and the loop vectorises: hi is max itself where T holds it (8 and 16 bits), else
+      // the T below max + 1 = 2^digits (to which max rounds), and above it (or NaN) the
+      // result is max
+      constexpr bool kExact = L::digits <= std::numeric_limits<T>::digits;
+      constexpr T top = static_cast<T>(L::max());
+      constexpr T hi = kExact ? top : top * (T(1) - std::numeric_limits<T>::epsilon() / 2);
+      constexpr T lo = static_cast<T>(L::min());
+      const bool below_hi = x <= hi;  // false for NaN
+      T c = below_hi ? x : hi;
+      c = c >= lo ? c : lo;
+      if constexpr (kExact) return static_cast<U>(c);
+      return below_hi ? static_cast<U>(c) : L::max();
+    } else {
+      return static_cast<U>(x);
+    }
+  }
 };
 
 }  // namespace dlcoder_rt

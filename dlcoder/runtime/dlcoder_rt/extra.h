@@ -21,10 +21,17 @@ inline T wrapping_add(T a, T b) {
 }
 
 // ADD_N is emitted as a copy of the first input followed by acc += x for each further
-// input, so every float sum is taken in input order, as TFLite does.
+// input, so every float sum is taken in input order, as TFLite does. TFLite also clamps
+// each float sum to [lowest, max] (as ADD without activation): inf + 1 is FLT_MAX, and
+// FLT_MAX + FLT_MAX - inf is -FLT_MAX; NaN passes.
 template <typename T>
 inline void accumulate(int64_t n, const T* x, T* acc) {
-  for (int64_t i = 0; i < n; ++i) acc[i] = wrapping_add(acc[i], x[i]);
+  if constexpr (std::is_floating_point_v<T>) {
+    const Clamp<T> c{std::numeric_limits<T>::lowest(), std::numeric_limits<T>::max()};
+    for (int64_t i = 0; i < n; ++i) acc[i] = clamp(acc[i] + x[i], c);
+  } else {
+    for (int64_t i = 0; i < n; ++i) acc[i] = wrapping_add(acc[i], x[i]);
+  }
 }
 
 // CUMSUM of in[outer][depth][inner] along depth. Row d of the output is row d -+ 1 of the
@@ -123,9 +130,10 @@ inline void range(int64_t n, const T* start, const T* delta, T* out) {
 }
 
 // TOPK_V2 along the last dim: the k largest of each row, largest first; of equal values the
-// lower index comes first (TFLite's tie rule). Insertion into the k output slots: an
-// element enters only if strictly larger than the current k-th, and moves up past smaller
-// values only, so earlier equal elements stay ahead.
+// lower index comes first (TFLite's tie rule), and NaN ranks below every number (what
+// TFLite's kernel gives too). Insertion into the k output slots: an element enters only if
+// it ranks strictly above the current k-th, and moves up past lower-ranked values only, so
+// earlier equal elements stay ahead.
 struct TopKParams {
   int32_t rows;
   int32_t row;
@@ -136,6 +144,7 @@ template <typename T, typename I>
 inline void topk(const TopKParams& p, const T* in, T* values, I* indices) {
   const int32_t k = p.k;
   if (k == 0) return;
+  auto above = [](T a, T b) { return a > b || (b != b && a == a); };
   for (int64_t r = 0; r < p.rows; ++r) {
     const T* x = in + r * p.row;
     T* vals = values + r * k;
@@ -143,9 +152,9 @@ inline void topk(const TopKParams& p, const T* in, T* values, I* indices) {
     int32_t filled = 0;
     for (int32_t c = 0; c < p.row; ++c) {
       const T v = x[c];
-      if (filled == k && !(vals[k - 1] < v)) continue;
+      if (filled == k && !above(v, vals[k - 1])) continue;
       int32_t pos = filled < k ? filled++ : k - 1;
-      for (; pos > 0 && vals[pos - 1] < v; --pos) {
+      for (; pos > 0 && above(v, vals[pos - 1]); --pos) {
         vals[pos] = vals[pos - 1];
         ids[pos] = ids[pos - 1];
       }

@@ -55,7 +55,10 @@ inline void fft_inplace(double* x, int32_t n, const double* tw, double* work) {
         const double wr = tw[2 * k * step], wi = tw[2 * k * step + 1];
         double* a = x + 2 * (s + k);
         double* b = x + 2 * (s + k + len / 2);
-        const double br = b[0] * wr - b[1] * wi, bi = b[0] * wi + b[1] * wr;
+        // twiddle 1 (k = 0): b itself, which is what the products give for finite b, but
+        // inf * 0 would make NaN where TFLite's FFT has none
+        const double br = k == 0 ? b[0] : b[0] * wr - b[1] * wi;
+        const double bi = k == 0 ? b[1] : b[0] * wi + b[1] * wr;
         b[0] = a[0] - br;
         b[1] = a[1] - bi;
         a[0] += br;

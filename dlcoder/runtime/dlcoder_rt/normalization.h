@@ -31,19 +31,27 @@ struct LrnParams {
   float bias, alpha, beta;
 };
 
-// x[c] * (bias + alpha * sum(x[k]^2 for k in [c - radius, c + radius]))^-beta, the window
-// clipped to the row, as TF's LRN and TFLite's builtin (optimized) kernel compute it.
+// x[c] * (bias + sum(alpha x[k]^2 for k in [c - radius, c + radius]))^-beta, the window
+// clipped to the row, computed as TFLite's builtin (optimized) kernel does, which results
+// must match at the edges too: the window sum slides, one term added ahead and one
+// subtracted behind per channel, so that an inf (or NaN) square makes every later
+// channel of the row NaN (inf - inf) and a large square leaves its rounding in the sum
+// after it has left the window. beta 1 is x * (1 / d), beta 1/2 x * (1 / sqrt(d)).
 inline void local_response_norm_f32(const LrnParams& p, const float* in, float* out) {
-  const int32_t depth = p.shape.depth;
-  for (int64_t r = 0; r < p.shape.rows; ++r) {
-    const float* x = in + r * depth;
-    float* o = out + r * depth;
+  const int32_t depth = p.shape.depth, r = p.radius;
+  for (int64_t row = 0; row < p.shape.rows; ++row) {
+    const float* x = in + row * depth;
+    float* o = out + row * depth;
+    auto term = [&](int32_t k) { return k >= 0 && k < depth ? x[k] * x[k] * p.alpha : 0.0f; };
+    float sum = 0.0f;
+    for (int32_t k = -r; k < r; ++k) sum += term(k);
     for (int32_t c = 0; c < depth; ++c) {
-      const int32_t lo = std::max(0, c - p.radius);
-      const int32_t hi = std::min(depth - 1, c + p.radius);
-      float sum = 0.0f;
-      for (int32_t k = lo; k <= hi; ++k) sum += x[k] * x[k];
-      o[c] = x[c] * std::pow(p.bias + p.alpha * sum, -p.beta);
+      sum += term(c + r);
+      const float d = p.bias + sum;
+      o[c] = p.beta == 1.0f   ? x[c] * (1.0f / d)
+             : p.beta == 0.5f ? x[c] * (1.0f / std::sqrt(d))
+                              : x[c] * std::pow(d, -p.beta);
+      sum -= term(c - r);
     }
   }
 }

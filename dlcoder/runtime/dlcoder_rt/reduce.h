@@ -24,13 +24,16 @@ struct ProdReducer {
   template <typename T> static T init() { return T(1); }
   template <typename T> T operator()(T acc, T x) const { return acc * x; }
 };
+// x unless acc is strictly greater (smaller), as TFLite reduces: a NaN x replaces acc and
+// the next number replaces a NaN acc, so a NaN comes out only if it is the last element
+// visited (in row-major input order, here as there).
 struct MaxReducer {
   template <typename T> static T init() { return std::numeric_limits<T>::lowest(); }
-  template <typename T> T operator()(T acc, T x) const { return x > acc ? x : acc; }
+  template <typename T> T operator()(T acc, T x) const { return acc > x ? acc : x; }
 };
 struct MinReducer {
   template <typename T> static T init() { return std::numeric_limits<T>::max(); }
-  template <typename T> T operator()(T acc, T x) const { return x < acc ? x : acc; }
+  template <typename T> T operator()(T acc, T x) const { return acc < x ? acc : x; }
 };
 struct AnyReducer {
   template <typename T> static T init() { return false; }
@@ -90,7 +93,10 @@ inline void mean(const ReduceParams& p, const T* in, T* out) {
   for (int64_t i = 0; i < p.out_size; ++i) out[i] = out[i] / static_cast<T>(p.count);
 }
 
-// ARG_MAX / ARG_MIN along one axis of an [outer][axis][inner] view; ties keep the first.
+// ARG_MAX / ARG_MIN along one axis of an [outer][axis][inner] view; ties keep the first,
+// and NaN is skipped (index 0 if all are NaN), as TFLite's kernel does. (Its vectorised
+// kernel for the last axis differs where one of a row's first four elements is NaN:
+// tests/test_edge_values.py.)
 struct ArgParams {
   int64_t outer, axis, inner;
 };
@@ -104,7 +110,7 @@ inline void arg_reduce(const ArgParams& p, const T* in, I* out) {
       I best_index = 0;
       for (int64_t a = 1; a < p.axis; ++a) {
         const T v = x[a * p.inner];
-        if (kMax ? (v > best) : (v < best)) {
+        if ((kMax ? (v > best) : (v < best)) || (best != best && v == v)) {
           best = v;
           best_index = static_cast<I>(a);
         }

@@ -43,6 +43,12 @@ struct LstmWeights {
 // The epsilon of TFLite's MeanStddevNormalization, which normalises the gates.
 constexpr float kLstmNormEpsilon = 1e-8f;
 
+// The cell and projection clipping: max(min(clip, x), -clip) as TFLite's CwiseClipping,
+// which makes NaN +clip (unlike an activation's clamp, which passes NaN).
+inline void lstm_clip(int32_t n, float* x, float clip) {
+  for (int32_t i = 0; i < n; ++i) x[i] = std::max(std::min(clip, x[i]), -clip);
+}
+
 inline void unidirectional_lstm_f32(const Parallel& par, const LstmParams& p, const LstmWeights& w,
                                     const float* in, float* out, float* scratch) {
   const int32_t n = p.n_cell, G = p.cifg ? 3 : 4, width = G * n, S = p.chunk;
@@ -51,7 +57,6 @@ inline void unidirectional_lstm_f32(const Parallel& par, const LstmParams& p, co
   float* hidden = cell + int64_t{p.batch} * n;                // [batch][n]: o * act(c), projected
   constexpr float kInf = std::numeric_limits<float>::infinity();
   const Clamp<float> none{-kInf, kInf};
-  const Clamp<float> proj_act = p.proj_clip > 0.0f ? Clamp<float>{-p.proj_clip, p.proj_clip} : none;
   std::memcpy(cell, w.c0, sizeof(float) * p.batch * n);
 
   // Row (step t, batch b) of the sequence tensors is t * t_stride + b * b_stride.
@@ -95,7 +100,7 @@ inline void unidirectional_lstm_f32(const Parallel& par, const LstmParams& p, co
           const float input_gate = gi != nullptr ? gi[i] : 1.0f - gf[i];
           c[i] = gf[i] * c[i] + input_gate * gc[i];
         }
-        if (p.cell_clip > 0.0f) clamp_all(n, c, Clamp<float>{-p.cell_clip, p.cell_clip});
+        if (p.cell_clip > 0.0f) lstm_clip(n, c, p.cell_clip);
         if (w.peephole != nullptr) {
           for (int32_t i = 0; i < n; ++i) go[i] += c[i] * w.peephole[2 * n + i];
         }
@@ -107,15 +112,24 @@ inline void unidirectional_lstm_f32(const Parallel& par, const LstmParams& p, co
                                      : out + (t * t_stride + b * b_stride) * p.n_output;
         // h = o * act(c). Without an activation TFLite's kernel multiplies by the cell gate
         // instead (its ApplyActivationToVector writes nothing for NONE, leaving the cell
-        // gate in the buffer it then reads): the reference we agree with.
-        if (p.act != UnaryKind::kNone) unary_f32(p.act, n, c, h);
-        const float* a = p.act != UnaryKind::kNone ? h : gc;
-        for (int32_t i = 0; i < n; ++i) h[i] = a[i] * go[i];
+        // gate in the buffer it then reads): the reference we agree with. That cell gate
+        // is clamped to the float range (NaN passes), so an infinite one gives -FLT_MAX,
+        // or -0 with a closed output gate, not -inf or NaN.
+        if (p.act != UnaryKind::kNone) {
+          unary_f32(p.act, n, c, h);
+          for (int32_t i = 0; i < n; ++i) h[i] *= go[i];
+        } else {
+          const Clamp<float> range{-std::numeric_limits<float>::max(), std::numeric_limits<float>::max()};
+          for (int32_t i = 0; i < n; ++i) h[i] = clamp(gc[i], range) * go[i];
+        }
       }
       if (w.proj != nullptr) {
+        float* o = out + t * t_stride * p.n_output;
         gemm_f32(GemmParams{p.batch, p.n_output, n, n, static_cast<int32_t>(b_stride * p.n_output),
-                            proj_act, UnaryKind::kNone, nullptr, 0, none, 0},
-                 hidden, w.proj, w.proj_bias, out + t * t_stride * p.n_output);
+                            none, UnaryKind::kNone, nullptr, 0, none, 0},
+                 hidden, w.proj, w.proj_bias, o);
+        for (int32_t b = 0; b < p.batch && p.proj_clip > 0.0f; ++b)
+          lstm_clip(p.n_output, o + b * b_stride * p.n_output, p.proj_clip);
       }
     }
   }

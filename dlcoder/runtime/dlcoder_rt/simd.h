@@ -5,6 +5,13 @@
 // simd_kernels.h are included under the same target, with `V` naming the traits (and
 // `VNarrow` the 8-float traits where V is wider, for narrow tiles; else V itself). Callers
 // go through the dispatchers at the bottom, which pick the namespace with runtime_isa().
+//
+// NaN: max(a, b) and min(a, b) return a NaN b (every ISA; x86 returns b for a NaN a, NEON
+// NaN), so clamps put the variable second, min(hi, max(lo, x)), and pass a NaN x as TFLite's
+// clamps do. pick_max(a, b) is exactly a > b ? a : b, and pick_min(a, b) a < b ? a : b,
+// lane by lane: a NaN on either side gives b. That is TFLite's MAXIMUM (el1 > el2 ? el1 :
+// el2) and its max pool; on x86 (and scalar) it is max/min itself, on NEON a compare and a
+// bit select. select_gt(a, b, yes, no) is a > b ? yes : no (no where either is NaN).
 #pragma once
 
 #include <type_traits>
@@ -24,6 +31,7 @@ struct Scalar {
   using T = float;
   static constexpr int N = 1;
   static constexpr bool kPairs = false;  // no two-float broadcasts, lane permutes (set2, permute2...)
+  static constexpr bool kFma = false;    // fma(a, b, c) rounds a * b first
   static T load(const float* p) { return *p; }
   static T loadn(const float* p, int) { return *p; }
   static void store(float* p, T v) { *p = v; }
@@ -38,11 +46,15 @@ struct Scalar {
   static T fma(T a, T b, T c) { return a * b + c; }
   static T max(T a, T b) { return a > b ? a : b; }
   static T min(T a, T b) { return a < b ? a : b; }
+  static T pick_max(T a, T b) { return max(a, b); }
+  static T pick_min(T a, T b) { return min(a, b); }
+  static T select_gt(T a, T b, T yes, T no) { return a > b ? yes : no; }
   static T sqrt(T a) { return std::sqrt(a); }
   static T abs(T a) { return std::fabs(a); }
   static T round(T a) { return std::nearbyint(a); }
-  // y * 2^n for integral n given as a float (|n| <= 254)
-  static T scale2n(T y, T n) { return std::ldexp(y, static_cast<int>(n)); }
+  // y * 2^n for integral n given as a float (|n| <= 254); a NaN n (y is NaN then too) is
+  // not converted to int, which would be undefined
+  static T scale2n(T y, T n) { return std::ldexp(y, n == n ? static_cast<int>(n) : 0); }
   static float hsum(T a) { return a; }
 };
 
@@ -52,6 +64,7 @@ struct Avx512 {
   using T = __m512;
   static constexpr int N = 16;
   static constexpr bool kPairs = true;
+  static constexpr bool kFma = true;
   using I = __m512i;
   static I index(const int32_t* p) { return _mm512_loadu_si512(p); }
   // lane i = idx[i] < 16 ? a[idx[i]] : b[idx[i] - 16]
@@ -82,6 +95,11 @@ struct Avx512 {
   static T fma(T a, T b, T c) { return _mm512_fmadd_ps(a, b, c); }
   static T max(T a, T b) { return _mm512_max_ps(a, b); }
   static T min(T a, T b) { return _mm512_min_ps(a, b); }
+  static T pick_max(T a, T b) { return max(a, b); }
+  static T pick_min(T a, T b) { return min(a, b); }
+  static T select_gt(T a, T b, T yes, T no) {
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_GT_OQ), no, yes);
+  }
   static T sqrt(T a) { return _mm512_sqrt_ps(a); }
   static T abs(T a) { return _mm512_abs_ps(a); }
   static T round(T a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
@@ -95,6 +113,7 @@ struct Avx2 {
   using T = __m256;
   static constexpr int N = 8;
   static constexpr bool kPairs = true;
+  static constexpr bool kFma = true;
   using I = __m256i;
   static I index(const int32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
   static T permute2(T a, T b, I idx) {  // bit 3 of idx[i] picks b
@@ -128,6 +147,11 @@ struct Avx2 {
   static T fma(T a, T b, T c) { return _mm256_fmadd_ps(a, b, c); }
   static T max(T a, T b) { return _mm256_max_ps(a, b); }
   static T min(T a, T b) { return _mm256_min_ps(a, b); }
+  static T pick_max(T a, T b) { return max(a, b); }
+  static T pick_min(T a, T b) { return min(a, b); }
+  static T select_gt(T a, T b, T yes, T no) {
+    return _mm256_blendv_ps(no, yes, _mm256_cmp_ps(a, b, _CMP_GT_OQ));
+  }
   static T sqrt(T a) { return _mm256_sqrt_ps(a); }
   static T abs(T a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
   static T round(T a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
@@ -153,6 +177,7 @@ struct Sse2 {
   using T = __m128;
   static constexpr int N = 4;
   static constexpr bool kPairs = false;
+  static constexpr bool kFma = false;
   static T load(const float* p) { return _mm_loadu_ps(p); }
   static T loadn(const float* p, int n) {
     alignas(16) float tmp[4] = {0.0f, 0.0f, 0.0f, 0.0f};
@@ -175,6 +200,12 @@ struct Sse2 {
   static T fma(T a, T b, T c) { return _mm_add_ps(_mm_mul_ps(a, b), c); }
   static T max(T a, T b) { return _mm_max_ps(a, b); }
   static T min(T a, T b) { return _mm_min_ps(a, b); }
+  static T pick_max(T a, T b) { return max(a, b); }
+  static T pick_min(T a, T b) { return min(a, b); }
+  static T select_gt(T a, T b, T yes, T no) {
+    const T m = _mm_cmpgt_ps(a, b);
+    return _mm_or_ps(_mm_and_ps(m, yes), _mm_andnot_ps(m, no));
+  }
   static T sqrt(T a) { return _mm_sqrt_ps(a); }
   static T abs(T a) { return _mm_andnot_ps(_mm_set1_ps(-0.0f), a); }
   static T round(T a) { return _mm_cvtepi32_ps(_mm_cvtps_epi32(a)); }  // |a| < 2^31 here
@@ -200,6 +231,7 @@ struct Neon {
   using T = float32x4_t;
   static constexpr int N = 4;
   static constexpr bool kPairs = false;
+  static constexpr bool kFma = true;
   static T load(const float* p) { return vld1q_f32(p); }
   static T loadn(const float* p, int n) {
     float tmp[4] = {0.0f, 0.0f, 0.0f, 0.0f};
@@ -222,6 +254,9 @@ struct Neon {
   static T fma(T a, T b, T c) { return vfmaq_f32(c, a, b); }
   static T max(T a, T b) { return vmaxq_f32(a, b); }
   static T min(T a, T b) { return vminq_f32(a, b); }
+  static T pick_max(T a, T b) { return vbslq_f32(vcgtq_f32(a, b), a, b); }
+  static T pick_min(T a, T b) { return vbslq_f32(vcltq_f32(a, b), a, b); }
+  static T select_gt(T a, T b, T yes, T no) { return vbslq_f32(vcgtq_f32(a, b), yes, no); }
   static T sqrt(T a) { return vsqrtq_f32(a); }
   static T abs(T a) { return vabsq_f32(a); }
   static T round(T a) { return vrndnq_f32(a); }

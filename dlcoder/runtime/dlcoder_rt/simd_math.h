@@ -10,14 +10,23 @@
 // accuracy), exp(r) by a degree-5 minimax polynomial, times 2^n (V::scale2n: vscalefps on
 // AVX-512, exponent bits elsewhere). kS folds into the reduction and the coefficients, as
 // powers of two (exact), so that logistic, swish and tanh need no separate negate or
-// scale. Relative error below 2 ulp; kS x is clamped to the float range (below -87.3 the
-// result flushes to zero).
-template <int kS = 1>
+// scale. Relative error below 2 ulp, and the ends are std::exp's (what TFLite calls), at
+// no cost in the normal range: kS x is clamped to [-104, 89], where 2^n is at most 2^128
+// and at least 2^-150 (two normal factors in scale2n), so exp(r) 2^n itself rounds to inf
+// above ln(FLT_MAX) = 88.72 (+inf included), to subnormals below -87.34 and to 0 below
+// -103.97 (-inf included). kSaturate clamps at kExpMax instead, the largest float whose exp
+// is finite (3.4e38), for tanh's (1 - e) / (1 + e). NaN stays NaN (the clamp's operand
+// order, see simd.h).
+constexpr float kExpMax = 88.72283172607421875f;  // 0x42B17217
+
+template <int kS = 1, bool kSaturate = false>
 inline typename V::T exp_v(typename V::T x) {
   static_assert(kS == 1 || kS == -1 || kS == -2, "a power-of-two factor keeps the reduction exact");
   using T = typename V::T;
   constexpr float s = kS;
-  x = V::min(V::set1((s > 0 ? 88.7f : -87.3f) / s), V::max(V::set1((s > 0 ? -87.3f : 88.7f) / s), x));  // NaN stays NaN
+  // the x where kS x is at the top and bottom of the clamp (exact: s is a power of two)
+  const T top = V::set1((kSaturate ? kExpMax : 89.0f) / s), bottom = V::set1(-104.0f / s);
+  x = s > 0 ? V::min(top, V::max(bottom, x)) : V::min(bottom, V::max(top, x));
   const T n = V::round(V::mul(x, V::set1(s * 1.44269504088896341f)));
   T q = V::fma(n, V::set1(-0.693359375f / s), x);  // r = s q
   q = V::fma(n, V::set1(2.12194440e-4f / s), q);
@@ -27,7 +36,7 @@ inline typename V::T exp_v(typename V::T x) {
   y = V::fma(y, q, V::set1(0x1.FFFDC6p-2f * s * s));
   y = V::fma(y, q, V::set1(0x1.FFFFF6p-1f * s));
   y = V::fma(y, q, V::set1(1.0f));
-  return V::scale2n(y, n);  // n reaches 128 for kS x near 88.7
+  return V::scale2n(y, n);  // n in [-150, 128]
 }
 
 template <int kLazy = 0>  // instantiated only where used
@@ -40,17 +49,20 @@ inline typename V::T unary_op(UnaryKind kind, typename V::T x) {
     case UnaryKind::kLogistic: return V::div(one, V::add(one, exp_v<-1>(x)));
     case UnaryKind::kTanh: {
       // (1 - e) / (1 + e), e = exp(-2x): the absolute error stays ~1e-7 everywhere, and
-      // exp_v's clamping makes the large-|x| ends exactly -1 and 1
-      const typename V::T e = exp_v<-2>(x);
+      // exp_v's saturation (no overflow to inf) makes the large-|x| ends exactly -1 and 1
+      const typename V::T e = exp_v<-2, true>(x);
       return V::div(V::sub(one, e), V::add(one, e));
     }
-    case UnaryKind::kElu:
-      return V::add(V::max(x, zero), V::min(V::sub(exp_v(V::min(x, zero)), one), zero));
+    case UnaryKind::kElu:  // operand order: a NaN x comes out of both halves (simd.h)
+      return V::add(V::max(zero, x), V::min(zero, V::sub(exp_v(V::min(zero, x)), one)));
     case UnaryKind::kHardSwish:
       return V::mul(x, V::mul(V::min(V::max(V::add(x, V::set1(3.0f)), zero), V::set1(6.0f)),
                               V::set1(1.0f / 6.0f)));
     case UnaryKind::kExp: return exp_v(x);
-    case UnaryKind::kSwish: return V::div(x, V::add(one, exp_v<-1>(x)));
+    // x * logistic(x) as TFLite's MUL, which clamps to the float range: only x = inf gives
+    // inf here (|x / (1 + e)| <= |x|), so clamping the numerator is enough
+    case UnaryKind::kSwish:
+      return V::div(V::min(V::set1(std::numeric_limits<float>::max()), x), V::add(one, exp_v<-1>(x)));
     case UnaryKind::kGelu: {
       // h (1 + erf(x / sqrt 2)), h = x / 2, with erf(x / sqrt 2) = x P(x^2) / Q(x^2) for
       // |x| <= 5.55 (beyond, erf is 1 in float): a 5/5 rational fit, weighted towards the
@@ -72,16 +84,23 @@ inline typename V::T unary_op(UnaryKind kind, typename V::T x) {
       p = V::fma(p, w, V::set1(0.797884464263916f));
       q = V::fma(q, w, one);
       const T h = V::mul(V::set1(0.5f), x);
-      return V::fma(h, V::div(V::mul(xc, p), q), h);
+      const T erf = V::div(V::mul(xc, p), q);  // exactly -1 at the clamp with FMA
+      if constexpr (V::kFma) return V::fma(h, erf, h);
+      // without FMA (scalar, SSE2) erf is 1 ulp above -1 at the clamp, and h erf + h would
+      // be -2.4e-4 at x = -1e4, not 0: take 1 + erf (exact, erf < -1/2) and flush it below
+      // 2^-22 (x < -5.1, where the exact value is under 6e-7)
+      const T d = V::add(one, erf);
+      return V::mul(h, V::select_gt(V::set1(0x1p-22f), d, zero, d));
     }
     case UnaryKind::kGeluTanh: {
-      // 0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3)
+      // 0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3); exp
+      // overflows to inf below u = -44, so x = -inf gives -inf / inf = NaN as TFLite's
+      // 0.5 x (1 + -1) does
       const typename V::T u = V::mul(V::set1(0.7978845608028654f),
                                      V::fma(V::mul(V::set1(0.044715f), V::mul(x, x)), x, x));
       return V::div(x, V::add(one, exp_v<-2>(u)));
     }
-    // operand order: x86 max/min return their second operand when one is NaN, and TFLite
-    // passes NaN through its clamps
+    // operand order (simd.h): a NaN x passes, as through TFLite's clamps
     case UnaryKind::kRelu: return V::max(zero, x);
     case UnaryKind::kRelu6: return V::min(V::set1(6.0f), V::max(zero, x));
     case UnaryKind::kReluN1To1: return V::min(one, V::max(V::set1(-1.0f), x));
@@ -131,8 +150,8 @@ inline typename V::T binary_op(BinaryKind kind, typename V::T a, typename V::T b
     case BinaryKind::kSub: return V::sub(a, b);
     case BinaryKind::kMul: return V::mul(a, b);
     case BinaryKind::kDiv: return V::div(a, b);
-    case BinaryKind::kMax: return V::max(a, b);
-    case BinaryKind::kMin: return V::min(a, b);
+    case BinaryKind::kMax: return V::pick_max(a, b);  // TFLite's a > b ? a : b, NaN included
+    case BinaryKind::kMin: return V::pick_min(a, b);
     default: {
       const typename V::T d = V::sub(a, b);
       return V::mul(d, d);
@@ -359,7 +378,10 @@ inline void layer_norm(int64_t rows, int32_t depth, float eps, const float* in, 
     }
     float sq = V::hsum(a0);
     for (; i < depth; ++i) sq += (x[i] - mean) * (x[i] - mean);
-    const float rs = 1.0f / std::sqrt(sq / static_cast<float>(depth) + eps);
+    // the pattern's ADD(variance, eps) clamps to FLT_MAX as every float ADD does in TFLite:
+    // an infinite variance gives 1 / sqrt(FLT_MAX), not 0 (NaN passes)
+    const float var_eps = std::min(sq / static_cast<float>(depth) + eps, std::numeric_limits<float>::max());
+    const float rs = 1.0f / std::sqrt(var_eps);
     const T vr = V::set1(rs);
     for (i = 0; i + V::N <= depth; i += V::N) {
       const T g = V::mul(vr, V::load(gamma + i));

@@ -10,7 +10,8 @@
 // clipped to the input: padded positions are neither counted nor compared, as in TFLite.
 // Every lane adds (or compares) its window in (ky, kx) order and an average divides the
 // sum by the count, as TFLite's reference kernel does, so results match it bit for bit;
-// V::max(x, acc) is std::max(acc, x) (x only if x > acc).
+// V::pick_max(x, acc) is std::max(acc, x) (x only if x > acc: a NaN x is passed over, a NaN
+// acc replaced), as TFLite's max pool on every ISA.
 template <PoolKind kKind, bool kFull>
 inline void pool_block(const PoolParams& p, const float* win, int32_t kh, int32_t kw,
                        typename V::T count, float* o, int32_t nc) {
@@ -21,7 +22,7 @@ inline void pool_block(const PoolParams& p, const float* win, int32_t kh, int32_
     for (int32_t kx = 0; kx < kw; ++kx, x += c) {
       const typename V::T v = kFull ? V::load(x) : V::loadn(x, nc);
       if (kKind == PoolKind::kMax) {
-        acc = V::max(v, acc);
+        acc = V::pick_max(v, acc);
       } else if (kKind == PoolKind::kAverage) {
         acc = V::add(acc, v);
       } else {
