@@ -115,3 +115,15 @@ def test_bad_name_and_namespace(tmp_path):
     res = run_cli("generate", model, "--out-dir", tmp_path / "o", "--namespace", "a::class")
     assert res.returncode == 2 and "not a C++ namespace" in res.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_pinning_runs_no_tflite_interpreter(tmp_path):
+    """Shapes propagate through the ops' own shape rules: generating a pinned dynamic model
+    never loads ai_edge_litert, whose crashes on a corrupt model were exit 1 or SIGSEGV."""
+    code = ("import sys; sys.modules['ai_edge_litert'] = None\n"
+            "from dlcoder import cli\n"
+            f"sys.exit(cli.main(['generate', {str(ERRORS / 'dynamic_reshape.tflite')!r}, "
+            f"'--out-dir', {str(tmp_path / 'o')!r}, '--input-shape', 'x=3x4x4x3']))\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "kOutput0Elements = 15;" in (tmp_path / "o" / "dynamic_reshape.h").read_text()
