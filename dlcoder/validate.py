@@ -44,6 +44,8 @@ def validate(g: Graph, input_shapes: dict | None = None) -> Graph:
     graphs = (g,) + tuple(g.subgraphs)
     for k, sub in enumerate(graphs):
         _check_structure(sub, k, len(graphs))
+    if not g.outputs:
+        raise InvalidModelError("the model has no outputs, so there is nothing to compute")
     _check_calls(g)
     report_unsupported(g, lambda node, graph: None if node.op in TABLE else "unsupported op")
     _check_io_dtypes(g)

@@ -159,3 +159,9 @@ def test_hostile_tensor_names_stay_on_one_line():
     """Messages are one line, and comments (--keep-names) cannot splice code."""
     assert frontend.tensor_name(b"a\nb\x00" + b"x" * 1000).startswith("a\\x0ab\\x00x")
     assert len(frontend.tensor_name(b"x" * 1000)) == frontend.MAX_NAME + 3
+
+
+def test_a_model_without_outputs_is_refused():
+    """Found by the fuzzer's sanitizer stage: its NAME_run could only fail."""
+    with pytest.raises(InvalidModelError, match="no outputs"):
+        V.validate(graph([relu(0, 1)], outputs=()))

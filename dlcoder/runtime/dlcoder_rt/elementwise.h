@@ -40,9 +40,31 @@ struct Clamped {
   T operator()(T a, T b) const { return clamp(op(a, b), c); }
 };
 
-struct AddOp { template <typename T> T operator()(T a, T b) const { return a + b; } };
-struct SubOp { template <typename T> T operator()(T a, T b) const { return a - b; } };
-struct MulOp { template <typename T> T operator()(T a, T b) const { return a * b; } };
+// Integer ADD, SUB and MUL wrap around on overflow, as TFLite's kernels do on every target
+// we build for, but without the undefined behaviour of signed overflow: the arithmetic is
+// done in an unsigned type at least as wide as int (a uint16_t product would be promoted
+// to int and could overflow there), and converted back.
+template <typename T>
+using WrapType = std::conditional_t<(sizeof(T) < sizeof(unsigned)), unsigned, std::make_unsigned_t<T>>;
+
+struct AddOp {
+  float operator()(float a, float b) const { return a + b; }
+  template <typename T> T operator()(T a, T b) const {
+    return static_cast<T>(static_cast<WrapType<T>>(a) + static_cast<WrapType<T>>(b));
+  }
+};
+struct SubOp {
+  float operator()(float a, float b) const { return a - b; }
+  template <typename T> T operator()(T a, T b) const {
+    return static_cast<T>(static_cast<WrapType<T>>(a) - static_cast<WrapType<T>>(b));
+  }
+};
+struct MulOp {
+  float operator()(float a, float b) const { return a * b; }
+  template <typename T> T operator()(T a, T b) const {
+    return static_cast<T>(static_cast<WrapType<T>>(a) * static_cast<WrapType<T>>(b));
+  }
+};
 struct DivOp {
   float operator()(float a, float b) const { return a / b; }
   template <typename T> T operator()(T a, T b) const { return b == 0 ? T(0) : T(a / b); }
