@@ -77,14 +77,20 @@ def check_edge_model(tmp_path, flags, cxx=None, emulator=()):
     assert not bad, "\n".join(bad)
 
 
-@pytest.mark.parametrize("isa", sorted(X86_ISAS))
-@pytest.mark.parametrize("model", MODELS, ids=lambda p: p.stem)
-def test_x86_path(isa, model, tmp_path):
+def x86_isa(isa: str) -> int:
+    """The DLCODER_RT_FORCE_ISA number of an x86 path; skips where this CPU cannot run it."""
     number, needs = X86_ISAS[isa]
     if "sse2" not in FLAGS:
         pytest.skip("not an x86-64 machine")
     if not needs <= FLAGS:
         pytest.skip(f"this CPU lacks {sorted(needs - FLAGS)}")
+    return number
+
+
+@pytest.mark.parametrize("isa", sorted(X86_ISAS))
+@pytest.mark.parametrize("model", MODELS, ids=lambda p: p.stem)
+def test_x86_path(isa, model, tmp_path):
+    number = x86_isa(isa)
     check(model, tmp_path, ("-O2", f"-DDLCODER_RT_FORCE_ISA={number}"))
 
 
@@ -100,11 +106,7 @@ def test_aarch64_path(isa, model, tmp_path):
 def test_x86_edge_model(isa, tmp_path):
     """The edge model (every vector kernel's inf and NaN, and the regression values) on
     each x86 path."""
-    number, needs = X86_ISAS[isa]
-    if "sse2" not in FLAGS:
-        pytest.skip("not an x86-64 machine")
-    if not needs <= FLAGS:
-        pytest.skip(f"this CPU lacks {sorted(needs - FLAGS)}")
+    number = x86_isa(isa)
     check_edge_model(tmp_path, ("-O2", f"-DDLCODER_RT_FORCE_ISA={number}"))
 
 
