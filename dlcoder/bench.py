@@ -21,6 +21,7 @@ import time
 import numpy as np
 
 from dlcoder import compiler, verify as V
+from dlcoder.ir import Graph, op_label, op_note
 
 ROUNDS = 5
 
@@ -167,11 +168,19 @@ def per_op(model: str, shapes=None, runs: int = 30, threads: int = 1) -> dict:
                        check=True)
         with open(f"{work}/profile.txt") as f:
             us = [float(x) for x in f.read().split()]
-    steps = [{"step": i, "op": n.op, "model_node": n.index, "us": us[i],
-              "output_shape": list(g.tensors[n.outputs[0]].shape)} for i, n in enumerate(g.nodes)]
+    return per_op_table(g, us)
+
+
+def per_op_table(g: Graph, us: list) -> dict:
+    """The steps of graph g (the compiled one) with their microseconds `us`, and their sums
+    by op. An op is named by the model's op names (ir.op_label: a fused step shows the ops
+    it runs, "CONV_2D+RELU"), with what dlcoder made of them as a note (ir.op_note)."""
+    steps = [{"step": i, "op": op_label(n), "note": op_note(n), "model_node": n.index,
+              "us": us[i], "output_shape": list(g.tensors[n.outputs[0]].shape)}
+             for i, n in enumerate(g.nodes)]
     by_op: dict = {}
     for s in steps:
-        e = by_op.setdefault(s["op"], {"count": 0, "us": 0.0})
+        e = by_op.setdefault(s["op"], {"count": 0, "us": 0.0, "note": s["note"]})
         e["count"] += 1
         e["us"] += s["us"]
     return {"total_us": sum(us), "steps": steps, "by_op": by_op}
@@ -179,12 +188,15 @@ def per_op(model: str, shapes=None, runs: int = 30, threads: int = 1) -> dict:
 
 def format_per_op(p: dict, top: int = 15) -> str:
     total = p["total_us"]
+    width = max([24] + [len(op) for op in p["by_op"]])
     lines = [f"per op (our library, profiling build), total {total / 1e3:.3f} ms:"]
     for op, e in sorted(p["by_op"].items(), key=lambda kv: -kv[1]["us"]):
-        lines.append(f"  {op:<24} x{e['count']:<4} {e['us'] / 1e3:8.3f} ms  {100 * e['us'] / total:5.1f}%")
+        lines.append(f"  {op:<{width}} x{e['count']:<4} {e['us'] / 1e3:8.3f} ms  "
+                     f"{100 * e['us'] / total:5.1f}%" + (f"  ({e['note']})" if e["note"] else ""))
     lines.append(f"slowest {top} steps:")
     for s in sorted(p["steps"], key=lambda s: -s["us"])[:top]:
-        lines.append(f"  step {s['step']:<4} {s['op']:<20} {str(s['output_shape']):<22} {s['us']:9.1f} us")
+        lines.append(f"  step {s['step']:<4} {s['op']:<{width}} {str(s['output_shape']):<22} "
+                     f"{s['us']:9.1f} us")
     return "\n".join(lines)
 
 

@@ -65,7 +65,8 @@ def format_report(r: dict) -> str:
     for op, e in r["ops"].items():
         mark = "ok" if e["supported"] else f"UNSUPPORTED ({e.get('problem')})"
         if e["folded"]:
-            mark += f", {e['folded']} resolved at generation time (folded or aliased)"
+            mark += (f", {e['folded']} resolved at generation time (folded, aliased, or "
+                     f"fused into another op's kernel)")
         lines.append(f"  {op:<28} x{e['count']:<4} {mark}")
     lines.append(f"tensors: {len(r['tensors'])} ({sum(t['constant'] for t in r['tensors'])} constant)")
     lines.append(f"weights in model: {r['model_weight_bytes']} bytes")

@@ -80,6 +80,23 @@ class Node:
         return dataclasses.replace(self, **kw)
 
 
+# A node that a pass made from several of the model's ops (DLCODER_CONV_DW, CONV_2D with
+# its RELU) keeps their builtin names, in model order, in attrs["fused_ops"]. Whatever
+# the user reads (messages, bench --per-op) names ops by these two functions, so that the
+# ops dlcoder made up never pass for the model's own.
+def op_label(node: Node) -> str:
+    """The model's op name(s) of a node: its fused_ops joined with "+", else its op."""
+    fused = node.attrs.get("fused_ops")
+    return "+".join(fused) if fused else node.op
+
+
+def op_note(node: Node) -> str:
+    """What dlcoder made of the ops op_label names, to show beside it: "" for a model op
+    that stayed as it was."""
+    fused = tuple(node.attrs.get("fused_ops") or ())
+    return "" if fused in ((), (node.op,)) else f"fused by dlcoder into one kernel, {node.op}"
+
+
 @dataclass(frozen=True)
 class Graph:
     tensors: tuple

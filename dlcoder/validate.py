@@ -31,7 +31,7 @@ import collections
 import numpy as np
 
 from dlcoder.errors import DlcoderError, DynamicShapeError, InvalidModelError, UnsupportedError
-from dlcoder.ir import CTYPES, SUBGRAPH_ATTRS, Graph, Node
+from dlcoder.ir import CTYPES, SUBGRAPH_ATTRS, Graph, Node, op_label, op_note
 from dlcoder.ops import TABLE
 
 MAX_BYTES = 2**31 - 1
@@ -59,21 +59,23 @@ def validate(g: Graph, input_shapes: dict | None = None) -> Graph:
 
 def report_unsupported(g: Graph, why) -> None:
     """Raise one UnsupportedError that names every node of the graph, or of a subgraph its
-    control flow runs, for which why(node, graph) gives a reason: each op with its count
-    and the index of its first node."""
+    control flow runs, for which why(node, graph) gives a reason: each op (by the model's
+    op names, ir.op_label, and what dlcoder fused them into) with its count and the index
+    of its first node."""
     found = collections.OrderedDict()
     for k, graph in g.reachable():
         for i, node in enumerate(graph.nodes):
             reason = why(node, graph)
             if reason is None:
                 continue
-            key = (node.op, reason)
+            key = (op_label(node), reason, op_note(node))
             where = f"node {node.index if node.index >= 0 else i}" + (f" of subgraph {k}" if k else "")
             count, first = found.get(key, (0, where))
             found[key] = (count + 1, first)
     if found:
-        parts = [f"{op} x{count} (first at {first}{'' if reason == 'unsupported op' else ': ' + reason})"
-                 for (op, reason), (count, first) in found.items()]
+        parts = [f"{op} x{count} (first at {first}{'' if reason == 'unsupported op' else ': ' + reason}"
+                 f"{'; ' + note if note else ''})"
+                 for (op, reason, note), (count, first) in found.items()]
         raise UnsupportedError("unsupported: " + "; ".join(parts))
 
 
@@ -82,7 +84,7 @@ def _where(k: int) -> str:
 
 
 def _node_name(node: Node, i: int, k: int) -> str:
-    return f"node {node.index if node.index >= 0 else i} ({node.op}){_where(k)}"
+    return f"node {node.index if node.index >= 0 else i} ({op_label(node)}){_where(k)}"
 
 
 def _check_structure(g: Graph, k: int, n_graphs: int) -> None:

@@ -1,5 +1,6 @@
 """SELECT / SELECT_V2, L2_NORMALIZATION, LOCAL_RESPONSE_NORMALIZATION, SHAPE, FILL,
-ZEROS_LIKE, DEQUANTIZE, QUANTIZE (dlcoder/ops/misc.py), and the semantics fixed while
+ZEROS_LIKE, DEQUANTIZE, QUANTIZE (dlcoder/ops/: elementwise, normalization, creation,
+quantize), and the semantics fixed while
 auditing the elementwise, reduction, pooling, convolution and matmul ops.
 
 End to end against the TFLite interpreter; the evaluate hooks (constant folding) against

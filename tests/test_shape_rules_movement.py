@@ -14,7 +14,7 @@ from dlcoder.ir import Graph, Node, Tensor
 from dlcoder.ops import TABLE
 from support import const_tensor, single_op_graph
 
-# every op that movement.py, slicing.py, spatial.py, extra.py and control_flow.py register
+# the data-movement, indexing, creation and control-flow ops (and a few more), by name
 OPS = ("RESHAPE SQUEEZE EXPAND_DIMS TRANSPOSE CONCATENATION PAD PADV2 SPLIT SPLIT_V PACK UNPACK "
        "SLICE STRIDED_SLICE TILE BROADCAST_TO GATHER DEPTH_TO_SPACE SPACE_TO_DEPTH MIRROR_PAD "
        "RESIZE_NEAREST_NEIGHBOR RESIZE_BILINEAR ADD_N SPACE_TO_BATCH_ND BATCH_TO_SPACE_ND CUMSUM "

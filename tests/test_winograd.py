@@ -29,9 +29,9 @@ def test_winograd_against_tflite(case, tmp_path):
     g = compiler.load_graph(str(model))
     source, compiled = _compile(model)
     if case.startswith("direct_"):   # too few tiles to repay the filter transform
-        assert "conv2d_winograd_f32" not in source and "conv2d_implicit_f32" in source
+        assert "conv2d_f32_winograd" not in source and "conv2d_implicit_f32" in source
     else:
-        assert source.count("conv2d_winograd_f32(") == 1, "the case does not take the Winograd path"
+        assert source.count("conv2d_f32_winograd(") == 1, "the case does not take the Winograd path"
     assert [n.op for n in compiled.nodes] == ["CONV_2D"], "PAD, ADD or HARD_SWISH not fused"
     conv = compiled.nodes[0]
     if case == "wino_pad_conv_residual":

@@ -7,6 +7,7 @@ import re
 
 import numpy as np
 
+from dlcoder.codegen import runtime_facts
 from dlcoder.errors import DlcoderError
 
 
@@ -232,6 +233,17 @@ def comment(text: str) -> str:
     return " ".join(text.replace("\\", "/").split())
 
 
+def string_literal(text: str) -> str:
+    """A C string literal of printable ASCII text.
+
+    >>> print(string_literal('a "b" \\\\ c'))
+    "a \\"b\\" \\\\ c"
+    """
+    if not all(" " <= ch <= "~" for ch in text):
+        raise ValueError(f"not printable ASCII: {text!r}")
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def float_literal(x: float) -> str:
     """A float32 literal that reads back to the same float32.
 
@@ -288,14 +300,31 @@ def array_init(values, ctype: str, per_line: int = 16) -> str:
     return "{\n    " + ",\n    ".join(lines) + "}"
 
 
-def struct_init(fields: dict) -> str:
-    """A positional aggregate initializer that names each field in a comment.
+def struct_init(struct: str, fields: dict) -> str:
+    """The aggregate initializer of `struct`, a struct of the runtime headers, from its
+    fields by name: put in the header's declaration order (codegen/runtime_facts.py), each
+    named in a comment. A field the header lacks, or one of its fields left out, raises.
 
-    >>> struct_init({"stride": 2, "alpha": 0.5})
-    '{/*stride=*/2, /*alpha=*/0.5f}'
+    >>> struct_init("ChainSteps", {"slots": 5, "rows": 2})
+    '{/*rows=*/2, /*slots=*/5}'
+    >>> struct_init("dlcoder_rt::AffineParams", {"scale": 0.5, "zero_point": -3})
+    '{/*scale=*/0.5f, /*zero_point=*/-3}'
+    >>> struct_init("ChainSteps", {"rows": 2, "slot": 5})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    dlcoder.codegen.runtime_facts.HeaderFactError: struct ChainSteps ...: no field slot; slots not given
     """
+    order = runtime_facts.fields(struct)
+    unknown = [name for name in fields if name not in order]
+    missing = [name for name in order if name not in fields]
+    if unknown or missing:
+        why = "; ".join(filter(None, [unknown and "no field " + ", ".join(unknown),
+                                      missing and ", ".join(missing) + " not given"]))
+        raise runtime_facts.HeaderFactError(
+            f"struct {struct} of the runtime headers has the fields {', '.join(order)}: {why}")
     parts = []
-    for name, value in fields.items():
+    for name in order:
+        value = fields[name]
         if isinstance(value, str):
             text = value
         elif isinstance(value, (bool, np.bool_)):

@@ -8,7 +8,9 @@ Storage of a tensor (after following aliases to its root):
 
 A subgraph run by a control-flow node (ops/control_flow.py) gets a Context of its own: its
 inputs and outputs are `fixed` to storage of the enclosing graph, its plan lives at `base`
-inside the node's scratch, and it shares the weight blob and the declarations.
+inside the node's scratch, and it shares the weight blob and the declarations. The op
+table sits below the planner, so the node plans its subgraphs and makes their Contexts
+through its own Context: `plan_subgraph` and `subcontext`.
 """
 from __future__ import annotations
 
@@ -17,6 +19,15 @@ import numpy as np
 from dlcoder.codegen import cgen
 from dlcoder.codegen.weights import WeightBlob
 from dlcoder.ir import CTYPES, Graph
+from dlcoder.ops import scratch_bytes
+from dlcoder.plan import Plan, plan_graph
+
+
+def plan_subgraph(g: Graph, fixed) -> Plan:
+    """The memory plan of a subgraph that a control-flow node runs; `fixed`: the storage
+    roots that the node places itself. The planner handed to the op table (scratch_bytes'
+    `plan`): the subgraph's own control-flow nodes plan theirs with it in turn."""
+    return plan_graph(g, scratch_bytes(g, plan_subgraph), fixed=fixed)
 
 
 def io_storage(g: Graph) -> dict:
@@ -86,6 +97,18 @@ class Context:
         """A `T*` expression for an output tensor."""
         return self._pointer(t, const=False)
 
+    # ---- subgraphs that a control-flow node runs ------------------------------------
+    def plan_subgraph(self, graph: Graph, fixed) -> Plan:
+        """The memory plan of `graph` with the storage roots `fixed` left out of it."""
+        return plan_subgraph(graph, fixed)
+
+    def subcontext(self, graph: Graph, plan: Plan, fixed: dict, base: int, label: str) -> Context:
+        """The Context of `graph`: its storage roots `fixed` to storage (address()) of this
+        graph, its `plan` at arena offset `base`, `label` before its node numbers in declared
+        names; it shares this one's weight blob, declarations and debug flag."""
+        return Context(graph, plan, self.blob, fixed=fixed, base=base, decls=self.decls,
+                       label=label, debug=self.debug)
+
     # ---- data made at generation time -----------------------------------------------
     def weights(self, array: np.ndarray) -> str:
         """A `const T*` to data prepared at generation time (e.g. repacked weights)."""
@@ -119,6 +142,11 @@ class Context:
         name = self._name()
         self.decls.append(f"constexpr {ctype} {name} = {init};")
         return name
+
+    def static_assert(self, condition: str, message: str) -> None:
+        """Declare a compile-time check that what the generator computed by a formula of
+        its own agrees with the runtime's (a drift then stops the C++ build)."""
+        self.decls.append(f"static_assert({condition}, {cgen.string_literal(message)});")
 
     def array(self, ctype: str, values) -> str:
         """Declare a constexpr array of small parameters and return its name."""

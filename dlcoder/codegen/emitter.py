@@ -13,13 +13,13 @@ import numpy as np
 
 from dlcoder import __version__
 from dlcoder.codegen import cgen
-from dlcoder.codegen.context import Context
+from dlcoder.codegen import runtime_facts
+from dlcoder.codegen.context import Context, plan_subgraph
 from dlcoder.codegen.weights import WeightBlob
 from dlcoder.ir import CTYPES, Graph
 from dlcoder.ops import TABLE, scratch_bytes, task_scratch_bytes
 from dlcoder.plan import Buffer, extend, overlaps, plan_graph
 
-RUNTIME_DIR = Path(__file__).resolve().parent.parent / "runtime" / "dlcoder_rt"
 _ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(str(Path(__file__).resolve().parent / "templates")),
     undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
@@ -39,9 +39,23 @@ class Library:
     task_scratch_bytes: int = 0   # arena bytes per thread beyond the second
 
     def arena_bytes_threads(self, threads: int) -> int:
-        if threads <= 1:
-            return self.arena_bytes
-        return self.arena_bytes + self.second_thread_bytes + (threads - 2) * self.task_scratch_bytes
+        return arena_threads(threads, self.arena_bytes, self.arena_bytes + self.second_thread_bytes,
+                             self.task_scratch_bytes)
+
+
+# The arena by thread count, in one place: `one` bytes for one thread; with threads, task 1's
+# scratch ends at `two` and every further thread adds a slot of `each` (parallel.h:
+# Parallel::scratch). Library.arena_bytes_threads computes it; arena_threads_cxx writes it
+# over the generated constants for NAME_arena_size_threads and ArenaBytes, which the
+# templates print as they are.
+def arena_threads(threads: int, one: int, two: int, each: int) -> int:
+    return one if threads <= 1 else two + (threads - 2) * each
+
+
+def arena_threads_cxx(one: str, two: str, each: str, wrap: str = " ") -> str:
+    """arena_threads as a C++ expression of `threads` over the constants named one, two
+    and each; `wrap` goes between its two cases."""
+    return f"threads <= 1 ? {one}{wrap}: {two} + static_cast<size_t>(threads - 2) * {each}"
 
 
 def _io_entries(g: Graph, ids, offset0: int):
@@ -75,9 +89,9 @@ def _task_slots(g: Graph, plan) -> tuple:
     the largest size past all that."""
     def aligned(b):
         return -(-b // 64) * 64
-    own = task_scratch_bytes(g)
+    own = task_scratch_bytes(g, plan_subgraph)
     nested = aligned(max((b for k, graph in g.reachable() if k > 0
-                          for b in task_scratch_bytes(graph).values()), default=0))
+                          for b in task_scratch_bytes(graph, plan_subgraph).values()), default=0))
     extended = extend(plan, [Buffer(("slot", n), b, n, n) for n, b in sorted(own.items())])
     bad = overlaps(extended)
     if bad:
@@ -91,7 +105,7 @@ def emit(g: Graph, name: str, namespace: str, keep_names: bool = False,
          debug: bool = False, profile: bool = False) -> Library:
     """debug: every tensor keeps its bytes to the end (verify --per-tensor);
     profile: time every step into NAME_profile_us (bench --per-op). Neither is for shipping."""
-    plan = plan_graph(g, scratch_bytes(g), keep_all=debug)
+    plan = plan_graph(g, scratch_bytes(g, plan_subgraph), keep_all=debug)
     slots, second_end, task_scratch = _task_slots(g, plan)
 
     blob = WeightBlob()
@@ -118,15 +132,18 @@ def emit(g: Graph, name: str, namespace: str, keep_names: bool = False,
     header = _ENV.get_template("model.h.j2").render(
         guard=f"DLCODER_{name.upper()}_H_", class_arena=io_end + plan.size, weight_bytes=blob.size,
         work_offset=io_end, second_thread_bytes=second_end - plan.size,
-        task_scratch_bytes=task_scratch, **common)
+        task_scratch_bytes=task_scratch, arena_threads=arena_threads_cxx(
+            "kArenaBytes", "kArenaBytes + kSecondThreadBytes", "kTaskScratchBytes", wrap="\n" + " " * 24),
+        **common)
     source = _ENV.get_template("model.cc.j2").render(
         headers=sorted(headers), decls=ctx.decls, steps=steps, arena_bytes=plan.size,
-        second_thread_arena=second_end, task_scratch_bytes=task_scratch, profile=profile, **common)
+        second_thread_arena=second_end, task_scratch_bytes=task_scratch, profile=profile,
+        arena_threads=arena_threads_cxx("kArenaBytes", "kSecondThreadArena", "kTaskScratchBytes"), **common)
     asm = _ENV.get_template("blob.S.j2").render(
         banner_asm=BANNER_ASM, symbol=f"{name}_weights", file=f"{name}_weights.bin")
     files = {f"{name}.h": header.encode(), f"{name}.cc": source.encode(),
              f"{name}_weights.S": asm.encode(), f"{name}_weights.bin": blob.tobytes()}
-    for h in sorted(RUNTIME_DIR.glob("*.h")):
+    for h in sorted(runtime_facts.RUNTIME.folder.glob("*.h")):   # the runtime the ops read
         files[f"dlcoder_rt/{h.name}"] = h.read_bytes()
     used = {t for n in g.nodes for t in n.inputs + n.outputs if t >= 0} | set(g.inputs + g.outputs)
     storage = {t: ctx.address(t, place_const=False) for t in sorted(used)}

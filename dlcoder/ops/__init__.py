@@ -1,9 +1,12 @@
 """The op table: one entry per TFLite builtin op.
 
 An entry knows the op's kernel header, how to emit the kernel call, which dtypes it
-takes, and optionally how to evaluate it in numpy (constant folding) and how much scratch
-memory its kernel needs. Each family module registers its ops with `@register`; every
-module in this package is imported here, so adding an op is one edit in one file.
+takes, its shape rule, and optionally how to evaluate it in numpy (constant folding), how
+much scratch memory its kernel needs, and what the fusion passes may do with it (`Fusion`:
+which activations, epilogues, residuals or paddings its kernel absorbs, what it becomes
+inside another kernel). Each family module registers its ops with `@register`; every
+module in this package is imported here, so adding an op is one edit in one file, and a
+new op that can fuse says so in its entry: no pass changes.
 """
 from __future__ import annotations
 
@@ -12,7 +15,44 @@ import pkgutil
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from dlcoder.ir import Graph, Node
+from dlcoder.ir import Graph, Node, op_label
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """What an op offers the fusion passes. Producer side: what its kernel can absorb.
+    Absorbed side: what the op becomes inside another op's kernel."""
+    # producer: its kernel clamps by attrs["fused_activation_function"] (fuse_activation)
+    takes_clamp: bool = False
+    # producer: its kernel applies attrs["epilogue"] (a name in _common.EPILOGUES) after
+    # the clamp, while the tile is in registers (fuse_epilogue)
+    takes_epilogue: bool = False
+    # producer: (node, g, other, act) -> the node with a residual ADD of tensor `other`
+    # (then the clamp `act`) in its epilogue, or None if this node's kernel cannot
+    # (fuse_residual)
+    residual: Optional[Callable] = None
+    # producer: (node, g, s) -> the node with its input scaled per channel by tensor `s`
+    # inside its weights, or None if this node cannot (fuse_input_scale)
+    input_scale: Optional[Callable] = None
+    # consumer: the value its own padding contributes (0.0 to a sum, -inf to a max), so a
+    # PAD of exactly that value can become its explicit_padding (fuse_pad)
+    pad_value: Optional[float] = None
+    # absorbed: the fused_activation_function value that does what this op does (RELU6)
+    as_clamp: Optional[str] = None
+    # absorbed: the epilogue (name, or (node) -> name) that does what this op does
+    as_epilogue: object = None
+    # absorbed: (node, g) -> (paddings [rank][2], value) of a constant padding, or None
+    # (fuse_pad)
+    padding: Optional[Callable] = None
+    # the output is its first input relabelled (row-major), so it may share its storage
+    # (alias_reshape)
+    view: bool = False
+    # (node, g) -> the output's value when the op only decodes a constant input (float16,
+    # quantized or sparse weights), folded whatever the growth (fold_dequantize); or None
+    decode: Optional[Callable] = None
+
+
+NO_FUSION = Fusion()
 
 
 @dataclass(frozen=True)
@@ -23,7 +63,7 @@ class OpDef:
     dtypes: frozenset         # dtypes its tensors may have
     check: Optional[Callable] = None      # (node, graph) -> error text or None
     evaluate: Optional[Callable] = None   # (node, graph, [np.ndarray]) -> [np.ndarray]
-    scratch: Optional[Callable] = None    # (node, graph) -> bytes
+    scratch: Optional[Callable] = None    # (node, graph) -> bytes; see `subgraphs`
     # with threads, every task needs scratch of its own: (node, graph) -> bytes per task
     task_scratch: Optional[Callable] = None
     # an output may share storage with an input of its shape: every output element is
@@ -34,6 +74,29 @@ class OpDef:
     # UnsupportedError) for a node whose inputs or attributes are inconsistent. Run by the
     # validation pass on every node of the model, before anything else (_shapes.py).
     shape: Optional[Callable] = None
+    # What the fusion passes may do with the op (passes/). A pass asks the op; it never
+    # names one. An op that declares nothing here is left alone by every fusion.
+    fusion: Fusion = NO_FUSION
+    # The op runs subgraphs (control flow) and must plan their memory to know its scratch.
+    # Then its scratch and task_scratch hooks are called (node, graph, plan), where
+    # plan(subgraph, fixed) -> Plan is the memory planner of the layer above (codegen),
+    # passed down by scratch_bytes' caller: the ops never import the planner. At emit time
+    # the Context offers the same: e.plan_subgraph(subgraph, fixed), e.subcontext(...).
+    subgraphs: bool = False
+
+
+class _Names:
+    """`Op.CONV_2D` is "CONV_2D", the name of an op in the table. A pass that matches a
+    pattern of ops names them this way: a misspelt or unregistered name fails loudly where
+    a string literal would silently never match."""
+
+    def __getattr__(self, name: str) -> str:
+        if name in TABLE:
+            return name
+        raise AttributeError(f"no op named {name} in the op table")
+
+
+Op = _Names()
 
 
 TABLE: dict = {}
@@ -45,15 +108,21 @@ ANY = frozenset({"float32", "int32", "int64", "bool", "int8", "uint8", "int16"})
 
 
 def register(*names, header: str, dtypes=FLOAT, check=None, evaluate=None, scratch=None,
-             task_scratch=None, in_place=False, shape=None):
+             task_scratch=None, in_place=False, shape=None, fusion=NO_FUSION, subgraphs=False):
     def deco(emit):
         for name in names:
             if name in TABLE:
                 raise RuntimeError(f"op {name} registered twice")
             TABLE[name] = OpDef(name, emit, header, frozenset(dtypes), check, evaluate, scratch,
-                               task_scratch, in_place, shape)
+                               task_scratch, in_place, shape, fusion, subgraphs)
         return emit
     return deco
+
+
+def fusion(op: str) -> Fusion:
+    """The op's Fusion entry (nothing fusible for an op not in the table)."""
+    d = TABLE.get(op)
+    return d.fusion if d is not None else NO_FUSION
 
 
 def problem(node: Node, g: Graph) -> Optional[str]:
@@ -63,23 +132,35 @@ def problem(node: Node, g: Graph) -> Optional[str]:
         return "unsupported op"
     for t in node.inputs + node.outputs:
         if t >= 0 and g.tensors[t].dtype not in d.dtypes:
-            return f"{g.tensors[t].dtype} tensors are not supported by {node.op}"
+            return f"{g.tensors[t].dtype} tensors are not supported by {op_label(node)}"
     if d.check is not None:
         return d.check(node, g)
     return None
 
 
-def scratch_bytes(g: Graph) -> dict:
-    """Node index -> scratch bytes that the node's op asks for (ops with a scratch hook)."""
-    return {i: int(TABLE[n.op].scratch(n, g)) for i, n in enumerate(g.nodes)
-            if TABLE[n.op].scratch is not None}
+def _hook(d: OpDef, hook: Callable, plan: Optional[Callable]) -> Callable:
+    """A scratch hook as (node, graph) -> bytes: an op that runs subgraphs gets `plan`."""
+    if not d.subgraphs:
+        return hook
+    if plan is None:
+        raise TypeError(f"{d.name} runs subgraphs: its scratch needs the memory planner (plan=)")
+    return lambda node, g: hook(node, g, plan)
 
 
-def task_scratch_bytes(g: Graph) -> dict:
+def scratch_bytes(g: Graph, plan: Optional[Callable] = None) -> dict:
+    """Node index -> scratch bytes that the node's op asks for (ops with a scratch hook).
+    plan(subgraph, fixed) -> Plan: the memory planner, for ops that run subgraphs (OpDef
+    `subgraphs`); the caller (codegen) gives it, a graph without such ops needs none."""
+    return {i: int(_hook(TABLE[n.op], TABLE[n.op].scratch, plan)(n, g))
+            for i, n in enumerate(g.nodes) if TABLE[n.op].scratch is not None}
+
+
+def task_scratch_bytes(g: Graph, plan: Optional[Callable] = None) -> dict:
     """Node index -> scratch bytes that each further task of the node needs, with threads
-    (nodes whose kernel splits into tasks that each need scratch of their own)."""
-    sizes = {i: int(TABLE[n.op].task_scratch(n, g)) for i, n in enumerate(g.nodes)
-             if TABLE[n.op].task_scratch is not None}
+    (nodes whose kernel splits into tasks that each need scratch of their own). plan: as
+    for scratch_bytes."""
+    sizes = {i: int(_hook(TABLE[n.op], TABLE[n.op].task_scratch, plan)(n, g))
+             for i, n in enumerate(g.nodes) if TABLE[n.op].task_scratch is not None}
     return {i: b for i, b in sizes.items() if b > 0}
 
 

@@ -5,11 +5,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dlcoder.codegen import cgen
+from dlcoder.codegen import cgen, runtime_facts
 from dlcoder.errors import UnsupportedError
 from dlcoder.ir import CTYPES, Graph, Node
 
-MAX_DIMS = 6
+MAX_DIMS = runtime_facts.constant("kMaxDims")   # common.h
 
 
 def shape(g: Graph, t: int) -> tuple:
@@ -289,6 +289,14 @@ def remap_hooks(plan, *const_positions):
 # (params.h).
 EPILOGUES = {"HARD_SWISH": "kHardSwish", "DLCODER_SWISH": "kSwish", "GELU": "kGelu",
              "GELU_TANH": "kGeluTanh"}
+
+
+def with_residual(node: Node, other: int, act: str, slot: int = 3) -> Node:
+    """The node reading a residual ADD's other operand as input `slot` (inputs it lacks
+    before that: -1) and clamping the sum by `act` (attrs["residual_act"]): what a GEMM
+    op's Fusion.residual hook returns (passes/fuse_residual.py)."""
+    inputs = tuple(node.inputs) + (-1,) * (slot - len(node.inputs)) + (other,)
+    return node.replace(inputs=inputs, attrs=dict(node.attrs, residual_act=act))
 
 
 def residual(node: Node, e, index: int) -> str:

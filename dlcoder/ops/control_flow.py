@@ -18,6 +18,9 @@ added beyond the subgraphs' kernels and the copies that the data flow makes nece
   are fixed to the variables' buffers (or the WHILE's inputs), in-place results to the
   variables' buffers. The two plans never run at the same time and share the WHILE's
   scratch; the temporaries follow the body's plan, which is still live while copying.
+  The planner belongs to a layer above the ops: the scratch hooks get it as an argument
+  (`plan`, see OpDef.subgraphs), the emit hooks from the Context (e.plan_subgraph), which
+  also makes the subgraphs' Contexts (e.subcontext). This module imports neither.
 - Names. The subgraphs' nodes declare their parameters like the graph's (shared list, so
   names stay unique) and see the same thread context `par`, so their kernels split work
   as anywhere else. A WHILE inside a body is the same thing one level down.
@@ -26,12 +29,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dlcoder.codegen.context import Context
 from dlcoder.errors import UnsupportedError
 from dlcoder.ir import CTYPES, Graph, Node
-from dlcoder.ops import TABLE, register, scratch_bytes
+from dlcoder.ops import TABLE, register
 from dlcoder.ops import _shapes as S
-from dlcoder.plan import plan_graph
 
 ALIGN = 64
 
@@ -109,14 +110,15 @@ def _copy_order(body: Graph, invariant, in_place: dict) -> tuple:
     return tuple(order)
 
 
-def layout(node: Node, g: Graph) -> Loop:
+def layout(node: Node, g: Graph, plan) -> Loop:
+    """plan(subgraph, fixed storage roots) -> its memory Plan (the planner, given by the
+    caller: the scratch hook's argument or the Context's plan_subgraph)."""
     cond, body = _subgraphs(node, g)
     invariant = tuple(body.storage_root(o) == body.storage_root(i)
                       for i, o in zip(body.inputs, body.outputs))
     in_place = _in_place(body, invariant)
-    cond_plan = plan_graph(cond, scratch_bytes(cond), fixed={cond.storage_root(t) for t in cond.inputs})
-    body_plan = plan_graph(body, scratch_bytes(body),
-                           fixed={body.storage_root(t) for t in body.inputs} | set(in_place))
+    cond_plan = plan(cond, {cond.storage_root(t) for t in cond.inputs})
+    body_plan = plan(body, {body.storage_root(t) for t in body.inputs} | set(in_place))
     copies = _copy_order(body, invariant, in_place)
     temps, end = [], _align(body_plan.size)
     for op in copies:
@@ -238,7 +240,7 @@ def if_shape(node: Node, g: Graph):
     return shapes
 
 
-def _emit_graph(graph: Graph, ctx: Context, what: str) -> list:
+def _emit_graph(graph: Graph, ctx, what: str) -> list:
     lines = []
     for i, n in enumerate(graph.nodes):
         ctx.node = i
@@ -260,9 +262,10 @@ def _memcpy(dst: str, src: str, nbytes: int) -> str:
 
 
 @register("WHILE", header="common.h", dtypes=frozenset(CTYPES), check=check,
-          scratch=lambda node, g: layout(node, g).size, shape=while_shape)
-def emit_while(node: Node, g: Graph, e: Context):
-    loop = layout(node, g)
+          scratch=lambda node, g, plan: layout(node, g, plan).size, shape=while_shape,
+          subgraphs=True)
+def emit_while(node: Node, g: Graph, e):
+    loop = layout(node, g, e.plan_subgraph)
     base = e.scratch_offset() or 0
     var = [e.address(t) for t in node.outputs]
     home = [e.address(node.inputs[j]) if inv else var[j] for j, inv in enumerate(loop.invariant)]
@@ -272,8 +275,7 @@ def emit_while(node: Node, g: Graph, e: Context):
         fixed = {graph.storage_root(t): home[j] for j, t in enumerate(graph.inputs)}
         if what == "body":
             fixed.update({r: var[j] for r, j in loop.in_place.items()})
-        sub[what] = Context(graph, plan, e.blob, fixed=fixed, base=base, decls=e.decls,
-                            label=f"{label}{what[0]}", debug=e.debug)
+        sub[what] = e.subcontext(graph, plan, fixed=fixed, base=base, label=f"{label}{what[0]}")
     nbytes = [g.tensors[t].nbytes for t in node.outputs]
 
     lines = [_memcpy(e.dst(node.outputs[j]), e.src(node.inputs[j]), nbytes[j])
@@ -319,11 +321,12 @@ def _direct(branch: Graph) -> dict:
     return direct
 
 
-def _branch_plans(node: Node, g: Graph):
+def _branch_plans(node: Node, g: Graph, plan):
+    """The branches' memory plans, by the planner `plan` (see layout)."""
     plans = []
     for branch in _branches(node, g):
         fixed = {branch.storage_root(t) for t in branch.inputs} | set(_direct(branch))
-        plans.append(plan_graph(branch, scratch_bytes(branch), fixed=fixed))
+        plans.append(plan(branch, fixed))
     return plans
 
 
@@ -347,16 +350,18 @@ def check_if(node: Node, g: Graph):
 
 
 @register("IF", header="common.h", dtypes=frozenset(CTYPES), check=check_if,
-          scratch=lambda node, g: max(p.size for p in _branch_plans(node, g)), shape=if_shape)
-def emit_if(node: Node, g: Graph, e: Context):
+          scratch=lambda node, g, plan: max(p.size for p in _branch_plans(node, g, plan)),
+          shape=if_shape, subgraphs=True)
+def emit_if(node: Node, g: Graph, e):
     base = e.scratch_offset() or 0
     lines = [f"if (*{e.src(node.inputs[0])}) {{"]
-    for what, branch, plan in zip(("then", "else"), _branches(node, g), _branch_plans(node, g)):
+    for what, branch, plan in zip(("then", "else"), _branches(node, g),
+                                  _branch_plans(node, g, e.plan_subgraph)):
         direct = _direct(branch)
         fixed = {branch.storage_root(t): e.address(x) for t, x in zip(branch.inputs, node.inputs[1:])}
         fixed.update({r: e.address(node.outputs[k]) for r, k in direct.items()})
-        sub = Context(branch, plan, e.blob, fixed=fixed, base=base, decls=e.decls,
-                      label=f"{e.label}{e.node}{what[0]}", debug=e.debug)
+        sub = e.subcontext(branch, plan, fixed=fixed, base=base,
+                           label=f"{e.label}{e.node}{what[0]}")
         inner = _emit_graph(branch, sub, what)
         inner += [_memcpy(e.dst(o), sub.src(t), g.tensors[o].nbytes)
                   for k, (t, o) in enumerate(zip(branch.outputs, node.outputs))

@@ -3,16 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlcoder.codegen import cgen
-from dlcoder.errors import UnsupportedError
-from dlcoder.ops import FLOAT, register
+from dlcoder.codegen import cgen, runtime_facts
+from dlcoder.ops import FLOAT, Fusion, register
 from dlcoder.ops._common import (check_activation, clamp_init, post_init, post_statement, residual,
+                                 with_residual,
                                  shape, spatial_padding)
+from dlcoder.ops._gemm import KMAX_MR, PANEL, pack_panels, padded_bias, panels
 from dlcoder.ops._shapes import (OUT, activation, arity, bias_size, const_ints, dtypes_by,
                                  dtypes_in, fail, in_shape, rank_between, window)
-
-PANEL = 16     # columns per packed GEMM panel (simd_kernels.h)
-KMAX_MR = 12   # rows of the widest GEMM tile (kMaxMR in simd.h)
 
 
 def _bias(node, g, e, index: int) -> str:
@@ -27,33 +25,6 @@ def _check_conv(node, g):
     return check_activation(node, g)
 
 
-def pack_panels(b_kn: np.ndarray) -> np.ndarray:
-    """B[k][n] -> the GEMM kernels' layout: 16-column panels [ceil(n/16)][k][16], zero padded."""
-    k, n = b_kn.shape
-    panels = -(-n // PANEL)
-    padded = np.zeros((k, panels * PANEL), np.float32)
-    padded[:, :n] = b_kn
-    return np.ascontiguousarray(padded.reshape(k, panels, PANEL).transpose(1, 0, 2))
-
-
-def pad_to_panels(values) -> np.ndarray:
-    """A vector zero padded to whole panels, as the GEMM kernels read a bias."""
-    values = np.asarray(values, np.float32).ravel()
-    out = np.zeros(-(-values.size // PANEL) * PANEL, np.float32)
-    out[:values.size] = values
-    return out
-
-
-def padded_bias(node, g, e, index: int, n: int) -> str:
-    """A bias padded to whole panels, as the GEMM kernels read it (nullptr if absent)."""
-    if len(node.inputs) <= index or node.inputs[index] < 0:
-        return "nullptr"
-    values = g.const(node.inputs[index]).ravel()
-    if values.size != n:
-        raise UnsupportedError(f"{node.op}: a bias of {values.size} values for {n} outputs")
-    return e.weights(pad_to_panels(values))
-
-
 def _conv_is_gemm(node, g) -> bool:
     """An ungrouped conv with a constant bias (or none) runs on the GEMM kernels."""
     x, w = node.inputs[0], node.inputs[1]
@@ -65,6 +36,12 @@ def _is_pointwise(node, g, top: int, left: int) -> bool:
     kh, kw = shape(g, node.inputs[1])[1:3]
     return ((kh, kw, top, left) == (1, 1, 0, 0) and node.attrs["stride_h"] == 1 and
             node.attrs["stride_w"] == 1 and shape(g, node.inputs[0])[1:3] == shape(g, node.outputs[0])[1:3])
+
+
+def is_pointwise_gemm(node, g) -> bool:
+    """A CONV_2D that is one plain GEMM over its input's pixels: ungrouped (a constant
+    bias or none), 1x1, stride 1, no padding."""
+    return _conv_is_gemm(node, g) and _is_pointwise(node, g, *_conv_padding(node, g))
 
 
 def _is_narrow(node, g) -> bool:
@@ -111,8 +88,9 @@ def _input_scale(node) -> int:
 
 
 # Winograd F(4x4, 3x3) (simd_winograd.h): the widest group of output channels and the chunk
-# of input channels whose transformed filter is held at once (params.h).
-WINO_MAX_GROUP, WINO_CHUNK = 32, 64   # kWinoMaxGroup, kWinoChunk
+# of input channels whose transformed filter is held at once, read out of params.h.
+WINO_MAX_GROUP = runtime_facts.constant("kWinoMaxGroup")
+WINO_CHUNK = runtime_facts.constant("kWinoChunk")
 
 
 # Each block of tiles transforms its filter again (so that no 4x larger transformed copy
@@ -147,10 +125,12 @@ def _wino_block(node, g) -> int:
 
 
 def _wino_scratch(node, g) -> int:
+    """Bytes of the kernel's V, U and M (params.h: wino_scratch, whose floats the generated
+    code static_asserts to be these): each of their 36 positions a [rows][width] matrix
+    and a cache line (16 floats) more (wino_rows_stride, wino_u_stride)."""
     ic, block = shape(g, node.inputs[1])[3], _wino_block(node, g)
-    # V, U and M, each of whose 36 positions is padded by a cache line (wino_rows_stride,
-    # wino_u_stride)
-    return 36 * (block * ic + 16 + min(ic, WINO_CHUNK) * WINO_MAX_GROUP + 16 + block * WINO_MAX_GROUP + 16) * 4
+    v, u, m = (block, ic), (min(ic, WINO_CHUNK), WINO_MAX_GROUP), (block, WINO_MAX_GROUP)
+    return sum(36 * (rows * width + 16) for rows, width in (v, u, m)) * 4
 
 
 def _is_winograd(node, g) -> bool:
@@ -175,13 +155,13 @@ def takes_residual(node, g) -> bool:
     the GEMM paths do, the narrow one does not."""
     if g.const(node.inputs[1]) is None or not _conv_is_gemm(node, g):
         return False
-    return _is_pointwise(node, g, *_conv_padding(node, g)) or not _is_narrow(node, g)
+    return is_pointwise_gemm(node, g) or not _is_narrow(node, g)
 
 
 def _conv_scratch(node, g) -> int:
     _, kh, kw, icg = shape(g, node.inputs[1])
     if _input_scale(node) >= 0:   # the scaled weights
-        return -(-shape(g, node.inputs[1])[0] // PANEL) * PANEL * icg * 4
+        return panels(shape(g, node.inputs[1])[0]) * PANEL * icg * 4
     if not _conv_is_gemm(node, g) or _is_pointwise(node, g, *_conv_padding(node, g)):
         return 0
     if _is_winograd(node, g):
@@ -211,7 +191,7 @@ def conv_params(node, g, e) -> str:
     oc, kh, kw, icg = shape(g, node.inputs[1])
     _, oh, ow, _ = shape(g, node.outputs[0])
     top, left = _conv_padding(node, g)
-    return e.param("dlcoder_rt::ConvParams", cgen.struct_init({
+    return e.param("dlcoder_rt::ConvParams", cgen.struct_init("ConvParams", {
         "batch": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
         "k_h": kh, "k_w": kw, "stride_h": node.attrs["stride_h"], "stride_w": node.attrs["stride_w"],
         "dil_h": node.attrs.get("dilation_h_factor", 1), "dil_w": node.attrs.get("dilation_w_factor", 1),
@@ -293,8 +273,33 @@ def _conv_shape(node, g):
     return [(x[0],) + window(node, x[1:3], w[1:3], dilated=True) + (w[0],)]
 
 
+RESIDUAL = 3   # the input slot of a fused residual operand (passes/fuse_residual.py)
+
+
+def _fuse_residual(node, g, other: int, act: str):
+    """The CONV_2D adding a residual in its GEMM epilogue (Fusion.residual), if its kernel
+    can: the GEMM paths without an epilogue or a residual yet; the narrow path cannot."""
+    if len(node.inputs) > RESIDUAL or "epilogue" in node.attrs or len(node.outputs) != 1:
+        return None
+    return with_residual(node, other, act, RESIDUAL) if takes_residual(node, g) else None
+
+
+def _fuse_input_scale(node, g, s: int):
+    """The CONV_2D scaling its weights by s at run time (Fusion.input_scale, input 4): a 1x1
+    stride-1 GEMM conv without a scale yet, where scaling the weights costs less than the
+    MUL over the map (N * H * W >= out_c)."""
+    if len(node.inputs) > INPUT_SCALE or not is_pointwise_gemm(node, g):
+        return None
+    n, h, w, _ = shape(g, node.inputs[0])
+    if n * h * w < shape(g, node.outputs[0])[-1]:
+        return None
+    return node.replace(inputs=tuple(node.inputs) + (-1,) * (INPUT_SCALE - len(node.inputs)) + (s,))
+
+
 @register("CONV_2D", header="conv.h", check=_check_conv, scratch=_conv_scratch,
-          task_scratch=_conv_task_scratch, shape=_conv_shape)
+          task_scratch=_conv_task_scratch, shape=_conv_shape,
+          fusion=Fusion(takes_clamp=True, takes_epilogue=True, pad_value=0.0,
+                        residual=_fuse_residual, input_scale=_fuse_input_scale))
 def conv2d(node, g, e):
     x, w = node.inputs[0], node.inputs[1]
     n, ih, iw, ic = shape(g, x)
@@ -308,8 +313,10 @@ def conv2d(node, g, e):
         bias = padded_bias(node, g, e, 2, oc)
         res = residual(node, e, 3)
         if _is_winograd(node, g):
-            wfilt = e.weights(winograd_filter(filt))
-            return (f"dlcoder_rt::conv2d_winograd_f32({e.par()}, {params}, {_wino_block(node, g)}, {e.src(x)}, "
+            block, wfilt = _wino_block(node, g), e.weights(winograd_filter(filt))
+            e.static_assert(f"dlcoder_rt::wino_scratch({block}, {ic}).floats * 4 == {_wino_scratch(node, g)}",
+                            "ops/conv.py: _wino_scratch differs from params.h: wino_scratch")
+            return (f"dlcoder_rt::conv2d_f32_winograd({e.par()}, {params}, {block}, {e.src(x)}, "
                     f"{wfilt}, {bias}, {res}, "
                     f"{e.dst(node.outputs[0])}, {e.scratch('float')});")
         packed = gemm_filter(node, g, e)
@@ -353,7 +360,7 @@ def depthwise_params(node, g, e) -> str:
     _, oh, ow, _ = shape(g, node.outputs[0])
     dh, dw = node.attrs.get("dilation_h_factor", 1), node.attrs.get("dilation_w_factor", 1)
     top, left = spatial_padding(node, ih, iw, oh, ow, kh, kw, dh, dw)
-    return e.param("dlcoder_rt::DepthwiseParams", cgen.struct_init({
+    return e.param("dlcoder_rt::DepthwiseParams", cgen.struct_init("DepthwiseParams", {
         "batch": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
         "k_h": kh, "k_w": kw, "stride_h": node.attrs["stride_h"], "stride_w": node.attrs["stride_w"],
         "dil_h": dh, "dil_w": dw, "pad_top": top, "pad_left": left,
@@ -374,7 +381,8 @@ def _depthwise_shape(node, g):
     return [(x[0],) + window(node, x[1:3], w[1:3], dilated=True) + (w[3],)]
 
 
-@register("DEPTHWISE_CONV_2D", header="conv.h", check=_check_conv, shape=_depthwise_shape)
+@register("DEPTHWISE_CONV_2D", header="conv.h", check=_check_conv, shape=_depthwise_shape,
+          fusion=Fusion(takes_clamp=True, takes_epilogue=True, pad_value=0.0))
 def depthwise_conv2d(node, g, e):
     x, w = node.inputs[0], node.inputs[1]
     ic, kh, oc = shape(g, x)[3], shape(g, w)[1], shape(g, w)[3]
@@ -422,7 +430,7 @@ def _transpose_conv_shape(node, g):
 
 # Input 0 (output_shape) is int32: FLOAT alone rejected every TRANSPOSE_CONV.
 @register("TRANSPOSE_CONV", header="conv.h", dtypes=FLOAT | {"int32"}, check=_check_transpose_conv,
-          shape=_transpose_conv_shape)
+          shape=_transpose_conv_shape, fusion=Fusion(takes_clamp=True))
 def transpose_conv(node, g, e):
     # inputs: output_shape, filter [oc][kh][kw][ic], input, optional bias
     w, x = node.inputs[1], node.inputs[2]
@@ -436,7 +444,7 @@ def transpose_conv(node, g, e):
         top = max(((oh + sh - 1) // sh - 1) * sh + kh - oh, 0) // 2
         left = max(((ow + sw - 1) // sw - 1) * sw + kw - ow, 0) // 2
     packed = g.const(w).transpose(1, 2, 3, 0)   # -> [kh][kw][ic][oc]
-    params = e.param("dlcoder_rt::TransposeConvParams", cgen.struct_init({
+    params = e.param("dlcoder_rt::TransposeConvParams", cgen.struct_init("TransposeConvParams", {
         "batch": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
         "k_h": kh, "k_w": kw, "stride_h": sh, "stride_w": sw, "pad_top": top, "pad_left": left,
         "act": clamp_init(node)}))

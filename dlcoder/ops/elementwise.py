@@ -1,13 +1,17 @@
 """Elementwise ops: binary arithmetic and comparisons with broadcasting, unary math and
-activations, CAST. One kernel template per arity, one functor per op (elementwise.h)."""
+activations, CAST. One kernel template per arity, one functor per op (elementwise.h).
+Also SELECT / SELECT_V2 (select.h), and ADD_N: a copy of its first input, then one
+accumulating pass per further input (TFLite's summation order; no broadcasting)."""
 from __future__ import annotations
 
 import numpy as np
 
 from dlcoder.codegen import cgen
-from dlcoder.ops import ANY, FLOAT, NUMERIC, register
-from dlcoder.ops._common import (broadcast_strides, check_activation, clamp_init,
-                                 ctype, loop6, loop6_init, shape)
+from dlcoder.errors import UnsupportedError
+from dlcoder.ops import ANY, FLOAT, NUMERIC, NO_FUSION, Fusion, register
+from dlcoder.ops._common import (MAX_DIMS, broadcast_strides, check_activation, clamp_init,
+                                 collapse, ctype, loop6, loop6_init, shape)
+from dlcoder.ops._hooks import all_known, checked
 from dlcoder.ops._shapes import (activation, alike, arity, broadcast, dtypes_in, fail, in_shape,
                                  same_as, same_dtype)
 
@@ -128,7 +132,8 @@ def _check_binary(node, g):
 
 for _name, (_functor, _fn, _dtypes) in _ARITH.items():
     register(_name, header="elementwise.h", dtypes=_dtypes, check=_check_binary,
-             evaluate=_all_const(_np_arith(_name)), shape=_arith_shape)(
+             evaluate=_all_const(_np_arith(_name)), shape=_arith_shape,
+             fusion=Fusion(takes_clamp=True) if _name in _FUSED_ACT else NO_FUSION)(
         lambda node, g, e, f=_functor: _binary_call(node, g, e, f))
 
 for _table, _dtypes, _shape in ((_COMPARE, NUMERIC | {"bool"}, _compare_shape),
@@ -164,6 +169,11 @@ _UNARY = {  # op -> (functor, numpy or None, dtypes)
     "ELU": ("EluOp", None, FLOAT),
     "HARD_SWISH": ("HardSwishOp", None, FLOAT),
 }
+# what a unary op is inside another op's kernel: the fused activation (passes/fuse_activation)
+# or the epilogue (_common.EPILOGUES, passes/fuse_epilogue) that does the same
+_UNARY_FUSION = {"RELU": Fusion(as_clamp="RELU"), "RELU6": Fusion(as_clamp="RELU6"),
+                 "RELU_N1_TO_1": Fusion(as_clamp="RELU_N1_TO_1"),
+                 "HARD_SWISH": Fusion(as_epilogue="HARD_SWISH")}
 
 
 # float ops with a vectorised kernel (simd_math.h: UnaryKind)
@@ -183,7 +193,8 @@ def _unary_call(node, g, e, functor: str) -> str:
 
 for _name, (_functor, _fn, _dtypes) in _UNARY.items():
     register(_name, header="elementwise.h", dtypes=_dtypes, shape=alike(),
-             evaluate=_all_const(lambda node, x, f=_fn: None if f is None else [f(x)]))(
+             evaluate=_all_const(lambda node, x, f=_fn: None if f is None else [f(x)]),
+             fusion=_UNARY_FUSION.get(_name, NO_FUSION))(
         lambda node, g, e, f=_functor: _unary_call(node, g, e, f"dlcoder_rt::{f}{{}}"))
 
 
@@ -193,7 +204,11 @@ def leaky_relu(node, g, e):
     return _unary_call(node, g, e, f"dlcoder_rt::LeakyReluOp{{{alpha}}}")
 
 
-@register("GELU", header="elementwise.h", shape=alike())
+def _gelu_epilogue(node) -> str:
+    return "GELU_TANH" if node.attrs.get("approximate", False) else "GELU"
+
+
+@register("GELU", header="elementwise.h", shape=alike(), fusion=Fusion(as_epilogue=_gelu_epilogue))
 def gelu(node, g, e):
     kind = "kGeluTanh" if node.attrs.get("approximate", False) else "kGelu"
     x, out = node.inputs[0], node.outputs[0]
@@ -229,3 +244,112 @@ def _cast_eval(node, g, values):
 @register("CAST", header="elementwise.h", dtypes=ANY, evaluate=_cast_eval, shape=same_as())
 def cast(node, g, e):
     return _unary_call(node, g, e, f"dlcoder_rt::CastOp<{ctype(g, node.outputs[0])}>{{}}")
+
+
+# ---- SELECT / SELECT_V2 ---------------------------------------------------------------
+def _cond_strides(node, g) -> list:
+    """Strides that read the condition at each output position.
+
+    SELECT (v1) accepts, besides equal shapes, a scalar condition or a rank-1 condition
+    that picks whole slices along dim 0; SELECT_V2 broadcasts numpy-style."""
+    sc, so = shape(g, node.inputs[0]), shape(g, node.outputs[0])
+    if node.op == "SELECT" and len(sc) == 1 and len(so) > 1:
+        return [1 if sc[0] != 1 else 0] + [0] * (len(so) - 1)
+    return broadcast_strides(sc, so)
+
+
+def _select_values(node, g, cond, x, y):
+    so = shape(g, node.outputs[0])
+    if node.op == "SELECT" and cond.ndim == 1 and len(so) > 1:
+        cond = cond.reshape(cond.shape + (1,) * (len(so) - 1))
+    return np.where(cond, x, y)
+
+
+def _check_select(node, g):
+    c, x, y = node.inputs
+    if g.tensors[c].dtype != "bool":
+        return "the condition must be bool"
+    if g.tensors[x].dtype != g.tensors[y].dtype:
+        return "x and y have different dtypes"
+    return None
+
+
+def _select_eval(node, g, values):
+    if any(v is None for v in values):
+        return None
+    return [_select_values(node, g, *values)]
+
+
+def _select_shape(node, g):
+    """TFLite's select Prepare: SELECT_V2 broadcasts all three; SELECT takes x and y of one
+    shape and a condition of that shape, a scalar, or a vector along x's first dim. The
+    condition is bool, x, y and the output of one dtype (TFLite gives the output x's)."""
+    arity(node, 3)
+    dtypes_in(g, node, {"bool"}, positions=(0,))
+    same_dtype(g, node, inputs=(1, 2), outputs=(0,))
+    c, x, y = (in_shape(g, node, k) for k in range(3))
+    if node.op == "SELECT_V2":
+        return [broadcast(c, x, y)]
+    if x != y:
+        fail(f"x has shape {list(x)} and y {list(y)}: SELECT takes them alike")
+    if c not in (x, ()) and not (len(c) == 1 and x and c[0] == x[0]):
+        fail(f"the condition's shape {list(c)} is neither x's {list(x)}, a scalar, nor "
+             f"x's first dim")
+    return [x]
+
+
+@register("SELECT", "SELECT_V2", header="select.h", dtypes=ANY, check=_check_select,
+          evaluate=_select_eval, shape=_select_shape)
+def select(node, g, e):
+    c, x, y = node.inputs
+    out = node.outputs[0]
+    so = shape(g, out) or (1,)
+    sets = [_cond_strides(node, g), broadcast_strides(shape(g, x), so),
+            broadcast_strides(shape(g, y), so)]
+    dims, sets = collapse(list(so), *[s or [0] for s in sets])
+    if len(dims) > MAX_DIMS:
+        raise UnsupportedError(f"{node.op} over a broadcast space of rank {len(dims)}")
+    pad = MAX_DIMS - len(dims)
+    fields = [[1] * pad + dims] + [[0] * pad + s for s in sets]
+    params = e.param("dlcoder_rt::SelectParams",
+                     "{" + ", ".join(cgen.array_init(f, "int32_t") for f in fields) + "}")
+    return (f"dlcoder_rt::select<{ctype(g, out)}>({params}, {e.src(c)}, {e.src(x)}, "
+            f"{e.src(y)}, {e.dst(out)});")
+
+
+# ---- ADD_N ----------------------------------------------------------------------------
+def _add_n_check(node, g):
+    if any(shape(g, t) != shape(g, node.outputs[0]) for t in node.inputs):
+        raise UnsupportedError("ADD_N inputs differ in shape (TFLite does not broadcast)")
+
+
+def _add_n_eval(node, g, values):
+    if not all_known(values, node) or checked(_add_n_check)(node, g):
+        return None
+    acc = np.array(values[0], copy=True)
+    with np.errstate(over="ignore"):
+        for v in values[1:]:
+            acc = acc + v        # one input at a time, in order, in the tensors' dtype
+    return [acc]
+
+
+def _add_n_shape(node, g):
+    """Two or more inputs of one shape and dtype: TFLite's ADD_N does not broadcast."""
+    arity(node, (2, max(2, len(node.inputs))))
+    same_dtype(g, node, inputs=range(len(node.inputs)))
+    first = in_shape(g, node, 0)
+    for k in range(1, len(node.inputs)):
+        if in_shape(g, node, k) != first:
+            fail(f"input {k} of shape {list(in_shape(g, node, k))} differs from input 0's "
+                   f"{list(first)}")
+    return [first]
+
+
+@register("ADD_N", header="elementwise.h", dtypes={"float32", "int32"}, check=checked(_add_n_check),
+          evaluate=_add_n_eval, shape=_add_n_shape)
+def add_n(node, g, e):
+    out = node.outputs[0]
+    n = g.tensors[out].size
+    lines = [f"dlcoder_rt::copy({n}, {e.src(node.inputs[0])}, {e.dst(out)});"]
+    lines += [f"dlcoder_rt::accumulate({n}, {e.src(t)}, {e.dst(out)});" for t in node.inputs[1:]]
+    return lines

@@ -2,13 +2,15 @@
 Their names are not TFLite builtin names, so no model can contain them directly."""
 from __future__ import annotations
 
+from dlcoder.codegen import cgen, runtime_facts
 from dlcoder.ir import Node
-from dlcoder.ops import register
+from dlcoder.ops import Fusion, register
 from dlcoder.ops._common import residual, shape
-from dlcoder.ops.conv import conv_params, depthwise_params, gemm_filter, padded_bias
+from dlcoder.ops._gemm import padded_bias
+from dlcoder.ops.conv import conv_params, depthwise_params, gemm_filter
 
 
-@register("DLCODER_SWISH", header="elementwise.h")
+@register("DLCODER_SWISH", header="elementwise.h", fusion=Fusion(as_epilogue="DLCODER_SWISH"))
 def swish(node, g, e):
     """x * logistic(x) (from passes/fuse_swish.py), one pass over memory instead of two."""
     x, out = node.inputs[0], node.outputs[0]
@@ -35,7 +37,7 @@ def split_chain(node):
 
 # Rows of the chain's GEMMs per step: a few whole tiles (kMR is 12 on AVX-512)
 CHAIN_GEMM_ROWS = 48
-MAX_CHAIN_SLOTS = 256   # kMaxChainSlots in params.h
+MAX_CHAIN_SLOTS = runtime_facts.constant("kMaxChainSlots")   # the ring's bound (params.h)
 
 
 def chain_steps(node, g) -> tuple:
@@ -63,7 +65,18 @@ def _chain_scratch(node, g) -> int:
     return floats * 4
 
 
-@register("DLCODER_CONV_DW", header="conv.h", scratch=_chain_scratch, task_scratch=_chain_scratch)
+def _fuse_residual(node, g, other: int, act: str):
+    """The chain adding a residual (input 7) in its projection's GEMM epilogue
+    (Fusion.residual): only with a projection, without an epilogue or a residual yet."""
+    pj = node.attrs.get("pj")
+    if len(node.inputs) > 7 or pj is None or "epilogue" in pj:
+        return None
+    return node.replace(inputs=node.inputs + (other,),
+                        attrs=dict(node.attrs, pj=dict(pj, residual_act=act)))
+
+
+@register("DLCODER_CONV_DW", header="conv.h", scratch=_chain_scratch, task_scratch=_chain_scratch,
+          fusion=Fusion(residual=_fuse_residual))
 def conv_chain(node, g, e):
     """A DEPTHWISE_CONV_2D with the 1x1 CONV_2D before and/or after it fused."""
     pw, dw, pj = split_chain(node)
@@ -74,9 +87,10 @@ def conv_chain(node, g, e):
         bias = padded_bias(conv, g, e, 2, shape(g, conv.inputs[1])[0])
         return "&" + conv_params(conv, g, e), gemm_filter(conv, g, e), bias
     rows, slots = chain_steps(node, g)
+    steps = cgen.struct_init("ChainSteps", {"rows": rows, "slots": slots})
     pw_p, pw_w, pw_b = stage(pw)
     pj_p, pj_w, pj_b = stage(pj)
     return (f"dlcoder_rt::conv_chain_f32({e.par()}, {pw_p}, {depthwise_params(dw, g, e)}, {pj_p}, "
             f"{e.src(node.inputs[0])}, {pw_w}, {pw_b}, {e.src(dw.inputs[1])}, {e.src(dw.inputs[2])}, "
             f"{pj_w}, {pj_b}, {residual(node, e, 7)}, {e.dst(node.outputs[0])}, {e.scratch('float')}, "
-            f"dlcoder_rt::ChainSteps{{{rows}, {slots}}});")
+            f"dlcoder_rt::ChainSteps{steps});")

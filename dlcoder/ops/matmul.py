@@ -4,11 +4,12 @@ from __future__ import annotations
 import numpy as np
 
 from dlcoder.codegen import cgen
-from dlcoder.ops import register
+from dlcoder.ops import Fusion, register
 from dlcoder.errors import UnsupportedError
 from dlcoder.ops._common import (MAX_DIMS, broadcast_strides, check_activation, clamp_init, post_init,
-                                 post_statement, residual, shape, strides, transposed_strides)
-from dlcoder.ops.conv import PANEL, pack_panels, padded_bias
+                                 post_statement, residual, shape, strides, transposed_strides,
+                                 with_residual)
+from dlcoder.ops._gemm import PANEL, pack_panels, padded_bias, panels
 from dlcoder.ops._shapes import (OUT, activation, arity, bias_size, broadcast, dtypes_by, fail,
                                  in_shape, rank_at_least, rank_between)
 
@@ -62,13 +63,25 @@ def _fc_shape(node, g):
     return [tuple(x[:-1]) + (units,)]
 
 
-@register("FULLY_CONNECTED", header="matmul.h", check=_check_fc, shape=_fc_shape)
+def _fuse_residual(node, g, other: int, act: str):
+    """The FULLY_CONNECTED adding a residual (input 3) in its GEMM epilogue
+    (Fusion.residual): constant weights and bias, no epilogue or residual yet."""
+    if len(node.inputs) > 3 or "epilogue" in node.attrs or len(node.outputs) != 1:
+        return None
+    bias_ok = len(node.inputs) < 3 or node.inputs[2] < 0 or g.tensors[node.inputs[2]].is_const
+    if not (g.tensors[node.inputs[1]].is_const and bias_ok):
+        return None
+    return with_residual(node, other, act, 3)
+
+
+@register("FULLY_CONNECTED", header="matmul.h", check=_check_fc, shape=_fc_shape,
+          fusion=Fusion(takes_clamp=True, takes_epilogue=True, residual=_fuse_residual))
 def fully_connected(node, g, e):
     x, w = node.inputs[0], node.inputs[1]
     out_depth, in_depth = shape(g, w)
     batch = g.tensors[x].size // in_depth
     bias = e.src(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] >= 0 else "nullptr"
-    params = e.param("dlcoder_rt::FullyConnectedParams", cgen.struct_init({
+    params = e.param("dlcoder_rt::FullyConnectedParams", cgen.struct_init("FullyConnectedParams", {
         "batch": batch, "in_depth": in_depth, "out_depth": out_depth, "act": clamp_init(node),
         "post": post_init(node), "res_act": clamp_init(node, attr="residual_act")}))
     weights = g.const(w)
@@ -119,7 +132,7 @@ def _batch_matmul_scratch(node, g) -> int:
     transposed, whole panels), plus lhs transposed when adj_x."""
     v = _views(node, g)
     in_place = not v["adj_y"] and v["n"] % PANEL == 0
-    floats = (0 if in_place else -(-v["n"] // PANEL) * PANEL * v["k"]) + (v["m"] * v["k"] if v["adj_x"] else 0)
+    floats = (0 if in_place else panels(v["n"]) * PANEL * v["k"]) + (v["m"] * v["k"] if v["adj_x"] else 0)
     return floats * 4
 
 
@@ -149,9 +162,9 @@ def batch_matmul(node, g, e):
 
     def dims(values, fill):
         return cgen.array_init([fill] * pad + list(values), "int32_t")
-    params = e.param("dlcoder_rt::BatchMatMulParams", "{" + ", ".join([
-        dims(v["batch"], 1), dims(v["a"], 0), dims(v["b"], 0), dims(v["o"], 0),
-        str(v["m"]), str(v["k"]), str(v["n"]), cgen.literal(v["adj_x"], "bool"),
-        cgen.literal(v["adj_y"], "bool"), str(v["lda"]), str(v["ldb"]), str(v["ldc"])]) + "}")
+    params = e.param("dlcoder_rt::BatchMatMulParams", cgen.struct_init("BatchMatMulParams", {
+        "dims": dims(v["batch"], 1), "a_strides": dims(v["a"], 0), "b_strides": dims(v["b"], 0),
+        "o_strides": dims(v["o"], 0), "m": v["m"], "k": v["k"], "n": v["n"], "adj_x": v["adj_x"],
+        "adj_y": v["adj_y"], "lda": v["lda"], "ldb": v["ldb"], "ldc": v["ldc"]}))
     return (f"dlcoder_rt::batch_matmul_f32_gemm({params}, {e.src(node.inputs[0])}, {e.src(node.inputs[1])}, "
             f"{e.dst(node.outputs[0])}, {e.scratch('float')});")

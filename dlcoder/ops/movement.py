@@ -1,5 +1,6 @@
 """Shape and data movement: RESHAPE family (copies where not aliased), TRANSPOSE,
-CONCATENATION, PAD / PADV2.
+CONCATENATION, PAD / PADV2, REVERSE_V2 (one copy_loop box with negative strides on the
+reversed axes, which must be contiguous, as TFLite requires).
 
 RESHAPE takes its new shape as TFLite's kernel picks it: from input 1 when that is an
 int32 vector, else from the new_shape attribute (where a legacy [0] means a scalar); one
@@ -13,9 +14,11 @@ import numpy as np
 
 from dlcoder.codegen import cgen
 from dlcoder.errors import UnsupportedError
-from dlcoder.ops import ANY, register
-from dlcoder.ops._common import (check_activation, clamp_init, const_ints, ctype, loop6,
-                                 loop6_init, norm_axis, require_const, shape, strides)
+from dlcoder.ops import ANY, Fusion, register
+from dlcoder.ops._common import (check_activation, clamp_init, const_ints, ctype, dense_move,
+                                 loop6, loop6_init, norm_axis, remap_hooks, require_const, shape,
+                                 strides)
+from dlcoder.ops._hooks import check_axis_int32
 from dlcoder.ops import _shapes as S
 
 
@@ -121,7 +124,8 @@ def _expand_dims_shape(node, g):
 _RESHAPES = {"RESHAPE": _reshape_shape, "SQUEEZE": _squeeze_shape,
              "EXPAND_DIMS": _expand_dims_shape}
 for _name, _rule in _RESHAPES.items():
-    register(_name, header="movement.h", dtypes=ANY, evaluate=_reshape_eval, shape=_rule)(_copy)
+    register(_name, header="movement.h", dtypes=ANY, evaluate=_reshape_eval, shape=_rule,
+             fusion=Fusion(view=True))(_copy)
 
 
 def _transpose_eval(node, g, values):
@@ -189,7 +193,7 @@ def _concat_shape(node, g):
 
 
 @register("CONCATENATION", header="movement.h", dtypes=ANY, check=check_activation,
-          evaluate=_concat_eval, shape=_concat_shape)
+          evaluate=_concat_eval, shape=_concat_shape, fusion=Fusion(takes_clamp=True))
 def concatenation(node, g, e):
     out = node.outputs[0]
     out_shape = shape(g, out)
@@ -233,8 +237,21 @@ def _pad_shape(node, g):
     return [tuple(d + a + b for d, (a, b) in zip(dims, pads))]
 
 
+def _padding(node, g):
+    """(paddings, value) of a PAD whose paddings and value are constants, else None
+    (passes/fuse_pad)."""
+    pads = g.const(node.inputs[1])
+    value = 0.0
+    if len(node.inputs) > 2 and node.inputs[2] >= 0:
+        v = g.const(node.inputs[2])
+        if v is None:
+            return None
+        value = float(np.asarray(v).ravel()[0])
+    return None if pads is None else (pads, value)
+
+
 @register("PAD", "PADV2", header="movement.h", dtypes=ANY, check=require_const(1, 2),
-          shape=_pad_shape)
+          shape=_pad_shape, fusion=Fusion(padding=_padding))
 def pad(node, g, e):
     x, out = node.inputs[0], node.outputs[0]
     in_shape, out_shape = shape(g, x), shape(g, out)
@@ -249,3 +266,40 @@ def pad(node, g, e):
         params = e.param("dlcoder_rt::Loop6", loop6_init(loop))
         lines.append(f"dlcoder_rt::copy_loop({params}, {e.src(x)}, {e.dst(out)} + {base});")
     return lines
+
+
+# ---- REVERSE_V2 -------------------------------------------------------------------------
+def _reverse_moves(node, g):
+    dims = shape(g, node.inputs[0])
+    axes = sorted(norm_axis(a, len(dims)) for a in const_ints(g, node.inputs[1], "axis", node))
+    if any(b != a + 1 for a, b in zip(axes, axes[1:])):
+        raise UnsupportedError(f"REVERSE_V2 axes {axes} are not contiguous (TFLite rejects them)")
+    st = strides(dims)
+    src = sum((dims[a] - 1) * st[a] for a in axes if dims[a])
+    return [dense_move(dims, [-s if i in axes else s for i, s in enumerate(st)], src)]
+
+
+_rev_emit, _rev_check, _rev_eval = remap_hooks(_reverse_moves, 1)
+
+
+def _reverse_check(node, g):
+    return check_axis_int32(node, g) or _rev_check(node, g)
+
+
+def _reverse_shape(node, g):
+    """The input's shape; the axes (int32, a list of at most rank entries) in range when
+    known."""
+    S.arity(node, 2)
+    S.same_dtype(g, node)
+    S.index_input(g, node, 1, "axis", ("int32",))
+    dims = S.in_shape(g, node, 0)
+    if S.vector(g, node, 1, "axis") > len(dims):
+        S.fail(f"axis lists {S.vector(g, node, 1, 'axis')} axes for an input of rank {len(dims)}")
+    if g.const(node.inputs[1]) is not None:
+        for a in S.const_ints(g, node, 1, "axis"):
+            S.dim_axis(a, len(dims))
+    return [dims]
+
+
+register("REVERSE_V2", header="movement.h", dtypes=ANY, check=_reverse_check,
+         evaluate=_rev_eval, shape=_reverse_shape)(_rev_emit)

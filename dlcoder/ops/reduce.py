@@ -1,12 +1,15 @@
-"""Reductions (MEAN, SUM, REDUCE_*), ARG_MAX / ARG_MIN, SOFTMAX, LOG_SOFTMAX."""
+"""Ops along one axis: reductions (MEAN, SUM, REDUCE_*), ARG_MAX / ARG_MIN, SOFTMAX,
+LOG_SOFTMAX, the scan CUMSUM and TOPK_V2 (reduce.h)."""
 from __future__ import annotations
 
 import numpy as np
 
 from dlcoder.codegen import cgen
-from dlcoder.ops import INDEX, NUMERIC, register
+from dlcoder.errors import UnsupportedError
+from dlcoder.ops import ANY, INDEX, NUMERIC, register
 from dlcoder.ops._common import (const_ints, ctype, loop6, loop6_init, norm_axis, require_const,
                                  shape, strides)
+from dlcoder.ops._hooks import all_known, check_axis_int32, checked, prod
 from dlcoder.ops import _shapes as S
 
 _REDUCERS = {"SUM": "SumReducer", "REDUCE_PROD": "ProdReducer", "REDUCE_MAX": "MaxReducer",
@@ -92,7 +95,7 @@ def _arg(node, g, e, is_max: bool) -> str:
     axis = norm_axis(const_ints(g, node.inputs[1], "axis", node)[0], len(in_shape))
     outer = int(np.prod(in_shape[:axis], dtype=np.int64))
     inner = int(np.prod(in_shape[axis + 1:], dtype=np.int64))
-    params = e.param("dlcoder_rt::ArgParams", cgen.struct_init(
+    params = e.param("dlcoder_rt::ArgParams", cgen.struct_init("ArgParams",
         {"outer": outer, "axis": in_shape[axis], "inner": inner}))
     kind = "true" if is_max else "false"
     return (f"dlcoder_rt::arg_reduce<{ctype(g, x)}, {ctype(g, node.outputs[0])}, {kind}>"
@@ -129,7 +132,7 @@ def _softmax(node, g, e, kernel: str, beta: float) -> str:
     x = node.inputs[0]
     s = shape(g, x)
     depth = s[-1] if s else 1
-    params = e.param("dlcoder_rt::SoftmaxParams", cgen.struct_init(
+    params = e.param("dlcoder_rt::SoftmaxParams", cgen.struct_init("SoftmaxParams",
         {"rows": g.tensors[x].size // max(depth, 1), "depth": depth, "beta": float(beta)}))
     return f"dlcoder_rt::{kernel}({params}, {e.src(x)}, {e.dst(node.outputs[0])});"
 
@@ -154,3 +157,99 @@ register("SOFTMAX", header="reduce.h", shape=_softmax_shape)(
     lambda node, g, e: _softmax(node, g, e, "softmax_f32", node.attrs.get("beta", 1.0)))
 register("LOG_SOFTMAX", header="reduce.h", shape=_softmax_shape)(
     lambda node, g, e: _softmax(node, g, e, "log_softmax_f32", 1.0))
+
+
+# ---- CUMSUM -----------------------------------------------------------------------------
+def _cumsum_axis(node, g) -> int:
+    return norm_axis(const_ints(g, node.inputs[1], "axis", node)[0], len(shape(g, node.inputs[0])))
+
+
+def _cumsum_check(node, g):
+    why = require_const(1)(node, g) or check_axis_int32(node, g)
+    if why is not None:
+        raise UnsupportedError(why)
+    _cumsum_axis(node, g)
+
+
+def _cumsum_eval(node, g, values):
+    if not all_known(values, node) or checked(_cumsum_check)(node, g):
+        return None
+    axis, x = _cumsum_axis(node, g), np.asarray(values[0])
+    if node.attrs.get("reverse", False):
+        x = np.flip(x, axis)
+    with np.errstate(over="ignore"):
+        y = np.cumsum(x, axis=axis, dtype=x.dtype)      # sequential, in the tensor's dtype
+    if node.attrs.get("exclusive", False):
+        y = np.concatenate([np.zeros_like(np.take(y, [0], axis)), np.delete(y, -1, axis)], axis)
+    return [np.flip(y, axis) if node.attrs.get("reverse", False) else y]
+
+
+def _cumsum_shape(node, g):
+    """The input's shape (rank >= 1); the axis one int32 value, in range when known."""
+    S.arity(node, 2)
+    S.same_dtype(g, node)
+    S.index_input(g, node, 1, "axis", ("int32",))
+    dims = S.in_shape(g, node, 0)
+    S.rank_at_least(dims, 1)
+    if g.tensors[node.inputs[1]].size != 1:
+        S.fail(f"axis (input 1) holds {g.tensors[node.inputs[1]].size} values, not one")
+    if g.const(node.inputs[1]) is not None:
+        S.dim_axis(S.const_scalar(g, node, 1, "axis"), len(dims))
+    return [dims]
+
+
+@register("CUMSUM", header="reduce.h", dtypes=NUMERIC, check=checked(_cumsum_check),
+          evaluate=_cumsum_eval, shape=_cumsum_shape)
+def cumsum(node, g, e):
+    x, out = node.inputs[0], node.outputs[0]
+    dims, axis = shape(g, x), _cumsum_axis(node, g)
+    p = e.param("dlcoder_rt::CumsumParams", cgen.struct_init("CumsumParams", {
+        "outer": prod(dims[:axis]), "depth": dims[axis], "inner": prod(dims[axis + 1:]),
+        "exclusive": bool(node.attrs.get("exclusive", False)),
+        "reverse": bool(node.attrs.get("reverse", False))}))
+    return f"dlcoder_rt::cumsum({p}, {e.src(x)}, {e.dst(out)});"
+
+
+# ---- TOPK_V2 ----------------------------------------------------------------------------
+def _topk_dims(node, g):
+    """(rows, row, k), checked against the output shapes."""
+    x = shape(g, node.inputs[0])
+    k = const_ints(g, node.inputs[1], "k", node)[0]
+    if not x or not 0 <= k <= x[-1] or any(shape(g, t) != x[:-1] + (k,) for t in node.outputs):
+        raise UnsupportedError(f"TOPK_V2 k={k} of input {list(x)}")
+    return prod(x[:-1]), x[-1], k
+
+
+def _topk_check(node, g):
+    why = require_const(1)(node, g)
+    if why is not None:
+        raise UnsupportedError(why)
+    if g.tensors[node.inputs[0]].dtype == "bool":
+        raise UnsupportedError("bool TOPK_V2 input")
+    if g.tensors[node.outputs[1]].dtype not in ("int16", "int32"):
+        raise UnsupportedError("TOPK_V2 indices must be int32 or int16 (as TFLite's kernel)")
+    _topk_dims(node, g)
+
+
+def _topk_shape(node, g):
+    """Values and indices: the input's shape with k (0 <= k <= last dim) for the last dim.
+    The values have the input's dtype; k and the indices are int32 or int16."""
+    S.arity(node, 2, 2)
+    S.same_dtype(g, node)
+    S.index_input(g, node, 1, "k", ("int16", "int32"))
+    S.dtypes_in(g, node, ("int16", "int32"), positions=(), outputs=(1,))
+    dims = S.in_shape(g, node, 0)
+    S.rank_at_least(dims, 1)
+    k = S.const_scalar(g, node, 1, "k")
+    if not 0 <= k <= dims[-1]:
+        S.fail(f"k = {k} is out of range for the last dimension {dims[-1]}")
+    return [dims[:-1] + (k,)] * 2
+
+
+@register("TOPK_V2", header="reduce.h", dtypes=ANY, check=checked(_topk_check), shape=_topk_shape)
+def topk(node, g, e):
+    x, (values, indices) = node.inputs[0], node.outputs
+    rows, row, k = _topk_dims(node, g)
+    p = e.param("dlcoder_rt::TopKParams", cgen.struct_init("TopKParams", {"rows": rows, "row": row, "k": k}))
+    return (f"dlcoder_rt::topk<{ctype(g, x)}, {ctype(g, indices)}>({p}, {e.src(x)}, "
+            f"{e.dst(values)}, {e.dst(indices)});")

@@ -20,7 +20,7 @@ from dlcoder.errors import UnsupportedError
 from dlcoder.ops import register
 from dlcoder.ops._common import shape
 from dlcoder.ops import _shapes as S
-from dlcoder.ops.conv import pack_panels, pad_to_panels
+from dlcoder.ops._gemm import pack_panels, pad_to_panels
 
 # fused activation -> UnaryKind of the cell gate and of the cell state on output
 _ACTS = {"NONE": "kNone", "TANH": "kTanh", "RELU": "kRelu", "RELU6": "kRelu6",
@@ -219,7 +219,7 @@ def unidirectional_sequence_lstm(node, g, e):
     lay = _layout(node, g)
     n = lay["n_cell"]
     act = node.attrs.get("fused_activation_function", "NONE")
-    params = e.param("dlcoder_rt::LstmParams", cgen.struct_init({
+    params = e.param("dlcoder_rt::LstmParams", cgen.struct_init("LstmParams", {
         "batch": lay["batch"], "steps": lay["steps"], "n_input": lay["n_input"], "n_cell": n,
         "n_output": lay["n_output"], "chunk": _chunk(node, g), "time_major": cgen.literal(lay["time_major"], "bool"),
         "cifg": cgen.literal(lay["cifg"], "bool"), "act": "dlcoder_rt::UnaryKind::" + _ACTS[act],
@@ -242,10 +242,11 @@ def unidirectional_sequence_lstm(node, g, e):
         proj = e.weights(pack_panels(g.const(node.inputs[_PROJ_W]).T))
         if _input(node, _PROJ_B) >= 0:
             proj_bias = e.weights(pad_to_panels(g.const(node.inputs[_PROJ_B])))
-    weights = ", ".join([e.weights(_concat_packed(node, g, _INPUT_W)),
-                         e.weights(_concat_packed(node, g, _RECURRENT_W)), bias, peephole, norm,
-                         norm_bias, proj, proj_bias, e.src(node.inputs[_H0]), e.src(node.inputs[_C0])])
-    return (f"dlcoder_rt::unidirectional_lstm_f32(par, {params}, dlcoder_rt::LstmWeights{{{weights}}}, "
+    weights = cgen.struct_init("LstmWeights", {
+        "wx": e.weights(_concat_packed(node, g, _INPUT_W)), "wh": e.weights(_concat_packed(node, g, _RECURRENT_W)),
+        "bias": bias, "peephole": peephole, "norm": norm, "norm_bias": norm_bias, "proj": proj,
+        "proj_bias": proj_bias, "h0": e.src(node.inputs[_H0]), "c0": e.src(node.inputs[_C0])})
+    return (f"dlcoder_rt::unidirectional_lstm_f32(par, {params}, dlcoder_rt::LstmWeights{weights}, "
             f"{e.src(node.inputs[0])}, {e.dst(node.outputs[0])}, {e.scratch('float')});")
 
 

@@ -54,7 +54,7 @@ def rfft2d(node, g, e):
     fh, fw = _fft_lengths(node, g)
     in_h, in_w = in_shape[-2], in_shape[-1]
     batch = int(np.prod(in_shape[:-2], dtype=np.int64))
-    params = e.param("dlcoder_rt::Rfft2dParams", cgen.struct_init(
+    params = e.param("dlcoder_rt::Rfft2dParams", cgen.struct_init("Rfft2dParams",
         {"batch": batch, "in_h": in_h, "in_w": in_w, "fft_h": fh, "fft_w": fw}))
     return (f"dlcoder_rt::rfft2d({params}, {e.src(x)}, {e.weights(_twiddles(fw))}, "
             f"{e.weights(_twiddles(fh))}, {e.dst(out)}, {e.scratch('double')});")

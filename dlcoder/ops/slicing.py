@@ -483,7 +483,7 @@ def _gather_shape(node, g):
 def gather(node, g, e):
     params, idx = node.inputs[:2]
     b, o, c, n, i = _gather_dims(node, g)
-    p = e.param("dlcoder_rt::GatherParams", cgen.struct_init(
+    p = e.param("dlcoder_rt::GatherParams", cgen.struct_init("GatherParams",
         {"batches": b, "outer": o, "coords": c, "axis_size": n, "inner": i}))
     return (f"dlcoder_rt::gather<{ctype(g, params)}, {ctype(g, idx)}>({p}, {e.src(params)}, "
             f"{e.src(idx)}, {e.dst(node.outputs[0])});")

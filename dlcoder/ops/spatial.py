@@ -1,10 +1,21 @@
 """Spatial rearrangement and resizing of NHWC images: DEPTH_TO_SPACE, SPACE_TO_DEPTH,
-MIRROR_PAD (pure index remappings, see _common.Move) and RESIZE_NEAREST_NEIGHBOR /
-RESIZE_BILINEAR (resize.h).
+SPACE_TO_BATCH_ND, BATCH_TO_SPACE_ND, MIRROR_PAD (pure index remappings, see _common.Move)
+and RESIZE_NEAREST_NEIGHBOR / RESIZE_BILINEAR (resize.h).
 
 DEPTH_TO_SPACE walks its output as [N, H, by, W, bx, C] and reads input channel
 (by * block + bx) * C + c, TFLite's DCR order; SPACE_TO_DEPTH is the same walk reversed.
 Both are a single six-dim box.
+
+SPACE_TO_BATCH_ND and BATCH_TO_SPACE_ND relate a "space" tensor [n, S1..SM, rest] and a
+"batch" tensor [(s1..sM, n), J1..JM, rest] (the batch index is row-major over the block
+shifts s_d in [0, b_d), then n):
+    batch[s, n, j, rest] = space[n, j_d * b_d + s_d - p_d, rest]
+where p_d is the leading padding (SPACE_TO_BATCH_ND) or crop (BATCH_TO_SPACE_ND), and a
+space index outside [0, S_d) is padding (read as the pad value) or cropped (dropped). For
+one shift s_d the valid j_d form one interval; neighbouring shifts whose intervals start
+and end alike make one box, so each spatial dim splits into at most three runs of shifts
+and the whole op into at most 3^M boxes, whatever the block size. TFLite takes rank 3 or
+4 with rank - 2 block dims.
 
 MIRROR_PAD maps each output index of an axis to an input index (TFLite's
 GetInputDimension: REFLECT skips the edge element, SYMMETRIC repeats it). That map is a
@@ -29,9 +40,10 @@ import numpy as np
 
 from dlcoder.codegen import cgen
 from dlcoder.errors import UnsupportedError
-from dlcoder.ops import FLOAT, register
-from dlcoder.ops._common import (Move, const_ints, ctype, dense_move, remap_hooks,
-                                 require_const, shape, strides)
+from dlcoder.ops import ANY, FLOAT, register
+from dlcoder.ops._common import (Move, const_ints, ctype, dense_move, emit_moves, eval_moves,
+                                 remap_hooks, require_const, shape, strides)
+from dlcoder.ops._hooks import all_known, checked, prod
 from dlcoder.ops import _shapes as S
 
 MOVABLE = frozenset({"float32", "int32", "int64", "bool", "int8", "uint8", "int16"})
@@ -104,6 +116,167 @@ def _space_to_depth_shape(node, g):
 
 _remap("DEPTH_TO_SPACE", _depth_to_space, shape=_depth_to_space_shape)
 _remap("SPACE_TO_DEPTH", _space_to_depth, shape=_space_to_depth_shape)
+
+
+# ---- SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND ----------------------------------------------
+def _block_spec(node, g):
+    """(space shape, batch shape, block, leading pads or crops), checked against the model."""
+    x, out = node.inputs[0], node.outputs[0]
+    xs = shape(g, x)
+    what = "paddings" if node.op == "SPACE_TO_BATCH_ND" else "crops"
+    block = const_ints(g, node.inputs[1], "block_shape", node)
+    pads = const_ints(g, node.inputs[2], what, node)
+    m = len(block)
+    if len(xs) not in (3, 4) or m != len(xs) - 2 or len(pads) != 2 * m:
+        raise UnsupportedError(f"{node.op} of rank {len(xs)} with {m} block dims (TFLite "
+                               "takes rank 3 or 4 with rank - 2 block dims)")
+    if min(block) < 1 or min(pads) < 0:
+        raise UnsupportedError(f"{node.op} block_shape {block} {what} {pads}")
+    lo, hi = pads[0::2], pads[1::2]
+    if node.op == "SPACE_TO_BATCH_ND":
+        padded = [s + a + b for s, a, b in zip(xs[1:m + 1], lo, hi)]
+        if any(p % b for p, b in zip(padded, block)):
+            raise UnsupportedError(f"SPACE_TO_BATCH_ND: padded sizes {padded} are not "
+                                   f"multiples of block_shape {block}")
+        space = tuple(xs)
+        batch = (xs[0] * prod(block), *[p // b for p, b in zip(padded, block)], *xs[m + 1:])
+    else:
+        if xs[0] % prod(block):
+            raise UnsupportedError(f"BATCH_TO_SPACE_ND: batch {xs[0]} is not a multiple of "
+                                   f"the block size {prod(block)}")
+        batch = tuple(xs)
+        space = (xs[0] // prod(block),
+                 *[j * b - a - c for j, b, a, c in zip(xs[1:m + 1], block, lo, hi)], *xs[m + 1:])
+        if min(space) < 0:
+            raise UnsupportedError(f"BATCH_TO_SPACE_ND crops {pads} exceed the input")
+    if tuple(shape(g, out)) != (batch if node.op == "SPACE_TO_BATCH_ND" else space):
+        raise UnsupportedError(f"{node.op} output shape {list(shape(g, out))} does not match "
+                               f"block_shape {block} and {what} {pads}")
+    return space, batch, block, lo
+
+
+def _shift_runs(b, p, space_size, batch_size):
+    """[(first shift, shifts, first j, js)]: runs of shifts sharing their valid j interval."""
+    runs = []
+    for s in range(b):
+        j0 = max(0, -((s - p) // b))                       # ceil((p - s) / b)
+        j1 = min(batch_size, (space_size - 1 + p - s) // b + 1)
+        key = (j0, max(0, j1 - j0))
+        if runs and runs[-1][2:] == key:
+            runs[-1] = (runs[-1][0], runs[-1][1] + 1, *key)
+        else:
+            runs.append((s, 1, *key))
+    return runs
+
+
+def _block_moves(node, g):
+    space, batch, block, lo = _block_spec(node, g)
+    m = len(block)
+    sst, bst = strides(space), strides(batch)
+    shift_st = [space[0] * bst[0] * prod(block[d + 1:]) for d in range(m)]
+    rest = list(space[m + 1:])
+    moves = []
+    for combo in itertools.product(*[_shift_runs(block[d], lo[d], space[d + 1], batch[d + 1])
+                                     for d in range(m)]):
+        dims = [r[1] for r in combo] + [space[0]] + [r[3] for r in combo] + rest
+        sp = ([sst[d + 1] for d in range(m)] + [sst[0]]
+              + [block[d] * sst[d + 1] for d in range(m)] + sst[m + 1:])
+        bt = shift_st + bst
+        sp0 = sum((r[2] * block[d] + r[0] - lo[d]) * sst[d + 1] for d, r in enumerate(combo))
+        bt0 = sum(r[2] * bst[d + 1] + r[0] * shift_st[d] for d, r in enumerate(combo))
+        if node.op == "SPACE_TO_BATCH_ND":
+            moves.append(Move(tuple(dims), tuple(sp), tuple(bt), sp0, bt0))
+        else:
+            moves.append(Move(tuple(dims), tuple(bt), tuple(sp), bt0, sp0))
+    return moves
+
+
+def _block_args(node, g):
+    """(input dims, block_shape, [(before, after)] paddings or crops), as TFLite's Prepare
+    checks them: a rank 3 or 4 input, one positive block size per spatial dim. The block
+    and the paddings or crops are int32: the kernels read them as int32."""
+    S.arity(node, 3)
+    S.same_dtype(g, node)
+    what = "paddings" if node.op == "SPACE_TO_BATCH_ND" else "crops"
+    S.index_input(g, node, 1, "block_shape", ("int32",))
+    S.index_input(g, node, 2, what, ("int32",))
+    dims = S.in_shape(g, node, 0)
+    S.rank_between(dims, 3, 4)
+    m = len(dims) - 2
+    if S.vector(g, node, 1, "block_shape") != m:
+        S.fail(f"block_shape has {S.vector(g, node, 1, 'block_shape')} entries for {m} "
+               f"spatial dims")
+    block = S.const_ints(g, node, 1, "block_shape")
+    if min(block) < 1:
+        S.fail(f"block_shape {block} must be positive")
+    return dims, block, S.const_pairs(g, node, 2, m, what)
+
+
+def _s2b_shape(node, g):
+    """Padded spatial dims divided by the block; the batch multiplied by its volume."""
+    dims, block, pads = _block_args(node, g)
+    out = [dims[0] * math.prod(block)]
+    for i, (d, b, (lo, hi)) in enumerate(zip(dims[1:], block, pads)):
+        if (d + lo + hi) % b:
+            S.fail(f"spatial dim {i}: padded size {d + lo + hi} is not a multiple of the "
+                   f"block {b}")
+        out.append((d + lo + hi) // b)
+    return [tuple(out) + dims[len(block) + 1:]]
+
+
+def _b2s_shape(node, g):
+    """Spatial dims multiplied by the block, then cropped; the batch divided by its volume."""
+    dims, block, crops = _block_args(node, g)
+    if dims[0] % math.prod(block):
+        S.fail(f"batch {dims[0]} is not a multiple of the block volume {math.prod(block)}")
+    out = [dims[0] // math.prod(block)]
+    for i, (d, b, (lo, hi)) in enumerate(zip(dims[1:], block, crops)):
+        if lo + hi > d * b:
+            S.fail(f"spatial dim {i}: crops ({lo}, {hi}) exceed its size {d * b}")
+        out.append(d * b - lo - hi)
+    return [tuple(out) + dims[len(block) + 1:]]
+
+
+_b2s_emit, _b2s_check, _b2s_eval = remap_hooks(_block_moves, 1, 2)
+register("BATCH_TO_SPACE_ND", header="movement.h", dtypes=ANY, check=_b2s_check,
+         evaluate=_b2s_eval, shape=_b2s_shape)(_b2s_emit)
+
+
+def _pad_value(g, t) -> int:
+    """TFLite pads quantized int8 / uint8 with the zero point, anything else with 0."""
+    q = g.tensors[t].quant
+    if q is None or g.tensors[t].dtype not in ("int8", "uint8"):
+        return 0
+    return int(q.zero_point.ravel()[0])
+
+
+def _s2b_check(node, g):
+    why = require_const(1, 2)(node, g)
+    if why is not None:
+        raise UnsupportedError(why)
+    _block_spec(node, g)
+
+
+def _s2b_eval(node, g, values):
+    if not all_known(values, node) or checked(_s2b_check)(node, g):
+        return None
+    moves = _block_moves(node, g)
+    moved = eval_moves(node, g, values, moves)[0]
+    # what no Move writes is padding: find it by moving ones
+    hit = eval_moves(node, g, [np.ones(shape(g, node.inputs[0]), bool)], moves)[0]
+    return [np.where(hit != 0, moved, np.asarray(_pad_value(g, node.outputs[0]), moved.dtype))]
+
+
+@register("SPACE_TO_BATCH_ND", header="movement.h", dtypes=ANY, check=checked(_s2b_check),
+          evaluate=_s2b_eval, shape=_s2b_shape)
+def space_to_batch(node, g, e):
+    x, out = node.inputs[0], node.outputs[0]
+    lines = []
+    if g.tensors[out].size > g.tensors[x].size:      # padding positions
+        ct = ctype(g, out)
+        lines.append(f"dlcoder_rt::fill<{ct}>({g.tensors[out].size}, "
+                     f"{cgen.literal(_pad_value(g, out), ct)}, {e.dst(out)});")
+    return lines + emit_moves(node, g, e, _block_moves(node, g))
 
 
 # ---- MIRROR_PAD ---------------------------------------------------------------------------
@@ -242,7 +415,7 @@ def _resize_shape(node, g):
 
 def _params(e, geo) -> str:
     names = ("batches", "in_h", "in_w", "out_h", "out_w", "depth")
-    return e.param("dlcoder_rt::ResizeParams", cgen.struct_init(dict(zip(names, geo))))
+    return e.param("dlcoder_rt::ResizeParams", cgen.struct_init("ResizeParams", dict(zip(names, geo))))
 
 
 def _resize_check(node, g):

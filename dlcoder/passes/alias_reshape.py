@@ -1,16 +1,15 @@
 """Turn RESHAPE / SQUEEZE / EXPAND_DIMS into aliases: the output shares its input's bytes.
 
-Row-major layout makes these ops pure relabelings. The node disappears and
-`Graph.aliases` records output -> input. An alias group has one storage, so a node stays
-(as a copy) when its output is a graph output and its input already lives outside the
-arena: a graph input, a constant, or another graph output.
+Row-major layout makes these ops pure relabelings (their Fusion.view). The node disappears
+and `Graph.aliases` records output -> input. An alias group has one storage, so a node
+stays (as a copy) when its output is a graph output and its input already lives outside
+the arena: a graph input, a constant, or another graph output.
 """
 from __future__ import annotations
 
 from dlcoder.ir import Graph
+from dlcoder.ops import fusion
 from dlcoder.passes.rewrite import drop_nodes
-
-VIEWS = {"RESHAPE", "SQUEEZE", "EXPAND_DIMS"}
 
 
 def alias_reshape(g: Graph) -> Graph:
@@ -18,7 +17,7 @@ def alias_reshape(g: Graph) -> Graph:
     outputs = set(g.outputs)
     dropped = []
     for i, node in enumerate(g.nodes):
-        if node.op not in VIEWS:
+        if not fusion(node.op).view:
             continue
         src, dst = node.inputs[0], node.outputs[0]
         view = g.replace(aliases=aliases)

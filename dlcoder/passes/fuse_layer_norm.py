@@ -17,10 +17,11 @@ from __future__ import annotations
 import numpy as np
 
 from dlcoder.ir import Graph, Node
-from dlcoder.passes.rewrite import drop_nodes, rewrite_until_fixed
+from dlcoder.ops import Op
+from dlcoder.passes.rewrite import drop_nodes, float32, fused_attrs, plain, rewrite_until_fixed
 
-OP = "DLCODER_LAYER_NORM"
-_COMMUTATIVE = {"ADD", "MUL", "SQUARED_DIFFERENCE"}
+OP = Op.DLCODER_LAYER_NORM
+_COMMUTATIVE = {Op.ADD, Op.MUL, Op.SQUARED_DIFFERENCE}
 
 
 class _Match:
@@ -39,7 +40,7 @@ class _Match:
         if i is None or self.g.nodes[i].op != op:
             return None
         n = self.g.nodes[i]
-        if n.attrs.get("fused_activation_function", "NONE") != "NONE" or len(n.outputs) != 1:
+        if not plain(n) or len(n.outputs) != 1:
             return None
         self.nodes.append(i)
         return n
@@ -63,7 +64,7 @@ class _Match:
         return np.broadcast_to(v.reshape(-1), (channels,)).astype(np.float32)
 
     def last_axis_mean(self, t: int, of=None):
-        n = self.node(t, "MEAN")
+        n = self.node(t, Op.MEAN)
         if n is None or not n.attrs.get("keep_dims", False) or (of is not None and n.inputs[0] != of):
             return None
         axes = self.g.const(n.inputs[1])
@@ -75,7 +76,7 @@ class _Match:
 
 def _core(m: _Match, rsqrt: Node):
     """(x, mean tensor, eps) of the core ending in `rsqrt`, or None."""
-    add = m.node(rsqrt.inputs[0], "ADD")
+    add = m.node(rsqrt.inputs[0], Op.ADD)
     if add is None:
         return None
     pair = m.operands(add, lambda t: m.g.const(t) is None)
@@ -83,7 +84,7 @@ def _core(m: _Match, rsqrt: Node):
         return None
     var_t, eps_t = pair
     var = m.last_axis_mean(var_t)
-    sqd = var and m.node(var.inputs[0], "SQUARED_DIFFERENCE")
+    sqd = var and m.node(var.inputs[0], Op.SQUARED_DIFFERENCE)
     if sqd is None:
         return None
     for x, mean_t in (sqd.inputs[:2], sqd.inputs[1::-1]):
@@ -118,8 +119,8 @@ def _scale_shift(m: _Match, t: int, channels: int, gamma, beta):
     """Follow an optional MUL by gamma (unless there is one) and ADD of beta after t;
     (y, gamma, beta)."""
     if gamma is None:
-        t, gamma = _then_const(m, t, "MUL", channels)
-    t, more = _then_const(m, t, "ADD", channels)
+        t, gamma = _then_const(m, t, Op.MUL, channels)
+    t, more = _then_const(m, t, Op.ADD, channels)
     if more is not None:
         beta = more if beta is None else beta + more
     return t, gamma, beta
@@ -129,9 +130,9 @@ def _tail(m: _Match, x: int, mean_t: int, r: int, channels: int):
     """(y, gamma, beta) of a tail after r = rsqrt(var + eps), or None."""
     ones = np.ones(channels, np.float32)
     readers = [m.g.nodes[i] for i in m.consumers.get(r, ())]
-    if len(readers) != 1 or readers[0].op != "MUL" or not m.private(r):
+    if len(readers) != 1 or readers[0].op != Op.MUL or not m.private(r):
         return None
-    first = m.node(readers[0].outputs[0], "MUL")
+    first = m.node(readers[0].outputs[0], Op.MUL)
     if first is None:
         return None
     other = m.operands(first, lambda a: a == r)[1]
@@ -141,25 +142,25 @@ def _tail(m: _Match, x: int, mean_t: int, r: int, channels: int):
         users = [m.g.nodes[i] for i in m.consumers.get(g_t, ())]
         if len(users) != 2 or not m.private(g_t):
             return None
-        xs = [u for u in users if u.op == "MUL" and x in u.inputs[:2]]
-        ns = [u for u in users if u.op == "MUL" and x not in u.inputs[:2]]
+        xs = [u for u in users if u.op == Op.MUL and x in u.inputs[:2]]
+        ns = [u for u in users if u.op == Op.MUL and x not in u.inputs[:2]]
         if len(xs) != 1 or len(ns) != 1:
             return None
         neg_t = m.operands(ns[0], lambda a: a != g_t)[0]
-        neg = m.node(neg_t, "NEG")
+        neg = m.node(neg_t, Op.NEG)
         if neg is None or neg.inputs[0] != mean_t or len(m.consumers.get(neg_t, ())) != 1:
             return None
         for u in (xs[0], ns[0]):
-            if m.node(u.outputs[0], "MUL") is None or len(m.consumers.get(u.outputs[0], ())) != 1:
+            if m.node(u.outputs[0], Op.MUL) is None or len(m.consumers.get(u.outputs[0], ())) != 1:
                 return None
         p_t = xs[0].outputs[0]
-        q_t, beta = _then_const(m, ns[0].outputs[0], "ADD", channels)   # beta - m * g
-        add = m.node(m.g.nodes[m.consumers[p_t][0]].outputs[0], "ADD")
+        q_t, beta = _then_const(m, ns[0].outputs[0], Op.ADD, channels)   # beta - m * g
+        add = m.node(m.g.nodes[m.consumers[p_t][0]].outputs[0], Op.ADD)
         if add is None or set(add.inputs[:2]) != {p_t, q_t}:
             return None
         return _scale_shift(m, add.outputs[0], channels, gamma, beta)
     # tf.nn: (x - m) * r
-    sub = m.node(other, "SUB")
+    sub = m.node(other, Op.SUB)
     if sub is None or tuple(sub.inputs[:2]) != (x, mean_t) or len(m.consumers.get(other, ())) != 1:
         return None
     y, gamma, beta = _scale_shift(m, first.outputs[0], channels, None, None)
@@ -168,7 +169,7 @@ def _tail(m: _Match, x: int, mean_t: int, r: int, channels: int):
 
 def fuse_layer_norm(g: Graph) -> Graph:
     def rewrite(g, i, node, producers, consumers):
-        if node.op != "RSQRT" or g.tensors[node.inputs[0]].dtype != "float32":
+        if node.op != Op.RSQRT or not float32(g, node.inputs[0]):
             return None
         m = _Match(g, producers, consumers)
         m.nodes.append(i)
@@ -195,7 +196,8 @@ def fuse_layer_norm(g: Graph) -> Graph:
         g2, beta_t = g2.add_tensor(g.tensors[x].replace(name="layer_norm/beta", shape=(channels,),
                                                         data=beta, signature=None))
         last = max(used)
-        fused = Node(OP, (x, gamma_t, beta_t), (y,), {"epsilon": eps}, g.nodes[last].index)
+        attrs = fused_attrs({"epsilon": eps}, *(g.nodes[j] for j in sorted(used)))
+        fused = Node(OP, (x, gamma_t, beta_t), (y,), attrs, g.nodes[last].index)
         nodes = list(g2.nodes)
         nodes[last] = fused
         return drop_nodes(g2.replace(nodes=tuple(nodes)), used - {last})

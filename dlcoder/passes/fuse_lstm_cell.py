@@ -20,9 +20,9 @@ from __future__ import annotations
 import numpy as np
 
 from dlcoder.ir import Graph, Node
-from dlcoder.passes.rewrite import drop_nodes, private_producer, rewrite_until_fixed
-
-_PLAIN = "NONE"
+from dlcoder.ops import Op
+from dlcoder.passes.rewrite import (drop_nodes, float32, fused_attrs, plain, private_producer,
+                                   rewrite_until_fixed)
 
 
 def _sole_reader(g, t, op, consumers):
@@ -31,7 +31,7 @@ def _sole_reader(g, t, op, consumers):
         return None
     n = consumers[t][0]
     node = g.nodes[n]
-    if node.op != op or node.attrs.get("fused_activation_function", _PLAIN) != _PLAIN:
+    if node.op != op or not plain(node):
         return None
     return n
 
@@ -44,12 +44,12 @@ def _other(node, t):
 
 def _split_quarters(g, split):
     """z, if `split` cuts z into four along its last axis."""
-    if split.op != "SPLIT" or len(split.outputs) != 4:
+    if split.op != Op.SPLIT or len(split.outputs) != 4:
         return None
     axis_t, z = split.inputs[:2]
     axis = g.const(axis_t)
     dims = g.tensors[z].shape
-    if axis is None or g.tensors[z].dtype != "float32" or not dims:
+    if axis is None or not float32(g, z) or not dims:
         return None
     a = int(np.asarray(axis).ravel()[0])
     return z if a in (-1, len(dims) - 1) else None
@@ -61,7 +61,7 @@ def _bias_add(g, z, producers, consumers):
     if p is None:
         return None
     add = g.nodes[p]
-    if add.op != "ADD" or add.attrs.get("fused_activation_function", _PLAIN) != _PLAIN:
+    if add.op != Op.ADD or not plain(add):
         return None
     dims = g.tensors[z].shape
     for x, b in (add.inputs[:2], add.inputs[1::-1]):
@@ -77,40 +77,39 @@ def fuse_lstm_cell(g: Graph) -> Graph:
             return None
         acts = []   # the activation reading each quarter
         for t in split.outputs:
-            a = next((r for r in (_sole_reader(g, t, op, consumers) for op in ("LOGISTIC", "TANH"))
+            a = next((r for r in (_sole_reader(g, t, op, consumers) for op in (Op.LOGISTIC, Op.TANH))
                       if r is not None), None)
             if a is None or g.nodes[a].inputs[0] != t:
                 return None
             acts.append(a)
         kinds = [g.nodes[a].op for a in acts]
-        if kinds.count("TANH") != 1:
+        if kinds.count(Op.TANH) != 1:
             return None
         out = [g.nodes[a].outputs[0] for a in acts]
         gate_of = {t: k for k, t in enumerate(out)}
-        k_cell = kinds.index("TANH")
-        m_in = _sole_reader(g, out[k_cell], "MUL", consumers)
+        k_cell = kinds.index(Op.TANH)
+        m_in = _sole_reader(g, out[k_cell], Op.MUL, consumers)
         if m_in is None:
             return None
         k_in = gate_of.get(_other(g.nodes[m_in], out[k_cell]))
-        add = _sole_reader(g, g.nodes[m_in].outputs[0], "ADD", consumers)
+        add = _sole_reader(g, g.nodes[m_in].outputs[0], Op.ADD, consumers)
         if k_in is None or add is None:
             return None
         m_forget = private_producer(g, _other(g.nodes[add], g.nodes[m_in].outputs[0]), producers, consumers)
-        if m_forget is None or g.nodes[m_forget].op != "MUL" or \
-                g.nodes[m_forget].attrs.get("fused_activation_function", _PLAIN) != _PLAIN:
+        if m_forget is None or g.nodes[m_forget].op != Op.MUL or not plain(g.nodes[m_forget]):
             return None
         k_forget = next((gate_of[t] for t in g.nodes[m_forget].inputs[:2]
                          if gate_of.get(t) not in (None, k_cell, k_in)), None)
-        if k_forget is None or _sole_reader(g, out[k_forget], "MUL", consumers) != m_forget:
+        if k_forget is None or _sole_reader(g, out[k_forget], Op.MUL, consumers) != m_forget:
             return None
         c_prev = _other(g.nodes[m_forget], out[k_forget])
         k_out = ({0, 1, 2, 3} - {k_cell, k_in, k_forget}).pop()
         c = g.nodes[add].outputs[0]
-        m_out = _sole_reader(g, out[k_out], "MUL", consumers)
+        m_out = _sole_reader(g, out[k_out], Op.MUL, consumers)
         if c_prev is None or c_prev in out or m_out is None:
             return None
         tanh_c = private_producer(g, _other(g.nodes[m_out], out[k_out]), producers, consumers)
-        if tanh_c is None or g.nodes[tanh_c].op != "TANH" or g.nodes[tanh_c].inputs[0] != c:
+        if tanh_c is None or g.nodes[tanh_c].op != Op.TANH or g.nodes[tanh_c].inputs[0] != c:
             return None
         h = g.nodes[m_out].outputs[0]
         n = g.tensors[c].shape
@@ -123,8 +122,10 @@ def fuse_lstm_cell(g: Graph) -> Graph:
             gates, bias, p = found
             pattern.append(p)
         # placed where c was made: its readers, and h's, all come later
-        node = Node(op="DLCODER_LSTM_CELL", inputs=(gates, c_prev, bias), outputs=(c, h),
-                    attrs={"gates": (k_in, k_forget, k_cell, k_out)}, index=g.nodes[add].index)
+        node = Node(op=Op.DLCODER_LSTM_CELL, inputs=(gates, c_prev, bias), outputs=(c, h),
+                    attrs=fused_attrs({"gates": (k_in, k_forget, k_cell, k_out)},
+                                      *(g.nodes[j] for j in pattern)),
+                    index=g.nodes[add].index)
         nodes = list(g.nodes)
         nodes[add] = node
         return drop_nodes(g.replace(nodes=tuple(nodes)), [i for i in pattern if i != add])

@@ -15,25 +15,26 @@ next stage alone and is not a graph output; all float32.
 from __future__ import annotations
 
 from dlcoder.ir import Graph, Node
-from dlcoder.passes.rewrite import drop_nodes, private_producer
+from dlcoder.ops import Op
+from dlcoder.passes.rewrite import drop_nodes, float32, fused_attrs, private_producer
 
 
 def _pointwise(node, g) -> bool:
-    if node.op != "CONV_2D" or len(node.inputs) < 3 or node.inputs[2] < 0:
+    if node.op != Op.CONV_2D or len(node.inputs) < 3 or node.inputs[2] < 0:
         return False
     w = g.tensors[node.inputs[1]]
     x = g.tensors[node.inputs[0]]
     return (w.is_const and g.tensors[node.inputs[2]].is_const and w.shape[1:3] == (1, 1)
             and w.shape[3] == x.shape[3] and node.attrs.get("stride_h") == 1
             and node.attrs.get("stride_w") == 1 and "explicit_padding" not in node.attrs
-            and x.dtype == "float32" and x.shape[1:3] == g.tensors[node.outputs[0]].shape[1:3])
+            and float32(g, node.inputs[0]) and x.shape[1:3] == g.tensors[node.outputs[0]].shape[1:3])
 
 
 def _depthwise(node, g) -> bool:
-    if node.op != "DEPTHWISE_CONV_2D" or len(node.inputs) < 3:
+    if node.op != Op.DEPTHWISE_CONV_2D or len(node.inputs) < 3:
         return False
     x, w = g.tensors[node.inputs[0]], g.tensors[node.inputs[1]]
-    return w.is_const and w.shape[3] == x.shape[3] and w.shape[1] <= 7 and x.dtype == "float32"
+    return w.is_const and w.shape[3] == x.shape[3] and w.shape[1] <= 7 and float32(g, node.inputs[0])
 
 
 def fuse_pw_dw(g: Graph) -> Graph:
@@ -67,5 +68,7 @@ def fuse_pw_dw(g: Graph) -> Graph:
             inputs[5:7] = pj.inputs[1:3]
             outputs = pj.outputs
             dropped.add(q)
-        nodes[d] = Node(op="DLCODER_CONV_DW", inputs=tuple(inputs), outputs=outputs, attrs=attrs, index=dw.index)
+        stages = [g.nodes[s] for s in (p if expand else None, d, q if project else None) if s is not None]
+        nodes[d] = Node(op=Op.DLCODER_CONV_DW, inputs=tuple(inputs), outputs=outputs,
+                        attrs=fused_attrs(attrs, *stages), index=dw.index)
     return drop_nodes(g.replace(nodes=tuple(nodes)), sorted(dropped))

@@ -8,19 +8,23 @@ have no broadcast and no fused activation.
 from __future__ import annotations
 
 from dlcoder.ir import Graph, Node
-from dlcoder.passes.rewrite import fuse_into, private_producer, rewrite_until_fixed
+from dlcoder.ops import Op
+from dlcoder.passes.rewrite import (float32, fuse_into, fused_attrs, plain, private_producer,
+                                   rewrite_until_fixed)
 
 
 def fuse_swish(g: Graph) -> Graph:
     def fuse(g, m, mul, producers, consumers):
-        if mul.op != "MUL" or mul.attrs.get("fused_activation_function", "NONE") != "NONE":
+        if mul.op != Op.MUL or not plain(mul):
             return None
         for s, x in (mul.inputs, mul.inputs[::-1]):
             p = private_producer(g, s, producers, consumers)
-            if p is None or g.nodes[p].op != "LOGISTIC" or g.nodes[p].inputs[0] != x:
+            if p is None or g.nodes[p].op != Op.LOGISTIC or g.nodes[p].inputs[0] != x:
                 continue
-            if g.tensors[x].shape != g.tensors[mul.outputs[0]].shape or g.tensors[x].dtype != "float32":
+            if g.tensors[x].shape != g.tensors[mul.outputs[0]].shape or not float32(g, x):
                 continue
-            return fuse_into(g, m, Node(op="DLCODER_SWISH", inputs=(x,), outputs=mul.outputs, index=mul.index), p)
+            swish = Node(op=Op.DLCODER_SWISH, inputs=(x,), outputs=mul.outputs,
+                         attrs=fused_attrs({}, g.nodes[p], mul), index=mul.index)
+            return fuse_into(g, m, swish, p)
         return None
     return rewrite_until_fixed(g, fuse)

@@ -14,12 +14,13 @@ to the pair (read by nothing else, not a graph output).
 from __future__ import annotations
 
 from dlcoder.ir import Graph
+from dlcoder.ops import Op
 from dlcoder.ops._common import transposed_strides
-from dlcoder.passes.rewrite import fuse_into, private_producer, rewrite_until_fixed
+from dlcoder.passes.rewrite import float32, fuse_into, fused_attrs, private_producer, rewrite_until_fixed
 
 
 def _perm(g: Graph, node):
-    if node.op != "TRANSPOSE" or len(node.inputs) < 2:
+    if node.op != Op.TRANSPOSE or len(node.inputs) < 2:
         return None
     perm = g.const(node.inputs[1])
     if perm is None or sorted(int(p) for p in perm.ravel()) != list(range(perm.size)):
@@ -29,7 +30,7 @@ def _perm(g: Graph, node):
 
 def fuse_transpose_matmul(g: Graph) -> Graph:
     def fuse(g, i, node, producers, consumers):
-        if node.op != "BATCH_MATMUL" or any(g.tensors[t].dtype != "float32" for t in node.inputs[:2]):
+        if node.op != Op.BATCH_MATMUL or not float32(g, *node.inputs[:2]):
             return None
         for slot, key in ((0, "a_perm"), (1, "b_perm")):
             p = private_producer(g, node.inputs[slot], producers, consumers)
@@ -43,7 +44,8 @@ def fuse_transpose_matmul(g: Graph) -> Graph:
                 continue
             inputs = list(node.inputs)
             inputs[slot] = g.nodes[p].inputs[0]
-            return fuse_into(g, i, node.replace(inputs=tuple(inputs), attrs=dict(node.attrs, **{key: perm})), p)
+            attrs = fused_attrs(dict(node.attrs, **{key: perm}), node, g.nodes[p])
+            return fuse_into(g, i, node.replace(inputs=tuple(inputs), attrs=attrs), p)
         out = node.outputs[0]
         readers = consumers.get(out, ())
         if "out_perm" in node.attrs or out in g.outputs or len(readers) != 1:
@@ -52,5 +54,6 @@ def fuse_transpose_matmul(g: Graph) -> Graph:
         perm = _perm(g, t)
         if perm is None or t.inputs[0] != out or perm[-1] != len(perm) - 1:
             return None
-        return fuse_into(g, i, node.replace(outputs=t.outputs, attrs=dict(node.attrs, out_perm=perm)), readers[0])
+        attrs = fused_attrs(dict(node.attrs, out_perm=perm), node, t)
+        return fuse_into(g, i, node.replace(outputs=t.outputs, attrs=attrs), readers[0])
     return rewrite_until_fixed(g, fuse)

@@ -2,6 +2,33 @@
 from __future__ import annotations
 
 from dlcoder.ir import Graph
+from dlcoder.ops import fusion
+
+# The fused kernels exist for float32 only: every fusion asks `float32` before it fires.
+FUSED_DTYPES = frozenset({"float32"})
+
+
+def float32(g: Graph, *tensors) -> bool:
+    """Every tensor (ids; -1: absent, ignored) has a dtype the fused kernels take."""
+    return all(g.tensors[t].dtype in FUSED_DTYPES for t in tensors if t >= 0)
+
+
+def plain(node) -> bool:
+    """The node applies no fused activation of its own."""
+    return node.attrs.get("fused_activation_function", "NONE") == "NONE"
+
+
+def fused_attrs(attrs: dict, *nodes) -> dict:
+    """attrs, recording that the node now stands for the model ops of `nodes`:
+    attrs["fused_ops"] names them in model order (fused_index: their positions), which is
+    what the user sees in place of an internal op's name (ir.op_label)."""
+    named = []
+    for n in nodes:
+        ops = n.attrs.get("fused_ops", (n.op,))
+        named.extend(zip(n.attrs.get("fused_index", (n.index,) * len(ops)), ops))
+    named.sort(key=lambda pair: pair[0])
+    return dict(attrs, fused_ops=tuple(op for _, op in named),
+                fused_index=tuple(i for i, _ in named))
 
 
 def drop_nodes(g: Graph, indices) -> Graph:
@@ -39,24 +66,25 @@ def fuse_into(g: Graph, keep: int, node, drop: int) -> Graph:
     return drop_nodes(g.replace(nodes=tuple(nodes)), [drop])
 
 
-def absorb_activations(g: Graph, activations: dict, producers_ok: set, attr: str, is_free) -> Graph:
-    """Move every float activation node (op in `activations`) whose input is a private
-    intermediate (see private_producer) of a single-output producer with an op in
-    `producers_ok` and `is_free(producer.attrs)` into that producer: attrs[attr] becomes
-    activations[op] (or, if that is a function, its value for the activation node), and the
-    producer writes the activation's output."""
+def absorb_activations(g: Graph, kind: str, attr: str, is_free) -> Graph:
+    """Move every float activation node into the op that produces its input: an activation
+    whose op offers `Fusion.as_<kind>` (a value, or a function of the node), read from a
+    private intermediate (see private_producer) of a single-output producer whose op offers
+    `Fusion.takes_<kind>` and with `is_free(producer)`. The producer's attrs[attr]
+    becomes that value, and it writes the activation's output."""
     def absorb(g, i, act, producers, consumers):
-        if act.op not in activations or g.tensors[act.inputs[0]].dtype != "float32":
+        value = getattr(fusion(act.op), "as_" + kind)
+        if value is None or not float32(g, act.inputs[0]):
             return None
         p = private_producer(g, act.inputs[0], producers, consumers)
         if p is None:
             return None
         prod = g.nodes[p]
-        if prod.op not in producers_ok or len(prod.outputs) != 1 or not is_free(prod.attrs):
+        if not getattr(fusion(prod.op), "takes_" + kind) or len(prod.outputs) != 1 \
+                or not is_free(prod):
             return None
-        value = activations[act.op]
         value = value(act) if callable(value) else value
-        fused = prod.replace(attrs=dict(prod.attrs, **{attr: value}), outputs=act.outputs)
-        return fuse_into(g, p, fused, i)
+        attrs = fused_attrs(dict(prod.attrs, **{attr: value}), prod, act)
+        return fuse_into(g, p, prod.replace(attrs=attrs, outputs=act.outputs), i)
     return rewrite_until_fixed(g, absorb)
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""(Re)build the test models of dlcoder/ops/extra.py's ops in tests/models/more/.
+"""(Re)build the test models of the ops that once lived in dlcoder/ops/extra.py (now in
+indexing.py, creation.py, elementwise.py, reduce.py, movement.py, spatial.py), in tests/models/more/.
 
 ADD_N, SPACE_TO_BATCH_ND, BATCH_TO_SPACE_ND, GATHER_ND, REVERSE_V2, CUMSUM, ONE_HOT, RANGE,
 TOPK_V2, RANK and BROADCAST_ARGS, each over its attributes and dtypes. The machinery is

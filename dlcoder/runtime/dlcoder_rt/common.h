@@ -9,10 +9,11 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 namespace dlcoder_rt {
 
-constexpr int kMaxDims = 6;
+constexpr int32_t kMaxDims = 6;
 
 // A fused activation as TFLite applies it: min(max(x, lo), hi).
 template <typename T>
@@ -67,6 +68,17 @@ inline void for_each_run(const Loop6& loop, F inner) {
             inner(a, b, out);
             out += d[5];
           }
+}
+
+// a + b; integers wrap (two's complement) where plain signed overflow would be undefined.
+template <typename T>
+inline T wrapping_add(T a, T b) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    using U = std::make_unsigned_t<T>;
+    return static_cast<T>(static_cast<U>(a) + static_cast<U>(b));
+  } else {
+    return a + b;
+  }
 }
 
 }  // namespace dlcoder_rt

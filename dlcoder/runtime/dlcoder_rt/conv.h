@@ -169,7 +169,7 @@ inline void conv2d_implicit_f32(const Parallel& par, const ConvParams& p, const 
 // A 3x3 stride-1 conv as Winograd F(4x4, 3x3) (simd_winograd.h), in blocks of at most
 // `block` tiles. filter: [ceil(out_c / 32)][in_c][3][3][32], zero padded; bias padded to whole panels; res: a fused residual or null.
 // Split into (tile block, 32 output channels) units. scratch: conv2d_winograd's, per task.
-inline void conv2d_winograd_f32(const Parallel& par, const ConvParams& p, int32_t block, const float* in,
+inline void conv2d_f32_winograd(const Parallel& par, const ConvParams& p, int32_t block, const float* in,
                                 const float* filter, const float* bias, const float* res, float* out,
                                 float* scratch) {
   const int64_t tiles = int64_t{p.batch} * ((p.out_h + 3) / 4) * ((p.out_w + 3) / 4);

@@ -1,10 +1,12 @@
 // Elementwise ops: one loop template per arity, one functor per op (as XNNPACK's
 // binary-elementwise reference). Broadcasting is resolved by the generator into a Loop6.
+// ADD_N: copy (movement.h) of its first input, then accumulate() per further input.
 #pragma once
 
 #include <type_traits>
 
 #include "dlcoder_rt/common.h"
+#include "dlcoder_rt/movement.h"
 #include "dlcoder_rt/simd.h"
 
 namespace dlcoder_rt {
@@ -192,5 +194,20 @@ struct CastOp {
     }
   }
 };
+
+// ---- ADD_N ----------------------------------------------------------------------------
+// ADD_N is emitted as a copy of the first input followed by acc += x for each further
+// input, so every float sum is taken in input order, as TFLite does. TFLite also clamps
+// each float sum to [lowest, max] (as ADD without activation): inf + 1 is FLT_MAX, and
+// FLT_MAX + FLT_MAX - inf is -FLT_MAX; NaN passes.
+template <typename T>
+inline void accumulate(int64_t n, const T* x, T* acc) {
+  if constexpr (std::is_floating_point_v<T>) {
+    const Clamp<T> c{std::numeric_limits<T>::lowest(), std::numeric_limits<T>::max()};
+    for (int64_t i = 0; i < n; ++i) acc[i] = clamp(acc[i] + x[i], c);
+  } else {
+    for (int64_t i = 0; i < n; ++i) acc[i] = wrapping_add(acc[i], x[i]);
+  }
+}
 
 }  // namespace dlcoder_rt

@@ -1,5 +1,6 @@
 // Data movement: strided copies (TRANSPOSE, SLICE, PAD interiors, BROADCAST_TO, ...),
-// row copies (CONCATENATION, SPLIT), fills. The generator turns each op into Loop6s.
+// row copies (CONCATENATION, SPLIT), fills (FILL, ZEROS_LIKE, RANGE). The generator turns
+// each copy into Loop6s.
 #pragma once
 
 #include "dlcoder_rt/common.h"
@@ -100,6 +101,18 @@ inline void gather(const GatherParams& p, const T* in, const I* idx, T* out) {
         }
       }
     }
+}
+
+// RANGE with computed start / delta: start, start + delta, ... accumulated one step at a
+// time (not start + i * delta), as TFLite does, so float outputs round the same way.
+template <typename T>
+inline void range(int64_t n, const T* start, const T* delta, T* out) {
+  T v = *start;
+  const T step = *delta;
+  for (int64_t i = 0; i < n; ++i) {
+    out[i] = v;
+    v = wrapping_add(v, step);
+  }
 }
 
 }  // namespace dlcoder_rt

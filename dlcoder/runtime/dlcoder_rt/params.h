@@ -1,5 +1,8 @@
-// Parameter structs shared by the scalar kernels and the per-ISA SIMD kernels. The
-// generator emits them as constexpr aggregates, field by field in this order.
+// Parameter structs and constants shared by the scalar kernels, the per-ISA SIMD kernels
+// and the generator. The generator reads the constants (`constexpr int32_t kName = 12;`)
+// and the structs' fields (plain data members) out of the headers, codegen/runtime_facts.py:
+// it emits each struct as a constexpr aggregate field by field in this order, and sizes and
+// packs its data with these values.
 #pragma once
 
 #include "dlcoder_rt/common.h"
@@ -31,6 +34,14 @@ struct DepthwiseParams {
   Clamp<float> act;
   UnaryKind post;
 };
+
+// Columns of a packed GEMM panel: B goes to the GEMM kernels as [ceil(n / kPanel)][k][kPanel]
+// (the generator packs constant weights so, ops/_gemm.py). The kernels of simd_kernels.h
+// are written for 16 and check it.
+constexpr int32_t kPanel = 16;
+// Rows of A the widest GEMM tile takes: every ISA's kMR is at most this (simd_kernels.h
+// checks it), and the generator sizes scratch with it (an implicit GEMM's gathered rows).
+constexpr int32_t kMaxMR = 12;
 
 // Arguments of C[m][n] = act(A[m][k] * B[k][n] + bias): A rows are `lda` floats apart;
 // B is packed in panels of 16 columns, [ceil(n/16)][k][16], zero padded; bias (or null)
@@ -64,6 +75,33 @@ constexpr int32_t kWinoMaxGroup = 32;
 constexpr int32_t kWinoChunk = 64;
 // Input channels ahead whose filter taps the transform prefetches.
 constexpr int32_t kWinoPrefetch = 4;
+
+// Floats between positions e and e + 1 of V ([36][n][in_c]) and of M ([36][n][ldm]). One
+// cache line more than the rows: n * width is often a multiple of 1024 (32 tiles of 128
+// channels, 64 of 16 or 32), which puts the 36 positions in one L1 set, so that the 36
+// stores of a tile's transform (and the 36 loads of its output transform) evict each
+// other. Measured on a 56x56 128->32 conv (DenseNet's): 427 -> 388 us; 28x28: 114 -> 99.
+constexpr int64_t wino_rows_stride(int32_t n, int32_t width) { return int64_t{n} * width + 16; }
+
+// Floats between positions of U, the transformed filter of kc input channels and `panels`
+// panels of output channels ([36][panels][kc][kPanel]): one cache line more than the
+// operand, so that the 36 stores of one transform do not fall 4 KB apart (where they would
+// stall the loads that follow them).
+constexpr int64_t wino_u_stride(int32_t panels, int32_t kc) { return int64_t{panels} * kc * kPanel + 16; }
+
+// The scratch of conv2d_winograd for blocks of `block` tiles of in_c channels, in floats:
+// V, then U (at `u`), then M (at `m`), `floats` in all. The generator reserves its own
+// count of bytes (ops/conv.py: _wino_scratch) and static_asserts that it equals this.
+struct WinoScratch {
+  int64_t u, m, floats;
+};
+constexpr WinoScratch wino_scratch(int32_t block, int32_t in_c) {
+  const int64_t v_floats = 36 * wino_rows_stride(block, in_c);
+  const int64_t u_floats = 36 * wino_u_stride(kWinoMaxGroup / kPanel, in_c < kWinoChunk ? in_c : kWinoChunk);
+  const int64_t m_floats = 36 * wino_rows_stride(block, kWinoMaxGroup);
+  return {v_floats, v_floats + u_floats, v_floats + u_floats + m_floats};
+}
+static_assert(kWinoMaxGroup % kPanel == 0, "a Winograd group is whole panels");
 
 struct PoolParams {
   int32_t batch, in_h, in_w, channels;

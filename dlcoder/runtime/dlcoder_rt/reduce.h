@@ -1,6 +1,7 @@
-// Reductions (MEAN, SUM, REDUCE_*), ARG_MAX/ARG_MIN, SOFTMAX and LOG_SOFTMAX.
-// The generator collapses the input into a Loop6 whose a_strides walk the input densely
-// and whose b_strides map each input element to its output element (0 on reduced dims).
+// Ops along one axis: reductions (MEAN, SUM, REDUCE_*), ARG_MAX/ARG_MIN, SOFTMAX,
+// LOG_SOFTMAX, CUMSUM and TOPK_V2. For a reduction the generator collapses the input into a
+// Loop6 whose a_strides walk the input densely and whose b_strides map each input element
+// to its output element (0 on reduced dims).
 #pragma once
 
 #include <type_traits>
@@ -141,6 +142,77 @@ inline void log_softmax_f32(const SoftmaxParams& p, const float* in, float* out)
     for (int32_t i = 0; i < p.depth; ++i) sum += std::exp(x[i] - mx);
     const float log_sum = std::log(sum);
     for (int32_t i = 0; i < p.depth; ++i) o[i] = x[i] - mx - log_sum;
+  }
+}
+
+// CUMSUM of in[outer][depth][inner] along depth. Row d of the output is row d -+ 1 of the
+// output plus one input row, so the inner loop runs over contiguous memory and each
+// element is summed in the same order as TFLite's sequential scan.
+struct CumsumParams {
+  int32_t outer;
+  int32_t depth;
+  int32_t inner;
+  bool exclusive;
+  bool reverse;
+};
+
+template <typename T>
+inline void cumsum(const CumsumParams& p, const T* in, T* out) {
+  const int64_t inner = p.inner;
+  for (int64_t o = 0; o < p.outer; ++o) {
+    const T* x = in + o * p.depth * inner;
+    T* y = out + o * p.depth * inner;
+    for (int64_t k = 0; k < p.depth; ++k) {
+      const int64_t d = p.reverse ? p.depth - 1 - k : k;
+      const int64_t prev = p.reverse ? d + 1 : d - 1;   // the row summed just before
+      T* row = y + d * inner;
+      if (k == 0) {
+        if (p.exclusive) {
+          std::fill(row, row + inner, T{0});
+        } else {
+          std::copy(x + d * inner, x + d * inner + inner, row);
+        }
+        continue;
+      }
+      const T* add = x + (p.exclusive ? prev : d) * inner;
+      const T* last = y + prev * inner;
+      for (int64_t i = 0; i < inner; ++i) row[i] = wrapping_add(last[i], add[i]);
+    }
+  }
+}
+
+// TOPK_V2 along the last dim: the k largest of each row, largest first; of equal values the
+// lower index comes first (TFLite's tie rule), and NaN ranks below every number (what
+// TFLite's kernel gives too). Insertion into the k output slots: an element enters only if
+// it ranks strictly above the current k-th, and moves up past lower-ranked values only, so
+// earlier equal elements stay ahead.
+struct TopKParams {
+  int32_t rows;
+  int32_t row;
+  int32_t k;
+};
+
+template <typename T, typename I>
+inline void topk(const TopKParams& p, const T* in, T* values, I* indices) {
+  const int32_t k = p.k;
+  if (k == 0) return;
+  auto above = [](T a, T b) { return a > b || (b != b && a == a); };
+  for (int64_t r = 0; r < p.rows; ++r) {
+    const T* x = in + r * p.row;
+    T* vals = values + r * k;
+    I* ids = indices + r * k;
+    int32_t filled = 0;
+    for (int32_t c = 0; c < p.row; ++c) {
+      const T v = x[c];
+      if (filled == k && !above(v, vals[k - 1])) continue;
+      int32_t pos = filled < k ? filled++ : k - 1;
+      for (; pos > 0 && above(v, vals[pos - 1]); --pos) {
+        vals[pos] = vals[pos - 1];
+        ids[pos] = ids[pos - 1];
+      }
+      vals[pos] = v;
+      ids[pos] = static_cast<I>(c);
+    }
   }
 }
 

@@ -344,9 +344,6 @@ constexpr int kMR = 4;
 #include "dlcoder_rt/simd_winograd.h"
 }  // namespace scalar
 
-// Rows of A the widest GEMM tile takes (scratch sizes are computed with it).
-constexpr int kMaxMR = 12;
-
 // Calls ns::fn(args...) for the ISA chosen at run time.
 #if defined(DLCODER_RT_X86)
 #define DLCODER_RT_DISPATCH(fn, ...)                                    \

@@ -9,6 +9,13 @@
 // is ISA independent, so the generator can pack once.
 
 // ---- GEMM ------------------------------------------------------------------------------
+// The generator packs B and sizes scratch with params.h's kPanel and kMaxMR (it reads them
+// there): these kernels spell the panel width as 16, and a tile's rows go up to 12
+// (DLCODER_RT_ROWS_SWITCH), so a change of either must come with them.
+static_assert(kPanel == 16, "the GEMM kernels are written for 16-column panels (params.h: kPanel)");
+static_assert(kMR <= kMaxMR && kMaxMR <= 12, "this ISA's tile rows kMR exceed kMaxMR (params.h), or kMaxMR the "
+                                             "rows DLCODER_RT_ROWS_SWITCH covers");
+
 // A switch over a tile's row count n, known only at run time, from 12 down to 1: case M
 // expands CASE(M), the caller's macro that turns n into a template constant and calls its
 // tile right there (one helper taking a generic lambda instead slowed a stem conv from 14.1

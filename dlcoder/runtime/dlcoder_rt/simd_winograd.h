@@ -62,13 +62,6 @@ inline WinoTile wino_tile(const ConvParams& p, int64_t t) {
   return {static_cast<int32_t>(t / per_image), r / tiles_w * 4, r % tiles_w * 4};
 }
 
-// Floats between positions e and e + 1 of V ([36][n][in_c]) and of M ([36][n][ldm]). One
-// cache line more than the rows: n * width is often a multiple of 1024 (32 tiles of 128
-// channels, 64 of 16 or 32), which puts the 36 positions in one L1 set, so that the 36
-// stores of a tile's transform (and the 36 loads of its output transform) evict each
-// other. Measured on a 56x56 128->32 conv (DenseNet's): 427 -> 388 us; 28x28: 114 -> 99.
-inline int64_t wino_rows_stride(int32_t n, int32_t width) { return int64_t{n} * width + 16; }
-
 // B^T d, column by column, for one vector of channels of the 6x6 window at (y0, x0) of
 // `image`: r[ky][kx]. kInside: the window lies wholly inside the input (no bounds checks,
 // loops unrolled); otherwise taps outside it are zero and `cn` channels are read.
@@ -137,15 +130,10 @@ inline void wino_input(const ConvParams& p, const float* in, int64_t t0, int32_t
 }
 
 // U for the input channels [c0, c0 + kc) and the output channels [o0, o0 + 16 * panels):
-// position e's GEMM operand, panels [panels][kc][16], starts at u + e * wino_u_stride. The
-// filter comes in groups of kWinoMaxGroup output channels, zero padded,
-// [out_c / 32][in_c][3][3][32], so that a group's taps are read in order.
-inline int64_t wino_u_stride(int32_t panels, int32_t kc) {
-  // one cache line more than the operand, so that the 36 stores of one transform do not
-  // fall 4 KB apart (where they would stall the loads that follow them)
-  return int64_t{panels} * kc * 16 + 16;
-}
-
+// position e's GEMM operand, panels [panels][kc][16], starts at u + e * wino_u_stride
+// (params.h, with wino_rows_stride). The filter comes in groups of kWinoMaxGroup output
+// channels, zero padded, [out_c / 32][in_c][3][3][32], so that a group's taps are read in
+// order.
 template <int kLazy = 0>
 inline void wino_filter(const ConvParams& p, const float* filter, int32_t c0, int32_t kc, int32_t o0,
                         int32_t panels, float* u) {
@@ -254,16 +242,18 @@ inline void wino_output(const ConvParams& p, const float* m, int64_t t0, int32_t
 // ceil(out_c / 32)) of tile block u / chunks, the blocks being the `blocks` equal blocks
 // (of at most `block` tiles) that the `tiles` tiles are cut into. A task's consecutive
 // units of one block share its input transform. scratch: V, U and M for `block` tiles, laid
-// out by wino_rows_stride and wino_u_stride (its size: _wino_scratch in ops/conv.py).
+// out by wino_scratch (params.h).
 template <int kLazy = 0>
 inline void conv2d_winograd(const ConvParams& p, const float* in, const float* filter, const float* bias,
                             const float* res, float* out, float* scratch, int32_t block, int64_t tiles,
                             int64_t blocks, int64_t u0, int64_t u1) {
   constexpr int32_t kGroup = 16 * kNP;
+  static_assert(kGroup <= kWinoMaxGroup, "a group of the GEMM's panels fits in M's kWinoMaxGroup columns");
   const int32_t C = p.in_c, chunks = (p.out_c + kWinoMaxGroup - 1) / kWinoMaxGroup;
+  const WinoScratch layout = wino_scratch(block, C);
   float* v = scratch;
-  float* u = v + 36 * wino_rows_stride(block, C);
-  float* m = u + 36 * wino_u_stride(kWinoMaxGroup / 16, C < kWinoChunk ? C : kWinoChunk);
+  float* u = scratch + layout.u;
+  float* m = scratch + layout.m;
   const Clamp<float> none{-std::numeric_limits<float>::infinity(), std::numeric_limits<float>::infinity()};
   int64_t have = -1;  // the block whose input transform v holds
   for (int64_t unit = u0; unit < u1; ++unit) {

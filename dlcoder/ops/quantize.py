@@ -1,0 +1,131 @@
+"""DEQUANTIZE (per-tensor affine or float16 -> float32) and QUANTIZE (float32 -> per-tensor
+affine); kernels in dequantize.h.
+
+DEQUANTIZE of a constant is folded earlier by passes/fold_dequantize.py; the kernel here
+handles computed inputs (e.g. an int8 or float16 graph input). Both fold with the same
+numpy `dequantize` (dlcoder/quant.py).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from dlcoder.codegen import cgen
+from dlcoder.ops import Fusion, register
+from dlcoder.ops._shapes import OUT, arity, dtypes_by, dtypes_in, in_shape
+from dlcoder.quant import dequantize
+from dlcoder.sparse import densify
+
+_QUANTIZED = frozenset({"int8", "uint8", "int16"})
+
+
+def _per_tensor(t) -> dict:
+    q = t.quant
+    return {"scale": float(q.scale.ravel()[0]), "zero_point": int(q.zero_point.ravel()[0])}
+
+
+def _check_affine(t, what: str):
+    if t.quant is None:
+        return f"the {what} has no quantization parameters"
+    if t.quant.scale.size != 1:
+        return f"per-channel quantization of the {what} is not supported"
+    return None
+
+
+def _check_dequantize(node, g):
+    t = g.tensors[node.inputs[0]]
+    if g.tensors[node.outputs[0]].dtype != "float32":
+        return "the output must be float32"
+    if t.dtype == "float16":
+        return None
+    if t.dtype not in _QUANTIZED:
+        return f"{t.dtype} input is not supported"
+    return _check_affine(t, "input")
+
+
+def _dequantize_shape(node, g):
+    """Same shape; a quantized or float16 input, a float32 output (which TFLite gives it)."""
+    arity(node, 1)
+    dtypes_in(g, node, _QUANTIZED | {"float16"}, positions=(0,))
+    dtypes_in(g, node, {"float32"}, positions=(), outputs=(0,))
+    return [in_shape(g, node, 0)]
+
+
+def _dequantize_eval(node, g, values):
+    if values[0] is None:
+        return None
+    t = g.tensors[node.inputs[0]]
+    return [dequantize(t.replace(data=np.asarray(values[0])))]
+
+
+def _decode(node, g):
+    """The float32 value of a DEQUANTIZE of constant weights (sparse ones densified
+    first): float16 and quantized weights become float32 at generation time whatever
+    the growth (passes/fold_dequantize.py)."""
+    src, out = g.tensors[node.inputs[0]], g.tensors[node.outputs[0]]
+    if not src.is_const:
+        return None
+    if src.sparsity is not None:
+        src = src.replace(data=densify(src.data, src.sparsity, out.shape))
+    return dequantize(src.replace(data=src.data.reshape(out.shape)))
+
+
+@register("DEQUANTIZE", header="dequantize.h", dtypes=_QUANTIZED | {"float16", "float32"},
+          check=_check_dequantize, evaluate=_dequantize_eval, shape=_dequantize_shape,
+          fusion=Fusion(decode=_decode))
+def dequantize_op(node, g, e):
+    x, out = node.inputs[0], node.outputs[0]
+    t = g.tensors[x]
+    n = t.size
+    if t.dtype == "float16":
+        return f"dlcoder_rt::dequantize_f16({n}, {e.src(x)}, {e.dst(out)});"
+    params = e.param("dlcoder_rt::AffineParams", cgen.struct_init("AffineParams", _per_tensor(t)))
+    return f"dlcoder_rt::dequantize_affine({n}, {e.src(x)}, {e.dst(out)}, {params});"
+
+
+# QUANTIZE: the input's dtype -> the output's (TFLite's quantize Prepare): float32 is
+# quantized, the integer types requantized.
+_QUANTIZE_DTYPES = {
+    "float32": {OUT: {"int8", "uint8", "int16"}},
+    "int8": {OUT: {"int8", "uint8", "int16"}},
+    "uint8": {OUT: {"int8", "uint8", "int16"}},
+    "int16": {OUT: {"int8", "int16", "int32"}},
+    "int32": {OUT: {"int8", "int16"}},
+}
+
+
+def _quantize_shape(node, g):
+    """Same shape; the dtypes of _QUANTIZE_DTYPES."""
+    arity(node, 1)
+    dtypes_by(g, node, _QUANTIZE_DTYPES)
+    return [in_shape(g, node, 0)]
+
+
+def _check_quantize(node, g):
+    if g.tensors[node.inputs[0]].dtype != "float32":
+        return "only float32 input is supported (no requantization)"
+    return _check_affine(g.tensors[node.outputs[0]], "output")
+
+
+def quantize_values(x: np.ndarray, scale: float, zero_point: int, dtype: str) -> np.ndarray:
+    """TFLite's builtin QUANTIZE in numpy: x * float32(1 / scale), rounded half to even
+    (see quantize_affine in dequantize.h for why not the reference kernel's rounding)."""
+    inv_scale = np.float32(1) / np.float32(scale)
+    q = np.rint(np.asarray(x, np.float32) * inv_scale).astype(np.float64) + zero_point
+    info = np.iinfo(dtype)
+    return np.clip(q, info.min, info.max).astype(dtype)
+
+
+def _quantize_eval(node, g, values):
+    if values[0] is None:
+        return None
+    out = g.tensors[node.outputs[0]]
+    return [quantize_values(values[0], **_per_tensor(out), dtype=out.dtype)]
+
+
+@register("QUANTIZE", header="dequantize.h", dtypes=_QUANTIZED | {"float32"},
+          check=_check_quantize, evaluate=_quantize_eval, shape=_quantize_shape)
+def quantize_op(node, g, e):
+    x, out = node.inputs[0], node.outputs[0]
+    params = e.param("dlcoder_rt::AffineParams", cgen.struct_init("AffineParams", _per_tensor(g.tensors[out])))
+    return (f"dlcoder_rt::quantize_affine({g.tensors[x].size}, {e.src(x)}, {e.dst(out)}, "
+            f"{params});")
