@@ -7,6 +7,7 @@ import numpy as np
 
 from dlcoder import compiler, verify as V
 from dlcoder.errors import DlcoderError
+from dlcoder.ir import op_label
 
 
 def load_inputs(path: str, g) -> list:
@@ -23,17 +24,47 @@ def load_inputs(path: str, g) -> list:
 
 def verify(model: str, shapes: dict, inputs_npz=None, per_tensor=False, seed=0,
            keep_dir=None, cxx=None) -> int:
+    """PASS or FAIL comes from the library as it ships: the planned build, whose tensors
+    share arena bytes. --per-tensor adds a debug build that keeps every tensor to the end,
+    used only to name the first tensor that diverges from TFLite; if none does while the
+    planned build fails, the memory plan is the suspect. keep_dir holds the planned build
+    (and the debug one in keep_dir/per_tensor)."""
     g0 = compiler.load_graph(model, shapes)
     name = compiler.default_name(model)
-    lib, g = compiler.compile_graph(g0, name, debug=per_tensor)
+    lib, g = compiler.compile_graph(g0, name)   # a model dlcoder refuses fails here, first
     inputs = load_inputs(inputs_npz, g0) if inputs_npz else V.random_inputs(g0, seed)
-    with V.Workdir(keep_dir) as work:
-        lib_dir = os.path.join(work, "lib")
-        compiler.write_library(lib, lib_dir)
-        exe = V.build_runner(lib_dir, name, work, cxx=cxx)
-        ours, arena = V.run_runner(exe, g, inputs, work, arena_dump=per_tensor)
     refs, interp = V.reference_run(model, inputs, preserve=per_tensor)
+    with V.Workdir(keep_dir) as work:
+        ours, _ = _build_and_run(lib, g, name, inputs, work, cxx)
+        ok = _report_outputs(ours, refs, interp, len(inputs))
+        if per_tensor:
+            dlib, dg = compiler.compile_graph(g0, name, debug=True)
+            debug_ours, arena = _build_and_run(dlib, dg, name, inputs,
+                                               os.path.join(work, "per_tensor"), cxx, arena_dump=True)
+            _per_tensor_report(dlib, dg, arena, inputs, debug_ours, interp, refs, ok)
+    print("verify: " + ("PASS" if ok else "FAIL"))
+    return 0 if ok else 1
+
+
+def _build_and_run(lib, g, name, inputs, work, cxx, arena_dump=False):
+    os.makedirs(work, exist_ok=True)
+    lib_dir = os.path.join(work, "lib")
+    compiler.write_library(lib, lib_dir)
+    exe = V.build_runner(lib_dir, name, work, cxx=cxx)
+    return V.run_runner(exe, g, inputs, work, arena_dump=arena_dump)
+
+
+def _report_outputs(ours, refs, interp, n_inputs) -> bool:
+    """One line per output; False on any mismatch, including a different number of inputs
+    or outputs than the TFLite interpreter has (zip would hide a missing one)."""
     ok = True
+    n_ref_inputs = len(interp.get_input_details())
+    if n_inputs != n_ref_inputs:
+        print(f"inputs: ours {n_inputs}, tflite {n_ref_inputs} MISMATCH")
+        ok = False
+    if len(ours) != len(refs):
+        print(f"outputs: ours {len(ours)}, tflite {len(refs)} MISMATCH")
+        ok = False
     for k, (o, r) in enumerate(zip(ours, refs)):
         c = V.compare(o, r, k)
         ok &= c.ok
@@ -42,13 +73,12 @@ def verify(model: str, shapes: dict, inputs_npz=None, per_tensor=False, seed=0,
               f"{what} {c.relative:.3g} {'OK' if c.ok else 'MISMATCH'}")
         if c.detail:
             print(f"  {c.detail}")
-    if per_tensor:
-        _per_tensor_report(lib, g, arena, inputs, ours, interp)
-    print("verify: " + ("PASS" if ok else "FAIL"))
-    return 0 if ok else 1
+    return ok
 
 
-def _per_tensor_report(lib, g, arena, inputs, ours, interp) -> None:
+def _per_tensor_report(lib, g, arena, inputs, ours, interp, refs, planned_ok) -> None:
+    """The first op of the debug build whose output differs from TFLite's tensor. The
+    verdict is the planned build's; this only says where to look."""
     n_model = len(interp.get_tensor_details())
     for i, node in enumerate(g.nodes):
         for t in node.outputs:
@@ -63,8 +93,20 @@ def _per_tensor_report(lib, g, arena, inputs, ours, interp) -> None:
                 continue
             c = V.compare(mine, ref, t)
             if not c.ok:
-                print(f"first divergence: op {i} {node.op} (model node {node.index}), tensor {t} "
+                print(f"first divergence: op {i} {op_label(node)} (model node {node.index}), tensor {t} "
                       f"'{g.tensors[t].name}': max abs err {c.max_abs:.3g}, rel {c.relative:.3g}"
-                      + (f"; {c.detail}" if c.detail else ""))
+                      + (f"; {c.detail}" if c.detail else "")
+                      + ("" if not planned_ok else
+                         " (per-tensor build only; the planned build's outputs match)"))
                 return
-    print("per-tensor: every intermediate tensor matches")
+    debug_ok = len(ours) == len(refs) and all(V.compare(o, r, k).ok
+                                              for k, (o, r) in enumerate(zip(ours, refs)))
+    if planned_ok:
+        print("per-tensor: every intermediate tensor matches")
+    elif debug_ok:
+        print("per-tensor: every tensor matches in the build that keeps every tensor, but the "
+              "planned build's outputs differ: suspect the memory plan (tensors or scratch "
+              "that share arena bytes while both are live)")
+    else:
+        print("per-tensor: every intermediate tensor matches, but the outputs differ (after "
+              "the last op: the copies into the output buffers?)")

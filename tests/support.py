@@ -131,6 +131,7 @@ def check_sanitized(model_path, work, inputs, bound=V.FLOAT_BOUND, flags=ASAN_UB
     report = []
     for n in threads:
         ours, _ = V.run_runner(exe, g, inputs, str(work), threads=n)
+        assert len(ours) == len(refs), f"{len(ours)} outputs, TFLite has {len(refs)}"
         report = [V.compare(o, r, k, bound=bound) for k, (o, r) in enumerate(zip(ours, refs))]
         assert all(c.ok for c in report), (n, report)
     return report, lib

@@ -1,16 +1,21 @@
-"""The command line: generate, inspect, verify (with --per-tensor), bench's report."""
+"""The command line: generate, inspect, verify (with --per-tensor; more in test_verify.py),
+and bench, run for real on a tiny model (the report's structure, never its speed)."""
 import dataclasses
 import json
+import math
 import subprocess
 import sys
 
 import numpy as np
 
-from dlcoder import ops
+from dlcoder import compiler, ops
+from dlcoder.bench import format_per_op, format_result
 from dlcoder.verify_cmd import verify
 from support import TESTS
 
 MULTI = TESTS / "models" / "contract" / "multi_io.tflite"
+TINY = TESTS / "models" / "contract" / "tiny_dense.tflite"
+ENGINES = ("dlcoder", "tflite_xnnpack", "tflite_builtin")
 
 
 def run_cli(*args):
@@ -69,3 +74,41 @@ def test_generate_with_test_dir_builds_a_passing_self_test(tmp_path):
         out = subprocess.run([str(exe), "3"], capture_output=True, text=True)
         assert out.returncode == 0, out.stdout
         assert ("PASS" in out.stdout) if main == "multi_test.cc" else ("latency_median_us" in out.stdout)
+
+
+def test_bench_reports_both_engines():
+    """A real `dlcoder bench` (5 runs per engine, 2 threads, --per-op): every engine's
+    timings and memory, the sizes, the ratios, and a profile of every step; the text report
+    from the same numbers. Nothing here depends on how fast anything was."""
+    res = run_cli("bench", TINY, "--runs", "5", "--threads", "2", "--json", "--per-op")
+    assert res.returncode == 0, res.stderr
+    r = json.loads(res.stdout)
+    assert set(r) == {"model", "threads", "runs", "latency_us", "peak_rss_bytes", "weight_bytes",
+                      "arena_bytes", "tflm_arena_bytes", "ratios", "per_op"}
+    assert r["model"] == str(TINY) and r["threads"] == 2 and r["runs"] == 5
+    assert set(r["latency_us"]) == set(ENGINES) == set(r["peak_rss_bytes"])
+    for engine in ENGINES:
+        lat = r["latency_us"][engine]
+        assert set(lat) == {"median", "min"}, engine
+        assert all(isinstance(v, float) and math.isfinite(v) and v >= 0 for v in lat.values())
+        assert lat["min"] <= lat["median"], engine
+        assert isinstance(r["peak_rss_bytes"][engine], int) and r["peak_rss_bytes"][engine] >= 0
+    lib, g = compiler.compile_graph(compiler.load_graph(str(TINY)), "bench_model")
+    assert r["weight_bytes"] == lib.weight_bytes > 0
+    assert r["arena_bytes"] == lib.arena_bytes_threads(2)
+    assert r["tflm_arena_bytes"] is None or r["tflm_arena_bytes"] > 0
+    assert set(r["ratios"]) == {"latency_vs_xnnpack", "latency_vs_builtin", "rss_vs_xnnpack",
+                                "rss_vs_floor", "arena_vs_tflm"}
+    lat = r["latency_us"]
+    if lat["tflite_xnnpack"]["median"] > 0:
+        assert math.isclose(r["ratios"]["latency_vs_xnnpack"],
+                            lat["dlcoder"]["median"] / lat["tflite_xnnpack"]["median"])
+    p = r["per_op"]
+    assert [s["op"] for s in p["steps"]] == [n.op for n in g.nodes]
+    assert sum(e["count"] for e in p["by_op"].values()) == len(g.nodes)
+    assert math.isclose(p["total_us"], sum(s["us"] for s in p["steps"]), abs_tol=1e-9)
+    text = format_result(r)
+    for engine in ENGINES:
+        assert any(line.startswith(engine) for line in text.splitlines()), text
+    assert "ratios: latency/XNNPACK" in text
+    assert "FULLY_CONNECTED" in format_per_op(p)

@@ -7,6 +7,8 @@ NaN): the committed inputs check the arithmetic, the edge values that every path
 TFLite's inf and NaN. The edge model of test_edge_values.py puts the elementwise, softmax,
 pool and reduction kernels on one input, with the issue's regression values."""
 
+import os
+
 import pytest
 
 from dlcoder import compiler, verify as V
@@ -59,6 +61,7 @@ def check(model, tmp_path, flags, cxx=None, emulator=()):
     inputs = inputs_for(model, g0)
     ours, _ = V.run_runner(exe, g, inputs, str(tmp_path), emulator=emulator)
     refs, _ = V.reference_run(str(model), inputs)
+    assert len(ours) == len(refs), f"{model.name}: {len(ours)} outputs, TFLite has {len(refs)}"
     for k, (o, r) in enumerate(zip(ours, refs)):
         c = V.compare(o, r, k)
         assert c.ok, f"{model.name} output {k}: relative error {c.relative}"
@@ -78,13 +81,28 @@ def check_edge_model(tmp_path, flags, cxx=None, emulator=()):
 
 
 def x86_isa(isa: str) -> int:
-    """The DLCODER_RT_FORCE_ISA number of an x86 path; skips where this CPU cannot run it."""
+    """The DLCODER_RT_FORCE_ISA number of an x86 path. Where this CPU cannot run it the test
+    skips, except under CI (CI=true), where it fails: a green CI run has run every path,
+    AVX-512 included, so CI needs an x86-64 machine with AVX-512 (avx512f, avx512vl)."""
     number, needs = X86_ISAS[isa]
-    if "sse2" not in FLAGS:
-        pytest.skip("not an x86-64 machine")
-    if not needs <= FLAGS:
-        pytest.skip(f"this CPU lacks {sorted(needs - FLAGS)}")
-    return number
+    problem = ("not an x86-64 machine" if "sse2" not in FLAGS else
+               f"this CPU lacks {sorted(needs - FLAGS)}" if not needs <= FLAGS else None)
+    if problem is None:
+        return number
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"the {isa} path cannot run here: {problem} (CI=true: a path that cannot "
+                    f"run fails rather than skips)")
+    pytest.skip(problem)
+
+
+@pytest.mark.parametrize("ci,outcome", [("true", pytest.fail.Exception), ("", pytest.skip.Exception)])
+def test_a_path_this_cpu_lacks_fails_under_ci(ci, outcome, monkeypatch):
+    """Without AVX-512 the avx512 tests skip on a desk and fail under CI=true."""
+    monkeypatch.setenv("CI", ci)
+    monkeypatch.setitem(globals(), "FLAGS", {"sse2", "avx2", "fma"})
+    assert x86_isa("avx2") == 2
+    with pytest.raises(outcome, match=r"avx512f"):
+        x86_isa("avx512")
 
 
 @pytest.mark.parametrize("isa", sorted(X86_ISAS))

@@ -2,9 +2,21 @@
 thread count and task order, and still match TFLite; the extra scratch is accounted for.
 The libraries are built with DLCODER_RT_MIN_TASK_MACS=1, so that every kernel of these
 small models splits into as many tasks as there are threads (rows, or GEMM panels); each
-model is built twice, with -O2 and with ThreadSanitizer (-O1), where any report fails."""
-import subprocess
+model is built twice, with -O2 and with ThreadSanitizer (-O1), where any report fails.
 
+Split work must really run on several threads, or the byte comparisons and TSan prove
+nothing: on a small model the calling thread can take every task before a worker wakes.
+So the runner here (SPLIT_MAIN) wraps dlcoder_rt::ThreadPool's parallel-for: it counts the
+tasks each thread runs, and the first min(n, threads) tasks of every job wait for each
+other, so each job with n > 1 tasks runs on that many threads at once; the runner writes
+the counts to thread_stats.txt and the tests check them. thread_pool.h needs no change for
+this: the wrapper is the dlcoder_parallel_for the library calls. A last test runs the pool
+as it ships (no wrapper barrier, the default DLCODER_RT_MIN_TASK_MACS) on a model large
+enough that its convolutions split, and requires a worker thread to have run some tasks."""
+import subprocess
+import sys
+
+import numpy as np
 import pytest
 
 from dlcoder import compiler, verify as V
@@ -31,15 +43,188 @@ MODELS = [CONTRACT / "isa_coverage.tflite"] + [OPS / f"{n}.tflite" for n in (
 SPLIT_ALL = ("-O2", "-DDLCODER_RT_MIN_TASK_MACS=1")
 SPLIT_ALL_TSAN = (*TSAN_FLAGS, "-DDLCODER_RT_MIN_TASK_MACS=1")
 
+SPLIT_MAIN = r'''
+// The runner of test_threads.py: reads DIR/input_<i>.bin, runs m through a
+// dlcoder_rt::ThreadPool of --threads N threads, writes DIR/output_<i>.bin and
+// DIR/thread_stats.txt (jobs, tasks per thread). The parallel-for wraps ThreadPool::Run:
+// by default the first min(n, threads) tasks of a job wait for each other (a barrier), so
+// a job of n > 1 tasks runs on that many threads at once; with --natural SECONDS there is
+// no barrier and the model runs again until a worker thread has run a task (or SECONDS pass).
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "m.h"
+#include "dlcoder_rt/thread_pool.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int kMaxThreads = 64;
+constexpr double kBarrierSeconds = 120.0;   // a barrier never met is a pool that lost a task
+
+std::atomic<int> g_next_thread{0};
+thread_local int t_thread = -1;
+int thread_index() {
+  if (t_thread < 0) t_thread = g_next_thread.fetch_add(1);
+  return t_thread;
+}
+
+std::atomic<long> g_tasks[kMaxThreads];
+std::atomic<bool> g_barrier_timeout{false};
+bool g_barrier = true;
+// the caller's thread only
+long g_jobs = 0, g_split = 0, g_max_n = 0, g_spread = 0, g_short = 0;
+
+struct Job {
+  dlcoder_task_fn fn;
+  void* ctx;
+  int32_t k;                        // tasks that must run at once
+  std::atomic<int32_t> arrived{0};
+  std::atomic<uint64_t> threads{0};  // bit per thread that ran a task
+};
+
+void counted_task(void* p, int32_t t) {
+  Job* job = static_cast<Job*>(p);
+  const int me = thread_index();
+  g_tasks[me].fetch_add(1);
+  job->threads.fetch_or(uint64_t{1} << me);
+  if (g_barrier && job->arrived.fetch_add(1) + 1 <= job->k) {
+    const auto t0 = Clock::now();
+    while (job->arrived.load() < job->k) {
+      if (std::chrono::duration<double>(Clock::now() - t0).count() > kBarrierSeconds) {
+        g_barrier_timeout.store(true);
+        break;
+      }
+      std::this_thread::yield();
+    }
+  }
+  job->fn(job->ctx, t);
+}
+
+void counted_parallel_for(void* user, int32_t n, dlcoder_task_fn fn, void* ctx) {
+  auto* pool = static_cast<dlcoder_rt::ThreadPool*>(user);
+  Job job;
+  job.fn = fn;
+  job.ctx = ctx;
+  job.k = std::min<int32_t>(n, pool->threads());
+  pool->Run(n, counted_task, &job);
+  ++g_jobs;
+  g_max_n = std::max<long>(g_max_n, n);
+  if (n > 1) {
+    ++g_split;
+    const int used = __builtin_popcountll(job.threads.load());
+    if (used >= 2) ++g_spread;
+    if (used < job.k) ++g_short;
+  }
+}
+
+bool read_file(const std::string& path, void* dst, size_t n) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return false;
+  const size_t got = std::fread(dst, 1, n, f);
+  std::fclose(f);
+  return got == n;
+}
+
+bool write_file(const std::string& path, const void* src, size_t n) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) return false;
+  const size_t put = std::fwrite(src, 1, n, f);
+  std::fclose(f);
+  return put == n;
+}
+
+void* aligned(size_t n) { return std::aligned_alloc(64, (n + 63) / 64 * 64 + 64); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return 64;
+  const std::string dir = argv[1];
+  int threads = 1;
+  double natural = -1;
+  for (int i = 2; i + 1 < argc; ++i) {
+    if (std::string(argv[i]) == "--threads") threads = std::atoi(argv[++i]);
+    else if (std::string(argv[i]) == "--natural") natural = std::atof(argv[++i]);
+  }
+  g_barrier = natural < 0;
+  thread_index();                                   // the calling thread is thread 0
+  dlcoder_rt::ThreadPool pool(threads);
+  const int ni = m_num_inputs(), no = m_num_outputs();
+  std::vector<void*> in(ni), out(no);
+  for (int i = 0; i < ni; ++i) {
+    in[i] = aligned(m_input_size(i));
+    if (!read_file(dir + "/input_" + std::to_string(i) + ".bin", in[i], m_input_size(i))) return 65;
+  }
+  for (int i = 0; i < no; ++i) out[i] = aligned(m_output_size(i));
+  void* arena = aligned(m_arena_size_threads(threads));
+  const dlcoder_parallel_for pfor = threads > 1 ? counted_parallel_for : nullptr;
+  long runs = 0;
+  const auto t0 = Clock::now();
+  for (;;) {
+    if (m_run_threads(in.data(), out.data(), arena, threads, pfor, &pool) != 0) return 66;
+    if (++runs == 1)
+      for (int i = 0; i < no; ++i)
+        if (!write_file(dir + "/output_" + std::to_string(i) + ".bin", out[i], m_output_size(i))) return 67;
+    long worker = 0;
+    for (int t = 1; t < kMaxThreads; ++t) worker += g_tasks[t].load();
+    if (natural < 0 || worker > 0 ||
+        std::chrono::duration<double>(Clock::now() - t0).count() > natural) break;
+  }
+  if (g_barrier_timeout.load()) {
+    std::fprintf(stderr, "the tasks of a job never all ran at once: a task was lost\n");
+    return 68;
+  }
+  int used = 0;
+  long worker = 0;
+  for (int t = 0; t < kMaxThreads; ++t) {
+    used += g_tasks[t].load() > 0;
+    if (t > 0) worker += g_tasks[t].load();
+  }
+  FILE* f = std::fopen((dir + "/thread_stats.txt").c_str(), "w");
+  if (!f) return 67;
+  std::fprintf(f, "runs %ld jobs %ld split %ld max_n %ld spread %ld short %ld threads_used %d "
+               "worker_tasks %ld caller_tasks %ld\n", runs, g_jobs, g_split, g_max_n, g_spread,
+               g_short, used, worker, g_tasks[0].load());
+  std::fclose(f);
+  return 0;
+}
+'''
+
 
 def build(model, work, cxx=None, flags=SPLIT_ALL):
+    """Generates the library and builds it with SPLIT_MAIN as the runner."""
     g0 = compiler.load_graph(str(model))
     lib, g = compiler.compile_graph(g0, "m")
     compiler.write_library(lib, str(work / "lib"))
-    exe = V.build_runner(str(work / "lib"), "m", str(work), cxx=cxx, flags=flags)
+    (work / "split_main.cc").write_text(SPLIT_MAIN)
+    exe = str(work / "runner")
+    V.compile_library(str(work / "lib"), "m", exe, cxx=cxx, flags=(*flags, "-pthread"),
+                      extra_sources=[str(work / "split_main.cc")])
     npz = model.with_suffix(".npz")
     inputs = load_npz_inputs(npz, g0) if npz.exists() else V.random_inputs(g0, seed=3)
     return exe, g, inputs
+
+
+def thread_stats(work) -> dict:
+    words = (work / "thread_stats.txt").read_text().split()
+    return {k: int(v) for k, v in zip(words[::2], words[1::2])}
+
+
+def check_split(stats: dict, threads: int) -> None:
+    """Some kernel split, and every job of n > 1 tasks ran on min(n, threads) threads at once
+    (the runner's barrier), so the run used more than one thread."""
+    assert stats["split"] >= 1, f"no kernel split into tasks with {threads} threads: {stats}"
+    assert stats["short"] == 0 and stats["spread"] == stats["split"], stats
+    assert stats["threads_used"] >= min(stats["max_n"], threads) >= 2, stats
+    assert stats["worker_tasks"] >= stats["split"], stats
 
 
 @pytest.mark.parametrize("flags", [SPLIT_ALL, SPLIT_ALL_TSAN], ids=["O2", "tsan"])
@@ -48,11 +233,14 @@ def test_every_thread_count_gives_the_same_bytes(model, flags, tmp_path, monkeyp
     sanitizer_env(monkeypatch)      # (for the TSan build)
     exe, g, inputs = build(model, tmp_path, flags=flags)
     serial, _ = V.run_runner(exe, g, inputs, str(tmp_path), threads=1)
+    assert thread_stats(tmp_path)["jobs"] == 0      # no parallel-for: every kernel inline
     refs, _ = V.reference_run(str(model), inputs)
+    assert len(serial) == len(refs)
     for k, (o, r) in enumerate(zip(serial, refs)):
         assert V.compare(o, r, k).ok
     for threads in (2, 3, 4):
         ours, _ = V.run_runner(exe, g, inputs, str(tmp_path), threads=threads)
+        check_split(thread_stats(tmp_path), threads)
         for k, (o, s) in enumerate(zip(ours, serial)):
             assert o.tobytes() == s.tobytes(), f"output {k} differs with {threads} threads"
 
@@ -132,6 +320,49 @@ def test_thread_pool_on_aarch64(tmp_path):
     exe, g, inputs = build(model, tmp_path, cxx=cxx)
     serial, _ = V.run_runner(exe, g, inputs, str(tmp_path), emulator=emu, threads=1)
     ours, _ = V.run_runner(exe, g, inputs, str(tmp_path), emulator=emu, threads=3)
-    assert all(o.tobytes() == s.tobytes() for o, s in zip(ours, serial))
+    check_split(thread_stats(tmp_path), 3)
+    assert len(ours) == len(serial) and all(o.tobytes() == s.tobytes() for o, s in zip(ours, serial))
     refs, _ = V.reference_run(str(model), inputs)
+    assert len(serial) == len(refs)
     assert all(V.compare(o, r, k).ok for k, (o, r) in enumerate(zip(serial, refs)))
+
+
+def _large_conv_model(path):
+    """Two 3x3 convolutions of 32 channels on a 48x48 map: about 21M multiply-adds each,
+    far past DLCODER_RT_MIN_TASK_MACS (64k) per task, so each splits into 2 tasks of a
+    millisecond or so at the default threshold."""
+    sys.path.insert(0, str(TESTS / "models"))
+    from make_op_models import HandModel
+    rng = np.random.default_rng(7)
+    m = HandModel()
+    x = m.input((1, 48, 48, 32))
+    for _ in range(2):
+        w = (rng.standard_normal((32, 3, 3, 32)) / np.sqrt(288)).astype(np.float32)
+        b = (rng.standard_normal(32) * 0.1).astype(np.float32)
+        x = m.op("CONV_2D", [x, m.const(w), m.const(b)], [m.tensor((1, 48, 48, 32))],
+                 "Conv2DOptions", Padding=0, StrideW=1, StrideH=1,   # SAME
+                 FusedActivationFunction=1, DilationWFactor=1, DilationHFactor=1)  # RELU
+    m.output(x)
+    path.write_bytes(m.build())
+
+
+def test_the_pool_as_shipped_splits_a_large_model(tmp_path):
+    """The default task threshold and the pool without the runner's barrier: the model is
+    run until a worker thread has run a task (at most 60 s; a task takes a millisecond, so
+    a worker that wakes at all takes one within a few runs), and the outputs are the
+    serial bytes and match TFLite."""
+    model = tmp_path / "large_conv.tflite"
+    _large_conv_model(model)
+    exe, g, inputs = build(model, tmp_path, flags=("-O2",))
+    assert [n.op for n in g.nodes] == ["CONV_2D", "CONV_2D"]
+    serial, _ = V.run_runner(exe, g, inputs, str(tmp_path), threads=1)
+    res = subprocess.run([exe, str(tmp_path), "--threads", "2", "--natural", "60"],
+                         capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    stats = thread_stats(tmp_path)
+    assert stats["split"] >= 2 * stats["runs"] and stats["max_n"] == 2, stats
+    assert stats["worker_tasks"] > 0, f"the calling thread ran every task: {stats}"
+    ours = [np.fromfile(tmp_path / "output_0.bin", np.float32).reshape(serial[0].shape)]
+    assert ours[0].tobytes() == serial[0].tobytes()
+    refs, _ = V.reference_run(str(model), inputs)
+    assert V.compare(serial[0], refs[0]).ok

@@ -1,7 +1,9 @@
 """Regenerate the golden sources: python3 tests/golden/refresh.py
 
 The golden files are the generated sources (not the copied runtime headers) of two tiny
-models, so a change of the generator's output shows up in review as a diff here.
+models, so a change of the generator's output shows up in review as a diff here. The weight
+blob is kept as its sha256 only; tests/test_golden.py compiles the golden sources with it
+and the current runtime headers and runs them against the TFLite interpreter.
 """
 import hashlib
 import sys
