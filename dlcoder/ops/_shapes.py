@@ -170,6 +170,45 @@ def same_dtype(g: Graph, node: Node, inputs=(0,), outputs=(0,)) -> str:
     return kinds.pop()
 
 
+# the dtypes TFLite reads as affine-quantized integers
+QUANTIZED = frozenset({"int8", "uint8", "int16"})
+
+
+def tflite_params(g: Graph, t: int) -> tuple:
+    """(scale, zero point) as TFLite's kernels read them (TfLiteTensor.params): those of a
+    per-tensor quantization, (0.0, 0) for a tensor without one or with one per channel."""
+    q = g.tensors[t].quant
+    if q is None or np.size(q.scale) != 1:
+        return (0.0, 0)
+    return (float(np.float32(np.ravel(q.scale)[0])), int(np.ravel(q.zero_point)[0]))
+
+
+def same_quant(g: Graph, node: Node, inputs=(0,), outputs=(0,)) -> None:
+    """Quantized (int8, uint8, int16) inputs at these positions have the scale and zero
+    point of every output at these positions: the TFLite kernels that copy bytes (EXPAND_DIMS,
+    PACK, UNPACK, MIRROR_PAD, SPACE_TO_BATCH_ND, BATCH_TO_SPACE_ND, int8 CONCATENATION, FILL
+    and PADV2's value) require it in Prepare, and reject the model otherwise."""
+    ts = [(f"input {k}", node.inputs[k]) for k in inputs if present(node, k)]
+    outs = [(f"output {k}", node.outputs[k]) for k in outputs]
+    for what, t in ts:
+        if dtype(g, t) not in QUANTIZED:
+            continue
+        for owhat, o in outs:
+            a, b = tflite_params(g, t), tflite_params(g, o)
+            if a != b:
+                fail(f"{what} '{g.tensors[t].name}' is quantized with scale {a[0]:g}, zero point "
+                     f"{a[1]} and {owhat} '{g.tensors[o].name}' with scale {b[0]:g}, zero point "
+                     f"{b[1]}: TFLite's {node.op} kernel copies the {dtype(g, t)} values "
+                     f"unchanged and rejects different quantizations")
+
+
+def not_quantized(g: Graph, node: Node, dtypes=QUANTIZED, why: str = "") -> None:
+    """Input 0 has none of these dtypes, which TFLite's kernel for the op does not take."""
+    k = dtype(g, node.inputs[0]) if present(node, 0) else None
+    if k in dtypes:
+        fail(f"TFLite's {node.op} kernel does not take {k} data{why}")
+
+
 # TFLite's ActivationFunctionType, by the names the frontend gives its values
 ACTIVATIONS = ("NONE", "RELU", "RELU_N1_TO_1", "RELU6", "TANH", "SIGN_BIT")
 

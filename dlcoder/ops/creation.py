@@ -66,6 +66,7 @@ def _fill_shape(node, g):
         S.fail(f"dims {dims} has a negative size")
     S.index_input(g, node, 0, "dims")
     S.same_dtype(g, node, inputs=(1,), outputs=(0,))
+    S.same_quant(g, node, inputs=(1,))
     return [tuple(dims)]
 
 
@@ -84,7 +85,16 @@ def _zeros_eval(node, g, values):
     return [np.zeros(out.shape, dtype=out.dtype)]
 
 
-@register("ZEROS_LIKE", header="movement.h", dtypes=ANY, evaluate=_zeros_eval, shape=alike())
+def _zeros_like_shape(node, g):
+    """The input's shape and dtype. TFLite's kernel takes no quantized data (its zeros
+    would be raw 0 bytes, not the zero point): the model is rejected."""
+    out = alike()(node, g)
+    S.not_quantized(g, node)
+    return out
+
+
+@register("ZEROS_LIKE", header="movement.h", dtypes=ANY, evaluate=_zeros_eval,
+          shape=_zeros_like_shape)
 def zeros_like(node, g, e):
     out = node.outputs[0]
     ct = ctype(g, out)

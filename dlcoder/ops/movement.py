@@ -112,6 +112,7 @@ def _expand_dims_shape(node, g):
     int32 or int64, as TFLite reads it."""
     S.arity(node, 2)
     S.same_dtype(g, node)
+    S.same_quant(g, node)
     S.index_input(g, node, 1, "axis")
     dims = S.in_shape(g, node, 0)
     a = S.const_scalar(g, node, 1, "axis")
@@ -164,9 +165,40 @@ def transpose(node, g, e):
     return f"dlcoder_rt::copy_loop({params}, {e.src(x)}, {e.dst(out)});"
 
 
+def requant_table(src: tuple, dst: tuple) -> np.ndarray:
+    """uint8 -> uint8 as TFLite's ConcatenationWithScaling requantizes an input of
+    (scale, zero point) `src` to the output's `dst`, for every input value: in float32,
+    scale = src_scale * (1 / dst_scale), bias = -src_zp * scale, value = q * scale + bias
+    (each operation rounded to float32), std::round (halves away from 0), the cast to int32
+    (x86 gives INT32_MIN past its range), + dst_zp, clamped to [0, 255]."""
+    f = np.float32
+    with np.errstate(over="ignore", invalid="ignore"):
+        scale = f(src[0]) * (f(1) / f(dst[0]))
+        bias = f(-src[1]) * scale
+        x = (np.arange(256, dtype=f) * scale + bias).astype(np.float64)
+    r = np.sign(x) * np.floor(np.abs(x) + 0.5)
+    r = np.where(np.isfinite(r) & (r >= -2.0 ** 31) & (r < 2.0 ** 31), r, -2.0 ** 31)
+    v = (r.astype(np.int64) + dst[1] + 2 ** 31) % 2 ** 32 - 2 ** 31       # int32 wraparound
+    return np.clip(v, 0, 255).astype(np.uint8)
+
+
+def _requantized(node, g) -> dict:
+    """Input position -> its requantization table, for the uint8 inputs whose scale or
+    zero point differ from the output's (TFLite copies the others' bytes; int8 and int16
+    inputs it never requantizes: their shape rule requires what makes a copy exact)."""
+    out = node.outputs[0]
+    if g.tensors[out].dtype != "uint8":
+        return {}
+    want = S.tflite_params(g, out)
+    return {k: requant_table(S.tflite_params(g, t), want) for k, t in enumerate(node.inputs)
+            if S.tflite_params(g, t) != want}
+
+
 def _concat_eval(node, g, values):
     if any(v is None for v in values) or node.attrs.get("fused_activation_function", "NONE") != "NONE":
         return None
+    tables = _requantized(node, g)
+    values = [tables[k][np.asarray(v)] if k in tables else v for k, v in enumerate(values)]
     return [np.concatenate(values, axis=node.attrs.get("axis", 0))]
 
 
@@ -179,6 +211,22 @@ def _concat_shape(node, g):
     kind = S.same_dtype(g, node, inputs=range(len(node.inputs)))
     if act != "NONE" and kind != "float32":
         S.fail(f"a fused activation {act} on {kind} data")
+    # TFLite's Prepare: int8 inputs of the output's quantization (it copies their bytes),
+    # int16 ones of zero point 0 (it copies them whatever their scales); uint8 inputs of
+    # another quantization it requantizes (_requantized)
+    if kind == "int8":
+        S.same_quant(g, node, inputs=range(len(node.inputs)))
+    if kind == "int16":
+        for what, t in [(f"input {k}", t) for k, t in enumerate(node.inputs)] + \
+                       [("output 0", node.outputs[0])]:
+            if S.tflite_params(g, t)[1] != 0:
+                S.fail(f"{what} '{g.tensors[t].name}' is int16 with zero point "
+                       f"{S.tflite_params(g, t)[1]}: TFLite's int16 CONCATENATION takes zero "
+                       f"point 0 only")
+    if kind == "uint8" and S.tflite_params(g, node.outputs[0])[0] == 0.0 and \
+            any(S.tflite_params(g, t) != (0.0, 0) for t in node.inputs):
+        raise UnsupportedError("a quantized uint8 input and an output without a quantization "
+                               "scale: TFLite would requantize by 1 / 0")
     first = S.in_shape(g, node, 0)
     a = S.dim_axis(node.attrs.get("axis", 0), len(first))
     total = 0
@@ -202,10 +250,15 @@ def concatenation(node, g, e):
     inner = int(np.prod(out_shape[axis + 1:], dtype=np.int64))
     dst_row = out_shape[axis] * inner
     lines, col = [], 0
-    for t in node.inputs:
+    tables = _requantized(node, g)
+    for k, t in enumerate(node.inputs):
         row = shape(g, t)[axis] * inner
-        lines.append(f"dlcoder_rt::copy_rows<{ctype(g, out)}>(par, {outer}, {row}, {dst_row}, {col}, "
-                     f"{e.src(t)}, {e.dst(out)});")
+        if k in tables:
+            lines.append(f"dlcoder_rt::map_rows(par, {outer}, {row}, {dst_row}, {col}, "
+                         f"{e.array('uint8_t', tables[k])}, {e.src(t)}, {e.dst(out)});")
+        else:
+            lines.append(f"dlcoder_rt::copy_rows<{ctype(g, out)}>(par, {outer}, {row}, {dst_row}, "
+                         f"{col}, {e.src(t)}, {e.dst(out)});")
         col += row
     if node.attrs.get("fused_activation_function", "NONE") != "NONE":
         lines.append(f"dlcoder_rt::clamp_all<float>({g.tensors[out].size}, {e.dst(out)}, "
@@ -213,10 +266,21 @@ def concatenation(node, g, e):
     return lines
 
 
-def _pad_value(node, g) -> float:
+def _quantized_pad(node, g) -> bool:
+    """Whether TFLite's pad.cc pads in the quantized domain (EvalInt): uint8 always, int8
+    and int16 when the input is quantized. Then, without a value input, it pads with the
+    output's zero point; a value input must have the output's scale and zero point, and
+    its (already quantized) bytes are the padding."""
+    x = g.tensors[node.inputs[0]]
+    return x.dtype == "uint8" or (x.dtype in ("int8", "int16") and x.quant is not None)
+
+
+def _pad_value(node, g):
     # TFLite's PAD and PADV2 are one kernel: either takes the value as input 2
     if len(node.inputs) > 2 and node.inputs[2] >= 0:
         return np.asarray(g.const(node.inputs[2])).ravel()[0]
+    if _quantized_pad(node, g):
+        return S.tflite_params(g, node.outputs[0])[1]
     return 0
 
 
@@ -234,6 +298,13 @@ def _pad_shape(node, g):
     if S.present(node, 2) and g.tensors[node.inputs[2]].size != 1:
         S.fail(f"the pad value (input 2) holds {g.tensors[node.inputs[2]].size} values, not one")
     pads = S.const_pairs(g, node, 1, len(dims), "paddings")
+    if _quantized_pad(node, g):
+        kind = S.dtype(g, node.outputs[0])
+        if S.present(node, 2):
+            S.same_quant(g, node, inputs=(2,))
+        elif not np.iinfo(kind).min <= S.tflite_params(g, node.outputs[0])[1] <= np.iinfo(kind).max:
+            S.fail(f"the output's zero point {S.tflite_params(g, node.outputs[0])[1]}, which "
+                   f"TFLite pads {kind} data with, is out of the {kind} range")
     return [tuple(d + a + b for d, (a, b) in zip(dims, pads))]
 
 
@@ -241,13 +312,9 @@ def _padding(node, g):
     """(paddings, value) of a PAD whose paddings and value are constants, else None
     (passes/fuse_pad)."""
     pads = g.const(node.inputs[1])
-    value = 0.0
-    if len(node.inputs) > 2 and node.inputs[2] >= 0:
-        v = g.const(node.inputs[2])
-        if v is None:
-            return None
-        value = float(np.asarray(v).ravel()[0])
-    return None if pads is None else (pads, value)
+    if len(node.inputs) > 2 and node.inputs[2] >= 0 and g.const(node.inputs[2]) is None:
+        return None
+    return None if pads is None else (pads, float(_pad_value(node, g)))
 
 
 @register("PAD", "PADV2", header="movement.h", dtypes=ANY, check=require_const(1, 2),

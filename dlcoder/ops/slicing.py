@@ -134,6 +134,7 @@ def _pack_shape(node, g):
     n = _count(node, "values_count")
     S.arity(node, n)
     S.same_dtype(g, node, inputs=range(n))
+    S.same_quant(g, node, inputs=range(n))
     dims = S.in_shape(g, node, 0)
     for k in range(1, n):
         if S.in_shape(g, node, k) != dims:
@@ -158,6 +159,7 @@ def _unpack_shape(node, g):
     n = _count(node, "num")
     S.arity(node, 1, n)
     S.same_dtype(g, node, outputs=range(n))
+    S.same_quant(g, node, outputs=range(n))
     dims = S.in_shape(g, node, 0)
     a = S.dim_axis(node.attrs.get("axis", 0), len(dims))
     if dims[a] != n:

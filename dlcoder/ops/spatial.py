@@ -94,6 +94,7 @@ def _depth_to_space_shape(node, g):
     """block_size x block_size groups of channels become pixels: [n, h*b, w*b, c/(b*b)]."""
     S.arity(node, 1)
     S.same_dtype(g, node)
+    S.not_quantized(g, node, {"int16"})
     n, h, w, c = _image(node, g)
     S.positive(node, "block_size")
     b = node.attrs["block_size"]
@@ -106,6 +107,7 @@ def _space_to_depth_shape(node, g):
     """block_size x block_size pixels become channels: [n, h/b, w/b, c*b*b]."""
     S.arity(node, 1)
     S.same_dtype(g, node)
+    S.not_quantized(g, node, {"int16"})
     n, h, w, c = _image(node, g)
     S.positive(node, "block_size")
     b = node.attrs["block_size"]
@@ -215,6 +217,7 @@ def _block_args(node, g):
 def _s2b_shape(node, g):
     """Padded spatial dims divided by the block; the batch multiplied by its volume."""
     dims, block, pads = _block_args(node, g)
+    S.same_quant(g, node)
     out = [dims[0] * math.prod(block)]
     for i, (d, b, (lo, hi)) in enumerate(zip(dims[1:], block, pads)):
         if (d + lo + hi) % b:
@@ -227,6 +230,7 @@ def _s2b_shape(node, g):
 def _b2s_shape(node, g):
     """Spatial dims multiplied by the block, then cropped; the batch divided by its volume."""
     dims, block, crops = _block_args(node, g)
+    S.same_quant(g, node)
     if dims[0] % math.prod(block):
         S.fail(f"batch {dims[0]} is not a multiple of the block volume {math.prod(block)}")
     out = [dims[0] // math.prod(block)]
@@ -332,6 +336,7 @@ def _mirror_pad_shape(node, g):
     outside the input. The paddings are int32 or int64."""
     S.arity(node, 2)
     S.same_dtype(g, node)
+    S.same_quant(g, node)
     S.index_input(g, node, 1, "paddings")
     dims = S.in_shape(g, node, 0)
     mode = node.attrs.get("mode", "REFLECT")

@@ -44,6 +44,25 @@ inline void copy_rows(const Parallel& par, int64_t rows, int64_t row, int64_t ds
   });
 }
 
+// copy_rows through a 256-entry table: dst = table[src] (a uint8 CONCATENATION input
+// that TFLite requantizes to the output's scale and zero point; the generator computes
+// the table as TFLite's ConcatenationWithScaling computes each value).
+inline void map_rows(int64_t rows, int64_t row, int64_t dst_row, int64_t dst_col,
+                     const uint8_t* table, const uint8_t* src, uint8_t* dst) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint8_t* s = src + r * row;
+    uint8_t* d = dst + r * dst_row + dst_col;
+    for (int64_t i = 0; i < row; ++i) d[i] = table[s[i]];
+  }
+}
+
+inline void map_rows(const Parallel& par, int64_t rows, int64_t row, int64_t dst_row,
+                     int64_t dst_col, const uint8_t* table, const uint8_t* src, uint8_t* dst) {
+  parallel_ranges(par, rows, rows * row * kCopyMacs, [&](int32_t, int64_t lo, int64_t hi) {
+    map_rows(hi - lo, row, dst_row, dst_col, table, src + lo * row, dst + lo * dst_row);
+  });
+}
+
 // The inverse: columns [src_col, src_col + row) of each src row into dense dst.
 template <typename T>
 inline void take_rows(int64_t rows, int64_t row, int64_t src_row, int64_t src_col,
