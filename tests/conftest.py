@@ -4,17 +4,13 @@ A skip that depends on the machine (a missing tool, CPU feature or the ../shared
 would let a CI run go green without the check it skipped. Under CI=true every skip, in a
 test, a fixture or at collection, is reported as a failure, except ALLOWED_SKIPS: skips
 that are the same on every machine and hide no check."""
-import os
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-
-def _under_ci() -> bool:
-    return os.environ.get("CI") == "true"
+from ci import under_ci  # noqa: E402
 
 
 def _allowed_edge_value_case(item, reason: str) -> bool:
@@ -47,7 +43,7 @@ def _fail_skip(report, reason: str) -> None:
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
-    if not (_under_ci() and report.skipped) or hasattr(report, "wasxfail"):
+    if not (under_ci() and report.skipped) or hasattr(report, "wasxfail"):
         return
     reason = _skip_reason(report)
     if not any(allowed(item, reason) for allowed in ALLOWED_SKIPS):
@@ -58,5 +54,5 @@ def pytest_runtest_makereport(item, call):
 def pytest_make_collect_report(collector):
     outcome = yield
     report = outcome.get_result()
-    if _under_ci() and report.skipped:
+    if under_ci() and report.skipped:
         _fail_skip(report, _skip_reason(report))

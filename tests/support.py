@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from ci import skip_unless_ci
 from dlcoder import compiler, verify as V
 
 TESTS = Path(__file__).resolve().parent
@@ -95,12 +96,8 @@ def const_tensor(v, dtype="int32"):
 def require_shared():
     """Skip a test that needs ../shared/models where the suite is absent, except under CI
     (CI=true), where a missing suite must fail rather than pass as a skip."""
-    if SHARED_MODELS.is_dir():
-        return
-    message = f"shared model suite not found at {SHARED_MODELS}"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    if not SHARED_MODELS.is_dir():
+        skip_unless_ci(f"shared model suite not found at {SHARED_MODELS}")
 
 
 # Sanitizer builds (the flags and the driver live in fuzz/harness.py, which the fuzzing

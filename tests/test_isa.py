@@ -7,11 +7,11 @@ NaN): the committed inputs check the arithmetic, the edge values that every path
 TFLite's inf and NaN. The edge model of test_edge_values.py puts the elementwise, softmax,
 pool and reduction kernels on one input, with the issue's regression values."""
 
-import os
 
 import pytest
 
 from dlcoder import compiler, verify as V
+from ci import skip_unless_ci
 from support import TESTS, aarch64_toolchain, load_npz_inputs
 from test_edge_values import edge_input_sets, edge_model, edge_model_problems, mismatches, run_sets
 
@@ -89,10 +89,8 @@ def x86_isa(isa: str) -> int:
                f"this CPU lacks {sorted(needs - FLAGS)}" if not needs <= FLAGS else None)
     if problem is None:
         return number
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"the {isa} path cannot run here: {problem} (CI=true: a path that cannot "
-                    f"run fails rather than skips)")
-    pytest.skip(problem)
+    skip_unless_ci(problem, f"the {isa} path cannot run here: {problem} (CI=true: a path "
+                            f"that cannot run fails rather than skips)")
 
 
 @pytest.mark.parametrize("ci,outcome", [("true", pytest.fail.Exception), ("", pytest.skip.Exception)])

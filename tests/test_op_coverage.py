@@ -163,6 +163,7 @@ def test_a_skip_fails_under_ci(ci, tmp_path):
     """With tests/conftest.py, a skip in a test or a fixture is a failure under CI=true and
     stays a skip elsewhere."""
     shutil.copy(TESTS / "conftest.py", tmp_path / "conftest.py")
+    shutil.copy(TESTS / "ci.py", tmp_path / "ci.py")   # conftest imports it
     (tmp_path / "test_probe.py").write_text(CI_PROBE)
     env = {**os.environ, "CI": ci}
     res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",

@@ -23,6 +23,7 @@ import numpy as np
 from dlcoder.codegen import cgen
 from dlcoder.errors import UnsupportedError
 from dlcoder.ops import ANY, INDEX, register
+from dlcoder.ops._hooks import prod
 from dlcoder.ops._common import (Move, broadcast_strides, const_ints, ctype, dense_move,
                                  norm_axis, remap_hooks, shape, strides)
 from dlcoder.ops import _shapes as S
@@ -420,10 +421,6 @@ def broadcast_to(node, g):
 
 # ---- GATHER -------------------------------------------------------------------------------
 INDICES = ("int16", "int32", "int64")      # what TFLite's GATHER and GATHER_ND take
-def _prod(dims) -> int:
-    return int(np.prod(dims, dtype=np.int64))
-
-
 def _gather_dims(node, g):
     """(batches, outer, coords, axis_size, inner) of TFLite's gather loop."""
     params, idx = (shape(g, t) for t in node.inputs[:2])
@@ -435,8 +432,8 @@ def _gather_dims(node, g):
         raise UnsupportedError(f"GATHER batch_dims {batch_dims} with axis {axis}")
     if tuple(shape(g, node.outputs[0])) != params[:axis] + idx[batch_dims:] + params[axis + 1:]:
         raise UnsupportedError(f"GATHER output shape {list(shape(g, node.outputs[0]))}")
-    return (_prod(params[:batch_dims]), _prod(params[batch_dims:axis]), _prod(idx[batch_dims:]),
-            params[axis], _prod(params[axis + 1:]))
+    return (prod(params[:batch_dims]), prod(params[batch_dims:axis]), prod(idx[batch_dims:]),
+            params[axis], prod(params[axis + 1:]))
 
 
 def _gather_check(node, g):
