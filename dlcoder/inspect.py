@@ -30,7 +30,8 @@ def inspect_model(model_path: str, shapes: dict | None = None) -> dict:
                 entry["supported"] = False
                 entry["problem"] = problems[i]
     tensors = [{"index": i, "name": t.name, "dtype": t.dtype, "shape": list(t.shape),
-                "constant": t.is_const, "bytes": t.nbytes} for i, t in enumerate(g.tensors)]
+                "constant": t.is_const, "bytes": t.nbytes, "quantization": quantization(t)}
+               for i, t in enumerate(g.tensors)]
     report = {
         "model": model_path,
         "subgraphs": 1 + len(g.subgraphs),
@@ -50,17 +51,42 @@ def inspect_model(model_path: str, shapes: dict | None = None) -> dict:
     return report
 
 
+def quantization(t) -> dict | None:
+    """A tensor's quantization: the scheme, and the scale and zero point (per tensor) or
+    their ranges (per channel, along `axis`); None for a tensor without one."""
+    q = t.quant
+    if q is None:
+        return None
+    if not q.per_channel:
+        return {"scheme": "per-tensor", "scale": q.scale[0], "zero_point": q.zero_point[0]}
+    return {"scheme": "per-channel", "axis": q.axis, "channels": len(q.scale),
+            "scale": [min(q.scale), max(q.scale)],
+            "zero_point": [min(q.zero_point), max(q.zero_point)]}
+
+
+def format_quantization(q: dict | None) -> str:
+    if q is None:
+        return "not quantized"
+    if q["scheme"] == "per-tensor":
+        return f"per-tensor scale {q['scale']:.6g} zero point {q['zero_point']}"
+    zl, zh = q["zero_point"]
+    return (f"per-channel along axis {q['axis']} ({q['channels']} channels) scale "
+            f"{q['scale'][0]:.6g}..{q['scale'][1]:.6g} zero point {zl if zl == zh else f'{zl}..{zh}'}")
+
+
 def _io(g, t) -> dict:
     ten = g.tensors[t]
     return {"name": ten.name, "dtype": ten.dtype, "shape": list(ten.shape),
-            "shape_signature": list(ten.signature) if ten.signature else list(ten.shape)}
+            "shape_signature": list(ten.signature) if ten.signature else list(ten.shape),
+            "quantization": quantization(ten)}
 
 
 def format_report(r: dict) -> str:
     lines = [f"model: {r['model']} ({r['subgraphs']} subgraph{'s' if r['subgraphs'] > 1 else ''})"]
     for kind in ("inputs", "outputs"):
         for k, t in enumerate(r[kind]):
-            lines.append(f"{kind[:-1]} {k}: {t['name']} {t['dtype']}{t['shape_signature']}")
+            q = f", {format_quantization(t['quantization'])}" if t["quantization"] else ""
+            lines.append(f"{kind[:-1]} {k}: {t['name']} {t['dtype']}{t['shape_signature']}{q}")
     lines.append("ops:")
     for op, e in r["ops"].items():
         mark = "ok" if e["supported"] else f"UNSUPPORTED ({e.get('problem')})"
@@ -69,6 +95,12 @@ def format_report(r: dict) -> str:
                      f"fused into another op's kernel)")
         lines.append(f"  {op:<28} x{e['count']:<4} {mark}")
     lines.append(f"tensors: {len(r['tensors'])} ({sum(t['constant'] for t in r['tensors'])} constant)")
+    quantized = [t for t in r["tensors"] if t["quantization"]]
+    if quantized:
+        lines.append(f"quantized tensors: {len(quantized)}")
+        for t in quantized:
+            lines.append(f"  {t['index']:>4} {t['name']} {t['dtype']}{t['shape']}"
+                         f"{' constant' if t['constant'] else ''}: {format_quantization(t['quantization'])}")
     lines.append(f"weights in model: {r['model_weight_bytes']} bytes")
     lines.append(f"activations, unplanned sum: {r['activation_bytes_unplanned']} bytes")
     if r["supported"]:

@@ -36,10 +36,28 @@ CTYPES = {
 
 @dataclass(frozen=True)
 class Quant:
-    """Affine quantization: real = scale * (q - zero_point), per tensor or along `axis`."""
-    scale: np.ndarray
-    zero_point: np.ndarray
+    """Affine quantization: real = scale * (q - zero_point), per tensor (one scale) or per
+    channel along `axis`. Scales are the model's float32 values (held as Python floats,
+    exactly), zero points ints: a Quant is a hashable value that compares by content."""
+    scale: tuple
+    zero_point: tuple
     axis: int = 0
+
+    def __post_init__(self):
+        object.__setattr__(self, "scale", tuple(float(np.float32(s)) for s in np.ravel(self.scale)))
+        object.__setattr__(self, "zero_point", tuple(int(z) for z in np.ravel(self.zero_point)))
+
+    @property
+    def per_channel(self) -> bool:
+        return len(self.scale) > 1
+
+    def scales(self) -> np.ndarray:
+        """The scales as a float32 array."""
+        return np.asarray(self.scale, np.float32)
+
+    def zero_points(self) -> np.ndarray:
+        """The zero points as an int64 array."""
+        return np.asarray(self.zero_point, np.int64)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ import numpy as np
 
 from dlcoder.errors import DlcoderError, DynamicShapeError, InvalidModelError, UnsupportedError
 from dlcoder.ir import CTYPES, SUBGRAPH_ATTRS, Graph, Node, op_label, op_note
-from dlcoder.ops import TABLE
+from dlcoder.ops import TABLE, lookup
 
 MAX_BYTES = 2**31 - 1
 # Values folded on the way (shape arithmetic) are small; a larger one is left to
@@ -148,7 +148,7 @@ def _check_tensor(ten, t: int, k: int) -> None:
         if len(q.scale) > 1 and not (0 <= q.axis < len(ten.shape) and ten.shape[q.axis] == len(q.scale)):
             raise InvalidModelError(f"{what} has {len(q.scale)} quantization scales along axis "
                                     f"{q.axis} of its shape {list(ten.shape)}")
-        if not np.all(np.isfinite(q.scale)):
+        if not np.all(np.isfinite(q.scales())):
             raise InvalidModelError(f"{what} has a quantization scale that is not finite")
 
 
@@ -213,7 +213,7 @@ def _infer_shapes(g: Graph, k: int) -> Graph:
     """Every node's output shapes from its shape hook; see the module docstring."""
     work = g
     for i, node in enumerate(g.nodes):
-        opdef = TABLE.get(node.op)
+        opdef = lookup(node, work)
         if opdef is None or opdef.shape is None:
             continue     # an op that never runs (unreachable subgraph): nothing to check
         name = _node_name(node, i, k)

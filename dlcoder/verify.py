@@ -76,7 +76,9 @@ def random_inputs(g: Graph, seed: int = 0) -> list:
         else:
             info = np.iinfo(ten.dtype)
             lo, hi = (max(info.min, -128), min(info.max, 127)) if info.min < 0 else (0, min(info.max, 10))
-            if ten.dtype in ("int32", "int64"):
+            if ten.quant is not None and ten.dtype in ("int8", "uint8", "int16"):
+                lo, hi = info.min, info.max     # quantized data: the whole range
+            elif ten.dtype in ("int32", "int64"):
                 lo, hi = 0, 10
             out.append(rng.integers(lo, hi, ten.shape, endpoint=True).astype(ten.dtype))
     return out

@@ -68,9 +68,13 @@ def _report_outputs(ours, refs, interp, n_inputs) -> bool:
     for k, (o, r) in enumerate(zip(ours, refs)):
         c = V.compare(o, r, k)
         ok &= c.ok
-        what = "mismatches" if not np.issubdtype(r.dtype, np.floating) else "rel"
-        print(f"output {k} ({c.dtype}{list(r.shape)}): max abs err {c.max_abs:.3g}, "
-              f"{what} {c.relative:.3g} {'OK' if c.ok else 'MISMATCH'}")
+        verdict = 'OK' if c.ok else 'MISMATCH'
+        if np.issubdtype(r.dtype, np.floating):
+            print(f"output {k} ({c.dtype}{list(r.shape)}): max abs err {c.max_abs:.3g}, "
+                  f"rel {c.relative:.3g} {verdict}")
+        else:   # integers are exact or wrong: how many differ, and by how many steps
+            print(f"output {k} ({c.dtype}{list(r.shape)}): {int(c.relative)} of {r.size} "
+                  f"elements differ, largest difference {int(c.max_abs)} LSB {verdict}")
         if c.detail:
             print(f"  {c.detail}")
     return ok

@@ -63,4 +63,4 @@ def test_output_and_input_counts_are_compared(capsys):
     assert not _report_outputs([a], [a], _Interp(2), 1)             # a missing input
     assert "inputs: ours 1, tflite 2 MISMATCH" in capsys.readouterr().out
     assert not _report_outputs([a, b + 1], [a, b], _Interp(1), 1)   # a wrong value
-    assert "output 1 (int32[3]): max abs err 1, mismatches 3 MISMATCH" in capsys.readouterr().out
+    assert "output 1 (int32[3]): 3 of 3 elements differ, largest difference 1 LSB MISMATCH" in capsys.readouterr().out

@@ -17,7 +17,7 @@ from dlcoder.codegen import runtime_facts
 from dlcoder.codegen.context import Context, plan_subgraph
 from dlcoder.codegen.weights import WeightBlob
 from dlcoder.ir import CTYPES, Graph
-from dlcoder.ops import TABLE, scratch_bytes, task_scratch_bytes
+from dlcoder.ops import lookup, scratch_bytes, task_scratch_bytes
 from dlcoder.plan import Buffer, extend, overlaps, plan_graph
 
 _ENV = jinja2.Environment(
@@ -62,8 +62,11 @@ def _io_entries(g: Graph, ids, offset0: int):
     out, offset = [], offset0
     for t in ids:
         ten = g.tensors[t]
+        q = ten.quant if ten.dtype in ("int8", "uint8", "int16") else None
+        quant = None if q is None or q.per_channel else {
+            "scale": cgen.literal(q.scale[0], "float"), "zero_point": q.zero_point[0]}
         out.append({"ctype": CTYPES[ten.dtype], "dtype": ten.dtype, "nbytes": ten.nbytes,
-                    "elements": ten.size, "offset": offset,
+                    "elements": ten.size, "offset": offset, "quant": quant,
                     "shape_text": "[" + ", ".join(map(str, ten.shape)) + "]"})
         offset += (ten.nbytes + 63) // 64 * 64
     return out, offset
@@ -112,10 +115,10 @@ def emit(g: Graph, name: str, namespace: str, keep_names: bool = False,
     ctx = Context(g, plan, blob, debug=debug)
     ctx.slots = slots
     steps = []
-    headers = {TABLE[n.op].header for _, graph in g.reachable() for n in graph.nodes}
+    headers = {lookup(n, graph).header for _, graph in g.reachable() for n in graph.nodes}
     for i, node in enumerate(g.nodes):
         ctx.node = i
-        code = TABLE[node.op].emit(node, g, ctx)
+        code = lookup(node, g).emit(node, g, ctx)
         lines = [code] if isinstance(code, str) else list(code)
         comment = f"{i}: {node.op}"
         if keep_names:

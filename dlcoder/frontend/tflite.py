@@ -143,12 +143,27 @@ def tensor_name(raw: bytes | None) -> str:
     return text if len(text) <= MAX_NAME else text[:MAX_NAME] + "..."
 
 
+class _Scheme(UnsupportedError):
+    """A tensor in a number format or quantization scheme that no kernel takes; the
+    subgraph reader names the op that uses it."""
+
+
+# packed sub-byte and other integer formats, as the quantization schemes they belong to
+_SCHEMES = {"INT4": "int4 (packed 4-bit) quantization", "UINT16": "uint16 data",
+            "UINT32": "uint32 data", "UINT64": "uint64 data", "BFLOAT16": "bfloat16 data"}
+
+
 def _read_tensor(model, data: bytes, t, where: str) -> Tensor:
     name = tensor_name(t.Name())
     ttype = t.Type()
     if ttype not in _TYPES:
-        raise UnsupportedError(f"unsupported dtype {_TYPE_NAMES.get(ttype, ttype)} "
-                               f"of tensor '{name}' ({where})")
+        type_name = _TYPE_NAMES.get(ttype, ttype)
+        scheme = _SCHEMES.get(type_name, f"dtype {type_name}")
+        raise _Scheme(f"tensor '{name}' ({where}) is {scheme}, which dlcoder does not support")
+    q = t.Quantization()
+    if q is not None and q.DetailsType() != 0:
+        raise _Scheme(f"tensor '{name}' ({where}) has custom quantization details (type "
+                      f"{q.DetailsType()}, e.g. blockwise), a scheme dlcoder does not support")
     dtype = _TYPES[ttype]
     shape = tuple(int(x) for x in t.ShapeAsNumpy()) if _count(t.ShapeLength(), data, "a shape") else ()
     signature = (tuple(int(x) for x in t.ShapeSignatureAsNumpy())
@@ -181,9 +196,9 @@ def _read_tensor(model, data: bytes, t, where: str) -> Tensor:
     quant = None
     q = t.Quantization()
     if q is not None and q.ScaleLength() > 0:
-        quant = Quant(scale=q.ScaleAsNumpy().astype(np.float32),
-                      zero_point=(q.ZeroPointAsNumpy().astype(np.int64) if q.ZeroPointLength()
-                                  else np.zeros(q.ScaleLength(), np.int64)),
+        quant = Quant(scale=tuple(q.ScaleAsNumpy().astype(np.float32)),
+                      zero_point=(tuple(q.ZeroPointAsNumpy().astype(np.int64)) if q.ZeroPointLength()
+                                  else (0,) * q.ScaleLength()),
                       axis=int(q.QuantizedDimension()))
     return Tensor(name=name, shape=shape, dtype=dtype, data=value,
                   quant=quant, signature=signature, sparsity=sparsity)
@@ -197,11 +212,27 @@ def _op_name(model, op) -> str:
     return OP_NAMES.get(builtin, f"BUILTIN_{builtin}")
 
 
+def _users(model, sg, t: int) -> str:
+    """'node 3 (CONV_2D): ' for the first operator that reads or writes tensor t."""
+    for i in range(sg.OperatorsLength()):
+        op = sg.Operators(i)
+        ios = (list(op.InputsAsNumpy()) if op.InputsLength() else []) + \
+              (list(op.OutputsAsNumpy()) if op.OutputsLength() else [])
+        if t in ios:
+            return f"node {i} ({_op_name(model, op)}): "
+    return ""
+
+
 def _read_subgraph(model, data: bytes, index: int) -> Graph:
     sg = model.Subgraphs(index)
     where = f"subgraph {index}"
-    tensors = tuple(_read_tensor(model, data, sg.Tensors(i), where)
-                    for i in range(_count(sg.TensorsLength(), data, "a tensor list")))
+    tensors = []
+    for i in range(_count(sg.TensorsLength(), data, "a tensor list")):
+        try:
+            tensors.append(_read_tensor(model, data, sg.Tensors(i), where))
+        except _Scheme as e:
+            raise UnsupportedError(_users(model, sg, i) + str(e)) from None
+    tensors = tuple(tensors)
     nodes = []
     for i in range(_count(sg.OperatorsLength(), data, "an operator list")):
         op = sg.Operators(i)

@@ -7,12 +7,19 @@ which activations, epilogues, residuals or paddings its kernel absorbs, what it 
 inside another kernel). Each family module registers its ops with `@register`; every
 module in this package is imported here, so adding an op is one edit in one file, and a
 new op that can fuse says so in its entry: no pass changes.
+
+An op has one entry per arithmetic it can do: the float one (the op's entry), and variants
+for quantized tensors, registered with `variant=` (see `kind`): "int8", "uint8", "int16"
+(int16 activations, int8 weights: TFLite's int16x8) and "hybrid" (float activations, int8
+weights computed in integers: dynamic-range). `lookup` picks the entry of a node's kind;
+a node of a kind its op has no variant for gets the op's entry, whose dtypes then reject it
+by name. Ops that only move bytes take quantized dtypes in their one entry.
 """
 from __future__ import annotations
 
 import importlib
 import pkgutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Optional
 
 from dlcoder.ir import Graph, Node, op_label
@@ -100,6 +107,8 @@ Op = _Names()
 
 
 TABLE: dict = {}
+VARIANTS: dict = {}      # (op name, kind) -> OpDef of the op's quantized arithmetic
+KINDS = ("int8", "uint8", "int16", "hybrid")
 
 FLOAT = frozenset({"float32"})
 INDEX = frozenset({"int32", "int64"})
@@ -108,31 +117,73 @@ ANY = frozenset({"float32", "int32", "int64", "bool", "int8", "uint8", "int16"})
 
 
 def register(*names, header: str, dtypes=FLOAT, check=None, evaluate=None, scratch=None,
-             task_scratch=None, in_place=False, shape=None, fusion=NO_FUSION, subgraphs=False):
+             task_scratch=None, in_place=False, shape=None, fusion=NO_FUSION, subgraphs=False,
+             variant: Optional[str] = None):
+    """Register the op(s) `names`; with `variant` (one of KINDS), the arithmetic of that
+    kind of node. A variant without a shape rule uses its op's."""
+    if variant is not None and variant not in KINDS:
+        raise ValueError(f"variant {variant!r} is not one of {KINDS}")
+
     def deco(emit):
         for name in names:
-            if name in TABLE:
-                raise RuntimeError(f"op {name} registered twice")
-            TABLE[name] = OpDef(name, emit, header, frozenset(dtypes), check, evaluate, scratch,
+            table, key = (TABLE, name) if variant is None else (VARIANTS, (name, variant))
+            if key in table:
+                raise RuntimeError(f"op {name} registered twice" + (f" for {variant}" if variant else ""))
+            table[key] = OpDef(name, emit, header, frozenset(dtypes), check, evaluate, scratch,
                                task_scratch, in_place, shape, fusion, subgraphs)
         return emit
     return deco
 
 
+_QUANTIZED = ("int8", "uint8", "int16")
+
+
+def kind(node: Node, g: Graph) -> str:
+    """The arithmetic a node needs: that of its first quantized computed tensor ("int8",
+    "uint8", "int16"); "hybrid" for float computed tensors with a quantized constant
+    input (dynamic-range weights); else "float"."""
+    computed = [g.tensors[t] for t in node.inputs + node.outputs
+                if t >= 0 and not g.tensors[t].is_const]
+    for t in computed:
+        if t.dtype in _QUANTIZED and t.quant is not None:
+            return t.dtype
+    if any(t.dtype == "float32" for t in computed) and any(
+            t >= 0 and g.tensors[t].is_const and g.tensors[t].dtype in ("int8", "uint8")
+            and g.tensors[t].quant is not None for t in node.inputs):
+        return "hybrid"
+    return "float"
+
+
+def lookup(node: Node, g: Graph) -> Optional[OpDef]:
+    """The entry that compiles this node: its op's variant for the node's kind, else the
+    op's entry (None for an op not in the table)."""
+    d = VARIANTS.get((node.op, kind(node, g)))
+    if d is not None:
+        return d if d.shape is not None else replace(d, shape=TABLE[node.op].shape)
+    return TABLE.get(node.op)
+
+
 def fusion(op: str) -> Fusion:
-    """The op's Fusion entry (nothing fusible for an op not in the table)."""
+    """The op's Fusion entry (nothing fusible for an op not in the table). The fusion
+    passes only fuse float32 nodes (passes/rewrite.float32): variants fuse nothing."""
     d = TABLE.get(op)
     return d.fusion if d is not None else NO_FUSION
 
 
 def problem(node: Node, g: Graph) -> Optional[str]:
     """Why this node cannot be compiled, or None if it can."""
-    d = TABLE.get(node.op)
+    d = lookup(node, g)
     if d is None:
         return "unsupported op"
     for t in node.inputs + node.outputs:
         if t >= 0 and g.tensors[t].dtype not in d.dtypes:
-            return f"{g.tensors[t].dtype} tensors are not supported by {op_label(node)}"
+            k = kind(node, g)
+            if k == "float":
+                return f"{g.tensors[t].dtype} tensors are not supported by {op_label(node)}"
+            scheme = ("dynamic-range quantization (float activations, quantized weights)"
+                      if k == "hybrid" else f"{k} quantized tensors")
+            return (f"{op_label(node)} has no kernel for {scheme}: tensor '{g.tensors[t].name}' "
+                    f"is {g.tensors[t].dtype}")
     if d.check is not None:
         return d.check(node, g)
     return None
@@ -151,16 +202,17 @@ def scratch_bytes(g: Graph, plan: Optional[Callable] = None) -> dict:
     """Node index -> scratch bytes that the node's op asks for (ops with a scratch hook).
     plan(subgraph, fixed) -> Plan: the memory planner, for ops that run subgraphs (OpDef
     `subgraphs`); the caller (codegen) gives it, a graph without such ops needs none."""
-    return {i: int(_hook(TABLE[n.op], TABLE[n.op].scratch, plan)(n, g))
-            for i, n in enumerate(g.nodes) if TABLE[n.op].scratch is not None}
+    defs = [(i, n, lookup(n, g)) for i, n in enumerate(g.nodes)]
+    return {i: int(_hook(d, d.scratch, plan)(n, g)) for i, n, d in defs if d.scratch is not None}
 
 
 def task_scratch_bytes(g: Graph, plan: Optional[Callable] = None) -> dict:
     """Node index -> scratch bytes that each further task of the node needs, with threads
     (nodes whose kernel splits into tasks that each need scratch of their own). plan: as
     for scratch_bytes."""
-    sizes = {i: int(_hook(TABLE[n.op], TABLE[n.op].task_scratch, plan)(n, g))
-             for i, n in enumerate(g.nodes) if TABLE[n.op].task_scratch is not None}
+    defs = [(i, n, lookup(n, g)) for i, n in enumerate(g.nodes)]
+    sizes = {i: int(_hook(d, d.task_scratch, plan)(n, g)) for i, n, d in defs
+             if d.task_scratch is not None}
     return {i: b for i, b in sizes.items() if b > 0}
 
 

@@ -178,9 +178,9 @@ def tflite_params(g: Graph, t: int) -> tuple:
     """(scale, zero point) as TFLite's kernels read them (TfLiteTensor.params): those of a
     per-tensor quantization, (0.0, 0) for a tensor without one or with one per channel."""
     q = g.tensors[t].quant
-    if q is None or np.size(q.scale) != 1:
+    if q is None or q.per_channel:
         return (0.0, 0)
-    return (float(np.float32(np.ravel(q.scale)[0])), int(np.ravel(q.zero_point)[0]))
+    return (q.scale[0], q.zero_point[0])
 
 
 def same_quant(g: Graph, node: Node, inputs=(0,), outputs=(0,)) -> None:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from dlcoder.errors import UnsupportedError
 from dlcoder.ir import CTYPES, Graph, Node
-from dlcoder.ops import TABLE, register
+from dlcoder.ops import lookup, register
 from dlcoder.ops import _shapes as S
 
 ALIGN = 64
@@ -76,7 +76,7 @@ def _in_place(body: Graph, invariant) -> dict:
                 or in_roots[j] in old_values_read):
             continue
         read, write = last_read.get(in_roots[j], -1), first_write[r]
-        if read < write or (read == write and TABLE[body.nodes[write].op].in_place and
+        if read < write or (read == write and lookup(body.nodes[write], body).in_place and
                             body.tensors[in_roots[j]].shape == body.tensors[r].shape):
             chosen[r] = j
     return chosen
@@ -244,7 +244,7 @@ def _emit_graph(graph: Graph, ctx, what: str) -> list:
     lines = []
     for i, n in enumerate(graph.nodes):
         ctx.node = i
-        code = TABLE[n.op].emit(n, graph, ctx)
+        code = lookup(n, graph).emit(n, graph, ctx)
         lines.append(f"// {what} {i}: {n.op}")
         lines += [code] if isinstance(code, str) else list(code)
     return lines

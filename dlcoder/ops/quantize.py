@@ -20,13 +20,13 @@ _QUANTIZED = frozenset({"int8", "uint8", "int16"})
 
 def _per_tensor(t) -> dict:
     q = t.quant
-    return {"scale": float(q.scale.ravel()[0]), "zero_point": int(q.zero_point.ravel()[0])}
+    return {"scale": q.scale[0], "zero_point": q.zero_point[0]}
 
 
 def _check_affine(t, what: str):
     if t.quant is None:
         return f"the {what} has no quantization parameters"
-    if t.quant.scale.size != 1:
+    if t.quant.per_channel:
         return f"per-channel quantization of the {what} is not supported"
     return None
 

@@ -251,7 +251,7 @@ def _pad_value(g, t) -> int:
     q = g.tensors[t].quant
     if q is None or g.tensors[t].dtype not in ("int8", "uint8"):
         return 0
-    return int(q.zero_point.ravel()[0])
+    return q.zero_point[0]
 
 
 def _s2b_check(node, g):

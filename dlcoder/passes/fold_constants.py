@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from dlcoder.ir import Graph
-from dlcoder.ops import TABLE
+from dlcoder.ops import lookup
 from dlcoder.passes.rewrite import drop_nodes
 
 # Do not fold a node whose outputs would add more than this many bytes of weights beyond
@@ -21,7 +21,7 @@ MAX_GROWTH = 1 << 20
 def fold_constants(g: Graph) -> Graph:
     folded = []
     for i, node in enumerate(g.nodes):
-        opdef = TABLE.get(node.op)
+        opdef = lookup(node, g)
         if opdef is None or opdef.evaluate is None:
             continue
         values = [g.const(t) for t in node.inputs]

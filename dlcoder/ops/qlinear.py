@@ -1,0 +1,147 @@
+"""The int8 and uint8 variants of CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED: 8-bit
+activations, 8-bit weights (int8 symmetric, per tensor or per output channel; uint8 per
+tensor with a zero point), int32 bias; kernels in qlinear.h.
+
+What TFLite computes per run from constants is computed here once: weights with their
+zero point subtracted, the bias with the input zero point's share folded in, and one
+multiplier and shift per output channel (dlcoder/quant.py). The kernels then only sum
+products and requantize.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from dlcoder.ir import CTYPES
+from dlcoder.ops import register
+from dlcoder.ops import _quant as QP
+from dlcoder.ops._common import shape, spatial_padding
+
+_8BIT = ("int8", "uint8")
+
+
+def _check(node, g, weight_axis: int):
+    x, w = node.inputs[0], node.inputs[1]
+    if not g.tensors[w].is_const:
+        return "the weights must be a constant"
+    b = node.inputs[2] if len(node.inputs) > 2 else -1
+    if b >= 0 and not g.tensors[b].is_const:
+        return "the bias must be a constant"
+    if b >= 0 and g.tensors[b].dtype != "int32":
+        return f"a {g.tensors[b].dtype} bias is not supported with {g.tensors[x].dtype} activations"
+    if g.tensors[w].dtype not in _8BIT:
+        return f"{g.tensors[w].dtype} weights are not supported with {g.tensors[x].dtype} activations"
+    return (QP.activation(node) or QP.per_tensor(g, node, (0,)) or
+            QP.weight_scheme(g, node, 1, weight_axis))
+
+
+def _bias(g, node, channels: int) -> np.ndarray:
+    b = node.inputs[2] if len(node.inputs) > 2 else -1
+    return np.zeros(channels, np.int64) if b < 0 else g.const(b).astype(np.int64).ravel()
+
+
+def _folded_bias(g, node, w2d: np.ndarray) -> np.ndarray:
+    """bias - in_zp * sum(weights) per output channel (rows of w2d)."""
+    _, in_zp = QP.params(g, node.inputs[0])
+    folded = _bias(g, node, w2d.shape[0]) - in_zp * w2d.astype(np.int64).sum(axis=1)
+    if np.abs(folded).max(initial=0) >= 2**31:
+        raise OverflowError("a folded bias does not fit int32")
+    return folded.astype(np.int32)
+
+
+def _types(g, node) -> str:
+    return f"{CTYPES[g.tensors[node.inputs[0]].dtype]}, {'int8_t' if g.tensors[node.inputs[1]].dtype == 'int8' else 'int16_t'}"
+
+
+# ---- CONV_2D -------------------------------------------------------------------------
+def _conv_padding(node, g):
+    _, ih, iw, _ = shape(g, node.inputs[0])
+    _, kh, kw, _ = shape(g, node.inputs[1])
+    _, oh, ow, _ = shape(g, node.outputs[0])
+    return spatial_padding(node, ih, iw, oh, ow, kh, kw, node.attrs.get("dilation_h_factor", 1),
+                           node.attrs.get("dilation_w_factor", 1))
+
+
+def _check_conv(node, g):
+    why = _check(node, g, 0)
+    if why is None and shape(g, node.inputs[0])[3] != shape(g, node.inputs[1])[3]:
+        return "grouped convolution is not supported on quantized data"
+    return why
+
+
+def _conv_scratch(node, g) -> int:
+    _, kh, kw, ic = shape(g, node.inputs[1])
+    return kh * kw * ic * np.dtype(g.tensors[node.inputs[0]].dtype).itemsize
+
+
+def _conv_q(node, g, e):
+    x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    n, ih, iw, ic = shape(g, x)
+    oc, kh, kw, _ = shape(g, w)
+    _, oh, ow, _ = shape(g, y)
+    top, left = _conv_padding(node, g)
+    weights = QP.weight_values(g, w).reshape(oc, kh * kw * ic)
+    zp, lo, hi = QP.out_range(node, g)
+    params = QP.struct(e, "QConvParams", {
+        "batch": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
+        "k_h": kh, "k_w": kw, "stride_h": node.attrs["stride_h"], "stride_w": node.attrs["stride_w"],
+        "dil_h": node.attrs.get("dilation_h_factor", 1), "dil_w": node.attrs.get("dilation_w_factor", 1),
+        "pad_top": top, "pad_left": left, "in_zp": QP.params(g, x)[1], "out_zp": zp, "lo": lo, "hi": hi})
+    mult, shift = QP.channel_multipliers(g, x, w, y, oc)
+    ct = CTYPES[g.tensors[x].dtype]
+    return (f"dlcoder_rt::conv2d_q<{_types(g, node)}>({params}, {e.src(x)}, {e.weights(weights)}, "
+            f"{e.weights(_folded_bias(g, node, weights))}, {QP.requant_arrays(e, mult, shift)}, "
+            f"{e.dst(y)}, {e.scratch(ct)});")
+
+
+# ---- DEPTHWISE_CONV_2D -----------------------------------------------------------------
+def _dw_scratch(node, g) -> int:
+    return shape(g, node.inputs[1])[3] * 4
+
+
+def _depthwise_q(node, g, e):
+    x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    n, ih, iw, ic = shape(g, x)
+    _, kh, kw, oc = shape(g, w)
+    _, oh, ow, _ = shape(g, y)
+    dh, dw = node.attrs.get("dilation_h_factor", 1), node.attrs.get("dilation_w_factor", 1)
+    top, left = spatial_padding(node, ih, iw, oh, ow, kh, kw, dh, dw)
+    zp, lo, hi = QP.out_range(node, g)
+    params = QP.struct(e, "QDepthwiseParams", {
+        "batch": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
+        "k_h": kh, "k_w": kw, "stride_h": node.attrs["stride_h"], "stride_w": node.attrs["stride_w"],
+        "dil_h": dh, "dil_w": dw, "pad_top": top, "pad_left": left, "depth_multiplier": oc // ic,
+        "in_zp": QP.params(g, x)[1], "out_zp": zp, "lo": lo, "hi": hi})
+    mult, shift = QP.channel_multipliers(g, x, w, y, oc)
+    bias = _bias(g, node, oc).astype(np.int32)
+    return (f"dlcoder_rt::depthwise_conv2d_q<{_types(g, node)}>({params}, {e.src(x)}, "
+            f"{e.weights(QP.weight_values(g, w))}, {e.weights(bias)}, "
+            f"{QP.requant_arrays(e, mult, shift)}, {e.dst(y)}, {e.scratch('int32_t')});")
+
+
+# ---- FULLY_CONNECTED -------------------------------------------------------------------
+def _check_fc(node, g):
+    if node.attrs.get("weights_format", 0) != 0:
+        return "shuffled weights format is not supported"
+    return _check(node, g, 0)
+
+
+def _fc_q(node, g, e):
+    x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    units, depth = shape(g, w)
+    weights = QP.weight_values(g, w)
+    zp, lo, hi = QP.out_range(node, g)
+    params = QP.struct(e, "QFullyConnectedParams", {
+        "rows": g.tensors[x].size // depth, "k": depth, "out_c": units, "out_zp": zp, "lo": lo, "hi": hi})
+    mult, shift = QP.channel_multipliers(g, x, w, y, units)
+    return (f"dlcoder_rt::fully_connected_q<{_types(g, node)}>({params}, {e.src(x)}, "
+            f"{e.weights(weights)}, {e.weights(_folded_bias(g, node, weights))}, "
+            f"{QP.requant_arrays(e, mult, shift)}, {e.dst(y)});")
+
+
+_DTYPES = frozenset({"int8", "uint8", "int32"})
+for _kind in _8BIT:
+    register("CONV_2D", header="qlinear.h", dtypes=_DTYPES, check=_check_conv, scratch=_conv_scratch,
+             variant=_kind)(_conv_q)
+    register("DEPTHWISE_CONV_2D", header="qlinear.h", dtypes=_DTYPES, check=lambda n, g: _check(n, g, 3),
+             scratch=_dw_scratch, variant=_kind)(_depthwise_q)
+    register("FULLY_CONNECTED", header="qlinear.h", dtypes=_DTYPES, check=_check_fc, variant=_kind)(_fc_q)
