@@ -152,9 +152,8 @@ def _batch_matmul_shape(node, g):
     return [broadcast(a[:-2], b[:-2]) + (m, n)]
 
 
-@register("BATCH_MATMUL", header="matmul.h", scratch=_batch_matmul_scratch,
-          shape=_batch_matmul_shape)
-def batch_matmul(node, g, e):
+def batch_matmul_params(node, g, e) -> str:
+    """The BatchMatMulParams constant of a BATCH_MATMUL node (its operands as views)."""
     v = _views(node, g)
     if len(v["batch"]) > MAX_DIMS:
         raise UnsupportedError(f"BATCH_MATMUL with {len(v['batch'])} batch dims")
@@ -162,9 +161,15 @@ def batch_matmul(node, g, e):
 
     def dims(values, fill):
         return cgen.array_init([fill] * pad + list(values), "int32_t")
-    params = e.param("dlcoder_rt::BatchMatMulParams", cgen.struct_init("BatchMatMulParams", {
+    return e.param("dlcoder_rt::BatchMatMulParams", cgen.struct_init("BatchMatMulParams", {
         "dims": dims(v["batch"], 1), "a_strides": dims(v["a"], 0), "b_strides": dims(v["b"], 0),
         "o_strides": dims(v["o"], 0), "m": v["m"], "k": v["k"], "n": v["n"], "adj_x": v["adj_x"],
         "adj_y": v["adj_y"], "lda": v["lda"], "ldb": v["ldb"], "ldc": v["ldc"]}))
+
+
+@register("BATCH_MATMUL", header="matmul.h", scratch=_batch_matmul_scratch,
+          shape=_batch_matmul_shape)
+def batch_matmul(node, g, e):
+    params = batch_matmul_params(node, g, e)
     return (f"dlcoder_rt::batch_matmul_f32_gemm({params}, {e.src(node.inputs[0])}, {e.src(node.inputs[1])}, "
             f"{e.dst(node.outputs[0])}, {e.scratch('float')});")

@@ -12,6 +12,7 @@ import numpy as np
 from dlcoder.codegen import cgen
 from dlcoder.ops import Fusion, register
 from dlcoder.ops._shapes import OUT, arity, dtypes_by, dtypes_in, in_shape
+from dlcoder import quant as Q
 from dlcoder.quant import dequantize
 from dlcoder.sparse import densify
 
@@ -101,9 +102,28 @@ def _quantize_shape(node, g):
 
 
 def _check_quantize(node, g):
-    if g.tensors[node.inputs[0]].dtype != "float32":
-        return "only float32 input is supported (no requantization)"
+    x = g.tensors[node.inputs[0]]
+    if x.dtype != "float32" and x.dtype not in _QUANTIZED:
+        return f"requantizing {x.dtype} input is not supported"
+    if x.dtype != "float32":
+        why = _check_affine(x, "input")
+        if why:
+            return why
     return _check_affine(g.tensors[node.outputs[0]], "output")
+
+
+def _requantize_params(g, x: int, out: int) -> dict:
+    """TFLite's quantize Prepare for integer input: one multiplier for in scale / out scale."""
+    (si, zi), (so, zo) = (_per_tensor(g.tensors[t]).values() for t in (x, out))
+    mult, shift = Q.quantize_multiplier(float(np.float64(si) / np.float64(so)))
+    return {"in_zp": zi, "out_zp": zo, "multiplier": mult, "shift": shift}
+
+
+def requantize_values(x: np.ndarray, p: dict, dtype: str) -> np.ndarray:
+    """QUANTIZE of integer input in numpy, as the kernel requantize_q computes it."""
+    lo, hi = Q.INT_RANGE[dtype]
+    return Q.requantize(np.asarray(x, np.int64) - p["in_zp"], p["multiplier"], p["shift"], p["out_zp"],
+                        lo, hi).astype(dtype)
 
 
 def quantize_values(x: np.ndarray, scale: float, zero_point: int, dtype: str) -> np.ndarray:
@@ -119,6 +139,8 @@ def _quantize_eval(node, g, values):
     if values[0] is None:
         return None
     out = g.tensors[node.outputs[0]]
+    if g.tensors[node.inputs[0]].dtype != "float32":
+        return [requantize_values(values[0], _requantize_params(g, node.inputs[0], node.outputs[0]), out.dtype)]
     return [quantize_values(values[0], **_per_tensor(out), dtype=out.dtype)]
 
 
@@ -126,6 +148,10 @@ def _quantize_eval(node, g, values):
           check=_check_quantize, evaluate=_quantize_eval, shape=_quantize_shape)
 def quantize_op(node, g, e):
     x, out = node.inputs[0], node.outputs[0]
+    if g.tensors[x].dtype != "float32":
+        params = e.param("dlcoder_rt::RequantizeParams",
+                         cgen.struct_init("RequantizeParams", _requantize_params(g, x, out)))
+        return f"dlcoder_rt::requantize_q({g.tensors[x].size}, {e.src(x)}, {e.dst(out)}, {params});"
     params = e.param("dlcoder_rt::AffineParams", cgen.struct_init("AffineParams", _per_tensor(g.tensors[out])))
     return (f"dlcoder_rt::quantize_affine({g.tensors[x].size}, {e.src(x)}, {e.dst(out)}, "
             f"{params});")

@@ -2,7 +2,7 @@
 // QUANTIZE (float32 -> per-tensor affine int8/uint8/int16), bit-exact with TFLite.
 #pragma once
 
-#include "dlcoder_rt/common.h"
+#include "dlcoder_rt/requantize.h"
 
 namespace dlcoder_rt {
 
@@ -62,6 +62,20 @@ inline void quantize_affine(int64_t n, const float* in, Q* out, AffineParams p) 
     const int32_t q = static_cast<int32_t>(static_cast<uint32_t>(t) + static_cast<uint32_t>(p.zero_point));
     out[i] = static_cast<Q>(std::min(std::max(q, lo), hi));
   }
+}
+
+// QUANTIZE of integer input (TFLite's Requantize): (x - in_zp) times in_scale / out_scale as
+// a fixed-point multiplier, plus out_zp, clamped to Out.
+struct RequantizeParams {
+  int32_t in_zp, out_zp, multiplier, shift;
+};
+
+template <typename In, typename Out>
+inline void requantize_q(int64_t n, const In* x, Out* y, RequantizeParams p) {
+  constexpr int32_t lo = std::numeric_limits<Out>::min();
+  constexpr int32_t hi = std::numeric_limits<Out>::max();
+  for (int64_t i = 0; i < n; ++i)
+    y[i] = requantize<Out>(int32_t{x[i]} - p.in_zp, p.multiplier, p.shift, p.out_zp, lo, hi);
 }
 
 }  // namespace dlcoder_rt

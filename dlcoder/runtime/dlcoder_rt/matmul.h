@@ -48,18 +48,6 @@ inline void fully_connected_f32_oi(const FullyConnectedParams& p, const float* i
   }
 }
 
-// out[batch][m][n] = lhs[batch][m][k] * rhs[batch][k][n] over the result's batch dims, each
-// operand a strided view of its tensor (ops/matmul.py): element strides per batch dim (0
-// where it broadcasts) and the elements between its stored rows. adj_x: lhs is stored
-// [k][m]; adj_y: rhs is stored [n][k].
-struct BatchMatMulParams {
-  int32_t dims[kMaxDims];  // the result's batch dims, padded in front with 1s
-  int32_t a_strides[kMaxDims], b_strides[kMaxDims], o_strides[kMaxDims];
-  int32_t m, k, n;
-  bool adj_x, adj_y;
-  int32_t lda, ldb, ldc;
-};
-
 // Constant weights packed at generation time into GEMM panels (simd_kernels.h), with the
 // bias padded to whole panels.
 // res: the other operand of a residual ADD fused into the epilogue (shape of out), or null.

@@ -113,4 +113,16 @@ struct PoolParams {
 
 enum class PoolKind { kAverage, kMax, kL2 };
 
+// out[batch][m][n] = lhs[batch][m][k] * rhs[batch][k][n] over the result's batch dims, each
+// operand a strided view of its tensor (ops/matmul.py): element strides per batch dim (0
+// where it broadcasts) and the elements between its stored rows. adj_x: lhs is stored
+// [k][m]; adj_y: rhs is stored [n][k].
+struct BatchMatMulParams {
+  int32_t dims[kMaxDims];  // the result's batch dims, padded in front with 1s
+  int32_t a_strides[kMaxDims], b_strides[kMaxDims], o_strides[kMaxDims];
+  int32_t m, k, n;
+  bool adj_x, adj_y;
+  int32_t lda, ldb, ldc;
+};
+
 }  // namespace dlcoder_rt

@@ -8,6 +8,7 @@
 // has to contribute nothing, which an input of in_zp does: the kernels pad with in_zp.
 #pragma once
 
+#include "dlcoder_rt/params.h"
 #include "dlcoder_rt/requantize.h"
 
 namespace dlcoder_rt {
@@ -138,6 +139,40 @@ inline void fully_connected_q(const QFullyConnectedParams& p, const Q* x, const 
   const QuantOut o{p.out_zp, p.lo, p.hi};
   for (int32_t r = 0; r < p.rows; ++r)
     qdot_channels(x + int64_t{r} * p.k, p.k, w, bias, mult, shift, p.out_c, o, y + int64_t{r} * p.out_c);
+}
+
+// BATCH_MATMUL of two quantized operands (views as BatchMatMulParams describes them):
+// out = requantize(sum_k (a - a_zp) * (b - b_zp)), one multiplier for the whole output.
+struct QMatMulParams {
+  int32_t a_zp, b_zp, multiplier, shift, out_zp, lo, hi;
+};
+
+template <typename Q>
+inline void batch_matmul_q(const BatchMatMulParams& p, const QMatMulParams& q, const Q* lhs, const Q* rhs,
+                           Q* out) {
+  int64_t batches = 1;
+  for (int d = 0; d < kMaxDims; ++d) batches *= p.dims[d];
+  const int64_t a_i = p.adj_x ? 1 : p.lda, a_k = p.adj_x ? p.lda : 1;   // element (i, k) of lhs
+  const int64_t b_k = p.adj_y ? 1 : p.ldb, b_j = p.adj_y ? p.ldb : 1;   // element (k, j) of rhs
+  for (int64_t t = 0; t < batches; ++t) {
+    int64_t rest = t, ia = 0, ib = 0, io = 0;
+    for (int d = kMaxDims - 1; d >= 0; --d) {
+      const int64_t i = rest % p.dims[d];
+      rest /= p.dims[d];
+      ia += i * p.a_strides[d];
+      ib += i * p.b_strides[d];
+      io += i * p.o_strides[d];
+    }
+    for (int32_t i = 0; i < p.m; ++i)
+      for (int32_t j = 0; j < p.n; ++j) {
+        const Q* a = lhs + ia + i * a_i;
+        const Q* b = rhs + ib + j * b_j;
+        int32_t acc = 0;
+        for (int32_t k = 0; k < p.k; ++k)
+          acc += (int32_t{a[k * a_k]} - q.a_zp) * (int32_t{b[k * b_k]} - q.b_zp);
+        out[io + int64_t{i} * p.ldc + j] = requantize<Q>(acc, q.multiplier, q.shift, q.out_zp, q.lo, q.hi);
+      }
+  }
 }
 
 }  // namespace dlcoder_rt
