@@ -7,10 +7,12 @@ range in the quantized domain, and the tables of ops that map one byte to anothe
 per-run integer steps (`multiply_by_quantized_multiplier` and its parts) mirror
 runtime/dlcoder_rt/requantize.h, so a table computed here equals what a kernel computes.
 
-Rounding, as the pip build of ai-edge-litert does it (found by experiment, see
-tests/test_quantized_ops.py): a multiplier is applied with TFLite's "double rounding"
-(a saturating rounding doubling high multiply, then a rounding right shift, both rounding
-half away from zero), not the single rounding that TFLITE_SINGLE_ROUNDING selects.
+Rounding, as the pip build of ai-edge-litert does it (found by experiment; the tests
+tests/test_requantize.py and test_quantized_*.py pin it down): a multiplier is applied with
+TFLite's "double rounding" (a saturating rounding doubling high multiply, then a rounding
+right shift), not the single rounding that TFLITE_SINGLE_ROUNDING selects. The right shift
+rounds half away from zero in TFLite's scalar code and half up in its vector loops (NEON,
+NEON_2_SSE on x86); runtime/dlcoder_rt/requantize.h says which ops take which.
 
 A pure module: it reads Tensors (dlcoder.ir) and returns numbers and arrays, and knows
 nothing of the op table, the passes or the emitter, so every layer can import it.
@@ -121,16 +123,583 @@ def rounding_divide_by_pot(x, exponent) -> np.ndarray:
     return (x >> exponent) + (remainder > threshold)
 
 
-def multiply_by_quantized_multiplier(x, multiplier, shift) -> np.ndarray:
+def rounding_shift_right_up(x, exponent) -> np.ndarray:
+    """x / 2**exponent rounded half up: NEON's vrshl, TFLite's vector loops."""
+    x, exponent = _i64(x), _i64(exponent)
+    return (x + ((np.int64(1) << exponent) >> 1)) >> exponent
+
+
+def wrap32(x) -> np.ndarray:
+    """int64 values taken modulo 2**32 into int32's range (C++'s wrapping int32 arithmetic)."""
+    return ((_i64(x) + 2**31) & 0xFFFFFFFF) - 2**31
+
+
+def multiply_by_quantized_multiplier(x, multiplier, shift, rounding: str = "away") -> np.ndarray:
     """TFLite's MultiplyByQuantizedMultiplier (double rounding) on int32 values: x times
-    multiplier * 2**(shift - 31). Arguments broadcast; the result is an int64 array of
-    int32 values."""
+    multiplier * 2**(shift - 31). rounding: "away" (the reference kernels' final shift) or
+    "up" (the vector loops'), as requantize.h's Rounding. Arguments broadcast; the result
+    is an int64 array of int32 values."""
     x, shift = _i64(x), _i64(shift)
     left, right = np.maximum(shift, 0), np.maximum(-shift, 0)
-    shifted = np.clip(x * (np.int64(1) << left), -2**31, 2**31 - 1)
-    return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(shifted, multiplier), right)
+    high = saturating_rounding_doubling_high_mul(wrap32(x << left), multiplier)
+    if rounding == "up":
+        return rounding_shift_right_up(high, right)
+    if rounding != "away":
+        raise ValueError(f"rounding {rounding!r}")
+    return rounding_divide_by_pot(high, right)
 
 
-def requantize(acc, multiplier, shift, zero_point: int, lo: int, hi: int) -> np.ndarray:
+def requantize(acc, multiplier, shift, zero_point: int, lo: int, hi: int,
+               rounding: str = "away") -> np.ndarray:
     """An int32 accumulator to the output's quantized domain: scaled, offset, clamped."""
-    return np.clip(multiply_by_quantized_multiplier(acc, multiplier, shift) + zero_point, lo, hi)
+    return np.clip(multiply_by_quantized_multiplier(acc, multiplier, shift, rounding) + zero_point, lo, hi)
+
+
+# ---- binary elementwise ops (add.cc, sub.cc, mul.cc, squared_difference.cc) -----------
+def _f32(x) -> np.float32:
+    return np.float32(x)
+
+
+def add_multipliers(scale_a: float, scale_b: float, scale_out: float, left_shift: int) -> tuple:
+    """((mult, shift) of input a, of input b, of the output) of a quantized ADD or SUB as
+    TFLite's Prepare computes them: both inputs are brought to twice the larger input
+    scale (twice_max_input_scale, a float), the sum to the output's scale after a left
+    shift of `left_shift` bits (20 for 8-bit, 15 for int16); each real multiplier in
+    double, from float operands as C++ promotes them."""
+    twice_max = float(_f32(2) * max(_f32(scale_a), _f32(scale_b)))
+    real_a = float(_f32(scale_a)) / twice_max
+    real_b = float(_f32(scale_b)) / twice_max
+    real_out = twice_max / float(_f32(1 << left_shift) * _f32(scale_out))
+    return (quantize_multiplier(real_a), quantize_multiplier(real_b),
+            quantize_multiplier(real_out))
+
+
+def squared_difference_multipliers(scale_a: float, scale_b: float, scale_out: float) -> tuple:
+    """As add_multipliers for int8 SQUARED_DIFFERENCE (squared_difference.cc): inputs
+    shifted left 7 bits, the squared difference scaled by twice_max^2 / (2^14 * output)."""
+    twice_max = float(_f32(2) * max(_f32(scale_a), _f32(scale_b)))
+    real_a = float(_f32(scale_a)) / twice_max
+    real_b = float(_f32(scale_b)) / twice_max
+    real_out = (twice_max * twice_max) / float(_f32(1 << 14) * _f32(scale_out))
+    return (quantize_multiplier(real_a), quantize_multiplier(real_b),
+            quantize_multiplier(real_out))
+
+
+def mul_multiplier(scale_a: float, scale_b: float, scale_out: float) -> tuple:
+    """(mult, shift) of a quantized MUL: a * b / out computed in float (mul.cc multiplies
+    the float scales before it widens the result to double)."""
+    return quantize_multiplier(float(_f32(_f32(scale_a) * _f32(scale_b)) / _f32(scale_out)))
+
+
+def add_sub_values(a, b, offsets, multipliers, left_shift: int, subtract: bool) -> np.ndarray:
+    """The int32 value before the output's offset and clamp of TFLite's quantized ADD (SUB):
+    each input offset by minus its zero point, shifted left, scaled by its multiplier;
+    summed (subtracted); scaled by the output multiplier. offsets: (-zp_a, -zp_b);
+    multipliers: add_multipliers' three pairs."""
+    (ma, sa), (mb, sb), (mo, so) = multipliers
+    va = multiply_by_quantized_multiplier((_i64(a) + offsets[0]) << left_shift, ma, sa)
+    vb = multiply_by_quantized_multiplier((_i64(b) + offsets[1]) << left_shift, mb, sb)
+    return multiply_by_quantized_multiplier(wrap32(va - vb if subtract else va + vb), mo, so)
+
+
+def squared_difference_values(a, b, offsets, multipliers) -> np.ndarray:
+    """As add_sub_values for int8 SQUARED_DIFFERENCE: the scaled difference squared (it
+    fits int32: |difference| < 2^15), then scaled by the output multiplier."""
+    (ma, sa), (mb, sb), (mo, so) = multipliers
+    va = multiply_by_quantized_multiplier((_i64(a) + offsets[0]) << 7, ma, sa)
+    vb = multiply_by_quantized_multiplier((_i64(b) + offsets[1]) << 7, mb, sb)
+    d = va - vb
+    return multiply_by_quantized_multiplier(wrap32(d * d), mo, so)
+
+
+def mul_values(a, b, offsets, multiplier) -> np.ndarray:
+    """As add_sub_values for MUL: the product of the offset inputs, scaled."""
+    p = (_i64(a) + offsets[0]) * (_i64(b) + offsets[1])
+    return multiply_by_quantized_multiplier(wrap32(p), *multiplier)
+
+
+# ---- elementwise unary ops of 8-bit data: 256-entry tables (ops/qunary.py) ------------
+# Every one of these ops maps one input byte to one output byte, so its whole arithmetic
+# is a table computed here, entry by entry exactly as TFLite computes the value: the ops
+# TFLite itself runs through a float table (LUTPopulate: LOGISTIC, TANH, GELU, ELU) with
+# float32 steps and the C library's float functions; the others (RELU*, LEAKY_RELU,
+# PRELU, HARD_SWISH, ABS, RSQRT) with their integer kernels emulated in Python integers.
+# A table is indexed by the input's byte (an int8 value v at uint8(v)), as lookup_u8 reads it.
+
+def byte_values(dtype: str) -> np.ndarray:
+    """The input value of each table index 0..255 (int64): uint8 i, or int8(i)."""
+    i = np.arange(256, dtype=np.int64)
+    return i if dtype == "uint8" else np.where(i < 128, i, i - 256)
+
+
+_LIBM = None
+
+
+def libm_f32(name: str):
+    """The C library's float function `name` (expf, tanhf, erfcf, expm1f, sqrtf) as
+    float32 -> float32: TFLite's std::exp(float) etc. are these, so a table computed with
+    them is the one TFLite computes on the same machine."""
+    global _LIBM
+    if _LIBM is None:
+        import ctypes
+        import ctypes.util
+        _LIBM = ctypes.CDLL(ctypes.util.find_library("m"))
+        for fn in ("expf", "tanhf", "erfcf", "expm1f", "sqrtf"):
+            getattr(_LIBM, fn).restype = ctypes.c_float
+            getattr(_LIBM, fn).argtypes = [ctypes.c_float]
+    f = getattr(_LIBM, name)
+    return lambda x: np.float32(f(float(x)))
+
+
+def _f32_transform(op: str, approximate: bool = False):
+    """The float function TFLite's Prepare tabulates for `op`, in float32 steps."""
+    f = np.float32
+    if op == "LOGISTIC":                       # 1.0f / (1.0f + std::exp(-x))
+        expf = libm_f32("expf")
+        return lambda x: f(f(1) / f(f(1) + expf(-x)))
+    if op == "TANH":
+        return libm_f32("tanhf")
+    if op == "ELU":                            # x < 0 ? std::expm1(x) : x
+        expm1f = libm_f32("expm1f")
+        return lambda x: expm1f(x) if x < 0 else x
+    if op == "GELU" and not approximate:       # 0.5f * x * std::erfc(x * -M_SQRT1_2)
+        erfcf = libm_f32("erfcf")
+        k = f(-0.70710678118654752440)
+        return lambda x: f(f(f(0.5) * x) * erfcf(f(x * k)))
+    if op == "GELU":                           # 0.5f*x*(1 + tanh(sqrt(2/pi)*(x + 0.044715f*x^3)))
+        tanhf = libm_f32("tanhf")
+        k, c = f(1.12837916709551257390 * 0.70710678118654752440), f(0.044715)
+        return lambda x: f(f(f(0.5) * x) * f(f(1) + tanhf(f(k * f(x + f(f(f(c * x) * x) * x))))))
+    raise ValueError(f"no float table for {op}")
+
+
+def float_lut(op: str, in_q: tuple, out_q: tuple, dtype: str, approximate: bool = False) -> np.ndarray:
+    """TFLite's LUTPopulate of `op` for 8-bit data: per input value v, in float32,
+    x = in_scale * (v - in_zp), y = f(x), r = round(y * (1 / out_scale)) (halves away
+    from 0), q = (int)(r + out_zp), clamped to the dtype. Table by byte, of `dtype`."""
+    f = np.float32
+    transform = _f32_transform(op, approximate)
+    (s_in, z_in), (s_out, z_out) = in_q, out_q
+    inverse = f(f(1) / f(s_out))
+    lo, hi = INT_RANGE[dtype]
+    out = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for v in byte_values(dtype):
+            y = transform(f(f(s_in) * f(int(v) - int(z_in))))
+            r = f(y * inverse)
+            if not np.isfinite(r):
+                q = -2**31                     # x86's (int) of a float out of range
+            else:
+                r = f(round_half_away(float(r)))
+                s = f(r + f(z_out))
+                q = int(s) if abs(float(s)) < 2.0**31 else -2**31
+            out.append(min(max(q, lo), hi))
+    return np.array(out, dtype)
+
+
+def _scale_ratio(a: float, b: float) -> float:
+    """float32 a / b, widened to double: how TFLite's Prepare divides two float scales."""
+    return float(np.float32(a) / np.float32(b))
+
+
+def _mbqm(x: int, mult: int, shift: int) -> int:
+    return int(multiply_by_quantized_multiplier(np.int64(x), mult, shift))
+
+
+def relu_table(op: str, in_q: tuple, out_q: tuple, dtype: str) -> np.ndarray:
+    """RELU, RELU6, RELU_N1_TO_1 (ReluX): out_zp + (v - in_zp) rescaled by the float32
+    in_scale / out_scale, clamped to the activation's range in the output's domain."""
+    (s_in, z_in), (s_out, z_out) = in_q, out_q
+    mult, shift = quantize_multiplier(_scale_ratio(s_in, s_out))
+    lo, hi = activation_range(op, s_out, z_out, dtype)
+    return np.array([min(max(z_out + _mbqm(int(v) - z_in, mult, shift), lo), hi)
+                     for v in byte_values(dtype)], dtype)
+
+
+def leaky_relu_table(alpha: float, in_q: tuple, out_q: tuple, dtype: str) -> np.ndarray:
+    """LEAKY_RELU (QuantizeLeakyRelu): v - in_zp rescaled by in_scale / out_scale where
+    >= 0, by in_scale * alpha / out_scale (float32 products) below, + out_zp, clamped."""
+    f = np.float32
+    (s_in, z_in), (s_out, z_out) = in_q, out_q
+    m_id, s_id = quantize_multiplier(_scale_ratio(s_in, s_out))
+    m_al, s_al = quantize_multiplier(float(f(f(s_in) * f(alpha)) / f(s_out)))
+    lo, hi = INT_RANGE[dtype]
+    out = []
+    for v in byte_values(dtype):
+        d = int(v) - z_in
+        y = z_out + (_mbqm(d, m_id, s_id) if d >= 0 else _mbqm(d, m_al, s_al))
+        out.append(min(max(y, lo), hi))
+    return np.array(out, dtype)
+
+
+def prelu_tables(alpha_values, alpha_q: tuple, in_q: tuple, out_q: tuple, dtype: str) -> np.ndarray:
+    """PRELU with constant alpha: one table per alpha value, [len(alpha), 256]. TFLite's
+    reference Prelu: d = v - in_zp; d >= 0: d rescaled by in_scale / out_scale; else
+    d * (alpha - alpha_zp) rescaled by in_scale * alpha_scale / out_scale (float32);
+    + out_zp, clamped."""
+    f = np.float32
+    (s_in, z_in), (s_a, z_a), (s_out, z_out) = in_q, alpha_q, out_q
+    m1, s1 = quantize_multiplier(_scale_ratio(s_in, s_out))
+    m2, s2 = quantize_multiplier(float(f(f(s_in) * f(s_a)) / f(s_out)))
+    lo, hi = INT_RANGE[dtype]
+    d = byte_values(dtype) - z_in
+    pos = multiply_by_quantized_multiplier(d, m1, s1)
+    tables = []
+    for a in np.ravel(alpha_values).astype(np.int64):
+        neg = multiply_by_quantized_multiplier(d * (int(a) - z_a), m2, s2)
+        tables.append(np.clip(np.where(d >= 0, pos, neg) + z_out, lo, hi))
+    return np.array(tables, dtype).reshape(-1, 256)
+
+
+def abs_table(in_q: tuple, out_q: tuple) -> np.ndarray:
+    """int8 ABS (AbsEvalQuantized): |v - in_zp|, rescaled by the float32 in_scale /
+    out_scale unless the scales are equal, + out_zp, clamped."""
+    (s_in, z_in), (s_out, z_out) = in_q, out_q
+    d = np.abs(byte_values("int8") - z_in)
+    if np.float32(s_in) != np.float32(s_out):
+        d = multiply_by_quantized_multiplier(d, *quantize_multiplier(_scale_ratio(s_in, s_out)))
+    return np.clip(d + z_out, -128, 127).astype(np.int8)
+
+
+def _srdhm16(a: int, b: int) -> int:
+    """gemmlowp SaturatingRoundingDoublingHighMul on int16."""
+    if a == b == -32768:
+        return 32767
+    ab = a * b
+    s = ab + ((1 << 14) if ab >= 0 else 1 - (1 << 14))
+    return s // (1 << 15) if s >= 0 else -((-s) // (1 << 15))
+
+
+def _rdbpot(x: int, e: int) -> int:
+    return int(rounding_divide_by_pot(np.int64(x), e))
+
+
+def _rdbpot16(x: int, e: int) -> int:
+    """gemmlowp RoundingDivideByPOT on an int16: its mask is (2**e - 1) cut to 16 bits,
+    so a shift of 16 or more gives +1 for x >= 0 and -1 below (what TFLite computes)."""
+    def i16(v):
+        return (v + 2**15) % 2**16 - 2**15
+    mask = i16((1 << e) - 1)
+    threshold = i16((mask >> 1) + (1 if x < 0 else 0))
+    return i16((x >> e) + (1 if i16(x & mask) > threshold else 0))
+
+
+def _int16_multiplier(m32: int) -> int:
+    """DownScaleInt32ToInt16Multiplier."""
+    return 32767 if m32 >= 2**31 - 1 - (1 << 15) else (m32 + (1 << 15)) >> 16
+
+
+def hard_swish_params(in_q: tuple, out_q: tuple) -> dict:
+    """HardSwishPrepare's constants, from float32 scales."""
+    f = np.float32
+    hires = f(f(1.0 / 128.0) * f(in_q[0]))
+    om, oe = quantize_multiplier(float(f(hires / f(out_q[0]))))
+    rm, re_ = quantize_multiplier(float(f(hires / f(f(3.0) / f(32768.0)))))
+    return dict(out_mult=_int16_multiplier(om), out_exp=oe, relu_mult=_int16_multiplier(rm), relu_exp=re_)
+
+
+def hard_swish_table(in_q: tuple, out_q: tuple, dtype: str) -> np.ndarray:
+    """HARD_SWISH on 8-bit data: TFLite's int16 fixed-point kernel (reference_ops::HardSwish)."""
+    p = hard_swish_params(in_q, out_q)
+    lo, hi = INT_RANGE[dtype]
+
+    def sat16(x):
+        return min(max(x, -32768), 32767)
+    out = []
+    for v in byte_values(dtype):
+        hires = (int(v) - in_q[1]) * 128                         # fits int16 for 8-bit data
+        pre_out = _srdhm16(hires, p["out_mult"])
+        r = hires
+        if p["relu_exp"] > 0:
+            r = sat16(r * (1 << (p["relu_exp"] - 1)))
+        r = _srdhm16(r, p["relu_mult"])
+        if p["relu_exp"] > 0:
+            r = sat16(r * 2)
+        if p["relu_exp"] < 0:
+            r = _rdbpot16(r, -p["relu_exp"])
+        r = (r + (1 << 15)) >> 1
+        prod = r * pre_out                                       # SaturatingDoublingHighMul
+        y = 32767 if r == pre_out == -32768 else (prod // (1 << 15) if prod >= 0 else -((-prod) // (1 << 15)))
+        y = _rdbpot16(y, -p["out_exp"]) + out_q[1]
+        out.append(min(max(y, lo), hi))
+    return np.array(out, dtype)
+
+
+def _srdhm32(a: int, b: int) -> int:
+    return int(saturating_rounding_doubling_high_mul(np.int64(a), np.int64(b)))
+
+
+def _sat_pot(x: int, e: int) -> int:
+    """gemmlowp SaturatingRoundingMultiplyByPOT<e> on an int32."""
+    if e <= 0:
+        return _rdbpot(x, -e) if e < 0 else x
+    threshold = (1 << (31 - e)) - 1
+    if x > threshold:
+        return 2**31 - 1
+    if x < -threshold:
+        return -2**31
+    return x << e
+
+
+def _inv_sqrt_multiplier(value: int) -> tuple:
+    """GetInvSqrtQuantizedMultiplierExp(value, kReverseShift): (multiplier, shift) with
+    1 / sqrt(value) ~= multiplier * 2**(shift - 31), by 5 Newton-Raphson steps in Q3.28."""
+    if value <= 1:
+        return 2**31 - 1, 0
+    shift = 11
+    while value >= 1 << 29:
+        value //= 4
+        shift += 1
+    pairs = (32 - value.bit_length() - 1) // 2 - 1
+    shift -= pairs
+    value <<= 2 * pairs
+    half_input = _sat_pot(value >> 1, -1)
+    half_three = (1 << 28) + (1 << 27)
+    x = 1 << 28
+    for _ in range(5):
+        x3 = _sat_pot(_srdhm32(_srdhm32(x, x), x), 6)
+        x = _sat_pot(_srdhm32(half_three, x) - _srdhm32(half_input, x3), 3)
+    x = _srdhm32(x, 1518500250)
+    if shift < 0:
+        x <<= -shift
+        shift = 0
+    return x, -shift
+
+
+def rsqrt_table(in_q: tuple, out_q: tuple) -> np.ndarray:
+    """int8 RSQRT (RsqrtEvalQuantizedInt8): for d = v - in_zp > 0, 1/sqrt(d) as a
+    fixed-point multiplier, applied to 1 << 20, then rescaled by the double
+    1 / (sqrtf(in_scale) * out_scale) shifted back by 20, + out_zp, clamped; d == 0 gives
+    127. TFLite fails the invoke on any d < 0; those entries hold 127 too."""
+    f = np.float32
+    (s_in, z_in), (s_out, z_out) = in_q, out_q
+    mult, shift = quantize_multiplier(1.0 / float(f(libm_f32("sqrtf")(f(s_in)) * f(s_out))))
+    out = []
+    for v in byte_values("int8"):
+        d = int(v) - z_in
+        if d <= 0:
+            out.append(127)
+            continue
+        m, s = _inv_sqrt_multiplier(d)
+        data = _mbqm(1, m, s + 20)
+        out.append(min(max(_mbqm(data, mult, shift - 20) + z_out, -128), 127))
+    return np.array(out, np.int8)
+
+
+# ---- pools, reductions, softmax (reduce.cc, pooling.cc, softmax; ops/qreduce.py) -------
+def _f32s(x) -> float:
+    """x rounded to float32, as a Python float."""
+    return float(np.float32(x))
+
+
+def mean_multiplier(input_scale: float, output_scale: float, count: int) -> tuple:
+    """(multiplier, shift) of QuantizedMeanOrSum's mean: QuantizeMultiplier of the double
+    input/output scale ratio, then 1/count folded into the multiplier by an integer
+    division after shifting it up by as many bits as count has (minus one), capped so the
+    shift stays >= -31."""
+    q0, s0 = quantize_multiplier(float(np.float64(np.float32(input_scale)) /
+                                       np.float64(np.float32(output_scale))))
+    bits = min(int(count).bit_length() - 1, 32, 31 + s0)
+    return (q0 << bits) // int(count), s0 - bits
+
+
+def mean_4d_params(input_scale: float, input_zp: int, output_scale: float, output_zp: int,
+                   count: int) -> tuple:
+    """(multiplier, shift, bias) of TFLite's optimized int8/uint8 MEAN over H and W with
+    keep_dims: the multiplier of the float32 in_scale / (count * out_scale), and the bias
+    output_zp - (in_zp * in_scale / out_scale in float32, rounded half away by adding
+    +-0.5 in float32 and truncating)."""
+    f = np.float32
+    tmp = f(f(f(input_zp) * f(input_scale)) / f(output_scale))
+    tmp = f(tmp + f(0.5)) if tmp > 0 else f(tmp - f(0.5))
+    bias = int(output_zp) - int(math.trunc(float(tmp)))
+    q, s = quantize_multiplier(_f32s(f(input_scale) / f(f(count) * f(output_scale))))
+    return q, s, bias
+
+
+def sum_float_params(input_scale: float, input_zp: int, output_scale: float, count: int) -> tuple:
+    """(scale, bias), float32, of TFLite's quantized SUM: out = round(sum * scale + bias) +
+    out_zp, scale = in_scale / out_scale and bias = -in_zp * scale * count in float32."""
+    f = np.float32
+    scale = f(f(input_scale) / f(output_scale))
+    bias = f(f(f(-int(input_zp)) * scale) * f(count))
+    return float(scale), float(bias)
+
+
+# glibc's expf (sysdeps/ieee754/flt-32/e_expf.c: exp(x) = 2^(k/32) * 2^(r/32), a 32-entry
+# table of 2^(i/32) and a cubic in r, evaluated in double with fused multiply-adds as the
+# FMA build the x86-64 glibc selects), the std::exp TFLite's prepare calls for float.
+# Python's math.exp, correctly rounded, differs from it in about 1 float of 1600.
+_EXP2F_TABLE = (
+    0x3ff0000000000000, 0x3fefd9b0d3158574, 0x3fefb5586cf9890f, 0x3fef9301d0125b51,
+    0x3fef72b83c7d517b, 0x3fef54873168b9aa, 0x3fef387a6e756238, 0x3fef1e9df51fdee1,
+    0x3fef06fe0a31b715, 0x3feef1a7373aa9cb, 0x3feedea64c123422, 0x3feece086061892d,
+    0x3feebfdad5362a27, 0x3feeb42b569d4f82, 0x3feeab07dd485429, 0x3feea47eb03a5585,
+    0x3feea09e667f3bcd, 0x3fee9f75e8ec5f74, 0x3feea11473eb0187, 0x3feea589994cce13,
+    0x3feeace5422aa0db, 0x3feeb737b0cdc5e5, 0x3feec49182a3f090, 0x3feed503b23e255d,
+    0x3feee89f995ad3ad, 0x3feeff76f2fb5e47, 0x3fef199bdd85529c, 0x3fef3720dcef9069,
+    0x3fef5818dcfba487, 0x3fef7c97337b9b5f, 0x3fefa4afa2a490da, 0x3fefd0765b6e4540)
+_EXPF_INVLN2N = float.fromhex("0x1.71547652b82fep+0") * 32.0
+_EXPF_C = (float.fromhex("0x1.c6af84b912394p-5") / 32.0 / 32.0 / 32.0,
+           float.fromhex("0x1.ebfce50fac4f3p-3") / 32.0 / 32.0,
+           float.fromhex("0x1.62e42ff0c52d6p-1") / 32.0)
+_EXPF_SHIFT = float.fromhex("0x1.8p+52")
+
+
+def _fma(a: float, b: float, c: float) -> float:
+    """a * b + c rounded once (exact rationals; int / int rounds correctly)."""
+    na, da = a.as_integer_ratio()
+    nb, db = b.as_integer_ratio()
+    nc, dc = c.as_integer_ratio()
+    num = na * nb * dc + nc * da * db
+    return num / (da * db * dc) if num else 0.0
+
+
+def expf(x: float) -> float:
+    """glibc's expf of the float32 x <= 88 (above, glibc's overflow cases apply, which
+    this does not model); below -0x1.9fe368p6 it underflows to 0."""
+    x = _f32s(x)
+    if not x <= 88.0:
+        raise ValueError(f"expf({x}) is outside the modelled range")
+    if x < float.fromhex("-0x1.9fe368p6"):
+        return 0.0
+    z = _EXPF_INVLN2N * x
+    kd = _fma(_EXPF_INVLN2N, x, _EXPF_SHIFT)
+    ki = int(np.float64(kd).view(np.uint64))
+    kd -= _EXPF_SHIFT
+    r = z - kd
+    t = (_EXP2F_TABLE[ki % 32] + (ki << 47)) & (2**64 - 1)
+    s = float(np.uint64(t).view(np.float64))
+    c0, c1, c2 = _EXPF_C
+    y = _fma(_fma(c0, r, c1), r * r, _fma(c2, r, 1.0))
+    return _f32s(y * s)
+
+
+def softmax_table(input_scale: float, beta: float) -> np.ndarray:
+    """TFLite's PopulateSoftmaxLookupTable (optimized 8-bit SOFTMAX): 256 float32 values,
+    entry 255 - d = expf(-input_scale * beta * d) for a distance d (in quantized steps) of
+    an element below its row's maximum, every product in float32."""
+    f = np.float32
+    scale = f(-f(input_scale) * f(beta))
+    table = np.zeros(256, np.float32)
+    for d in range(256):
+        table[255 - d] = expf(float(f(scale * f(d))))
+    return table
+
+
+# ---- dynamic-range ("hybrid") FULLY_CONNECTED / CONV_2D / DEPTHWISE_CONV_2D -------------
+def hybrid_weight_scales(t, channels: int) -> np.ndarray:
+    """The float32 scale of each output channel of constant int8 weights `t` (a per-tensor
+    scale repeated): what a hybrid kernel multiplies by the input's scale."""
+    s = t.quant.scales().astype(np.float32).ravel()
+    return np.repeat(s, channels) if s.size == 1 else s
+
+
+def hybrid_row_sums(w2d: np.ndarray) -> np.ndarray:
+    """sum of each row of int8 weights [channels][k] as int32: zero point * row sum is what
+    an asymmetrically quantized input row adds to each channel's dot product."""
+    return np.asarray(w2d, np.int64).sum(axis=1).astype(np.int32)
+
+
+def hybrid_conv_per_channel(t) -> bool:
+    """Whether TFLite's hybrid CONV_2D takes its per-channel path for weights `t` (int8 with
+    more than one scale, not all equal): then the input is quantized asymmetrically, else
+    symmetrically with the first scale."""
+    s = t.quant.scale
+    return t.dtype == "int8" and len(s) > 1 and any(v != s[0] for v in s[1:])
+
+
+def hybrid_quantize_rows(x: np.ndarray, asymmetric: bool) -> tuple:
+    """Each row of float32 x [rows][n] quantized as the pip build of TFLite's hybrid
+    kernels do (runtime/dlcoder_rt/qhybrid.h): (int8 values, float32 scales, int32 zero
+    points). Symmetric: scale max|x|/127, q = round(x * 127/max|x|). Asymmetric: the scale
+    (max(0, max x) - min(0, min x)) / 255 in float32, the zero point from it in double,
+    q = round(x * (1/scale)) + zero point, each rounding half away from zero."""
+    x = np.asarray(x, np.float32)
+    f = np.float32
+
+    def rnd(v):
+        v = np.asarray(v, np.float64)
+        return (np.sign(v) * np.floor(np.abs(v) + 0.5)).astype(np.int64)
+
+    qs, scales, zps = [], [], []
+    for row in x.reshape(x.shape[0], -1):
+        if asymmetric:
+            rmin, rmax = min(f(0), row.min()), max(f(0), row.max())
+            if rmin == rmax:
+                q, s, zp = np.zeros(row.size, np.int64), f(1), 0
+            else:
+                s = f(f(rmax - rmin) / f(255))
+                sd = float(s)
+                zd = (-128.0 - float(rmin) / sd if 128.0 + abs(float(rmin) / sd) < 127.0 + abs(float(rmax) / sd)
+                      else 127.0 - float(rmax) / sd)
+                zp = -128 if zd <= -128 else 127 if zd >= 127 else round_half_away(zd)
+                q = np.clip(rnd(row * (f(1) / s)) + zp, -128, 127)
+        else:
+            r = max(abs(row.min()), abs(row.max()))
+            if r == 0:
+                q, s, zp = np.zeros(row.size, np.int64), f(1), 0
+            else:
+                s, zp = f(r) / f(127), 0
+                q = np.clip(rnd(row * (f(127) / f(r))), -127, 127)
+        qs.append(q.astype(np.int8))
+        scales.append(s)
+        zps.append(zp)
+    return np.array(qs), np.array(scales, np.float32), np.array(zps, np.int32)
+
+
+# ---- QUANTIZE, DEQUANTIZE, requantization (quantize.cc, dequantize.cc) ------------------
+# TFLite's builtin kernels take `block`-sized runs in a vector loop and the rest in a scalar
+# loop that rounds differently (runtime dequantize.h: kAffineBlock); these mirror both.
+def _to_int32(r: np.ndarray) -> np.ndarray:
+    """float -> int32 as the kernels convert: INT32_MIN where it does not fit (NaN, inf)."""
+    r = np.asarray(r, np.float64)
+    ok = np.isfinite(r) & (r >= -2.0**31) & (r < 2.0**31)
+    return np.where(ok, np.where(ok, r, 0).astype(np.int64), -2**31)
+
+
+def quantize_values(x, scale: float, zero_point: int, dtype: str, block: int) -> np.ndarray:
+    """float32 -> dtype: round(x / scale) + zero_point, clamped. The first n // block * block
+    elements multiply by float(1 / double(scale)) and round half to even, the rest divide
+    in double and round half away from zero."""
+    x = np.asarray(x, np.float32)
+    flat = x.reshape(-1)
+    vec = flat.size // block * block
+    inv = np.float32(1.0 / np.float64(np.float32(scale)))
+    with np.errstate(invalid="ignore", over="ignore"):
+        r = np.concatenate([np.rint(flat[:vec] * inv).astype(np.float64),
+                            np.vectorize(round_half_away_float, otypes=[np.float64])(
+                                flat[vec:].astype(np.float64) / np.float64(np.float32(scale)))])
+    q = wrap32(_to_int32(r) + zero_point)
+    lo, hi = INT_RANGE[dtype]
+    return np.clip(q, lo, hi).astype(dtype).reshape(x.shape)
+
+
+def round_half_away_float(v: float) -> float:
+    """std::round of a double, NaN and inf kept."""
+    return v if not math.isfinite(v) else float(round_half_away(v))
+
+
+def dequantize_values(q, scale: float, zero_point: int, block: int) -> np.ndarray:
+    """Per-tensor int -> float32: the first n // block * block elements as
+    float(q) * scale + float(-zero_point * scale) (two float roundings), the rest as
+    float((q - zero_point) * scale) (one)."""
+    q = np.asarray(q)
+    flat = q.reshape(-1).astype(np.int64)
+    vec = flat.size // block * block
+    s = np.float32(scale)
+    offset = np.float32(np.float32(-zero_point) * s)
+    head = (flat[:vec].astype(np.float32) * s).astype(np.float32) + offset
+    tail = (flat[vec:] - zero_point).astype(np.float32) * s
+    return np.concatenate([head, tail]).astype(np.float32).reshape(q.shape)
+
+
+def requantize_values(x, in_zp: int, out_zp: int, multiplier: int, shift: int, vec: int,
+                      dtype: str) -> np.ndarray:
+    """Integer -> integer QUANTIZE: the first `vec` elements rounded half up, the rest half away."""
+    x = np.asarray(x)
+    flat = x.reshape(-1).astype(np.int64) - in_zp
+    lo, hi = INT_RANGE[dtype]
+    out = np.concatenate([requantize(flat[:vec], multiplier, shift, out_zp, lo, hi, "up"),
+                          requantize(flat[vec:], multiplier, shift, out_zp, lo, hi, "away")])
+    return out.astype(dtype).reshape(x.shape)

@@ -87,15 +87,27 @@ REQUANT = {
     "u8_u8": (np.uint8, (0.3, 3), np.uint8, (0.2, 250)),
     "i16_i16": (np.int16, (0.001, 0), np.int16, (0.0007, 0)),
     "i16_i8": (np.int16, (0.0005, 0), np.int8, (0.05, -7)),
+    # ratios of 1/4 and 1/8: a quarter of the values are exact ties of the final shift, where
+    # the vector loop (half up) and the scalar loop (half away) of TFLite's kernel differ (a
+    # ratio of 1/2 has none: its one rounding is the high multiply's, the same in both)
+    "i8_i8_ties": (np.int8, (0.125, 3), np.int8, (1.0, -2)),
+    "i8_i8_ties4": (np.int8, (0.25, -1), np.int8, (1.0, 0)),
+    "u8_u8_ties": (np.uint8, (0.25, 128), np.uint8, (1.0, 120)),
+    "i8_u8_ties": (np.int8, (0.25, 0), np.uint8, (1.0, 128)),
+    "u8_i8_ties": (np.uint8, (0.25, 128), np.int8, (1.0, 0)),
+    "i16_i16_ties": (np.int16, (0.25, 0), np.int16, (1.0, 0)),
+    "i16_i8_ties": (np.int16, (0.25, 0), np.int8, (128.0, 0)),
 }
 
 
 def _requant_model(case, tmp_path):
     dt_in, qin, dt_out, qout = REQUANT[case]
     info = np.iinfo(dt_in)
-    values = (np.arange(info.min, info.max + 1) if info.bits == 8 else
+    # every 8-bit value, then a tail of 5 beyond TFLite's vector blocks, ties below the zero point
+    values = (np.concatenate([np.arange(info.min, info.max + 1), qin[1] - np.array([2, 6, 10, 14, 18])])
+              if info.bits == 8 else
               np.concatenate([[info.min, info.max, 0, 1, -1],
-                              np.random.default_rng(3).integers(info.min, info.max + 1, 1019)]))
+                              np.random.default_rng(3).integers(info.min, info.max + 1, 1024)]))
     m = HandModel()
     x = m.input(values.shape, dt_in, quant=qin)
     y = m.output(m._tensor(values.shape, dt_out, quant=qout))
@@ -117,6 +129,53 @@ def test_requantize_matches_tflite(case, tmp_path):
 
 
 def test_requantize_values_is_the_kernels_formula():
-    p = {"in_zp": 5, "out_zp": -3, "multiplier": 2**30, "shift": 1}   # a ratio of exactly 1
+    p = {"in_zp": 5, "out_zp": -3, "multiplier": 2**30, "shift": 1, "vec": 16}   # a ratio of exactly 1
     x = np.arange(-128, 128)
     np.testing.assert_array_equal(requantize_values(x, p, "int8"), np.clip(x - 5 - 3, -128, 127))
+
+
+# QUANTIZE float32 -> integer and DEQUANTIZE integer -> float32: TFLite's vector loop takes
+# blocks of 8 and rounds differently from its scalar loop over the rest (dequantize.h);
+# inputs of exact ties (QUANTIZE) or every value (DEQUANTIZE), with a tail past the blocks.
+AFFINE = {"i8": (np.int8, (0.5, -3)), "u8": (np.uint8, (0.25, 130)), "i16": (np.int16, (0.125, 0))}
+
+
+def _affine_model(op, dt, q, n, tmp_path):
+    m = HandModel()
+    if op == "QUANTIZE":
+        x = m.input((n,), np.float32)
+        y = m.output(m._tensor((n,), dt, quant=q))
+    else:
+        x = m.input((n,), dt, quant=q)
+        y = m.output(m._tensor((n,), np.float32))
+    m.op(op, [x], [y])
+    path = tmp_path / f"{op}.tflite"
+    path.write_bytes(m.build())
+    return path
+
+
+@pytest.mark.parametrize("case", sorted(AFFINE))
+def test_quantize_float_ties_match_tflite(case, tmp_path):
+    dt, (scale, zp) = AFFINE[case]
+    k = np.arange(-40, 43)                         # 83 values: 10 blocks of 8 and a tail of 3
+    x = ((k + 0.5) * scale).astype(np.float32)     # every one an exact tie
+    x[[3, 81]] = [np.nan, np.inf]
+    path = _affine_model("QUANTIZE", dt, (scale, zp), x.size, tmp_path)
+    ours, _, g = run_ours(path, [x], tmp_path)
+    refs, _ = V.reference_run(str(path), [x])
+    np.testing.assert_array_equal(ours[0], refs[0])
+    check_folding(path, g, [x])
+
+
+@pytest.mark.parametrize("case", sorted(AFFINE))
+def test_dequantize_bits_match_tflite(case, tmp_path):
+    dt, (scale, zp) = AFFINE[case]
+    info = np.iinfo(dt)
+    x = np.random.default_rng(2).integers(info.min, info.max + 1, 8 * 40 + 5).astype(dt)
+    if info.bits == 8:
+        x[:256] = np.arange(info.min, info.max + 1)
+    path = _affine_model("DEQUANTIZE", dt, (scale * 1.37, zp), x.size, tmp_path)
+    ours, _, g = run_ours(path, [x], tmp_path)
+    refs, _ = V.reference_run(str(path), [x])
+    assert ours[0].tobytes() == refs[0].tobytes()
+    check_folding(path, g, [x])

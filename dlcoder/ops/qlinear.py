@@ -19,6 +19,7 @@ from dlcoder.ops._common import shape, spatial_padding
 from dlcoder.ops.matmul import batch_matmul_params
 
 _8BIT = ("int8", "uint8")
+DW_BLOCK = 8
 
 
 def _check(node, g, weight_axis: int):
@@ -33,7 +34,22 @@ def _check(node, g, weight_axis: int):
     if g.tensors[w].dtype not in _8BIT:
         return f"{g.tensors[w].dtype} weights are not supported with {g.tensors[x].dtype} activations"
     return (QP.activation(node) or QP.per_tensor(g, node, (0,)) or
-            QP.weight_scheme(g, node, 1, weight_axis))
+            QP.weight_scheme(g, node, 1, weight_axis) or _bias_scale(node, g))
+
+
+def _bias_scale(node, g):
+    """TFLite's Prepare (GetQuantizedConvolutionMultipler) of per-tensor weights: the bias's
+    scale (0 when it has one per channel) within 2% of an output step of input * weight scale."""
+    b = node.inputs[2] if len(node.inputs) > 2 else -1
+    if b < 0 or g.tensors[node.inputs[1]].quant.per_channel:
+        return None
+    q = g.tensors[b].quant
+    bias_scale = q.scale[0] if q is not None and not q.per_channel else 0.0
+    product = float(np.float32(QP.params(g, node.inputs[0])[0]) * np.float32(g.tensors[node.inputs[1]].quant.scale[0]))
+    if abs(product - bias_scale) / QP.params(g, node.outputs[0])[0] > 0.02:
+        return (f"the bias scale {bias_scale:g} is not input scale * weight scale ({product:g}); "
+                f"TFLite's Prepare rejects that")
+    return None
 
 
 def _bias(g, node, channels: int) -> np.ndarray:
@@ -64,6 +80,8 @@ def _conv_padding(node, g):
 
 
 def _check_conv(node, g):
+    if len(node.inputs) < 3 or node.inputs[2] < 0:
+        return "a quantized CONV_2D needs a bias (TFLite's Prepare requires one)"
     why = _check(node, g, 0)
     if why is None and shape(g, node.inputs[0])[3] != shape(g, node.inputs[1])[3]:
         return "grouped convolution is not supported on quantized data"
@@ -112,6 +130,9 @@ def _depthwise_q(node, g, e):
         "batch": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
         "k_h": kh, "k_w": kw, "stride_h": node.attrs["stride_h"], "stride_w": node.attrs["stride_w"],
         "dil_h": dh, "dil_w": dw, "pad_top": top, "pad_left": left, "depth_multiplier": oc // ic,
+        # int8: TFLite's vector loop takes the output channels in blocks of 8 (rounding
+        # half up), its scalar loop the rest (half away); uint8 rounds half away throughout
+        "vec_channels": oc // DW_BLOCK * DW_BLOCK if g.tensors[x].dtype == "int8" else 0,
         "in_zp": QP.params(g, x)[1], "out_zp": zp, "lo": lo, "hi": hi})
     mult, shift = QP.channel_multipliers(g, x, w, y, oc)
     bias = _bias(g, node, oc).astype(np.int32)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlcoder.codegen import cgen
+from dlcoder.codegen import cgen, runtime_facts
 from dlcoder.ops import Fusion, register
 from dlcoder.ops._shapes import OUT, arity, dtypes_by, dtypes_in, in_shape
 from dlcoder import quant as Q
@@ -55,6 +55,8 @@ def _dequantize_eval(node, g, values):
     if values[0] is None:
         return None
     t = g.tensors[node.inputs[0]]
+    if t.dtype != "float16" and t.quant is not None and not t.quant.per_channel:
+        return [Q.dequantize_values(values[0], t.quant.scale[0], t.quant.zero_point[0], AFFINE_BLOCK)]
     return [dequantize(t.replace(data=np.asarray(values[0])))]
 
 
@@ -112,27 +114,31 @@ def _check_quantize(node, g):
     return _check_affine(g.tensors[node.outputs[0]], "output")
 
 
+# the vector loop's block of QUANTIZE and DEQUANTIZE (float <-> integer) in TFLite's kernels
+AFFINE_BLOCK = runtime_facts.constant("kAffineBlock")
+# the vector loop's block of requantization (integer -> integer), by (input, output) dtype;
+# a pair without one runs TFLite's scalar loop only
+REQUANT_BLOCK = {("int8", "int8"): 16, ("uint8", "uint8"): 16, ("int8", "uint8"): 16, ("uint8", "int8"): 16}
+
+
 def _requantize_params(g, x: int, out: int) -> dict:
-    """TFLite's quantize Prepare for integer input: one multiplier for in scale / out scale."""
+    """TFLite's quantize Prepare for integer input: one multiplier for in scale / out scale;
+    `vec`: the elements its vector loop takes."""
     (si, zi), (so, zo) = (_per_tensor(g.tensors[t]).values() for t in (x, out))
     mult, shift = Q.quantize_multiplier(float(np.float64(si) / np.float64(so)))
-    return {"in_zp": zi, "out_zp": zo, "multiplier": mult, "shift": shift}
+    block = REQUANT_BLOCK.get((g.tensors[x].dtype, g.tensors[out].dtype), 0)
+    vec = g.tensors[x].size // block * block if block else 0
+    return {"in_zp": zi, "out_zp": zo, "multiplier": mult, "shift": shift, "vec": vec}
 
 
 def requantize_values(x: np.ndarray, p: dict, dtype: str) -> np.ndarray:
     """QUANTIZE of integer input in numpy, as the kernel requantize_q computes it."""
-    lo, hi = Q.INT_RANGE[dtype]
-    return Q.requantize(np.asarray(x, np.int64) - p["in_zp"], p["multiplier"], p["shift"], p["out_zp"],
-                        lo, hi).astype(dtype)
+    return Q.requantize_values(x, dtype=dtype, **p)
 
 
 def quantize_values(x: np.ndarray, scale: float, zero_point: int, dtype: str) -> np.ndarray:
-    """TFLite's builtin QUANTIZE in numpy: x * float32(1 / scale), rounded half to even
-    (see quantize_affine in dequantize.h for why not the reference kernel's rounding)."""
-    inv_scale = np.float32(1) / np.float32(scale)
-    q = np.rint(np.asarray(x, np.float32) * inv_scale).astype(np.float64) + zero_point
-    info = np.iinfo(dtype)
-    return np.clip(q, info.min, info.max).astype(dtype)
+    """TFLite's builtin QUANTIZE of float32 in numpy (see quantize_affine in dequantize.h)."""
+    return Q.quantize_values(x, scale, zero_point, dtype, AFFINE_BLOCK)
 
 
 def _quantize_eval(node, g, values):

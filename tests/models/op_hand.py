@@ -37,9 +37,10 @@ class HandModel:
         self.inputs.append(t)
         return t
 
-    def const(self, arr, dtype=None):
+    def const(self, arr, dtype=None, quant=None):
+        """quant: (scale, zero point), or (scales, zero points, axis) per channel."""
         arr = np.asarray(arr, dtype=dtype)
-        return self._tensor(arr.shape, arr.dtype, data=np.ascontiguousarray(arr))
+        return self._tensor(arr.shape, arr.dtype, data=np.ascontiguousarray(arr), quant=quant)
 
     def tensor(self, shape, dtype=np.float32):
         return self._tensor(shape, dtype)
@@ -112,16 +113,18 @@ class HandModel:
         shape = self._ivec(b, t["shape"])
         q = None
         if t["quant"] is not None:
-            scale, zp = t["quant"]
-            sv = b.CreateNumpyVector(np.asarray([scale], np.float32))
-            zv = b.CreateNumpyVector(np.asarray([zp], np.int64))
+            # (scale, zero point) per tensor, or (scales, zero points, axis) per channel
+            scale, zp, axis = (tuple(t["quant"]) + (0,))[:3]
+            sv = b.CreateNumpyVector(np.asarray(scale, np.float32).reshape(-1))
+            zv = b.CreateNumpyVector(np.asarray(zp, np.int64).reshape(-1))
             Q.QuantizationParametersStart(b)
             Q.QuantizationParametersAddScale(b, sv)
             Q.QuantizationParametersAddZeroPoint(b, zv)
+            Q.QuantizationParametersAddQuantizedDimension(b, axis)
             q = Q.QuantizationParametersEnd(b)
         Tensor.TensorStart(b)
         Tensor.TensorAddShape(b, shape)
-        Tensor.TensorAddType(b, _NP2TFL[t["dtype"]])
+        Tensor.TensorAddType(b, t.get("tflite_type", _NP2TFL[t["dtype"]]))
         Tensor.TensorAddBuffer(b, buffer_index)
         Tensor.TensorAddName(b, name)
         if q is not None:

@@ -11,13 +11,25 @@ struct AffineParams {
   int32_t zero_point;
 };
 
-// TFLite computes scale * (q - zero_point) in double and rounds once to float. Both
-// factors are exact floats and their product has at most 41 significant bits, so the
-// double product is exact and a single float multiply rounds to the same value.
+// TFLite's builtin DEQUANTIZE (optimized_ops::Dequantize) takes the elements in blocks of
+// kAffineBlock in its vector loop and the rest in a scalar loop, and the two round
+// differently:
+//   vector: float(q) * scale + float(-zero_point * scale), a float multiply then a float add
+//           (two roundings; no fused multiply-add);
+//   scalar: scale * (q - zero_point) in double, rounded once to float. Both factors are exact
+//           floats and their product has at most 41 significant bits, so the double product
+//           is exact and a single float multiply rounds to the same value.
+constexpr int32_t kAffineBlock = 8;
+
 template <typename Q>
 inline void dequantize_affine(int64_t n, const Q* in, float* out, AffineParams p) {
-  for (int64_t i = 0; i < n; ++i)
-    out[i] = static_cast<float>(int32_t{in[i]} - p.zero_point) * p.scale;
+  const int64_t vec = n / kAffineBlock * kAffineBlock;
+  const float offset = static_cast<float>(-p.zero_point) * p.scale;
+  for (int64_t i = 0; i < vec; ++i) {
+    const float product = static_cast<float>(in[i]) * p.scale;
+    out[i] = product + offset;
+  }
+  for (int64_t i = vec; i < n; ++i) out[i] = static_cast<float>(int32_t{in[i]} - p.zero_point) * p.scale;
 }
 
 // IEEE binary16 bits -> float (exact: every half is a float).
@@ -41,10 +53,11 @@ inline void dequantize_f16(int64_t n, const uint16_t* in, float* out) {
   for (int64_t i = 0; i < n; ++i) out[i] = half_to_float(in[i]);
 }
 
-// rint(x * (1 / scale)) + zero_point, clamped to Q. This is what TFLite's builtin
-// (optimized) QUANTIZE computes: a multiply by the float reciprocal and rounding half to
-// even. Its reference kernel divides and rounds half away from zero; the two differ on
-// ties and near-ties, and the interpreter runs the optimized one.
+// round(x / scale) + zero_point, clamped to Q, as TFLite's builtin QUANTIZE
+// (optimized_ops::AffineQuantize) computes it: its vector loop (blocks of kAffineBlock)
+// multiplies by the reciprocal float(1.0 / double(scale)) and rounds half to even; its
+// scalar loop (the rest) divides in double and rounds half away from zero. The two differ
+// on ties and near-ties.
 // The rounded value is converted to int32 before zero_point is added, and TFLite leaves
 // that conversion undefined where it does not fit (NaN, inf, |x / scale| >= 2^31). x86
 // gives INT32_MIN there (cvtps2dq), which is what the interpreter we check against
@@ -52,30 +65,39 @@ inline void dequantize_f16(int64_t n, const uint16_t* in, float* out) {
 // int32 addition of zero_point then wraps as it does there: NaN and inf become the lowest
 // Q, or the highest for a negative zero_point (INT32_MIN - 3 wraps to INT32_MAX - 2).
 template <typename Q>
-inline void quantize_affine(int64_t n, const float* in, Q* out, AffineParams p) {
+inline Q quantize_rounded(double r, int32_t zero_point) {
   constexpr int32_t lo = std::numeric_limits<Q>::min();
   constexpr int32_t hi = std::numeric_limits<Q>::max();
-  const float inv_scale = 1.0f / p.scale;
-  for (int64_t i = 0; i < n; ++i) {
-    const float r = std::nearbyint(in[i] * inv_scale);
-    const int32_t t = r >= -2147483648.0f && r < 2147483648.0f ? static_cast<int32_t>(r) : INT32_MIN;
-    const int32_t q = static_cast<int32_t>(static_cast<uint32_t>(t) + static_cast<uint32_t>(p.zero_point));
-    out[i] = static_cast<Q>(std::min(std::max(q, lo), hi));
-  }
+  const int32_t t = r >= -2147483648.0 && r < 2147483648.0 ? static_cast<int32_t>(r) : INT32_MIN;
+  const int32_t q = static_cast<int32_t>(static_cast<uint32_t>(t) + static_cast<uint32_t>(zero_point));
+  return static_cast<Q>(std::min(std::max(q, lo), hi));
+}
+
+template <typename Q>
+inline void quantize_affine(int64_t n, const float* in, Q* out, AffineParams p) {
+  const int64_t vec = n / kAffineBlock * kAffineBlock;
+  const float inv_scale = static_cast<float>(1.0 / static_cast<double>(p.scale));
+  for (int64_t i = 0; i < vec; ++i) out[i] = quantize_rounded<Q>(std::nearbyint(in[i] * inv_scale), p.zero_point);
+  for (int64_t i = vec; i < n; ++i)
+    out[i] = quantize_rounded<Q>(std::round(static_cast<double>(in[i]) / static_cast<double>(p.scale)), p.zero_point);
 }
 
 // QUANTIZE of integer input (TFLite's Requantize): (x - in_zp) times in_scale / out_scale as
-// a fixed-point multiplier, plus out_zp, clamped to Out.
+// a fixed-point multiplier, plus out_zp, clamped to Out. TFLite's vector loop (the first
+// `vec` elements; 0 where it has none) rounds half up, its scalar loop half away.
 struct RequantizeParams {
   int32_t in_zp, out_zp, multiplier, shift;
+  int64_t vec;
 };
 
 template <typename In, typename Out>
 inline void requantize_q(int64_t n, const In* x, Out* y, RequantizeParams p) {
   constexpr int32_t lo = std::numeric_limits<Out>::min();
   constexpr int32_t hi = std::numeric_limits<Out>::max();
-  for (int64_t i = 0; i < n; ++i)
-    y[i] = requantize<Out>(int32_t{x[i]} - p.in_zp, p.multiplier, p.shift, p.out_zp, lo, hi);
+  for (int64_t i = 0; i < p.vec; ++i)
+    y[i] = requantize<Out, Rounding::kUp>(int32_t{x[i]} - p.in_zp, p.multiplier, p.shift, p.out_zp, lo, hi);
+  for (int64_t i = p.vec; i < n; ++i)
+    y[i] = requantize<Out, Rounding::kAway>(int32_t{x[i]} - p.in_zp, p.multiplier, p.shift, p.out_zp, lo, hi);
 }
 
 }  // namespace dlcoder_rt

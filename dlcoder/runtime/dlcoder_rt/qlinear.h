@@ -6,6 +6,10 @@
 // uint8 as int16), and the bias arrives as bias - in_zp * sum(weights) per output channel,
 // so sum((x - in_zp) * w) + bias is sum(x * w) + folded bias. A tap in the padding then
 // has to contribute nothing, which an input of in_zp does: the kernels pad with in_zp.
+//
+// Requantization rounds as TFLite's kernels do (requantize.h): CONV_2D and FULLY_CONNECTED
+// half up on every channel, DEPTHWISE_CONV_2D half up on the channels of its vector loop
+// ([0, vec_channels)) and half away on the rest, BATCH_MATMUL half away.
 #pragma once
 
 #include "dlcoder_rt/params.h"
@@ -42,7 +46,7 @@ inline void qdot_channels(const Q* patch, int32_t k, const W* w, const int32_t* 
                           const int32_t* mult, const int32_t* shift, int32_t out_c, QuantOut o, Q* y) {
   for (int32_t c = 0; c < out_c; ++c) {
     const int32_t acc = bias[c] + dot_i32(patch, w + int64_t{c} * k, k);
-    y[c] = requantize<Q>(acc, mult[c], shift[c], o.zero_point, o.lo, o.hi);
+    y[c] = requantize<Q, Rounding::kUp>(acc, mult[c], shift[c], o.zero_point, o.lo, o.hi);
   }
 }
 
@@ -87,7 +91,7 @@ struct QDepthwiseParams {
   int32_t out_h, out_w, out_c;
   int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w;
   int32_t pad_top, pad_left;
-  int32_t depth_multiplier;
+  int32_t depth_multiplier, vec_channels;
   int32_t in_zp, out_zp, lo, hi;
 };
 
@@ -121,8 +125,10 @@ inline void depthwise_conv2d_q(const QDepthwiseParams& p, const Q* x, const W* w
           }
         }
         Q* yp = y + ((int64_t{b} * p.out_h + oy) * p.out_w + ox) * p.out_c;
-        for (int32_t c = 0; c < p.out_c; ++c)
-          yp[c] = requantize<Q>(acc[c], mult[c], shift[c], p.out_zp, p.lo, p.hi);
+        for (int32_t c = 0; c < p.vec_channels; ++c)
+          yp[c] = requantize<Q, Rounding::kUp>(acc[c], mult[c], shift[c], p.out_zp, p.lo, p.hi);
+        for (int32_t c = p.vec_channels; c < p.out_c; ++c)
+          yp[c] = requantize<Q, Rounding::kAway>(acc[c], mult[c], shift[c], p.out_zp, p.lo, p.hi);
       }
 }
 
