@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dlcoder.ir import Graph
 from dlcoder.ops import Op, fusion
-from dlcoder.passes.rewrite import drop_nodes, float32, fused_attrs, plain, rewrite_until_fixed
+from dlcoder.passes.rewrite import drop_nodes, float32, float_node, fused_attrs, plain, rewrite_until_fixed
 
 
 def _channel_vector(g: Graph, t: int, channels: int) -> bool:
@@ -35,7 +35,7 @@ def fuse_input_scale(g: Graph) -> Graph:
             return None
         reader = g.nodes[readers[0]]
         hook = fusion(reader.op).input_scale
-        if hook is None or reader.inputs[0] != out:
+        if hook is None or reader.inputs[0] != out or not float_node(g, reader):
             return None
         c = g.tensors[out].shape[-1]
         for x, s in (mul.inputs[:2], mul.inputs[1::-1]):

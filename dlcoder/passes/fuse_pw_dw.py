@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dlcoder.ir import Graph, Node
 from dlcoder.ops import Op
-from dlcoder.passes.rewrite import drop_nodes, float32, fused_attrs, private_producer
+from dlcoder.passes.rewrite import drop_nodes, float_node, fused_attrs, private_producer
 
 
 def _pointwise(node, g) -> bool:
@@ -27,14 +27,14 @@ def _pointwise(node, g) -> bool:
     return (w.is_const and g.tensors[node.inputs[2]].is_const and w.shape[1:3] == (1, 1)
             and w.shape[3] == x.shape[3] and node.attrs.get("stride_h") == 1
             and node.attrs.get("stride_w") == 1 and "explicit_padding" not in node.attrs
-            and float32(g, node.inputs[0]) and x.shape[1:3] == g.tensors[node.outputs[0]].shape[1:3])
+            and float_node(g, node) and x.shape[1:3] == g.tensors[node.outputs[0]].shape[1:3])
 
 
 def _depthwise(node, g) -> bool:
     if node.op != Op.DEPTHWISE_CONV_2D or len(node.inputs) < 3:
         return False
     x, w = g.tensors[node.inputs[0]], g.tensors[node.inputs[1]]
-    return w.is_const and w.shape[3] == x.shape[3] and w.shape[1] <= 7 and float32(g, node.inputs[0])
+    return w.is_const and w.shape[3] == x.shape[3] and w.shape[1] <= 7 and float_node(g, node)
 
 
 def fuse_pw_dw(g: Graph) -> Graph:

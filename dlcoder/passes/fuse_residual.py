@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dlcoder.ir import Graph
 from dlcoder.ops import Op, fusion
-from dlcoder.passes.rewrite import (float32, fuse_into, fused_attrs, private_producer,
+from dlcoder.passes.rewrite import (float32, float_node, fuse_into, fused_attrs, private_producer,
                                    rewrite_until_fixed)
 
 
@@ -44,7 +44,7 @@ def fuse_residual(g: Graph) -> Graph:
         for side in (0, 1):
             t, other = add.inputs[side], add.inputs[1 - side]
             p = private_producer(g, t, producers, consumers)
-            hook = p is not None and fusion(g.nodes[p].op).residual
+            hook = p is not None and float_node(g, g.nodes[p]) and fusion(g.nodes[p].op).residual
             if not hook or producers.get(other, -1) >= p:
                 continue   # no residual epilogue, or `other` computed after the producer runs
             act = add.attrs.get("fused_activation_function", "NONE")

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dlcoder.ir import Graph
-from dlcoder.ops import fusion
+from dlcoder.ops import fusion, kind as node_kind
 
 # The fused kernels exist for float32 only: every fusion asks `float32` before it fires.
 FUSED_DTYPES = frozenset({"float32"})
@@ -11,6 +11,12 @@ FUSED_DTYPES = frozenset({"float32"})
 def float32(g: Graph, *tensors) -> bool:
     """Every tensor (ids; -1: absent, ignored) has a dtype the fused kernels take."""
     return all(g.tensors[t].dtype in FUSED_DTYPES for t in tensors if t >= 0)
+
+
+def float_node(g: Graph, node) -> bool:
+    """The node computes in float (ops.kind): the fused kernels have no quantized or hybrid
+    (float activations, int8 weights) form, so no pass fuses any other node."""
+    return node_kind(node, g) == "float"
 
 
 def plain(node) -> bool:
@@ -81,7 +87,7 @@ def absorb_activations(g: Graph, kind: str, attr: str, is_free) -> Graph:
             return None
         prod = g.nodes[p]
         if not getattr(fusion(prod.op), "takes_" + kind) or len(prod.outputs) != 1 \
-                or not is_free(prod):
+                or not is_free(prod) or not float_node(g, prod):
             return None
         value = value(act) if callable(value) else value
         attrs = fused_attrs(dict(prod.attrs, **{attr: value}), prod, act)

@@ -1,0 +1,180 @@
+"""The dynamic-range ("hybrid") variants of FULLY_CONNECTED, CONV_2D and DEPTHWISE_CONV_2D:
+float32 activations, constant int8 weights, float32 bias; kernels in qhybrid.h.
+
+As TFLite's hybrid kernels (fully_connected.cc EvalHybrid, conv.cc EvalHybrid and
+EvalHybridPerChannel, depthwise_conv.cc EvalHybridPerChannel): the input is quantized to
+int8 at run time, one scale (and zero point) per batch row, multiplied in integers with the
+int8 weights, and scaled back by input scale * weight scale; the weights stay int8.
+
+Which quantization of the input each op takes, as TFLite decides it:
+- FULLY_CONNECTED: one row per `k` inputs; asymmetric when its option
+  asymmetric_quantize_inputs is set, else symmetric.
+- CONV_2D: one row per image; asymmetric when the weights have per-channel scales that
+  differ (TFLite's per-channel path), else symmetric with the first scale.
+- DEPTHWISE_CONV_2D: one row per image, always asymmetric, per-channel scales.
+
+Generation time computes the weight row sums (for the zero point) and the per-channel
+scales (dlcoder/quant.py).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from dlcoder import quant as Q
+from dlcoder.ops import register
+from dlcoder.ops import _quant as QP
+from dlcoder.ops._common import act_range, shape, spatial_padding
+
+_CLAMPS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
+_FMAX = float(np.finfo(np.float32).max)
+
+
+def _check(node, g, weight_axis: int):
+    w = node.inputs[1]
+    if len(node.inputs) > 3 or "epilogue" in node.attrs or "residual_act" in node.attrs:
+        # a residual, input scale or epilogue a fusion pass put into the node
+        return "a dynamic-range quantized op takes no fused residual, input scale or epilogue"
+    if not g.tensors[w].is_const:
+        return "the weights must be a constant"
+    if g.tensors[w].dtype != "int8":
+        return (f"{g.tensors[w].dtype} weights with float activations are not supported "
+                "(dynamic-range quantization takes int8 weights)")
+    b = node.inputs[2] if len(node.inputs) > 2 else -1
+    if b >= 0 and (not g.tensors[b].is_const or g.tensors[b].dtype != "float32"):
+        return "the bias of a dynamic-range quantized op must be a float32 constant"
+    act = node.attrs.get("fused_activation_function", "NONE")
+    if act not in _CLAMPS:
+        return f"fused activation {act} is not supported with dynamic-range quantization"
+    return QP.weight_scheme(g, node, 1, weight_axis)
+
+
+def _bounds(node, unbounded: float) -> tuple:
+    """(lo, hi) of the fused activation; without a bound, +-unbounded."""
+    rng = act_range(node) or (None, None)
+    return (float(rng[0]) if rng[0] is not None else -unbounded,
+            float(rng[1]) if rng[1] is not None else unbounded)
+
+
+def _bias(g, node, channels: int):
+    b = node.inputs[2] if len(node.inputs) > 2 else -1
+    return None if b < 0 else g.const(b).astype(np.float32).ravel()
+
+
+def _bias_arg(e, g, node, channels: int) -> str:
+    b = _bias(g, node, channels)
+    return "nullptr" if b is None else e.weights(b)
+
+
+# ---- FULLY_CONNECTED -------------------------------------------------------------------
+def _check_fc(node, g):
+    if node.attrs.get("weights_format", 0) != 0:
+        return "shuffled weights format is not supported"
+    return _check(node, g, 0)
+
+
+def _fc_scratch(node, g) -> int:
+    return shape(g, node.inputs[1])[1]
+
+
+def _fc_h(node, g, e):
+    x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    units, depth = shape(g, w)
+    weights = g.tensors[w].data
+    # FC applies its activation to the floats as they are: no bound, no clamp
+    lo, hi = _bounds(node, float("inf"))
+    params = QP.struct(e, "HybridFullyConnectedParams", {
+        "rows": g.tensors[x].size // depth, "k": depth, "out_c": units,
+        "asymmetric": int(bool(node.attrs.get("asymmetric_quantize_inputs", False))), "lo": lo, "hi": hi})
+    return (f"dlcoder_rt::fully_connected_hybrid({params}, {e.src(x)}, {e.weights(weights)}, "
+            f"{e.weights(Q.hybrid_row_sums(weights))}, "
+            f"{e.weights(Q.hybrid_weight_scales(g.tensors[w], units))}, {_bias_arg(e, g, node, units)}, "
+            f"{e.dst(y)}, {e.scratch('int8_t')});")
+
+
+# ---- CONV_2D -----------------------------------------------------------------------------
+def _check_conv(node, g):
+    why = _check(node, g, 0)
+    if why is not None:
+        return why
+    if shape(g, node.inputs[0])[3] != shape(g, node.inputs[1])[3]:
+        return "grouped convolution is not supported with dynamic-range quantization"
+    dil = (node.attrs.get("dilation_h_factor", 1), node.attrs.get("dilation_w_factor", 1))
+    if dil != (1, 1) and Q.hybrid_conv_per_channel(g.tensors[node.inputs[1]]):
+        # TFLite's per-channel hybrid kernel runs it without dilation on an output sized
+        # with it: not a convolution to reproduce
+        return "dilated CONV_2D with per-channel dynamic-range weights is not supported"
+    return None
+
+
+def _conv_scratch(node, g) -> int:
+    _, ih, iw, ic = shape(g, node.inputs[0])
+    _, kh, kw, _ = shape(g, node.inputs[1])
+    return ih * iw * ic + kh * kw * ic
+
+
+def _conv_h(node, g, e):
+    x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    n, ih, iw, ic = shape(g, x)
+    oc, kh, kw, _ = shape(g, w)
+    _, oh, ow, _ = shape(g, y)
+    dh, dw = node.attrs.get("dilation_h_factor", 1), node.attrs.get("dilation_w_factor", 1)
+    top, left = spatial_padding(node, ih, iw, oh, ow, kh, kw, dh, dw)
+    weights = g.tensors[w].data.reshape(oc, kh * kw * ic)
+    lo, hi = _bounds(node, _FMAX)
+    per_channel = Q.hybrid_conv_per_channel(g.tensors[w])
+    scales = Q.hybrid_weight_scales(g.tensors[w], oc)
+    if not per_channel:
+        scales = np.full(oc, scales[0], np.float32)
+    params = QP.struct(e, "HybridConvParams", {
+        "batch": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
+        "k_h": kh, "k_w": kw, "stride_h": node.attrs["stride_h"], "stride_w": node.attrs["stride_w"],
+        "dil_h": dh, "dil_w": dw, "pad_top": top, "pad_left": left, "asymmetric": int(per_channel),
+        "lo": lo, "hi": hi})
+    return (f"dlcoder_rt::conv2d_hybrid({params}, {e.src(x)}, {e.weights(weights)}, "
+            f"{e.weights(Q.hybrid_row_sums(weights))}, {e.weights(scales)}, "
+            f"{_bias_arg(e, g, node, oc)}, {e.dst(y)}, {e.scratch('int8_t')});")
+
+
+# ---- DEPTHWISE_CONV_2D -------------------------------------------------------------------
+def _check_dw(node, g):
+    why = _check(node, g, 3)
+    if why is not None:
+        return why
+    t = g.tensors[node.inputs[1]]
+    if not t.quant.per_channel:
+        # TFLite reads one scale per output channel from the weights' scale array
+        return "DEPTHWISE_CONV_2D with dynamic-range weights needs one scale per output channel"
+    return None
+
+
+def _dw_scratch(node, g) -> int:
+    _, ih, iw, ic = shape(g, node.inputs[0])
+    oc = shape(g, node.inputs[1])[3]
+    return (ih * iw * ic + 3) // 4 * 4 + 4 * oc
+
+
+def _depthwise_h(node, g, e):
+    x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    n, ih, iw, ic = shape(g, x)
+    _, kh, kw, oc = shape(g, w)
+    _, oh, ow, _ = shape(g, y)
+    dh, dw = node.attrs.get("dilation_h_factor", 1), node.attrs.get("dilation_w_factor", 1)
+    top, left = spatial_padding(node, ih, iw, oh, ow, kh, kw, dh, dw)
+    lo, hi = _bounds(node, _FMAX)
+    params = QP.struct(e, "HybridDepthwiseParams", {
+        "batch": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
+        "k_h": kh, "k_w": kw, "stride_h": node.attrs["stride_h"], "stride_w": node.attrs["stride_w"],
+        "dil_h": dh, "dil_w": dw, "pad_top": top, "pad_left": left, "depth_multiplier": oc // ic,
+        "lo": lo, "hi": hi})
+    return (f"dlcoder_rt::depthwise_conv2d_hybrid({params}, {e.src(x)}, "
+            f"{e.weights(g.tensors[w].data)}, {e.weights(Q.hybrid_weight_scales(g.tensors[w], oc))}, "
+            f"{_bias_arg(e, g, node, oc)}, {e.dst(y)}, {e.scratch('int8_t')});")
+
+
+_DTYPES = frozenset({"float32", "int8"})
+register("FULLY_CONNECTED", header="qhybrid.h", dtypes=_DTYPES, check=_check_fc, scratch=_fc_scratch,
+         variant="hybrid")(_fc_h)
+register("CONV_2D", header="qhybrid.h", dtypes=_DTYPES, check=_check_conv, scratch=_conv_scratch,
+         variant="hybrid")(_conv_h)
+register("DEPTHWISE_CONV_2D", header="qhybrid.h", dtypes=_DTYPES, check=_check_dw, scratch=_dw_scratch,
+         variant="hybrid")(_depthwise_h)
