@@ -53,7 +53,8 @@ def test_files(model_path: str, g0: Graph, g: Graph, lib: Library, name: str, se
     from dlcoder.codegen.emitter import emit_test_files
     inputs = verify.random_inputs(g0, seed)
     expected, _ = verify.reference_run(model_path, inputs)
-    return emit_test_files(g, name, lib.weight_bytes, inputs, expected, verify.FLOAT_BOUND)
+    bound = verify.float_bound(model_path, inputs, expected)
+    return emit_test_files(g, name, lib.weight_bytes, inputs, expected, bound)
 
 
 def write_files(files: dict, out_dir: str) -> None:

@@ -117,6 +117,21 @@ class Comparison:
     detail: str = ""    # the first non-finite disagreement, if any
 
 
+def float_bound(model_path: str, inputs: list, builtin: list = None) -> float:
+    """The bound on float outputs for these inputs: FLOAT_BOUND, or twice what TFLite's own
+    two backends (XNNPACK and the builtin kernels) disagree by, where that is larger. A
+    model with float ops ahead of dynamic-range ones needs it: the last bit of a float
+    activation moves the scale that the dynamic-range op quantizes it with, and so every
+    integer it computes; TFLite's backends differ there as much as we do."""
+    if builtin is None:
+        builtin, _ = reference_run(model_path, inputs)
+    if not any(np.issubdtype(np.asarray(r).dtype, np.floating) for r in builtin):
+        return FLOAT_BOUND
+    xnn, _ = reference_run(model_path, inputs, xnnpack=True)
+    return max([FLOAT_BOUND] + [2 * compare(a, b).relative for a, b in zip(xnn, builtin)
+                                if np.issubdtype(np.asarray(b).dtype, np.floating)])
+
+
 def compare(ours: np.ndarray, ref: np.ndarray, index: int = 0, bound: float = FLOAT_BOUND) -> Comparison:
     """Float outputs: positions equal by value (both inf of one sign, 0 and -0) or both NaN
     count as no error; any other disagreement that involves inf or NaN (NaN against a

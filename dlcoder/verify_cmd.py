@@ -34,9 +34,13 @@ def verify(model: str, shapes: dict, inputs_npz=None, per_tensor=False, seed=0,
     lib, g = compiler.compile_graph(g0, name)   # a model dlcoder refuses fails here, first
     inputs = load_inputs(inputs_npz, g0) if inputs_npz else V.random_inputs(g0, seed)
     refs, interp = V.reference_run(model, inputs, preserve=per_tensor)
+    bound = V.float_bound(model, inputs, refs)
+    if bound > V.FLOAT_BOUND:
+        print(f"float bound: {bound:.3g} (twice the disagreement of TFLite's XNNPACK and builtin "
+              f"kernels on these inputs; {V.FLOAT_BOUND:g} otherwise)")
     with V.Workdir(keep_dir) as work:
         ours, _ = _build_and_run(lib, g, name, inputs, work, cxx)
-        ok = _report_outputs(ours, refs, interp, len(inputs))
+        ok = _report_outputs(ours, refs, interp, len(inputs), bound)
         if per_tensor:
             dlib, dg = compiler.compile_graph(g0, name, debug=True)
             debug_ours, arena = _build_and_run(dlib, dg, name, inputs,
@@ -54,7 +58,7 @@ def _build_and_run(lib, g, name, inputs, work, cxx, arena_dump=False):
     return V.run_runner(exe, g, inputs, work, arena_dump=arena_dump)
 
 
-def _report_outputs(ours, refs, interp, n_inputs) -> bool:
+def _report_outputs(ours, refs, interp, n_inputs, bound=V.FLOAT_BOUND) -> bool:
     """One line per output; False on any mismatch, including a different number of inputs
     or outputs than the TFLite interpreter has (zip would hide a missing one)."""
     ok = True
@@ -66,7 +70,7 @@ def _report_outputs(ours, refs, interp, n_inputs) -> bool:
         print(f"outputs: ours {len(ours)}, tflite {len(refs)} MISMATCH")
         ok = False
     for k, (o, r) in enumerate(zip(ours, refs)):
-        c = V.compare(o, r, k)
+        c = V.compare(o, r, k, bound=bound)
         ok &= c.ok
         verdict = 'OK' if c.ok else 'MISMATCH'
         if np.issubdtype(r.dtype, np.floating):
