@@ -117,10 +117,20 @@ class HandModel:
             scale, zp, axis = (tuple(t["quant"]) + (0,))[:3]
             sv = b.CreateNumpyVector(np.asarray(scale, np.float32).reshape(-1))
             zv = b.CreateNumpyVector(np.asarray(zp, np.int64).reshape(-1))
+            details = None
+            if t.get("custom_quant") is not None:   # QuantizationDetails: CustomQuantization
+                CQ = tfl_module("CustomQuantization")
+                raw = b.CreateNumpyVector(np.frombuffer(t["custom_quant"], np.uint8))
+                CQ.CustomQuantizationStart(b)
+                CQ.CustomQuantizationAddCustom(b, raw)
+                details = CQ.CustomQuantizationEnd(b)
             Q.QuantizationParametersStart(b)
             Q.QuantizationParametersAddScale(b, sv)
             Q.QuantizationParametersAddZeroPoint(b, zv)
             Q.QuantizationParametersAddQuantizedDimension(b, axis)
+            if details is not None:
+                Q.QuantizationParametersAddDetailsType(b, 1)
+                Q.QuantizationParametersAddDetails(b, details)
             q = Q.QuantizationParametersEnd(b)
         Tensor.TensorStart(b)
         Tensor.TensorAddShape(b, shape)

@@ -1,0 +1,244 @@
+// Dynamic-range ("hybrid") UNIDIRECTIONAL_SEQUENCE_LSTM: float32 sequence, states, biases
+// and layer-norm coefficients; int8 weights (input-to-gate, recurrent, peephole, projection)
+// with one scale per tensor. As TFLite's EvalHybrid (lstm_eval.cc), step by step and row by
+// row (every row of a step is independent of the others):
+//   - the step's input row and the previous output state row are quantized to int8 on the
+//     fly (qhybrid.h: symmetric, or asymmetric with a zero point when the option says so);
+//   - each gate starts at its bias (0 with layer norm) and accumulates, input then
+//     recurrent product, float(sum(q * w) - zp * row_sum) * (row scale * weight scale);
+//   - peepholes add (float(w) * scale) * c; layer norm (TFLite's MeanStddevNormalization)
+//     scales by the coefficients and adds the bias;
+//   - the gates' sigmoid and the tanh are Eigen's float approximations, as TFLite's
+//     tensor_utils apply them (see hybrid_lstm_tanh, hybrid_lstm_sigmoid); c = f * c, then
+//     c += g * i (CIFG: i = 1 - f); clipping; h = o * act(c);
+//   - a projection quantizes h like the input and adds its bias; then projection clipping.
+// Every float operation is one rounded operation, in TFLite's order (no fused multiply-add).
+#pragma once
+
+#include "dlcoder_rt/common.h"
+#include "dlcoder_rt/qhybrid.h"
+
+namespace dlcoder_rt {
+
+struct HybridLstmParams {
+  int32_t batch, steps, n_input, n_cell, n_output;
+  int32_t time_major, cifg, asymmetric;
+  int32_t act;  // the cell gate's and the cell state's: 1 tanh, 2 relu, 3 relu6, 4 relu_n1_to_1
+  float cell_clip, proj_clip;  // > 0: clip to [-clip, clip]
+};
+
+// Gates go input (absent with CIFG), forget, cell, output: G = 3 or 4 gates of n_cell rows.
+// Every pointer but wx, wh, bias and the states may be null (the option absent).
+struct HybridLstmWeights {
+  const int8_t* wx;         // [G][n_cell][n_input]
+  const float* wx_scale;    // [G]
+  const int32_t* wx_sums;   // [G][n_cell]: row sums (for an asymmetric input's zero point)
+  const int8_t* wh;         // [G][n_cell][n_output]
+  const float* wh_scale;    // [G]
+  const int32_t* wh_sums;   // [G][n_cell]
+  const float* peephole;    // [3][n_cell]: float(w) * scale, to the input, forget, output gates
+  const float* bias;        // [G][n_cell]
+  const float* norm;        // [G][n_cell] layer-norm coefficients
+  const int8_t* proj;       // [n_output][n_cell]
+  const float* proj_scale;  // [1]
+  const int32_t* proj_sums; // [n_output]
+  const float* proj_bias;   // [n_output]
+  const float* h0;          // initial output state [batch][n_output]
+  const float* c0;          // initial cell state [batch][n_cell]
+};
+
+// tanh as TFLite's LSTM takes it (Eigen's float tanh with EIGEN_FAST_MATH, no FMA: a 9/8
+// rational approximation, clamped where it reaches +-1). Measured against the pip build's
+// TANH and LSTM kernels.
+inline float hybrid_lstm_tanh(float a) {
+  const float x = std::max(std::min(a, 7.90738964080810547f), -7.90738964080810547f);
+  const float x2 = x * x, x3 = x2 * x;
+  float p = 1.394553628e-8f;
+  p = x2 * p + 2.102733560e-5f;
+  p = x2 * p + 3.520756727e-3f;
+  p = x2 * p + 1.340216100e-1f;
+  float q = 8.015776984e-7f;
+  q = x2 * q + 3.326951409e-4f;
+  q = x2 * q + 2.597254514e-2f;
+  q = x2 * q + 4.673548340e-1f;
+  q = x2 * q + 1.0f;
+  return (x3 * p + x) / q;
+}
+
+inline float hybrid_lstm_act(int32_t act, float x) {
+  switch (act) {
+    case 1: return hybrid_lstm_tanh(x);
+    case 2: return std::max(0.0f, x);
+    case 3: return std::max(0.0f, std::min(x, 6.0f));
+    case 4: return std::max(-1.0f, std::min(x, 1.0f));
+    default: return x;
+  }
+}
+
+// Eigen's float logistic, which TFLite's LSTM applies to a gate buffer: a 4-float packet
+// path (exp(x/2) by range reduction and a degree-5 polynomial, squared, then e / (1 + e))
+// for the packets, a scalar path (expf) for the elements before the first 16-byte aligned
+// one and after the last whole packet.
+inline float hybrid_lstm_sigmoid_packet(float x0) {
+  float x = std::min(x0, 16.6355324f) * 0.5f;
+  const float m = std::floor(x * 1.44269504088896341f + 0.5f);
+  float r = m * -0.693359375f + x;
+  r = m * 2.12194440e-4f + r;
+  const float r2 = r * r;
+  const float even = r2 * 4.1898667812347412109375e-2f + 0.49999141693115234375f;
+  const float odd = r2 * 8.33471305668354034423828125e-3f + 0.16666877269744873046875f;
+  float p = r * odd + even;
+  p = r2 * p + (r + 1.0f);
+  const int32_t biased = static_cast<int32_t>(std::min(std::max(m + 127.0f, 0.0f), 255.0f));
+  const uint32_t bits = static_cast<uint32_t>(biased) << 23;
+  float two_m;
+  std::memcpy(&two_m, &bits, sizeof(float));
+  float e = p * two_m;
+  e = e * e;
+  return x0 < -104.0f ? 0.0f : e / (1.0f + e);
+}
+
+inline float hybrid_lstm_sigmoid_scalar(float x) {
+  const float e = std::exp(std::min(x, 16.6355324f));
+  return e / (1.0f + e);
+}
+
+// Logistic of g[0, n): elements idx0 .. idx0 + n of a call on `size` floats that start
+// `base` floats after a 16-byte aligned address.
+inline void hybrid_lstm_sigmoid(float* g, int32_t n, int64_t base, int64_t idx0, int64_t size) {
+  const int64_t head = std::min<int64_t>((4 - base % 4) % 4, size);
+  const int64_t end = head + (size - head) / 4 * 4;
+  for (int32_t i = 0; i < n; ++i) {
+    const int64_t k = idx0 + i;
+    g[i] = k >= head && k < end ? hybrid_lstm_sigmoid_packet(g[i]) : hybrid_lstm_sigmoid_scalar(g[i]);
+  }
+}
+
+// TFLite's MeanStddevNormalization of one row of n (its portable form, sums left to right:
+// a 20-cell case rules out the NEON kernel's 16-wide blocks).
+inline void hybrid_lstm_normalize(float* v, int32_t n) {
+  float sum = 0.0f;
+  for (int32_t i = 0; i < n; ++i) sum += v[i];
+  const float mean = sum / static_cast<float>(n);
+  float sq = 0.0f;
+  for (int32_t i = 0; i < n; ++i) {
+    const float d = v[i] - mean;
+    sq += d * d;
+  }
+  const float variance = sq / static_cast<float>(n);
+  const float inv = 1.0f / std::sqrt(variance + 1e-8f);
+  for (int32_t i = 0; i < n; ++i) v[i] = (v[i] - mean) * inv;
+}
+
+// gate[i] += float(sum(q * w[i]) - zp * sums[i]) * scale for the n rows of w (k columns).
+inline void hybrid_lstm_accumulate(const int8_t* q, int32_t k, int32_t zp, float scale,
+                                   const int8_t* w, const int32_t* sums, int32_t n, float* gate) {
+  for (int32_t i = 0; i < n; ++i) {
+    const int32_t acc = hybrid_dot(q, w + int64_t{i} * k, k) - zp * sums[i];
+    gate[i] += static_cast<float>(acc) * scale;
+  }
+}
+
+// scratch: floats [G * n_cell + n_cell + batch * (n_output + n_cell)], then int8
+// [max(n_input, n_output, n_cell)].
+inline void unidirectional_lstm_hybrid(const HybridLstmParams& p, const HybridLstmWeights& w,
+                                       const float* in, float* out, float* scratch) {
+  const int32_t n = p.n_cell, G = p.cifg ? 3 : 4;
+  float* gates = scratch;                          // [G][n]
+  float* hidden = gates + int64_t{G} * n;          // [n]
+  float* h_state = hidden + n;                     // [batch][n_output]
+  float* c_state = h_state + int64_t{p.batch} * p.n_output;  // [batch][n]
+  int8_t* q = reinterpret_cast<int8_t*>(c_state + int64_t{p.batch} * n);
+  std::memcpy(h_state, w.h0, sizeof(float) * p.batch * p.n_output);
+  std::memcpy(c_state, w.c0, sizeof(float) * p.batch * n);
+  const bool asym = p.asymmetric != 0;
+  const int64_t t_stride = p.time_major ? p.batch : 1, b_stride = p.time_major ? 1 : p.steps;
+
+  for (int32_t b = 0; b < p.batch; ++b) {
+    float* h = h_state + int64_t{b} * p.n_output;
+    float* c = c_state + int64_t{b} * n;
+    for (int32_t t = 0; t < p.steps; ++t) {
+      const int64_t row = t * t_stride + b * b_stride;
+      const float* x = in + row * p.n_input;
+      float* y = out + row * p.n_output;
+      for (int32_t j = 0; j < G; ++j) {
+        float* g = gates + int64_t{j} * n;
+        if (w.norm != nullptr) {
+          std::fill(g, g + n, 0.0f);
+        } else {
+          std::copy(w.bias + int64_t{j} * n, w.bias + int64_t{j + 1} * n, g);
+        }
+      }
+      float s;
+      int32_t zp;
+      hybrid_quantize(asym, x, p.n_input, q, &s, &zp);
+      for (int32_t j = 0; j < G; ++j)
+        hybrid_lstm_accumulate(q, p.n_input, zp, s * w.wx_scale[j], w.wx + int64_t{j} * n * p.n_input,
+                               w.wx_sums + int64_t{j} * n, n, gates + int64_t{j} * n);
+      hybrid_quantize(asym, h, p.n_output, q, &s, &zp);
+      for (int32_t j = 0; j < G; ++j)
+        hybrid_lstm_accumulate(q, p.n_output, zp, s * w.wh_scale[j], w.wh + int64_t{j} * n * p.n_output,
+                               w.wh_sums + int64_t{j} * n, n, gates + int64_t{j} * n);
+      // Where TFLite's gate buffers put this row: slots input, cell, forget, output (CIFG:
+      // cell, forget, output) of n_cell * batch floats; batch-major steps run one row at a
+      // time at row b of the slot, time-major steps all rows at once.
+      const int64_t slot = int64_t{n} * p.batch;
+      const int64_t idx0 = p.time_major ? int64_t{b} * n : 0, call = p.time_major ? slot : n;
+      auto slot_base = [&](int32_t k) { return k * slot + (p.time_major ? 0 : int64_t{b} * n); };
+      float* gi = p.cifg ? nullptr : gates;
+      float* gf = gates + int64_t{G - 3} * n;
+      float* gc = gf + n;
+      float* go = gc + n;
+      // the input and forget gates (peephole on the previous cell state), then the cell gate
+      for (int32_t j = 0; j < G - 1; ++j) {
+        float* g = gates + int64_t{j} * n;
+        const bool cell_gate = g == gc;
+        if (w.peephole != nullptr && !cell_gate) {
+          const float* pw = w.peephole + (g == gi ? 0 : n);
+          for (int32_t i = 0; i < n; ++i) g[i] += pw[i] * c[i];
+        }
+        if (w.norm != nullptr) {
+          hybrid_lstm_normalize(g, n);
+          const float* coef = w.norm + int64_t{j} * n;
+          const float* bias = w.bias + int64_t{j} * n;
+          for (int32_t i = 0; i < n; ++i) g[i] = coef[i] * g[i];
+          for (int32_t i = 0; i < n; ++i) g[i] += bias[i];
+        }
+        if (cell_gate) {
+          for (int32_t i = 0; i < n; ++i) g[i] = hybrid_lstm_act(p.act, g[i]);
+        } else {
+          hybrid_lstm_sigmoid(g, n, slot_base(g == gi ? 0 : g == gf ? 2 - p.cifg : 0), idx0, call);
+        }
+      }
+      for (int32_t i = 0; i < n; ++i) c[i] = gf[i] * c[i];
+      for (int32_t i = 0; i < n; ++i) {
+        const float ig = gi != nullptr ? gi[i] : 1.0f - gf[i];
+        c[i] += gc[i] * ig;
+      }
+      if (p.cell_clip > 0.0f)
+        for (int32_t i = 0; i < n; ++i) c[i] = std::max(std::min(p.cell_clip, c[i]), -p.cell_clip);
+      if (w.peephole != nullptr)
+        for (int32_t i = 0; i < n; ++i) go[i] += w.peephole[2 * n + i] * c[i];
+      if (w.norm != nullptr) {
+        hybrid_lstm_normalize(go, n);
+        const float* coef = w.norm + int64_t{G - 1} * n;
+        const float* bias = w.bias + int64_t{G - 1} * n;
+        for (int32_t i = 0; i < n; ++i) go[i] = coef[i] * go[i];
+        for (int32_t i = 0; i < n; ++i) go[i] += bias[i];
+      }
+      hybrid_lstm_sigmoid(go, n, slot_base(G - 1), idx0, call);
+      float* hid = w.proj != nullptr ? hidden : y;
+      for (int32_t i = 0; i < n; ++i) hid[i] = go[i] * hybrid_lstm_act(p.act, c[i]);
+      if (w.proj != nullptr) {
+        for (int32_t i = 0; i < p.n_output; ++i) y[i] = w.proj_bias != nullptr ? w.proj_bias[i] : 0.0f;
+        hybrid_quantize(asym, hidden, n, q, &s, &zp);
+        hybrid_lstm_accumulate(q, n, zp, s * w.proj_scale[0], w.proj, w.proj_sums, p.n_output, y);
+        if (p.proj_clip > 0.0f)
+          for (int32_t i = 0; i < p.n_output; ++i) y[i] = std::max(std::min(p.proj_clip, y[i]), -p.proj_clip);
+      }
+      std::memcpy(h, y, sizeof(float) * p.n_output);
+    }
+  }
+}
+
+}  // namespace dlcoder_rt
