@@ -120,6 +120,8 @@ def _check_structure(g: Graph, k: int, n_graphs: int) -> None:
                                         f"which is {kind}")
             writer[t] = node.index if node.index >= 0 else i
             known.add(t)
+        for t in node.attrs.get("intermediates", ()):
+            tensor_ok(t, f"{name}'s intermediate")
         for a in SUBGRAPH_ATTRS:
             if a in node.attrs and not 1 <= node.attrs[a] < n_graphs:
                 raise InvalidModelError(f"{name}: {a} {node.attrs[a]} names no subgraph "

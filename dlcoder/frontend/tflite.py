@@ -238,6 +238,10 @@ def _read_subgraph(model, data: bytes, index: int) -> Graph:
         op = sg.Operators(i)
         name = _op_name(model, op)
         attrs = read_options(op, data) if not name.startswith("CUSTOM:") else {}
+        if op.IntermediatesLength():
+            # tensors that only carry quantization for the kernel (the integer LSTM's gate
+            # scales): indices into the subgraph's tensors, checked like inputs
+            attrs["intermediates"] = tuple(int(x) for x in op.IntermediatesAsNumpy())
         nodes.append(Node(op=name,
                           inputs=tuple(int(x) for x in op.InputsAsNumpy()) if op.InputsLength() else (),
                           outputs=tuple(int(x) for x in op.OutputsAsNumpy()) if op.OutputsLength() else (),
