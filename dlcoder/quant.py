@@ -703,3 +703,151 @@ def requantize_values(x, in_zp: int, out_zp: int, multiplier: int, shift: int, v
     out = np.concatenate([requantize(flat[:vec], multiplier, shift, out_zp, lo, hi, "up"),
                           requantize(flat[vec:], multiplier, shift, out_zp, lo, hi, "away")])
     return out.astype(dtype).reshape(x.shape)
+
+
+# ---- int16x8: int16 activations, int8 weights; int16 LOGISTIC, TANH, SOFTMAX (ops/qint16.py)
+def int64_multiplier_shift_ok(shift: int) -> bool:
+    """Whether TFLite's int64 MultiplyByQuantizedMultiplier (a 16-bit multiplier, one
+    rounding right shift by 15 - shift, runtime/dlcoder_rt/qint16.h) is defined for this
+    shift: the shift it rounds by must be at least 1."""
+    return 15 - shift >= 1
+
+
+def fc_int16_scales(input_scale: float, weight_scales, output_scale: float) -> np.ndarray:
+    """The double effective scale per output channel of TFLite's int16 FULLY_CONNECTED
+    (the reference kernel with float scales: (double)in * (double)w / (double)out)."""
+    return effective_scales(input_scale, weight_scales, output_scale)
+
+
+def checked_log2(x: float) -> tuple:
+    """TFLite's CheckedLog2 of a float scale: (whether log2(x) is within 1e-3 of an
+    integer, that integer), computed in float32 as std::log(float) * (1 / log(2.0f))."""
+    f = np.float32
+    log2 = f(f(math.log(float(f(x)))) * f(f(1.0) / f(math.log(2.0))))
+    rounded = f(round_half_away(float(log2)))
+    return abs(float(f(log2 - rounded))) < 1e-3, int(rounded)
+
+
+def sigmoid_int16_params(input_scale: float, op: str) -> tuple:
+    """(multiplier, left shift) of TFLite's int16 LOGISTIC / TANH Prepare. A multiplier of 0
+    means TFLite takes its power-of-two path (gemmlowp fixed point, not the table): the
+    scale's log2 is -12 (LOGISTIC) or -12 / -11 (TANH), within CheckedLog2's tolerance.
+    Else the multiplier brings the input to 1/(3*4096) per step, doubled in double until
+    above 32767/2 (at most 31 times), then truncated."""
+    ok, log2 = checked_log2(input_scale)
+    shift = 12 + log2
+    if ok and (shift == 0 or (op == "TANH" and shift == 1)):
+        return 0, shift
+    multiplier, shift = float(np.float32(input_scale)) * 4096.0 * 3.0, 0
+    while multiplier <= 32767.0 / 2.0 and shift <= 30:
+        shift += 1
+        multiplier *= 2.0
+    return int(multiplier), shift
+
+
+def lut_int16(fn, input_scale: float, input_zp: int, output_scale: float, output_zp: int) -> np.ndarray:
+    """TFLite's LUTPopulate<int16_t> in double (the softmax tables): 512 samples of fn over
+    the int16 input range, each biased by half the interpolation error at its midpoint,
+    and fn at the range's end; every step in double, std::round halves away from zero."""
+    def rnd(v: float) -> float:
+        return math.copysign(math.floor(abs(v) + 0.5), v)
+    in_min, in_max = input_scale * (-32768 - input_zp), input_scale * (32767 - input_zp)
+    out_min, out_max = output_scale * (-32768 - output_zp), output_scale * (32767 - output_zp)
+    step = (in_max - in_min) / 512
+    half = step / 2
+    inv = 65536.0 / (out_max - out_min)
+    lut = []
+    for i in range(512):
+        val, mid, nxt = fn(in_min + i * step), fn(in_min + i * step + half), fn(in_min + (i + 1) * step)
+        interp = rnd((nxt * inv + rnd(val * inv)) / 2)
+        bias = rnd((interp - rnd(mid * inv)) / 2)
+        lut.append(min(max(rnd(val * inv) - bias, -32768.0), 32767.0))
+    lut.append(min(max(rnd(fn(in_max) * inv), -32768.0), 32767.0))
+    return np.array(lut, np.int16)
+
+
+def softmax_int16_luts() -> tuple:
+    """(exp table on [-10, 0], 1 / (1 + x) table on [0, 1]) of TFLite's int16 SOFTMAX, both
+    with outputs on [-1, 1]: 513 int16 entries each (math.exp is the C library's exp)."""
+    r = 65535
+    return (lut_int16(math.exp, 10.0 / r, 32767, 2.0 / r, 0),
+            lut_int16(lambda v: 1.0 / (1.0 + v), 1.0 / r, -32768, 2.0 / r, 0))
+
+
+def softmax_int16_multiplier(input_scale: float, beta: float) -> tuple:
+    """(multiplier, shift) taking an int16 SOFTMAX input difference to the exp table's
+    step of 10/65535: float32 input scale * beta, divided in double."""
+    real = float(np.float32(np.float32(input_scale) * np.float32(beta))) / (10.0 / 65535.0)
+    return quantize_multiplier(real)
+
+
+# ---- binary elementwise ops: TFLite's broadcast dispatch (ops/qelementwise.py) -----------
+def broadcast_fivefold(shape_a, shape_b) -> tuple:
+    """TFLite's ProcessBroadcastShapes: (category, y) with category "none" (same shape once
+    both are padded with leading 1s), "first" / "second" (kFirstInputBroadcastsFast /
+    kSecondInputBroadcastsFast: the fivefold loops, y their five extents y0..y4) or
+    "generic" (y None: the slow reference broadcast). In the fivefold loops the
+    non-broadcasting operand's inner runs are y4 elements long when y4 > 1 (one
+    elementwise call per run), else the broadcast scalar meets runs of y3 elements."""
+    n = max(len(shape_a), len(shape_b))
+    a = [1] * (n - len(shape_a)) + [int(d) for d in shape_a]
+    b = [1] * (n - len(shape_b)) + [int(d) for d in shape_b]
+    if a == b:
+        return "none", None
+    category = None
+    for i in range(n - 1, -1, -1):
+        if a[i] == b[i]:
+            continue
+        if a[i] == 1:
+            category = "first"
+        elif b[i] == 1:
+            category = "second"
+        else:
+            return "generic", None
+        break
+    if category == "second":
+        a, b = b, a
+    y = [1] * 5
+    i = n - 1
+    while i >= 0 and a[i] == b[i]:
+        y[4] *= b[i]
+        i -= 1
+    while i >= 0 and a[i] == 1:
+        y[3] *= b[i]
+        i -= 1
+    while i >= 0 and a[i] == b[i]:
+        y[2] *= a[i]
+        i -= 1
+    while i >= 0 and b[i] == 1:
+        y[1] *= a[i]
+        i -= 1
+    while i >= 0 and a[i] == b[i]:
+        y[0] *= b[i]
+        i -= 1
+    if i >= 0:
+        return "generic", None
+    return category, tuple(y)
+
+
+# ---- dynamic-range ("hybrid") BATCH_MATMUL (batch_matmul.cc EvalHybrid; ops/qhybrid_bmm.py) ----
+def hybrid_sse_row_sums(w2d: np.ndarray) -> np.ndarray:
+    """The sum of each row of int8 weights [rows][k] as TFLite's x86 pip build computes it
+    (tensor_utils::ReductionSumVector, the SSE4.1 kernel; found by experiment): blocks of
+    16 values added pairwise into 8 int16 lanes that wrap, then (SSE4.1) one block of 8
+    into lanes 0..7, the lanes summed in int32, the last k % 8 values added in int32. Equal
+    to the true sum unless a lane passes int16's range (large k, weights of one sign)."""
+    w = np.asarray(w2d, np.int64)
+    rows, k = w.shape
+
+    def i16(v):
+        return ((v + 2**15) % 2**16) - 2**15
+    lanes = np.zeros((rows, 8), np.int64)
+    col = 0
+    while col + 16 <= k:
+        block = w[:, col:col + 16]
+        lanes = i16(lanes + block[:, 0::2] + block[:, 1::2])
+        col += 16
+    if col < (k & ~7):
+        lanes = i16(lanes + w[:, col:col + 8])
+        col += 8
+    return (lanes.sum(axis=1) + w[:, col:].sum(axis=1)).astype(np.int32)

@@ -28,8 +28,12 @@ in / out, or (in - 1) / (out - 1) with align_corners; half_pixel_centers shifts 
 a pixel; nearest rounds with floor, or round-half-away with align_corners, and clamps to
 the image; bilinear keeps floor/ceil clamped to the image and the unclamped fraction).
 uint8 nearest without either flag uses the 16.16 fixed-point scale of TFLite's
-optimized kernel, which the interpreter runs for uint8; int8 bilinear uses the reference
-kernel's 1/1024-unit integer coordinates and rounding.
+optimized kernel, which the interpreter runs for uint8; int8 and int16 bilinear use the
+reference kernel's 1/1024-unit integer coordinates and rounding (ResizeBilinearInteger);
+uint8 bilinear the float tables, summed in float32 + 0.5 and truncated (the optimized
+kernel's ResizeBilinearGenericSmallChannel). Quantized resizes move the integers as they
+are: TFLite neither requantizes nor checks that the output's quantization equals the
+input's, and neither do we (tests/test_quantized_misc.py).
 """
 from __future__ import annotations
 
@@ -479,17 +483,19 @@ def _bilinear_table_q(in_size, out_size, align, half):
 
 
 _BILINEAR = {"float32": ("float", _bilinear_table, "ResizeAxis", "resize_bilinear_f32"),
-             "int8": ("int32_t", _bilinear_table_q, "ResizeAxisQ", "resize_bilinear_i8")}
+             "uint8": ("float", _bilinear_table, "ResizeAxis", "resize_bilinear_u8"),
+             "int8": ("int32_t", _bilinear_table_q, "ResizeAxisQ", "resize_bilinear_i8"),
+             "int16": ("int32_t", _bilinear_table_q, "ResizeAxisQ", "resize_bilinear_i16")}
 
 
 def _bilinear_check(node, g):
     if g.tensors[node.inputs[0]].dtype not in _BILINEAR:
-        return "only float32 and int8 images are supported"
+        return "only float32, uint8, int8 and int16 images are supported"
     return _resize_check(node, g)
 
 
 # int32 is the size input's dtype; the image must be float32 or int8 (_bilinear_check).
-@register("RESIZE_BILINEAR", header="resize.h", dtypes=FLOAT | {"int8", "int32"},
+@register("RESIZE_BILINEAR", header="resize.h", dtypes=FLOAT | {"uint8", "int8", "int16", "int32"},
           check=_bilinear_check, shape=_resize_shape)
 def resize_bilinear(node, g, e):
     geo, align, half = _resize_geometry(node, g)

@@ -1,4 +1,5 @@
-// Image resizing on NHWC tensors: RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR (float32, int8).
+// Image resizing on NHWC tensors: RESIZE_NEAREST_NEIGHBOR and RESIZE_BILINEAR (float32,
+// uint8, int8, int16).
 // The generator computes, per output row and per output column, which input rows/columns
 // are read (and with what weight) exactly as TFLite's kernels do, and passes those tables;
 // the kernels only walk the output and combine the tabled inputs.
@@ -87,24 +88,56 @@ inline void resize_bilinear_f32(const ResizeParams& p, const ResizeAxis& ay, con
   }
 }
 
-// int8 as TFLite's reference kernel: coordinates in 1/1024 units (ResizeAxisQ::frac is the
-// position past `lo` in those units), products summed in 2^20 units, rounded half away
-// from zero.
+// uint8 as TFLite's optimized kernel (ResizeBilinearGenericSmallChannel), which the
+// interpreter runs for uint8 whatever the size (no 2x special case): the float tables
+// above, the four corner weights as products in float32, the corners times their weights
+// summed left to right in float32 with 0.5f, truncated. No requantization: TFLite leaves
+// the output's quantization to equal the input's and does not look at it.
+inline void resize_bilinear_u8(const ResizeParams& p, const ResizeAxis& ay, const ResizeAxis& ax,
+                               const uint8_t* in, uint8_t* out) {
+  const int64_t row = int64_t{p.in_w} * p.depth;
+  for (int32_t n = 0; n < p.batches; ++n) {
+    const uint8_t* image = in + n * (p.in_h * row);
+    for (int32_t y = 0; y < p.out_h; ++y) {
+      const uint8_t* r0 = image + ay.lo[y] * row;
+      const uint8_t* r1 = image + ay.hi[y] * row;
+      const float dy = ay.frac[y];
+      for (int32_t x = 0; x < p.out_w; ++x, out += p.depth) {
+        const uint8_t* a = r0 + int64_t{ax.lo[x]} * p.depth;  // (y0, x0)
+        const uint8_t* b = r0 + int64_t{ax.hi[x]} * p.depth;  // (y0, x1)
+        const uint8_t* c = r1 + int64_t{ax.lo[x]} * p.depth;  // (y1, x0)
+        const uint8_t* d = r1 + int64_t{ax.hi[x]} * p.depth;  // (y1, x1)
+        const float dx = ax.frac[x];
+        const float s00 = (1 - dy) * (1 - dx), s01 = (1 - dy) * dx, s10 = dy * (1 - dx), s11 = dy * dx;
+        for (int32_t k = 0; k < p.depth; ++k) {
+          const float v = static_cast<float>(a[k]) * s00 + static_cast<float>(b[k]) * s01 +
+                          static_cast<float>(c[k]) * s10 + static_cast<float>(d[k]) * s11 + 0.5f;
+          out[k] = static_cast<uint8_t>(static_cast<int32_t>(v));
+        }
+      }
+    }
+  }
+}
+
+// int8 and int16 as TFLite's reference kernel (ResizeBilinearInteger): coordinates in
+// 1/1024 units (ResizeAxisQ::frac is the position past `lo` in those units), products
+// summed in 2^20 units, rounded half away from zero. No requantization, as for uint8.
 struct ResizeAxisQ {
   const int32_t* lo;
   const int32_t* hi;
   const int32_t* frac;
 };
 
-inline void resize_bilinear_i8(const ResizeParams& p, const ResizeAxisQ& ay, const ResizeAxisQ& ax,
-                               const int8_t* in, int8_t* out) {
+template <typename T>
+inline void resize_bilinear_integer(const ResizeParams& p, const ResizeAxisQ& ay,
+                                    const ResizeAxisQ& ax, const T* in, T* out) {
   constexpr int64_t kOne = 1 << 10;
   const int64_t row = int64_t{p.in_w} * p.depth;
   for (int32_t b = 0; b < p.batches; ++b) {
-    const int8_t* image = in + b * (p.in_h * row);
+    const T* image = in + b * (p.in_h * row);
     for (int32_t y = 0; y < p.out_h; ++y) {
-      const int8_t* r0 = image + ay.lo[y] * row;
-      const int8_t* r1 = image + ay.hi[y] * row;
+      const T* r0 = image + ay.lo[y] * row;
+      const T* r1 = image + ay.hi[y] * row;
       const int64_t dy = ay.frac[y];
       for (int32_t x = 0; x < p.out_w; ++x, out += p.depth) {
         const int64_t c0 = int64_t{ax.lo[x]} * p.depth, c1 = int64_t{ax.hi[x]} * p.depth;
@@ -113,11 +146,21 @@ inline void resize_bilinear_i8(const ResizeParams& p, const ResizeAxisQ& ay, con
           const int64_t sum = r0[c0 + c] * (kOne - dy) * (kOne - dx) + r1[c0 + c] * dy * (kOne - dx) +
                               r0[c1 + c] * (kOne - dy) * dx + r1[c1 + c] * dy * dx;
           const int64_t half = sum > 0 ? (1 << 19) : -(1 << 19);
-          out[c] = static_cast<int8_t>((sum + half) / (1 << 20));
+          out[c] = static_cast<T>((sum + half) / (1 << 20));
         }
       }
     }
   }
+}
+
+inline void resize_bilinear_i8(const ResizeParams& p, const ResizeAxisQ& ay, const ResizeAxisQ& ax,
+                               const int8_t* in, int8_t* out) {
+  resize_bilinear_integer<int8_t>(p, ay, ax, in, out);
+}
+
+inline void resize_bilinear_i16(const ResizeParams& p, const ResizeAxisQ& ay, const ResizeAxisQ& ax,
+                                const int16_t* in, int16_t* out) {
+  resize_bilinear_integer<int16_t>(p, ay, ax, in, out);
 }
 
 }  // namespace dlcoder_rt
