@@ -1,6 +1,6 @@
 """The quantized variants of the binary elementwise ops ADD, SUB, MUL, SQUARED_DIFFERENCE,
 MAXIMUM and MINIMUM, with numpy broadcasting and (ADD, SUB, MUL) fused activations;
-kernels in qelementwise.h, the float ops' binary() loop and Loop6 with a functor per op.
+kernels in qelementwise.h (qbinary(): binary()'s loop with each output element's lane).
 
 What TFLite's Prepare computes is computed here once, by dlcoder/quant.py, and each
 functor takes its kernel's integer steps:
@@ -9,26 +9,39 @@ functor takes its kernel's integer steps:
   multiplier; summed (subtracted); scaled to the output by a third multiplier.
 - SQUARED_DIFFERENCE (int8 only, as TFLite): the same with a 7-bit shift, the scaled
   difference squared before the output multiplier; no fused activation.
-- MUL (int8, uint8, int16): the product of the offset inputs, scaled to the output by one
+- MUL (int8, uint8): the product of the offset inputs, scaled to the output by one
   multiplier (a * b / out, computed in float as TFLite does).
 - MAXIMUM, MINIMUM (int8, uint8, int16): TFLite compares the stored integers whatever the
   tensors' quantization, so the float ops' MaxOp and MinOp do it.
 
+TFLite's x86 build (NEON code through NEON_2_SSE) runs ADD and MUL through optimized
+kernels whose vector bodies compute otherwise than their scalar tails and the reference
+kernels. _lanes() mirrors its dispatch (ProcessBroadcastShapes, quant.broadcast_fivefold;
+BroadcastAddDispatch / BroadcastMulDispatch: the generic broadcast takes the reference
+kernel, the fivefold loops call the elementwise kernel per inner run of y4 > 1 elements
+or the scalar-broadcast kernel per run of y3): flat output element j takes the vector
+arithmetic when j % run < vec_end (the run's whole vector blocks). Measured against
+ai-edge-litert 2.3.0 (tests/test_quantized_elementwise.py):
+- int8 ADD, AddElementwise (blocks of 16): each input's shift is folded into the left
+  shift, SaturatingRoundingDoublingHighMul(x << (20 + shift), m): one rounding where the
+  reference rounds twice (1 LSB on rare near-ties: ~1 element in 10^5);
+- int16 ADD of inputs of one shape: the same fold, blocks of 16 (shift 15); broadcast
+  int16 ADD is the reference;
+- uint8 ADD, AddElementwise (blocks of 8), and every ADD's AddScalarBroadcast (blocks
+  of 8): the multiply rounded, then the input's right shift floored;
+- int8/uint8 ADD vector output: the int32 result narrowed to int16 by truncation (vmovn),
+  the zero point added in wrapping int16, then saturated to 8 bits: outputs beyond int16
+  wrap;
+- int8 MUL (MulElementwise and MulSimpleBroadcast, blocks of 16) and uint8 MUL's
+  MulElementwise (blocks of 8): the reference value saturated to int16 (vqmovn), the zero
+  point added in wrapping int16, then saturated; uint8 MulSimpleBroadcast (blocks of 8)
+  narrows by truncation (vmovn) instead;
+- SUB, SQUARED_DIFFERENCE, the generic broadcasts and every scalar tail: the reference.
+Refused, as not reproduced: int16 MUL (TFLite rounds some products within ~1e-3 of a
+half otherwise than any integer or float formula tried) and uint8 MUL with a multiplier
+of 1 or more on MulSimpleBroadcast's vector lanes (off by 1 before the int16 wrap).
 int16 takes TFLite's symmetric scheme (zero points 0). TFLite's other int16 ADD/SUB path,
 taken for power-of-two scales when pot_scale_int16 is set, is refused.
-
-The functors take TFLite's reference arithmetic (double rounding, requantize.h). TFLite's
-x86 build runs some int8 paths through its optimized kernels instead, which round
-otherwise (found by experiment, tests/test_quantized_elementwise.py lists the cases):
-- ADD on inputs of one shape folds each input's shift into the left shift (one rounding,
-  SaturatingRoundingDoublingHighMul(x << (20 + shift))): ties can differ by 1 LSB;
-- ADD whose broadcast makes one operand a scalar per inner run (AddScalarBroadcast)
-  floors both inputs' right shifts: 1 LSB off near output halves;
-- MUL's vector body saturates the scaled product to int16 and adds the output zero
-  point in int16 without saturation, which only matters where the output saturates
-  (a multiplier above 1).
-SUB, MUL with multipliers below 1, SQUARED_DIFFERENCE and the generic broadcasts match
-the reference arithmetic.
 """
 from __future__ import annotations
 
@@ -56,6 +69,15 @@ def _loop(node, g, e) -> str:
 def _call(node, g, e, functor: str) -> str:
     a, b = node.inputs[:2]
     return (f"dlcoder_rt::binary({_loop(node, g, e)}, {e.src(a)}, {e.src(b)}, "
+            f"{e.dst(node.outputs[0])}, {functor});")
+
+
+def _qcall(node, g, e, functor: str) -> str:
+    """qbinary(): binary() with each output element's lane (vector body or scalar)."""
+    a, b = node.inputs[:2]
+    run, vec_end, _ = _lanes(node, g)
+    lanes = QP.struct(e, "QLanes", {"run": run, "vec_end": vec_end})
+    return (f"dlcoder_rt::qbinary({_loop(node, g, e)}, {lanes}, {e.src(a)}, {e.src(b)}, "
             f"{e.dst(node.outputs[0])}, {functor});")
 
 
@@ -92,6 +114,44 @@ def _range(node, g) -> tuple:
     return QP.out_range(node, g)
 
 
+# ---- which output elements take TFLite's vector arithmetic ----------------------------------
+def _lanes(node, g) -> tuple:
+    """(run, vec_end, kind): flat output element j takes the vector body's arithmetic when
+    j % run < vec_end; kind names the vector kernel ("elementwise" or "scalar"), None
+    where TFLite runs no vector body (SUB, SQUARED_DIFFERENCE, generic broadcasts)."""
+    dt = g.tensors[node.outputs[0]].dtype
+    out = shape(g, node.outputs[0]) or ()
+    size = int(np.prod(out, dtype=np.int64))
+    nowhere = (1, 0, None)
+    if node.op not in ("ADD", "MUL") or size == 0:
+        return nowhere
+    category, y = Q.broadcast_fivefold(shape(g, node.inputs[0]) or (), shape(g, node.inputs[1]) or ())
+    if node.op == "ADD" and dt == "int16" and category != "none":
+        return nowhere                               # reference_ops::BroadcastAdd6DSlow
+    if category == "generic":
+        return nowhere
+    if category == "none":
+        run, kind = size, "elementwise"
+    elif y[4] > 1:
+        run, kind = y[4], "elementwise"
+    else:
+        run, kind = y[3], "scalar"
+    if node.op == "ADD":
+        width = 8 if (kind == "scalar" or dt == "uint8") else 16
+    else:
+        width = 8 if dt == "uint8" else 16
+    return run, run // width * width, kind
+
+
+def _vector_mode(node, g) -> dict:
+    """The vector lanes' variant fields of the node's params struct."""
+    dt = g.tensors[node.outputs[0]].dtype
+    kind = _lanes(node, g)[2]
+    if node.op == "MUL":
+        return {"vec_wrap": int(dt == "uint8" and kind == "scalar")}
+    return {"vec_fold": int(kind == "elementwise" and dt != "uint8"), "vec_wrap": int(dt != "int16")}
+
+
 # ---- checks ---------------------------------------------------------------------------------
 def _check(node, g):
     why = QP.per_tensor(g, node, (0, 1))
@@ -109,9 +169,18 @@ def _check(node, g):
                 _is_pot(s) for s in _scales(node, g)):
             return (f"int16 {node.op} with power-of-two scales and pot_scale_int16 (TFLite's "
                     f"fixed-point path) is not supported")
+    if node.op == "MUL" and dt == "int16":
+        return ("int16 MUL is not supported: TFLite's int16 MUL rounds some products lying "
+                "within ~1e-3 of a half otherwise than its reference arithmetic, and that "
+                "rounding is not reproduced")
     if node.op == "SQUARED_DIFFERENCE" and dt != "int8":
         return f"SQUARED_DIFFERENCE takes int8 quantized data only, not {dt} (as TFLite)"
     pairs = _multipliers(node, g)
+    run, vec_end, kind = _lanes(node, g)
+    if node.op == "MUL" and dt == "uint8" and kind == "scalar" and vec_end > 0 and pairs[0][1] > 0:
+        return ("uint8 MUL with a multiplier of 1 or more (output scale below the inputs' "
+                "product) broadcasting a scalar per inner run is not supported: TFLite's "
+                "uint8 MulSimpleBroadcast vector arithmetic for it is not reproduced")
     if node.op != "MUL" and any(shift > 0 for _, shift in pairs):
         return (f"the output scale {_scales(node, g)[2]:g} is too small for the inputs' "
                 f"(TFLite's Prepare fails on a multiplier of 1 or more)")
@@ -134,8 +203,9 @@ def _emit_addlike(node, g, e):
         kind, left = _ADDLIKE[node.op][0], _LEFT_SHIFT[g.tensors[node.outputs[0]].dtype]
     params = QP.struct(e, "QAddParams", {
         "a_offset": oa, "a_mult": ma, "a_shift": sa, "b_offset": ob, "b_mult": mb, "b_shift": sb,
-        "left_shift": left, "out_mult": mo, "out_shift": so, "out_zp": zp, "lo": lo, "hi": hi})
-    return _call(node, g, e, f"dlcoder_rt::QAddOp<dlcoder_rt::QAddKind::{kind}>{{{params}}}")
+        "left_shift": left, "out_mult": mo, "out_shift": so, "out_zp": zp, "lo": lo, "hi": hi,
+        **_vector_mode(node, g)})
+    return _qcall(node, g, e, f"dlcoder_rt::QAddOp<dlcoder_rt::QAddKind::{kind}>{{{params}}}")
 
 
 def _emit_mul(node, g, e):
@@ -143,8 +213,9 @@ def _emit_mul(node, g, e):
     oa, ob = _offsets(node, g)
     zp, lo, hi = _range(node, g)
     params = QP.struct(e, "QMulParams", {"a_offset": oa, "b_offset": ob, "out_mult": mo,
-                                         "out_shift": so, "out_zp": zp, "lo": lo, "hi": hi})
-    return _call(node, g, e, f"dlcoder_rt::QMulOp{{{params}}}")
+                                         "out_shift": so, "out_zp": zp, "lo": lo, "hi": hi,
+                                         **_vector_mode(node, g)})
+    return _qcall(node, g, e, f"dlcoder_rt::QMulOp{{{params}}}")
 
 
 def _emit_minmax(node, g, e):
@@ -152,6 +223,34 @@ def _emit_minmax(node, g, e):
 
 
 # ---- evaluate (constant folding): the same integer steps in numpy ---------------------------
+def _narrow_vector(v, wrap: bool, zp: int, dt: str, lo: int, hi: int) -> np.ndarray:
+    """qelementwise.h's narrow_vector_output: to int16 (wrapping or saturating), plus the
+    zero point in wrapping int16, saturated to the dtype, clamped."""
+    def wrap16(x):
+        return ((np.asarray(x, np.int64) + 2**15) & 0xFFFF) - 2**15
+    n = wrap16(v) if wrap else np.clip(v, -2**15, 2**15 - 1)
+    info = np.iinfo(dt)
+    return np.clip(np.clip(wrap16(n + zp), info.min, info.max), lo, hi)
+
+
+def _add_vector(a, b, node, g, mode) -> np.ndarray:
+    """The vector lanes of ADD (qelementwise.h: qadd_vector_input and QAddOp's vec path)."""
+    (ma, sa), (mb, sb), (mo, so) = _multipliers(node, g)
+    oa, ob = _offsets(node, g)
+    left = _LEFT_SHIFT[g.tensors[node.outputs[0]].dtype]
+
+    def scaled(x, off, m, s):
+        x = np.asarray(x, np.int64) + off
+        if mode["vec_fold"]:
+            total = left + s
+            v = Q.wrap32(x << total) if total >= 0 else x >> -total
+            return Q.saturating_rounding_doubling_high_mul(v, m)
+        high = Q.saturating_rounding_doubling_high_mul(Q.wrap32(x << left), m)
+        return Q.wrap32(high << s) if s >= 0 else high >> -s
+    high = Q.saturating_rounding_doubling_high_mul(Q.wrap32(scaled(a, oa, ma, sa) + scaled(b, ob, mb, sb)), mo)
+    return Q.wrap32(high << so) if so >= 0 else Q.rounding_divide_by_pot(high, -so)
+
+
 def _evaluate(node, g, values):
     if any(v is None for v in values[:2]) or (node.op not in _MINMAX and _check(node, g)):
         return None
@@ -169,7 +268,16 @@ def _evaluate(node, g, values):
     else:
         raw = Q.add_sub_values(a, b, offsets, pairs, _LEFT_SHIFT[dt], _ADDLIKE[node.op][1])
     zp, lo, hi = _range(node, g)
-    return [np.clip(raw + zp, lo, hi).astype(dt)]
+    out = np.clip(raw + zp, lo, hi)
+    run, vec_end, _ = _lanes(node, g)
+    if vec_end > 0:
+        a, b = np.broadcast_to(a, out.shape), np.broadcast_to(b, out.shape)
+        mode = _vector_mode(node, g)
+        v = raw if node.op == "MUL" else _add_vector(a, b, node, g, mode)
+        vec = _narrow_vector(v, bool(mode["vec_wrap"]), zp, dt, lo, hi)
+        lane = (np.arange(out.size) % run < vec_end).reshape(out.shape)
+        out = np.where(lane, vec, out)
+    return [out.astype(dt)]
 
 
 _EMIT = {"ADD": _emit_addlike, "SUB": _emit_addlike, "SQUARED_DIFFERENCE": _emit_addlike,

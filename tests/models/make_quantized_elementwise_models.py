@@ -40,6 +40,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from op_hand import HandModel  # noqa: E402
 from op_build import interpret  # noqa: E402
+from dlcoder import quant as Q  # noqa: E402
 
 OUT_DIR = HERE / "quantized_elementwise"
 I8, U8, I16 = np.int8, np.uint8, np.int16
@@ -59,6 +60,8 @@ class Case:
     options: dict = field(default_factory=dict)
     rejects: str = ""             # what TFLite's error says, if it rejects the model
     dlcoder: str = ""             # what dlcoder's error says (a regex), if it refuses
+    refused: str = ""             # dlcoder refuses what TFLite runs (not reproduced): its message
+    feeds: object = None          # (a, b) -> the inputs, instead of values()
 
 
 def values(dt, shape, zp, seed):
@@ -82,6 +85,8 @@ def build(case: Case):
         else:
             ins.append(m.input(shape, case.dt, quant=q))
             feeds.append(values(case.dt, shape, q[1], seed=len(case.name) * 7 + k))
+    if case.feeds is not None:
+        feeds = [np.asarray(f, case.dt).reshape(s[0]) for f, s in zip(case.feeds(case), (case.a, case.b))]
     out_shape = np.broadcast_shapes(case.a[0], case.b[0])
     for act, q in case.outs:
         y = m.output(m._tensor(out_shape, case.dt, quant=q))
@@ -91,6 +96,54 @@ def build(case: Case):
             kw["FusedActivationFunction"] = ACTS[act]
         m.op(case.op, ins, [y], opts, **kw)
     return m, feeds
+
+
+# ---- inputs on which TFLite's vector arithmetic and its reference arithmetic differ -------
+def _scaled(x, zp, mult, shift, left, how):
+    """One ADD input scaled to twice the larger input scale: "ref" (two roundings), "fold"
+    (int8/int16 AddElementwise's vector body: the shift folded into the left shift) or
+    "floor" (AddScalarBroadcast / uint8 AddElementwise: the right shift floored)."""
+    x = np.asarray(x, np.int64) - zp
+    if how == "fold":
+        return Q.saturating_rounding_doubling_high_mul(Q.wrap32(x << (left + shift)), mult)
+    high = Q.saturating_rounding_doubling_high_mul(Q.wrap32(x << left), mult)
+    if how == "floor":
+        return high >> -shift
+    return Q.rounding_divide_by_pot(high, -shift)
+
+
+def differing_pairs(case, how):
+    """(a, b) input pairs whose ADD output differs between the reference and `how`."""
+    info = np.iinfo(case.dt)
+    if case.dt == np.int16:
+        rng = np.random.default_rng(5)
+        va, vb = rng.integers(info.min, int(info.max) + 1, (2, 400000))
+    else:
+        v = np.arange(info.min, int(info.max) + 1)
+        va, vb = np.repeat(v, v.size), np.tile(v, v.size)
+    (sa, za), (sb, zb), (so, zo) = case.a[1], case.b[1], case.outs[0][1]
+    left = 15 if case.dt == np.int16 else 20
+    (ma, ea), (mb, eb), (mo, eo) = Q.add_multipliers(sa, sb, so, left)
+    def out(how_):
+        s = _scaled(va, za, ma, ea, left, how_) + _scaled(vb, zb, mb, eb, left, how_)
+        return np.clip(Q.multiply_by_quantized_multiplier(s, mo, eo) + zo, info.min, info.max)
+    d = np.nonzero(out("ref") != out(how))[0]
+    assert d.size >= 2, f"{case.name}: no inputs tell the arithmetics apart"
+    return va[d], vb[d]
+
+
+def tie_feeds(how, rows=False):
+    """Same-shape inputs (or, rows: a [R,1] scalar per row of [R,n]) made of the pairs on
+    which `how` and the reference differ, in the vector blocks and the scalar tails alike."""
+    def feeds(case):
+        a, b = differing_pairs(case, how)
+        if not rows:
+            n = int(np.prod(case.a[0]))
+            return np.resize(a, n), np.resize(b, n)
+        r, n = case.b[0]
+        k = np.resize(np.arange(a.size), r)
+        return a[k], np.repeat(b[k], n)
+    return feeds
 
 
 A8, B8, C8 = (0.05, -3), (0.02, 10), (0.04, 5)
@@ -136,8 +189,13 @@ CASES = [
          [("NONE", (0.01, 3)), ("RELU", (0.06, -128))]),
     Case("mul_uint8", "MUL", "uint8 MUL of [2,3,4] and [4], each activation", U8,
          ((2, 3, 4), AU), ((4,), BU), [(a, (0.002, 30)) for a in ACTS]),
-    Case("mul_int16", "MUL", "int16 MUL (zero points 0) of [2,6] and [2,1]", I16,
-         ((2, 6), (0.0004, 0)), ((2, 1), (0.0009, 0)), [("NONE", (0.00001, 0)), ("RELU", (0.0002, 0))]),
+    Case("mul_int16", "MUL", "int16 MUL (zero points 0) of [2,6] and [2,1]: TFLite runs it, "
+         "dlcoder refuses (its rounding is not reproduced)", I16,
+         ((2, 6), (0.0004, 0)), ((2, 1), (0.0009, 0)), [("NONE", (0.00001, 0)), ("RELU", (0.0002, 0))],
+         refused="int16 MUL is not supported"),
+    Case("mul_uint8_scalar_above_one", "MUL", "uint8 MUL of [2,24] and [2,1] with a multiplier "
+         "above 1: TFLite runs it, dlcoder refuses", U8, ((2, 24), (0.3, 120)), ((2, 1), (0.2, 7)),
+         [("NONE", (0.0005, 100))], refused="uint8 MUL with a multiplier of 1 or more"),
     Case("mul_int8_rank6", "MUL", "int8 MUL of [2,1,2,1,2,3] and [1,2,1,3,1,3], rank 6", I8,
          ((2, 1, 2, 1, 2, 3), A8), ((1, 2, 1, 3, 1, 3), B8), [("NONE", (0.002, 0))]),
     # ---- SQUARED_DIFFERENCE -----------------------------------------------------------------
@@ -158,6 +216,38 @@ CASES = [
          [("NONE", AU)]),
     Case("maximum_int16", "MAXIMUM", "int16 MAXIMUM of [3,4] and [4]", I16,
          ((3, 4), (0.001, 0)), ((4,), (0.001, 0)), [("NONE", (0.001, 0))]),
+    # ---- TFLite's vector bodies (NEON code on SSE) against their scalar tails ------------------
+    Case("add_int8_vector_ties", "ADD", "int8 ADD of two [79] inputs made of the pairs on which "
+         "AddElementwise's folded shift rounds otherwise than the reference: 64 vector lanes, "
+         "15 scalar", I8, ((79,), (0.07077659, 3)), ((79,), (0.09732373, -7)), [("NONE", (0.02895191, 5))],
+         feeds=tie_feeds("fold")),
+    Case("add_int16_vector_ties", "ADD", "int16 ADD of two [79] inputs on which the folded shift "
+         "differs: int16 AddElementwise has vector lanes too", I16, ((79,), (0.00054469, 0)),
+         ((79,), (0.00059057, 0)), [("NONE", (0.00076153, 0))], options={"PotScaleInt16": False},
+         feeds=tie_feeds("fold")),
+    Case("add_int8_scalar_ties", "ADD", "int8 ADD of [40,1] and [40,21] (a scalar per run of 21: "
+         "AddScalarBroadcast, 16 vector lanes then 5 scalar) on pairs where the floored shift differs",
+         I8, ((40, 1), (0.08963, 28)), ((40, 21), (0.005582, -41)), [("NONE", (0.027944, 4))],
+         feeds=tie_feeds("floor", rows=True)),
+    Case("add_uint8_vector_ties", "ADD", "uint8 ADD of two [77] inputs on which uint8 "
+         "AddElementwise's floored shift differs: 72 vector lanes, 5 scalar", U8,
+         ((77,), (0.062086, 173)), ((77,), (0.06419, 124)), [("NONE", (0.018456, 115))],
+         feeds=tie_feeds("floor")),
+    Case("add_int8_wide_output", "ADD", "int8 ADD of two [3,37] inputs whose output leaves "
+         "int16: the vector lanes wrap it, the tails saturate", I8, ((3, 37), A8),
+         ((3, 37), B8), [("NONE", (0.0002, 3))]),
+    Case("add_int8_wide_output_scalar", "ADD", "int8 ADD of [3,37] and [3,1] whose output leaves "
+         "int16 (AddScalarBroadcast)", I8, ((3, 37), A8), ((3, 1), B8), [("NONE", (0.0002, 3))]),
+    Case("mul_int8_wide_output", "MUL", "int8 MUL of [2,37] and [2,1] (MulSimpleBroadcast): "
+         "outputs beyond int16 saturate to int16 before the zero point (vector lanes)", I8,
+         ((2, 37), (0.5, 1)), ((2, 1), (0.25, -2)), [("NONE", (0.0005, 100)), ("RELU", (0.0005, -100))]),
+    Case("mul_int8_wide_output_same", "MUL", "int8 MUL of [37] and [37] beyond int16", I8,
+         ((37,), (0.5, 1)), ((37,), (0.25, -2)), [("NONE", (0.0005, 100))]),
+    Case("mul_uint8_scalar_wide", "MUL", "uint8 MUL of [4,37] and [4,1], output beyond int16: "
+         "MulSimpleBroadcast's vector lanes wrap (vmovn), its tails saturate", U8,
+         ((4, 37), (0.05, 255)), ((4, 1), (0.03, 0)), [("NONE", (0.00167, 100))]),
+    Case("mul_uint8_wide", "MUL", "uint8 MUL of [37] and [37] beyond int16: MulElementwise "
+         "saturates (vqmovn)", U8, ((37,), (0.05, 255)), ((37,), (0.03, 0)), [("NONE", (0.00167, 100))]),
     # ---- what TFLite (or dlcoder) refuses -----------------------------------------------------
     Case("squared_difference_uint8", "SQUARED_DIFFERENCE", "uint8 SQUARED_DIFFERENCE: TFLite has "
          "no kernel", U8, ((2, 3), AU), ((2, 3), BU), [("NONE", CU)],
@@ -184,6 +274,8 @@ def build_case(case: Case) -> dict:
         return dict(entry, rejects=case.rejects, dlcoder=case.dlcoder)
     if case.rejects:
         raise RuntimeError(f"{case.name}: TFLite ran a model it should reject")
+    if case.refused:
+        return dict(entry, refused=case.refused)
     for _, y in outs:
         if np.all(y == y.flat[0]):
             raise RuntimeError(f"{case.name}: an output is constant")

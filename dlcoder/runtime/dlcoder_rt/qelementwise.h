@@ -1,13 +1,14 @@
 // Quantized binary elementwise ops: ADD, SUB, MUL, SQUARED_DIFFERENCE on int8, uint8 and
-// (ADD, SUB, MUL) int16 data, as functors of elementwise.h's binary() loop, which walks
-// the broadcast the generator resolved into a Loop6. MAXIMUM and MINIMUM need no functor
-// of their own: TFLite compares the stored integers (MaxOp, MinOp of elementwise.h).
+// (ADD, SUB) int16 data. MAXIMUM and MINIMUM need no functor of their own: TFLite compares
+// the stored integers (MaxOp, MinOp of elementwise.h, run by binary()).
 //
-// Each functor takes the integer steps of TFLite's reference kernel for its op, with the
-// constants that the generator computed as TFLite's Prepare does (dlcoder/quant.py:
-// add_multipliers, squared_difference_multipliers, mul_multiplier). Offsets are minus the
-// inputs' zero points; the output's zero point and the fused activation's range are in
-// `out` (requantize.h: QuantOut).
+// TFLite's x86 build runs ADD and MUL through its optimized kernels, whose vector bodies
+// (NEON code on SSE) compute otherwise than the scalar code of their tails and of the
+// reference kernels. Which output element takes which is decided per node by the
+// generator (qelementwise.py mirrors ProcessBroadcastShapes and the fivefold broadcast
+// loops): flat output element j takes the vector body's arithmetic when
+// j % lanes.run < lanes.vec_end, the scalar (reference) arithmetic otherwise. Each functor
+// takes both, with the constants of TFLite's Prepare (dlcoder/quant.py).
 #pragma once
 
 #include "dlcoder_rt/elementwise.h"
@@ -15,31 +16,86 @@
 
 namespace dlcoder_rt {
 
+// Where the vector body's arithmetic applies: the output's flat index modulo run, below
+// vec_end (run 1, vec_end 0: nowhere).
+struct QLanes {
+  int32_t run, vec_end;
+};
+
+// binary() with the lane of each output element passed to the functor.
+template <typename T, typename Op>
+inline void qbinary(const Loop6& loop, const QLanes& lanes, const T* a, const T* b, T* out, Op op) {
+  const int32_t n = loop.dims[5];
+  const int32_t sa = loop.a_strides[5], sb = loop.b_strides[5];
+  for_each_run(loop, [&](int64_t ia, int64_t ib, int64_t io) {
+    int64_t r = io % lanes.run;
+    for (int32_t i = 0; i < n; ++i) {
+      out[io + i] = op(a[ia + int64_t{i} * sa], b[ib + int64_t{i} * sb], r < lanes.vec_end);
+      if (++r == lanes.run) r = 0;
+    }
+  });
+}
+
+// The vector bodies' output stage: the int32 result narrowed to int16 (vmovn: wrapping,
+// or vqmovn: saturating), the zero point added in int16 (wrapping), then saturated to Q
+// and clamped to the fused activation's range.
+template <typename Q>
+inline Q narrow_vector_output(int32_t v, bool wrap, int32_t zp, int32_t lo, int32_t hi) {
+  const int32_t n = wrap ? int32_t{static_cast<int16_t>(static_cast<uint32_t>(v))}
+                         : std::min<int32_t>(std::max<int32_t>(v, -32768), 32767);
+  int32_t t = int32_t{static_cast<int16_t>(static_cast<uint32_t>(n + zp))};
+  t = std::min<int32_t>(std::max<int32_t>(t, std::numeric_limits<Q>::min()), std::numeric_limits<Q>::max());
+  return static_cast<Q>(std::min(std::max(t, lo), hi));
+}
+
 // ADD and SUB (reference_integer_ops::AddElementwise, reference_ops::SubElementwise):
 // each input offset, shifted left by left_shift (20 for 8-bit, 15 for int16) and scaled
 // to twice the larger input scale; summed or subtracted; scaled to the output.
 // SQUARED_DIFFERENCE (squared_difference.cc, int8): the same with left_shift 7, the
 // scaled difference squared before the output's scaling.
+// The vector lanes (ADD only) scale each input with one rounding, its shift folded into
+// the left shift (vec_fold 1: int8/int16 AddElementwise), or round the multiply, then
+// floor the right shift (vec_fold 0: AddScalarBroadcast, uint8 AddElementwise); vec_wrap:
+// the output narrowing wraps (8-bit) or saturates (int16).
 struct QAddParams {
   int32_t a_offset, a_mult, a_shift;
   int32_t b_offset, b_mult, b_shift;
   int32_t left_shift;
   int32_t out_mult, out_shift;
   int32_t out_zp, lo, hi;
+  int32_t vec_fold, vec_wrap;
 };
 
 // The kind of a QAddParams op: what it does with the two scaled inputs.
 enum class QAddKind { kAdd, kSub, kSquaredDifference };
 
+// One input of an ADD vector lane scaled to twice the larger input scale.
+inline int32_t qadd_vector_input(int32_t x, int32_t mult, int32_t shift, int32_t left, bool fold) {
+  if (fold) {
+    const int32_t total = left + shift;  // vshl: a negative count shifts right, truncating
+    const int32_t v = total >= 0 ? wrapping_shift_left(x, total) : (x >> -total);
+    return saturating_rounding_doubling_high_mul(v, mult);
+  }
+  const int32_t high = saturating_rounding_doubling_high_mul(wrapping_shift_left(x, left), mult);
+  return shift >= 0 ? wrapping_shift_left(high, shift) : (high >> -shift);
+}
+
 template <QAddKind K>
 struct QAddOp {
   QAddParams p;
   template <typename Q>
-  Q operator()(Q a, Q b) const {
-    const int32_t va = multiply_by_quantized_multiplier((p.a_offset + int32_t{a}) * (int32_t{1} << p.left_shift),
-                                                        p.a_mult, p.a_shift);
-    const int32_t vb = multiply_by_quantized_multiplier((p.b_offset + int32_t{b}) * (int32_t{1} << p.left_shift),
-                                                        p.b_mult, p.b_shift);
+  Q operator()(Q a, Q b, bool vec) const {
+    const int32_t xa = p.a_offset + int32_t{a}, xb = p.b_offset + int32_t{b};
+    if (vec) {  // only ADD has vector lanes
+      const int32_t va = qadd_vector_input(xa, p.a_mult, p.a_shift, p.left_shift, p.vec_fold != 0);
+      const int32_t vb = qadd_vector_input(xb, p.b_mult, p.b_shift, p.left_shift, p.vec_fold != 0);
+      const int32_t high = saturating_rounding_doubling_high_mul(va + vb, p.out_mult);
+      const int32_t v = p.out_shift >= 0 ? wrapping_shift_left(high, p.out_shift)
+                                         : rounding_divide_by_pot(high, -p.out_shift);
+      return narrow_vector_output<Q>(v, p.vec_wrap != 0, p.out_zp, p.lo, p.hi);
+    }
+    const int32_t va = multiply_by_quantized_multiplier(xa * (int32_t{1} << p.left_shift), p.a_mult, p.a_shift);
+    const int32_t vb = multiply_by_quantized_multiplier(xb * (int32_t{1} << p.left_shift), p.b_mult, p.b_shift);
     int32_t raw;
     if constexpr (K == QAddKind::kAdd) {
       raw = va + vb;
@@ -53,18 +109,25 @@ struct QAddOp {
 };
 
 // MUL (reference_integer_ops::MulElementwise): the product of the offset inputs, scaled
-// to the output. int16 has zero points 0, so the product fits int32.
+// to the output. int16 has zero points 0, so the product fits int32. The vector lanes
+// compute the same value, then narrow it as narrow_vector_output (vec_wrap: vmovn, uint8's
+// MulSimpleBroadcast; otherwise vqmovn).
 struct QMulParams {
   int32_t a_offset, b_offset;
   int32_t out_mult, out_shift;
   int32_t out_zp, lo, hi;
+  int32_t vec_wrap;
 };
 
 struct QMulOp {
   QMulParams p;
   template <typename Q>
-  Q operator()(Q a, Q b) const {
+  Q operator()(Q a, Q b, bool vec) const {
     const int32_t prod = (p.a_offset + int32_t{a}) * (p.b_offset + int32_t{b});
+    if (vec) {
+      const int32_t v = multiply_by_quantized_multiplier(prod, p.out_mult, p.out_shift);
+      return narrow_vector_output<Q>(v, p.vec_wrap != 0, p.out_zp, p.lo, p.hi);
+    }
     return requantize<Q>(prod, p.out_mult, p.out_shift, p.out_zp, p.lo, p.hi);
   }
 };
