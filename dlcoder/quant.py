@@ -851,3 +851,55 @@ def hybrid_sse_row_sums(w2d: np.ndarray) -> np.ndarray:
         lanes = i16(lanes + w[:, col:col + 8])
         col += 8
     return (lanes.sum(axis=1) + w[:, col:].sum(axis=1)).astype(np.int32)
+
+
+# ---- full-integer ("8x8_16") UNIDIRECTIONAL_SEQUENCE_LSTM (ops/qrnn.py) -----------------
+# TFLite's PopulateQuantizedLstmParams8x8_16 (unidirectional_sequence_lstm.cc): the scales
+# are float32 and their products and quotients float32 operations, except the powers of
+# two (std::pow, double) that make the peephole and hidden scales double expressions.
+def lstm_gate_multiplier(weight_scale: float, operand_scale: float, gate_scale: float) -> tuple:
+    """(multiplier, shift) of weight scale * operand scale / gate scale, in float32."""
+    f = np.float32
+    return quantize_multiplier(float(f(f(f(weight_scale) * f(operand_scale)) / f(gate_scale))))
+
+
+def lstm_peephole_multiplier(cell_log2: int, weight_scale: float, gate_scale: float) -> tuple:
+    """(multiplier, shift) of 2^cell_log2 * peephole scale / gate scale (double, then
+    stored in a float)."""
+    real = 2.0 ** cell_log2 * float(np.float32(weight_scale)) / float(np.float32(gate_scale))
+    return quantize_multiplier(float(np.float32(real)))
+
+
+def lstm_hidden_multiplier(hidden_scale: float) -> tuple:
+    """(multiplier, shift) of 2^-15 / hidden scale * 2^-15: output gate times tanh(cell),
+    both Q0.15, to the hidden intermediate's scale."""
+    real = 2.0 ** -15 / float(np.float32(hidden_scale)) * 2.0 ** -15
+    return quantize_multiplier(float(np.float32(real)))
+
+
+def lstm_cell_log2(scale: float):
+    """The power of two of a cell state scale, as TFLite's CheckedLog2 (float32 log2,
+    rounded; refused when more than 1e-3 off an integer): an int, or None."""
+    f = np.float32
+    x_log2 = f(f(math.log(float(f(scale)))) * f(1.0 / math.log(2.0)))
+    rounded = f(round_half_away(float(x_log2)))
+    return int(rounded) if abs(float(x_log2 - rounded)) < 1e-3 else None
+
+
+def lstm_quantized_clip(clip: float, scale: float, lo: int, hi: int) -> int:
+    """A clip value in a tensor's quantized domain: clip / scale in float32, limited to
+    [lo, hi], truncated toward zero; 0 (no clipping) when clip <= 0."""
+    if not clip > 0:
+        return 0
+    v = float(np.float32(np.float32(clip) / np.float32(scale)))
+    return int(math.trunc(min(max(v, float(lo)), float(hi))))
+
+
+def hybrid_sse_dot_differs(w2d: np.ndarray) -> bool:
+    """Whether TFLite's x86 SSSE3 hybrid dot product (SseMatrixBatchVectorMultiplyAccumulateImpl:
+    _mm_sign_epi8 moves the input's sign onto the weight, _mm_maddubs_epi16 multiplies by
+    |input|) can differ from the true one for int8 weights [rows][k]: only a weight -128
+    in a whole block of 16 (the first k & ~15 columns), which stays -128 when negated, so
+    against a negative input it counts as +128 (runtime qhybrid.h hybrid_dot_sse)."""
+    w = np.asarray(w2d, np.int8)
+    return bool((w[:, :w.shape[1] & ~15] == -128).any())
