@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from dlcoder import quant as Q
+from dlcoder.codegen import runtime_facts
 from dlcoder.ir import CTYPES
 from dlcoder.ops import register
 from dlcoder.ops import _quant as QP
@@ -20,6 +21,58 @@ from dlcoder.ops.matmul import batch_matmul_params
 
 _8BIT = ("int8", "uint8")
 DW_BLOCK = 8
+PANEL = runtime_facts.constant("kQPanel")      # output channels per weight panel
+GROUP = runtime_facts.constant("kQGroup")      # consecutive k per int32 lane
+MAX_ROWS = runtime_facts.constant("kQMaxRows")  # A rows a GEMM kernel fills at once
+
+
+def _round_up(n: int, m: int) -> int:
+    return -(-n // m) * m
+
+
+def _pad(v: np.ndarray, n: int) -> np.ndarray:
+    """v (one value per output channel) padded with zeros to n."""
+    out = np.zeros(n, v.dtype)
+    out[:v.size] = v
+    return out
+
+
+def pack_panels(w2d: np.ndarray) -> np.ndarray:
+    """Weights [out_c][k] as the GEMM kernels read them (simd_qlinear.h): panels of PANEL
+    output channels, k padded to a multiple of GROUP, [panels][kp / GROUP][PANEL][GROUP];
+    zeros in the padding. The same for every instruction set."""
+    oc, k = w2d.shape
+    ocp, kp = _round_up(oc, PANEL), _round_up(max(k, 1), GROUP)
+    full = np.zeros((ocp, kp), w2d.dtype)
+    full[:oc, :k] = w2d
+    return np.ascontiguousarray(
+        full.reshape(ocp // PANEL, PANEL, kp // GROUP, GROUP).transpose(0, 2, 1, 3))
+
+
+def _gemm_constants(g, node, w2d: np.ndarray, x: int, w: int, y: int, e) -> str:
+    """The `w, bias_u, bias_s, mult, shift` kernel arguments of CONV_2D / FULLY_CONNECTED:
+    packed weights, and every zero-point term folded into two biases, one per activation
+    domain of the kernels (simd_qlinear.h): u = x + 128 for int8 (x for uint8), and u - 128."""
+    oc = w2d.shape[0]
+    ocp = _round_up(oc, PANEL)
+    _, in_zp = QP.params(g, x)
+    zp_u = in_zp + (128 if g.tensors[x].dtype == "int8" else 0)
+    sums = w2d.astype(np.int64).sum(axis=1)
+    bias = _bias(g, node, oc)
+    folded = []
+    for zp in (zp_u, zp_u - 128):
+        b = bias - zp * sums
+        if np.abs(b).max(initial=0) >= 2**31:
+            raise OverflowError("a folded bias does not fit int32")
+        folded.append(_pad(b.astype(np.int32), ocp))
+    mult, shift = QP.channel_multipliers(g, x, w, y, oc)
+    mult, shift = _pad(np.asarray(mult, np.int32), ocp), _pad(np.asarray(shift, np.int32), ocp)
+    return (f"{e.weights(pack_panels(w2d))}, {e.weights(folded[0])}, {e.weights(folded[1])}, "
+            f"{QP.requant_arrays(e, mult, shift)}")
+
+
+def _gemm_scratch(k: int) -> int:
+    return MAX_ROWS * _round_up(max(k, 1), GROUP) * 2
 
 
 def _check(node, g, weight_axis: int):
@@ -57,15 +110,6 @@ def _bias(g, node, channels: int) -> np.ndarray:
     return np.zeros(channels, np.int64) if b < 0 else g.const(b).astype(np.int64).ravel()
 
 
-def _folded_bias(g, node, w2d: np.ndarray) -> np.ndarray:
-    """bias - in_zp * sum(weights) per output channel (rows of w2d)."""
-    _, in_zp = QP.params(g, node.inputs[0])
-    folded = _bias(g, node, w2d.shape[0]) - in_zp * w2d.astype(np.int64).sum(axis=1)
-    if np.abs(folded).max(initial=0) >= 2**31:
-        raise OverflowError("a folded bias does not fit int32")
-    return folded.astype(np.int32)
-
-
 def _types(g, node) -> str:
     return f"{CTYPES[g.tensors[node.inputs[0]].dtype]}, {'int8_t' if g.tensors[node.inputs[1]].dtype == 'int8' else 'int16_t'}"
 
@@ -90,7 +134,7 @@ def _check_conv(node, g):
 
 def _conv_scratch(node, g) -> int:
     _, kh, kw, ic = shape(g, node.inputs[1])
-    return kh * kw * ic * np.dtype(g.tensors[node.inputs[0]].dtype).itemsize
+    return _gemm_scratch(kh * kw * ic)
 
 
 def _conv_q(node, g, e):
@@ -106,16 +150,13 @@ def _conv_q(node, g, e):
         "k_h": kh, "k_w": kw, "stride_h": node.attrs["stride_h"], "stride_w": node.attrs["stride_w"],
         "dil_h": node.attrs.get("dilation_h_factor", 1), "dil_w": node.attrs.get("dilation_w_factor", 1),
         "pad_top": top, "pad_left": left, "in_zp": QP.params(g, x)[1], "out_zp": zp, "lo": lo, "hi": hi})
-    mult, shift = QP.channel_multipliers(g, x, w, y, oc)
-    ct = CTYPES[g.tensors[x].dtype]
-    return (f"dlcoder_rt::conv2d_q<{_types(g, node)}>({params}, {e.src(x)}, {e.weights(weights)}, "
-            f"{e.weights(_folded_bias(g, node, weights))}, {QP.requant_arrays(e, mult, shift)}, "
-            f"{e.dst(y)}, {e.scratch(ct)});")
+    return (f"dlcoder_rt::conv2d_q<{_types(g, node)}>({params}, {e.src(x)}, "
+            f"{_gemm_constants(g, node, weights, x, w, y, e)}, {e.dst(y)}, {e.scratch('int16_t')});")
 
 
 # ---- DEPTHWISE_CONV_2D -----------------------------------------------------------------
 def _dw_scratch(node, g) -> int:
-    return shape(g, node.inputs[1])[3] * 4
+    return _round_up(shape(g, node.inputs[1])[3], PANEL) * 4
 
 
 def _depthwise_q(node, g, e):
@@ -134,10 +175,15 @@ def _depthwise_q(node, g, e):
         # half up), its scalar loop the rest (half away); uint8 rounds half away throughout
         "vec_channels": oc // DW_BLOCK * DW_BLOCK if g.tensors[x].dtype == "int8" else 0,
         "in_zp": QP.params(g, x)[1], "out_zp": zp, "lo": lo, "hi": hi})
+    # weights [k_h * k_w][ldw], output channels padded to whole panels with zeros
+    ldw = _round_up(oc, PANEL)
+    weights = np.zeros((kh * kw, ldw), QP.weight_values(g, w).dtype)
+    weights[:, :oc] = QP.weight_values(g, w).reshape(kh * kw, oc)
     mult, shift = QP.channel_multipliers(g, x, w, y, oc)
-    bias = _bias(g, node, oc).astype(np.int32)
+    mult, shift = _pad(np.asarray(mult, np.int32), ldw), _pad(np.asarray(shift, np.int32), ldw)
+    bias = _pad(_bias(g, node, oc).astype(np.int32), ldw)
     return (f"dlcoder_rt::depthwise_conv2d_q<{_types(g, node)}>({params}, {e.src(x)}, "
-            f"{e.weights(QP.weight_values(g, w))}, {e.weights(bias)}, "
+            f"{e.weights(weights)}, {e.weights(bias)}, "
             f"{QP.requant_arrays(e, mult, shift)}, {e.dst(y)}, {e.scratch('int32_t')});")
 
 
@@ -155,10 +201,12 @@ def _fc_q(node, g, e):
     zp, lo, hi = QP.out_range(node, g)
     params = QP.struct(e, "QFullyConnectedParams", {
         "rows": g.tensors[x].size // depth, "k": depth, "out_c": units, "out_zp": zp, "lo": lo, "hi": hi})
-    mult, shift = QP.channel_multipliers(g, x, w, y, units)
     return (f"dlcoder_rt::fully_connected_q<{_types(g, node)}>({params}, {e.src(x)}, "
-            f"{e.weights(weights)}, {e.weights(_folded_bias(g, node, weights))}, "
-            f"{QP.requant_arrays(e, mult, shift)}, {e.dst(y)});")
+            f"{_gemm_constants(g, node, weights, x, w, y, e)}, {e.dst(y)}, {e.scratch('int16_t')});")
+
+
+def _fc_scratch(node, g) -> int:
+    return _gemm_scratch(shape(g, node.inputs[1])[1])
 
 
 # ---- BATCH_MATMUL ----------------------------------------------------------------------
@@ -191,4 +239,5 @@ for _kind in _8BIT:
              variant=_kind)(_conv_q)
     register("DEPTHWISE_CONV_2D", header="qlinear.h", dtypes=_DTYPES, check=lambda n, g: _check(n, g, 3),
              scratch=_dw_scratch, variant=_kind)(_depthwise_q)
-    register("FULLY_CONNECTED", header="qlinear.h", dtypes=_DTYPES, check=_check_fc, variant=_kind)(_fc_q)
+    register("FULLY_CONNECTED", header="qlinear.h", dtypes=_DTYPES, check=_check_fc, scratch=_fc_scratch,
+             variant=_kind)(_fc_q)

@@ -13,6 +13,10 @@
 #elif defined(__aarch64__)
 #define DLCODER_RT_NEON 1
 #include <arm_neon.h>
+#if defined(__linux__)
+#include <asm/hwcap.h>
+#include <sys/auxv.h>
+#endif
 #endif
 
 namespace dlcoder_rt {
@@ -30,6 +34,33 @@ inline Isa runtime_isa() {
   return Isa::kNeon;
 #else
   return Isa::kScalar;
+#endif
+}
+
+// ---- integer extensions of the quantized kernels (simd_qlinear.h) ----------------------
+// x86: AVX-512 BW (their byte and word instructions; every AVX-512 CPU but Knights Landing
+// has it) and VNNI (vpdpbusd). aarch64: the dot-product instructions (sdot/udot), which
+// Linux reports in AT_HWCAP. runtime_isa() above is unchanged by them; the quantized
+// kernels take them as sub-choices of its AVX-512 and NEON paths.
+// -DDLCODER_RT_FORCE_DOT=0|1 forces the dot-product query (VNNI on x86, dotprod on aarch64)
+// off or on, for tests of both variants.
+inline bool runtime_avx512bw() {
+#if defined(DLCODER_RT_X86)
+  return __builtin_cpu_supports("avx512bw");
+#else
+  return false;
+#endif
+}
+
+inline bool runtime_int8_dot() {
+#if defined(DLCODER_RT_FORCE_DOT)
+  return DLCODER_RT_FORCE_DOT != 0;
+#elif defined(DLCODER_RT_X86)
+  return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
+#elif defined(DLCODER_RT_NEON) && defined(__linux__)
+  return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+#else
+  return false;
 #endif
 }
 

@@ -1,0 +1,848 @@
+// SIMD integer kernels of the quantized CONV_2D, FULLY_CONNECTED and DEPTHWISE_CONV_2D
+// (qlinear.h has the entry points and the layouts), one namespace per instruction set:
+//   avx512vnni  AVX-512 VNNI: vpdpbusd, u8 activations x s8 weights, 4 k per int32 lane
+//   avx512      AVX-512 BW:   activations widened to int16, vpmaddwd (no saturation)
+//   avx2        AVX2:         the same on 256 bits
+//   sse2        SSE2:         the same on 128 bits, requantized in scalar code
+//   neondot     NEON + dotprod (sdot): s8 activations x s8 weights
+//   neon        NEON:         widened to int16, vmlal by lane
+//   scalar      portable code
+// All of them read the one packed layout that the generator writes, and all of them sum
+// products exactly in int32, so every path gives the same accumulators; the requantization
+// is multiply_by_quantized_multiplier<kUp> (requantize.h) lane by lane, bit for bit (the
+// vector versions below reproduce it), with the per-channel rounding of the op (DEPTHWISE:
+// half away on the channels from vec_channels on, in scalar code).
+//
+// Activations. The GEMM kernels (CONV_2D, FULLY_CONNECTED) read rows of an "A" buffer that
+// the driver fills from the input (im2col for a conv), in the namespace's element type:
+// the activation as an unsigned byte u = x ^ 0x80 for int8 (x + 128), u = x for uint8, then
+// u as uint8 (VNNI), as int16 (the vpmaddwd and scalar paths), or as int8 u ^ 0x80 (sdot,
+// which takes signed bytes only). The generator folds both domains' zero-point terms into
+// two biases: bias_u = bias - zp_u * sum(w) for the unsigned domain, bias_s = bias - (zp_u -
+// 128) * sum(w) for the signed one, with zp_u the input zero point in the unsigned domain.
+// Padding taps hold the input zero point, which the folded bias cancels exactly.
+#pragma once
+
+#include "dlcoder_rt/common.h"
+#include "dlcoder_rt/isa.h"
+#include "dlcoder_rt/requantize.h"
+
+namespace dlcoder_rt {
+
+constexpr int32_t kQPanel = 16;    // output channels per weight panel
+constexpr int32_t kQGroup = 4;     // consecutive k per int32 lane of a panel
+constexpr int32_t kQMaxRows = 12;  // A rows a GEMM kernel fills at once (scratch: kQMaxRows * kp * 2 bytes)
+
+struct QConvParams {
+  int32_t batch, in_h, in_w, in_c;
+  int32_t out_h, out_w, out_c;
+  int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w;
+  int32_t pad_top, pad_left;
+  int32_t in_zp, out_zp, lo, hi;
+};
+
+struct QDepthwiseParams {
+  int32_t batch, in_h, in_w, in_c;
+  int32_t out_h, out_w, out_c;
+  int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w;
+  int32_t pad_top, pad_left;
+  int32_t depth_multiplier, vec_channels;
+  int32_t in_zp, out_zp, lo, hi;
+};
+
+struct QFullyConnectedParams {
+  int32_t rows, k, out_c;
+  int32_t out_zp, lo, hi;
+};
+
+// What a GEMM kernel needs besides the matrices: the weight panels [panels][kp/4][16][4]
+// (zero padded), biases, multipliers and shifts padded to whole panels.
+struct QGemmArgs {
+  int32_t kp, out_c;
+  int32_t zero_point, lo, hi;
+};
+
+// One panel's epilogue.
+struct QEpilogue {
+  const int32_t* bias;
+  const int32_t* mult;
+  const int32_t* shift;
+  int32_t zero_point, lo, hi;
+};
+
+// Which kernels run: the instruction set of runtime_isa() and, within it, the integer
+// extensions of isa.h. The dot-product kernels take int8 weights only (uint8 weights, zero
+// point subtracted, are int16): those go to the same ISA's plain kernels.
+enum class QPath : int { kScalar, kSse2, kAvx2, kAvx512, kAvx512Vnni, kNeon, kNeonDot };
+
+template <typename W>
+inline QPath qlinear_path() {
+  const bool dot = sizeof(W) == 1 && runtime_int8_dot();
+  switch (runtime_isa()) {
+    case Isa::kAvx512:
+      if (!runtime_avx512bw()) return QPath::kAvx2;
+      return dot ? QPath::kAvx512Vnni : QPath::kAvx512;
+    case Isa::kAvx2: return QPath::kAvx2;
+    case Isa::kSse2: return QPath::kSse2;
+    case Isa::kNeon: return dot ? QPath::kNeonDot : QPath::kNeon;
+    default: return QPath::kScalar;
+  }
+}
+
+// Unsigned-domain xor of an activation type: int8 x -> x + 128.
+template <typename Q>
+constexpr uint8_t kQFlip = std::is_signed<Q>::value ? 0x80 : 0x00;
+
+}  // namespace dlcoder_rt
+
+// ---------------------------------------------------------------------------------------
+namespace dlcoder_rt {
+namespace qsimd {
+
+// y[0..n) = v[0..n) narrowed (values already within Q's range).
+template <typename Q>
+inline void store_narrow(const int32_t* v, int n, Q* y) {
+  for (int i = 0; i < n; ++i) y[i] = static_cast<Q>(v[i]);
+}
+
+// Half-up requantization of ch accumulators that already hold their bias.
+template <typename Q>
+inline void requant_scalar(const int32_t* acc, const QEpilogue& e, int ch, Q* y) {
+  for (int c = 0; c < ch; ++c)
+    y[c] = requantize<Q, Rounding::kUp>(acc[c], e.mult[c], e.shift[c], e.zero_point, e.lo, e.hi);
+}
+
+// Scalar epilogue of 16 accumulators (bias not yet added): half up.
+template <typename Q>
+inline void epilogue_scalar(const int32_t* acc, const QEpilogue& e, int ch, Q* y) {
+  for (int c = 0; c < ch; ++c)
+    y[c] = requantize<Q, Rounding::kUp>(acc[c] + e.bias[c], e.mult[c], e.shift[c], e.zero_point, e.lo, e.hi);
+}
+
+#if defined(DLCODER_RT_X86)
+// ---- AVX-512 requantization: multiply_by_quantized_multiplier<kUp>, 16 lanes -----------
+// high = SRDHM(x << left, m) is floor((x * m + 2^30) / 2^31) (the gemmlowp nudge rounds half
+// up; m > 0 or 0 never saturates); the half-up shift by rs is floor((floor(h / 2^(rs-1)) + 1)
+// / 2), which cannot overflow, and h itself for rs = 0.
+DLCODER_RT_TARGET_BEGIN("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")
+struct Rq512 {
+  __m512i mult, left, r1, radd, zp, lo, hi;
+  explicit Rq512(const QEpilogue& e) {
+    const __m512i s = _mm512_loadu_si512(e.shift);
+    const __m512i zero = _mm512_setzero_si512();
+    const __m512i one = _mm512_set1_epi32(1);
+    mult = _mm512_loadu_si512(e.mult);
+    left = _mm512_max_epi32(s, zero);
+    const __m512i rs = _mm512_max_epi32(_mm512_sub_epi32(zero, s), zero);
+    r1 = _mm512_max_epi32(_mm512_sub_epi32(rs, one), zero);
+    radd = _mm512_min_epi32(rs, one);
+    zp = _mm512_set1_epi32(e.zero_point);
+    lo = _mm512_set1_epi32(e.lo);
+    hi = _mm512_set1_epi32(e.hi);
+  }
+  __m512i operator()(__m512i x) const {
+    x = _mm512_sllv_epi32(x, left);
+    const __m512i nudge = _mm512_set1_epi64(int64_t{1} << 30);
+    const __m512i pe = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, mult), nudge), 31);
+    const __m512i po = _mm512_slli_epi64(
+        _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(mult, 32)), nudge), 1);
+    __m512i h = _mm512_mask_blend_epi32(0xAAAA, pe, po);
+    h = _mm512_srav_epi32(_mm512_add_epi32(_mm512_srav_epi32(h, r1), radd), radd);
+    h = _mm512_add_epi32(h, zp);
+    return _mm512_min_epi32(_mm512_max_epi32(h, lo), hi);
+  }
+};
+
+template <typename Q>
+inline void store16(__m512i v, int ch, Q* y) {
+  const __m128i b = _mm512_cvtepi32_epi8(v);
+  if (ch == 16) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y), b);
+  } else {
+    _mm_mask_storeu_epi8(y, static_cast<__mmask16>((1u << ch) - 1u), b);
+  }
+}
+DLCODER_RT_TARGET_END
+
+// ---- AVX2 requantization, 8 lanes ------------------------------------------------------
+DLCODER_RT_TARGET_BEGIN("avx2,fma")
+struct Rq256 {
+  __m256i mult, left, r1, radd, zp, lo, hi;
+  Rq256(const QEpilogue& e, int off) {
+    const __m256i s = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(e.shift + off));
+    const __m256i zero = _mm256_setzero_si256();
+    const __m256i one = _mm256_set1_epi32(1);
+    mult = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(e.mult + off));
+    left = _mm256_max_epi32(s, zero);
+    const __m256i rs = _mm256_max_epi32(_mm256_sub_epi32(zero, s), zero);
+    r1 = _mm256_max_epi32(_mm256_sub_epi32(rs, one), zero);
+    radd = _mm256_min_epi32(rs, one);
+    zp = _mm256_set1_epi32(e.zero_point);
+    lo = _mm256_set1_epi32(e.lo);
+    hi = _mm256_set1_epi32(e.hi);
+  }
+  __m256i operator()(__m256i x) const {
+    x = _mm256_sllv_epi32(x, left);
+    const __m256i nudge = _mm256_set1_epi64x(int64_t{1} << 30);
+    const __m256i pe = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(x, mult), nudge), 31);
+    const __m256i po = _mm256_slli_epi64(
+        _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(mult, 32)), nudge), 1);
+    __m256i h = _mm256_blend_epi32(pe, po, 0xAA);
+    h = _mm256_srav_epi32(_mm256_add_epi32(_mm256_srav_epi32(h, r1), radd), radd);
+    h = _mm256_add_epi32(h, zp);
+    return _mm256_min_epi32(_mm256_max_epi32(h, lo), hi);
+  }
+};
+
+// 16 lanes (a: 0..7, b: 8..15), values within Q's range, to ch bytes.
+template <typename Q>
+inline void store16(__m256i a, __m256i b, int ch, Q* y) {
+  const __m256i w = _mm256_permute4x64_epi64(_mm256_packs_epi32(a, b), 0xD8);  // int16, in order
+  const __m128i lo = _mm256_castsi256_si128(w), hi = _mm256_extracti128_si256(w, 1);
+  const __m128i bytes = std::is_signed<Q>::value ? _mm_packs_epi16(lo, hi) : _mm_packus_epi16(lo, hi);
+  if (ch == 16) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(y), bytes);
+  } else {
+    alignas(16) uint8_t tmp[16];
+    _mm_store_si128(reinterpret_cast<__m128i*>(tmp), bytes);
+    std::memcpy(y, tmp, ch);
+  }
+}
+DLCODER_RT_TARGET_END
+#endif  // DLCODER_RT_X86
+
+#if defined(DLCODER_RT_NEON)
+// ---- NEON requantization: vqrdmulh is SRDHM, vrshl by -rs the half-up shift -------------
+struct RqNeon {
+  int32x4_t mult[4], left[4], right[4];
+  int32x4_t zp, lo, hi;
+  explicit RqNeon(const QEpilogue& e) {
+    for (int q = 0; q < 4; ++q) {
+      const int32x4_t s = vld1q_s32(e.shift + 4 * q);
+      mult[q] = vld1q_s32(e.mult + 4 * q);
+      left[q] = vmaxq_s32(s, vdupq_n_s32(0));
+      right[q] = vminq_s32(s, vdupq_n_s32(0));
+    }
+    zp = vdupq_n_s32(e.zero_point);
+    lo = vdupq_n_s32(e.lo);
+    hi = vdupq_n_s32(e.hi);
+  }
+  int32x4_t operator()(int32x4_t x, int q) const {
+    const int32x4_t h = vrshlq_s32(vqrdmulhq_s32(vshlq_s32(x, left[q]), mult[q]), right[q]);
+    return vminq_s32(vmaxq_s32(vaddq_s32(h, zp), lo), hi);
+  }
+};
+
+template <typename Q>
+inline void store16(const int32x4_t* v, int ch, Q* y) {
+  const int16x8_t a = vcombine_s16(vmovn_s32(v[0]), vmovn_s32(v[1]));
+  const int16x8_t b = vcombine_s16(vmovn_s32(v[2]), vmovn_s32(v[3]));
+  const uint8x16_t bytes = vreinterpretq_u8_s8(vcombine_s8(vmovn_s16(a), vmovn_s16(b)));
+  if (ch == 16) {
+    vst1q_u8(reinterpret_cast<uint8_t*>(y), bytes);
+  } else {
+    uint8_t tmp[16];
+    vst1q_u8(tmp, bytes);
+    std::memcpy(y, tmp, ch);
+  }
+}
+#endif  // DLCODER_RT_NEON
+
+#if defined(DLCODER_RT_NEON)
+// The dot-product kernels' target. GCC 12 refuses to inline vdotq_s32 (defined under
+// "arch=armv8.2-a+dotprod") into some "+dotprod" functions; every CPU with the dot
+// product is ARMv8.2 or later.
+#if defined(__clang__)
+#define DLCODER_RT_DOTPROD_TARGET "dotprod"
+#else
+#define DLCODER_RT_DOTPROD_TARGET "arch=armv8.2-a+dotprod"
+#endif
+#endif
+
+// ---- the GEMM micro-kernels: M rows of A x one panel of 16 channels ---------------------
+// Each `tile<M>` reads A rows [M][kp] and panel [kp/4][16][4], adds the panel's bias,
+// requantizes and stores ch <= 16 channels of each row (row stride ldy).
+
+namespace portable {
+using A = int16_t;
+constexpr uint8_t kAXor = 0x00;
+constexpr bool kSignedA = false;
+constexpr int kMR = 1;
+
+template <int M, typename W, typename Q>
+inline void tile(const A* a, int32_t kp, const W* w, const QEpilogue& e, int ch, Q* y, int64_t ldy) {
+  for (int r = 0; r < M; ++r) {
+    int32_t acc[kQPanel];
+    for (int j = 0; j < kQPanel; ++j) acc[j] = 0;
+    const A* ar = a + int64_t{r} * kp;
+    for (int32_t g = 0; g < kp / kQGroup; ++g) {
+      const W* wg = w + int64_t{g} * kQPanel * kQGroup;
+      const A* x = ar + g * kQGroup;
+      for (int j = 0; j < kQPanel; ++j)
+        acc[j] += int32_t{x[0]} * wg[4 * j] + int32_t{x[1]} * wg[4 * j + 1] + int32_t{x[2]} * wg[4 * j + 2] +
+                  int32_t{x[3]} * wg[4 * j + 3];
+    }
+    epilogue_scalar(acc, e, ch, y + r * ldy);
+  }
+}
+
+template <typename Q>
+inline void requant16(const int32_t* acc, const QEpilogue& e, int ch, Q* y) {
+  requant_scalar(acc, e, ch, y);
+}
+}  // namespace portable
+
+#if defined(DLCODER_RT_X86)
+DLCODER_RT_TARGET_BEGIN("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")
+namespace k_avx512 {
+using A = int16_t;
+constexpr uint8_t kAXor = 0x00;
+constexpr bool kSignedA = false;
+constexpr int kMR = 8;
+
+// 8 channels x 4 k of the panel as 32 int16
+template <typename W>
+inline __m512i wload(const W* p) {
+  if constexpr (sizeof(W) == 1) {
+    return _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  } else {
+    return _mm512_loadu_si512(p);
+  }
+}
+
+template <int M, typename W, typename Q>
+inline void tile(const A* a, int32_t kp, const W* w, const QEpilogue& e, int ch, Q* y, int64_t ldy) {
+  // acc[r][h]: channels 8h..8h+7, lane 2c holds k 0-1 of channel c, lane 2c+1 k 2-3
+  __m512i acc[M][2];
+  for (int r = 0; r < M; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+  const int32_t groups = kp / kQGroup;
+  for (int32_t g = 0; g < groups; ++g) {
+    const W* wg = w + int64_t{g} * kQPanel * kQGroup;
+    const __m512i w0 = wload(wg), w1 = wload(wg + 32);
+    for (int r = 0; r < M; ++r) {
+      int64_t v;
+      std::memcpy(&v, a + int64_t{r} * kp + g * kQGroup, sizeof v);
+      const __m512i x = _mm512_set1_epi64(v);
+      acc[r][0] = _mm512_add_epi32(acc[r][0], _mm512_madd_epi16(x, w0));
+      acc[r][1] = _mm512_add_epi32(acc[r][1], _mm512_madd_epi16(x, w1));
+    }
+  }
+  const Rq512 rq(e);
+  const __m512i bias = _mm512_loadu_si512(e.bias);
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  for (int r = 0; r < M; ++r) {
+    const __m512i s0 = _mm512_add_epi32(acc[r][0], _mm512_srli_epi64(acc[r][0], 32));
+    const __m512i s1 = _mm512_add_epi32(acc[r][1], _mm512_srli_epi64(acc[r][1], 32));
+    const __m512i s = _mm512_add_epi32(_mm512_permutex2var_epi32(s0, even, s1), bias);
+    store16(rq(s), ch, y + r * ldy);
+  }
+}
+
+template <typename Q>
+inline void requant16(const int32_t* acc, const QEpilogue& e, int ch, Q* y) {
+  store16(Rq512(e)(_mm512_loadu_si512(acc)), ch, y);
+}
+}  // namespace k_avx512
+DLCODER_RT_TARGET_END
+
+DLCODER_RT_TARGET_BEGIN("avx512f,avx512vl,avx512bw,avx512dq,avx512vnni,avx2,fma")
+namespace k_avx512vnni {
+using A = uint8_t;
+constexpr uint8_t kAXor = 0x00;
+constexpr bool kSignedA = false;
+constexpr int kMR = 12;
+
+template <int M, typename W, typename Q>
+inline void tile(const A* a, int32_t kp, const W* w, const QEpilogue& e, int ch, Q* y, int64_t ldy) {
+  static_assert(sizeof(W) == 1, "vpdpbusd takes int8 weights (qlinear_path sends int16 elsewhere)");
+  const __m512i bias = _mm512_loadu_si512(e.bias);
+  __m512i acc[M];
+  for (int r = 0; r < M; ++r) acc[r] = bias;
+  const int32_t groups = kp / kQGroup;
+  for (int32_t g = 0; g < groups; ++g) {
+    const __m512i wv = _mm512_loadu_si512(w + int64_t{g} * kQPanel * kQGroup);
+    for (int r = 0; r < M; ++r) {
+      int32_t v;
+      std::memcpy(&v, a + int64_t{r} * kp + g * kQGroup, sizeof v);
+      acc[r] = _mm512_dpbusd_epi32(acc[r], _mm512_set1_epi32(v), wv);
+    }
+  }
+  const Rq512 rq(e);
+  for (int r = 0; r < M; ++r) store16(rq(acc[r]), ch, y + r * ldy);
+}
+using k_avx512::requant16;
+}  // namespace k_avx512vnni
+DLCODER_RT_TARGET_END
+
+DLCODER_RT_TARGET_BEGIN("avx2,fma")
+namespace k_avx2 {
+using A = int16_t;
+constexpr uint8_t kAXor = 0x00;
+constexpr bool kSignedA = false;
+constexpr int kMR = 2;
+
+// 4 channels x 4 k as 16 int16
+template <typename W>
+inline __m256i wload(const W* p) {
+  if constexpr (sizeof(W) == 1) {
+    return _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  } else {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  }
+}
+
+template <int M, typename W, typename Q>
+inline void tile(const A* a, int32_t kp, const W* w, const QEpilogue& e, int ch, Q* y, int64_t ldy) {
+  // acc[r][q]: channels 4q..4q+3, lane 2c k 0-1, lane 2c+1 k 2-3
+  __m256i acc[M][4];
+  for (int r = 0; r < M; ++r)
+    for (int q = 0; q < 4; ++q) acc[r][q] = _mm256_setzero_si256();
+  const int32_t groups = kp / kQGroup;
+  for (int32_t g = 0; g < groups; ++g) {
+    const W* wg = w + int64_t{g} * kQPanel * kQGroup;
+    __m256i wv[4];
+    for (int q = 0; q < 4; ++q) wv[q] = wload(wg + 16 * q);
+    for (int r = 0; r < M; ++r) {
+      int64_t v;
+      std::memcpy(&v, a + int64_t{r} * kp + g * kQGroup, sizeof v);
+      const __m256i x = _mm256_set1_epi64x(v);
+      for (int q = 0; q < 4; ++q) acc[r][q] = _mm256_add_epi32(acc[r][q], _mm256_madd_epi16(x, wv[q]));
+    }
+  }
+  const Rq256 rq0(e, 0), rq1(e, 8);
+  const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(e.bias));
+  const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(e.bias + 8));
+  for (int r = 0; r < M; ++r) {
+    // hadd: [c0 c1 c4 c5 | c2 c3 c6 c7] -> in order by 64-bit lanes 0 2 1 3
+    const __m256i s0 = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[r][0], acc[r][1]), 0xD8);
+    const __m256i s1 = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[r][2], acc[r][3]), 0xD8);
+    store16(rq0(_mm256_add_epi32(s0, b0)), rq1(_mm256_add_epi32(s1, b1)), ch, y + r * ldy);
+  }
+}
+
+template <typename Q>
+inline void requant16(const int32_t* acc, const QEpilogue& e, int ch, Q* y) {
+  store16(Rq256(e, 0)(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc))),
+          Rq256(e, 8)(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + 8))), ch, y);
+}
+}  // namespace k_avx2
+DLCODER_RT_TARGET_END
+
+namespace k_sse2 {
+using A = int16_t;
+constexpr uint8_t kAXor = 0x00;
+constexpr bool kSignedA = false;
+constexpr int kMR = 1;
+
+template <int M, typename W, typename Q>
+inline void tile(const A* a, int32_t kp, const W* w, const QEpilogue& e, int ch, Q* y, int64_t ldy) {
+  for (int r = 0; r < M; ++r) {
+    __m128i acc[8];  // acc[q]: channels 2q, 2q+1 (lanes: k 0-1, k 2-3 of each)
+    for (int q = 0; q < 8; ++q) acc[q] = _mm_setzero_si128();
+    const A* ar = a + int64_t{r} * kp;
+    for (int32_t g = 0; g < kp / kQGroup; ++g) {
+      const W* wg = w + int64_t{g} * kQPanel * kQGroup;
+      int64_t v;
+      std::memcpy(&v, ar + g * kQGroup, sizeof v);
+      const __m128i x = _mm_set1_epi64x(v);
+      for (int h = 0; h < 4; ++h) {
+        __m128i lo, hi;
+        if constexpr (sizeof(W) == 1) {
+          const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wg + 16 * h));
+          lo = _mm_srai_epi16(_mm_unpacklo_epi8(b, b), 8);
+          hi = _mm_srai_epi16(_mm_unpackhi_epi8(b, b), 8);
+        } else {
+          lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wg + 16 * h));
+          hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wg + 16 * h + 8));
+        }
+        acc[2 * h] = _mm_add_epi32(acc[2 * h], _mm_madd_epi16(x, lo));
+        acc[2 * h + 1] = _mm_add_epi32(acc[2 * h + 1], _mm_madd_epi16(x, hi));
+      }
+    }
+    alignas(16) int32_t lanes[32];
+    for (int q = 0; q < 8; ++q) _mm_store_si128(reinterpret_cast<__m128i*>(lanes + 4 * q), acc[q]);
+    int32_t sums[kQPanel];
+    for (int c = 0; c < kQPanel; ++c) sums[c] = lanes[2 * c] + lanes[2 * c + 1];
+    epilogue_scalar(sums, e, ch, y + r * ldy);
+  }
+}
+
+template <typename Q>
+inline void requant16(const int32_t* acc, const QEpilogue& e, int ch, Q* y) {
+  requant_scalar(acc, e, ch, y);
+}
+}  // namespace k_sse2
+#endif  // DLCODER_RT_X86
+
+#if defined(DLCODER_RT_NEON)
+namespace k_neon {
+using A = int16_t;
+constexpr uint8_t kAXor = 0x00;
+constexpr bool kSignedA = false;
+constexpr int kMR = 4;
+
+// the panel's group g as wk[t][h]: k t of channels 8h..8h+7
+template <typename W>
+inline void wload(const W* p, int16x8_t wk[4][2]) {
+  if constexpr (sizeof(W) == 1) {
+    const int8x16x4_t v = vld4q_s8(p);
+    for (int t = 0; t < 4; ++t) {
+      wk[t][0] = vmovl_s8(vget_low_s8(v.val[t]));
+      wk[t][1] = vmovl_high_s8(v.val[t]);
+    }
+  } else {
+    const int16x8x4_t v0 = vld4q_s16(p), v1 = vld4q_s16(p + 32);
+    for (int t = 0; t < 4; ++t) {
+      wk[t][0] = v0.val[t];
+      wk[t][1] = v1.val[t];
+    }
+  }
+}
+
+template <int M, typename W, typename Q>
+inline void tile(const A* a, int32_t kp, const W* w, const QEpilogue& e, int ch, Q* y, int64_t ldy) {
+  int32x4_t acc[M][4];
+  for (int r = 0; r < M; ++r)
+    for (int q = 0; q < 4; ++q) acc[r][q] = vld1q_s32(e.bias + 4 * q);
+  const int32_t groups = kp / kQGroup;
+  for (int32_t g = 0; g < groups; ++g) {
+    int16x8_t wk[4][2];
+    wload(w + int64_t{g} * kQPanel * kQGroup, wk);
+    for (int r = 0; r < M; ++r) {
+      const int16x4_t x = vld1_s16(a + int64_t{r} * kp + g * kQGroup);
+#define DLCODER_RT_QNEON_K(t)                                                   \
+      acc[r][0] = vmlal_lane_s16(acc[r][0], vget_low_s16(wk[t][0]), x, t);   \
+      acc[r][1] = vmlal_high_lane_s16(acc[r][1], wk[t][0], x, t);             \
+      acc[r][2] = vmlal_lane_s16(acc[r][2], vget_low_s16(wk[t][1]), x, t);   \
+      acc[r][3] = vmlal_high_lane_s16(acc[r][3], wk[t][1], x, t);
+      DLCODER_RT_QNEON_K(0)
+      DLCODER_RT_QNEON_K(1)
+      DLCODER_RT_QNEON_K(2)
+      DLCODER_RT_QNEON_K(3)
+#undef DLCODER_RT_QNEON_K
+    }
+  }
+  const RqNeon rq(e);
+  for (int r = 0; r < M; ++r) {
+    int32x4_t v[4];
+    for (int q = 0; q < 4; ++q) v[q] = rq(acc[r][q], q);
+    store16(v, ch, y + r * ldy);
+  }
+}
+
+template <typename Q>
+inline void requant16(const int32_t* acc, const QEpilogue& e, int ch, Q* y) {
+  const RqNeon rq(e);
+  int32x4_t v[4];
+  for (int q = 0; q < 4; ++q) v[q] = rq(vld1q_s32(acc + 4 * q), q);
+  store16(v, ch, y);
+}
+}  // namespace k_neon
+
+DLCODER_RT_TARGET_BEGIN(DLCODER_RT_DOTPROD_TARGET)
+namespace k_neondot {
+using A = int8_t;
+constexpr uint8_t kAXor = 0x80;  // sdot takes signed bytes: the unsigned domain minus 128
+constexpr bool kSignedA = true;
+constexpr int kMR = 4;
+
+// acc + the 4-byte dot products of a and b, lane by lane (sdot). Clang before 16 declares
+// vdotq_s32 only for a translation unit built with the dot product: an instruction there.
+inline int32x4_t sdot(int32x4_t acc, int8x16_t a, int8x16_t b) {
+#if defined(__clang__)
+  __asm__("sdot %0.4s, %1.16b, %2.16b" : "+w"(acc) : "w"(a), "w"(b));
+  return acc;
+#else
+  return vdotq_s32(acc, a, b);
+#endif
+}
+
+template <int M, typename W, typename Q>
+inline void tile(const A* a, int32_t kp, const W* w, const QEpilogue& e, int ch, Q* y, int64_t ldy) {
+  static_assert(sizeof(W) == 1, "sdot takes int8 weights (qlinear_path sends int16 elsewhere)");
+  int32x4_t acc[M][4];
+  for (int r = 0; r < M; ++r)
+    for (int q = 0; q < 4; ++q) acc[r][q] = vld1q_s32(e.bias + 4 * q);
+  const int32_t groups = kp / kQGroup;
+  for (int32_t g = 0; g < groups; ++g) {
+    const W* wg = w + int64_t{g} * kQPanel * kQGroup;
+    int8x16_t wv[4];
+    for (int q = 0; q < 4; ++q) wv[q] = vld1q_s8(wg + 16 * q);
+    for (int r = 0; r < M; ++r) {
+      int32_t v;
+      std::memcpy(&v, a + int64_t{r} * kp + g * kQGroup, sizeof v);
+      const int8x16_t x = vreinterpretq_s8_s32(vdupq_n_s32(v));
+      for (int q = 0; q < 4; ++q) acc[r][q] = sdot(acc[r][q], wv[q], x);
+    }
+  }
+  const RqNeon rq(e);
+  for (int r = 0; r < M; ++r) {
+    int32x4_t v[4];
+    for (int q = 0; q < 4; ++q) v[q] = rq(acc[r][q], q);
+    store16(v, ch, y + r * ldy);
+  }
+}
+
+template <typename Q>
+inline void requant16(const int32_t* acc, const QEpilogue& e, int ch, Q* y) {
+  const RqNeon rq(e);
+  int32x4_t v[4];
+  for (int q = 0; q < 4; ++q) v[q] = rq(vld1q_s32(acc + 4 * q), q);
+  store16(v, ch, y);
+}
+}  // namespace k_neondot
+DLCODER_RT_TARGET_END
+#endif  // DLCODER_RT_NEON
+
+// ---- the depthwise block kernels: 16 channels of one output pixel -----------------------
+// out[0..16) = init[0..16) + sum over the taps of (x[c] - in_zp) * w[tap][c] for the
+// channels c0 + c: `taps` the input pixels, `tap_w` their rows of the weights [taps][ldw],
+// `n` valid channels (the input loads stop there; out and init may be the same).
+namespace portable {
+template <typename Q, typename W>
+inline void dw_block(int ntaps, const Q* const* taps, const int32_t* tap_w, const W* wt, int32_t ldw,
+                     int32_t c0, int32_t in_zp, const int32_t* bias, int n, int32_t* acc) {
+  for (int c = 0; c < kQPanel; ++c) acc[c] = bias[c];
+  for (int t = 0; t < ntaps; ++t) {
+    const Q* x = taps[t] + c0;
+    const W* wp = wt + int64_t{tap_w[t]} * ldw + c0;
+    for (int c = 0; c < n; ++c) acc[c] += (int32_t{x[c]} - in_zp) * int32_t{wp[c]};
+  }
+}
+}  // namespace portable
+
+#if defined(DLCODER_RT_X86)
+DLCODER_RT_TARGET_BEGIN("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")
+namespace k_avx512 {
+template <typename Q, typename W>
+inline void dw_block(int ntaps, const Q* const* taps, const int32_t* tap_w, const W* wt, int32_t ldw,
+                     int32_t c0, int32_t in_zp, const int32_t* bias, int n, int32_t* out) {
+  const __mmask16 m = n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u);
+  const __m512i zp = _mm512_set1_epi32(in_zp);
+  __m512i acc = _mm512_loadu_si512(bias);
+  for (int t = 0; t < ntaps; ++t) {
+    const __m128i xb = _mm_maskz_loadu_epi8(m, taps[t] + c0);
+    const __m512i x = _mm512_sub_epi32(
+        std::is_signed<Q>::value ? _mm512_cvtepi8_epi32(xb) : _mm512_cvtepu8_epi32(xb), zp);
+    const W* wp = wt + int64_t{tap_w[t]} * ldw + c0;
+    __m512i wv;
+    if constexpr (sizeof(W) == 1) {
+      wv = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wp)));
+    } else {
+      wv = _mm512_cvtepi16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp)));
+    }
+    acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(x, wv));
+  }
+  _mm512_storeu_si512(out, acc);
+}
+}  // namespace k_avx512
+DLCODER_RT_TARGET_END
+
+DLCODER_RT_TARGET_BEGIN("avx2,fma")
+namespace k_avx2 {
+template <typename Q, typename W>
+inline void dw_block(int ntaps, const Q* const* taps, const int32_t* tap_w, const W* wt, int32_t ldw,
+                     int32_t c0, int32_t in_zp, const int32_t* bias, int n, int32_t* out) {
+  const __m256i zp = _mm256_set1_epi32(in_zp);
+  __m256i a0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias));
+  __m256i a1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + 8));
+  for (int t = 0; t < ntaps; ++t) {
+    __m128i xb;
+    if (n >= 16) {
+      xb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(taps[t] + c0));
+    } else {
+      alignas(16) uint8_t tmp[16] = {};
+      std::memcpy(tmp, taps[t] + c0, n);
+      xb = _mm_load_si128(reinterpret_cast<const __m128i*>(tmp));
+    }
+    const __m128i xh = _mm_unpackhi_epi64(xb, xb);
+    const __m256i x0 = _mm256_sub_epi32(
+        std::is_signed<Q>::value ? _mm256_cvtepi8_epi32(xb) : _mm256_cvtepu8_epi32(xb), zp);
+    const __m256i x1 = _mm256_sub_epi32(
+        std::is_signed<Q>::value ? _mm256_cvtepi8_epi32(xh) : _mm256_cvtepu8_epi32(xh), zp);
+    const W* wp = wt + int64_t{tap_w[t]} * ldw + c0;
+    __m256i w0, w1;
+    if constexpr (sizeof(W) == 1) {
+      const __m128i wb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wp));
+      w0 = _mm256_cvtepi8_epi32(wb);
+      w1 = _mm256_cvtepi8_epi32(_mm_unpackhi_epi64(wb, wb));
+    } else {
+      w0 = _mm256_cvtepi16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wp)));
+      w1 = _mm256_cvtepi16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wp + 8)));
+    }
+    a0 = _mm256_add_epi32(a0, _mm256_mullo_epi32(x0, w0));
+    a1 = _mm256_add_epi32(a1, _mm256_mullo_epi32(x1, w1));
+  }
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), a0);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8), a1);
+}
+}  // namespace k_avx2
+DLCODER_RT_TARGET_END
+
+namespace k_sse2 {
+template <typename Q, typename W>
+inline void dw_block(int ntaps, const Q* const* taps, const int32_t* tap_w, const W* wt, int32_t ldw,
+                     int32_t c0, int32_t in_zp, const int32_t* bias, int n, int32_t* out) {
+  __m128i acc[4];
+  for (int q = 0; q < 4; ++q) acc[q] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bias + 4 * q));
+  const __m128i zp = _mm_set1_epi16(static_cast<int16_t>(in_zp));
+  const __m128i flip = _mm_set1_epi8(static_cast<char>(kQFlip<Q>));
+  const __m128i zero = _mm_setzero_si128();
+  for (int t = 0; t < ntaps; ++t) {
+    __m128i xb;
+    if (n >= 16) {
+      xb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(taps[t] + c0));
+    } else {
+      alignas(16) uint8_t tmp[16] = {};
+      std::memcpy(tmp, taps[t] + c0, n);
+      xb = _mm_load_si128(reinterpret_cast<const __m128i*>(tmp));
+    }
+    // unsigned domain, widened; x - zp = u - zp_u
+    xb = _mm_xor_si128(xb, flip);
+    const __m128i zpu = _mm_add_epi16(zp, _mm_set1_epi16(static_cast<int16_t>(kQFlip<Q>)));
+    const W* wp = wt + int64_t{tap_w[t]} * ldw + c0;
+    for (int h = 0; h < 2; ++h) {
+      const __m128i x = _mm_sub_epi16(h == 0 ? _mm_unpacklo_epi8(xb, zero) : _mm_unpackhi_epi8(xb, zero), zpu);
+      __m128i wv;
+      if constexpr (sizeof(W) == 1) {
+        const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(wp + 8 * h));
+        wv = _mm_srai_epi16(_mm_unpacklo_epi8(b, b), 8);
+      } else {
+        wv = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wp + 8 * h));
+      }
+      const __m128i lo = _mm_mullo_epi16(x, wv), hi = _mm_mulhi_epi16(x, wv);
+      acc[2 * h] = _mm_add_epi32(acc[2 * h], _mm_unpacklo_epi16(lo, hi));
+      acc[2 * h + 1] = _mm_add_epi32(acc[2 * h + 1], _mm_unpackhi_epi16(lo, hi));
+    }
+  }
+  for (int q = 0; q < 4; ++q) _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 4 * q), acc[q]);
+}
+}  // namespace k_sse2
+
+namespace k_avx512vnni {
+using k_avx512::dw_block;
+}
+#endif  // DLCODER_RT_X86
+
+#if defined(DLCODER_RT_NEON)
+namespace k_neon {
+template <typename Q, typename W>
+inline void dw_block(int ntaps, const Q* const* taps, const int32_t* tap_w, const W* wt, int32_t ldw,
+                     int32_t c0, int32_t in_zp, const int32_t* bias, int n, int32_t* out) {
+  int32x4_t acc[4];
+  for (int q = 0; q < 4; ++q) acc[q] = vld1q_s32(bias + 4 * q);
+  const int16x8_t zpu = vdupq_n_s16(static_cast<int16_t>(in_zp + kQFlip<Q>));
+  const uint8x16_t flip = vdupq_n_u8(kQFlip<Q>);
+  for (int t = 0; t < ntaps; ++t) {
+    uint8x16_t xb;
+    if (n >= 16) {
+      xb = vld1q_u8(reinterpret_cast<const uint8_t*>(taps[t] + c0));
+    } else {
+      uint8_t tmp[16] = {};
+      std::memcpy(tmp, taps[t] + c0, n);
+      xb = vld1q_u8(tmp);
+    }
+    xb = veorq_u8(xb, flip);
+    const int16x8_t x0 = vsubq_s16(vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(xb))), zpu);
+    const int16x8_t x1 = vsubq_s16(vreinterpretq_s16_u16(vmovl_high_u8(xb)), zpu);
+    const W* wp = wt + int64_t{tap_w[t]} * ldw + c0;
+    int16x8_t w0, w1;
+    if constexpr (sizeof(W) == 1) {
+      const int8x16_t wb = vld1q_s8(wp);
+      w0 = vmovl_s8(vget_low_s8(wb));
+      w1 = vmovl_high_s8(wb);
+    } else {
+      w0 = vld1q_s16(wp);
+      w1 = vld1q_s16(wp + 8);
+    }
+    acc[0] = vmlal_s16(acc[0], vget_low_s16(x0), vget_low_s16(w0));
+    acc[1] = vmlal_high_s16(acc[1], x0, w0);
+    acc[2] = vmlal_s16(acc[2], vget_low_s16(x1), vget_low_s16(w1));
+    acc[3] = vmlal_high_s16(acc[3], x1, w1);
+  }
+  for (int q = 0; q < 4; ++q) vst1q_s32(out + 4 * q, acc[q]);
+}
+}  // namespace k_neon
+
+namespace k_neondot {
+using k_neon::dw_block;
+}
+#endif  // DLCODER_RT_NEON
+
+// ---- drivers, one instantiation per ISA --------------------------------------------------
+// (simd_qlinear_driver.h, included in each namespace with the micro-kernels as `K`)
+namespace scalar {
+namespace K = portable;
+#include "dlcoder_rt/simd_qlinear_driver.h"
+}  // namespace scalar
+
+#if defined(DLCODER_RT_X86)
+DLCODER_RT_TARGET_BEGIN("avx512f,avx512vl,avx512bw,avx512dq,avx512vnni,avx2,fma")
+namespace avx512vnni {
+namespace K = k_avx512vnni;
+#include "dlcoder_rt/simd_qlinear_driver.h"
+}  // namespace avx512vnni
+DLCODER_RT_TARGET_END
+
+DLCODER_RT_TARGET_BEGIN("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")
+namespace avx512 {
+namespace K = k_avx512;
+#include "dlcoder_rt/simd_qlinear_driver.h"
+}  // namespace avx512
+DLCODER_RT_TARGET_END
+
+DLCODER_RT_TARGET_BEGIN("avx2,fma")
+namespace avx2 {
+namespace K = k_avx2;
+#include "dlcoder_rt/simd_qlinear_driver.h"
+}  // namespace avx2
+DLCODER_RT_TARGET_END
+
+namespace sse2 {
+namespace K = k_sse2;
+#include "dlcoder_rt/simd_qlinear_driver.h"
+}  // namespace sse2
+#endif
+
+#if defined(DLCODER_RT_NEON)
+namespace neon {
+namespace K = k_neon;
+#include "dlcoder_rt/simd_qlinear_driver.h"
+}  // namespace neon
+
+DLCODER_RT_TARGET_BEGIN(DLCODER_RT_DOTPROD_TARGET)
+namespace neondot {
+namespace K = k_neondot;
+#include "dlcoder_rt/simd_qlinear_driver.h"
+}  // namespace neondot
+DLCODER_RT_TARGET_END
+#endif
+
+}  // namespace qsimd
+
+// Calls qsimd::<path>::call for the path qlinear_path<W>() picks.
+#if defined(DLCODER_RT_X86)
+#define DLCODER_RT_QDISPATCH(W, call)                                   \
+  switch (qlinear_path<W>()) {                                          \
+    case QPath::kAvx512Vnni:                                            \
+      if constexpr (sizeof(W) == 1) return qsimd::avx512vnni::call;     \
+      return qsimd::avx512::call;                                       \
+    case QPath::kAvx512: return qsimd::avx512::call;                    \
+    case QPath::kAvx2: return qsimd::avx2::call;                        \
+    case QPath::kSse2: return qsimd::sse2::call;                        \
+    default: return qsimd::scalar::call;                                \
+  }
+#elif defined(DLCODER_RT_NEON)
+#define DLCODER_RT_QDISPATCH(W, call)                                   \
+  switch (qlinear_path<W>()) {                                          \
+    case QPath::kNeonDot:                                               \
+      if constexpr (sizeof(W) == 1) return qsimd::neondot::call;        \
+      return qsimd::neon::call;                                         \
+    case QPath::kNeon: return qsimd::neon::call;                        \
+    default: return qsimd::scalar::call;                                \
+  }
+#else
+#define DLCODER_RT_QDISPATCH(W, call) return qsimd::scalar::call;
+#endif
+
+}  // namespace dlcoder_rt
