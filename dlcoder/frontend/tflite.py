@@ -189,10 +189,9 @@ def _read_tensor(model, data: bytes, t, where: str) -> Tensor:
                                        f"{value.size} elements, its shape {list(shape)} needs {need}")
             value = value.reshape(shape)
         value = value.astype(dtype)   # native byte order, owned copy
-    if value is None and t.IsVariable():
-        # the state of a stateful op (e.g. an LSTM's): every run of a generated library
-        # starts from the value a fresh TFLite interpreter gives it, zeros when unset
-        value = np.zeros(shape, dtype)
+    if value is not None and t.IsVariable():
+        raise UnsupportedError(f"tensor '{name}' ({where}) is a variable with a buffer, which "
+                               f"TFLite does not load either")
     quant = None
     q = t.Quantization()
     if q is not None and q.ScaleLength() > 0:
@@ -200,6 +199,12 @@ def _read_tensor(model, data: bytes, t, where: str) -> Tensor:
                       zero_point=(tuple(q.ZeroPointAsNumpy().astype(np.int64)) if q.ZeroPointLength()
                                   else (0,) * q.ScaleLength()),
                       axis=int(q.QuantizedDimension()))
+    if value is None and t.IsVariable():
+        # the state of a stateful op (e.g. an LSTM's): every run of a generated library
+        # starts from the value a fresh TFLite interpreter gives it (ResetVariableTensor):
+        # zeros, or the zero point of an int8 tensor (a real 0)
+        fill = quant.zero_point[0] if dtype == "int8" and quant is not None else 0
+        value = np.full(shape, fill, dtype)
     return Tensor(name=name, shape=shape, dtype=dtype, data=value,
                   quant=quant, signature=signature, sparsity=sparsity)
 

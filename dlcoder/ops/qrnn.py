@@ -9,10 +9,14 @@ Generation time concatenates the gates' weights, computes their row sums (for th
 asymmetric zero point) and the peepholes' float values (int8 * scale, as TFLite recovers
 them). Inputs and shape rule as the float op's (ops/rnn.py).
 
-int8 (TFLite's full-integer "8x8_16" LSTM): not supported. Its Prepare reads the
-quantization of five intermediate tensors named by the operator's `intermediates` field,
-which the IR does not carry (the frontend reads inputs and outputs only), so the gate
-scales cannot be known; the variant below names that instead of computing something else.
+int8 (TFLite's full-integer "8x8_16" LSTM, EvalInteger8x8_16): int8 sequence, weights,
+output state and output, int16 cell state (power-of-two scale) and peepholes, int32 biases;
+the hidden state's scale and zero point come from the fifth of the operator's intermediates
+(node.attrs["intermediates"]), the gates are Q3.12. Generation time folds the zero points
+into the biases and computes every multiplier (dlcoder/quant.py, lstm_*); kernel in qrnn.h.
+The int8 output state starts at its zero point (TFLite resets an int8 variable tensor to
+it). Layer normalisation is rejected (not reproduced), and so are peepholes with a
+projection to another size (TFLite's kernel walks n_output peephole cells).
 """
 from __future__ import annotations
 
@@ -133,18 +137,139 @@ def _hybrid(node, g, e):
             f"{e.src(node.inputs[0])}, {e.dst(node.outputs[0])}, {e.scratch('float')});")
 
 
+def _per_tensor_scale(g, t: int, what: str):
+    """(scale, zero point) of a per-tensor quantized tensor, or a reason it is not one."""
+    q = g.tensors[t].quant
+    if q is None:
+        return f"{what} have no quantization parameters"
+    if q.per_channel:
+        return (f"{what} are quantized per channel ({len(q.scale)} scales): TFLite's integer "
+                "LSTM reads one scale per tensor")
+    if not q.scale[0] > 0:
+        return f"{what} have quantization scale {q.scale[0]:g}"
+    return float(q.scale[0]), int(q.zero_point[0])
+
+
+def _int8_dtypes(node, g):
+    want = R._DTYPES["int8"]
+    for i in range(1, len(node.inputs)):
+        t = R._input(node, i)
+        if t >= 0 and i in want and g.tensors[t].dtype not in want[i]:
+            what = R._ROLES.get(i, "the output state" if i == R._H0 else "the cell state")
+            return (f"{what} are {g.tensors[t].dtype}; the integer LSTM takes "
+                    f"{'/'.join(sorted(want[i]))}")
+    out = g.tensors[node.outputs[0]].dtype
+    return None if out == "int8" else f"the output is {out}; the integer LSTM's is int8"
+
+
 def _check_int8(node, g):
-    return ("the full-integer (int8 activations, int16 cell state) LSTM is not supported: "
-            "TFLite's kernel takes its gate scales from the operator's intermediate tensors, "
-            "which dlcoder does not read")
+    why = R._check(node, g)
+    if why is not None:
+        return why
+    why = _int8_dtypes(node, g)
+    if why is not None:
+        return why
+    if R._input(node, R._NORM + 1) >= 0:
+        return ("layer normalisation in the integer LSTM is not supported (TFLite's integer "
+                "layer norm is not reproduced bit for bit here)")
+    lay = R._layout(node, g)
+    if R._input(node, R._PEEPHOLE + 1) >= 0 and lay["n_output"] != lay["n_cell"]:
+        return ("peepholes with a projection to a different size: TFLite's integer kernel "
+                "applies the peephole over n_output cells")
+    inter = node.attrs.get("intermediates", ())
+    if len(inter) != 5:
+        return (f"the integer LSTM has {len(inter)} intermediate tensors; TFLite's kernel takes "
+                "5 (the gates' and the hidden state's quantization)")
+    named = [(0, "the input"), (R._H0, "the output state"), (R._C0, "the cell state")]
+    named += [(i, f"the {R._ROLES[i]}") for i in R._WEIGHTS + R._PEEPHOLES
+              if R._input(node, i) >= 0]
+    for i, what in named:
+        r = _per_tensor_scale(g, node.inputs[i], what)
+        if isinstance(r, str):
+            return r
+    for t, what in ((inter[4], "the hidden intermediate"), (node.outputs[0], "the output")):
+        r = _per_tensor_scale(g, t, what)
+        if isinstance(r, str):
+            return r
+    cell_log2 = Q.lstm_cell_log2(g.tensors[node.inputs[R._C0]].quant.scale[0])
+    if cell_log2 is None or not -15 <= cell_log2 <= -9:
+        return ("the cell state's scale must be a power of two from 2^-15 to 2^-9 (TFLite's "
+                "integer tanh of the cell state takes 0 to 6 integer bits)")
+    return None
 
 
-def _never(node, g, e):   # _check_int8 rejects every node before emission
-    raise AssertionError("the int8 LSTM is rejected by its check")
+def _scratch_int8(node, g) -> int:
+    lay = R._layout(node, g)
+    n = lay["n_cell"]
+    return 2 * (5 * n + lay["batch"] * (n + lay["n_output"]))
+
+
+def _wrap32(v: np.ndarray) -> np.ndarray:
+    return Q.wrap32(v).astype(np.int32)
+
+
+def _int8(node, g, e):
+    lay = R._layout(node, g)
+    n, cifg = lay["n_cell"], lay["cifg"]
+    scale = lambda t: _per_tensor_scale(g, t, "")   # noqa: E731 (checked)
+    x_s, x_zp = scale(node.inputs[0])
+    h_s, h_zp = scale(node.inputs[R._H0])
+    cell_log2 = Q.lstm_cell_log2(g.tensors[node.inputs[R._C0]].quant.scale[0])
+    inter = node.attrs["intermediates"]
+    hid_s, hid_zp = scale(inter[4])
+    gate_s = 2.0 ** -12   # Q3.12 gates (layer norm, rejected, would read intermediates 0-3)
+    wx_ids, wh_ids = R._gates(node, R._INPUT_W), R._gates(node, R._RECURRENT_W)
+    bias_ids = R._gates(node, R._BIAS)
+    wx = [g.const(t).astype(np.int64) for t in wx_ids]
+    wh = [g.const(t).astype(np.int64) for t in wh_ids]
+    bx = [g.const(b).astype(np.int64).ravel() - x_zp * w.sum(1) for b, w in zip(bias_ids, wx)]
+    bh = [-h_zp * w.sum(1) for w in wh]
+    mults = [Q.lstm_gate_multiplier(scale(t)[0], x_s, gate_s) for t in wx_ids]
+    mults += [Q.lstm_gate_multiplier(scale(t)[0], h_s, gate_s) for t in wh_ids]
+    peephole = "nullptr"
+    if R._input(node, R._PEEPHOLE + 1) >= 0:
+        ps = [R._input(node, R._PEEPHOLE + j) for j in range(3)]
+        ps = ps[1:] if cifg else ps
+        peephole = e.weights(np.concatenate([g.const(t).astype(np.int16).ravel() for t in ps]))
+        mults += [Q.lstm_peephole_multiplier(cell_log2, scale(t)[0], gate_s) for t in ps]
+    proj = proj_bias = "nullptr"
+    proj_mult = proj_shift = 0
+    has_proj = R._input(node, R._PROJ_W) >= 0
+    if has_proj:
+        pw_t = node.inputs[R._PROJ_W]
+        pw = g.const(pw_t).astype(np.int64)
+        pb = (g.const(node.inputs[R._PROJ_B]).astype(np.int64).ravel()
+              if R._input(node, R._PROJ_B) >= 0 else np.zeros(lay["n_output"], np.int64))
+        # measured: with a projection TFLite subtracts the hidden zero point from the hidden
+        # values and adds zero point * row sums to the bias (the two cancel); without one
+        # the zero point is added (the output is the hidden state)
+        proj = e.weights(pw.astype(np.int8))
+        proj_bias = e.weights(_wrap32(pb + hid_zp * pw.sum(1)))
+        proj_mult, proj_shift = Q.lstm_gate_multiplier(scale(pw_t)[0], hid_s, h_s)
+    hid_mult, hid_shift = Q.lstm_hidden_multiplier(hid_s)
+    out_s = scale(node.outputs[0])[0]
+    c_s = float(g.tensors[node.inputs[R._C0]].quant.scale[0])
+    params = QP.struct(e, "IntLstmParams", {
+        "batch": lay["batch"], "steps": lay["steps"], "n_input": lay["n_input"], "n_cell": n,
+        "n_output": lay["n_output"], "time_major": int(lay["time_major"]), "cifg": int(cifg),
+        "cell_log2": cell_log2,
+        "cell_clip": Q.lstm_quantized_clip(float(node.attrs.get("cell_clip", 0.0)), c_s, -32768, 32767),
+        "proj_clip": Q.lstm_quantized_clip(float(node.attrs.get("proj_clip", 0.0)), out_s, -128, 127),
+        "hidden_offset": -hid_zp if has_proj else hid_zp,
+        "hidden_mult": hid_mult, "hidden_shift": hid_shift, "proj_mult": proj_mult,
+        "proj_shift": proj_shift, "out_zp": h_zp, "h0": h_zp})
+    weights = cgen.struct_init("IntLstmWeights", {
+        "wx": e.weights(np.stack(wx).astype(np.int8)), "wh": e.weights(np.stack(wh).astype(np.int8)),
+        "bx": e.weights(_wrap32(np.concatenate(bx))), "bh": e.weights(_wrap32(np.concatenate(bh))),
+        "mult": e.array("int32_t", [m for m, _ in mults]),
+        "shift": e.array("int32_t", [s for _, s in mults]),
+        "peephole": peephole, "proj": proj, "proj_bias": proj_bias})
+    return (f"dlcoder_rt::unidirectional_lstm_int8({params}, dlcoder_rt::IntLstmWeights{weights}, "
+            f"{e.src(node.inputs[0])}, {e.dst(node.outputs[0])}, {e.scratch('int16_t')});")
 
 
 _DTYPES = frozenset({"float32", "int8"})
 register("UNIDIRECTIONAL_SEQUENCE_LSTM", header="qrnn.h", dtypes=_DTYPES, check=_check_hybrid,
          scratch=_scratch_hybrid, variant="hybrid")(_hybrid)
 register("UNIDIRECTIONAL_SEQUENCE_LSTM", header="qrnn.h", dtypes=frozenset({"int8", "int16", "int32"}),
-         check=_check_int8, variant="int8")(_never)
+         check=_check_int8, scratch=_scratch_int8, variant="int8")(_int8)

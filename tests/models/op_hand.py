@@ -23,7 +23,9 @@ class HandModel:
 
     def __init__(self):
         self.tensors = []  # dict(name, shape, dtype, data, quant)
-        self.operators = []  # (opname, inputs, outputs, options_name, options_kwargs, version)
+        # (opname, inputs, outputs, options_name, options_kwargs, version), and a seventh
+        # item, the operator's intermediates, when the operator has any
+        self.operators = []
         self.inputs, self.outputs = [], []
 
     def _tensor(self, shape, dtype, data=None, name=None, quant=None, variable=False):
@@ -54,9 +56,14 @@ class HandModel:
         self.tensors[t]["name"] = f"output_{len(self.outputs) - 1}"
         return t
 
-    def op(self, opname, inputs, outputs, opts=None, version=1, **kw):
-        """opts: options table name (e.g. "Conv2DOptions"); kw: its fields (Add<Key>)."""
-        self.operators.append((opname, list(inputs), list(outputs), opts, kw, version))
+    def op(self, opname, inputs, outputs, opts=None, version=1, intermediates=None, **kw):
+        """opts: options table name (e.g. "Conv2DOptions"); kw: its fields (Add<Key>).
+        intermediates: tensor indices written to the operator's `intermediates` field (the
+        integer LSTM's gate quantization); None writes no field."""
+        op = (opname, list(inputs), list(outputs), opts, kw, version)
+        if intermediates is not None:
+            op += (list(intermediates),)
+        self.operators.append(op)
         return outputs[0] if len(outputs) == 1 else outputs
 
     # -- serialisation --------------------------------------------------------
@@ -157,16 +164,20 @@ class HandModel:
         import tflite
         Operator = tfl_module("Operator")
         codes, op_offs = [], []
-        for opname, ins, outs, opts, kw, version in self.operators:
+        for opname, ins, outs, opts, kw, version, *rest in self.operators:
+            inter = rest[0] if rest else None
             code = getattr(tflite.BuiltinOperator, opname)
             if (code, version) not in codes:
                 codes.append((code, version))
             opt_off, opt_type = (None, 0) if opts is None else self._write_options(b, opts, kw)
             iv, ov = self._ivec(b, ins), self._ivec(b, outs)
+            xv = None if inter is None else self._ivec(b, inter)
             Operator.OperatorStart(b)
             Operator.OperatorAddOpcodeIndex(b, codes.index((code, version)))
             Operator.OperatorAddInputs(b, iv)
             Operator.OperatorAddOutputs(b, ov)
+            if xv is not None:
+                Operator.OperatorAddIntermediates(b, xv)
             if opt_off is not None:
                 Operator.OperatorAddBuiltinOptionsType(b, opt_type)
                 Operator.OperatorAddBuiltinOptions(b, opt_off)

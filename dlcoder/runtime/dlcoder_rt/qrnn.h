@@ -17,6 +17,7 @@
 
 #include "dlcoder_rt/common.h"
 #include "dlcoder_rt/qhybrid.h"
+#include "dlcoder_rt/requantize.h"
 
 namespace dlcoder_rt {
 
@@ -237,6 +238,219 @@ inline void unidirectional_lstm_hybrid(const HybridLstmParams& p, const HybridLs
           for (int32_t i = 0; i < p.n_output; ++i) y[i] = std::max(std::min(p.proj_clip, y[i]), -p.proj_clip);
       }
       std::memcpy(h, y, sizeof(float) * p.n_output);
+    }
+  }
+}
+
+
+// ---- full-integer ("8x8_16") LSTM ------------------------------------------------------
+// int8 sequence, weights, output state and output; int16 cell state (scale 2^cell_log2),
+// peepholes and gates; int32 biases. As TFLite's EvalInteger8x8_16 (lstm_eval.cc) with the
+// portable tensor_utils (what the x86 pip build runs for every step of it): each gate is
+// clamp16(MBQM(x . wx + bias_x)) then clamp16(+ MBQM(h . wh + bias_h)) then, with peepholes,
+// clamp16(+ MBQM(c * p)) (MBQM: requantize.h's, half away from zero), the biases folded with
+// the operands' zero points at generation time; sigmoid of Q3.12 (the cell gate: tanh) in
+// gemmlowp's int16 fixed point; c = rdbpot(f * c, 15) + rdbpot(i * g, 30 + cell_log2)
+// (CIFG: i = 32767 - f), saturated, clipped; h = MBQM(o * tanh(c)) +- hidden zero point,
+// then the projection (int8 output) and its clipping. Rows are independent of each other,
+// so every batch row runs its own sequence whatever the layout.
+
+// gemmlowp's int16 fixed-point primitives (fixedpoint.h), on int32 carriers.
+inline int32_t fx16_wrap(int32_t v) { return static_cast<int16_t>(static_cast<uint16_t>(v)); }
+
+inline int32_t fx16_mul(int32_t a, int32_t b) {  // SaturatingRoundingDoublingHighMul
+  if (a == -32768 && b == -32768) return 32767;
+  const int32_t ab = a * b;
+  const int32_t nudge = ab >= 0 ? (1 << 14) : (1 - (1 << 14));
+  return fx16_wrap((ab + nudge) / (1 << 15));
+}
+
+inline int32_t fx16_pot(int32_t x, int e) {  // SaturatingRoundingMultiplyByPOT<e>
+  if (e < 0) return rounding_divide_by_pot(x, -e);
+  if (e == 0) return x;
+  const int32_t threshold = (1 << (15 - e)) - 1;
+  return x > threshold ? 32767 : x < -threshold ? -32768 : x * (1 << e);
+}
+
+// the int16 value of a gemmlowp Q0.31 constant (RescaleConstantInitializer)
+constexpr int32_t fx16_const(int32_t v32) {
+  return (v32 >> 16) + (((v32 & 0xFFFF) > (0x7FFF + (v32 < 0 ? 1 : 0))) ? 1 : 0);
+}
+
+// exp(a) for a in [-1/4, 0), Q0.15
+inline int32_t fx16_exp_quarter(int32_t a) {
+  constexpr int32_t kConst = fx16_const(1895147668), kThird = fx16_const(715827883);
+  const int32_t x = fx16_wrap(a + (1 << 12));
+  const int32_t x2 = fx16_mul(x, x), x3 = fx16_mul(x2, x), x4 = fx16_mul(x2, x2);
+  const int32_t x4_4 = fx16_pot(x4, -2);
+  const int32_t poly = fx16_pot(fx16_wrap(fx16_mul(fx16_wrap(x4_4 + x3), kThird) + x2), -1);
+  return std::min(32767, std::max(-32768, kConst + fx16_mul(kConst, fx16_wrap(x + poly))));
+}
+
+// exp(a) for a <= 0 in Q(bits).(15 - bits), result Q0.15
+inline int32_t fx16_exp_negative(int32_t a, int bits) {
+  const int frac = 15 - bits;
+  const int32_t quarter = 1 << (frac - 2);
+  const int32_t a_mod = fx16_wrap((a & (quarter - 1)) - quarter);
+  int32_t r = fx16_exp_quarter(fx16_pot(a_mod, bits));
+  const int32_t rem = fx16_wrap(a_mod - a);
+  static constexpr int32_t kMult[7] = {fx16_const(1672461947), fx16_const(1302514674),
+                                       fx16_const(790015084), fx16_const(290630308),
+                                       fx16_const(39332535), fx16_const(720401), fx16_const(242)};
+  for (int e = -2; e <= 4; ++e)
+    if (bits > e && (rem & fx16_wrap(1 << (frac + e))) != 0) r = fx16_mul(r, kMult[e + 2]);
+  if (bits > 5 && a < fx16_const(-(1 << (36 - bits)))) r = 0;
+  return a == 0 ? 32767 : r;
+}
+
+// Newton-Raphson 1 / (1 + a) (minus_x: (1 - a) / (1 + a)) for a in (0, 1), Q0.15
+inline int32_t fx16_reciprocal(int32_t a, bool minus_x) {
+  const int32_t sum = a + 32767;
+  const int32_t half = (sum + (sum >= 0 ? 1 : -1)) / 2;  // RoundingHalfSum
+  constexpr int32_t k48 = fx16_const(1515870810), kNeg32 = fx16_const(-1010580540);
+  int32_t x = fx16_wrap(k48 + fx16_mul(half, kNeg32));
+  for (int i = 0; i < 3; ++i) {
+    const int32_t one_minus = fx16_wrap((1 << 13) - fx16_mul(half, x));
+    x = fx16_wrap(x + fx16_pot(fx16_mul(x, one_minus), 2));
+  }
+  return minus_x ? fx16_pot(fx16_wrap(x - (1 << 13)), 2) : fx16_pot(x, 1);
+}
+
+// gemmlowp::logistic of Q3.12 -> Q0.15
+inline int16_t lstm_sigmoid_q3_12(int32_t a) {
+  if (a == 0) return static_cast<int16_t>(fx16_const(1 << 30));
+  const int32_t abs_a = a > 0 ? a : fx16_wrap(-a);
+  const int32_t pos = fx16_reciprocal(fx16_exp_negative(fx16_wrap(-abs_a), 3), false);
+  return static_cast<int16_t>(a > 0 ? pos : fx16_wrap(32767 - pos));
+}
+
+// gemmlowp::tanh of Q(bits).(15 - bits) -> Q0.15
+inline int16_t lstm_tanh_q(int32_t a, int bits) {
+  if (a == 0) return 0;
+  const int32_t n = a < 0 ? a : fx16_wrap(-a);
+  const int32_t t = fx16_reciprocal(fx16_exp_negative(n, bits + 1), true);
+  return static_cast<int16_t>(a < 0 ? fx16_wrap(-t) : t);
+}
+
+struct IntLstmParams {
+  int32_t batch, steps, n_input, n_cell, n_output, time_major, cifg;
+  int32_t cell_log2;      // the cell state's scale is 2^cell_log2, in [-15, -9]
+  int32_t cell_clip;      // > 0: clip the cell state to [-cell_clip, cell_clip]
+  int32_t proj_clip;      // > 0: clip the projection's output likewise
+  int32_t hidden_offset;  // added to the requantized o * tanh(c)
+  int32_t hidden_mult, hidden_shift, proj_mult, proj_shift, out_zp, h0;
+};
+
+// G = 3 (CIFG) or 4 gates, in the order input, forget, cell, output; P = the peepholes'
+// gates (input unless CIFG, forget, output).
+struct IntLstmWeights {
+  const int8_t* wx;          // [G][n_cell][n_input]
+  const int8_t* wh;          // [G][n_cell][n_output]
+  const int32_t* bx;         // [G][n_cell]: bias - input zero point * row sums
+  const int32_t* bh;         // [G][n_cell]: - output state zero point * row sums
+  const int32_t* mult;       // [2G + P]: input, recurrent, then peephole multipliers
+  const int32_t* shift;      // [2G + P]
+  const int16_t* peephole;   // [P][n_cell] or null
+  const int8_t* proj;        // [n_output][n_cell] or null
+  const int32_t* proj_bias;  // [n_output]: bias + hidden zero point * row sums
+};
+
+inline void int_lstm_matmul(const int8_t* v, int32_t k, const int8_t* w, const int32_t* bias,
+                            int32_t n, int32_t mult, int32_t shift, int16_t* gate) {
+  for (int32_t i = 0; i < n; ++i) {
+    int32_t acc = bias[i];
+    const int8_t* row = w + int64_t{i} * k;
+    for (int32_t j = 0; j < k; ++j) acc += int32_t{v[j]} * int32_t{row[j]};
+    const int32_t r = multiply_by_quantized_multiplier<Rounding::kAway>(acc, mult, shift) + gate[i];
+    gate[i] = static_cast<int16_t>(std::min(32767, std::max(-32768, r)));
+  }
+}
+
+// scratch: int16 [5 * n_cell + batch * (n_cell + n_output)]
+inline void unidirectional_lstm_int8(const IntLstmParams& p, const IntLstmWeights& w,
+                                     const int8_t* in, int8_t* out, int16_t* scratch) {
+  const int32_t n = p.n_cell, G = p.cifg ? 3 : 4;
+  int16_t* gates = scratch;                               // [4][n]
+  int16_t* tmp = gates + int64_t{4} * n;                  // [n]
+  int16_t* c_all = tmp + n;                               // [batch][n]
+  int16_t* h_all = c_all + int64_t{p.batch} * n;          // [batch][n_output]
+  std::fill(c_all, c_all + int64_t{p.batch} * n, int16_t{0});
+  std::fill(h_all, h_all + int64_t{p.batch} * p.n_output, static_cast<int16_t>(p.h0));
+  const int64_t t_stride = p.time_major ? p.batch : 1, b_stride = p.time_major ? 1 : p.steps;
+  for (int32_t b = 0; b < p.batch; ++b) {
+    int16_t* c = c_all + int64_t{b} * n;
+    int16_t* hs = h_all + int64_t{b} * p.n_output;
+    for (int32_t t = 0; t < p.steps; ++t) {
+      const int64_t row = t * t_stride + b * b_stride;
+      const int8_t* x = in + row * p.n_input;
+      int8_t* y = out + row * p.n_output;
+      // the previous output state as int8, in this step's output row (written last)
+      int8_t* hprev = y;
+      for (int32_t i = 0; i < p.n_output; ++i) hprev[i] = static_cast<int8_t>(hs[i]);
+      int16_t* gi = p.cifg ? nullptr : gates;
+      int16_t* gf = gates + int64_t{1} * n;
+      int16_t* gc = gates + int64_t{2} * n;
+      int16_t* go = gates + int64_t{3} * n;
+      auto gate = [&](int32_t j, int16_t* g, const int16_t* peep, int32_t pm, int32_t ps,
+                      bool tanh_gate) {
+        std::fill(g, g + n, int16_t{0});
+        int_lstm_matmul(x, p.n_input, w.wx + int64_t{j} * n * p.n_input, w.bx + int64_t{j} * n, n,
+                        w.mult[j], w.shift[j], g);
+        int_lstm_matmul(hprev, p.n_output, w.wh + int64_t{j} * n * p.n_output,
+                        w.bh + int64_t{j} * n, n, w.mult[G + j], w.shift[G + j], g);
+        if (peep != nullptr)
+          for (int32_t i = 0; i < n; ++i) {
+            const int32_t v = multiply_by_quantized_multiplier<Rounding::kAway>(
+                int32_t{peep[i]} * int32_t{c[i]}, pm, ps) + g[i];
+            g[i] = static_cast<int16_t>(std::min(32767, std::max(-32768, v)));
+          }
+        for (int32_t i = 0; i < n; ++i)
+          g[i] = tanh_gate ? lstm_tanh_q(g[i], 3) : lstm_sigmoid_q3_12(g[i]);
+      };
+      const int32_t P0 = 2 * G;   // first peephole multiplier
+      const int16_t* pw = w.peephole;
+      int32_t j = 0;
+      if (!p.cifg) {
+        gate(j++, gi, pw, pw ? w.mult[P0] : 0, pw ? w.shift[P0] : 0, false);
+      }
+      const int32_t pf = p.cifg ? 0 : 1;   // the forget gate's peephole row
+      gate(j++, gf, pw ? pw + int64_t{pf} * n : nullptr, pw ? w.mult[P0 + pf] : 0,
+           pw ? w.shift[P0 + pf] : 0, false);
+      gate(j++, gc, nullptr, 0, 0, true);
+      const int32_t cell_shift = 30 + p.cell_log2;
+      for (int32_t i = 0; i < n; ++i) {
+        const int32_t kept = fx16_wrap(rounding_divide_by_pot(int32_t{gf[i]} * int32_t{c[i]}, 15));
+        const int32_t ig = gi != nullptr ? int32_t{gi[i]} : fx16_wrap(32767 - gf[i]);
+        const int32_t added = fx16_wrap(rounding_divide_by_pot(ig * int32_t{gc[i]}, cell_shift));
+        int32_t v = std::min(32767, std::max(-32768, kept + added));
+        if (p.cell_clip > 0) v = std::min(p.cell_clip, std::max(-p.cell_clip, v));
+        c[i] = static_cast<int16_t>(v);
+      }
+      const int32_t po = p.cifg ? 1 : 2;   // the output gate's peephole row
+      gate(j++, go, pw ? pw + int64_t{po} * n : nullptr, pw ? w.mult[P0 + po] : 0,
+           pw ? w.shift[P0 + po] : 0, false);
+      const int tanh_bits = 15 + p.cell_log2;
+      for (int32_t i = 0; i < n; ++i) {
+        const int32_t v = multiply_by_quantized_multiplier<Rounding::kAway>(
+            int32_t{go[i]} * int32_t{lstm_tanh_q(c[i], tanh_bits)}, p.hidden_mult, p.hidden_shift)
+            + p.hidden_offset;
+        tmp[i] = static_cast<int16_t>(std::min(127, std::max(-128, v)));
+      }
+      if (w.proj != nullptr) {
+        for (int32_t o = 0; o < p.n_output; ++o) {
+          int32_t acc = w.proj_bias[o];
+          const int8_t* row = w.proj + int64_t{o} * n;
+          for (int32_t i = 0; i < n; ++i) acc += int32_t{tmp[i]} * int32_t{row[i]};
+          int32_t v = multiply_by_quantized_multiplier<Rounding::kAway>(acc, p.proj_mult, p.proj_shift)
+                      + p.out_zp;
+          v = std::min(127, std::max(-128, v));
+          if (p.proj_clip > 0) v = std::min(p.proj_clip, std::max(-p.proj_clip, v));
+          hs[o] = static_cast<int16_t>(v);
+        }
+      } else {
+        for (int32_t i = 0; i < n; ++i) hs[i] = tmp[i];
+      }
+      for (int32_t i = 0; i < p.n_output; ++i) y[i] = static_cast<int8_t>(hs[i]);
     }
   }
 }
