@@ -27,7 +27,7 @@ import pytest
 
 from dlcoder import compiler, verify as V
 from dlcoder.errors import UnsupportedError
-from dlcoder.ops import TABLE
+from dlcoder.ops import TABLE, VARIANTS
 from dlcoder.passes import pipeline
 from support import ROOT, TESTS, check_against_tflite, load_npz_inputs
 
@@ -71,6 +71,19 @@ def test_readme_lists_exactly_the_op_table():
     builtin = {op for op in TABLE if not op.startswith("DLCODER_")}   # not fused-only ops
     assert sorted(set(ops) - builtin) == [], "listed in README.md but not in the op table"
     assert sorted(builtin - set(ops)) == [], "in the op table but not listed in README.md"
+
+
+def test_readme_lists_exactly_the_quantized_variants():
+    """README's "Quantized models" lists, per kind, the ops with a variant of that kind."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("\n## Quantized models\n"):]
+    section = section[:section.index("\n## ", 1)]
+    names = {"int8": "int8", "uint8": "uint8", "int16": "int16 (int16x8)", "hybrid": "dynamic-range"}
+    for kind, name in names.items():
+        item = re.search(rf"^- {re.escape(name)}: (.*?)\.$", section, re.M | re.S)
+        assert item, f"README lists no {name} kernels"
+        listed = re.findall(r"`([A-Z][A-Z0-9_]*)`", item.group(1))
+        assert listed == sorted(o for (o, k) in VARIANTS if k == kind), kind
 
 
 def gathered_models():
