@@ -105,3 +105,126 @@ def test_refusal_models_are_otherwise_accepted(tmp_path):
         p = tmp_path / "ok.tflite"
         p.write_bytes(data)
         compiler.compile_graph(compiler.load_graph(str(p)), "m")
+
+
+# ---- TFLite's x86 SSE arithmetic: long rows of one sign, weights -128 -------------------
+# The weight row sums for the zero point are ReductionSumVector's (int16 lanes that wrap,
+# quant.hybrid_sse_row_sums); the FULLY_CONNECTED dot product, and CONV_2D's per-tensor
+# one when out_c % 4 != 0, is SSSE3's _mm_sign_epi8/_mm_maddubs_epi16, which takes a weight
+# -128 against a negative input as +128 in whole blocks of 16 (qhybrid.h hybrid_dot_sse).
+def _exact(data: bytes, x: np.ndarray, tmp_path):
+    p = tmp_path / "m.tflite"
+    p.write_bytes(data)
+    g0 = compiler.load_graph(str(p))
+    assert [ops.kind(n, g0) for n in g0.nodes] == ["hybrid"]
+    ours = run_ours(p, [x], tmp_path)[0][0]
+    ref = V.reference_run(str(p), [x])[0][0]
+    assert ours.shape == ref.shape
+    assert ours.tobytes() == ref.tobytes(), f"{int((ours != ref).sum())} of {ref.size} differ"
+
+
+def _fc(w, scales, asymmetric, rows):
+    m = QHandModel()
+    x = m.input([rows, w.shape[1]])
+    wt = m.qconst(w, scales, 0)
+    y = m.output(m.tensor([rows, w.shape[0]]))
+    m.op("FULLY_CONNECTED", [x, wt, m.const(np.linspace(-1, 1, w.shape[0]).astype(np.float32))], [y],
+         "FullyConnectedOptions", AsymmetricQuantizeInputs=asymmetric)
+    return m.build()
+
+
+def _conv(w, scales, x_shape):
+    m = QHandModel()
+    x = m.input(list(x_shape))
+    wt = m.qconst(w, scales, 0)
+    oc = w.shape[0]
+    y = m.output(m.tensor([x_shape[0], x_shape[1], x_shape[2], oc]))
+    m.op("CONV_2D", [x, wt, m.const(np.zeros(oc, np.float32))], [y], "Conv2DOptions", Padding=0,
+         StrideW=1, StrideH=1, DilationWFactor=1, DilationHFactor=1)
+    return m.build()
+
+
+def _one_sign(shape, sign):
+    """Weights 63 (127 in the last 8 of half the rows) times sign: row sums that pass int16
+    in ReductionSumVector's lanes."""
+    w = np.full(shape, 63 * sign, np.int8)
+    w[: shape[0] // 2, ..., -8:] = 127 * sign
+    return w
+
+
+def _positive_and_negative_rows(rng, shape):
+    x = rng.uniform(0.1, 2.0, shape).astype(np.float32)
+    x[1::2] = -x[1::2]      # rows of one sign: the zero point at either end
+    return x
+
+
+@pytest.mark.parametrize("k", [4168, 4175, 16 * 300])
+@pytest.mark.parametrize("sign", [1, -1])
+def test_fc_long_one_sign_rows(k, sign, tmp_path):
+    w = _one_sign((6, k), sign)
+    sums = Q.hybrid_sse_row_sums(w)
+    assert (sums != Q.hybrid_row_sums(w)).all(), "the row sums do not wrap: the case tests nothing"
+    x = _positive_and_negative_rows(np.random.default_rng(k), (4, k))
+    # the zero point's share is taken off in int32 (not in float32 as BATCH_MATMUL does)
+    q, _, zp = Q.hybrid_quantize_rows(x, True)
+    dot = q.astype(np.int64) @ w.astype(np.int64).T
+    in_float = (dot.astype(np.float32) - sums.astype(np.float32) * zp[:, None].astype(np.float32))
+    if k == 4168:
+        assert (in_float.astype(np.int64) != dot - zp[:, None] * sums.astype(np.int64)).any()
+    _exact(_fc(w, 0.01, True, 4), x, tmp_path)
+    if sign == 1 and k == 4168:
+        _exact(_fc(w, 0.01, False, 4), x, tmp_path)
+
+
+@pytest.mark.parametrize("k", [16, 40, 4168, 13])
+@pytest.mark.parametrize("asymmetric", [True, False])
+@pytest.mark.parametrize("per_channel", [True, False])
+def test_fc_weights_minus_128(k, asymmetric, per_channel, tmp_path):
+    rng = np.random.default_rng(k)
+    w = rng.integers(-128, 128, (8, k)).astype(np.int8)
+    w[:, ::3] = -128
+    assert Q.hybrid_sse_dot_differs(w) == (k >= 16)
+    x = (rng.standard_normal((4, k)) * 2 - 0.5).astype(np.float32)
+    x[0, :5] = x[0].min()       # q = -128 (asymmetric) / -127 against weight -128
+    scales = rng.uniform(0.005, 0.02, 8).astype(np.float32) if per_channel else 0.01
+    _exact(_fc(w, scales, asymmetric, 4), x, tmp_path)
+
+
+@pytest.mark.parametrize("kernel, in_c", [(1, 4168), (3, 512)])
+@pytest.mark.parametrize("sign", [1, -1])
+def test_conv_per_channel_long_one_sign_rows(kernel, in_c, sign, tmp_path):
+    w = _one_sign((6, kernel, kernel, in_c), sign)
+    assert (Q.hybrid_sse_row_sums(w.reshape(6, -1)) != Q.hybrid_row_sums(w.reshape(6, -1))).all()
+    x = _positive_and_negative_rows(np.random.default_rng(in_c), (2, 4, 4, in_c))
+    _exact(_conv(w, np.linspace(0.01, 0.02, 6).astype(np.float32), x.shape), x, tmp_path)
+
+
+@pytest.mark.parametrize("out_c", [5, 6, 8])
+@pytest.mark.parametrize("per_channel", [True, False])
+def test_conv_weights_minus_128(out_c, per_channel, tmp_path):
+    """Per-tensor with out_c % 4 != 0 is TFLite's SSE dot product; else ruy's exact GEMM."""
+    rng = np.random.default_rng(out_c)
+    w = rng.integers(-128, 128, (out_c, 3, 3, 16)).astype(np.int8)
+    w[..., ::3] = -128
+    x = (rng.standard_normal((1, 6, 6, 16)) * 2 - 0.5).astype(np.float32)
+    scales = np.linspace(0.01, 0.02, out_c).astype(np.float32) if per_channel else 0.01
+    _exact(_conv(w, scales, x.shape), x, tmp_path)
+
+
+@pytest.mark.parametrize("kernel, channels, fill", [(3, 512, -128), (9, 64, 127)])
+def test_depthwise_long_kernels_and_minus_128(kernel, channels, fill, tmp_path):
+    """TFLite's hybrid depthwise kernel (x86) accumulates (q - zp) * w in int32: exact."""
+    rng = np.random.default_rng(channels)
+    w = np.full((1, kernel, kernel, channels), 127, np.int8)
+    w[..., ::5] = fill
+    m = QHandModel()
+    shape = (2, kernel, kernel, channels)
+    xi = m.input(list(shape))
+    wt = m.qconst(w, np.linspace(0.01, 0.02, channels).astype(np.float32), 3)
+    y = m.output(m.tensor(list(shape)))
+    m.op("DEPTHWISE_CONV_2D", [xi, wt, m.const(np.zeros(channels, np.float32))], [y],
+         "DepthwiseConv2DOptions", Padding=0, StrideW=1, StrideH=1, DepthMultiplier=1,
+         DilationWFactor=1, DilationHFactor=1)
+    x = _positive_and_negative_rows(rng, shape) if fill == 127 else \
+        (rng.standard_normal(shape) * 2 - 0.5).astype(np.float32)
+    _exact(m.build(), x, tmp_path)

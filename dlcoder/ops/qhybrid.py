@@ -14,7 +14,15 @@ Which quantization of the input each op takes, as TFLite decides it:
 - DEPTHWISE_CONV_2D: one row per image, always asymmetric, per-channel scales.
 
 Generation time computes the weight row sums (for the zero point) and the per-channel
-scales (dlcoder/quant.py).
+scales (dlcoder/quant.py). The row sums are those of TFLite's x86 ReductionSumVector
+(quant.hybrid_sse_row_sums: int16 lanes that wrap for long rows of one sign), and the
+zero point's share comes off in int32 (dot - zp * row_sum), as its FULLY_CONNECTED (SSE
+MatrixBatchVectorMultiplyAccumulate) and per-channel CONV_2D (ruy GEMM, then Eigen) do.
+The int8 dot product is exact except where TFLite's SSSE3 kernel multiplies
+(FULLY_CONNECTED; CONV_2D's per-tensor path when out_c % 4 != 0): there a weight -128 in
+a whole block of 16 counts as +128 against a negative input; weights holding one get the
+runtime's hybrid_dot_sse (quant.hybrid_sse_dot_differs). DEPTHWISE_CONV_2D's int32 sums
+of (q - zp) * w are exact and need no row sums.
 """
 from __future__ import annotations
 
@@ -84,9 +92,10 @@ def _fc_h(node, g, e):
     lo, hi = _bounds(node, float("inf"))
     params = QP.struct(e, "HybridFullyConnectedParams", {
         "rows": g.tensors[x].size // depth, "k": depth, "out_c": units,
-        "asymmetric": int(bool(node.attrs.get("asymmetric_quantize_inputs", False))), "lo": lo, "hi": hi})
+        "asymmetric": int(bool(node.attrs.get("asymmetric_quantize_inputs", False))),
+        "sse_dot": int(Q.hybrid_sse_dot_differs(weights)), "lo": lo, "hi": hi})
     return (f"dlcoder_rt::fully_connected_hybrid({params}, {e.src(x)}, {e.weights(weights)}, "
-            f"{e.weights(Q.hybrid_row_sums(weights))}, "
+            f"{e.weights(Q.hybrid_sse_row_sums(weights))}, "
             f"{e.weights(Q.hybrid_weight_scales(g.tensors[w], units))}, {_bias_arg(e, g, node, units)}, "
             f"{e.dst(y)}, {e.scratch('int8_t')});")
 
@@ -129,9 +138,12 @@ def _conv_h(node, g, e):
         "batch": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
         "k_h": kh, "k_w": kw, "stride_h": node.attrs["stride_h"], "stride_w": node.attrs["stride_w"],
         "dil_h": dh, "dil_w": dw, "pad_top": top, "pad_left": left, "asymmetric": int(per_channel),
+        # TFLite's per-tensor path multiplies with its SSE kernel unless out_c % 4 == 0
+        # (then ruy's GEMM, exact); the per-channel path always with ruy's GEMM
+        "sse_dot": int(not per_channel and oc % 4 != 0 and Q.hybrid_sse_dot_differs(weights)),
         "lo": lo, "hi": hi})
     return (f"dlcoder_rt::conv2d_hybrid({params}, {e.src(x)}, {e.weights(weights)}, "
-            f"{e.weights(Q.hybrid_row_sums(weights))}, {e.weights(scales)}, "
+            f"{e.weights(Q.hybrid_sse_row_sums(weights))}, {e.weights(scales)}, "
             f"{_bias_arg(e, g, node, oc)}, {e.dst(y)}, {e.scratch('int8_t')});")
 
 

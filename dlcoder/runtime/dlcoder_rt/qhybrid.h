@@ -10,6 +10,9 @@
 // The input quantization is that of the pip build of ai-edge-litert, found by experiment
 // (tests/test_quantized_hybrid.py): the asymmetric scale is computed in float32 and a value
 // is rounded before its zero point is added.
+// The row sums are TFLite's x86 ReductionSumVector's (generation time, int16 lanes that
+// wrap), and FULLY_CONNECTED / CONV_2D's per-tensor SSE path form the products as SSSE3
+// does (hybrid_dot_sse) when the weights hold -128.
 #pragma once
 
 #include "dlcoder_rt/common.h"
@@ -93,13 +96,36 @@ inline int32_t hybrid_dot(const int8_t* a, const int8_t* b, int32_t n) {
   return (s0 + s1) + (s2 + s3);
 }
 
+// sum(q[i] * w[i]) as TFLite's x86 (SSSE3) hybrid kernel forms it
+// (SseMatrixBatchVectorMultiplyAccumulateImpl, DotProdInt8x4x4): over the first n & ~15
+// values each product is |q| * (w with q's sign put on it by _mm_sign_epi8), and there a
+// weight -128 stays -128 when negated, so -128 against a negative q gives 128 * q instead
+// of -128 * q; the 8- and 4-wide postambles and the scalar tail are exact. The products
+// never leave int16 in _mm_maddubs_epi16 (at most 2 * 128 * 128), so nothing else differs.
+// Only weights holding -128 in the first n & ~15 places need this over hybrid_dot.
+inline int32_t hybrid_dot_sse(const int8_t* q, const int8_t* w, int32_t n) {
+  int32_t fix = 0;
+  const int32_t blocks = n & ~15;
+  for (int32_t i = 0; i < blocks; ++i) {
+    if (w[i] == -128 && q[i] < 0) fix += q[i];
+  }
+  return static_cast<int32_t>(static_cast<uint32_t>(hybrid_dot(q, w, n)) +
+                              static_cast<uint32_t>(fix) * 256u);
+}
+
 // One row's outputs from its quantized input row (k values): weights [out_c][k],
-// row_sums[c] = sum of weights row c (for the zero point), scales per channel.
+// row_sums[c] = sum of weights row c as TFLite computes it (for the zero point), scales
+// per channel. As TFLite's kernels: int32 dot - zp * row_sum (in int32, wrapping), then
+// float(that) * (weight scale * input scale) + bias, then the clamp. `sse_dot` takes the
+// products as TFLite's x86 SSE kernel does (hybrid_dot_sse).
 inline void hybrid_row(const int8_t* q, int32_t k, float in_scale, int32_t zp, const int8_t* w,
                        const int32_t* row_sums, const float* w_scale, const float* bias,
-                       int32_t out_c, float lo, float hi, float* y) {
+                       int32_t out_c, float lo, float hi, float* y, bool sse_dot = false) {
   for (int32_t c = 0; c < out_c; ++c) {
-    const int32_t acc = hybrid_dot(q, w + int64_t{c} * k, k) - zp * row_sums[c];
+    const int8_t* wc = w + int64_t{c} * k;
+    const int32_t dot = sse_dot ? hybrid_dot_sse(q, wc, k) : hybrid_dot(q, wc, k);
+    const int32_t acc = static_cast<int32_t>(
+        static_cast<uint32_t>(dot) - static_cast<uint32_t>(zp) * static_cast<uint32_t>(row_sums[c]));
     const float v = static_cast<float>(acc) * (w_scale[c] * in_scale) + (bias ? bias[c] : 0.0f);
     y[c] = std::min(std::max(v, lo), hi);
   }
@@ -107,6 +133,7 @@ inline void hybrid_row(const int8_t* q, int32_t k, float in_scale, int32_t zp, c
 
 struct HybridFullyConnectedParams {
   int32_t rows, k, out_c, asymmetric;
+  int32_t sse_dot;   // the weights hold -128 where TFLite's SSE dot takes it as +128 (hybrid_dot_sse)
   float lo, hi;
 };
 
@@ -120,7 +147,7 @@ inline void fully_connected_hybrid(const HybridFullyConnectedParams& p, const fl
     int32_t zp;
     hybrid_quantize(p.asymmetric != 0, x + int64_t{r} * p.k, p.k, q, &s, &zp);
     hybrid_row(q, p.k, s, zp, w, row_sums, w_scale, bias, p.out_c, p.lo, p.hi,
-               y + int64_t{r} * p.out_c);
+               y + int64_t{r} * p.out_c, p.sse_dot != 0);
   }
 }
 
@@ -130,6 +157,8 @@ struct HybridConvParams {
   int32_t k_h, k_w, stride_h, stride_w, dil_h, dil_w;
   int32_t pad_top, pad_left;
   int32_t asymmetric;
+  int32_t sse_dot;   // TFLite's SSE dot (hybrid_dot_sse) on weights holding -128: its
+                     // symmetric path with out_c % 4 != 0 (else ruy's exact int8 GEMM)
   float lo, hi;
 };
 
@@ -162,7 +191,7 @@ inline void conv2d_hybrid(const HybridConvParams& p, const float* x, const int8_
           }
         }
         float* yp = y + ((int64_t{b} * p.out_h + oy) * p.out_w + ox) * p.out_c;
-        hybrid_row(patch, k, s, zp, w, row_sums, w_scale, bias, p.out_c, p.lo, p.hi, yp);
+        hybrid_row(patch, k, s, zp, w, row_sums, w_scale, bias, p.out_c, p.lo, p.hi, yp, p.sse_dot != 0);
       }
   }
 }
