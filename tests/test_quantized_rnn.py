@@ -5,7 +5,9 @@ outputs bit for bit, on the hand-built models of tests/models/quantized_rnn/
 (make_quantized_rnn_models.py): symmetric and asymmetric input quantization, batch-major
 and time-major, CIFG, peepholes, projection, clipping, layer norm; 18 cells put the gate
 rows off 16-byte alignment, where TFLite's logistic changes from Eigen's packet path to its
-scalar path.
+scalar path. Hand-built cases in this file add TFLite's x86 SSE arithmetic: row sums that
+wrap in int16 lanes on long rows of one sign, and weights -128 against negative inputs, in
+the input-to-gate, recurrent and projection products.
 
 The full-integer ("8x8_16") LSTM gives TFLite's int8 outputs byte for byte on the int8_*
 models (basic, CIFG with peepholes, projection with clipping, odd scales): gates requantized
@@ -20,7 +22,7 @@ import numpy as np
 import pytest
 
 import dlcoder.ops as ops
-from dlcoder import compiler, verify as V
+from dlcoder import compiler, quant as Q, verify as V
 from dlcoder.errors import UnsupportedError
 from dlcoder.ir import Quant
 from support import TESTS, load_npz_inputs, run_ours
@@ -153,3 +155,104 @@ def test_int8_lstm_small_model_matches_tflite(tmp_path):
     assert len(np.unique(refs[0])) > 4, "a trivial reference output"
     assert ours[0].tobytes() == refs[0].tobytes()
     assert len(g.nodes[0].attrs["intermediates"]) == 5
+
+
+# ---- TFLite's x86 SSE arithmetic in the dynamic-range LSTM -------------------------------
+# Every product of EvalHybrid (input-to-gate, recurrent, projection) is the x86
+# MatrixBatchVectorMultiplyAccumulate of the hybrid FULLY_CONNECTED (tests/test_quantized_hybrid.py):
+# row sums of ReductionSumVector, int16 lanes that wrap on long rows of one sign
+# (Q.hybrid_sse_row_sums; they matter with asymmetric inputs, whose zero point is nonzero),
+# and the SSSE3 dot product that takes a weight -128 against a negative input as +128 in
+# whole blocks of 16 (qhybrid.h hybrid_dot_sse), symmetric and asymmetric alike.
+def _hybrid_lstm(wx, wh, scales, asymmetric, proj=None, proj_bias=None, batch=2, steps=3):
+    """A dynamic-range LSTM (no CIFG, peepholes or layer norm, RELU_N1_TO_1) of the given
+    int8 gate weights wx [4][n_cell][n_input], wh [4][n_cell][n_output], projection
+    [n_output][n_cell]; scales (input-to-gate, recurrent, projection)."""
+    n_cell, n_in = wx[0].shape
+    n_out = wh[0].shape[1]
+    m = HandModel()
+    ins = [m.input((batch, steps, n_in))]
+    ins += [m.const(np.asarray(w, np.int8), quant=(float(scales[0]), 0)) for w in wx]
+    ins += [m.const(np.asarray(w, np.int8), quant=(float(scales[1]), 0)) for w in wh]
+    ins += [-1] * 3
+    ins += [m.const(np.full(n_cell, 1.0 if g == 1 else 0.0, np.float32)) for g in range(4)]
+    ins.append(-1 if proj is None else m.const(np.asarray(proj, np.int8), quant=(float(scales[2]), 0)))
+    ins.append(-1 if proj_bias is None else m.const(np.asarray(proj_bias, np.float32)))
+    ins += [m.variable((batch, n_out)), m.variable((batch, n_cell))] + [-1] * 4
+    out = m.output(m.tensor((batch, steps, n_out)))
+    m.op(LSTM, ins, [out], "UnidirectionalSequenceLSTMOptions", version=3, FusedActivationFunction=4,
+         TimeMajor=False, AsymmetricQuantizeInputs=asymmetric)
+    return m.build()
+
+
+def _lstm_exact(data: bytes, x: np.ndarray, tmp_path):
+    path = tmp_path / "lstm.tflite"
+    path.write_bytes(data)
+    g = compiler.load_graph(str(path))
+    assert [ops.kind(n, g) for n in g.nodes] == ["hybrid"]
+    o = run_ours(path, [x], tmp_path)[0][0]
+    r = V.reference_run(str(path), [x])[0][0]
+    assert np.abs(r).max() > 1e-3, "a trivial reference output"
+    assert o.tobytes() == r.tobytes(), (
+        f"{int((o != r).sum())} of {r.size} differ, by up to {np.abs(o - r).max():.3g}")
+
+
+def _lstm_one_sign(shape, sign):
+    """Weights 63 (127 in the last 8 of half the rows) times sign: row sums that pass int16
+    in ReductionSumVector's lanes."""
+    w = np.full(shape, 63 * sign, np.int8)
+    w[: shape[0] // 2, -8:] = 127 * sign
+    assert (Q.hybrid_sse_row_sums(w) != Q.hybrid_row_sums(w)).all()
+    return w
+
+
+def _small(rng, shape):
+    return rng.integers(-127, 128, shape).astype(np.int8)
+
+
+# ("input", 1, False): symmetric, the zero point 0 takes no row sum (a control: it held before)
+@pytest.mark.parametrize("where, sign, asymmetric", [
+    ("input", 1, True), ("input", -1, True), ("input", 1, False),
+    ("recurrent", -1, True), ("projection", 1, True)])
+def test_hybrid_lstm_long_one_sign_rows(where, sign, asymmetric, tmp_path):
+    rng = np.random.default_rng(7)
+    k = 4168
+    n_in, n_cell, n_out = (k, 4, 4) if where == "input" else (5, 4, k) if where == "recurrent" else (5, k, 6)
+    if where == "input":     # each gate's pre-activation about 1
+        wx = [_lstm_one_sign((n_cell, k), sign if g % 2 else -sign) for g in range(4)]
+        scales = (2e-6, 0.01, 0.01)
+    else:
+        wx = [_small(rng, (n_cell, n_in)) for _ in range(4)]
+        scales = (0.01, 2e-6 if where == "recurrent" else 0.004, 2e-6 if where == "projection" else 0.01)
+    wh = ([_lstm_one_sign((n_cell, k), sign if g % 2 else -sign) for g in range(4)] if where == "recurrent"
+          else [_small(rng, (n_cell, n_out)) for _ in range(4)])
+    proj = proj_bias = None
+    if where == "recurrent":   # a projection 4 -> 4168 whose bias keeps the output state one-signed
+        proj, proj_bias = _small(rng, (k, n_cell)), np.full(k, 0.5, np.float32)
+        scales = scales[:2] + (1e-3,)
+    elif where == "projection":
+        proj, proj_bias = _lstm_one_sign((n_out, k), sign), np.linspace(-0.5, 0.5, n_out)
+    x = rng.uniform(0.1, 2.0, (2, 3, n_in)).astype(np.float32)
+    x[1] = -x[1]      # rows of one sign: the zero point at either end
+    _lstm_exact(_hybrid_lstm(wx, wh, scales, asymmetric, proj, proj_bias), x, tmp_path)
+
+
+@pytest.mark.parametrize("where", ["input", "recurrent", "projection"])
+@pytest.mark.parametrize("asymmetric", [True, False])
+def test_hybrid_lstm_weights_minus_128(where, asymmetric, tmp_path):
+    """Weights -128 (every third) in rows of 20 to 40: whole blocks of 16 and a tail."""
+    rng = np.random.default_rng(11)
+    n_in, n_cell, n_out = {"input": (40, 5, 5), "recurrent": (5, 8, 20), "projection": (5, 36, 6)}[where]
+
+    def w(shape, minus_128):
+        v = rng.integers(-128, 128, shape).astype(np.int8) if minus_128 else _small(rng, shape)
+        if minus_128:
+            v[:, ::3] = -128
+            assert Q.hybrid_sse_dot_differs(v)
+        return v
+    wx = [w((n_cell, n_in), where == "input") for _ in range(4)]
+    wh = [w((n_cell, n_out), where == "recurrent") for _ in range(4)]
+    proj = w((n_out, n_cell), where == "projection") if where != "input" else None
+    x = (rng.standard_normal((2, 3, n_in)) * 2 - 0.5).astype(np.float32)
+    scales = tuple(0.001 if where == name else 0.01 for name in ("input", "recurrent", "projection"))
+    _lstm_exact(_hybrid_lstm(wx, wh, scales, asymmetric, proj, None), x, tmp_path)

@@ -7,7 +7,13 @@ to int8 on the fly, symmetrically or, with the option asymmetric_quantize_inputs
 asymmetrically; the products are int32 and go back to float by row scale * weight scale.
 Generation time concatenates the gates' weights, computes their row sums (for the
 asymmetric zero point) and the peepholes' float values (int8 * scale, as TFLite recovers
-them). Inputs and shape rule as the float op's (ops/rnn.py).
+them). The products are those of TFLite's x86 MatrixBatchVectorMultiplyAccumulate, as the
+hybrid FULLY_CONNECTED's (ops/qhybrid.py): row sums by ReductionSumVector
+(quant.hybrid_sse_row_sums, int16 lanes that wrap on long rows of one sign), the zero
+point's share off in int32, and for weights holding -128 (quant.hybrid_sse_dot_differs) the
+SSSE3 dot product that takes -128 against a negative input as +128 (qhybrid.h
+hybrid_dot_sse); so for the input-to-gate, recurrent and projection weights alike.
+Inputs and shape rule as the float op's (ops/rnn.py).
 
 int8 (TFLite's full-integer "8x8_16" LSTM, EvalInteger8x8_16): int8 sequence, weights,
 output state and output, int16 cell state (power-of-two scale) and peepholes, int32 biases;
@@ -83,27 +89,31 @@ def _scratch_hybrid(node, g) -> int:
 
 
 def _stack(node, g, first: int):
-    """(weights [G][n_cell][k] int8, scales [G], row sums [G][n_cell]) of the gates'
-    weights starting at input `first`."""
+    """(weights [G][n_cell][k] int8, scales [G], row sums [G][n_cell] as TFLite's x86
+    kernel computes them, whether its SSE dot product differs) of the gates' weights
+    starting at input `first`."""
     ts = R._gates(node, first)
     w = np.stack([g.const(t) for t in ts]).astype(np.int8)
     scales = np.array([Q.hybrid_weight_scales(g.tensors[t], 1)[0] for t in ts], np.float32)
-    sums = np.concatenate([Q.hybrid_row_sums(g.const(t)) for t in ts])
-    return w, scales, sums
+    sums = np.concatenate([Q.hybrid_sse_row_sums(g.const(t).astype(np.int8)) for t in ts])
+    return w, scales, sums, Q.hybrid_sse_dot_differs(w.reshape(-1, w.shape[-1]))
 
 
 def _hybrid(node, g, e):
     lay = R._layout(node, g)
     n = lay["n_cell"]
+    wx, wx_scale, wx_sums, wx_sse = _stack(node, g, R._INPUT_W)
+    wh, wh_scale, wh_sums, wh_sse = _stack(node, g, R._RECURRENT_W)
+    proj_w = R._input(node, R._PROJ_W)
+    proj_sse = proj_w >= 0 and Q.hybrid_sse_dot_differs(g.const(proj_w).astype(np.int8))
     params = QP.struct(e, "HybridLstmParams", {
         "batch": lay["batch"], "steps": lay["steps"], "n_input": lay["n_input"], "n_cell": n,
         "n_output": lay["n_output"], "time_major": int(lay["time_major"]), "cifg": int(lay["cifg"]),
         "asymmetric": int(bool(node.attrs.get("asymmetric_quantize_inputs", False))),
         "act": _ACTS[node.attrs.get("fused_activation_function", "NONE")],
         "cell_clip": float(node.attrs.get("cell_clip", 0.0)),
-        "proj_clip": float(node.attrs.get("proj_clip", 0.0))})
-    wx, wx_scale, wx_sums = _stack(node, g, R._INPUT_W)
-    wh, wh_scale, wh_sums = _stack(node, g, R._RECURRENT_W)
+        "proj_clip": float(node.attrs.get("proj_clip", 0.0)),
+        "wx_sse": int(wx_sse), "wh_sse": int(wh_sse), "proj_sse": int(proj_sse)})
     bias = np.concatenate([g.const(t).ravel() for t in R._gates(node, R._BIAS)]).astype(np.float32)
     peephole = norm = proj = proj_scale = proj_sums = proj_bias = "nullptr"
     if R._input(node, R._PEEPHOLE + 1) >= 0:
@@ -124,7 +134,7 @@ def _hybrid(node, g, e):
         pw = g.const(t).astype(np.int8)
         proj = e.weights(pw)
         proj_scale = e.weights(Q.hybrid_weight_scales(g.tensors[t], 1)[:1].astype(np.float32))
-        proj_sums = e.weights(Q.hybrid_row_sums(pw))
+        proj_sums = e.weights(Q.hybrid_sse_row_sums(pw))
         if R._input(node, R._PROJ_B) >= 0:
             proj_bias = e.weights(g.const(node.inputs[R._PROJ_B]).astype(np.float32).ravel())
     weights = cgen.struct_init("HybridLstmWeights", {

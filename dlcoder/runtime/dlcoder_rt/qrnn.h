@@ -5,7 +5,11 @@
 //   - the step's input row and the previous output state row are quantized to int8 on the
 //     fly (qhybrid.h: symmetric, or asymmetric with a zero point when the option says so);
 //   - each gate starts at its bias (0 with layer norm) and accumulates, input then
-//     recurrent product, float(sum(q * w) - zp * row_sum) * (row scale * weight scale);
+//     recurrent product, float(sum(q * w) - zp * row_sum) * (row scale * weight scale),
+//     as TFLite's x86 MatrixBatchVectorMultiplyAccumulate forms it (qhybrid.h hybrid_row):
+//     row sums those of its ReductionSumVector (int16 lanes that wrap, generation time),
+//     the zero point's share taken off in int32, and for weights holding -128 its SSSE3
+//     dot product (hybrid_dot_sse, the flags wx_sse / wh_sse / proj_sse);
 //   - peepholes add (float(w) * scale) * c; layer norm (TFLite's MeanStddevNormalization)
 //     scales by the coefficients and adds the bias;
 //   - the gates' sigmoid and the tanh are Eigen's float approximations, as TFLite's
@@ -26,6 +30,9 @@ struct HybridLstmParams {
   int32_t time_major, cifg, asymmetric;
   int32_t act;  // the cell gate's and the cell state's: 1 tanh, 2 relu, 3 relu6, 4 relu_n1_to_1
   float cell_clip, proj_clip;  // > 0: clip to [-clip, clip]
+  // the input-to-gate, recurrent, projection weights hold -128 where TFLite's SSE dot
+  // product takes it as +128 (qhybrid.h hybrid_dot_sse)
+  int32_t wx_sse, wh_sse, proj_sse;
 };
 
 // Gates go input (absent with CIFG), forget, cell, output: G = 3 or 4 gates of n_cell rows.
@@ -33,7 +40,7 @@ struct HybridLstmParams {
 struct HybridLstmWeights {
   const int8_t* wx;         // [G][n_cell][n_input]
   const float* wx_scale;    // [G]
-  const int32_t* wx_sums;   // [G][n_cell]: row sums (for an asymmetric input's zero point)
+  const int32_t* wx_sums;   // [G][n_cell]: row sums as TFLite's (for an asymmetric input's zero point)
   const int8_t* wh;         // [G][n_cell][n_output]
   const float* wh_scale;    // [G]
   const int32_t* wh_sums;   // [G][n_cell]
@@ -131,11 +138,17 @@ inline void hybrid_lstm_normalize(float* v, int32_t n) {
   for (int32_t i = 0; i < n; ++i) v[i] = (v[i] - mean) * inv;
 }
 
-// gate[i] += float(sum(q * w[i]) - zp * sums[i]) * scale for the n rows of w (k columns).
+// gate[i] += float(sum(q * w[i]) - zp * sums[i]) * scale for the n rows of w (k columns),
+// the int32 arithmetic wrapping as TFLite's; `sse_dot`: the products as its SSSE3 kernel
+// forms them (hybrid_dot_sse).
 inline void hybrid_lstm_accumulate(const int8_t* q, int32_t k, int32_t zp, float scale,
-                                   const int8_t* w, const int32_t* sums, int32_t n, float* gate) {
+                                   const int8_t* w, const int32_t* sums, int32_t n, float* gate,
+                                   bool sse_dot) {
   for (int32_t i = 0; i < n; ++i) {
-    const int32_t acc = hybrid_dot(q, w + int64_t{i} * k, k) - zp * sums[i];
+    const int8_t* wi = w + int64_t{i} * k;
+    const int32_t dot = sse_dot ? hybrid_dot_sse(q, wi, k) : hybrid_dot(q, wi, k);
+    const int32_t acc = static_cast<int32_t>(
+        static_cast<uint32_t>(dot) - static_cast<uint32_t>(zp) * static_cast<uint32_t>(sums[i]));
     gate[i] += static_cast<float>(acc) * scale;
   }
 }
@@ -175,11 +188,11 @@ inline void unidirectional_lstm_hybrid(const HybridLstmParams& p, const HybridLs
       hybrid_quantize(asym, x, p.n_input, q, &s, &zp);
       for (int32_t j = 0; j < G; ++j)
         hybrid_lstm_accumulate(q, p.n_input, zp, s * w.wx_scale[j], w.wx + int64_t{j} * n * p.n_input,
-                               w.wx_sums + int64_t{j} * n, n, gates + int64_t{j} * n);
+                               w.wx_sums + int64_t{j} * n, n, gates + int64_t{j} * n, p.wx_sse != 0);
       hybrid_quantize(asym, h, p.n_output, q, &s, &zp);
       for (int32_t j = 0; j < G; ++j)
         hybrid_lstm_accumulate(q, p.n_output, zp, s * w.wh_scale[j], w.wh + int64_t{j} * n * p.n_output,
-                               w.wh_sums + int64_t{j} * n, n, gates + int64_t{j} * n);
+                               w.wh_sums + int64_t{j} * n, n, gates + int64_t{j} * n, p.wh_sse != 0);
       // Where TFLite's gate buffers put this row: slots input, cell, forget, output (CIFG:
       // cell, forget, output) of n_cell * batch floats; batch-major steps run one row at a
       // time at row b of the slot, time-major steps all rows at once.
@@ -233,7 +246,8 @@ inline void unidirectional_lstm_hybrid(const HybridLstmParams& p, const HybridLs
       if (w.proj != nullptr) {
         for (int32_t i = 0; i < p.n_output; ++i) y[i] = w.proj_bias != nullptr ? w.proj_bias[i] : 0.0f;
         hybrid_quantize(asym, hidden, n, q, &s, &zp);
-        hybrid_lstm_accumulate(q, n, zp, s * w.proj_scale[0], w.proj, w.proj_sums, p.n_output, y);
+        hybrid_lstm_accumulate(q, n, zp, s * w.proj_scale[0], w.proj, w.proj_sums, p.n_output, y,
+                               p.proj_sse != 0);
         if (p.proj_clip > 0.0f)
           for (int32_t i = 0; i < p.n_output; ++i) y[i] = std::max(std::min(p.proj_clip, y[i]), -p.proj_clip);
       }
