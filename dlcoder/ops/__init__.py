@@ -141,17 +141,19 @@ _QUANTIZED = ("int8", "uint8", "int16")
 def kind(node: Node, g: Graph) -> str:
     """The arithmetic a node needs: that of its first quantized computed tensor ("int8",
     "uint8", "int16"); "hybrid" for float computed tensors with a quantized constant
-    input (dynamic-range weights); else "float"."""
+    input (dynamic-range weights); that of its first quantized constant input when no
+    computed tensor is float or quantized (a comparison of two quantized constants, whose
+    output is bool); else "float"."""
     computed = [g.tensors[t] for t in node.inputs + node.outputs
                 if t >= 0 and not g.tensors[t].is_const]
     for t in computed:
         if t.dtype in _QUANTIZED and t.quant is not None:
             return t.dtype
-    if any(t.dtype == "float32" for t in computed) and any(
-            t >= 0 and g.tensors[t].is_const and g.tensors[t].dtype in ("int8", "uint8")
-            and g.tensors[t].quant is not None for t in node.inputs):
-        return "hybrid"
-    return "float"
+    consts = [g.tensors[t] for t in node.inputs if t >= 0 and g.tensors[t].is_const
+              and g.tensors[t].dtype in _QUANTIZED and g.tensors[t].quant is not None]
+    if any(t.dtype == "float32" for t in computed):
+        return "hybrid" if any(t.dtype in ("int8", "uint8") for t in consts) else "float"
+    return consts[0].dtype if consts else "float"
 
 
 def lookup(node: Node, g: Graph) -> Optional[OpDef]:
