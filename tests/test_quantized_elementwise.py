@@ -1,8 +1,10 @@
 """Quantized ADD, SUB, MUL, SQUARED_DIFFERENCE, MAXIMUM and MINIMUM match TFLite byte for
 byte, broadcasting and fused activations included (TFLite's vector bodies and scalar tails
 element by element: the *_ties and *_wide models hold inputs on which the two differ), or
-refuse what TFLite rejects and what dlcoder does not reproduce (int16 MUL, uint8 MUL above
-1 on the scalar-broadcast path).
+refuse what TFLite rejects and what dlcoder does not reproduce (uint8 MUL above 1 on the
+scalar-broadcast path). int16 MUL is the reference kernel with the multiplier of the
+scales multiplied in float32 (the mul_int16_* models hold inputs on which double scales or
+ties rounded up would differ).
 
 The models are tests/models/quantized_elementwise/ (make_quantized_elementwise_models.py
 says what each case pins down). Beside them: the evaluate hooks fold every case to

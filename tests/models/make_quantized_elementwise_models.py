@@ -17,7 +17,9 @@ cases pin down:
 - MAXIMUM and MINIMUM on inputs quantized unlike the output: TFLite compares the stored
   integers and copies the winner's bytes;
 - int16 ADD, SUB and MUL in TFLite's symmetric scheme (zero points 0; ADD and SUB with
-  pot_scale_int16 off, its general path).
+  pot_scale_int16 off, its general path);
+- int16 MUL: the reference kernel (no vector lanes), its multiplier from the scales
+  multiplied in float32, pinned by inputs on which double scales or ties rounded up differ.
 
 A case with `rejects` is a model TFLite refuses (the generator checks its message); the
 test expects dlcoder to refuse it too, naming the op. Each case writes <case>.tflite,
@@ -132,6 +134,29 @@ def differing_pairs(case, how):
     return va[d], vb[d]
 
 
+def mul16_feeds(how):
+    """Same-shape int16 MUL inputs made of the pairs on which TFLite's arithmetic (the scales
+    multiplied in float32, MultiplyByQuantizedMultiplier's final shift rounding half away)
+    and `how` differ: "double" (the multiplier from double scales) or "up" (ties up)."""
+    def feeds(case):
+        rng = np.random.default_rng(7)
+        va, vb = rng.integers(-32768, 32768, (2, 400000))
+        (sa, _), (sb, _), (so, _) = case.a[1], case.b[1], case.outs[0][1]
+        m = Q.mul_multiplier(sa, sb, so)
+        p = Q.wrap32(va * vb)
+        ref = np.clip(Q.multiply_by_quantized_multiplier(p, *m), -32768, 32767)
+        if how == "double":
+            real = float(np.float64(np.float32(sa)) * np.float64(np.float32(sb)) / np.float64(np.float32(so)))
+            other = Q.multiply_by_quantized_multiplier(p, *Q.quantize_multiplier(real))
+        else:
+            other = Q.multiply_by_quantized_multiplier(p, *m, rounding="up")
+        d = np.nonzero(ref != np.clip(other, -32768, 32767))[0]
+        assert d.size >= 2, f"{case.name}: no inputs tell the arithmetics apart"
+        n = int(np.prod(case.a[0]))
+        return np.resize(va[d], n), np.resize(vb[d], n)
+    return feeds
+
+
 def tie_feeds(how, rows=False):
     """Same-shape inputs (or, rows: a [R,1] scalar per row of [R,n]) made of the pairs on
     which `how` and the reference differ, in the vector blocks and the scalar tails alike."""
@@ -189,10 +214,21 @@ CASES = [
          [("NONE", (0.01, 3)), ("RELU", (0.06, -128))]),
     Case("mul_uint8", "MUL", "uint8 MUL of [2,3,4] and [4], each activation", U8,
          ((2, 3, 4), AU), ((4,), BU), [(a, (0.002, 30)) for a in ACTS]),
-    Case("mul_int16", "MUL", "int16 MUL (zero points 0) of [2,6] and [2,1]: TFLite runs it, "
-         "dlcoder refuses (its rounding is not reproduced)", I16,
-         ((2, 6), (0.0004, 0)), ((2, 1), (0.0009, 0)), [("NONE", (0.00001, 0)), ("RELU", (0.0002, 0))],
-         refused="int16 MUL is not supported"),
+    Case("mul_int16", "MUL", "int16 MUL (zero points 0) of [2,6] and [2,1] (reference "
+         "BroadcastMul6DSlow), with and without RELU", I16,
+         ((2, 6), (0.0004, 0)), ((2, 1), (0.0009, 0)), [("NONE", (0.00001, 0)), ("RELU", (0.0002, 0))]),
+    Case("mul_int16_float_multiplier", "MUL", "int16 MUL of two [67] inputs made of the pairs on "
+         "which the multiplier from float32 scales (mul.cc multiplies them in float) and the one "
+         "from double scales give other bytes", I16, ((67,), (0.0003, 0)), ((67,), (0.0007, 0)),
+         [("NONE", (0.00002, 0))], feeds=mul16_feeds("double")),
+    Case("mul_int16_ties", "MUL", "int16 MUL of two [67] inputs, power-of-two scales (real "
+         "multiplier 2^-7): negative products on exact halves round away from zero (the "
+         "reference kernel, no vector lanes)", I16, ((67,), (2.0**-10, 0)), ((67,), (2.0**-9, 0)),
+         [("NONE", (2.0**-12, 0)), ("RELU_N1_TO_1", (2.0**-12, 0))], feeds=mul16_feeds("up")),
+    Case("mul_int16_multiplier_above_one", "MUL", "int16 MUL of [3,20] and [20] whose output "
+         "scale is below the inputs' product: a left shift that wraps int32 before the multiply",
+         I16, ((3, 20), (0.0005, 0)), ((20,), (0.0004, 0)), [("NONE", (0.00000003, 0)),
+                                                             ("RELU", (0.0000001, 0))]),
     Case("mul_uint8_scalar_above_one", "MUL", "uint8 MUL of [2,24] and [2,1] with a multiplier "
          "above 1: TFLite runs it, dlcoder refuses", U8, ((2, 24), (0.3, 120)), ((2, 1), (0.2, 7)),
          [("NONE", (0.0005, 100))], refused="uint8 MUL with a multiplier of 1 or more"),

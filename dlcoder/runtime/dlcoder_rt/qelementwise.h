@@ -1,5 +1,5 @@
 // Quantized binary elementwise ops: ADD, SUB, MUL, SQUARED_DIFFERENCE on int8, uint8 and
-// (ADD, SUB) int16 data. MAXIMUM and MINIMUM need no functor of their own: TFLite compares
+// (ADD, SUB, MUL) int16 data. MAXIMUM and MINIMUM need no functor of their own: TFLite compares
 // the stored integers (MaxOp, MinOp of elementwise.h, run by binary()).
 //
 // TFLite's x86 build runs ADD and MUL through its optimized kernels, whose vector bodies
