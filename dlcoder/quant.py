@@ -903,3 +903,165 @@ def hybrid_sse_dot_differs(w2d: np.ndarray) -> bool:
     against a negative input it counts as +128 (runtime qhybrid.h hybrid_dot_sse)."""
     w = np.asarray(w2d, np.int8)
     return bool((w[:, :w.shape[1] & ~15] == -128).any())
+
+
+# ---- int8 EXP, LOG, SQRT tables; 8-bit L2_NORMALIZATION; 8-bit comparisons (ops/qmore.py) --
+_LOGF = None
+
+
+def _logf(x) -> np.float32:
+    """The C library's logf (TFLite's std::log(float)), float32 -> float32."""
+    global _LOGF
+    if _LOGF is None:
+        import ctypes
+        import ctypes.util
+        lib = ctypes.CDLL(ctypes.util.find_library("m"))
+        lib.logf.restype = ctypes.c_float
+        lib.logf.argtypes = [ctypes.c_float]
+        _LOGF = lib.logf
+    return np.float32(_LOGF(float(x)))
+
+
+def _lut_saturating(fn, in_q: tuple, out_q: tuple) -> np.ndarray:
+    """The int8 LUTPopulate of EXP and LOG (exp.cc, elementwise.cc), as measured: per
+    input v, in float32, y = fn(in_scale * (v - in_zp)), r = round(y * (1 / out_scale))
+    (halves away from 0), r + out_zp saturated to [-128, 127] (a result beyond int32, or
+    infinite, saturates: unlike float_lut's ops, EXP of a large input gives 127)."""
+    f = np.float32
+    (s_in, z_in), (s_out, z_out) = in_q, out_q
+    inverse = f(f(1) / f(s_out))
+    out = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for v in byte_values("int8"):
+            r = f(fn(f(f(s_in) * f(int(v) - int(z_in)))) * inverse)
+            if np.isnan(r):
+                raise ValueError("NaN in an EXP/LOG table")
+            if np.isfinite(r):
+                r = f(f(round_half_away(float(r))) + f(z_out))
+            out.append(int(min(max(float(r), -128.0), 127.0)))
+    return np.array(out, np.int8)
+
+
+def exp_table(in_q: tuple, out_q: tuple) -> np.ndarray:
+    """int8 EXP: _lut_saturating of the C library's expf."""
+    return _lut_saturating(libm_f32("expf"), in_q, out_q)
+
+
+def log_table(in_q: tuple, out_q: tuple) -> np.ndarray:
+    """int8 LOG (LogLUTPrepare): _lut_saturating of logf, where an input <= 0 maps to the
+    float output_min = (-128 - out_zp) * out_scale instead."""
+    f = np.float32
+    out_min = f(f(-128 - int(out_q[1])) * f(out_q[0]))
+    return _lut_saturating(lambda x: _logf(x) if x > 0 else out_min, in_q, out_q)
+
+
+def sqrt_table(in_q: tuple, out_q: tuple) -> np.ndarray:
+    """int8 SQRT (SqrtEvalQuantized): d = in_scale * (v - in_zp) (float32), s = sqrtf(d),
+    q = (int)(s / out_scale) (float32 division, truncated; x86's cvttss2si: INT32_MIN
+    beyond int32) + out_zp (wrapping int32), clamped. TFLite fails the invoke on an input
+    below its zero point (d < 0); those entries hold the entry of the zero point."""
+    f = np.float32
+    (s_in, z_in), (s_out, z_out) = in_q, out_q
+    sqrtf = libm_f32("sqrtf")
+    out = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for v in byte_values("int8"):
+            d = f(f(s_in) * f(max(int(v) - int(z_in), 0)))
+            q = f(sqrtf(d) / f(s_out))
+            t = int(q) if np.isfinite(q) and -2.0**31 <= float(q) < 2.0**31 else -2**31
+            t = (t + int(z_out) + 2**31) % 2**32 - 2**31
+            out.append(min(max(t, -128), 127))
+    return np.array(out, np.int8)
+
+
+def inv_sqrt_multiplier(value: int) -> tuple:
+    """GetInvSqrtQuantizedMultiplierExp(value, kReverseShift): (multiplier, shift <= 0)."""
+    return _inv_sqrt_multiplier(int(value))
+
+
+def l2_normalize_values(x, zero_point: int, dtype: str) -> np.ndarray:
+    """8-bit L2_NORMALIZATION along the last axis (output scale 1/128): per row,
+    acc = sum (x - zp)^2 (int32), (m, s) = GetInvSqrtQuantizedMultiplierExp(acc); then
+    int8 (reference_integer_ops): clamp(MBQM(x - zp, m, s + 7)); uint8 (L2Normalization
+    of uint8): clamp(128 + RoundingDivideByPOT(SRDHM(128 * (x - zp), m), -s))."""
+    x = np.asarray(x)
+    depth = x.shape[-1] if x.ndim else 1
+    rows = x.reshape(-1, depth).astype(np.int64) - int(zero_point)
+    out = np.empty(rows.shape, np.int64)
+    for i, r in enumerate(rows):
+        m, s = _inv_sqrt_multiplier(int((r * r).sum()))
+        if dtype == "int8":
+            out[i] = np.clip(multiply_by_quantized_multiplier(r, m, s + 7), -128, 127)
+        else:
+            v = rounding_divide_by_pot(saturating_rounding_doubling_high_mul(128 * r, m), -s)
+            out[i] = np.clip(128 + v, 0, 255)
+    return out.reshape(x.shape).astype(dtype)
+
+
+def comparison_values(x, zero_point: int, scale: float) -> np.ndarray:
+    """An input of an 8-bit comparison as ComparisonWithScaling compares it:
+    ((x - zp) << 8) scaled by the input's own scale, QuantizeMultiplier(scale) applied
+    (SRDHM, then RoundingDivideByPOT). Defined for scales below 1 (TFLite aborts at 1 and
+    shifts by a negative amount above)."""
+    mult, shift = quantize_multiplier(float(np.float32(scale)))
+    v = (np.asarray(x, np.int64) - int(zero_point)) * 256
+    return multiply_by_quantized_multiplier(v, mult, shift)
+
+
+# ---- int16x8 RSQRT, GELU (513-entry float tables), BATCH_MATMUL (ops/qint16more.py) -------
+def lut_int16_f32(fn, input_scale: float, input_zp: int, output_scale: float, output_zp: int) -> np.ndarray:
+    """TFLite's LUTPopulate<int16_t> from float scales and a float function (RSQRT's and
+    GELU's Prepare): as lut_int16, every step in float32 (fn takes and gives float32), halves
+    rounded away from zero. 512 samples with their midpoint bias, then fn at the range's end."""
+    f = np.float32
+
+    def rnd(v) -> np.float32:
+        return f(math.copysign(math.floor(abs(float(v)) + 0.5), float(v)))
+    si, so = f(input_scale), f(output_scale)
+    in_min, in_max = f(si * f(-32768 - int(input_zp))), f(si * f(32767 - int(input_zp)))
+    out_min, out_max = f(so * f(-32768 - int(output_zp))), f(so * f(32767 - int(output_zp)))
+    step = f(f(in_max - in_min) / f(512))
+    half = f(step / f(2))
+    inv = f(f(65536) / f(out_max - out_min))
+    lut = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for i in range(512):
+            x = f(in_min + f(f(i) * step))
+            val, mid, nxt = fn(x), fn(f(x + half)), fn(f(in_min + f(f(i + 1) * step)))
+            sample = rnd(f(val * inv))
+            interp = rnd(f(f(f(nxt * inv) + sample) / f(2)))
+            bias = rnd(f(f(interp - rnd(f(mid * inv))) / f(2)))
+            lut.append(min(max(float(f(sample - bias)), -32768.0), 32767.0))
+        lut.append(min(max(float(rnd(f(fn(in_max) * inv))), -32768.0), 32767.0))
+    return np.array(lut, np.int64).astype(np.int16)
+
+
+def rsqrt_int16_lut(in_q: tuple, out_q: tuple) -> np.ndarray:
+    """int16 RSQRT's table (elementwise.cc): 1.0f / std::sqrt(v), and for v <= 0 the largest
+    output (32767 * output scale, in float)."""
+    f = np.float32
+    sqrtf = libm_f32("sqrtf")
+    top = f(f(32767) * f(out_q[0]))
+    return lut_int16_f32(lambda v: top if v <= 0 else f(f(1) / sqrtf(v)), in_q[0], in_q[1], out_q[0], out_q[1])
+
+
+def gelu_int16_lut(in_q: tuple, out_q: tuple, approximate: bool) -> np.ndarray:
+    """int16 GELU's table (gelu.cc): the float GELU (exact or tanh form) tabulated."""
+    return lut_int16_f32(_f32_transform("GELU", approximate), in_q[0], in_q[1], out_q[0], out_q[1])
+
+
+def lut_lookup_int16(x, lut: np.ndarray) -> np.ndarray:
+    """TFLite's int16 LUTLookup (qint16.h lut_lookup_q16): entry 256 + (x >> 7), plus the
+    int16 slope to the next entry times the low 7 bits, rounded (+64 >> 7)."""
+    x, t = np.asarray(x, np.int64), np.asarray(lut, np.int64)
+    index, offset = 256 + (x >> 7), x & 0x7F
+    slope = ((t[index + 1] - t[index] + 2**15) & 0xFFFF) - 2**15
+    return (((t[index] + ((slope * offset + 64) >> 7)) + 2**15) & 0xFFFF) - 2**15
+
+
+def multiply_by_quantized_multiplier_i64(x, multiplier: int, shift: int) -> np.ndarray:
+    """TFLite's int64 MultiplyByQuantizedMultiplier (qint16.h): the multiplier rounded to 16
+    bits, (x * m16 + 2^(14 - shift)) >> (15 - shift), cut to int32. x below 2^47."""
+    reduced = (int(multiplier) + (1 << 15)) >> 16 if multiplier < 0x7FFF0000 else 0x7FFF
+    total = 15 - int(shift)
+    return wrap32((np.asarray(x, np.int64) * reduced + (1 << (total - 1))) >> total)

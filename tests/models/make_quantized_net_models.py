@@ -614,10 +614,7 @@ MODELS = {
 # The truth as of the last run of tests/test_quantized_nets.py (see its docstring).
 EXPECT = {name: "match" for name in MODELS}
 EXPECT.update({
-    "yolo_tiny_64_int8": "refused: EXP has no kernel for int8 quantized tensors",
-    "face_embed_48_int8": "refused: L2_NORMALIZATION has no kernel for int8 quantized tensors",
-    "vit_enc_s16_int16x8": "refused: int16 MUL is not supported",
-    "mnv3s_a075_96_int16x8": "refused: int16 MUL is not supported",
+    "vit_enc_s16_int16x8": "refused: SQUARED_DIFFERENCE takes int8 quantized data only",
 })
 
 
