@@ -55,7 +55,7 @@ def _no_int8_kernel():
     m = HandModel()
     x = m.input((2, 6), np.int8, quant=(0.1, 3))
     y = m.output(m._tensor((2, 6), np.int8, quant=(0.1, 3)))
-    m.op("L2_NORMALIZATION", [x], [y], "L2NormOptions")
+    m.op("SIN", [x], [y])
     return m
 
 
@@ -64,7 +64,7 @@ CASES = {
     "blockwise": (lambda: _fc(_custom), r"node 0 \(FULLY_CONNECTED\): tensor 'weights_blockwise'.*"
                                          r"custom quantization details"),
     "per_channel_activation": (_per_channel_activation, r"AVERAGE_POOL_2D.*input_0.*per channel"),
-    "no_int8_kernel": (_no_int8_kernel, r"L2_NORMALIZATION has no kernel for int8 quantized tensors: "
+    "no_int8_kernel": (_no_int8_kernel, r"SIN has no kernel for int8 quantized tensors: "
                                         r"tensor 'input_0'"),
 }
 
