@@ -12,7 +12,6 @@ Hand-built one-op models (tests/models/op_hand.py), made in the test:
 - two compiled models (int8, uint8) holding every op, bytes against TFLite, and every
   node's evaluate hook against the same outputs.
 """
-import os
 import sys
 
 import numpy as np

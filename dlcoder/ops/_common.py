@@ -158,6 +158,25 @@ def spatial_padding(node: Node, in_h: int, in_w: int, out_h: int, out_w: int,
     return top + et, left + el
 
 
+def conv_geometry(node: Node, g: Graph, depthwise: bool = False) -> dict:
+    """The fields every convolution params struct shares (ConvParams, QConvParams, ...):
+    NHWC input and output, the filter's window, strides, dilations and leading padding
+    (a folded PAD included). Filters are [out_c, k_h, k_w, in_c], or [1, k_h, k_w, out_c]
+    for a depthwise one, which also gets its depth_multiplier."""
+    n, ih, iw, ic = shape(g, node.inputs[0])
+    f = shape(g, node.inputs[1])
+    oc, kh, kw = (f[3], f[1], f[2]) if depthwise else f[:3]
+    _, oh, ow, _ = shape(g, node.outputs[0])
+    dh, dw = node.attrs.get("dilation_h_factor", 1), node.attrs.get("dilation_w_factor", 1)
+    top, left = spatial_padding(node, ih, iw, oh, ow, kh, kw, dh, dw)
+    fields = {"batch": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
+              "k_h": kh, "k_w": kw, "stride_h": node.attrs["stride_h"], "stride_w": node.attrs["stride_w"],
+              "dil_h": dh, "dil_w": dw, "pad_top": top, "pad_left": left}
+    if depthwise:
+        fields["depth_multiplier"] = oc // ic
+    return fields
+
+
 # ---- data movement as index remapping -------------------------------------------------
 # A pure data-movement op (SLICE, TILE, DEPTH_TO_SPACE, MIRROR_PAD, ...) is planned at
 # generation time as a list of Moves: boxes of elements whose source and destination

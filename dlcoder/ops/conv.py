@@ -5,7 +5,7 @@ import numpy as np
 
 from dlcoder.codegen import cgen, runtime_facts
 from dlcoder.ops import FLOAT, Fusion, register
-from dlcoder.ops._common import (check_activation, clamp_init, post_init, post_statement, residual,
+from dlcoder.ops._common import (check_activation, clamp_init, conv_geometry, post_init, post_statement, residual,
                                  with_residual,
                                  shape, spatial_padding)
 from dlcoder.ops._gemm import KMAX_MR, PANEL, pack_panels, padded_bias, panels
@@ -187,15 +187,9 @@ def _conv_padding(node, g):
 
 def conv_params(node, g, e) -> str:
     """The ConvParams constant of a CONV_2D node."""
-    n, ih, iw, ic = shape(g, node.inputs[0])
-    oc, kh, kw, icg = shape(g, node.inputs[1])
-    _, oh, ow, _ = shape(g, node.outputs[0])
-    top, left = _conv_padding(node, g)
+    ic, icg = shape(g, node.inputs[0])[3], shape(g, node.inputs[1])[3]
     return e.param("dlcoder_rt::ConvParams", cgen.struct_init("ConvParams", {
-        "batch": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
-        "k_h": kh, "k_w": kw, "stride_h": node.attrs["stride_h"], "stride_w": node.attrs["stride_w"],
-        "dil_h": node.attrs.get("dilation_h_factor", 1), "dil_w": node.attrs.get("dilation_w_factor", 1),
-        "pad_top": top, "pad_left": left, "groups": ic // icg,
+        **conv_geometry(node, g), "groups": ic // icg,
         "act": clamp_init(node), "post": post_init(node),
         "res_act": clamp_init(node, attr="residual_act")}))
 
@@ -355,16 +349,8 @@ def conv2d(node, g, e):
 
 def depthwise_params(node, g, e) -> str:
     """The DepthwiseParams constant of a DEPTHWISE_CONV_2D node."""
-    n, ih, iw, ic = shape(g, node.inputs[0])
-    _, kh, kw, oc = shape(g, node.inputs[1])
-    _, oh, ow, _ = shape(g, node.outputs[0])
-    dh, dw = node.attrs.get("dilation_h_factor", 1), node.attrs.get("dilation_w_factor", 1)
-    top, left = spatial_padding(node, ih, iw, oh, ow, kh, kw, dh, dw)
     return e.param("dlcoder_rt::DepthwiseParams", cgen.struct_init("DepthwiseParams", {
-        "batch": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
-        "k_h": kh, "k_w": kw, "stride_h": node.attrs["stride_h"], "stride_w": node.attrs["stride_w"],
-        "dil_h": dh, "dil_w": dw, "pad_top": top, "pad_left": left,
-        "depth_multiplier": oc // ic, "act": clamp_init(node), "post": post_init(node)}))
+        **conv_geometry(node, g, depthwise=True), "act": clamp_init(node), "post": post_init(node)}))
 
 
 def _depthwise_shape(node, g):

@@ -31,7 +31,7 @@ import numpy as np
 from dlcoder import quant as Q
 from dlcoder.ops import register
 from dlcoder.ops import _quant as QP
-from dlcoder.ops._common import act_range, shape, spatial_padding
+from dlcoder.ops._common import act_range, conv_geometry, shape
 
 _CLAMPS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
 _FMAX = float(np.finfo(np.float32).max)
@@ -123,21 +123,15 @@ def _conv_scratch(node, g) -> int:
 
 def _conv_h(node, g, e):
     x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
-    n, ih, iw, ic = shape(g, x)
-    oc, kh, kw, _ = shape(g, w)
-    _, oh, ow, _ = shape(g, y)
-    dh, dw = node.attrs.get("dilation_h_factor", 1), node.attrs.get("dilation_w_factor", 1)
-    top, left = spatial_padding(node, ih, iw, oh, ow, kh, kw, dh, dw)
-    weights = g.tensors[w].data.reshape(oc, kh * kw * ic)
+    oc = shape(g, w)[0]
+    weights = g.tensors[w].data.reshape(oc, -1)
     lo, hi = _bounds(node, _FMAX)
     per_channel = Q.hybrid_conv_per_channel(g.tensors[w])
     scales = Q.hybrid_weight_scales(g.tensors[w], oc)
     if not per_channel:
         scales = np.full(oc, scales[0], np.float32)
     params = QP.struct(e, "HybridConvParams", {
-        "batch": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
-        "k_h": kh, "k_w": kw, "stride_h": node.attrs["stride_h"], "stride_w": node.attrs["stride_w"],
-        "dil_h": dh, "dil_w": dw, "pad_top": top, "pad_left": left, "asymmetric": int(per_channel),
+        **conv_geometry(node, g), "asymmetric": int(per_channel),
         # TFLite's per-tensor path multiplies with its SSE kernel unless out_c % 4 == 0
         # (then ruy's GEMM, exact); the per-channel path always with ruy's GEMM
         "sse_dot": int(not per_channel and oc % 4 != 0 and Q.hybrid_sse_dot_differs(weights)),
@@ -167,17 +161,10 @@ def _dw_scratch(node, g) -> int:
 
 def _depthwise_h(node, g, e):
     x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
-    n, ih, iw, ic = shape(g, x)
-    _, kh, kw, oc = shape(g, w)
-    _, oh, ow, _ = shape(g, y)
-    dh, dw = node.attrs.get("dilation_h_factor", 1), node.attrs.get("dilation_w_factor", 1)
-    top, left = spatial_padding(node, ih, iw, oh, ow, kh, kw, dh, dw)
+    oc = shape(g, w)[3]
     lo, hi = _bounds(node, _FMAX)
-    params = QP.struct(e, "HybridDepthwiseParams", {
-        "batch": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
-        "k_h": kh, "k_w": kw, "stride_h": node.attrs["stride_h"], "stride_w": node.attrs["stride_w"],
-        "dil_h": dh, "dil_w": dw, "pad_top": top, "pad_left": left, "depth_multiplier": oc // ic,
-        "lo": lo, "hi": hi})
+    params = QP.struct(e, "HybridDepthwiseParams", {**conv_geometry(node, g, depthwise=True),
+                                                    "lo": lo, "hi": hi})
     return (f"dlcoder_rt::depthwise_conv2d_hybrid({params}, {e.src(x)}, "
             f"{e.weights(g.tensors[w].data)}, {e.weights(Q.hybrid_weight_scales(g.tensors[w], oc))}, "
             f"{_bias_arg(e, g, node, oc)}, {e.dst(y)}, {e.scratch('int8_t')});")

@@ -22,7 +22,7 @@ import numpy as np
 from dlcoder import quant as Q
 from dlcoder.ops import register
 from dlcoder.ops import _quant as QP
-from dlcoder.ops._common import shape, spatial_padding
+from dlcoder.ops._common import conv_geometry, shape
 from dlcoder.ops.qlinear import _bias_scale
 
 
@@ -37,7 +37,7 @@ def _zero_points(g, node, outputs=True):
 
 
 def _check_linear(node, g, weight_axis: int):
-    x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
+    w, y = node.inputs[1], node.outputs[0]
     why = QP.per_tensor(g, node, (0,))
     if why:
         return why
@@ -92,16 +92,9 @@ def _conv_scratch(node, g) -> int:
 
 def _conv(node, g, e):
     x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
-    n, ih, iw, ic = shape(g, x)
-    oc, kh, kw, _ = shape(g, w)
-    _, oh, ow, _ = shape(g, y)
-    dh, dw = node.attrs.get("dilation_h_factor", 1), node.attrs.get("dilation_w_factor", 1)
-    top, left = spatial_padding(node, ih, iw, oh, ow, kh, kw, dh, dw)
+    oc = shape(g, w)[0]
     _, lo, hi = QP.out_range(node, g)
-    params = QP.struct(e, "Q16ConvParams", {
-        "batch": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
-        "k_h": kh, "k_w": kw, "stride_h": node.attrs["stride_h"], "stride_w": node.attrs["stride_w"],
-        "dil_h": dh, "dil_w": dw, "pad_top": top, "pad_left": left, "lo": lo, "hi": hi})
+    params = QP.struct(e, "Q16ConvParams", {**conv_geometry(node, g), "lo": lo, "hi": hi})
     mult, shift = _multipliers(node, g, oc)
     return (f"dlcoder_rt::conv2d_q16({params}, {e.src(x)}, {e.weights(g.const(w))}, "
             f"{e.weights(_bias(g, node, oc))}, {QP.requant_arrays(e, mult, shift)}, {e.dst(y)}, "
@@ -121,17 +114,10 @@ def _dw_scratch(node, g) -> int:
 
 def _depthwise(node, g, e):
     x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
-    n, ih, iw, ic = shape(g, x)
-    _, kh, kw, oc = shape(g, w)
-    _, oh, ow, _ = shape(g, y)
-    dh, dw = node.attrs.get("dilation_h_factor", 1), node.attrs.get("dilation_w_factor", 1)
-    top, left = spatial_padding(node, ih, iw, oh, ow, kh, kw, dh, dw)
+    oc = shape(g, w)[3]
     _, lo, hi = QP.out_range(node, g)
-    params = QP.struct(e, "Q16DepthwiseParams", {
-        "batch": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
-        "k_h": kh, "k_w": kw, "stride_h": node.attrs["stride_h"], "stride_w": node.attrs["stride_w"],
-        "dil_h": dh, "dil_w": dw, "pad_top": top, "pad_left": left, "depth_multiplier": oc // ic,
-        "lo": lo, "hi": hi})
+    params = QP.struct(e, "Q16DepthwiseParams", {**conv_geometry(node, g, depthwise=True),
+                                                 "lo": lo, "hi": hi})
     mult, shift = _multipliers(node, g, oc)
     return (f"dlcoder_rt::depthwise_conv2d_q16({params}, {e.src(x)}, {e.weights(g.const(w))}, "
             f"{e.weights(_bias(g, node, oc))}, {QP.requant_arrays(e, mult, shift)}, {e.dst(y)}, "

@@ -38,7 +38,7 @@ def _table(node, g) -> np.ndarray:
 
 
 def _check_lut(node, g):
-    x, y = node.inputs[0], node.outputs[0]
+    y = node.outputs[0]
     why = QP.per_tensor(g, node, (0,)) or _zero_points(g, node)
     if why:
         return why

@@ -16,7 +16,7 @@ from dlcoder.codegen import runtime_facts
 from dlcoder.ir import CTYPES
 from dlcoder.ops import register
 from dlcoder.ops import _quant as QP
-from dlcoder.ops._common import shape, spatial_padding
+from dlcoder.ops._common import conv_geometry, shape
 from dlcoder.ops.matmul import batch_matmul_params
 
 _8BIT = ("int8", "uint8")
@@ -115,13 +115,6 @@ def _types(g, node) -> str:
 
 
 # ---- CONV_2D -------------------------------------------------------------------------
-def _conv_padding(node, g):
-    _, ih, iw, _ = shape(g, node.inputs[0])
-    _, kh, kw, _ = shape(g, node.inputs[1])
-    _, oh, ow, _ = shape(g, node.outputs[0])
-    return spatial_padding(node, ih, iw, oh, ow, kh, kw, node.attrs.get("dilation_h_factor", 1),
-                           node.attrs.get("dilation_w_factor", 1))
-
 
 def _check_conv(node, g):
     if len(node.inputs) < 3 or node.inputs[2] < 0:
@@ -139,17 +132,11 @@ def _conv_scratch(node, g) -> int:
 
 def _conv_q(node, g, e):
     x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
-    n, ih, iw, ic = shape(g, x)
-    oc, kh, kw, _ = shape(g, w)
-    _, oh, ow, _ = shape(g, y)
-    top, left = _conv_padding(node, g)
-    weights = QP.weight_values(g, w).reshape(oc, kh * kw * ic)
+    oc = shape(g, w)[0]
+    weights = QP.weight_values(g, w).reshape(oc, -1)
     zp, lo, hi = QP.out_range(node, g)
     params = QP.struct(e, "QConvParams", {
-        "batch": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
-        "k_h": kh, "k_w": kw, "stride_h": node.attrs["stride_h"], "stride_w": node.attrs["stride_w"],
-        "dil_h": node.attrs.get("dilation_h_factor", 1), "dil_w": node.attrs.get("dilation_w_factor", 1),
-        "pad_top": top, "pad_left": left, "in_zp": QP.params(g, x)[1], "out_zp": zp, "lo": lo, "hi": hi})
+        **conv_geometry(node, g), "in_zp": QP.params(g, x)[1], "out_zp": zp, "lo": lo, "hi": hi})
     return (f"dlcoder_rt::conv2d_q<{_types(g, node)}>({params}, {e.src(x)}, "
             f"{_gemm_constants(g, node, weights, x, w, y, e)}, {e.dst(y)}, {e.scratch('int16_t')});")
 
@@ -161,16 +148,10 @@ def _dw_scratch(node, g) -> int:
 
 def _depthwise_q(node, g, e):
     x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
-    n, ih, iw, ic = shape(g, x)
     _, kh, kw, oc = shape(g, w)
-    _, oh, ow, _ = shape(g, y)
-    dh, dw = node.attrs.get("dilation_h_factor", 1), node.attrs.get("dilation_w_factor", 1)
-    top, left = spatial_padding(node, ih, iw, oh, ow, kh, kw, dh, dw)
     zp, lo, hi = QP.out_range(node, g)
     params = QP.struct(e, "QDepthwiseParams", {
-        "batch": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
-        "k_h": kh, "k_w": kw, "stride_h": node.attrs["stride_h"], "stride_w": node.attrs["stride_w"],
-        "dil_h": dh, "dil_w": dw, "pad_top": top, "pad_left": left, "depth_multiplier": oc // ic,
+        **conv_geometry(node, g, depthwise=True),
         # int8: TFLite's vector loop takes the output channels in blocks of 8 (rounding
         # half up), its scalar loop the rest (half away); uint8 rounds half away throughout
         "vec_channels": oc // DW_BLOCK * DW_BLOCK if g.tensors[x].dtype == "int8" else 0,
