@@ -71,17 +71,10 @@ inline void batch_matmul_f32_gemm(const BatchMatMulParams& p, const float* lhs, 
   const Clamp<float> none{-std::numeric_limits<float>::infinity(), std::numeric_limits<float>::infinity()};
   const GemmParams g{p.m, p.n, p.k, p.adj_x ? p.k : p.lda, p.ldc, none, UnaryKind::kNone, nullptr, 0, none,
                      in_place ? p.ldb : 0};
-  int64_t batches = 1;
-  for (int d = 0; d < kMaxDims; ++d) batches *= p.dims[d];
+  const int64_t batches = batch_count(p);
   for (int64_t t = 0; t < batches; ++t) {
-    int64_t rest = t, ia = 0, ib = 0, io = 0;
-    for (int d = kMaxDims - 1; d >= 0; --d) {
-      const int64_t i = rest % p.dims[d];
-      rest /= p.dims[d];
-      ia += i * p.a_strides[d];
-      ib += i * p.b_strides[d];
-      io += i * p.o_strides[d];
-    }
+    int64_t ia, ib, io;
+    batch_offsets(p, t, &ia, &ib, &io);
     const float* a = lhs + ia;
     const float* b = rhs + ib;
     if (!in_place) pack_b_f32(p.k, p.n, b, p.ldb, p.adj_y, packed);

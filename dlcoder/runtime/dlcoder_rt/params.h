@@ -125,4 +125,23 @@ struct BatchMatMulParams {
   int32_t lda, ldb, ldc;
 };
 
+// The number of batches of a BatchMatMulParams (the product of its batch dims).
+inline int64_t batch_count(const BatchMatMulParams& p) {
+  int64_t batches = 1;
+  for (int d = 0; d < kMaxDims; ++d) batches *= p.dims[d];
+  return batches;
+}
+
+// Batch t's element offsets into lhs, rhs and out (t in [0, batch_count)).
+inline void batch_offsets(const BatchMatMulParams& p, int64_t t, int64_t* a, int64_t* b, int64_t* o) {
+  *a = *b = *o = 0;
+  for (int d = kMaxDims - 1; d >= 0; --d) {
+    const int64_t i = t % p.dims[d];
+    t /= p.dims[d];
+    *a += i * p.a_strides[d];
+    *b += i * p.b_strides[d];
+    *o += i * p.o_strides[d];
+  }
+}
+
 }  // namespace dlcoder_rt

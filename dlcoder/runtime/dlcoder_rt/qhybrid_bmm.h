@@ -26,21 +26,14 @@ struct HybridBatchMatMulParams {
 inline void batch_matmul_hybrid(const BatchMatMulParams& p, const HybridBatchMatMulParams& h,
                                 const float* lhs, const int8_t* w, const int32_t* row_sums,
                                 float* out, float* scratch) {
-  int64_t batches = 1;
-  for (int d = 0; d < kMaxDims; ++d) batches *= p.dims[d];
+  const int64_t batches = batch_count(p);
   const int64_t a_i = p.adj_x ? 1 : p.lda, a_k = p.adj_x ? p.lda : 1;   // element (i, k) of lhs
   const int64_t matrix = int64_t{p.k} * p.n;
   float* row = scratch;
   int8_t* q = reinterpret_cast<int8_t*>(scratch + p.k);
   for (int64_t t = 0; t < batches; ++t) {
-    int64_t rest = t, ia = 0, ib = 0, io = 0;
-    for (int d = kMaxDims - 1; d >= 0; --d) {
-      const int64_t i = rest % p.dims[d];
-      rest /= p.dims[d];
-      ia += i * p.a_strides[d];
-      ib += i * p.b_strides[d];
-      io += i * p.o_strides[d];
-    }
+    int64_t ia, ib, io;
+    batch_offsets(p, t, &ia, &ib, &io);
     const int64_t mat = ib / matrix;   // which rhs matrix (its batch strides are whole matrices)
     const int8_t* wm = w + mat * matrix;
     const int32_t* sums = row_sums + mat * p.n;

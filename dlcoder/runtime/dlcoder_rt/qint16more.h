@@ -23,19 +23,12 @@ struct Q16MatMulParams {
 // activation).
 inline void batch_matmul_q16(const BatchMatMulParams& p, const Q16MatMulParams& q, const int16_t* lhs,
                              const int16_t* rhs, int16_t* out) {
-  int64_t batches = 1;
-  for (int d = 0; d < kMaxDims; ++d) batches *= p.dims[d];
+  const int64_t batches = batch_count(p);
   const int64_t a_i = p.adj_x ? 1 : p.lda, a_k = p.adj_x ? p.lda : 1;   // element (i, k) of lhs
   const int64_t b_k = p.adj_y ? 1 : p.ldb, b_j = p.adj_y ? p.ldb : 1;   // element (k, j) of rhs
   for (int64_t t = 0; t < batches; ++t) {
-    int64_t rest = t, ia = 0, ib = 0, io = 0;
-    for (int d = kMaxDims - 1; d >= 0; --d) {
-      const int64_t i = rest % p.dims[d];
-      rest /= p.dims[d];
-      ia += i * p.a_strides[d];
-      ib += i * p.b_strides[d];
-      io += i * p.o_strides[d];
-    }
+    int64_t ia, ib, io;
+    batch_offsets(p, t, &ia, &ib, &io);
     for (int32_t i = 0; i < p.m; ++i)
       for (int32_t j = 0; j < p.n; ++j) {
         const int16_t* a = lhs + ia + i * a_i;
