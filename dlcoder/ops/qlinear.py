@@ -11,16 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlcoder import quant as Q
 from dlcoder.codegen import runtime_facts
 from dlcoder.ir import CTYPES
 from dlcoder.ops import register
 from dlcoder.ops import _quant as QP
 from dlcoder.ops._common import conv_geometry, shape
-from dlcoder.ops.matmul import batch_matmul_params
 
 _8BIT = ("int8", "uint8")
-DW_BLOCK = 8
 PANEL = runtime_facts.constant("kQPanel")      # output channels per weight panel
 GROUP = runtime_facts.constant("kQGroup")      # consecutive k per int32 lane
 MAX_ROWS = runtime_facts.constant("kQMaxRows")  # A rows a GEMM kernel fills at once
@@ -141,33 +138,6 @@ def _conv_q(node, g, e):
             f"{_gemm_constants(g, node, weights, x, w, y, e)}, {e.dst(y)}, {e.scratch('int16_t')});")
 
 
-# ---- DEPTHWISE_CONV_2D -----------------------------------------------------------------
-def _dw_scratch(node, g) -> int:
-    return _round_up(shape(g, node.inputs[1])[3], PANEL) * 4
-
-
-def _depthwise_q(node, g, e):
-    x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
-    _, kh, kw, oc = shape(g, w)
-    zp, lo, hi = QP.out_range(node, g)
-    params = QP.struct(e, "QDepthwiseParams", {
-        **conv_geometry(node, g, depthwise=True),
-        # int8: TFLite's vector loop takes the output channels in blocks of 8 (rounding
-        # half up), its scalar loop the rest (half away); uint8 rounds half away throughout
-        "vec_channels": oc // DW_BLOCK * DW_BLOCK if g.tensors[x].dtype == "int8" else 0,
-        "in_zp": QP.params(g, x)[1], "out_zp": zp, "lo": lo, "hi": hi})
-    # weights [k_h * k_w][ldw], output channels padded to whole panels with zeros
-    ldw = _round_up(oc, PANEL)
-    weights = np.zeros((kh * kw, ldw), QP.weight_values(g, w).dtype)
-    weights[:, :oc] = QP.weight_values(g, w).reshape(kh * kw, oc)
-    mult, shift = QP.channel_multipliers(g, x, w, y, oc)
-    mult, shift = _pad(np.asarray(mult, np.int32), ldw), _pad(np.asarray(shift, np.int32), ldw)
-    bias = _pad(_bias(g, node, oc).astype(np.int32), ldw)
-    return (f"dlcoder_rt::depthwise_conv2d_q<{_types(g, node)}>({params}, {e.src(x)}, "
-            f"{e.weights(weights)}, {e.weights(bias)}, "
-            f"{QP.requant_arrays(e, mult, shift)}, {e.dst(y)}, {e.scratch('int32_t')});")
-
-
 # ---- FULLY_CONNECTED -------------------------------------------------------------------
 def _check_fc(node, g):
     if node.attrs.get("weights_format", 0) != 0:
@@ -190,35 +160,9 @@ def _fc_scratch(node, g) -> int:
     return _gemm_scratch(shape(g, node.inputs[1])[1])
 
 
-# ---- BATCH_MATMUL ----------------------------------------------------------------------
-def _check_bmm(node, g):
-    out = g.tensors[node.outputs[0]]
-    if out.dtype != g.tensors[node.inputs[0]].dtype:
-        return f"a {out.dtype} output of {g.tensors[node.inputs[0]].dtype} operands is not supported"
-    if any(k in node.attrs for k in ("a_perm", "b_perm", "out_perm")):
-        return "a fused transpose is not supported on quantized data"
-    return QP.per_tensor(g, node, (0, 1))
-
-
-def _batch_matmul_q(node, g, e):
-    a, b, y = node.inputs[0], node.inputs[1], node.outputs[0]
-    (sa, za), (sb, zb), (so, zo) = QP.params(g, a), QP.params(g, b), QP.params(g, y)
-    mult, shift = Q.quantize_multiplier(float(Q.effective_scales(sa, [sb], so)[0]))
-    lo, hi = Q.INT_RANGE[g.tensors[y].dtype]
-    q = QP.struct(e, "QMatMulParams", {"a_zp": za, "b_zp": zb, "multiplier": mult, "shift": shift,
-                                       "out_zp": zo, "lo": lo, "hi": hi})
-    return (f"dlcoder_rt::batch_matmul_q({batch_matmul_params(node, g, e)}, {q}, {e.src(a)}, "
-            f"{e.src(b)}, {e.dst(y)});")
-
-
-register("BATCH_MATMUL", header="qlinear.h", dtypes={"int8"}, check=_check_bmm,
-         variant="int8")(_batch_matmul_q)
-
 _DTYPES = frozenset({"int8", "uint8", "int32"})
 for _kind in _8BIT:
     register("CONV_2D", header="qlinear.h", dtypes=_DTYPES, check=_check_conv, scratch=_conv_scratch,
              variant=_kind)(_conv_q)
-    register("DEPTHWISE_CONV_2D", header="qlinear.h", dtypes=_DTYPES, check=lambda n, g: _check(n, g, 3),
-             scratch=_dw_scratch, variant=_kind)(_depthwise_q)
     register("FULLY_CONNECTED", header="qlinear.h", dtypes=_DTYPES, check=_check_fc, scratch=_fc_scratch,
              variant=_kind)(_fc_q)
