@@ -1,13 +1,19 @@
 """Bazel integration (issue 3), tested with real Bazel builds, offline (Debian's 4.2.3).
 
 - This repo: `bazel test //...` (the examples' generated tests) on the host, with
-  --config=aarch64 under qemu, and with the x86-64 toolchain of toolchains/table.bzl; the
-  examples' programs print their results.
+  --config=aarch64 under qemu, and with the opt-in x86-64 toolchain of toolchains/table.bzl
+  (--config=x86_64); the examples' programs print their results. A plain build (fastbuild)
+  compiles the generated sources with -O2 (the action command lines, from `bazel aquery`)
+  and no `bazel test` warns that a test's size is too big.
 - A user workspace outside the repo, made here with the snippet from README.md ("Bazel") and a model
   no example uses (mobilenet_v1_025_f32 from the shared models): name_test passes on the host
   and on aarch64; a no-op rebuild runs no action; new model bytes regenerate and relink;
   fail() messages name the target and the fix; the generator action is sandboxed, cacheable
-  and has no absolute path or host variable on its command line.
+  and has no absolute path or host variable on its command line; dl_code_library passes its
+  attributes through (tags, visibility, testonly, size, timeout, copts, common attributes)
+  and `optimize = False` follows -c; with --incompatible_enable_cc_toolchain_resolution (the
+  default from Bazel 7) the workspace's host code keeps Bazel's auto-configured C++
+  toolchain and only --platforms=@dlcoder//toolchains:linux_aarch64 selects dlcoder's.
 - Caches, in another user workspace: after `bazel clean` a --disk_cache build hits for every
   action; a clean build against an nginx WebDAV server on loopback uploads, and the next clean
   build hits the remote cache for every action; two clean builds give byte-identical outputs.
@@ -168,6 +174,41 @@ class Bazel:
         self.run("shutdown", ok=False)
 
 
+SIZE_WARNING = "specified size is too big"
+HOST_PLATFORM = "@local_config_platform//:host"
+AUTO_CC = "@local_config_cc//:cc-compiler-k8"
+
+
+def cc_toolchains(res: subprocess.CompletedProcess) -> dict:
+    """{target platform: {C++ toolchains selected}} from --toolchain_resolution_debug lines such
+    as 'Target platform P: Selected execution platform E, type T -> toolchain X, ...'."""
+    out = {}
+    for platform, rest in re.findall(r"ToolchainResolution: Target platform (\S+): "
+                                     r"Selected execution platform \S+, (.*)$", res.stderr, re.M):
+        for tc in re.findall(r"type @bazel_tools//tools/cpp:toolchain_type -> toolchain ([^,\s]+)",
+                             rest):
+            out.setdefault(platform, set()).add(tc)
+    assert out, f"no toolchain resolution lines in:\n{res.stderr[-3000:]}"
+    return out
+
+
+def compile_commands(b, query: str, *flags) -> dict:
+    """{source: argv} of the CppCompile actions of query, from `bazel aquery`: the command
+    lines a build with the same flags runs."""
+    res = b.run("aquery", *flags, "--output=jsonproto", f'mnemonic("CppCompile", {query})')
+    out = {}
+    for action in json.loads(res.stdout).get("actions", []):
+        argv = action["arguments"]
+        out[argv[argv.index("-c") + 1]] = argv
+    return out
+
+
+def rules_of(res: subprocess.CompletedProcess) -> dict:
+    """{name: (kind, attribute text)} from `bazel query --output=build`."""
+    return {name: (kind, attrs) for kind, name, attrs in re.findall(
+        r'^(\w+)\(\n  name = "(\w+)",\n(.*?)^\)', res.stdout, re.M | re.S)}
+
+
 def processes(res: subprocess.CompletedProcess) -> dict:
     """{'internal': 12, 'linux-sandbox': 9} from Bazel's 'INFO: 21 processes: ...' line."""
     lines = re.findall(r"^INFO: \d+ process(?:es)?(?:: (.*))?\.$", res.stderr, re.M)
@@ -262,23 +303,41 @@ def test_repo_host(repo):
     res = repo.run("test", "//...")
     assert "//examples/stripes:stripes_test" in res.log
     assert re.search(r"Executed (\d+) out of \1 tests?: \1 tests? pass", res.log), res.log[-2000:]
+    assert SIZE_WARNING not in res.log, res.log[-2000:]
     out = repo.run("run", "//examples/stripes:main").stdout
     assert "4 of 4 right" in out, out
     out = repo.run("run", "//examples/vector:main").stdout
     assert re.search(r"a \. b\s+= \[44\.5\]", out) and re.search(r"mean a, b\s+= \[2\.5 2\.875\]", out), out
 
 
+def test_plain_build_optimizes_generated_sources(repo):
+    """No -c: fastbuild (-O0) for main.cc, -O2 for the generated library, test and benchmark."""
+    repo.run("build", "//examples/stripes:all")
+    commands = compile_commands(repo, "//examples/stripes:all")
+    generated = {src: argv for src, argv in commands.items() if "/_dlcoder/stripes/" in src}
+    assert {os.path.basename(s) for s in generated} == {
+        "stripes.cc", "stripes_test.cc", "stripes_benchmark.cc"}, sorted(commands)
+    for src, argv in generated.items():
+        assert "/k8-fastbuild/" in src and "-O2" in argv, argv
+    assert "-O2" not in commands["examples/stripes/main.cc"]
+    lib = next(argv for src, argv in generated.items() if src.endswith("/stripes.cc"))
+    print("plain bazel build compiles:", " ".join(lib))
+
+
 def test_repo_aarch64_under_qemu(repo):
     res = repo.run("test", "--config=aarch64", "//...")
     assert re.search(r"Executed (\d+) out of \1 tests?: \1 tests? pass", res.log), res.log[-2000:]
+    assert SIZE_WARNING not in res.log, res.log[-2000:]
     out = repo.run("run", "--config=aarch64", "//examples/stripes:main").stdout
     assert "4 of 4 right" in out, out
     assert elf_machine(repo.bin_dir("--config=aarch64") / "examples" / "stripes" / "main") == EM_AARCH64
 
 
 def test_repo_table_x86_64_toolchain(repo):
-    flags = ["--incompatible_enable_cc_toolchain_resolution",
-             "--platforms=//toolchains:linux_x86_64", "--platform_suffix=-x86_64"]
+    flags = ["--config=x86_64"]   # opt-in: the toolchain is not registered (.bazelrc)
+    selected = cc_toolchains(repo.run("build", "--nobuild", "--toolchain_resolution_debug",
+                                      *flags, "//examples/vector:all"))
+    assert selected["//toolchains:linux_x86_64"] == {"//toolchains:linux_x86_64_cc"}, selected
     res = repo.run("test", *flags, "//examples/vector:all")
     assert re.search(r"//examples/vector:vector_test +PASSED", res.log), res.log[-2000:]
     out = repo.run("run", *flags, "//examples/vector:main").stdout
@@ -322,10 +381,25 @@ def test_user_workspace_host(user):
 def test_user_workspace_aarch64(user):
     res = user.run("test", *AARCH64, f"--run_under={QEMU}", "//vision:mobilenet_test")
     assert re.search(r"//vision:mobilenet_test +PASSED", res.log), res.log[-2000:]
+    assert SIZE_WARNING not in res.log, res.log[-2000:]
     log = read_test_log(user, "//vision:mobilenet_test", *AARCH64)
     assert re.search(r"output 0: max abs err .*, relative .* ok", log), log[-2000:]
     user.run("build", *AARCH64, "//vision:classify")
     assert elf_machine(user.bin_dir(*AARCH64) / "vision" / "classify") == EM_AARCH64
+
+
+def test_host_build_keeps_bazels_cc_toolchain(user):
+    """Platform-based toolchain resolution (on by default from Bazel 7): the user's own host
+    code gets Bazel's auto-configured toolchain; dlcoder's registered aarch64 toolchain is
+    selected only for its platform."""
+    flags = ["--nobuild", "--incompatible_enable_cc_toolchain_resolution",
+             "--toolchain_resolution_debug"]
+    host = cc_toolchains(user.run("build", *flags, "//vision:all"))
+    assert host == {HOST_PLATFORM: {AUTO_CC}}, host
+    cross = cc_toolchains(user.run("build", *flags, *AARCH64, "//vision:all"))
+    assert cross.pop("@dlcoder//toolchains:linux_aarch64") == {
+        "@dlcoder//toolchains:linux_aarch64_cc"}, cross
+    assert cross.get(HOST_PLATFORM, {AUTO_CC}) == {AUTO_CC}, cross   # exec tools
 
 
 def test_noop_rebuild_runs_no_action(user):
@@ -386,6 +460,58 @@ def test_gen_test_and_gen_benchmark_choose_targets(user):
     found = {line.split()[-1] for line in res.stdout.splitlines()}
     assert found == {"//variants:bare", "//variants:bare_weights", "//variants:bench",
                      "//variants:bench_weights", "//variants:bench_benchmark"}, found
+
+
+PASSTHROUGH_BUILD = """\
+load("@dlcoder//rules:defs.bzl", "dl_code_library")
+
+dl_code_library(
+    name = "passed",
+    model = "//vision:mobilenet.tflite",
+    copts = ["-DUSER_FLAG"],
+    deprecation = "use passed_v2",
+    size = "medium",
+    tags = ["manual", "team_x"],
+    testonly = True,
+    timeout = "long",
+    visibility = ["//visibility:public"],
+)
+
+dl_code_library(
+    name = "debuggable",
+    model = "//vision:mobilenet.tflite",
+    gen_benchmark = False,
+    optimize = False,
+)
+"""
+
+
+def test_attributes_pass_through_and_optimize_false(user):
+    pkg = user.workspace / "passthrough"
+    pkg.mkdir(exist_ok=True)
+    (pkg / "BUILD").write_text(PASSTHROUGH_BUILD)
+    try:
+        rules = rules_of(user.run("query", "--output=build", "//passthrough:all"))
+        commands = compile_commands(user, "//passthrough:passed + //passthrough:debuggable")
+    finally:
+        shutil.rmtree(pkg)
+    created = {n for n in rules if n.startswith("passed")}
+    assert {"passed", "passed_test", "passed_benchmark", "passed_gen", "passed_weights"} <= created
+    for name in created:
+        kind, attrs = rules[name]
+        assert 'tags = ["manual", "team_x"]' in attrs, (name, attrs)
+        assert 'deprecation = "use passed_v2"' in attrs, (name, attrs)
+        assert ("testonly = 1" in attrs or "testonly = True" in attrs
+                or kind == "cc_test"), (name, attrs)
+        public = name in ("passed", "passed_test", "passed_benchmark")
+        assert ('visibility = ["//visibility:public"]' in attrs) == public, (name, attrs)
+    test = rules["passed_test"][1]
+    assert 'size = "medium"' in test and 'timeout = "long"' in test, test
+    assert 'size = "small"' in rules["debuggable_test"][1]
+    by_name = {os.path.basename(s): argv for s, argv in commands.items()}
+    passed = by_name["passed.cc"]
+    assert passed.index("-O2") < passed.index("-DUSER_FLAG"), passed
+    assert "-O2" not in by_name["debuggable.cc"], by_name["debuggable.cc"]
 
 
 @pytest.mark.parametrize("package", sorted(BAD_PACKAGES))

@@ -10,6 +10,8 @@ load(
     "with_feature_set",
 )
 load("@rules_cc//cc:defs.bzl", "cc_toolchain")
+load("@rules_cc//cc/common:cc_common.bzl", "cc_common")
+load("@rules_cc//cc/toolchains:cc_toolchain_config_info.bzl", "CcToolchainConfigInfo")
 load(":table.bzl", "EXEC_CONSTRAINTS", "TOOLCHAINS")
 
 _TOOLS = ["ar", "cpp", "gcc", "gcov", "ld", "nm", "objcopy", "objdump", "strip"]
@@ -116,6 +118,7 @@ dlcoder_cc_toolchain_config = rule(
     provides = [CcToolchainConfigInfo],
 )
 
+# buildifier: disable=unnamed-macro
 def dlcoder_toolchains():
     """Declares, for every entry of TOOLCHAINS: the platform, its cc_toolchain and toolchain."""
     native.filegroup(name = "empty")

@@ -1,9 +1,13 @@
 """The one table of dlcoder's platforms and their gcc toolchains.
 
 Each entry becomes `//toolchains:<name>` (a platform), `//toolchains:<name>_cc_toolchain`
-(a registered toolchain for `@bazel_tools//tools/cpp:toolchain_type`) and the cc_toolchain
-behind it. The compilers are Debian's: `gcc`/`g++` for x86-64 and `g++-aarch64-linux-gnu`
-for aarch64. Both run on an x86-64 Linux host. Adding a target is one entry here.
+(a toolchain for `@bazel_tools//tools/cpp:toolchain_type`) and the cc_toolchain behind it.
+Entries for another CPU than the exec machine's are cross toolchains and registered (WORKSPACE:
+dlcoder_register_toolchains(); MODULE.bazel lists them); the others would take over host builds
+under platform-based toolchain resolution, so they are opt-in with --extra_toolchains.
+The compilers are Debian's: `gcc`/`g++` for x86-64 and `g++-aarch64-linux-gnu` for aarch64.
+Both run on an x86-64 Linux host. Adding a target is one entry here (and, for a cross
+target, one line in MODULE.bazel's register_toolchains, which cannot load this file).
 """
 
 # A GCC-style toolchain: `tool_prefix + "gcc"` etc. are absolute paths on the exec machine;
@@ -32,10 +36,15 @@ TOOLCHAINS = {
 }
 
 # The machine that runs the compilers and the generator.
+EXEC_CPU = "x86_64"
+
 EXEC_CONSTRAINTS = [
-    "@platforms//cpu:x86_64",
+    "@platforms//cpu:" + EXEC_CPU,
     "@platforms//os:linux",
 ]
+
+# The entries that are registered: they can never match a host build.
+CROSS_TOOLCHAINS = [name for name, t in TOOLCHAINS.items() if t.cpu != EXEC_CPU]
 
 # The interpreter of the generator (Debian has no `python`): the py_runtime in BUILD.bazel
 # runs it, and dlcoder_dependencies() installs wheels for its ABI.

@@ -156,16 +156,24 @@ def _check_args(name, model, namespace, copts):
     if type(copts) != "list":
         fail("%s: copts must be a list of strings, got %r" % (where, copts))
 
+# Optimization for the generated sources whatever the build's -c (fastbuild is -O0, and the
+# kernels are then about 50 times slower), as tf_library ships optimized model code.
+_OPTIMIZE_COPTS = ["-O2"]
+
 def dl_code_library(
         name,
         model,
         namespace = None,
         gen_test = True,
         gen_benchmark = True,
+        optimize = True,
         copts = [],
         tags = None,
         visibility = None,
-        testonly = None):
+        testonly = None,
+        size = "small",
+        timeout = None,
+        **kwargs):
     """Compiles a TensorFlow Lite model into a self-contained C++ library with dlcoder.
 
     Given the invocation below, where PKG is the current package and NS the namespace:
@@ -208,14 +216,24 @@ def dl_code_library(
       namespace: C++ namespace of the class, `a::b` allowed; default "dlcoder".
       gen_test: create NAME_test.
       gen_benchmark: create NAME_benchmark.
+      optimize: compile the generated sources (NAME, NAME_test, NAME_benchmark) with -O2
+        whatever the build's compilation mode, so a plain `bazel build` (fastbuild, -O0)
+        gives fast code. False: they follow `-c` like any other target (e.g. to step
+        through the kernels in a debugger with `-c dbg`).
       copts: extra compiler flags for the generated sources (the targets always get
-        -std=c++17).
+        -std=c++17, and -O2 unless optimize = False; copts come after both).
       tags: passed to every target; NAME_test also gets them as test tags.
       visibility: visibility of NAME, NAME_test and NAME_benchmark; helpers are private.
       testonly: passed to every target except NAME_test (always testonly).
+      size: size of NAME_test. "small" (a 60 s timeout) fits the generated test, which runs
+        one inference; say "medium" for a large model under an emulator (qemu-user).
+      timeout: timeout of NAME_test; default: the one of `size`.
+      **kwargs: attributes common to all rules (features, target_compatible_with,
+        exec_compatible_with, compatible_with, deprecation, exec_properties, ...), passed
+        to every target.
     """
     _check_args(name, model, namespace, copts)
-    common = {"tags": tags, "testonly": testonly}
+    common = dict(kwargs, tags = tags, testonly = testonly)
     private = dict(common, visibility = ["//visibility:private"])
     gen = name + "_gen"
     dl_code_gen(
@@ -233,7 +251,7 @@ def dl_code_library(
         native.filegroup(name = "%s_%s" % (gen, group), srcs = [gen], output_group = group, **private)
 
     incbin_object(name = name + "_weights", srcs = [gen + "_weights"], **private)
-    cc_copts = ["-std=c++17"] + copts
+    cc_copts = ["-std=c++17"] + (_OPTIMIZE_COPTS if optimize else []) + copts
     cc_library(
         name = name,
         hdrs = [gen + "_public_hdrs"],
@@ -252,8 +270,10 @@ def dl_code_library(
             srcs = [gen + "_test_srcs", name + "_test_data"],
             deps = [name],
             copts = cc_copts,
-            tags = tags,
+            size = size,
+            timeout = timeout,
             visibility = visibility,
+            **dict(kwargs, tags = tags)
         )
     if gen_benchmark:
         cc_binary(

@@ -8,6 +8,7 @@ changed bytes always reassemble, and the action caches like any other.
 
 load("@bazel_tools//tools/build_defs/cc:action_names.bzl", "ACTION_NAMES")
 load("@bazel_tools//tools/cpp:toolchain_utils.bzl", "find_cpp_toolchain")
+load("@rules_cc//cc/common:cc_common.bzl", "cc_common")
 
 def _incbin_object_impl(ctx):
     cc_toolchain = find_cpp_toolchain(ctx)
