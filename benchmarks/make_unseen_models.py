@@ -1,44 +1,190 @@
 #!/usr/bin/env python3
-"""Build the "models the project has never seen" of the performance issue: four Keras
-applications that nothing in dlcoder was tuned on, converted to float32 .tflite.
+"""Build the "models the project has never seen" of the performance issue: Keras
+applications and small networks that nothing in dlcoder was tuned on.
 
-There is no network here, so their weights are random (weights=None, fixed seed); latency
-and memory do not depend on the values. ResNet-50 (dense 3x3 and 1x1 convolutions),
-MobileNetV3-Large (depthwise, squeeze-excite, hard-swish), EfficientNetV2-B0 (fused
-MBConv: dense 3x3 convolutions, then depthwise ones, swish) and DenseNet-121 at 160x160
-(concatenations, 3x3 convolutions with 32 outputs).
+There is no network here, so their weights are random (weights=None, fixed seeds); latency
+and memory do not depend on the values.
 
-Usage (TensorFlow is needed here only, never by dlcoder itself):
-  python3 benchmarks/make_unseen_models.py OUTDIR
-  python3 benchmarks/run.py --models OUTDIR --threads 1 --out benchmarks/unseen
+Float32 (NAME.tflite): ResNet-50 (dense 3x3 and 1x1 convolutions), MobileNetV3-Large
+(depthwise, squeeze-excite, hard-swish), EfficientNetV2-B0 (fused MBConv: dense 3x3
+convolutions, then depthwise ones, swish) and DenseNet-121 at 160x160 (concatenations, 3x3
+convolutions with 32 outputs).
+
+Full-integer int8 (NAME_int8.tflite: int8 weights and activations, int8 input and output,
+calibrated on 20 random samples in the input's natural range): MobileNetV3-Large,
+EfficientNet-B1 at 240x240, ResNet-50, DenseNet-121 at 160x160, NASNet-Mobile, a
+MatchboxNet-like keyword spotter on [1, 49, 10, 1] MFCC frames (the tests have a DS-CNN
+one), and a BERT-tiny-like encoder (token and position embeddings, 2 layers of 2-head
+attention, hidden 128, GELU feed-forward, pooler). Before the int8 conversion every
+BatchNormalization takes the statistics of its input on 8 of the calibration samples, and
+the classifiers output logits (no softmax): a random-init deep net otherwise drifts to
+near-constant activations, and a flat 1000-way softmax is the int8 constant -128; such
+outputs would hide a wrong kernel.
+
+The .tflite files are not committed (ResNet-50 alone is 98 MB in float, 26 MB in int8):
+rebuild them with this script. TensorFlow is needed here only, never by dlcoder itself:
+
+  python3 benchmarks/make_unseen_models.py OUTDIR [NAME ...]    (NAME filters, e.g. _int8)
+  python3 benchmarks/run.py --models OUTDIR --select '*_int8' --threads 1 --out benchmarks/unseen/int8
+  python3 benchmarks/run.py --models OUTDIR --select '*[!8]' --out benchmarks/unseen
 """
 import sys
 from pathlib import Path
 
+import keras
+import numpy as np
 import tensorflow as tf
 
-MODELS = {
-    "resnet50": (tf.keras.applications.ResNet50, 224),
-    "mobilenet_v3_large": (tf.keras.applications.MobileNetV3Large, 224),
-    "efficientnet_v2_b0": (tf.keras.applications.EfficientNetV2B0, 224),
-    "densenet121": (tf.keras.applications.DenseNet121, 160),
+L = keras.layers
+CALIBRATION_SAMPLES = 20
+BATCH_NORM_SAMPLES = 8      # of those, for the BatchNormalization statistics
+
+
+def app(make, size, **kw):
+    return lambda: make(weights=None, input_shape=(size, size, 3), **kw)
+
+
+def logits(make, size):
+    """A classifier without its final softmax (which, flat, would quantize to -128)."""
+    return app(make, size, classifier_activation=None)
+
+
+def matchbox_kws(blocks=3, width=64):
+    """A MatchboxNet-like keyword spotter (Majumdar and Ginsburg 2020) on 49 frames x 10
+    MFCCs: 1-D time-channel separable convolutions (a depthwise k x 1 convolution along
+    time, then a pointwise one) with residual blocks, a dilated epilogue, 12 keywords. The
+    MFCCs become channels of a [49, 1] time line."""
+    i = keras.Input((49, 10, 1), batch_size=1)
+    x = L.Reshape((49, 1, 10))(i)
+
+    def separable(x, k, out, dilation=1, relu=True):
+        x = L.DepthwiseConv2D((k, 1), padding="same", dilation_rate=(dilation, 1))(x)
+        x = L.BatchNormalization()(L.Conv2D(out, 1)(x))
+        return L.ReLU()(x) if relu else x
+    x = separable(x, 11, 128)
+    for k in (13, 15, 17)[:blocks]:
+        skip = L.BatchNormalization()(L.Conv2D(width, 1)(x))
+        x = separable(x, k, width)
+        x = L.ReLU()(separable(x, k, width, relu=False) + skip)
+    x = separable(x, 29, 128, dilation=2)
+    x = L.ReLU()(L.BatchNormalization()(L.Conv2D(128, 1)(x)))
+    x = L.GlobalAveragePooling2D()(L.Conv2D(12, 1)(x))
+    return keras.Model(i, x, name="matchbox_kws")
+
+
+class PositionEmbedding(L.Layer):
+    """A learned [sequence, hidden] table added to the token embeddings (BERT's)."""
+
+    def build(self, shape):
+        self.table = self.add_weight(shape=shape[1:], initializer="random_normal")
+
+    def call(self, x):
+        return x + self.table
+
+
+def bert_tiny(seq=128, vocab=8192, hidden=128, heads=2, layers=2, ff=512):
+    """BERT-tiny's shape (2 layers, hidden 128, 2 heads) with a smaller vocabulary: token
+    ids in, the pooled [CLS] vector through a 2-way classifier out."""
+    i = keras.Input((seq,), batch_size=1, dtype="int32")
+    x = PositionEmbedding()(L.Embedding(vocab, hidden)(i))
+    x = L.LayerNormalization(epsilon=1e-12)(x)
+    for _ in range(layers):
+        a = L.MultiHeadAttention(num_heads=heads, key_dim=hidden // heads)(x, x)
+        x = L.LayerNormalization(epsilon=1e-12)(x + a)
+        f = L.Dense(hidden)(L.Dense(ff, activation="gelu")(x))
+        x = L.LayerNormalization(epsilon=1e-12)(x + f)
+    pooled = L.Dense(hidden, activation="tanh")(x[:, 0, :])
+    return keras.Model(i, L.Dense(2)(pooled), name="bert_tiny")
+
+
+def uniform(lo, hi):
+    return lambda rng, shape: rng.uniform(lo, hi, shape).astype(np.float32)
+
+
+def normal(std):
+    return lambda rng, shape: (std * rng.standard_normal(shape)).astype(np.float32)
+
+
+def token_ids(vocab):
+    return lambda rng, shape: rng.integers(0, vocab, shape).astype(np.int32)
+
+
+# name -> builder
+FLOAT = {
+    "resnet50": app(keras.applications.ResNet50, 224),
+    "mobilenet_v3_large": app(keras.applications.MobileNetV3Large, 224),
+    "efficientnet_v2_b0": app(keras.applications.EfficientNetV2B0, 224),
+    "densenet121": app(keras.applications.DenseNet121, 160),
+}
+# name -> (builder, representative input in the model's natural range). Keras' own
+# preprocessing decides the range: MobileNetV3 and EfficientNet rescale 0..255
+# inside the model, ResNet-50 takes mean-subtracted pixels, DenseNet standardised ones,
+# NASNet [-1, 1]; MFCCs spread over tens.
+INT8 = {
+    "mobilenet_v3_large_int8": (logits(keras.applications.MobileNetV3Large, 224), uniform(0, 255)),
+    "efficientnet_b1_int8": (logits(keras.applications.EfficientNetB1, 240), uniform(0, 255)),
+    "resnet50_int8": (logits(keras.applications.ResNet50, 224), uniform(-124, 152)),
+    "densenet121_int8": (logits(keras.applications.DenseNet121, 160), uniform(-2.1, 2.6)),
+    "nasnet_mobile_int8": (logits(keras.applications.NASNetMobile, 224), uniform(-1, 1)),
+    "matchbox_kws_int8": (matchbox_kws, normal(10.0)),
+    "bert_tiny_int8": (bert_tiny, token_ids(8192)),
 }
 
 
-def main(out: Path) -> int:
+def batch1_function(model):
+    """The model as a tf.function on its batch-1 input (a static shape for the converter)."""
+    spec = model.inputs[0]
+    shape = [1, *spec.shape[1:]]
+    return tf.function(lambda x: model(x, training=False),
+                       input_signature=[tf.TensorSpec(shape, spec.dtype)]), shape
+
+
+def calibrate_batch_norm(model, samples):
+    """Give every BatchNormalization the mean and variance of its input on `samples`, in
+    model order, so that activations keep unit scale through the random-init network."""
+    for layer in model.layers:
+        if isinstance(layer, L.BatchNormalization):
+            upto = keras.Model(model.inputs, layer.input)
+            x = np.concatenate([np.asarray(upto(s, training=False), np.float64) for s in samples])
+            axes = tuple(range(x.ndim - 1))
+            layer.moving_mean.assign(x.mean(axis=axes).astype(np.float32))
+            layer.moving_variance.assign(x.var(axis=axes).astype(np.float32))
+
+
+def convert_float(model) -> bytes:
+    fn, _ = batch1_function(model)
+    return tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], fn).convert()
+
+
+def convert_int8(model, sample) -> bytes:
+    fn, shape = batch1_function(model)
+    samples = [sample(np.random.default_rng(k), shape) for k in range(CALIBRATION_SAMPLES)]
+    calibrate_batch_norm(model, samples[:BATCH_NORM_SAMPLES])
+    conv = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], fn)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = lambda: ([s] for s in samples)
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    # int8 in and out where the input is float (token ids stay int32)
+    conv.inference_input_type = tf.int8
+    conv.inference_output_type = tf.int8
+    return conv.convert()
+
+
+def main(out: Path, filters: list) -> int:
     out.mkdir(parents=True, exist_ok=True)
-    tf.keras.utils.set_random_seed(0)
-    for name, (make, size) in MODELS.items():
-        model = make(weights=None, input_shape=(size, size, 3))
-        fn = tf.function(lambda x, m=model: m(x, training=False),
-                         input_signature=[tf.TensorSpec([1, size, size, 3], tf.float32)])
-        conv = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], fn)
-        (out / f"{name}.tflite").write_bytes(conv.convert())
+    jobs = [(n, make, convert_float) for n, make in FLOAT.items()]
+    jobs += [(n, make, lambda m, s=sample: convert_int8(m, s)) for n, (make, sample) in INT8.items()]
+    for seed, (name, make, convert) in enumerate(jobs):
+        if filters and not any(f in name for f in filters):
+            continue
+        keras.utils.set_random_seed(seed)       # each model's weights do not depend on the filters
+        (out / f"{name}.tflite").write_bytes(convert(make()))
+        keras.backend.clear_session()
         print("wrote", out / f"{name}.tflite", flush=True)
     return 0
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    if len(sys.argv) < 2:
         sys.exit(__doc__)
-    sys.exit(main(Path(sys.argv[1])))
+    sys.exit(main(Path(sys.argv[1]), sys.argv[2:]))

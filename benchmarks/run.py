@@ -1,12 +1,13 @@
 """Benchmark dlcoder against TFLite (XNNPACK and builtin kernels) and TFLite Micro's
 arena on the shared model suite, and write benchmarks/RESULTS.md and benchmarks/ratios.png.
 
-Run:  pip install '.[bench]' && python3 benchmarks/run.py [--models DIR] [--runs N] [--threads 1,2]
+Run:  pip install '.[bench]' && python3 benchmarks/run.py [--models DIR] [--select GLOB] [--runs N] [--threads 1,2]
 
 Every number of a row comes from one run of `dlcoder bench` (interleaved latency, memory
 in fresh processes), so the ratios are comparable even on a noisy machine. Each thread
 count gets its own table: TFLite with num_threads=N against our library through
-dlcoder_rt::ThreadPool(N).
+dlcoder_rt::ThreadPool(N). "code+rodata" is the library's machine code and read-only data
+(weights included) as `c++ -std=c++17 -O2 -c` makes them, beside the .tflite file's size.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import json
 import math
 import os
 import platform
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -62,21 +64,23 @@ def fmt(x, spec: str) -> str:
 
 def table(rows) -> list:
     head = ("| model | dlcoder ms | XNNPACK ms | builtin ms | lat / XNNPACK | lat / builtin | "
-            "RSS MB (ours / XNNPACK) | RSS / XNNPACK | RSS / floor | arena MB | TFLM arena MB | arena / TFLM |")
-    lines = [head, "|" + "---|" * 12]
+            "RSS MB (ours / XNNPACK) | RSS / XNNPACK | RSS / floor | arena MB | TFLM arena MB | arena / TFLM | "
+            "code+rodata KB / model KB |")
+    lines = [head, "|" + "---|" * 13]
     for name, r in rows:
         if "error" in r:
-            lines.append(f"| {name} | not supported: {r['error']} |" + " |" * 10)
+            lines.append(f"| {name} | not supported: {r['error']} |" + " |" * 11)
             continue
         lat, mem, q = r["latency_us"], r["peak_rss_bytes"], r["ratios"]
-        tflm = r["tflm_arena_bytes"]
+        tflm, size = r["tflm_arena_bytes"], r["library_bytes"]
         lines.append(
             f"| {name} | {lat['dlcoder']['median'] / 1e3:.2f} | {lat['tflite_xnnpack']['median'] / 1e3:.2f} | "
             f"{lat['tflite_builtin']['median'] / 1e3:.2f} | {q['latency_vs_xnnpack']:.2f} | "
             f"{q['latency_vs_builtin']:.2f} | {mem['dlcoder'] / 2**20:.1f} / {mem['tflite_xnnpack'] / 2**20:.1f} | "
             f"{q['rss_vs_xnnpack']:.2f} | {q['rss_vs_floor']:.2f} | {r['arena_bytes'] / 2**20:.2f} | "
             f"{'n/a' if tflm is None else f'{tflm / 2**20:.2f}'} | "
-            f"{fmt(q['arena_vs_tflm'], '.3f')} |")
+            f"{fmt(q['arena_vs_tflm'], '.3f')} | "
+            f"{(size['code'] + size['rodata']) / 2**10:.0f} / {r['model_bytes'] / 2**10:.0f} |")
     return lines
 
 
@@ -109,20 +113,22 @@ def chart(by_threads: dict, path: Path) -> None:
 
 
 def command_args() -> str:
-    """This run's command-line arguments, for the Reproduce line (paths as given)."""
-    return "".join(" " + a for a in sys.argv[1:])
+    """This run's command-line arguments, for the Reproduce line (paths as given, quoted
+    for the shell where they need it: a --select glob)."""
+    return "".join(" " + shlex.quote(a) for a in sys.argv[1:])
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default=str(HERE.parent.parent / "shared" / "models"))
+    ap.add_argument("--select", default="*", help="only the models whose file stem matches this glob")
     ap.add_argument("--runs", type=int, default=100)
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts, one table each")
     ap.add_argument("--out", default=str(HERE))
     args = ap.parse_args()
-    models = sorted(Path(args.models).glob("*.tflite"))
+    models = sorted(Path(args.models).glob(f"{args.select}.tflite"))
     if not models:
-        print(f"no models in {args.models}", file=sys.stderr)
+        print(f"no models {args.select}.tflite in {args.models}", file=sys.stderr)
         return 2
     thread_counts = [int(t) for t in args.threads.split(",")]
     by_threads, summary, tables = {}, [], []
@@ -148,6 +154,7 @@ def main() -> int:
             "", f"Reproduce: `pip install '.[bench]' && python3 benchmarks/run.py{command_args()}`", "",
             "## Summary", "", *summary, "", *tables, "![ratios](ratios.png)", ""]
     out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     (out / "RESULTS.md").write_text("\n".join(text))
     (out / "results.json").write_text(json.dumps({str(t): dict(rows) for t, rows in by_threads.items()},
                                                  indent=1, sort_keys=True))
@@ -158,25 +165,38 @@ def main() -> int:
 
 def summarize(rows, threads: int) -> list:
     ok = [r for _, r in rows if "error" not in r]
-    # float models: all but the quantized ones (the suite names those _int8 and _dq8)
+    # the suite names its quantized models _int8 and _dq8; the rest are float
+    quantized = [r for n, r in rows if "error" not in r and n.endswith(("_int8", "_dq8"))]
     float_rows = [(n, r) for n, r in rows if "error" not in r and not n.endswith(("_int8", "_dq8"))]
     lat = [r["ratios"]["latency_vs_xnnpack"] for _, r in float_rows]
     feed_forward = [x for (n, _), x in zip(float_rows, lat) if "lstm" not in n]
-    lines = [
-        f"- {threads} thread(s), float models: geomean latency / TFLite+XNNPACK = {geomean(lat):.2f} "
-        f"(goal <= 0.80), max {max(lat, default=float('nan')):.2f} (goal <= 1.0); geomean latency / "
-        f"TFLite builtin kernels = {geomean([r['ratios']['latency_vs_builtin'] for r in ok]):.2f}",
-        # recurrent models are where XNNPACK does nothing (it leaves the LSTM to TFLite's
-        # own kernel); the feed-forward geomean shows the CNNs and the transformer alone
-        f"  - without the LSTM models: geomean {geomean(feed_forward):.2f}"]
-    if threads == 1:
+    lines = []
+    if float_rows:
+        lines += [
+            f"- {threads} thread(s), float models: geomean latency / TFLite+XNNPACK = {geomean(lat):.2f} "
+            f"(goal <= 0.80), max {max(lat):.2f} (goal <= 1.0); geomean latency / "
+            f"TFLite builtin kernels = {geomean([r['ratios']['latency_vs_builtin'] for r in ok]):.2f}",
+            # recurrent models are where XNNPACK does nothing (it leaves the LSTM to TFLite's
+            # own kernel); the feed-forward geomean shows the CNNs and the transformer alone
+            f"  - without the LSTM models: geomean {geomean(feed_forward):.2f}"]
+    if quantized:
+        qlat = [r["ratios"]["latency_vs_xnnpack"] for r in quantized]
+        lines.append(
+            f"- {threads} thread(s), quantized models: geomean latency / TFLite+XNNPACK = {geomean(qlat):.2f}, "
+            f"max {max(qlat):.2f}; geomean latency / TFLite builtin kernels = "
+            f"{geomean([r['ratios']['latency_vs_builtin'] for r in quantized]):.2f}")
+    if threads == 1 and ok:
+        code = [r["library_bytes"]["code"] for r in ok]
+        size = [(r["library_bytes"]["code"] + r["library_bytes"]["rodata"]) / r["model_bytes"] for r in ok]
         lines += [
             f"- geomean peak RSS / TFLite+XNNPACK = {geomean([r['ratios']['rss_vs_xnnpack'] for r in ok]):.2f} "
             f"(goal <= 0.45); max RSS / (weights + arena + 2 MB) = "
-            f"{max((r['ratios']['rss_vs_floor'] for r in ok), default=float('nan')):.2f} (goal <= 1.15)",
+            f"{max(r['ratios']['rss_vs_floor'] for r in ok):.2f} (goal <= 1.15)",
             f"- arena / TFLite Micro arena: max "
             f"{max((r['ratios']['arena_vs_tflm'] for r in ok if r['ratios']['arena_vs_tflm']), default=float('nan')):.3f}"
-            " (goal <= 1.0)"]
+            " (goal <= 1.0)",
+            f"- library code+rodata / .tflite file: geomean {geomean(size):.2f}, max {max(size):.2f}; "
+            f"machine code {min(code) / 2**10:.0f} to {max(code) / 2**10:.0f} KB"]
     return lines
 
 

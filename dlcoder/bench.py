@@ -9,18 +9,24 @@ dlcoder_rt::ThreadPool(N).
 Memory: each engine runs once in a fresh process that reports its resident set before
 loading the model and its peak after one inference; the difference is the incremental peak.
 TFLite Micro's arena comes from a binary search over `arena_size` (tflite-micro package).
+Size: every source of the library compiled alone with `c++ -std=c++17 -O2 -c`, then `size`
+on the objects: machine code, read-only data (the weights and the generated constants),
+data and bss (the static arena), beside the .tflite file's size.
 """
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
 from dlcoder import compiler, verify as V
+from dlcoder.errors import DlcoderError
 from dlcoder.ir import Graph, op_label, op_note
 
 ROUNDS = 5
@@ -94,12 +100,42 @@ def tflm_arena(model: str):
     return int(last[0]) if last and last[0].isdigit() else None
 
 
+def library_size(lib_dir: str, work: str, cxx: str = None) -> dict:
+    """Bytes of the library's objects, as `c++ -std=c++17 -O2 -c` makes them: "code" is
+    size's text without the read-only data (.text and the unwind tables), "rodata" the
+    .rodata* sections, "data" and "bss" size's own columns."""
+    cxx = cxx or os.environ.get("CXX", "c++")
+    total = {"code": 0, "rodata": 0, "data": 0, "bss": 0}
+    for src in sorted(Path(lib_dir).iterdir()):
+        if src.suffix not in (".cc", ".c", ".S"):
+            continue
+        obj = os.path.join(work, src.name + ".o")
+        cmd = [cxx, "-std=c++17", "-O2", "-I", lib_dir, "-c", str(src), "-o", obj]
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        if res.returncode != 0:
+            raise DlcoderError(f"compiling the generated code failed:\n{' '.join(cmd)}\n{res.stderr[-4000:]}")
+        # Berkeley format: text (code, read-only data, unwind tables), data, bss
+        text, data, bss = (int(x) for x in _size(obj).splitlines()[1].split()[:3])
+        rodata = sum(int(line.split()[1]) for line in _size("-A", obj).splitlines()
+                     if line.startswith(".rodata"))
+        total["code"] += text - rodata
+        total["rodata"] += rodata
+        total["data"] += data
+        total["bss"] += bss
+    return total
+
+
+def _size(*args) -> str:
+    return subprocess.run(["size", *args], capture_output=True, text=True, check=True).stdout
+
+
 def measure(model: str, shapes: dict | None = None, threads: int = 1, runs: int = 30) -> dict:
     g0 = compiler.load_graph(model, shapes)
     lib, g = compiler.compile_graph(g0, "bench_model")
     inputs = V.random_inputs(g0, seed=0)
     with V.Workdir() as work:
         compiler.write_library(lib, f"{work}/lib")
+        sizes = library_size(f"{work}/lib", work)
         exe = V.build_runner(f"{work}/lib", "bench_model", work)
         V.run_runner(exe, g, inputs, work)          # writes the inputs, warms up
 
@@ -127,7 +163,8 @@ def measure(model: str, shapes: dict | None = None, threads: int = 1, runs: int 
               "latency_us": {k: {"median": statistics.median(v), "min": min(v)} for k, v in times.items()},
               "peak_rss_bytes": mem, "weight_bytes": lib.weight_bytes,
               "arena_bytes": lib.arena_bytes_threads(threads),
-              "tflm_arena_bytes": tflm_arena(model)}
+              "tflm_arena_bytes": tflm_arena(model),
+              "library_bytes": sizes, "model_bytes": os.path.getsize(model)}
     lat = result["latency_us"]
     result["ratios"] = {
         "latency_vs_xnnpack": lat["dlcoder"]["median"] / lat["tflite_xnnpack"]["median"],
@@ -148,6 +185,10 @@ def format_result(r: dict) -> str:
     tflm = r["tflm_arena_bytes"]
     lines.append(f"weights {r['weight_bytes'] / 2**20:.2f} MB, arena {r['arena_bytes'] / 2**20:.3f} MB, "
                  f"TFLite Micro arena {'n/a' if tflm is None else f'{tflm / 2**20:.3f} MB'}")
+    size = r["library_bytes"]
+    lines.append(f"library (c++ -O2 -c): code {size['code'] / 2**10:.1f} KB, rodata {size['rodata'] / 2**10:.1f} KB, "
+                 f"data {size['data'] / 2**10:.1f} KB, bss {size['bss'] / 2**10:.1f} KB; code+rodata "
+                 f"{(size['code'] + size['rodata']) / 2**10:.1f} KB vs model file {r['model_bytes'] / 2**10:.1f} KB")
     q = r["ratios"]
     lines.append(f"ratios: latency/XNNPACK {q['latency_vs_xnnpack']:.2f}, latency/builtin "
                  f"{q['latency_vs_builtin']:.2f}, RSS/XNNPACK {q['rss_vs_xnnpack']:.2f}, RSS/floor "

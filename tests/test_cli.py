@@ -9,11 +9,12 @@ import sys
 import numpy as np
 
 from dlcoder import compiler, ops
-from dlcoder.bench import format_per_op, format_result
+from dlcoder.bench import format_per_op, format_result, library_size
 from dlcoder.verify_cmd import verify
 from support import TESTS
 
 MULTI = TESTS / "models" / "contract" / "multi_io.tflite"
+KWS = TESTS / "models" / "quantized_nets" / "ds_cnn_kws_int8.tflite"
 TINY = TESTS / "models" / "contract" / "tiny_dense.tflite"
 ENGINES = ("dlcoder", "tflite_xnnpack", "tflite_builtin")
 
@@ -84,7 +85,7 @@ def test_bench_reports_both_engines():
     assert res.returncode == 0, res.stderr
     r = json.loads(res.stdout)
     assert set(r) == {"model", "threads", "runs", "latency_us", "peak_rss_bytes", "weight_bytes",
-                      "arena_bytes", "tflm_arena_bytes", "ratios", "per_op"}
+                      "arena_bytes", "tflm_arena_bytes", "ratios", "per_op", "library_bytes", "model_bytes"}
     assert r["model"] == str(TINY) and r["threads"] == 2 and r["runs"] == 5
     assert set(r["latency_us"]) == set(ENGINES) == set(r["peak_rss_bytes"])
     for engine in ENGINES:
@@ -111,4 +112,23 @@ def test_bench_reports_both_engines():
     for engine in ENGINES:
         assert any(line.startswith(engine) for line in text.splitlines()), text
     assert "ratios: latency/XNNPACK" in text
+    assert r["model_bytes"] == TINY.stat().st_size
+    assert set(r["library_bytes"]) == {"code", "rodata", "data", "bss"}
+    assert r["library_bytes"]["rodata"] >= r["weight_bytes"]
+    assert f"vs model file {TINY.stat().st_size / 2**10:.1f} KB" in text
     assert "FULLY_CONNECTED" in format_per_op(p)
+
+
+def test_library_size_counts_code_and_weights(tmp_path):
+    """The size bench reports, on an int8 keyword spotter: its objects hold machine code,
+    and read-only data at least as large as the weight blob (the per-channel requantization
+    constants come on top), and nothing writable but the arena."""
+    lib, _ = compiler.compile_graph(compiler.load_graph(str(KWS)), "kws")
+    compiler.write_library(lib, str(tmp_path / "lib"))
+    size = library_size(str(tmp_path / "lib"), str(tmp_path))
+    assert size["code"] > 4096
+    assert lib.weight_bytes <= size["rodata"] < lib.weight_bytes + 64 * 1024
+    # bss: the static arena and a few bytes of run-time state (the ISA found by cpuid)
+    assert size["data"] == 0 and lib.arena_bytes <= size["bss"] < lib.arena_bytes + 1024
+    # a model this small is mostly code: weights are a minority of code+rodata
+    assert size["rodata"] < KWS.stat().st_size < size["code"] + size["rodata"]
