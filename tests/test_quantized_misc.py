@@ -15,7 +15,9 @@ import pytest
 
 from dlcoder import compiler, quant as Q, verify as V
 from dlcoder.errors import DlcoderError
-from support import TESTS, run_ours
+from support import TESTS, aarch64_toolchain, run_ours
+from test_isa import x86_isa
+from test_quantized_isa import X86_PATHS, x86_flags
 
 sys.path.insert(0, str(TESTS / "models"))
 from op_hand import HandModel  # noqa: E402
@@ -330,3 +332,112 @@ def test_hybrid_batch_matmul_per_channel_rhs_refused(tmp_path):
     m = _hybrid_bmm((2, 8), (8, 4), False, False, True, np.ones((8, 4), np.int8))
     m.tensors[1]["quant"] = (np.full(4, 0.01, np.float32), np.zeros(4, np.int64), 1)
     _refused(_write(m, tmp_path), "reads one")
+
+
+# ---- int8 BATCH_MATMUL: the vector kernels (qbatchmatmul.h) on every path ---------------------
+# (lhs shape, rhs shape, adj_x, adj_y, (lhs, rhs, output) quantizations): m around the row
+# tiles (8, 4), n around the 16-column blocks and their pairs, odd k (a zero pair member),
+# k = 1, broadcast batches, a multiplier above 1 (a left shift), and scales that put many
+# sums on ties (in_scale * rhs_scale / out_scale = 2^-7: half away, never half up)
+_Q = ((0.03, 5), (0.04, -2), (0.2, 3))
+INT8_BMM_CASES = {
+    "transformer": ((1, 4, 64, 32), (1, 4, 32, 64), False, False, _Q),
+    "odd_m17_k33_n31": ((3, 17, 33), (3, 33, 31), False, False, _Q),
+    "adj_x_n40": ((2, 9, 13), (2, 9, 40), True, False, _Q),
+    "adj_y_broadcast": ((2, 1, 5, 7), (1, 3, 48, 7), False, True, _Q),
+    "adj_both_m1": ((3, 1), (16, 3), True, True, _Q),
+    "k1": ((4, 1), (1, 5), False, False, _Q),
+    "n1": ((6, 10), (10, 1), False, False, _Q),
+    "left_shift": ((2, 11, 6), (2, 6, 33), False, False, ((0.5, 1), (0.5, -3), (0.01, 0))),
+    "ties": ((2, 12, 8), (2, 8, 35), False, False, ((0.5, 5), (0.25, -2), (16.0, 3))),
+}
+
+
+def _int8_bmm_model(path, seed=11):
+    """Every INT8_BMM_CASES node side by side in one model; returns its inputs."""
+    rng = np.random.default_rng(seed)
+    m = HandModel()
+    inputs = []
+    for a_shape, b_shape, adj_x, adj_y, (qa, qb, qy) in INT8_BMM_CASES.values():
+        a, b = m.input(a_shape, np.int8, quant=qa), m.input(b_shape, np.int8, quant=qb)
+        rows = a_shape[-1] if adj_x else a_shape[-2]
+        cols = b_shape[-2] if adj_y else b_shape[-1]
+        batch = tuple(np.broadcast_shapes(a_shape[:-2], b_shape[:-2]))
+        y = m.output(m._tensor(batch + (rows, cols), np.int8, quant=qy))
+        m.op("BATCH_MATMUL", [a, b], [y], "BatchMatMulOptions", AdjX=adj_x, AdjY=adj_y)
+        inputs += [_ints(rng, np.int8, a_shape, qa[1]), _ints(rng, np.int8, b_shape, qb[1])]
+    path.write_bytes(m.build())
+    return inputs
+
+
+def test_int8_bmm_ties_are_tested(tmp_path):
+    """The "ties" case puts negative sums on ties, where half away and half up differ."""
+    inputs = _int8_bmm_model(tmp_path / "m.tflite")
+    k = list(INT8_BMM_CASES).index("ties")
+    a, b = (x.astype(np.int64) for x in inputs[2 * k:2 * k + 2])
+    qa, qb, qy = INT8_BMM_CASES["ties"][4]
+    acc = (a - qa[1]) @ (b - qb[1])
+    mult, shift = Q.quantize_multiplier(qa[0] * qb[0] / qy[0])
+    up = Q.multiply_by_quantized_multiplier(acc, mult, shift, "up")
+    assert (up != Q.multiply_by_quantized_multiplier(acc, mult, shift, "away")).sum() >= 5
+
+
+def _check_int8_bmm(tmp_path, flags, cxx=None, emulator=()):
+    path = tmp_path / "bmm.tflite"
+    inputs = _int8_bmm_model(path)
+    refs, _ = V.reference_run(str(path), inputs)
+    ours, _, _ = run_ours(path, inputs, tmp_path, flags=flags, cxx=cxx, emulator=emulator)
+    assert len(ours) == len(refs) == len(INT8_BMM_CASES)
+    for name, o, r in zip(INT8_BMM_CASES, ours, refs):
+        assert o.dtype == r.dtype and o.shape == r.shape, name
+        bad = np.flatnonzero(o.ravel() != r.ravel())
+        assert bad.size == 0, (f"{name}: {bad.size} of {r.size} differ; first at {bad[:5]}: "
+                               f"ours {o.ravel()[bad[:5]]} tflite {r.ravel()[bad[:5]]}")
+
+
+@pytest.mark.parametrize("path", sorted(X86_PATHS))
+def test_int8_batch_matmul_paths_x86(path, tmp_path):
+    """Each x86 path forced: avx512vnni (vpdpbusd), avx2 (vpmaddwd; also AVX-512 without
+    VNNI, avx512bw), sse2 and scalar (the scalar loop)."""
+    _check_int8_bmm(tmp_path, x86_flags(path))
+
+
+def test_int8_batch_matmul_aarch64(tmp_path):
+    cxx, emulator = aarch64_toolchain()
+    _check_int8_bmm(tmp_path, ("-O2",), cxx=cxx, emulator=emulator)
+
+
+# ---- QUANTIZE (float32 -> int) and DEQUANTIZE (int -> float32): the AVX2 blocks --------------
+# dequantize.h's vector loop (blocks of 8, AVX2 on x86) against its scalar one, forced per
+# path: every dtype, exact ties, values past int32 (cvtps2dq's INT32_MIN), NaN and inf, and
+# 83 elements (10 blocks and a tail of 3).
+AFFINE_TYPES = ((np.int8, (0.5, -3)), (np.uint8, (0.25, 130)), (np.int16, (0.125, 0)))
+
+
+def _affine_model(path):
+    m = HandModel()
+    inputs = []
+    k = np.arange(-40, 43)
+    for dt, (scale, zp) in AFFINE_TYPES:
+        x = m.input((k.size,), np.float32)
+        m.op("QUANTIZE", [x], [m.output(m._tensor((k.size,), dt, quant=(scale, zp)))])
+        v = ((k + 0.5) * scale).astype(np.float32)
+        v[[3, 9, 20, 81]] = [np.nan, np.inf, -3e9, 5e9]
+        inputs.append(v)
+        q = m.input((k.size,), dt, quant=(scale * 1.37, zp))
+        m.op("DEQUANTIZE", [q], [m.output(m._tensor((k.size,), np.float32))])
+        info = np.iinfo(dt)
+        inputs.append(np.random.default_rng(zp & 0xff).integers(info.min, int(info.max) + 1, k.size).astype(dt))
+    path.write_bytes(m.build())
+    return inputs
+
+
+@pytest.mark.parametrize("isa", ["scalar", "avx2"])
+def test_quantize_dequantize_paths_x86(isa, tmp_path):
+    path = tmp_path / "affine.tflite"
+    inputs = _affine_model(path)
+    ours, _, _ = run_ours(path, inputs, tmp_path, flags=("-O2", f"-DDLCODER_RT_FORCE_ISA={x86_isa(isa)}"))
+    refs, _ = V.reference_run(str(path), inputs)
+    assert len(ours) == len(refs) == 2 * len(AFFINE_TYPES)
+    for k, (o, r) in enumerate(zip(ours, refs)):
+        assert o.dtype == r.dtype and o.tobytes() == r.tobytes(), f"output {k}: ours {o} tflite {r}"

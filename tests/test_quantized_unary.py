@@ -7,6 +7,8 @@ Every op is a 256-entry table computed at generation time (dlcoder/quant.py). Ch
   run of a one-op model per quantization, no C++ compile), including the output
   quantizations TFLite's converter pins (LOGISTIC 1/256, TANH 1/128);
 - the tables of the LOGISTIC, GELU and RSQRT nodes of the shared int8 models;
+- the vector lookups of simd_lut.h (AVX-512 VBMI, AVX2, NEON, scalar, each path forced) on
+  lengths around the vector widths;
 - what TFLite rejects is refused.
 """
 import sys
@@ -18,7 +20,9 @@ import pytest
 from dlcoder import compiler, verify as V
 from dlcoder.errors import DlcoderError
 from dlcoder.ops import qunary
-from support import SHARED_MODELS, TESTS, check_folding, load_npz_inputs, require_shared, run_ours
+from support import (SHARED_MODELS, TESTS, aarch64_toolchain, check_folding, load_npz_inputs, require_shared,
+                     run_ours)
+from test_isa import x86_isa
 
 sys.path.insert(0, str(TESTS / "models"))
 from op_hand import HandModel  # noqa: E402
@@ -182,3 +186,59 @@ def test_prelu_alpha_must_be_constant(tmp_path):
     path.write_bytes(m.build())
     with pytest.raises(DlcoderError, match="alpha must be a constant"):
         compiler.compile_graph(compiler.load_graph(str(path)), "m")
+
+
+# ---- the vector lookups (simd_lut.h) on every path ----------------------------------------
+# lengths around the 16-, 32- and 64-byte vectors; PRELU's runs of 70 (vector lookups with a
+# tail per channel) and of 1 (the scalar loop)
+LUT_SIZES = (1, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 257)
+
+
+def _lut_model(path, seed=7):
+    """Every size of LUT_SIZES through an int8 LOGISTIC and a uint8 TANH, and two PRELUs;
+    returns the inputs (each byte value at least once per op)."""
+    rng = np.random.default_rng(seed)
+    m = HandModel()
+    inputs = []
+
+    def unary(op, shape, dt, q_in, q_out):
+        x = m.input(shape, dt, quant=q_in)
+        m.op(op, [x], [m.output(m._tensor(shape, dt, quant=q_out))])
+        inputs.append(rng.integers(0, 256, shape).astype(np.uint8).view(dt))
+
+    for n in LUT_SIZES:
+        unary("LOGISTIC", (1, n), np.int8, (0.05, 3), (1 / 256, -128))
+        unary("TANH", (1, n), np.uint8, (0.03, 120), (1 / 128, 128))
+    unary("LOGISTIC", (4, 256), np.int8, (0.1, -7), (1 / 256, -128))
+    inputs[-1] = np.arange(1024).astype(np.uint8).view(np.int8).reshape(4, 256)
+    for shape, a_shape, dt in (((1, 3, 70), (3, 1), np.int8), ((2, 5, 3), (3,), np.uint8)):
+        lo = -128 if dt == np.int8 else 0
+        x = m.input(shape, dt, quant=(0.02, lo + 100))
+        alpha = m.const(rng.integers(lo, lo + 256, a_shape).astype(dt), quant=(0.01, lo + 128))
+        m.op("PRELU", [x, alpha], [m.output(m._tensor(shape, dt, quant=(0.03, lo + 90)))])
+        inputs.append(rng.integers(0, 256, shape).astype(np.uint8).view(dt))
+    path.write_bytes(m.build())
+    return inputs
+
+
+def _check_lut(tmp_path, flags, cxx=None, emulator=()):
+    path = tmp_path / "lut.tflite"
+    inputs = _lut_model(path)
+    ours, _, _ = run_ours(path, inputs, tmp_path, flags=flags, cxx=cxx, emulator=emulator)
+    refs, _ = V.reference_run(str(path), inputs)
+    assert len(ours) == len(refs) == len(inputs)
+    for k, (o, r) in enumerate(zip(ours, refs)):
+        assert o.dtype == r.dtype and o.shape == r.shape
+        assert o.tobytes() == r.tobytes(), f"output {k} {r.shape}: {np.flatnonzero(o.ravel() != r.ravel())[:8]}"
+
+
+@pytest.mark.parametrize("isa", ["scalar", "sse2", "avx2", "avx512"])
+def test_lookup_paths_x86(isa, tmp_path):
+    """Each x86 path forced (avx512: vpermi2b where the CPU has VBMI; avx2: vpshufb)."""
+    _check_lut(tmp_path, ("-O2", f"-DDLCODER_RT_FORCE_ISA={x86_isa(isa)}"))
+
+
+def test_lookup_path_aarch64(tmp_path):
+    """The NEON path (vqtbl4q), under qemu."""
+    cxx, emulator = aarch64_toolchain()
+    _check_lut(tmp_path, ("-O2",), cxx=cxx, emulator=emulator)

@@ -8,7 +8,7 @@ Measured against ai-edge-litert 2.3.0's builtin kernels (tests/test_quantized_mo
   maps inputs <= 0 to the output's lowest value. SQRT (int8 only): the float formula of
   SqrtEvalQuantized per byte (quant.sqrt_table: truncating, not rounding). TFLite fails
   the invoke of SQRT on an input below its zero point; the table holds the zero point's
-  entry there. The kernel is requantize.h's lookup_u8.
+  entry there. The kernel is simd_lut.h's lookup_u8_simd.
 - L2_NORMALIZATION (int8, uint8): the integer kernels (qmore.h l2_normalization_q, with
   GetInvSqrtQuantizedMultiplierExp per row); TFLite's Prepare takes only the output scale
   1/128 with zero point 0 (int8) or 128 (uint8), and no fused activation.
@@ -59,11 +59,11 @@ def _evaluate_unary(node, g, values):
     return [table(node, g)[np.asarray(values[0]).view(np.uint8)]]
 
 
-@register("EXP", "LOG", "SQRT", header="requantize.h", dtypes=frozenset({"int8"}),
+@register("EXP", "LOG", "SQRT", header="simd_lut.h", dtypes=frozenset({"int8"}),
           check=_check_unary, evaluate=_evaluate_unary, variant="int8")
 def _emit_unary(node, g, e):
     x, y = node.inputs[0], node.outputs[0]
-    return (f"dlcoder_rt::lookup_u8<int8_t>({g.tensors[y].size}, {e.src(x)}, {e.dst(y)}, "
+    return (f"dlcoder_rt::lookup_u8_simd<int8_t>({g.tensors[y].size}, {e.src(x)}, {e.dst(y)}, "
             f"{e.weights(table(node, g))});")
 
 

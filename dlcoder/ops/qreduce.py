@@ -1,5 +1,6 @@
 """The int8, uint8 (and int16) variants of AVERAGE_POOL_2D, MAX_POOL_2D, MEAN, SUM,
-REDUCE_MAX, REDUCE_MIN and SOFTMAX; kernels in qreduce.h, constants from dlcoder/quant.py.
+REDUCE_MAX, REDUCE_MIN and SOFTMAX; kernels in qreduce.h (SOFTMAX: qsoftmax.h), constants
+from dlcoder/quant.py.
 
 Which TFLite kernel runs, in the pip build (found by experiment against its interpreter):
 
@@ -198,5 +199,5 @@ for _kind in _KINDS:
     register("REDUCE_MAX", "REDUCE_MIN", header="qreduce.h", dtypes=_DTYPES, check=_check_reduce,
              variant=_kind)(_minmax_q)
 for _kind in ("int8", "uint8"):
-    register("SOFTMAX", header="qreduce.h", dtypes=_DTYPES, check=_check_softmax,
+    register("SOFTMAX", header="qsoftmax.h", dtypes=_DTYPES, check=_check_softmax,
              variant=_kind)(_softmax_q)

@@ -4,7 +4,7 @@ HARD_SWISH, RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU, PRELU (constant alpha), ABS, 
 With 8-bit input and output, each of these is a function of one byte: its 256 results are
 computed at generation time exactly as TFLite computes them (dlcoder/quant.py: the float
 tables TFLite's Prepare fills, or its integer kernels emulated), and the kernel is a table
-lookup (requantize.h: lookup_u8; PRELU a table per alpha element, lookup_u8_channels).
+lookup (simd_lut.h: lookup_u8_simd; PRELU a table per alpha element, lookup_u8_channels_simd).
 The evaluate hooks apply the same tables in numpy, so constant folding gives TFLite's bytes.
 
 Which dtypes TFLite's builtin kernels take (ai-edge-litert 2.3.0): ELU, ABS, NEG and RSQRT
@@ -81,13 +81,13 @@ def _evaluate(node, g, values):
 def _emit(node, g, e):
     x, y = node.inputs[0], node.outputs[0]
     ct = CTYPES[g.tensors[x].dtype]
-    return (f"dlcoder_rt::lookup_u8<{ct}>({g.tensors[y].size}, {e.src(x)}, {e.dst(y)}, "
+    return (f"dlcoder_rt::lookup_u8_simd<{ct}>({g.tensors[y].size}, {e.src(x)}, {e.dst(y)}, "
             f"{e.weights(table(node, g))});")
 
 
 for _kind in ("int8", "uint8"):
     for _op in _BOTH + (_INT8_ONLY if _kind == "int8" else ()):
-        register(_op, header="requantize.h", dtypes=frozenset({_kind}), check=_check,
+        register(_op, header="simd_lut.h", dtypes=frozenset({_kind}), check=_check,
                  evaluate=_evaluate, variant=_kind)(_emit)
 
 
@@ -140,10 +140,10 @@ def _prelu_emit(node, g, e):
     x, y = node.inputs[0], node.outputs[0]
     channels, inner = _alpha_block(node, g)
     ct = CTYPES[g.tensors[x].dtype]
-    return (f"dlcoder_rt::lookup_u8_channels<{ct}>({g.tensors[y].size}, {inner}, {channels}, "
+    return (f"dlcoder_rt::lookup_u8_channels_simd<{ct}>({g.tensors[y].size}, {inner}, {channels}, "
             f"{e.src(x)}, {e.dst(y)}, {e.weights(prelu_tables(node, g))});")
 
 
 for _kind in ("int8", "uint8"):
-    register("PRELU", header="requantize.h", dtypes=frozenset({_kind}), check=_check_prelu,
+    register("PRELU", header="simd_lut.h", dtypes=frozenset({_kind}), check=_check_prelu,
              evaluate=_prelu_evaluate, variant=_kind)(_prelu_emit)

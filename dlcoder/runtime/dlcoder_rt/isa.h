@@ -10,6 +10,13 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #define DLCODER_RT_X86 1
 #include <immintrin.h>
+#if defined(__linux__) && (defined(__clang__) || __GNUC__ >= 11)
+// AMX: intrinsics in the compiler, and a way to ask Linux for the tile data state
+#define DLCODER_RT_AMX 1
+#include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 #elif defined(__aarch64__)
 #define DLCODER_RT_NEON 1
 #include <arm_neon.h>
@@ -52,6 +59,16 @@ inline bool runtime_avx512bw() {
 #endif
 }
 
+// AVX-512 VBMI (vpermb, vpermi2b: byte permutes across a whole vector; simd_lut.h), a
+// sub-choice of the AVX-512 path like the two above.
+inline bool runtime_avx512vbmi() {
+#if defined(DLCODER_RT_X86)
+  return __builtin_cpu_supports("avx512vbmi");
+#else
+  return false;
+#endif
+}
+
 inline bool runtime_int8_dot() {
 #if defined(DLCODER_RT_FORCE_DOT)
   return DLCODER_RT_FORCE_DOT != 0;
@@ -59,6 +76,33 @@ inline bool runtime_int8_dot() {
   return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
 #elif defined(DLCODER_RT_NEON) && defined(__linux__)
   return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+#else
+  return false;
+#endif
+}
+
+// AMX-INT8 (simd_qamx.h): CPUID (AMX-TILE, AMX-INT8), the OS's XCR0 (tile configuration
+// and data state) and the process's permission to use the tile data, which Linux grants
+// on request (arch_prctl ARCH_REQ_XCOMP_PERM), asked once (a static's initializer runs
+// once, thread-safe). -DDLCODER_RT_FORCE_AMX=0 turns it off (tests of the VNNI path).
+inline bool runtime_amx() {
+#if defined(DLCODER_RT_FORCE_AMX) && DLCODER_RT_FORCE_AMX == 0
+  return false;
+#elif defined(DLCODER_RT_AMX)
+  static const bool ok = [] {
+    unsigned a, b, c, d;
+    if (__get_cpuid_max(0, nullptr) < 7) return false;
+    __cpuid_count(7, 0, a, b, c, d);
+    if (((d >> 24) & 1u) == 0 || ((d >> 25) & 1u) == 0) return false;
+    __cpuid(1, a, b, c, d);
+    if (((c >> 27) & 1u) == 0) return false;  // OSXSAVE: xgetbv exists
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    if (((lo >> 17) & 3u) != 3u) return false;
+    constexpr long kReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+    return syscall(SYS_arch_prctl, kReqXcompPerm, kXfeatureXtiledata) == 0;
+  }();
+  return ok;
 #else
   return false;
 #endif

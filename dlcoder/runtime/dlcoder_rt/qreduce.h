@@ -1,4 +1,4 @@
-// Quantized pools, reductions and softmax (int8, uint8, int16), as the builtin kernels of
+// Quantized pools and reductions (int8, uint8, int16), as the builtin kernels of
 // the pip build of TFLite compute them (found by experiment; dlcoder/ops/qreduce.py says
 // which kernel runs for which node, dlcoder/quant.py computes the constants).
 #pragma once
@@ -6,10 +6,200 @@
 #include <cmath>
 
 #include "dlcoder_rt/common.h"
+#include "dlcoder_rt/isa.h"
 #include "dlcoder_rt/reduce.h"
 #include "dlcoder_rt/requantize.h"
 
 namespace dlcoder_rt {
+
+// ---- int32 sums of dense runs, per ISA ---------------------------------------------------
+// The sums are exact in int32 (qreduce.py refuses what could overflow), so vector code may
+// add in any order. add_row: acc[i] += x[i] for a dense run; sum_row, columns below.
+namespace qsum {
+template <typename T>
+using AddRow = void (*)(int64_t n, const T* x, int32_t* acc);
+
+template <typename T>
+inline void add_row_scalar(int64_t n, const T* x, int32_t* acc) {
+  for (int64_t i = 0; i < n; ++i) acc[i] += x[i];
+}
+
+// sum_row: the sum of a dense run
+template <typename T>
+using SumRow = int32_t (*)(int64_t n, const T* x);
+
+template <typename T>
+inline int32_t sum_row_scalar(int64_t n, const T* x) {
+  int32_t s = 0;
+  for (int64_t i = 0; i < n; ++i) s += x[i];
+  return s;
+}
+
+// columns: acc[c] = sum_i x[i * stride + c] for c < len, i < count, of 8-bit T. The vector
+// versions sum blocks of columns in registers, in int16 over chunks of kChunk<T> rows
+// (256 * -128 and 128 * 255 still fit), then in int32.
+template <typename T>
+using Columns = void (*)(int32_t count, int64_t stride, int32_t len, const T* x, int32_t* acc);
+
+template <typename T>
+constexpr int32_t kChunk = std::is_signed<T>::value ? 256 : 128;
+
+template <typename T>
+inline void columns_scalar(int32_t count, int64_t stride, int32_t len, const T* x, int32_t* acc) {
+  std::fill(acc, acc + len, 0);
+  for (int32_t i = 0; i < count; ++i) add_row_scalar(len, x + i * stride, acc);
+}
+
+#if defined(DLCODER_RT_X86)
+DLCODER_RT_TARGET_BEGIN("avx512f")
+template <typename T>
+inline __m512i widen16(const T* x) {
+  if constexpr (std::is_same<T, int8_t>::value) {
+    return _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x)));
+  } else if constexpr (std::is_same<T, uint8_t>::value) {
+    return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x)));
+  } else {
+    return _mm512_cvtepi16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x)));
+  }
+}
+
+template <typename T>
+inline void add_row_avx512(int64_t n, const T* x, int32_t* acc) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_si512(acc + i, _mm512_add_epi32(_mm512_loadu_si512(acc + i), widen16(x + i)));
+  add_row_scalar(n - i, x + i, acc + i);
+}
+
+template <typename T>
+inline int32_t sum_row_avx512(int64_t n, const T* x) {
+  __m512i s = _mm512_setzero_si512();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) s = _mm512_add_epi32(s, widen16(x + i));
+  return _mm512_reduce_add_epi32(s) + sum_row_scalar(n - i, x + i);
+}
+DLCODER_RT_TARGET_END
+
+DLCODER_RT_TARGET_BEGIN("avx512f,avx512bw")
+template <typename T>
+inline __m512i widen32(__m256i v) {
+  return std::is_signed<T>::value ? _mm512_cvtepi8_epi16(v) : _mm512_cvtepu8_epi16(v);
+}
+
+// 64 columns at a time (masked at the end)
+template <typename T>
+inline void columns_avx512(int32_t count, int64_t stride, int32_t len, const T* x, int32_t* acc) {
+  for (int32_t c = 0; c < len; c += 64) {
+    const __mmask64 m = ~uint64_t{0} >> (64 - std::min(64, len - c));
+    __m512i s32[4];
+    for (auto& v : s32) v = _mm512_setzero_si512();
+    for (int32_t i0 = 0; i0 < count; i0 += kChunk<T>) {
+      __m512i s16[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
+      for (int32_t i = i0, end = std::min(count, i0 + kChunk<T>); i < end; ++i) {
+        const __m512i v = _mm512_maskz_loadu_epi8(m, x + i * stride + c);
+        s16[0] = _mm512_add_epi16(s16[0], widen32<T>(_mm512_castsi512_si256(v)));
+        s16[1] = _mm512_add_epi16(s16[1], widen32<T>(_mm512_extracti64x4_epi64(v, 1)));
+      }
+      for (int q = 0; q < 4; ++q) {
+        const __m256i h = q % 2 ? _mm512_extracti64x4_epi64(s16[q / 2], 1) : _mm512_castsi512_si256(s16[q / 2]);
+        s32[q] = _mm512_add_epi32(s32[q], _mm512_cvtepi16_epi32(h));
+      }
+    }
+    for (int q = 0; q < 4; ++q)
+      _mm512_mask_storeu_epi32(acc + c + 16 * q, static_cast<__mmask16>(m >> (16 * q)), s32[q]);
+  }
+}
+DLCODER_RT_TARGET_END
+
+DLCODER_RT_TARGET_BEGIN("avx2")
+template <typename T>
+inline __m256i widen8(const T* x) {
+  if constexpr (std::is_same<T, int8_t>::value) {
+    return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(x)));
+  } else if constexpr (std::is_same<T, uint8_t>::value) {
+    return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(x)));
+  } else {
+    return _mm256_cvtepi16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x)));
+  }
+}
+
+template <typename T>
+inline void add_row_avx2(int64_t n, const T* x, int32_t* acc) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256i* a = reinterpret_cast<__m256i*>(acc + i);
+    _mm256_storeu_si256(a, _mm256_add_epi32(_mm256_loadu_si256(a), widen8(x + i)));
+  }
+  add_row_scalar(n - i, x + i, acc + i);
+}
+
+template <typename T>
+inline int32_t sum_row_avx2(int64_t n, const T* x) {
+  __m256i s = _mm256_setzero_si256();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) s = _mm256_add_epi32(s, widen8(x + i));
+  alignas(32) int32_t lanes[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), s);
+  return lanes[0] + lanes[1] + lanes[2] + lanes[3] + lanes[4] + lanes[5] + lanes[6] + lanes[7] +
+         sum_row_scalar(n - i, x + i);
+}
+
+// 16 columns at a time, the last len % 16 in scalar code
+template <typename T>
+inline void columns_avx2(int32_t count, int64_t stride, int32_t len, const T* x, int32_t* acc) {
+  int32_t c = 0;
+  for (; c + 16 <= len; c += 16) {
+    __m256i s32[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+    for (int32_t i0 = 0; i0 < count; i0 += kChunk<T>) {
+      __m256i s16 = _mm256_setzero_si256();
+      for (int32_t i = i0, end = std::min(count, i0 + kChunk<T>); i < end; ++i) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(x + i * stride + c));
+        s16 = _mm256_add_epi16(s16, std::is_signed<T>::value ? _mm256_cvtepi8_epi16(v) : _mm256_cvtepu8_epi16(v));
+      }
+      s32[0] = _mm256_add_epi32(s32[0], _mm256_cvtepi16_epi32(_mm256_castsi256_si128(s16)));
+      s32[1] = _mm256_add_epi32(s32[1], _mm256_cvtepi16_epi32(_mm256_extracti128_si256(s16, 1)));
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + c), s32[0]);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(acc + c + 8), s32[1]);
+  }
+  if (c < len) columns_scalar(count, stride, len - c, x + c, acc + c);
+}
+DLCODER_RT_TARGET_END
+#endif  // DLCODER_RT_X86
+
+template <typename T>
+inline AddRow<T> add_row() {
+  switch (runtime_isa()) {
+#if defined(DLCODER_RT_X86)
+    case Isa::kAvx512: return add_row_avx512<T>;
+    case Isa::kAvx2: return add_row_avx2<T>;
+#endif
+    default: return add_row_scalar<T>;
+  }
+}
+
+template <typename T>
+inline SumRow<T> sum_row() {
+  switch (runtime_isa()) {
+#if defined(DLCODER_RT_X86)
+    case Isa::kAvx512: return sum_row_avx512<T>;
+    case Isa::kAvx2: return sum_row_avx2<T>;
+#endif
+    default: return sum_row_scalar<T>;
+  }
+}
+
+template <typename T>
+inline Columns<T> columns() {
+  static_assert(sizeof(T) == 1, "int16 column sums overflow their int16 chunks");
+  switch (runtime_isa()) {
+#if defined(DLCODER_RT_X86)
+    case Isa::kAvx512: return runtime_avx512bw() ? columns_avx512<T> : columns_avx2<T>;
+    case Isa::kAvx2: return columns_avx2<T>;
+#endif
+    default: return columns_scalar<T>;
+  }
+}
+}  // namespace qsum
 
 // ---- AVERAGE_POOL_2D / MAX_POOL_2D ----------------------------------------------------
 // The raw values are pooled (TFLite ignores the tensors' scales and zero points), the
@@ -25,6 +215,9 @@ struct QPoolParams {
 
 template <typename T, bool kMax>
 inline void pool_q(const QPoolParams& p, const T* in, T* out) {
+  constexpr int32_t kBlock = 256;   // channels pooled at once, window cell by cell
+  const qsum::AddRow<T> add_row = qsum::add_row<T>();
+  int32_t acc[kBlock];
   for (int32_t b = 0; b < p.batch; ++b)
     for (int32_t oy = 0; oy < p.out_h; ++oy)
       for (int32_t ox = 0; ox < p.out_w; ++ox) {
@@ -33,18 +226,27 @@ inline void pool_q(const QPoolParams& p, const T* in, T* out) {
         const int32_t xs = std::max(x0, 0), xe = std::min(x0 + p.k_w, p.in_w);
         const int32_t count = (ye - ys) * (xe - xs);
         T* o = out + ((int64_t{b} * p.out_h + oy) * p.out_w + ox) * p.channels;
-        for (int32_t c = 0; c < p.channels; ++c) {
-          int32_t acc = kMax ? std::numeric_limits<T>::lowest() : 0;
+        for (int32_t c0 = 0; c0 < p.channels; c0 += kBlock) {
+          const int32_t len = std::min(kBlock, p.channels - c0);
+          std::fill(acc, acc + len, kMax ? std::numeric_limits<T>::lowest() : 0);
           for (int32_t y = ys; y < ye; ++y)
             for (int32_t x = xs; x < xe; ++x) {
-              const int32_t v = in[((int64_t{b} * p.in_h + y) * p.in_w + x) * p.channels + c];
-              acc = kMax ? std::max(acc, v) : acc + v;
+              const T* v = in + ((int64_t{b} * p.in_h + y) * p.in_w + x) * p.channels + c0;
+              if (kMax) {
+                for (int32_t c = 0; c < len; ++c) acc[c] = std::max<int32_t>(acc[c], v[c]);
+              } else {
+                add_row(len, v, acc);
+              }
             }
-          if (!kMax) acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
-          o[c] = static_cast<T>(std::min(std::max(acc, p.lo), p.hi));
+          for (int32_t c = 0; c < len; ++c) {
+            int32_t a = acc[c];
+            if (!kMax) a = a > 0 ? (a + count / 2) / count : (a - count / 2) / count;
+            o[c0 + c] = static_cast<T>(std::min(std::max(a, p.lo), p.hi));
+          }
         }
       }
 }
+
 
 // ---- sums of the reduced elements -------------------------------------------------------
 // acc[o] = the int32 sum of the input elements of output o (the ReduceParams loop of
@@ -54,13 +256,19 @@ inline void reduce_sum_q(const ReduceParams& p, const T* in, int32_t* acc) {
   for (int64_t i = 0; i < p.out_size; ++i) acc[i] = 0;
   const int32_t n = p.loop.dims[5];
   const int32_t sa = p.loop.a_strides[5], sb = p.loop.b_strides[5];
+  const qsum::AddRow<T> add_row = qsum::add_row<T>();
+  const qsum::SumRow<T> sum_row = qsum::sum_row<T>();
   for_each_run(p.loop, [&](int64_t ia, int64_t ib, int64_t) {
     const T* x = in + ia;
     int32_t* o = acc + ib;
-    if (sb == 0) {
+    if (sa == 1 && sb == 0) {
+      *o += sum_row(n, x);
+    } else if (sb == 0) {
       int32_t s = *o;
       for (int32_t i = 0; i < n; ++i) s += x[i * sa];
       *o = s;
+    } else if (sa == 1 && sb == 1) {
+      add_row(n, x, o);
     } else {
       for (int32_t i = 0; i < n; ++i) o[i * sb] += x[i * sa];
     }
@@ -111,43 +319,20 @@ struct QMean4DParams {
 
 template <typename T>
 inline void mean_hw_q(const QMean4DParams& p, const T* in, T* out) {
+  constexpr int32_t kBlock = 256;   // channels summed at once
+  const qsum::Columns<T> columns = qsum::columns<T>();
+  int32_t acc[kBlock];
   for (int32_t b = 0; b < p.batch; ++b) {
     const T* x = in + int64_t{b} * p.count * p.channels;
-    for (int32_t c = 0; c < p.channels; ++c) {
-      int32_t s = 0;
-      for (int32_t i = 0; i < p.count; ++i) s += x[int64_t{i} * p.channels + c];
-      const int32_t v = (c < p.vec_channels ? multiply_by_quantized_multiplier<Rounding::kUp>(s, p.multiplier, p.shift)
-                                            : multiply_by_quantized_multiplier(s, p.multiplier, p.shift)) + p.bias;
-      out[int64_t{b} * p.channels + c] = static_cast<T>(std::min(std::max(v, p.lo), p.hi));
-    }
-  }
-}
-
-// ---- SOFTMAX (8-bit in, 8-bit out) ----------------------------------------------------
-// TFLite's optimized table kernel: e = table[255 - (max - x)] (expf of the distance from the
-// row's maximum, a float32 table computed at generation time), the row's sum in float32
-// in order, then round(e * (1 / (sum * out_scale))) + out_zp, clamped.
-struct QSoftmaxParams {
-  int64_t rows, depth;
-  float out_scale;
-  int32_t out_zp, lo, hi;
-};
-
-template <typename T>
-inline void softmax_q(const QSoftmaxParams& p, const T* in, T* out, const float* table) {
-  for (int64_t r = 0; r < p.rows; ++r) {
-    const T* x = in + r * p.depth;
-    T* o = out + r * p.depth;
-    int32_t mx = std::numeric_limits<T>::lowest();
-    for (int64_t i = 0; i < p.depth; ++i) mx = std::max<int32_t>(mx, x[i]);
-    const float* t = table + (255 - mx + std::numeric_limits<T>::lowest());  // t[x - lowest]
-    float sum = 0.f;
-    for (int64_t i = 0; i < p.depth; ++i) sum += t[x[i] - std::numeric_limits<T>::lowest()];
-    const float inv = 1.0f / (sum * p.out_scale);
-    for (int64_t i = 0; i < p.depth; ++i) {
-      const float e = t[x[i] - std::numeric_limits<T>::lowest()];
-      const int32_t v = static_cast<int32_t>(std::round(e * inv)) + p.out_zp;
-      o[i] = static_cast<T>(std::min(std::max(v, p.lo), p.hi));
+    for (int32_t c0 = 0; c0 < p.channels; c0 += kBlock) {
+      const int32_t len = std::min(kBlock, p.channels - c0);
+      columns(p.count, p.channels, len, x + c0, acc);
+      for (int32_t k = 0; k < len; ++k) {
+        const int32_t c = c0 + k, s = acc[k];
+        const int32_t v = (c < p.vec_channels ? multiply_by_quantized_multiplier<Rounding::kUp>(s, p.multiplier, p.shift)
+                                              : multiply_by_quantized_multiplier(s, p.multiplier, p.shift)) + p.bias;
+        out[int64_t{b} * p.channels + c] = static_cast<T>(std::min(std::max(v, p.lo), p.hi));
+      }
     }
   }
 }
