@@ -1,6 +1,10 @@
 """The quantized variants of the binary elementwise ops ADD, SUB, MUL, SQUARED_DIFFERENCE,
 MAXIMUM and MINIMUM, with numpy broadcasting and (ADD, SUB, MUL) fused activations;
-kernels in qelementwise.h (qbinary(): binary()'s loop with each output element's lane).
+kernels in qelementwise.h (qbinary(): binary()'s loop with each output element's lane, the
+vector kernels of simd_qelementwise.h where the CPU has them, split over threads). A node
+whose operands are one 8-bit tensor x and x itself or a one-input table op of x (x *
+LOGISTIC(x), efficientnet's swish) is two table lookups instead (_byte_tables: the results
+of both lane kinds for each byte, computed by the same numpy arithmetic as _evaluate).
 
 What TFLite's Prepare computes is computed here once, by dlcoder/quant.py, and each
 functor takes its kernel's integer steps:
@@ -52,7 +56,8 @@ from __future__ import annotations
 import numpy as np
 
 from dlcoder import quant as Q
-from dlcoder.ops import register
+from dlcoder.ir import CTYPES
+from dlcoder.ops import lookup, register
 from dlcoder.ops import _quant as QP
 from dlcoder.ops._common import broadcast_strides, loop6, loop6_init, shape
 
@@ -81,7 +86,7 @@ def _qcall(node, g, e, functor: str) -> str:
     a, b = node.inputs[:2]
     run, vec_end, _ = _lanes(node, g)
     lanes = QP.struct(e, "QLanes", {"run": run, "vec_end": vec_end})
-    return (f"dlcoder_rt::qbinary({_loop(node, g, e)}, {lanes}, {e.src(a)}, {e.src(b)}, "
+    return (f"dlcoder_rt::qbinary({e.par()}, {_loop(node, g, e)}, {lanes}, {e.src(a)}, {e.src(b)}, "
             f"{e.dst(node.outputs[0])}, {functor});")
 
 
@@ -196,6 +201,9 @@ def _check_minmax(node, g):
 
 # ---- emit -----------------------------------------------------------------------------------
 def _emit_addlike(node, g, e):
+    tables = _byte_tables(node, g)
+    if tables is not None:
+        return _emit_tables(node, g, e, tables)
     (ma, sa), (mb, sb), (mo, so) = _multipliers(node, g)
     oa, ob = _offsets(node, g)
     zp, lo, hi = _range(node, g)
@@ -211,6 +219,9 @@ def _emit_addlike(node, g, e):
 
 
 def _emit_mul(node, g, e):
+    tables = _byte_tables(node, g)
+    if tables is not None:
+        return _emit_tables(node, g, e, tables)
     ((mo, so),) = _multipliers(node, g)
     oa, ob = _offsets(node, g)
     zp, lo, hi = _range(node, g)
@@ -253,6 +264,27 @@ def _add_vector(a, b, node, g, mode) -> np.ndarray:
     return Q.wrap32(high << so) if so >= 0 else Q.rounding_divide_by_pot(high, -so)
 
 
+def _outputs(node, g, a, b) -> tuple:
+    """(reference, vector): the node's outputs on inputs a, b (broadcast to each other) by
+    the scalar lanes' arithmetic and by TFLite's vector body's (None where it has none)."""
+    dt = g.tensors[node.outputs[0]].dtype
+    offsets, pairs = _offsets(node, g), _multipliers(node, g)
+    if node.op == "MUL":
+        raw = Q.mul_values(a, b, offsets, pairs[0])
+    elif node.op == "SQUARED_DIFFERENCE":
+        raw = Q.squared_difference_values(a, b, offsets, pairs)
+    else:
+        raw = Q.add_sub_values(a, b, offsets, pairs, _LEFT_SHIFT[dt], _ADDLIKE[node.op][1])
+    zp, lo, hi = _range(node, g)
+    ref = np.clip(raw + zp, lo, hi).astype(dt)
+    if _lanes(node, g)[1] == 0:
+        return ref, None
+    a, b = np.broadcast_arrays(a, b)
+    mode = _vector_mode(node, g)
+    v = raw if node.op == "MUL" else _add_vector(a, b, node, g, mode)
+    return ref, _narrow_vector(v, bool(mode["vec_wrap"]), zp, dt, lo, hi).astype(dt)
+
+
 def _evaluate(node, g, values):
     if any(v is None for v in values[:2]) or (node.op not in _MINMAX and _check(node, g)):
         return None
@@ -262,24 +294,57 @@ def _evaluate(node, g, values):
         return [np.maximum(a, b).astype(dt)]
     if node.op == "MINIMUM":
         return [np.minimum(a, b).astype(dt)]
-    offsets, pairs = _offsets(node, g), _multipliers(node, g)
-    if node.op == "MUL":
-        raw = Q.mul_values(a, b, offsets, pairs[0])
-    elif node.op == "SQUARED_DIFFERENCE":
-        raw = Q.squared_difference_values(a, b, offsets, pairs)
-    else:
-        raw = Q.add_sub_values(a, b, offsets, pairs, _LEFT_SHIFT[dt], _ADDLIKE[node.op][1])
-    zp, lo, hi = _range(node, g)
-    out = np.clip(raw + zp, lo, hi)
+    ref, vec = _outputs(node, g, a, b)
+    if vec is None:
+        return [ref]
     run, vec_end, _ = _lanes(node, g)
-    if vec_end > 0:
-        a, b = np.broadcast_to(a, out.shape), np.broadcast_to(b, out.shape)
-        mode = _vector_mode(node, g)
-        v = raw if node.op == "MUL" else _add_vector(a, b, node, g, mode)
-        vec = _narrow_vector(v, bool(mode["vec_wrap"]), zp, dt, lo, hi)
-        lane = (np.arange(out.size) % run < vec_end).reshape(out.shape)
-        out = np.where(lane, vec, out)
-    return [out.astype(dt)]
+    lane = (np.arange(ref.size) % run < vec_end).reshape(ref.shape)
+    return [np.where(lane, vec, ref)]
+
+
+# ---- an operand that is a function of the other: tables ------------------------------------
+def _byte_tables(node, g):
+    """(x, reference table, vector table or None) when each output element is a function
+    of the byte of one 8-bit tensor x at its position: both operands x (x * x), or one x and
+    the other the output of a one-input table op on x (simd_lut.h's ops: x * LOGISTIC(x),
+    efficientnet's swish). The tables hold both lane kinds' results for each byte, the
+    producer's output taken from its evaluate hook. None otherwise."""
+    a, b = node.inputs[:2]
+    dt = g.tensors[node.outputs[0]].dtype
+    if dt not in ("int8", "uint8") or shape(g, a) != shape(g, b):
+        return None
+    values = Q.byte_values(dt).astype(dt)
+    if a == b:
+        return (a,) + _outputs(node, g, values, values)
+    producers = g.producers()
+    for x, fx, fx_first in ((a, b, False), (b, a, True)):
+        p = g.nodes[producers[fx]] if fx in producers else None
+        if p is None or len(p.inputs) != 1 or p.inputs[0] != x or g.tensors[x].is_const:
+            continue
+        entry = lookup(p, g)
+        if entry is None or entry.header != "simd_lut.h" or entry.evaluate is None:
+            continue
+        f = entry.evaluate(p, g, [values])
+        if f is None:
+            continue
+        f = np.asarray(f[0]).astype(dt)
+        return (x,) + (_outputs(node, g, f, values) if fx_first else _outputs(node, g, values, f))
+    return None
+
+
+def _emit_tables(node, g, e, tables) -> str:
+    """Two lookups: the vector lanes [0, vec_end), then the scalar ones."""
+    x, ref, vec = tables
+    y = node.outputs[0]
+    ct = CTYPES[g.tensors[y].dtype]
+    n, vec_end = g.tensors[y].size, _lanes(node, g)[1]
+    calls = []
+    if vec is not None and vec_end > 0:
+        calls.append(f"dlcoder_rt::lookup_u8_simd<{ct}>({vec_end}, {e.src(x)}, {e.dst(y)}, {e.weights(vec)});")
+    if vec_end < n:
+        calls.append(f"dlcoder_rt::lookup_u8_simd<{ct}>({n - vec_end}, {e.src(x)} + {vec_end}, "
+                     f"{e.dst(y)} + {vec_end}, {e.weights(ref)});")
+    return "\n".join(calls)
 
 
 _EMIT = {"ADD": _emit_addlike, "SUB": _emit_addlike, "SQUARED_DIFFERENCE": _emit_addlike,

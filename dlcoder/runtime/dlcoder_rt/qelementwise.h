@@ -9,10 +9,20 @@
 // loops): flat output element j takes the vector body's arithmetic when
 // j % lanes.run < lanes.vec_end, the scalar (reference) arithmetic otherwise. Each functor
 // takes both, with the constants of TFLite's Prepare (dlcoder/quant.py).
+//
+// The functors are the arithmetic and the portable path. qbinary() cuts the output into
+// segments of one lane kind whose operands are read with stride 1 or broadcast, and runs
+// each through the vector kernels of simd_qelementwise.h (the same integers, lane by lane)
+// where the CPU has them; threads take contiguous ranges of the output. An op whose output
+// is a function of one 8-bit operand's byte (x * LOGISTIC(x)) is a table lookup instead
+// (simd_lut.h, tables from qelementwise.py).
 #pragma once
 
 #include "dlcoder_rt/elementwise.h"
+#include "dlcoder_rt/isa.h"
+#include "dlcoder_rt/parallel.h"
 #include "dlcoder_rt/requantize.h"
+#include "dlcoder_rt/simd_lut.h"
 
 namespace dlcoder_rt {
 
@@ -21,20 +31,6 @@ namespace dlcoder_rt {
 struct QLanes {
   int32_t run, vec_end;
 };
-
-// binary() with the lane of each output element passed to the functor.
-template <typename T, typename Op>
-inline void qbinary(const Loop6& loop, const QLanes& lanes, const T* a, const T* b, T* out, Op op) {
-  const int32_t n = loop.dims[5];
-  const int32_t sa = loop.a_strides[5], sb = loop.b_strides[5];
-  for_each_run(loop, [&](int64_t ia, int64_t ib, int64_t io) {
-    int64_t r = io % lanes.run;
-    for (int32_t i = 0; i < n; ++i) {
-      out[io + i] = op(a[ia + int64_t{i} * sa], b[ib + int64_t{i} * sb], r < lanes.vec_end);
-      if (++r == lanes.run) r = 0;
-    }
-  });
-}
 
 // The vector bodies' output stage: the int32 result narrowed to int16 (vmovn: wrapping,
 // or vqmovn: saturating), the zero point added in int16 (wrapping), then saturated to Q
@@ -131,5 +127,92 @@ struct QMulOp {
     return requantize<Q>(prod, p.out_mult, p.out_shift, p.out_zp, p.lo, p.hi);
   }
 };
+
+// Calls f(a_offset, b_offset, out_offset, n, vec) for the segments of the flat output
+// range [lo, hi) of `loop`: runs of n elements within one inner run of the loop and of one
+// lane kind (vec: TFLite's vector body).
+template <typename F>
+inline void for_each_lane_segment(const Loop6& loop, const QLanes& lanes, int64_t lo, int64_t hi, F f) {
+  const int32_t* d = loop.dims;
+  const int64_t inner = d[5], sa = loop.a_strides[5], sb = loop.b_strides[5];
+  int64_t run = lo / inner, off = lo % inner;
+  int32_t idx[5];
+  for (int k = 4; k >= 0; --k) {
+    idx[k] = static_cast<int32_t>(run % d[k]);
+    run /= d[k];
+  }
+  for (int64_t io = lo; io < hi;) {
+    int64_t ia = off * sa, ib = off * sb;
+    for (int k = 0; k < 5; ++k) {
+      ia += int64_t{idx[k]} * loop.a_strides[k];
+      ib += int64_t{idx[k]} * loop.b_strides[k];
+    }
+    const int64_t end = std::min(io + inner - off, hi);
+    int64_t r = io % lanes.run;
+    while (io < end) {
+      const bool vec = r < lanes.vec_end;
+      // a segment ends where the lane kind changes: at vec_end, or at the end of the lanes'
+      // run when the next one starts with vector lanes
+      const int64_t stop = vec ? lanes.vec_end : (lanes.vec_end > 0 ? lanes.run : r + (end - io));
+      const int64_t n = std::min(end - io, stop - r);
+      f(ia, ib, io, n, vec);
+      ia += n * sa;
+      ib += n * sb;
+      io += n;
+      r = r + n == lanes.run ? 0 : r + n;
+    }
+    off = 0;
+    for (int k = 4; k >= 0 && ++idx[k] == d[k]; --k) idx[k] = 0;
+  }
+}
+
+}  // namespace dlcoder_rt
+
+// the vector kernels, which read the params, functors and walk above
+#include "dlcoder_rt/simd_qelementwise.h"
+
+namespace dlcoder_rt {
+
+// Which kernels run: the vector kernels of simd_qelementwise.h or the functors.
+enum class QElementwisePath : int { kScalar, kAvx2, kAvx512 };
+
+inline QElementwisePath qelementwise_path() {
+#if defined(DLCODER_RT_X86)
+  switch (runtime_isa()) {
+    case Isa::kAvx512: return runtime_avx512bw() ? QElementwisePath::kAvx512 : QElementwisePath::kAvx2;
+    case Isa::kAvx2: return QElementwisePath::kAvx2;
+    default: return QElementwisePath::kScalar;
+  }
+#else
+  return QElementwisePath::kScalar;
+#endif
+}
+
+// An output element costs about as much as this many multiply-adds (parallel.h's unit).
+constexpr int64_t kQElementwiseMacs = 32;
+
+// binary() with each output element's lane kind passed to the functor, in threads' ranges;
+// the vector kernels take the ranges whose inner runs read each operand with stride 1 or 0.
+template <typename Q, typename Op>
+inline void qbinary(const Parallel& par, const Loop6& loop, const QLanes& lanes, const Q* a, const Q* b, Q* out,
+                    Op op) {
+  int64_t total = 1;
+  for (int k = 0; k < kMaxDims; ++k) total *= loop.dims[k];
+  const int32_t sa = loop.a_strides[5], sb = loop.b_strides[5];
+  const bool contiguous = (sa == 0 || sa == 1) && (sb == 0 || sb == 1) && sa + sb > 0;
+  const QElementwisePath path = contiguous ? qelementwise_path() : QElementwisePath::kScalar;
+  parallel_ranges(par, total, total * kQElementwiseMacs, [&](int32_t, int64_t lo, int64_t hi) {
+    switch (path) {
+#if defined(DLCODER_RT_X86)
+      case QElementwisePath::kAvx512: return qew::avx512::range(op, loop, lanes, a, b, out, lo, hi);
+      case QElementwisePath::kAvx2: return qew::avx2::range(op, loop, lanes, a, b, out, lo, hi);
+#endif
+      default:
+        for_each_lane_segment(loop, lanes, lo, hi, [&](int64_t ia, int64_t ib, int64_t io, int64_t n, bool vec) {
+          for (int64_t i = 0; i < n; ++i) out[io + i] = op(a[ia + i * sa], b[ib + i * sb], vec);
+        });
+    }
+  });
+}
 
 }  // namespace dlcoder_rt
