@@ -92,6 +92,7 @@ MEAN_CASES = [  # (input shape, axes, keep_dims, input quantization, output quan
 POOL_CASES = [  # (op, input shape, filter, stride, padding (0 SAME, 1 VALID)): channels past 256
     ("AVERAGE_POOL_2D", (1, 5, 6, 300), 3, 2, 0), ("MAX_POOL_2D", (2, 4, 5, 37), 2, 1, 1),
     ("AVERAGE_POOL_2D", (2, 4, 5, 37), 2, 2, 1), ("MAX_POOL_2D", (1, 5, 6, 300), 3, 2, 0),
+    ("MAX_POOL_2D", (1, 4, 5, 130), 2, 2, 0),  # whole vectors of every width and a tail
 ]
 SOFTMAX_CASES = [  # (shape, input scale)
     ((17, 64), 0.1), ((3, 16, 17), 0.05), ((20, 3), 0.5), ((16, 4), 0.3), ((18, 5), 1.0),

@@ -24,6 +24,15 @@ inline void add_row_scalar(int64_t n, const T* x, int32_t* acc) {
   for (int64_t i = 0; i < n; ++i) acc[i] += x[i];
 }
 
+// max_row: acc[i] = max(acc[i], x[i]) for a dense run (MAX_POOL_2D's window cells)
+template <typename T>
+using MaxRow = void (*)(int64_t n, const T* x, T* acc);
+
+template <typename T>
+inline void max_row_scalar(int64_t n, const T* x, T* acc) {
+  for (int64_t i = 0; i < n; ++i) acc[i] = std::max(acc[i], x[i]);
+}
+
 // sum_row: the sum of a dense run
 template <typename T>
 using SumRow = int32_t (*)(int64_t n, const T* x);
@@ -108,6 +117,22 @@ inline void columns_avx512(int32_t count, int64_t stride, int32_t len, const T* 
       _mm512_mask_storeu_epi32(acc + c + 16 * q, static_cast<__mmask16>(m >> (16 * q)), s32[q]);
   }
 }
+
+template <typename T>
+inline __m512i max512(__m512i a, __m512i b) {
+  if constexpr (std::is_same<T, int8_t>::value) return _mm512_max_epi8(a, b);
+  if constexpr (std::is_same<T, uint8_t>::value) return _mm512_max_epu8(a, b);
+  return _mm512_max_epi16(a, b);
+}
+
+template <typename T>
+inline void max_row_avx512(int64_t n, const T* x, T* acc) {
+  constexpr int64_t kLanes = 64 / sizeof(T);
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes)
+    _mm512_storeu_si512(acc + i, max512<T>(_mm512_loadu_si512(acc + i), _mm512_loadu_si512(x + i)));
+  max_row_scalar(n - i, x + i, acc + i);
+}
 DLCODER_RT_TARGET_END
 
 DLCODER_RT_TARGET_BEGIN("avx2")
@@ -163,6 +188,24 @@ inline void columns_avx2(int32_t count, int64_t stride, int32_t len, const T* x,
   }
   if (c < len) columns_scalar(count, stride, len - c, x + c, acc + c);
 }
+
+template <typename T>
+inline __m256i max256(__m256i a, __m256i b) {
+  if constexpr (std::is_same<T, int8_t>::value) return _mm256_max_epi8(a, b);
+  if constexpr (std::is_same<T, uint8_t>::value) return _mm256_max_epu8(a, b);
+  return _mm256_max_epi16(a, b);
+}
+
+template <typename T>
+inline void max_row_avx2(int64_t n, const T* x, T* acc) {
+  constexpr int64_t kLanes = 32 / sizeof(T);
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    __m256i* a = reinterpret_cast<__m256i*>(acc + i);
+    _mm256_storeu_si256(a, max256<T>(_mm256_loadu_si256(a), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i))));
+  }
+  max_row_scalar(n - i, x + i, acc + i);
+}
 DLCODER_RT_TARGET_END
 #endif  // DLCODER_RT_X86
 
@@ -174,6 +217,17 @@ inline AddRow<T> add_row() {
     case Isa::kAvx2: return add_row_avx2<T>;
 #endif
     default: return add_row_scalar<T>;
+  }
+}
+
+template <typename T>
+inline MaxRow<T> max_row() {
+  switch (runtime_isa()) {
+#if defined(DLCODER_RT_X86)
+    case Isa::kAvx512: return runtime_avx512bw() ? max_row_avx512<T> : max_row_avx2<T>;
+    case Isa::kAvx2: return max_row_avx2<T>;
+#endif
+    default: return max_row_scalar<T>;
   }
 }
 
@@ -217,7 +271,9 @@ template <typename T, bool kMax>
 inline void pool_q(const QPoolParams& p, const T* in, T* out) {
   constexpr int32_t kBlock = 256;   // channels pooled at once, window cell by cell
   const qsum::AddRow<T> add_row = qsum::add_row<T>();
+  const qsum::MaxRow<T> max_row = qsum::max_row<T>();
   int32_t acc[kBlock];
+  T top[kBlock];  // the maxima, in T: no widening needed
   for (int32_t b = 0; b < p.batch; ++b)
     for (int32_t oy = 0; oy < p.out_h; ++oy)
       for (int32_t ox = 0; ox < p.out_w; ++ox) {
@@ -228,20 +284,28 @@ inline void pool_q(const QPoolParams& p, const T* in, T* out) {
         T* o = out + ((int64_t{b} * p.out_h + oy) * p.out_w + ox) * p.channels;
         for (int32_t c0 = 0; c0 < p.channels; c0 += kBlock) {
           const int32_t len = std::min(kBlock, p.channels - c0);
-          std::fill(acc, acc + len, kMax ? std::numeric_limits<T>::lowest() : 0);
+          if (kMax) {
+            std::fill(top, top + len, static_cast<T>(p.lo));  // the maxima start at the clamp's floor
+          } else {
+            std::fill(acc, acc + len, 0);
+          }
           for (int32_t y = ys; y < ye; ++y)
             for (int32_t x = xs; x < xe; ++x) {
               const T* v = in + ((int64_t{b} * p.in_h + y) * p.in_w + x) * p.channels + c0;
               if (kMax) {
-                for (int32_t c = 0; c < len; ++c) acc[c] = std::max<int32_t>(acc[c], v[c]);
+                max_row(len, v, top);
               } else {
                 add_row(len, v, acc);
               }
             }
-          for (int32_t c = 0; c < len; ++c) {
-            int32_t a = acc[c];
-            if (!kMax) a = a > 0 ? (a + count / 2) / count : (a - count / 2) / count;
-            o[c0 + c] = static_cast<T>(std::min(std::max(a, p.lo), p.hi));
+          if (kMax) {
+            const T hi = static_cast<T>(p.hi);
+            for (int32_t c = 0; c < len; ++c) o[c0 + c] = std::min(top[c], hi);
+          } else {
+            for (int32_t c = 0; c < len; ++c) {
+              const int32_t a = acc[c] > 0 ? (acc[c] + count / 2) / count : (acc[c] - count / 2) / count;
+              o[c0 + c] = static_cast<T>(std::min(std::max(a, p.lo), p.hi));
+            }
           }
         }
       }
