@@ -107,12 +107,14 @@ struct I512 {
     if constexpr (std::is_same<Q, int8_t>::value) return _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, p));
     if constexpr (std::is_same<Q, uint8_t>::value) return _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(m, p));
     if constexpr (std::is_same<Q, int16_t>::value) return _mm512_cvtepi16_epi32(_mm256_maskz_loadu_epi16(m, p));
+    if constexpr (std::is_same<Q, int32_t>::value) return _mm512_maskz_loadu_epi32(m, p);
   }
   template <typename Q>
   static T load(const Q* p) {
     if constexpr (std::is_same<Q, int8_t>::value) return _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
     if constexpr (std::is_same<Q, uint8_t>::value) return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
     if constexpr (std::is_same<Q, int16_t>::value) return _mm512_cvtepi16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    if constexpr (std::is_same<Q, int32_t>::value) return _mm512_loadu_si512(p);
   }
   // the first n (<= 64 / sizeof(Q)) elements of a vector of Q
   template <typename Q>
@@ -179,6 +181,7 @@ struct I256 {
     if constexpr (std::is_same<Q, int8_t>::value) return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
     if constexpr (std::is_same<Q, uint8_t>::value) return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
     if constexpr (std::is_same<Q, int16_t>::value) return _mm256_cvtepi16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    if constexpr (std::is_same<Q, int32_t>::value) return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
   }
   template <typename Q>
   static void storen(Q* p, T v, int64_t n) {

@@ -55,23 +55,36 @@ struct Output {
   }
 };
 
+// out[i, i + n) from value(i): the int32 results of V::N elements from i on, and
+// part(i, count) of the first count of them; blocks of 4 N.
+template <typename Q, typename K, typename One, typename Part>
+inline void blocks(const K& k, Q* out, int64_t n, const One& one, const Part& part) {
+  const auto tail = [&](int64_t i) { return i < n ? part(i, n - i) : T{}; };
+  int64_t i = 0;
+  for (; i + 4 * V::N <= n; i += 4 * V::N)
+    k.output.store(out + i, one(i), one(i + V::N), one(i + 2 * V::N), one(i + 3 * V::N), 4 * V::N);
+  if (i < n) k.output.store(out + i, tail(i), tail(i + V::N), tail(i + 2 * V::N), tail(i + 3 * V::N), n - i);
+}
+
 // out[i] = k.output(k.value(k.in_a(a[i * sa]), k.in_b(b[i * sb]))) for i < n; a broadcast
-// operand (stride 0: kA or kB false) goes through its in_ step once. Blocks of 4 N.
+// operand (stride 0: kA or kB false) goes through its in_ step once.
 template <bool kA, bool kB, typename Q, typename K>
 inline void each(const K& k, const Q* a, const Q* b, Q* out, int64_t n) {
   const T ca = kA ? T{} : k.in_a(V::set1(*a));
   const T cb = kB ? T{} : k.in_b(V::set1(*b));
-  const auto one = [&](int64_t i) {
+  blocks(k, out, n, [&](int64_t i) {
     return k.value(kA ? k.in_a(V::load(a + i)) : ca, kB ? k.in_b(V::load(b + i)) : cb);
-  };
-  const auto part = [&](int64_t i) {
-    if (i >= n) return T{};
-    return k.value(kA ? k.in_a(V::loadn(a + i, n - i)) : ca, kB ? k.in_b(V::loadn(b + i, n - i)) : cb);
-  };
-  int64_t i = 0;
-  for (; i + 4 * V::N <= n; i += 4 * V::N)
-    k.output.store(out + i, one(i), one(i + V::N), one(i + 2 * V::N), one(i + 3 * V::N), 4 * V::N);
-  if (i < n) k.output.store(out + i, part(i), part(i + V::N), part(i + 2 * V::N), part(i + 3 * V::N), n - i);
+  }, [&](int64_t i, int64_t m) {
+    return k.value(kA ? k.in_a(V::loadn(a + i, m)) : ca, kB ? k.in_b(V::loadn(b + i, m)) : cb);
+  });
+}
+
+// The same with one operand's in_ step already taken: `terms` (int32) for a (kTermsA) or b.
+template <bool kTermsA, typename Q, typename K>
+inline void each_terms(const K& k, const int32_t* terms, const Q* x, Q* out, int64_t n) {
+  const auto value = [&](T t, T v) { return kTermsA ? k.value(t, k.in_b(v)) : k.value(k.in_a(v), t); };
+  blocks(k, out, n, [&](int64_t i) { return value(V::load(terms + i), V::load(x + i)); },
+         [&](int64_t i, int64_t m) { return value(V::loadn(terms + i, m), V::loadn(x + i, m)); });
 }
 
 template <typename Q, typename K>
@@ -174,14 +187,20 @@ inline void range_repeated(const K& k, const Loop6& loop, int64_t length, const 
                            int64_t lo, int64_t hi) {
   const bool a_repeats = loop.a_strides[4] == 0;
   const Q* run = a_repeats ? a : b;
+  // the repeated run's in_ step (a rescale for ADD), taken once per element of the buffer
   Q buffer[kRepeatBuffer];
+  alignas(64) int32_t terms[kRepeatBuffer];
   for (int64_t j = 0; j < length; ++j) buffer[j] = run[j % loop.dims[5]];
+  for (int64_t j = 0; j < length; j += V::N) {
+    const T v = V::load(buffer + j);
+    V::store(terms + j, a_repeats ? k.in_a(v) : k.in_b(v));
+  }
   for (int64_t io = lo; io < hi;) {
     const int64_t at = io % length, n = std::min(hi - io, length - at);
     if (a_repeats) {
-      each<true, true>(k, buffer + at, b + io, out + io, n);
+      each_terms<true>(k, terms + at, b + io, out + io, n);
     } else {
-      each<true, true>(k, a + io, buffer + at, out + io, n);
+      each_terms<false>(k, terms + at, a + io, out + io, n);
     }
     io += n;
   }
