@@ -1,55 +1,74 @@
 // Quantized DEPTHWISE_CONV_2D: 8-bit activations, integer weights (int8, or uint8 with its
-// zero point subtracted as int16), int32 accumulators, requantized per output channel.
+// zero point subtracted), int32 accumulators, requantized per output channel.
 //
-// Layout: weights [k_h * k_w][ldw], ldw = out_c padded to a multiple of 16 with zeros; bias
-// (as the model has it: padding taps are skipped, as TFLite skips them), mult, shift padded
-// to ldw. Scratch: out_c int32 (the portable loop of depth multipliers other than 1).
+// The generator packs weights, bias and requantization constants per block of 32 output
+// channels (simd_qdepthwise.h describes the layout; the bias there is folded with the
+// input zero point, and taps outside the input read the zero point). Scratch: a row of
+// in_w * in_c bytes (the zero row) rounded up to 64, then a task's pointers and staged
+// taps (simd_qdepthwise.h).
 //
 // Requantization rounds as TFLite's kernels do (requantize.h): half up on the channels of
 // TFLite's vector loop ([0, vec_channels)) and half away on the rest.
 #pragma once
 
 #include "dlcoder_rt/params.h"
+#include "dlcoder_rt/parallel.h"
 #include "dlcoder_rt/requantize.h"
-#include "dlcoder_rt/simd_qlinear.h"
+#include "dlcoder_rt/simd_qdepthwise.h"
 
 namespace dlcoder_rt {
 
 // Any depth multiplier, portable: output channel c reads input channel c / multiplier.
-template <typename Q, typename W>
-inline void depthwise_conv2d_q_any(const QDepthwiseParams& p, const Q* x, const W* w, const int32_t* bias,
-                                   const int32_t* mult, const int32_t* shift, Q* y, int32_t* acc) {
+template <typename Q>
+inline void depthwise_conv2d_q_any(const QDepthwiseParams& p, const Q* x, const QDwPacked& k, Q* y, int64_t r0,
+                                   int64_t r1) {
   const int32_t m = p.depth_multiplier;
-  const int32_t ldw = (p.out_c + kQPanel - 1) / kQPanel * kQPanel;
-  for (int32_t b = 0; b < p.batch; ++b)
-    for (int32_t oy = 0; oy < p.out_h; ++oy)
-      for (int32_t ox = 0; ox < p.out_w; ++ox) {
-        for (int32_t c = 0; c < p.out_c; ++c) acc[c] = bias[c];
-        for (int32_t ky = 0; ky < p.k_h; ++ky) {
-          const int32_t iy = oy * p.stride_h - p.pad_top + ky * p.dil_h;
-          if (iy < 0 || iy >= p.in_h) continue;
-          for (int32_t kx = 0; kx < p.k_w; ++kx) {
-            const int32_t ix = ox * p.stride_w - p.pad_left + kx * p.dil_w;
-            if (ix < 0 || ix >= p.in_w) continue;
-            const Q* xp = x + ((int64_t{b} * p.in_h + iy) * p.in_w + ix) * p.in_c;
-            const W* wp = w + (int64_t{ky} * p.k_w + kx) * ldw;
-            for (int32_t c = 0; c < p.out_c; ++c) acc[c] += (int32_t{xp[c / m]} - p.in_zp) * int32_t{wp[c]};
-          }
+  const int32_t blocks = (p.out_c + kDwLanes - 1) / kDwLanes;
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t b = r / p.out_h;
+    const int32_t oy = static_cast<int32_t>(r % p.out_h);
+    for (int32_t ox = 0; ox < p.out_w; ++ox) {
+      Q* yp = y + (r * p.out_w + ox) * p.out_c;
+      for (int32_t c = 0; c < p.out_c; ++c) {
+        // c's lane in its block (simd_qdepthwise.h)
+        const int32_t blk = c / kDwLanes, j = c % kDwLanes, half = j % 8 / 4, lane = j / 8 * 4 + j % 4;
+        int32_t acc = k.bias[blk * 32 + half * 16 + lane];
+        for (int32_t t = 0; t < p.k_h * p.k_w; ++t) {
+          const int32_t iy = oy * p.stride_h - p.pad_top + t / p.k_w * p.dil_h;
+          const int32_t ix = ox * p.stride_w - p.pad_left + t % p.k_w * p.dil_w;
+          const int32_t v = iy >= 0 && iy < p.in_h && ix >= 0 && ix < p.in_w
+                                ? int32_t{x[((b * p.in_h + iy) * p.in_w + ix) * p.in_c + c / m]}
+                                : p.in_zp;
+          const int16_t wt = k.w[((int64_t{t / 2} * blocks + blk) * 2 + half) * 32 + 2 * lane + t % 2];
+          acc = static_cast<int32_t>(static_cast<uint32_t>(acc) + static_cast<uint32_t>(v * wt));
         }
-        Q* yp = y + ((int64_t{b} * p.out_h + oy) * p.out_w + ox) * p.out_c;
-        for (int32_t c = 0; c < p.vec_channels; ++c)
-          yp[c] = requantize<Q, Rounding::kUp>(acc[c], mult[c], shift[c], p.out_zp, p.lo, p.hi);
-        for (int32_t c = p.vec_channels; c < p.out_c; ++c)
-          yp[c] = requantize<Q, Rounding::kAway>(acc[c], mult[c], shift[c], p.out_zp, p.lo, p.hi);
+        yp[c] = c < p.vec_channels
+                    ? requantize<Q, Rounding::kUp>(acc, k.mult[c], k.shift[c], p.out_zp, p.lo, p.hi)
+                    : requantize<Q, Rounding::kAway>(acc, k.mult[c], k.shift[c], p.out_zp, p.lo, p.hi);
       }
+    }
+  }
 }
 
-// NHWC input, weights [k_h * k_w][ldw] (see above); `acc` out_c int32 (scratch).
-template <typename Q, typename W>
-inline void depthwise_conv2d_q(const QDepthwiseParams& p, const Q* x, const W* w, const int32_t* bias,
-                               const int32_t* mult, const int32_t* shift, Q* y, int32_t* acc) {
-  if (p.depth_multiplier != 1) return depthwise_conv2d_q_any(p, x, w, bias, mult, shift, y, acc);
-  DLCODER_RT_QDISPATCH(W, depthwise(p, x, w, bias, mult, shift, y))
+// NHWC input; the packed arrays of simd_qdepthwise.h.
+template <typename Q>
+inline void depthwise_conv2d_q(const Parallel& par, const QDepthwiseParams& p, const Q* x, const int16_t* w,
+                               const int32_t* bias, const int32_t* left, const int64_t* rq, const int32_t* mult,
+                               const int32_t* shift, Q* y, void* scratch) {
+  const QDwPacked k{w, bias, left, rq, mult, shift};
+  const QDwPath path = p.depth_multiplier == 1 ? qdepthwise_path() : QDwPath::kScalar;
+#if defined(DLCODER_RT_X86)
+  switch (path) {
+    case QDwPath::kAvx512: return qdw::depthwise<qdw::avx512>(par, p, x, k, y, scratch);
+    case QDwPath::kAvx2: return qdw::depthwise<qdw::avx2>(par, p, x, k, y, scratch);
+    case QDwPath::kSse2: return qdw::depthwise<qdw::sse2>(par, p, x, k, y, scratch);
+    default: break;
+  }
+#endif
+  (void)path;
+  const int64_t rows = int64_t{p.batch} * p.out_h;
+  parallel_ranges(par, rows, rows * p.out_w * p.out_c * p.k_h * p.k_w,
+                  [&](int32_t, int64_t r0, int64_t r1) { depthwise_conv2d_q_any(p, x, k, y, r0, r1); });
 }
 
 }  // namespace dlcoder_rt
