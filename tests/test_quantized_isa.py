@@ -51,11 +51,30 @@ CASES = {
                                 False, True), {}),
     "dw_u8_ties_s2_c21": (CONV, (np.uint8, (1, 7, 6, 21), (1, 3, 3, 21), (2, 2), (1, 1), "SAME", "NONE",
                                  False, True), {"ties": True}),
+    "dw_i8_3x3_c8_w23_grouped": (CONV, (np.int8, (1, 5, 23, 8), (1, 3, 3, 8), (1, 1), (1, 1), "SAME", "RELU6",
+                                        True, True), {}),
+    "dw_i8_5x5_s2_c72": (CONV, (np.int8, (1, 9, 10, 72), (1, 5, 5, 72), (2, 2), (1, 1), "SAME", "NONE",
+                                True, True), {}),
+    "dw_u8_5x5_c40_b2": (CONV, (np.uint8, (2, 7, 8, 40), (1, 5, 5, 40), (1, 1), (1, 1), "SAME", "RELU6",
+                                False, True), {}),
     "fc_i8_r3_k37_c11": (FC, (np.int8, 3, 37, 11, "NONE", True, False), {}),
     "fc_i8_r13_k130_c33": (FC, (np.int8, 13, 130, 33, "RELU", True, False), {}),
     "fc_i8_ties_r5_k24_c19": (FC, (np.int8, 5, 24, 19, "NONE", False, False), {"ties": True}),
     "fc_u8_r2_k30_c12": (FC, (np.uint8, 2, 30, 12, "NONE", False, False), {}),
     "fc_u8_ties_r5_k23_c19": (FC, (np.uint8, 5, 23, 19, "NONE", False, False), {"ties": True}),
+    # the AMX kernels' edges (simd_qamx.h): k in two blocks of 48 read in place, 49 rows (17
+    # copied), channels in a panel pair and a lone panel; k 160 in four blocks of 40 with
+    # ties; k 68, which goes to VNNI; rows past 32 with k not a multiple of 4
+    "conv_i8_1x1_k96_c40": (CONV, (np.int8, (1, 7, 7, 96), (40, 1, 1, 96), (1, 1), (1, 1), "VALID", "RELU6",
+                                   True, False), {}),
+    "conv_i8_ties_1x1_k160_c33": (CONV, (np.int8, (2, 5, 4, 160), (33, 1, 1, 160), (1, 1), (1, 1), "VALID",
+                                         "NONE", False, False), {"ties": True}),
+    "conv_i8_1x1_k68_c9": (CONV, (np.int8, (1, 4, 5, 68), (9, 1, 1, 68), (1, 1), (1, 1), "VALID", "NONE",
+                                  False, False), {}),
+    "conv_i8_3x3_s2_cin3_c16_w37": (CONV, (np.int8, (1, 15, 37, 3), (16, 3, 3, 3), (2, 2), (1, 1), "SAME",
+                                           "RELU6", True, False), {}),
+    "fc_i8_r70_k256_c50": (FC, (np.int8, 70, 256, 50, "RELU", True, False), {}),
+    "fc_i8_ties_r37_k30_c17": (FC, (np.int8, 37, 30, 17, "NONE", False, False), {"ties": True}),
 }
 SHARED = SHARED_MODELS / "mobilenet_v1_025_int8.tflite"
 
@@ -148,3 +167,28 @@ def test_aarch64_reports_dotprod(tmp_path):
                    check=True)
     out = subprocess.run([*emulator, str(exe)], capture_output=True, text=True, check=True).stdout
     assert out == "1"
+
+
+def test_x86_vnni_without_amx(tmp_path):
+    """On a CPU with AMX the avx512vnni path above runs the AMX kernels for CONV_2D and
+    FULLY_CONNECTED (test_amx_is_used): this runs their VNNI kernels, AMX forced off."""
+    check(tmp_path, x86_flags("avx512vnni") + ("-DDLCODER_RT_FORCE_AMX=0",))
+
+
+def test_amx_is_used(tmp_path):
+    """Where the CPU has AMX-INT8, runtime_amx() grants it (CPUID, XCR0, the arch_prctl
+    request), so the avx512vnni test runs the AMX kernels; and FORCE_AMX=0 turns it off."""
+    import subprocess
+    from support import ROOT
+    if not {"amx_tile", "amx_int8"} <= FLAGS:
+        from ci import skip_unless_ci
+        skip_unless_ci("this CPU lacks AMX", "the AMX kernels cannot run here: this CPU lacks AMX-INT8")
+    src = tmp_path / "amx.cc"
+    src.write_text('#include "dlcoder_rt/simd_qlinear.h"\n#include <cstdio>\n'
+                   'int main() { std::printf("%d %d", dlcoder_rt::runtime_amx() ? 1 : 0,\n'
+                   '  dlcoder_rt::qlinear_path<int8_t>() == dlcoder_rt::QPath::kAmx ? 1 : 0); }\n')
+    for flags, want in ((("-O2",), "1 1"), (("-O2", "-DDLCODER_RT_FORCE_AMX=0"), "0 0")):
+        exe = tmp_path / "amx"
+        subprocess.run(["c++", "-std=c++17", *flags, f"-I{ROOT / 'dlcoder' / 'runtime'}", str(src), "-o", str(exe)],
+                       check=True)
+        assert subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout == want

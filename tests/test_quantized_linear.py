@@ -84,6 +84,18 @@ CONV_CASES = {
     "conv_i8_1x1_relu": (np.int8, (1, 6, 7, 19), (23, 1, 1, 19), (1, 1), (1, 1), "VALID", "RELU", True, False),
     "conv_i8_5x3_dil_valid": (np.int8, (1, 12, 10, 3), (4, 5, 3, 3), (1, 2), (2, 1), "VALID", "RELU_N1_TO_1", False, False),
     "conv_u8_3x3_same": (np.uint8, (1, 8, 8, 6), (5, 3, 3, 6), (1, 1), (1, 1), "SAME", "RELU6", False, False),
+    # the AMX kernels (simd_qamx.h) where this CPU has them: k 96 in two blocks of 48, read
+    # in place for the first 32 rows, copied for the last 17; 40 channels, a pair of panels
+    # and a lone one of 8
+    "conv_i8_1x1_k96_c40": (np.int8, (1, 7, 7, 96), (40, 1, 1, 96), (1, 1), (1, 1), "VALID", "RELU6", True,
+                            False),
+    # k 160: four blocks of 40; 30 rows, all copied; batch 2
+    "conv_i8_1x1_k160_b2": (np.int8, (2, 5, 3, 160), (33, 1, 1, 160), (1, 1), (1, 1), "VALID", "NONE", True, False),
+    # k 68 (17 groups of 4): no even blocking, the VNNI kernels instead
+    "conv_i8_1x1_k68": (np.int8, (1, 4, 5, 68), (9, 1, 1, 68), (1, 1), (1, 1), "VALID", "NONE", False, False),
+    # mobilenet's first layer: 3 channels, stride 2, kernel rows inside the input copied whole
+    "conv_i8_3x3_s2_cin3_w37": (np.int8, (1, 15, 37, 3), (16, 3, 3, 3), (2, 2), (1, 1), "SAME", "RELU6", True,
+                                False),
     "dw_i8_3x3_same": (np.int8, (1, 9, 8, 12), (1, 3, 3, 12), (1, 1), (1, 1), "SAME", "RELU6", True, True),
     "dw_i8_3x3_s2_mult2": (np.int8, (2, 9, 10, 3), (1, 3, 3, 6), (2, 2), (1, 1), "SAME", "NONE", True, True),
     "dw_i8_5x5_dil": (np.int8, (1, 12, 12, 4), (1, 5, 5, 4), (1, 1), (2, 2), "VALID", "RELU", False, True),
@@ -117,6 +129,12 @@ FC_CASES = {
     "fc_i8_per_tensor_relu": (np.int8, 4, 64, 10, "RELU", False, False),
     "fc_i8_keep_dims_relu6": (np.int8, 6, 20, 9, "RELU6", True, True),
     "fc_u8": (np.uint8, 2, 30, 12, "NONE", False, False),
+    # AMX: two row blocks in place and 6 rows copied, k in four blocks of 64
+    "fc_i8_r70_k256_c50": (np.int8, 70, 256, 50, "RELU", True, False),
+    # three rows (a tile of 16 rows, 13 of them padding), k 1280
+    "fc_i8_r3_k1280_c24": (np.int8, 3, 1280, 24, "NONE", True, False),
+    # k not a multiple of 4: every row copied, its k tail meeting zero weights
+    "fc_i8_r40_k30_c17": (np.int8, 40, 30, 17, "RELU6", False, False),
 }
 
 
@@ -188,6 +206,75 @@ TIE_CASES = {
 def test_rounding_ties_match_tflite(case, tmp_path):
     """Scales that put many results on exact ties: the rounding mode of every channel shows."""
     _check(*TIE_CASES[case](), tmp_path)
+
+
+REQUANT_MAIN = r'''
+// Brute force: the AMX kernels' requantization (simd_qamx.h, one 64-bit multiply-add and
+// one shift per lane) against requantize<Q, kUp> (requantize.h), on random accumulators,
+// multipliers (0 and [2^30, 2^31)), shifts in [-31, 30], zero points and ranges; and on
+// multipliers 2^30 and 2^30 + 1, where x * m lands on exact halves of the divisor.
+#include <cstdio>
+#include <random>
+#include "dlcoder_rt/simd_qamx.h"
+
+template <typename Q>
+long check(std::mt19937_64& rng, long trials) {
+  using namespace dlcoder_rt;
+  long bad = 0;
+  const int32_t qmin = std::is_signed<Q>::value ? -128 : 0, qmax = qmin + 255;
+  for (long t = 0; t < trials; ++t) {
+    alignas(64) int32_t x[16], m[16], s[16];
+    const int32_t zp = qmin + static_cast<int32_t>(rng() % 256);
+    int32_t lo = qmin + static_cast<int32_t>(rng() % 256), hi = qmin + static_cast<int32_t>(rng() % 256);
+    if (lo > hi) std::swap(lo, hi);
+    if (t % 3 == 0) lo = qmin, hi = qmax;
+    const int ties = static_cast<int>(t % 4);
+    for (int c = 0; c < 16; ++c) {
+      const uint64_t r = rng();
+      const int bits = 1 + static_cast<int>(r % 32);   // accumulators of every magnitude
+      x[c] = static_cast<int32_t>(static_cast<int64_t>(rng()) >> (64 - bits));
+      if (r % 97 == 0) x[c] = (r & 1) ? INT32_MIN : INT32_MAX;
+      m[c] = ties == 0 ? (1 << 30) + static_cast<int32_t>(r % 2) : ties == 1 && c == 0 ? 0
+             : (1 << 30) + static_cast<int32_t>((r >> 8) % (1u << 30));
+      s[c] = ties == 2 ? static_cast<int32_t>((r >> 40) % 62) - 31 : -static_cast<int32_t>((r >> 40) % 32) +
+             (ties == 3 ? 2 : 0);
+    }
+    alignas(16) Q y[16];
+    const int ch = 1 + static_cast<int>(rng() % 16);
+    qamx::Requant<Q>(m, s, zp, lo, hi)(x, ch, y);
+    for (int c = 0; c < ch; ++c) {
+      const Q want = requantize<Q, Rounding::kUp>(x[c], m[c], s[c], zp, lo, hi);
+      if (y[c] != want && bad++ < 5)
+        std::printf("x %d m %d shift %d zp %d [%d, %d]: got %d want %d\n", x[c], m[c], s[c], zp, lo, hi,
+                    int{y[c]}, int{want});
+    }
+  }
+  return bad;
+}
+
+int main() {
+  std::mt19937_64 rng(7);
+  const long bad = check<int8_t>(rng, 2000000) + check<uint8_t>(rng, 2000000);
+  std::printf("%ld\n", bad);
+  return bad != 0;
+}
+'''
+
+
+def test_amx_requantization_is_exact(tmp_path):
+    """The identity the AMX epilogue relies on, element by element (also on CPUs without
+    AMX: the epilogue is AVX-512 code)."""
+    import subprocess
+    from support import ROOT
+    from test_isa import FLAGS
+    if not {"avx512f", "avx512bw", "avx512dq", "avx512vl"} <= FLAGS:
+        pytest.skip("this CPU lacks AVX-512 BW/DQ/VL")
+    src, exe = tmp_path / "rq.cc", tmp_path / "rq"
+    src.write_text(REQUANT_MAIN)
+    subprocess.run(["c++", "-std=c++17", "-O2", f"-I{ROOT / 'dlcoder' / 'runtime'}", str(src), "-o", str(exe)],
+                   check=True)
+    run = subprocess.run([str(exe)], capture_output=True, text=True)
+    assert run.returncode == 0 and run.stdout.strip() == "0", run.stdout
 
 
 def test_without_bias(tmp_path):

@@ -21,6 +21,8 @@ _8BIT = ("int8", "uint8")
 PANEL = runtime_facts.constant("kQPanel")      # output channels per weight panel
 GROUP = runtime_facts.constant("kQGroup")      # consecutive k per int32 lane
 MAX_ROWS = runtime_facts.constant("kQMaxRows")  # A rows a GEMM kernel fills at once
+AMX_ROWS = runtime_facts.constant("kQAmxRows")  # the same, of the AMX kernels (bytes)
+AMX_SLACK = runtime_facts.constant("kQAmxSlack")  # bytes past those rows that AMX copies write
 
 
 def _round_up(n: int, m: int) -> int:
@@ -69,7 +71,9 @@ def _gemm_constants(g, node, w2d: np.ndarray, x: int, w: int, y: int, e) -> str:
 
 
 def _gemm_scratch(k: int) -> int:
-    return MAX_ROWS * _round_up(max(k, 1), GROUP) * 2
+    """Bytes of one task's A rows (qlinear.h)."""
+    kp = _round_up(max(k, 1), GROUP)
+    return max(MAX_ROWS * kp * 2, AMX_ROWS * kp + AMX_SLACK)
 
 
 def _check(node, g, weight_axis: int):
@@ -134,7 +138,7 @@ def _conv_q(node, g, e):
     zp, lo, hi = QP.out_range(node, g)
     params = QP.struct(e, "QConvParams", {
         **conv_geometry(node, g), "in_zp": QP.params(g, x)[1], "out_zp": zp, "lo": lo, "hi": hi})
-    return (f"dlcoder_rt::conv2d_q<{_types(g, node)}>({params}, {e.src(x)}, "
+    return (f"dlcoder_rt::conv2d_q<{_types(g, node)}>({e.par()}, {params}, {e.src(x)}, "
             f"{_gemm_constants(g, node, weights, x, w, y, e)}, {e.dst(y)}, {e.scratch('int16_t')});")
 
 
@@ -152,7 +156,7 @@ def _fc_q(node, g, e):
     zp, lo, hi = QP.out_range(node, g)
     params = QP.struct(e, "QFullyConnectedParams", {
         "rows": g.tensors[x].size // depth, "k": depth, "out_c": units, "out_zp": zp, "lo": lo, "hi": hi})
-    return (f"dlcoder_rt::fully_connected_q<{_types(g, node)}>({params}, {e.src(x)}, "
+    return (f"dlcoder_rt::fully_connected_q<{_types(g, node)}>({e.par()}, {params}, {e.src(x)}, "
             f"{_gemm_constants(g, node, weights, x, w, y, e)}, {e.dst(y)}, {e.scratch('int16_t')});")
 
 
@@ -163,6 +167,6 @@ def _fc_scratch(node, g) -> int:
 _DTYPES = frozenset({"int8", "uint8", "int32"})
 for _kind in _8BIT:
     register("CONV_2D", header="qlinear.h", dtypes=_DTYPES, check=_check_conv, scratch=_conv_scratch,
-             variant=_kind)(_conv_q)
+             task_scratch=_conv_scratch, variant=_kind)(_conv_q)
     register("FULLY_CONNECTED", header="qlinear.h", dtypes=_DTYPES, check=_check_fc, scratch=_fc_scratch,
-             variant=_kind)(_fc_q)
+             task_scratch=_fc_scratch, variant=_kind)(_fc_q)

@@ -1,7 +1,8 @@
 // Quantized CONV_2D and FULLY_CONNECTED (DEPTHWISE_CONV_2D: qdepthwise.h; BATCH_MATMUL:
 // qbatchmatmul.h): 8-bit activations, integer weights, int32 accumulators, requantized per
-// output channel (requantize.h). The kernels are in simd_qlinear.h, one per instruction set, picked at run time (qlinear_path); every
-// one of them gives the same bytes.
+// output channel (requantize.h). The kernels are in simd_qlinear.h, one per instruction
+// set, and simd_qamx.h (AMX), picked at run time (qlinear_path); every one of them gives
+// the same bytes. They split their rows (or output channels) over the threads of `par`.
 //
 // The generator prepares the weights so that the kernels do no zero-point arithmetic of
 // their own: weights arrive with their zero point already subtracted (int8 as they are,
@@ -15,28 +16,63 @@
 //     panels of kQPanel = 16, k = k_h * k_w * in_c (in that order) padded to kp, a multiple
 //     of kQGroup = 4, in groups of 4 consecutive k per channel; zeros in the padding.
 //     bias_u, bias_s, mult, shift: padded to whole panels.
-// Scratch: kQMaxRows * kp * 2 bytes (the kernels' A rows).
+// Scratch (per task): the kernels' A rows, the larger of kQMaxRows * kp * 2 bytes and
+// kQAmxRows * kp + kQAmxSlack bytes (AMX).
 //
 // Requantization rounds as TFLite's kernels do (requantize.h): half up on every channel.
 #pragma once
 
 #include "dlcoder_rt/params.h"
 #include "dlcoder_rt/requantize.h"
+#include "dlcoder_rt/simd_qamx.h"
 #include "dlcoder_rt/simd_qlinear.h"
 
 namespace dlcoder_rt {
 
-template <typename Q, typename W>
-inline void conv2d_q(const QConvParams& p, const Q* x, const W* w, const int32_t* bias_u, const int32_t* bias_s,
-                     const int32_t* mult, const int32_t* shift, Q* y, int16_t* scratch) {
-  DLCODER_RT_QDISPATCH(W, conv2d(p, x, w, bias_u, bias_s, mult, shift, y, scratch))
+// Whether the AMX kernels take a GEMM of rows x k: int8 weights only, a k they can block,
+// and more than two rows (for one or two, tiles of 16 rows stream the weights no faster
+// than the VNNI kernels, measured).
+template <typename W>
+inline bool use_amx(int64_t rows, int32_t k) {
+  return sizeof(W) == 1 && rows > 2 && qlinear_path<W>() == QPath::kAmx &&
+         amx_block((k + kQGroup - 1) / kQGroup * kQGroup) > 0;
+}
+
+// The GEMM of CONV_2D with the epilogue `args` (QRequantArgs: y of Q; QFloatArgs: float y).
+template <typename Q, typename W, typename Args, typename Y>
+inline void conv2d_gemm(const Parallel& par, const QConvParams& p, const Q* x, const W* w, const Args& args, Y* y,
+                        int16_t* scratch) {
+#if defined(DLCODER_RT_AMX)
+  if constexpr (sizeof(W) == 1) {
+    if (use_amx<W>(int64_t{p.batch} * p.out_h * p.out_w, p.k_h * p.k_w * p.in_c))
+      return qamx::conv2d(par, p, x, w, args, y, scratch);
+  }
+#endif
+  DLCODER_RT_QDISPATCH(W, conv2d(par, p, x, w, args, y, scratch))
+}
+
+template <typename Q, typename W, typename Args, typename Y>
+inline void fully_connected_gemm(const Parallel& par, const QFullyConnectedParams& p, const Q* x, const W* w,
+                                 const Args& args, Y* y, int16_t* scratch) {
+#if defined(DLCODER_RT_AMX)
+  if constexpr (sizeof(W) == 1) {
+    if (use_amx<W>(p.rows, p.k)) return qamx::fully_connected(par, p, x, w, args, y, scratch);
+  }
+#endif
+  DLCODER_RT_QDISPATCH(W, fully_connected(par, p, x, w, args, y, scratch))
 }
 
 template <typename Q, typename W>
-inline void fully_connected_q(const QFullyConnectedParams& p, const Q* x, const W* w, const int32_t* bias_u,
-                              const int32_t* bias_s, const int32_t* mult, const int32_t* shift, Q* y,
-                              int16_t* scratch) {
-  DLCODER_RT_QDISPATCH(W, fully_connected(p, x, w, bias_u, bias_s, mult, shift, y, scratch))
+inline void conv2d_q(const Parallel& par, const QConvParams& p, const Q* x, const W* w, const int32_t* bias_u,
+                     const int32_t* bias_s, const int32_t* mult, const int32_t* shift, Q* y, int16_t* scratch) {
+  conv2d_gemm(par, p, x, w, QRequantArgs{bias_u, bias_s, mult, shift, p.out_zp, p.lo, p.hi}, y, scratch);
+}
+
+template <typename Q, typename W>
+inline void fully_connected_q(const Parallel& par, const QFullyConnectedParams& p, const Q* x, const W* w,
+                              const int32_t* bias_u, const int32_t* bias_s, const int32_t* mult,
+                              const int32_t* shift, Q* y, int16_t* scratch) {
+  fully_connected_gemm(par, p, x, w, QRequantArgs{bias_u, bias_s, mult, shift, p.out_zp, p.lo, p.hi}, y, scratch);
 }
 
 }  // namespace dlcoder_rt

@@ -1,5 +1,5 @@
-// SIMD integer kernels of the quantized CONV_2D, FULLY_CONNECTED and DEPTHWISE_CONV_2D
-// (qlinear.h has the entry points and the layouts), one namespace per instruction set:
+// SIMD integer kernels of the quantized CONV_2D and FULLY_CONNECTED (qlinear.h has the
+// entry points and the layouts; AMX: simd_qamx.h), one namespace per instruction set:
 //   avx512vnni  AVX-512 VNNI: vpdpbusd, u8 activations x s8 weights, 4 k per int32 lane
 //   avx512      AVX-512 BW:   activations widened to int16, vpmaddwd (no saturation)
 //   avx2        AVX2:         the same on 256 bits
@@ -10,8 +10,7 @@
 // All of them read the one packed layout that the generator writes, and all of them sum
 // products exactly in int32, so every path gives the same accumulators; the requantization
 // is multiply_by_quantized_multiplier<kUp> (requantize.h) lane by lane, bit for bit (the
-// vector versions below reproduce it), with the per-channel rounding of the op (DEPTHWISE:
-// half away on the channels from vec_channels on, in scalar code).
+// vector versions below reproduce it), or the hybrid ops' float epilogue.
 //
 // Activations. The GEMM kernels (CONV_2D, FULLY_CONNECTED) read rows of an "A" buffer that
 // the driver fills from the input (im2col for a conv), in the namespace's element type:
@@ -25,6 +24,7 @@
 
 #include "dlcoder_rt/common.h"
 #include "dlcoder_rt/isa.h"
+#include "dlcoder_rt/parallel.h"
 #include "dlcoder_rt/requantize.h"
 
 namespace dlcoder_rt {
@@ -55,11 +55,10 @@ struct QFullyConnectedParams {
   int32_t out_zp, lo, hi;
 };
 
-// What a GEMM kernel needs besides the matrices: the weight panels [panels][kp/4][16][4]
-// (zero padded), biases, multipliers and shifts padded to whole panels.
+// The shape of a GEMM besides its rows: the weight panels are [panels][kp/4][16][4] (zero
+// padded) for out_c channels.
 struct QGemmArgs {
   int32_t kp, out_c;
-  int32_t zero_point, lo, hi;
 };
 
 // One panel's epilogue.
@@ -70,10 +69,58 @@ struct QEpilogue {
   int32_t zero_point, lo, hi;
 };
 
+// One panel's epilogue of the dynamic-range ops (qhybrid.h), float outputs:
+// y = min(max(float(acc + bias) * scale + fbias, lo), hi), a float multiply then a float
+// add, never fused (DLCODER_RT_UNFUSED), as TFLite's hybrid kernels round.
+struct QFloatEpilogue {
+  const int32_t* bias;
+  const float* scale;
+  const float* fbias;
+  float lo, hi;
+};
+
+// The epilogue arguments of a whole GEMM, per-channel arrays padded to whole panels, and
+// the panel at c0 of them; `signed_a`: the kernel's activation domain (bias_s or bias_u).
+struct QRequantArgs {
+  const int32_t* bias_u;
+  const int32_t* bias_s;
+  const int32_t* mult;
+  const int32_t* shift;
+  int32_t zero_point, lo, hi;
+  QEpilogue panel(int32_t c0, bool signed_a) const {
+    return {(signed_a ? bias_s : bias_u) + c0, mult + c0, shift + c0, zero_point, lo, hi};
+  }
+};
+
+struct QFloatArgs {
+  const int32_t* bias_u;
+  const int32_t* bias_s;
+  const float* scale;
+  const float* fbias;
+  float lo, hi;
+  QFloatEpilogue panel(int32_t c0, bool signed_a) const {
+    return {(signed_a ? bias_s : bias_u) + c0, scale + c0, fbias + c0, lo, hi};
+  }
+};
+
+// Keeps a float product (a scalar or a vector in a SIMD register) from being fused with
+// the add that follows: GCC contracts a * b + c into an FMA across statements (its GNU
+// modes' default -ffp-contract=fast) where the target has one, which rounds once, not
+// twice.
+#if defined(__GNUC__) && defined(DLCODER_RT_X86)
+#define DLCODER_RT_UNFUSED(v) __asm__("" : "+v"(v))
+#elif defined(__GNUC__) && defined(DLCODER_RT_NEON)
+#define DLCODER_RT_UNFUSED(v) __asm__("" : "+w"(v))
+#else
+#define DLCODER_RT_UNFUSED(v) (void)(v)
+#endif
+
 // Which kernels run: the instruction set of runtime_isa() and, within it, the integer
 // extensions of isa.h. The dot-product kernels take int8 weights only (uint8 weights, zero
-// point subtracted, are int16): those go to the same ISA's plain kernels.
-enum class QPath : int { kScalar, kSse2, kAvx2, kAvx512, kAvx512Vnni, kNeon, kNeonDot };
+// point subtracted, are int16): those go to the same ISA's plain kernels. kAmx: the AMX
+// kernels of CONV_2D and FULLY_CONNECTED (simd_qamx.h; runtime_amx() there), on top of
+// VNNI, which every other kernel of that path uses.
+enum class QPath : int { kScalar, kSse2, kAvx2, kAvx512, kAvx512Vnni, kNeon, kNeonDot, kAmx };
 
 template <typename W>
 inline QPath qlinear_path() {
@@ -81,6 +128,7 @@ inline QPath qlinear_path() {
   switch (runtime_isa()) {
     case Isa::kAvx512:
       if (!runtime_avx512bw()) return QPath::kAvx2;
+      if (dot && runtime_amx()) return QPath::kAmx;
       return dot ? QPath::kAvx512Vnni : QPath::kAvx512;
     case Isa::kAvx2: return QPath::kAvx2;
     case Isa::kSse2: return QPath::kSse2;
@@ -99,24 +147,21 @@ constexpr uint8_t kQFlip = std::is_signed<Q>::value ? 0x80 : 0x00;
 namespace dlcoder_rt {
 namespace qsimd {
 
-// y[0..n) = v[0..n) narrowed (values already within Q's range).
-template <typename Q>
-inline void store_narrow(const int32_t* v, int n, Q* y) {
-  for (int i = 0; i < n; ++i) y[i] = static_cast<Q>(v[i]);
-}
-
-// Half-up requantization of ch accumulators that already hold their bias.
-template <typename Q>
-inline void requant_scalar(const int32_t* acc, const QEpilogue& e, int ch, Q* y) {
-  for (int c = 0; c < ch; ++c)
-    y[c] = requantize<Q, Rounding::kUp>(acc[c], e.mult[c], e.shift[c], e.zero_point, e.lo, e.hi);
-}
-
 // Scalar epilogue of 16 accumulators (bias not yet added): half up.
 template <typename Q>
 inline void epilogue_scalar(const int32_t* acc, const QEpilogue& e, int ch, Q* y) {
   for (int c = 0; c < ch; ++c)
     y[c] = requantize<Q, Rounding::kUp>(acc[c] + e.bias[c], e.mult[c], e.shift[c], e.zero_point, e.lo, e.hi);
+}
+
+// The float epilogue of ch accumulators (bias not yet added; the int32 sum wraps).
+inline void epilogue_scalar(const int32_t* acc, const QFloatEpilogue& e, int ch, float* y) {
+  for (int c = 0; c < ch; ++c) {
+    float v = static_cast<float>(static_cast<int32_t>(static_cast<uint32_t>(acc[c]) + static_cast<uint32_t>(e.bias[c])));
+    v *= e.scale[c];
+    DLCODER_RT_UNFUSED(v);
+    y[c] = std::min(std::max(v + e.fbias[c], e.lo), e.hi);
+  }
 }
 
 #if defined(DLCODER_RT_X86)
@@ -161,6 +206,34 @@ inline void store16(__m512i v, int ch, Q* y) {
   } else {
     _mm_mask_storeu_epi8(y, static_cast<__mmask16>((1u << ch) - 1u), b);
   }
+}
+
+// A panel's outputs from its 16 sums (bias added): out512(e) of the panel's epilogue,
+// called with (sums, ch, y).
+struct Out512 {
+  Rq512 rq;
+  template <typename Q>
+  void operator()(__m512i s, int ch, Q* y) const { store16(rq(s), ch, y); }
+};
+
+struct Out512F {
+  __m512 scale, fbias, lo, hi;
+  void operator()(__m512i s, int ch, float* y) const {
+    __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(s), scale);
+    DLCODER_RT_UNFUSED(v);
+    // max(lo, v), min(hi, v): std::max(v, lo), std::min(v, hi) (ties and NaN give v)
+    v = _mm512_min_ps(hi, _mm512_max_ps(lo, _mm512_add_ps(v, fbias)));
+    if (ch == 16) {
+      _mm512_storeu_ps(y, v);
+    } else {
+      _mm512_mask_storeu_ps(y, static_cast<__mmask16>((1u << ch) - 1u), v);
+    }
+  }
+};
+
+inline Out512 out512(const QEpilogue& e) { return {Rq512(e)}; }
+inline Out512F out512(const QFloatEpilogue& e) {
+  return {_mm512_loadu_ps(e.scale), _mm512_loadu_ps(e.fbias), _mm512_set1_ps(e.lo), _mm512_set1_ps(e.hi)};
 }
 DLCODER_RT_TARGET_END
 
@@ -208,6 +281,35 @@ inline void store16(__m256i a, __m256i b, int ch, Q* y) {
     std::memcpy(y, tmp, ch);
   }
 }
+
+// A panel's outputs from its 16 sums (bias added, channels 0-7 in a, 8-15 in b), as out512.
+struct Out256 {
+  Rq256 rq0, rq1;
+  template <typename Q>
+  void operator()(__m256i a, __m256i b, int ch, Q* y) const { store16(rq0(a), rq1(b), ch, y); }
+};
+
+struct Out256F {
+  __m256 scale[2], fbias[2], lo, hi;
+  void operator()(__m256i a, __m256i b, int ch, float* y) const {
+    alignas(32) float tmp[16];
+    float* dst = ch == 16 ? y : tmp;
+    for (int h = 0; h < 2; ++h) {
+      __m256 v = _mm256_mul_ps(_mm256_cvtepi32_ps(h == 0 ? a : b), scale[h]);
+      DLCODER_RT_UNFUSED(v);
+      _mm256_storeu_ps(dst + 8 * h, _mm256_min_ps(hi, _mm256_max_ps(lo, _mm256_add_ps(v, fbias[h]))));
+    }
+    if (ch < 16) std::memcpy(y, tmp, sizeof(float) * ch);
+  }
+};
+
+inline Out256 out256(const QEpilogue& e) { return {Rq256(e, 0), Rq256(e, 8)}; }
+inline Out256F out256(const QFloatEpilogue& e) {
+  return {{_mm256_loadu_ps(e.scale), _mm256_loadu_ps(e.scale + 8)},
+          {_mm256_loadu_ps(e.fbias), _mm256_loadu_ps(e.fbias + 8)},
+          _mm256_set1_ps(e.lo),
+          _mm256_set1_ps(e.hi)};
+}
 DLCODER_RT_TARGET_END
 #endif  // DLCODER_RT_X86
 
@@ -246,6 +348,46 @@ inline void store16(const int32x4_t* v, int ch, Q* y) {
     std::memcpy(y, tmp, ch);
   }
 }
+
+// A panel's outputs from its 16 sums (bias added, 4 per vector), as out512.
+struct OutNeon {
+  RqNeon rq;
+  template <typename Q>
+  void operator()(const int32x4_t* s, int ch, Q* y) const {
+    int32x4_t v[4];
+    for (int q = 0; q < 4; ++q) v[q] = rq(s[q], q);
+    store16(v, ch, y);
+  }
+};
+
+struct OutNeonF {
+  float32x4_t scale[4], fbias[4], lo, hi;
+  void operator()(const int32x4_t* s, int ch, float* y) const {
+    float tmp[16];
+    float* dst = ch == 16 ? y : tmp;
+    for (int q = 0; q < 4; ++q) {
+      float32x4_t v = vmulq_f32(vcvtq_f32_s32(s[q]), scale[q]);
+      DLCODER_RT_UNFUSED(v);
+      v = vaddq_f32(v, fbias[q]);
+      // std::max(v, lo), std::min(v, hi): v unless it lies past the bound
+      v = vbslq_f32(vcltq_f32(v, lo), lo, v);
+      vst1q_f32(dst + 4 * q, vbslq_f32(vcltq_f32(hi, v), hi, v));
+    }
+    if (ch < 16) std::memcpy(y, tmp, sizeof(float) * ch);
+  }
+};
+
+inline OutNeon out_neon(const QEpilogue& e) { return {RqNeon(e)}; }
+inline OutNeonF out_neon(const QFloatEpilogue& e) {
+  OutNeonF o;
+  for (int q = 0; q < 4; ++q) {
+    o.scale[q] = vld1q_f32(e.scale + 4 * q);
+    o.fbias[q] = vld1q_f32(e.fbias + 4 * q);
+  }
+  o.lo = vdupq_n_f32(e.lo);
+  o.hi = vdupq_n_f32(e.hi);
+  return o;
+}
 #endif  // DLCODER_RT_NEON
 
 #if defined(DLCODER_RT_NEON)
@@ -269,8 +411,8 @@ constexpr uint8_t kAXor = 0x00;
 constexpr bool kSignedA = false;
 constexpr int kMR = 1;
 
-template <int M, typename W, typename Q>
-inline void tile(const A* a, int32_t kp, const W* w, const QEpilogue& e, int ch, Q* y, int64_t ldy) {
+template <int M, typename W, typename E, typename Y>
+inline void tile(const A* a, int32_t kp, const W* w, const E& e, int ch, Y* y, int64_t ldy) {
   for (int r = 0; r < M; ++r) {
     int32_t acc[kQPanel];
     for (int j = 0; j < kQPanel; ++j) acc[j] = 0;
@@ -286,10 +428,6 @@ inline void tile(const A* a, int32_t kp, const W* w, const QEpilogue& e, int ch,
   }
 }
 
-template <typename Q>
-inline void requant16(const int32_t* acc, const QEpilogue& e, int ch, Q* y) {
-  requant_scalar(acc, e, ch, y);
-}
 }  // namespace portable
 
 #if defined(DLCODER_RT_X86)
@@ -310,8 +448,8 @@ inline __m512i wload(const W* p) {
   }
 }
 
-template <int M, typename W, typename Q>
-inline void tile(const A* a, int32_t kp, const W* w, const QEpilogue& e, int ch, Q* y, int64_t ldy) {
+template <int M, typename W, typename E, typename Y>
+inline void tile(const A* a, int32_t kp, const W* w, const E& e, int ch, Y* y, int64_t ldy) {
   // acc[r][h]: channels 8h..8h+7, lane 2c holds k 0-1 of channel c, lane 2c+1 k 2-3
   __m512i acc[M][2];
   for (int r = 0; r < M; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
@@ -327,21 +465,17 @@ inline void tile(const A* a, int32_t kp, const W* w, const QEpilogue& e, int ch,
       acc[r][1] = _mm512_add_epi32(acc[r][1], _mm512_madd_epi16(x, w1));
     }
   }
-  const Rq512 rq(e);
+  const auto out = out512(e);
   const __m512i bias = _mm512_loadu_si512(e.bias);
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   for (int r = 0; r < M; ++r) {
     const __m512i s0 = _mm512_add_epi32(acc[r][0], _mm512_srli_epi64(acc[r][0], 32));
     const __m512i s1 = _mm512_add_epi32(acc[r][1], _mm512_srli_epi64(acc[r][1], 32));
     const __m512i s = _mm512_add_epi32(_mm512_permutex2var_epi32(s0, even, s1), bias);
-    store16(rq(s), ch, y + r * ldy);
+    out(s, ch, y + r * ldy);
   }
 }
 
-template <typename Q>
-inline void requant16(const int32_t* acc, const QEpilogue& e, int ch, Q* y) {
-  store16(Rq512(e)(_mm512_loadu_si512(acc)), ch, y);
-}
 }  // namespace k_avx512
 DLCODER_RT_TARGET_END
 
@@ -352,8 +486,8 @@ constexpr uint8_t kAXor = 0x00;
 constexpr bool kSignedA = false;
 constexpr int kMR = 12;
 
-template <int M, typename W, typename Q>
-inline void tile(const A* a, int32_t kp, const W* w, const QEpilogue& e, int ch, Q* y, int64_t ldy) {
+template <int M, typename W, typename E, typename Y>
+inline void tile(const A* a, int32_t kp, const W* w, const E& e, int ch, Y* y, int64_t ldy) {
   static_assert(sizeof(W) == 1, "vpdpbusd takes int8 weights (qlinear_path sends int16 elsewhere)");
   const __m512i bias = _mm512_loadu_si512(e.bias);
   __m512i acc[M];
@@ -367,10 +501,9 @@ inline void tile(const A* a, int32_t kp, const W* w, const QEpilogue& e, int ch,
       acc[r] = _mm512_dpbusd_epi32(acc[r], _mm512_set1_epi32(v), wv);
     }
   }
-  const Rq512 rq(e);
-  for (int r = 0; r < M; ++r) store16(rq(acc[r]), ch, y + r * ldy);
+  const auto out = out512(e);
+  for (int r = 0; r < M; ++r) out(acc[r], ch, y + r * ldy);
 }
-using k_avx512::requant16;
 }  // namespace k_avx512vnni
 DLCODER_RT_TARGET_END
 
@@ -391,8 +524,8 @@ inline __m256i wload(const W* p) {
   }
 }
 
-template <int M, typename W, typename Q>
-inline void tile(const A* a, int32_t kp, const W* w, const QEpilogue& e, int ch, Q* y, int64_t ldy) {
+template <int M, typename W, typename E, typename Y>
+inline void tile(const A* a, int32_t kp, const W* w, const E& e, int ch, Y* y, int64_t ldy) {
   // acc[r][q]: channels 4q..4q+3, lane 2c k 0-1, lane 2c+1 k 2-3
   __m256i acc[M][4];
   for (int r = 0; r < M; ++r)
@@ -409,22 +542,17 @@ inline void tile(const A* a, int32_t kp, const W* w, const QEpilogue& e, int ch,
       for (int q = 0; q < 4; ++q) acc[r][q] = _mm256_add_epi32(acc[r][q], _mm256_madd_epi16(x, wv[q]));
     }
   }
-  const Rq256 rq0(e, 0), rq1(e, 8);
+  const auto out = out256(e);
   const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(e.bias));
   const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(e.bias + 8));
   for (int r = 0; r < M; ++r) {
     // hadd: [c0 c1 c4 c5 | c2 c3 c6 c7] -> in order by 64-bit lanes 0 2 1 3
     const __m256i s0 = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[r][0], acc[r][1]), 0xD8);
     const __m256i s1 = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[r][2], acc[r][3]), 0xD8);
-    store16(rq0(_mm256_add_epi32(s0, b0)), rq1(_mm256_add_epi32(s1, b1)), ch, y + r * ldy);
+    out(_mm256_add_epi32(s0, b0), _mm256_add_epi32(s1, b1), ch, y + r * ldy);
   }
 }
 
-template <typename Q>
-inline void requant16(const int32_t* acc, const QEpilogue& e, int ch, Q* y) {
-  store16(Rq256(e, 0)(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc))),
-          Rq256(e, 8)(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + 8))), ch, y);
-}
 }  // namespace k_avx2
 DLCODER_RT_TARGET_END
 
@@ -434,8 +562,8 @@ constexpr uint8_t kAXor = 0x00;
 constexpr bool kSignedA = false;
 constexpr int kMR = 1;
 
-template <int M, typename W, typename Q>
-inline void tile(const A* a, int32_t kp, const W* w, const QEpilogue& e, int ch, Q* y, int64_t ldy) {
+template <int M, typename W, typename E, typename Y>
+inline void tile(const A* a, int32_t kp, const W* w, const E& e, int ch, Y* y, int64_t ldy) {
   for (int r = 0; r < M; ++r) {
     __m128i acc[8];  // acc[q]: channels 2q, 2q+1 (lanes: k 0-1, k 2-3 of each)
     for (int q = 0; q < 8; ++q) acc[q] = _mm_setzero_si128();
@@ -467,10 +595,6 @@ inline void tile(const A* a, int32_t kp, const W* w, const QEpilogue& e, int ch,
   }
 }
 
-template <typename Q>
-inline void requant16(const int32_t* acc, const QEpilogue& e, int ch, Q* y) {
-  requant_scalar(acc, e, ch, y);
-}
 }  // namespace k_sse2
 #endif  // DLCODER_RT_X86
 
@@ -499,8 +623,8 @@ inline void wload(const W* p, int16x8_t wk[4][2]) {
   }
 }
 
-template <int M, typename W, typename Q>
-inline void tile(const A* a, int32_t kp, const W* w, const QEpilogue& e, int ch, Q* y, int64_t ldy) {
+template <int M, typename W, typename E, typename Y>
+inline void tile(const A* a, int32_t kp, const W* w, const E& e, int ch, Y* y, int64_t ldy) {
   int32x4_t acc[M][4];
   for (int r = 0; r < M; ++r)
     for (int q = 0; q < 4; ++q) acc[r][q] = vld1q_s32(e.bias + 4 * q);
@@ -522,21 +646,10 @@ inline void tile(const A* a, int32_t kp, const W* w, const QEpilogue& e, int ch,
 #undef DLCODER_RT_QNEON_K
     }
   }
-  const RqNeon rq(e);
-  for (int r = 0; r < M; ++r) {
-    int32x4_t v[4];
-    for (int q = 0; q < 4; ++q) v[q] = rq(acc[r][q], q);
-    store16(v, ch, y + r * ldy);
-  }
+  const auto out = out_neon(e);
+  for (int r = 0; r < M; ++r) out(acc[r], ch, y + r * ldy);
 }
 
-template <typename Q>
-inline void requant16(const int32_t* acc, const QEpilogue& e, int ch, Q* y) {
-  const RqNeon rq(e);
-  int32x4_t v[4];
-  for (int q = 0; q < 4; ++q) v[q] = rq(vld1q_s32(acc + 4 * q), q);
-  store16(v, ch, y);
-}
 }  // namespace k_neon
 
 DLCODER_RT_TARGET_BEGIN(DLCODER_RT_DOTPROD_TARGET)
@@ -557,8 +670,8 @@ inline int32x4_t sdot(int32x4_t acc, int8x16_t a, int8x16_t b) {
 #endif
 }
 
-template <int M, typename W, typename Q>
-inline void tile(const A* a, int32_t kp, const W* w, const QEpilogue& e, int ch, Q* y, int64_t ldy) {
+template <int M, typename W, typename E, typename Y>
+inline void tile(const A* a, int32_t kp, const W* w, const E& e, int ch, Y* y, int64_t ldy) {
   static_assert(sizeof(W) == 1, "sdot takes int8 weights (qlinear_path sends int16 elsewhere)");
   int32x4_t acc[M][4];
   for (int r = 0; r < M; ++r)
@@ -575,198 +688,12 @@ inline void tile(const A* a, int32_t kp, const W* w, const QEpilogue& e, int ch,
       for (int q = 0; q < 4; ++q) acc[r][q] = sdot(acc[r][q], wv[q], x);
     }
   }
-  const RqNeon rq(e);
-  for (int r = 0; r < M; ++r) {
-    int32x4_t v[4];
-    for (int q = 0; q < 4; ++q) v[q] = rq(acc[r][q], q);
-    store16(v, ch, y + r * ldy);
-  }
+  const auto out = out_neon(e);
+  for (int r = 0; r < M; ++r) out(acc[r], ch, y + r * ldy);
 }
 
-template <typename Q>
-inline void requant16(const int32_t* acc, const QEpilogue& e, int ch, Q* y) {
-  const RqNeon rq(e);
-  int32x4_t v[4];
-  for (int q = 0; q < 4; ++q) v[q] = rq(vld1q_s32(acc + 4 * q), q);
-  store16(v, ch, y);
-}
 }  // namespace k_neondot
 DLCODER_RT_TARGET_END
-#endif  // DLCODER_RT_NEON
-
-// ---- the depthwise block kernels: 16 channels of one output pixel -----------------------
-// out[0..16) = init[0..16) + sum over the taps of (x[c] - in_zp) * w[tap][c] for the
-// channels c0 + c: `taps` the input pixels, `tap_w` their rows of the weights [taps][ldw],
-// `n` valid channels (the input loads stop there; out and init may be the same).
-namespace portable {
-template <typename Q, typename W>
-inline void dw_block(int ntaps, const Q* const* taps, const int32_t* tap_w, const W* wt, int32_t ldw,
-                     int32_t c0, int32_t in_zp, const int32_t* bias, int n, int32_t* acc) {
-  for (int c = 0; c < kQPanel; ++c) acc[c] = bias[c];
-  for (int t = 0; t < ntaps; ++t) {
-    const Q* x = taps[t] + c0;
-    const W* wp = wt + int64_t{tap_w[t]} * ldw + c0;
-    for (int c = 0; c < n; ++c) acc[c] += (int32_t{x[c]} - in_zp) * int32_t{wp[c]};
-  }
-}
-}  // namespace portable
-
-#if defined(DLCODER_RT_X86)
-DLCODER_RT_TARGET_BEGIN("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")
-namespace k_avx512 {
-template <typename Q, typename W>
-inline void dw_block(int ntaps, const Q* const* taps, const int32_t* tap_w, const W* wt, int32_t ldw,
-                     int32_t c0, int32_t in_zp, const int32_t* bias, int n, int32_t* out) {
-  const __mmask16 m = n >= 16 ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << n) - 1u);
-  const __m512i zp = _mm512_set1_epi32(in_zp);
-  __m512i acc = _mm512_loadu_si512(bias);
-  for (int t = 0; t < ntaps; ++t) {
-    const __m128i xb = _mm_maskz_loadu_epi8(m, taps[t] + c0);
-    const __m512i x = _mm512_sub_epi32(
-        std::is_signed<Q>::value ? _mm512_cvtepi8_epi32(xb) : _mm512_cvtepu8_epi32(xb), zp);
-    const W* wp = wt + int64_t{tap_w[t]} * ldw + c0;
-    __m512i wv;
-    if constexpr (sizeof(W) == 1) {
-      wv = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wp)));
-    } else {
-      wv = _mm512_cvtepi16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp)));
-    }
-    acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(x, wv));
-  }
-  _mm512_storeu_si512(out, acc);
-}
-}  // namespace k_avx512
-DLCODER_RT_TARGET_END
-
-DLCODER_RT_TARGET_BEGIN("avx2,fma")
-namespace k_avx2 {
-template <typename Q, typename W>
-inline void dw_block(int ntaps, const Q* const* taps, const int32_t* tap_w, const W* wt, int32_t ldw,
-                     int32_t c0, int32_t in_zp, const int32_t* bias, int n, int32_t* out) {
-  const __m256i zp = _mm256_set1_epi32(in_zp);
-  __m256i a0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias));
-  __m256i a1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bias + 8));
-  for (int t = 0; t < ntaps; ++t) {
-    __m128i xb;
-    if (n >= 16) {
-      xb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(taps[t] + c0));
-    } else {
-      alignas(16) uint8_t tmp[16] = {};
-      std::memcpy(tmp, taps[t] + c0, n);
-      xb = _mm_load_si128(reinterpret_cast<const __m128i*>(tmp));
-    }
-    const __m128i xh = _mm_unpackhi_epi64(xb, xb);
-    const __m256i x0 = _mm256_sub_epi32(
-        std::is_signed<Q>::value ? _mm256_cvtepi8_epi32(xb) : _mm256_cvtepu8_epi32(xb), zp);
-    const __m256i x1 = _mm256_sub_epi32(
-        std::is_signed<Q>::value ? _mm256_cvtepi8_epi32(xh) : _mm256_cvtepu8_epi32(xh), zp);
-    const W* wp = wt + int64_t{tap_w[t]} * ldw + c0;
-    __m256i w0, w1;
-    if constexpr (sizeof(W) == 1) {
-      const __m128i wb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wp));
-      w0 = _mm256_cvtepi8_epi32(wb);
-      w1 = _mm256_cvtepi8_epi32(_mm_unpackhi_epi64(wb, wb));
-    } else {
-      w0 = _mm256_cvtepi16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wp)));
-      w1 = _mm256_cvtepi16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wp + 8)));
-    }
-    a0 = _mm256_add_epi32(a0, _mm256_mullo_epi32(x0, w0));
-    a1 = _mm256_add_epi32(a1, _mm256_mullo_epi32(x1, w1));
-  }
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), a0);
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8), a1);
-}
-}  // namespace k_avx2
-DLCODER_RT_TARGET_END
-
-namespace k_sse2 {
-template <typename Q, typename W>
-inline void dw_block(int ntaps, const Q* const* taps, const int32_t* tap_w, const W* wt, int32_t ldw,
-                     int32_t c0, int32_t in_zp, const int32_t* bias, int n, int32_t* out) {
-  __m128i acc[4];
-  for (int q = 0; q < 4; ++q) acc[q] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bias + 4 * q));
-  const __m128i zp = _mm_set1_epi16(static_cast<int16_t>(in_zp));
-  const __m128i flip = _mm_set1_epi8(static_cast<char>(kQFlip<Q>));
-  const __m128i zero = _mm_setzero_si128();
-  for (int t = 0; t < ntaps; ++t) {
-    __m128i xb;
-    if (n >= 16) {
-      xb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(taps[t] + c0));
-    } else {
-      alignas(16) uint8_t tmp[16] = {};
-      std::memcpy(tmp, taps[t] + c0, n);
-      xb = _mm_load_si128(reinterpret_cast<const __m128i*>(tmp));
-    }
-    // unsigned domain, widened; x - zp = u - zp_u
-    xb = _mm_xor_si128(xb, flip);
-    const __m128i zpu = _mm_add_epi16(zp, _mm_set1_epi16(static_cast<int16_t>(kQFlip<Q>)));
-    const W* wp = wt + int64_t{tap_w[t]} * ldw + c0;
-    for (int h = 0; h < 2; ++h) {
-      const __m128i x = _mm_sub_epi16(h == 0 ? _mm_unpacklo_epi8(xb, zero) : _mm_unpackhi_epi8(xb, zero), zpu);
-      __m128i wv;
-      if constexpr (sizeof(W) == 1) {
-        const __m128i b = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(wp + 8 * h));
-        wv = _mm_srai_epi16(_mm_unpacklo_epi8(b, b), 8);
-      } else {
-        wv = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wp + 8 * h));
-      }
-      const __m128i lo = _mm_mullo_epi16(x, wv), hi = _mm_mulhi_epi16(x, wv);
-      acc[2 * h] = _mm_add_epi32(acc[2 * h], _mm_unpacklo_epi16(lo, hi));
-      acc[2 * h + 1] = _mm_add_epi32(acc[2 * h + 1], _mm_unpackhi_epi16(lo, hi));
-    }
-  }
-  for (int q = 0; q < 4; ++q) _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 4 * q), acc[q]);
-}
-}  // namespace k_sse2
-
-namespace k_avx512vnni {
-using k_avx512::dw_block;
-}
-#endif  // DLCODER_RT_X86
-
-#if defined(DLCODER_RT_NEON)
-namespace k_neon {
-template <typename Q, typename W>
-inline void dw_block(int ntaps, const Q* const* taps, const int32_t* tap_w, const W* wt, int32_t ldw,
-                     int32_t c0, int32_t in_zp, const int32_t* bias, int n, int32_t* out) {
-  int32x4_t acc[4];
-  for (int q = 0; q < 4; ++q) acc[q] = vld1q_s32(bias + 4 * q);
-  const int16x8_t zpu = vdupq_n_s16(static_cast<int16_t>(in_zp + kQFlip<Q>));
-  const uint8x16_t flip = vdupq_n_u8(kQFlip<Q>);
-  for (int t = 0; t < ntaps; ++t) {
-    uint8x16_t xb;
-    if (n >= 16) {
-      xb = vld1q_u8(reinterpret_cast<const uint8_t*>(taps[t] + c0));
-    } else {
-      uint8_t tmp[16] = {};
-      std::memcpy(tmp, taps[t] + c0, n);
-      xb = vld1q_u8(tmp);
-    }
-    xb = veorq_u8(xb, flip);
-    const int16x8_t x0 = vsubq_s16(vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(xb))), zpu);
-    const int16x8_t x1 = vsubq_s16(vreinterpretq_s16_u16(vmovl_high_u8(xb)), zpu);
-    const W* wp = wt + int64_t{tap_w[t]} * ldw + c0;
-    int16x8_t w0, w1;
-    if constexpr (sizeof(W) == 1) {
-      const int8x16_t wb = vld1q_s8(wp);
-      w0 = vmovl_s8(vget_low_s8(wb));
-      w1 = vmovl_high_s8(wb);
-    } else {
-      w0 = vld1q_s16(wp);
-      w1 = vld1q_s16(wp + 8);
-    }
-    acc[0] = vmlal_s16(acc[0], vget_low_s16(x0), vget_low_s16(w0));
-    acc[1] = vmlal_high_s16(acc[1], x0, w0);
-    acc[2] = vmlal_s16(acc[2], vget_low_s16(x1), vget_low_s16(w1));
-    acc[3] = vmlal_high_s16(acc[3], x1, w1);
-  }
-  for (int q = 0; q < 4; ++q) vst1q_s32(out + 4 * q, acc[q]);
-}
-}  // namespace k_neon
-
-namespace k_neondot {
-using k_neon::dw_block;
-}
 #endif  // DLCODER_RT_NEON
 
 // ---- drivers, one instantiation per ISA --------------------------------------------------
@@ -824,6 +751,7 @@ DLCODER_RT_TARGET_END
 #if defined(DLCODER_RT_X86)
 #define DLCODER_RT_QDISPATCH(W, call)                                   \
   switch (qlinear_path<W>()) {                                          \
+    case QPath::kAmx:                                                   \
     case QPath::kAvx512Vnni:                                            \
       if constexpr (sizeof(W) == 1) return qsimd::avx512vnni::call;     \
       return qsimd::avx512::call;                                       \
