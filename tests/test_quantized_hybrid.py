@@ -15,10 +15,11 @@ import pytest
 import dlcoder.ops as ops
 from dlcoder import compiler, quant as Q, verify as V
 from dlcoder.errors import DlcoderError
-from support import TESTS, load_npz_inputs, run_ours
+import test_quantized_isa as TQI
+from support import TESTS, aarch64_toolchain, load_npz_inputs, run_ours
 
 sys.path.insert(0, str(TESTS / "models"))
-from make_quantized_hybrid_models import QHandModel  # noqa: E402
+from make_quantized_hybrid_models import QHandModel, rows  # noqa: E402
 
 HERE = TESTS / "models" / "quantized_hybrid"
 CASES = sorted(json.loads((HERE / "index.json").read_text()))
@@ -228,3 +229,120 @@ def test_depthwise_long_kernels_and_minus_128(kernel, channels, fill, tmp_path):
     x = _positive_and_negative_rows(rng, shape) if fill == 127 else \
         (rng.standard_normal(shape) * 2 - 0.5).astype(np.float32)
     _exact(m.build(), x, tmp_path)
+
+
+# ---- every instruction-set path of the kernels (qhybrid.h on qlinear.h / qdepthwise.h) --
+# One model of independent ops whose sizes land on the kernels' edges: output channels not
+# a multiple of the panel (16) or the depthwise block (32, and 16 / 8 of AVX2 / SSE2),
+# fewer channels than a block (side by side at stride 1), k not a multiple of 4, more rows
+# than an AMX tile, stride 2 with SAME padding (border taps holding the zero point),
+# dilation, depth multiplier 2 (the portable depthwise loop), batch 2 (a zero point per
+# image), per-tensor (symmetric) and per-channel (asymmetric) weights, FC rows of their own.
+_ACTS = {"NONE": 0, "RELU": 1, "RELU6": 3}
+
+
+def _isa_conv(m, rng, x_shape, w_shape, stride, dil, padding, act, per_channel):
+    oc, kh, kw, _ = w_shape
+    out = [x_shape[0]] + [(-(-n // s) if padding == "SAME" else -(-(n - (k - 1) * d) // s))
+                          for n, k, s, d in zip(x_shape[1:3], (kh, kw), stride, dil)] + [oc]
+    scales = rng.uniform(0.004, 0.02, oc).astype(np.float32) if per_channel else 0.013
+    ins = [m.input(list(x_shape)), m.qconst(rng.integers(-127, 128, w_shape), scales, 0),
+           m.const(rng.standard_normal(oc).astype(np.float32))]
+    m.op("CONV_2D", ins, [m.output(m.tensor(out))], "Conv2DOptions", version=2,
+         Padding=0 if padding == "SAME" else 1, StrideH=stride[0], StrideW=stride[1],
+         DilationHFactor=dil[0], DilationWFactor=dil[1], FusedActivationFunction=_ACTS[act])
+    return x_shape
+
+
+def _isa_dw(m, rng, x_shape, k, mult, stride, dil, padding, act):
+    c = x_shape[3] * mult
+    out = [x_shape[0]] + [(-(-n // s) if padding == "SAME" else -(-(n - (k - 1) * d) // s))
+                          for n, s, d in zip(x_shape[1:3], stride, dil)] + [c]
+    ins = [m.input(list(x_shape)), m.qconst(rng.integers(-127, 128, (1, k, k, c)),
+                                            rng.uniform(0.004, 0.02, c).astype(np.float32), 3),
+           m.const(rng.standard_normal(c).astype(np.float32))]
+    m.op("DEPTHWISE_CONV_2D", ins, [m.output(m.tensor(out))], "DepthwiseConv2DOptions", version=2,
+         Padding=0 if padding == "SAME" else 1, StrideH=stride[0], StrideW=stride[1], DepthMultiplier=mult,
+         DilationHFactor=dil[0], DilationWFactor=dil[1], FusedActivationFunction=_ACTS[act])
+    return x_shape
+
+
+def _isa_fc(m, rng, rows, k, units, act, asymmetric, per_channel):
+    scales = rng.uniform(0.004, 0.02, units).astype(np.float32) if per_channel else 0.011
+    ins = [m.input([rows, k]), m.qconst(rng.integers(-127, 128, (units, k)), scales, 0),
+           m.const(rng.standard_normal(units).astype(np.float32))]
+    m.op("FULLY_CONNECTED", ins, [m.output(m.tensor([rows, units]))], "FullyConnectedOptions",
+         FusedActivationFunction=_ACTS[act], AsymmetricQuantizeInputs=asymmetric)
+    return (rows, k)
+
+
+_ISA_CASES = [
+    (_isa_conv, ((2, 9, 10, 5), (13, 3, 3, 5), (2, 2), (1, 1), "SAME", "RELU6", True)),
+    (_isa_conv, ((1, 7, 7, 96), (40, 1, 1, 96), (1, 1), (1, 1), "VALID", "NONE", True)),
+    (_isa_conv, ((2, 5, 7, 19), (37, 1, 1, 19), (1, 1), (1, 1), "VALID", "RELU", True)),
+    (_isa_conv, ((1, 15, 37, 3), (16, 3, 3, 3), (2, 2), (1, 1), "SAME", "NONE", True)),
+    (_isa_conv, ((2, 6, 7, 9), (12, 3, 3, 9), (1, 1), (1, 1), "SAME", "RELU", False)),
+    (_isa_conv, ((1, 12, 10, 6), (7, 3, 3, 6), (1, 2), (2, 1), "VALID", "NONE", False)),
+    (_isa_dw, ((1, 9, 8, 21), 3, 1, (2, 2), (1, 1), "SAME", "RELU6")),
+    (_isa_dw, ((2, 6, 5, 40), 3, 1, (1, 1), (1, 1), "SAME", "NONE")),
+    (_isa_dw, ((1, 5, 23, 8), 3, 1, (1, 1), (1, 1), "SAME", "RELU")),
+    (_isa_dw, ((1, 9, 10, 72), 5, 1, (2, 2), (1, 1), "SAME", "NONE")),
+    (_isa_dw, ((1, 12, 12, 4), 5, 1, (1, 1), (2, 2), "VALID", "RELU6")),
+    (_isa_dw, ((2, 9, 10, 3), 3, 2, (2, 2), (1, 1), "SAME", "NONE")),
+    (_isa_fc, (3, 37, 11, "NONE", True, True)),
+    (_isa_fc, (13, 130, 33, "RELU", False, True)),
+    (_isa_fc, (5, 64, 19, "NONE", True, False)),
+]
+
+
+def _isa_inputs(rng, shape, k):
+    """Images of different ranges and zero points: mixed signs, then all positive (zero
+    point -128) in every third case, all negative in the next."""
+    x = rows(rng, shape)
+    if k % 3 == 1:
+        x = np.abs(x)
+    elif k % 3 == 2:
+        x = -np.abs(x)
+    return x.astype(np.float32)
+
+
+def build_isa_model(path) -> list:
+    """Writes the model of _ISA_CASES to path; returns its inputs."""
+    rng = np.random.default_rng(5)
+    m = QHandModel()
+    shapes = [build(m, rng, *args) for build, args in _ISA_CASES]
+    path.write_bytes(m.build())
+    g = compiler.load_graph(str(path))
+    assert all(ops.kind(n, g) == "hybrid" for n in g.nodes)
+    return [_isa_inputs(rng, s, k) for k, s in enumerate(shapes)]
+
+
+def _isa_check(tmp_path, flags, cxx=None, emulator=()):
+    path = tmp_path / "cases.tflite"
+    inputs = build_isa_model(path)
+    ours, _, _ = run_ours(path, inputs, tmp_path, flags=flags, cxx=cxx, emulator=emulator)
+    refs, _ = V.reference_run(str(path), inputs)
+    bad = [f"case {k} ({_ISA_CASES[k][0].__name__} {_ISA_CASES[k][1]}): {int((o != r).sum())} of {r.size} differ"
+           for k, (o, r) in enumerate(zip(ours, refs)) if o.tobytes() != r.tobytes()]
+    assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("path", sorted(TQI.X86_PATHS))
+def test_x86_path(path, tmp_path):
+    _isa_check(tmp_path, TQI.x86_flags(path))
+
+
+def test_x86_vnni_without_amx(tmp_path):
+    _isa_check(tmp_path, TQI.x86_flags("avx512vnni") + ("-DDLCODER_RT_FORCE_AMX=0",))
+
+
+def test_x86_fp_contract_fast(tmp_path):
+    """GCC's GNU modes contract a * b + c into an FMA (one rounding) where the target has
+    one, as the AVX2 and AVX-512 kernels' targets do: the kernels keep the two roundings."""
+    _isa_check(tmp_path, ("-O2", "-ffp-contract=fast"))
+
+
+@pytest.mark.parametrize("path", sorted(TQI.AARCH64_PATHS))
+def test_aarch64_path(path, tmp_path):
+    cxx, emulator = aarch64_toolchain()
+    _isa_check(tmp_path, TQI.AARCH64_PATHS[path] + ("-ffp-contract=fast",), cxx=cxx, emulator=emulator)

@@ -366,3 +366,105 @@ def test_the_pool_as_shipped_splits_a_large_model(tmp_path):
     assert ours[0].tobytes() == serial[0].tobytes()
     refs, _ = V.reference_run(str(model), inputs)
     assert V.compare(serial[0], refs[0]).ok
+
+
+def test_quantized_depthwise_rows_split_the_same_way(tmp_path):
+    """int8 DEPTHWISE_CONV_2D (simd_qdepthwise.h) splits its output rows over batch 2: a
+    channel tail, the pixels side by side of 8 channels and the border columns give the
+    same bytes with every thread count."""
+    sys.path.insert(0, str(TESTS / "models"))
+    import test_quantized_linear as TQL
+    shared = TQL.HandModel()
+    real = TQL.HandModel
+    TQL.HandModel = lambda: shared
+    try:
+        TQL._conv_model(np.int8, (2, 9, 10, 21), (1, 3, 3, 21), (1, 1), (1, 1), "SAME", "RELU6", True, True, seed=1)
+        TQL._conv_model(np.int8, (2, 7, 13, 8), (1, 5, 5, 8), (1, 1), (1, 1), "SAME", "NONE", True, True, seed=2)
+    finally:
+        TQL.HandModel = real
+    model = tmp_path / "dw.tflite"
+    model.write_bytes(shared.build())
+    exe, g, inputs = build(model, tmp_path)
+    serial, _ = V.run_runner(exe, g, inputs, str(tmp_path), threads=1)
+    refs, _ = V.reference_run(str(model), inputs)
+    for o, r in zip(serial, refs):
+        assert o.tobytes() == r.tobytes()
+    for threads in (2, 3, 4):
+        ours, _ = V.run_runner(exe, g, inputs, str(tmp_path), threads=threads)
+        check_split(thread_stats(tmp_path), threads)
+        for k, (o, s) in enumerate(zip(ours, serial)):
+            assert o.tobytes() == s.tobytes(), f"output {k} differs with {threads} threads"
+
+
+@pytest.mark.parametrize("flags", [SPLIT_ALL, SPLIT_ALL_TSAN], ids=["O2", "tsan"])
+def test_int8_batch_matmul_splits_its_row_tiles(flags, tmp_path, monkeypatch):
+    """The int8 BATCH_MATMUL (qbatchmatmul.h) splits each batch's tiles of rows: 37 rows
+    are 5 tiles of the AVX-512 kernel (10 of AVX2's), on every thread count the same bytes."""
+    sys.path.insert(0, str(TESTS / "models"))
+    from op_hand import HandModel
+    m = HandModel()
+    a = m.input((2, 37, 19), np.int8, quant=(0.03, 5))
+    b = m.input((2, 19, 21), np.int8, quant=(0.04, -2))
+    y = m.output(m._tensor((2, 37, 21), np.int8, quant=(0.2, 3)))
+    m.op("BATCH_MATMUL", [a, b], [y], "BatchMatMulOptions", AdjX=False, AdjY=False)
+    model = tmp_path / "bmm_int8.tflite"
+    model.write_bytes(m.build())
+    test_every_thread_count_gives_the_same_bytes(model, flags, tmp_path, monkeypatch)
+
+
+@pytest.mark.parametrize("flags", [SPLIT_ALL, SPLIT_ALL_TSAN, (*SPLIT_ALL, "-DDLCODER_RT_FORCE_AMX=0")],
+                         ids=["O2", "tsan", "no_amx"])
+def test_quantized_gemms_split_into_the_same_bytes(flags, tmp_path, monkeypatch):
+    """int8 and uint8 CONV_2D and FULLY_CONNECTED (the AMX kernels where the CPU has them,
+    else and with no_amx the VNNI ones, simd_qamx.h / simd_qlinear.h): split by row blocks,
+    and by panels where a GEMM has fewer row blocks than threads (FCs of a few rows), they give
+    the serial bytes for every thread count, and TFLite's."""
+    import test_quantized_isa as TQI
+    sanitizer_env(monkeypatch)
+    monkeypatch.setattr(TQI, "CASES", {k: v for k, v in TQI.CASES.items() if k.startswith(("conv_", "fc_"))})
+    model = tmp_path / "gemms.tflite"
+    TQI.build_cases(model)
+    exe, g, inputs = build(model, tmp_path, flags=flags)
+    serial, _ = V.run_runner(exe, g, inputs, str(tmp_path), threads=1)
+    refs, _ = V.reference_run(str(model), inputs)
+    assert [s.tobytes() for s in serial] == [r.tobytes() for r in refs]
+    for threads in (2, 3):
+        ours, _ = V.run_runner(exe, g, inputs, str(tmp_path), threads=threads)
+        check_split(thread_stats(tmp_path), threads)
+        for k, (o, s) in enumerate(zip(ours, serial)):
+            assert o.tobytes() == s.tobytes(), f"output {k} differs with {threads} threads"
+
+
+@pytest.mark.parametrize("flags", [SPLIT_ALL, SPLIT_ALL_TSAN], ids=["O2", "tsan"])
+def test_quantized_elementwise_ranges_split_the_same_way(flags, tmp_path, monkeypatch):
+    """Quantized ADD, SUB, MUL and SQUARED_DIFFERENCE (qelementwise.h, simd_qelementwise.h)
+    split their output into ranges cut inside broadcast runs, TFLite's vector blocks and a
+    repeated per-channel operand's buffer: the kernel cases of test_quantized_elementwise.py
+    (int8, uint8, int16, ties) give the same bytes on every thread count."""
+    from test_quantized_elementwise import build_kernel_model
+    model = tmp_path / "kernels.tflite"
+    inputs, _ = build_kernel_model(model)
+    np.savez(model.with_suffix(".npz"), **{f"input_{i}": x for i, x in enumerate(inputs)})
+    test_every_thread_count_gives_the_same_bytes(model, flags, tmp_path, monkeypatch)
+
+
+@pytest.mark.parametrize("flags", [SPLIT_ALL, SPLIT_ALL_TSAN, (*SPLIT_ALL, "-DDLCODER_RT_FORCE_AMX=0")],
+                         ids=["O2", "tsan", "no_amx"])
+def test_hybrid_ops_split_into_the_same_bytes(flags, tmp_path, monkeypatch):
+    """The dynamic-range CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED (qhybrid.h on the
+    int8 GEMMs and depthwise kernels, float epilogues; the kernel cases of
+    test_quantized_hybrid.py): the serial bytes on every thread count, and TFLite's."""
+    from test_quantized_hybrid import build_isa_model
+    sanitizer_env(monkeypatch)
+    model = tmp_path / "hybrid.tflite"
+    inputs = build_isa_model(model)
+    np.savez(model.with_suffix(".npz"), **{f"input_{i}": x for i, x in enumerate(inputs)})
+    exe, g, inputs = build(model, tmp_path, flags=flags)
+    serial, _ = V.run_runner(exe, g, inputs, str(tmp_path), threads=1)
+    refs, _ = V.reference_run(str(model), inputs)
+    assert [s.tobytes() for s in serial] == [r.tobytes() for r in refs]
+    for threads in (2, 3):
+        ours, _ = V.run_runner(exe, g, inputs, str(tmp_path), threads=threads)
+        check_split(thread_stats(tmp_path), threads)
+        for k, (o, s) in enumerate(zip(ours, serial)):
+            assert o.tobytes() == s.tobytes(), f"output {k} differs with {threads} threads"

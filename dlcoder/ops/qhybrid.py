@@ -22,7 +22,15 @@ The int8 dot product is exact except where TFLite's SSSE3 kernel multiplies
 (FULLY_CONNECTED; CONV_2D's per-tensor path when out_c % 4 != 0): there a weight -128 in
 a whole block of 16 counts as +128 against a negative input; weights holding one get the
 runtime's hybrid_dot_sse (quant.hybrid_sse_dot_differs). DEPTHWISE_CONV_2D's int32 sums
-of (q - zp) * w are exact and need no row sums.
+of (q - zp) * w are exact and need no row sums; its float(sum) is multiplied by the
+weight scale, then the input scale, on the channels of TFLite's vector loop (whole groups
+of 4), and in the other order on the rest (measured: tests/test_quantized_hybrid.py).
+
+The integer sums run on the int8 kernels' packed layouts (ops/qlinear.py pack_panels,
+ops/qdepthwise.py pack_weights), with the zero point's share folded into their int32 bias
+at run time from the sums given here; only the weights for which TFLite's SSSE3 dot
+differs keep the scalar loops (conv2d_hybrid_sse, fully_connected_hybrid_sse), which are
+slow: per-tensor symmetric weights holding -128, which symmetric quantization never makes.
 """
 from __future__ import annotations
 
@@ -32,6 +40,8 @@ from dlcoder import quant as Q
 from dlcoder.ops import register
 from dlcoder.ops import _quant as QP
 from dlcoder.ops._common import act_range, conv_geometry, shape
+from dlcoder.ops import qdepthwise as QD
+from dlcoder.ops import qlinear as QL
 
 _CLAMPS = ("NONE", "RELU", "RELU6", "RELU_N1_TO_1")
 _FMAX = float(np.finfo(np.float32).max)
@@ -73,6 +83,26 @@ def _bias_arg(e, g, node, channels: int) -> str:
     return "nullptr" if b is None else e.weights(b)
 
 
+def _panels(v: np.ndarray) -> np.ndarray:
+    """Per-channel values padded with zeros to whole GEMM panels."""
+    return QL._pad(v, QL._round_up(v.size, QL.PANEL))
+
+
+def _gemm_scratch(n: int, oc: int, k: int) -> int:
+    """Bytes of a GEMM op's scratch (qhybrid.h HybridGemmScratch): the quantized row of n
+    values, the fold of oc channels, the GEMM's task scratch of k."""
+    return QL._round_up(n, 64) + 3 * 4 * QL._round_up(oc, QL.PANEL) + QL._gemm_scratch(k)
+
+
+def _gemm_constants(g, node, w2d: np.ndarray, scales: np.ndarray, e) -> str:
+    """The `w, row_sums, w_sums, w_scale, bias` arguments of the GEMM kernels."""
+    oc = w2d.shape[0]
+    bias = _bias(g, node, oc)
+    return (f"{e.weights(QL.pack_panels(w2d))}, {e.weights(_panels(Q.hybrid_sse_row_sums(w2d)))}, "
+            f"{e.weights(_panels(Q.hybrid_row_sums(w2d)))}, {e.weights(_panels(scales.astype(np.float32)))}, "
+            f"{e.weights(_panels(np.zeros(oc, np.float32) if bias is None else bias))}")
+
+
 # ---- FULLY_CONNECTED -------------------------------------------------------------------
 def _check_fc(node, g):
     if node.attrs.get("weights_format", 0) != 0:
@@ -80,24 +110,35 @@ def _check_fc(node, g):
     return _check(node, g, 0)
 
 
+def _fc_sse(node, g) -> bool:
+    return Q.hybrid_sse_dot_differs(g.tensors[node.inputs[1]].data)
+
+
 def _fc_scratch(node, g) -> int:
-    return shape(g, node.inputs[1])[1]
+    units, depth = shape(g, node.inputs[1])
+    return depth if _fc_sse(node, g) else _gemm_scratch(depth, units, depth)
+
+
+def _fc_task_scratch(node, g) -> int:
+    return 0 if _fc_sse(node, g) else QL._gemm_scratch(shape(g, node.inputs[1])[1])
 
 
 def _fc_h(node, g, e):
     x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
     units, depth = shape(g, w)
     weights = g.tensors[w].data
+    scales = Q.hybrid_weight_scales(g.tensors[w], units)
     # FC applies its activation to the floats as they are: no bound, no clamp
     lo, hi = _bounds(node, float("inf"))
     params = QP.struct(e, "HybridFullyConnectedParams", {
         "rows": g.tensors[x].size // depth, "k": depth, "out_c": units,
-        "asymmetric": int(bool(node.attrs.get("asymmetric_quantize_inputs", False))),
-        "sse_dot": int(Q.hybrid_sse_dot_differs(weights)), "lo": lo, "hi": hi})
-    return (f"dlcoder_rt::fully_connected_hybrid({params}, {e.src(x)}, {e.weights(weights)}, "
-            f"{e.weights(Q.hybrid_sse_row_sums(weights))}, "
-            f"{e.weights(Q.hybrid_weight_scales(g.tensors[w], units))}, {_bias_arg(e, g, node, units)}, "
-            f"{e.dst(y)}, {e.scratch('int8_t')});")
+        "asymmetric": int(bool(node.attrs.get("asymmetric_quantize_inputs", False))), "lo": lo, "hi": hi})
+    if _fc_sse(node, g):
+        return (f"dlcoder_rt::fully_connected_hybrid_sse({params}, {e.src(x)}, {e.weights(weights)}, "
+                f"{e.weights(Q.hybrid_sse_row_sums(weights))}, {e.weights(scales)}, "
+                f"{_bias_arg(e, g, node, units)}, {e.dst(y)}, {e.scratch('int8_t')});")
+    return (f"dlcoder_rt::fully_connected_hybrid({e.par()}, {params}, {e.src(x)}, "
+            f"{_gemm_constants(g, node, weights, scales, e)}, {e.dst(y)}, {e.scratch('void')});")
 
 
 # ---- CONV_2D -----------------------------------------------------------------------------
@@ -115,10 +156,26 @@ def _check_conv(node, g):
     return None
 
 
+def _conv_sse(node, g) -> bool:
+    """TFLite's per-tensor path multiplies with its SSE kernel unless out_c % 4 == 0 (then
+    ruy's GEMM, exact); the per-channel path always with ruy's GEMM."""
+    t = g.tensors[node.inputs[1]]
+    oc = t.shape[0]
+    return (not Q.hybrid_conv_per_channel(t) and oc % 4 != 0 and
+            Q.hybrid_sse_dot_differs(t.data.reshape(oc, -1)))
+
+
 def _conv_scratch(node, g) -> int:
     _, ih, iw, ic = shape(g, node.inputs[0])
-    _, kh, kw, _ = shape(g, node.inputs[1])
-    return ih * iw * ic + kh * kw * ic
+    oc, kh, kw, _ = shape(g, node.inputs[1])
+    if _conv_sse(node, g):
+        return ih * iw * ic + kh * kw * ic
+    return _gemm_scratch(ih * iw * ic, oc, kh * kw * ic)
+
+
+def _conv_task_scratch(node, g) -> int:
+    _, kh, kw, ic = shape(g, node.inputs[1])
+    return 0 if _conv_sse(node, g) else QL._gemm_scratch(kh * kw * ic)
 
 
 def _conv_h(node, g, e):
@@ -131,14 +188,13 @@ def _conv_h(node, g, e):
     if not per_channel:
         scales = np.full(oc, scales[0], np.float32)
     params = QP.struct(e, "HybridConvParams", {
-        **conv_geometry(node, g), "asymmetric": int(per_channel),
-        # TFLite's per-tensor path multiplies with its SSE kernel unless out_c % 4 == 0
-        # (then ruy's GEMM, exact); the per-channel path always with ruy's GEMM
-        "sse_dot": int(not per_channel and oc % 4 != 0 and Q.hybrid_sse_dot_differs(weights)),
-        "lo": lo, "hi": hi})
-    return (f"dlcoder_rt::conv2d_hybrid({params}, {e.src(x)}, {e.weights(weights)}, "
-            f"{e.weights(Q.hybrid_sse_row_sums(weights))}, {e.weights(scales)}, "
-            f"{_bias_arg(e, g, node, oc)}, {e.dst(y)}, {e.scratch('int8_t')});")
+        **conv_geometry(node, g), "asymmetric": int(per_channel), "lo": lo, "hi": hi})
+    if _conv_sse(node, g):
+        return (f"dlcoder_rt::conv2d_hybrid_sse({params}, {e.src(x)}, {e.weights(weights)}, "
+                f"{e.weights(Q.hybrid_sse_row_sums(weights))}, {e.weights(scales)}, "
+                f"{_bias_arg(e, g, node, oc)}, {e.dst(y)}, {e.scratch('int8_t')});")
+    return (f"dlcoder_rt::conv2d_hybrid({e.par()}, {params}, {e.src(x)}, "
+            f"{_gemm_constants(g, node, weights, scales, e)}, {e.dst(y)}, {e.scratch('void')});")
 
 
 # ---- DEPTHWISE_CONV_2D -------------------------------------------------------------------
@@ -154,26 +210,35 @@ def _check_dw(node, g):
 
 
 def _dw_scratch(node, g) -> int:
+    """The quantized image, the folded bias and two scales, then the int8 kernels' scratch
+    (qhybrid.h)."""
     _, ih, iw, ic = shape(g, node.inputs[0])
     oc = shape(g, node.inputs[1])[3]
-    return (ih * iw * ic + 3) // 4 * 4 + 4 * oc
+    return QL._round_up(ih * iw * ic, 64) + 3 * 4 * QL._round_up(oc, QD.LANES) + QD._dw_scratch(node, g)
 
 
 def _depthwise_h(node, g, e):
     x, w, y = node.inputs[0], node.inputs[1], node.outputs[0]
     oc = shape(g, w)[3]
     lo, hi = _bounds(node, _FMAX)
+    # TFLite's vector loop takes the channels in groups of 4 (its scalar loop, the rest,
+    # multiplies by the scales the other way round)
     params = QP.struct(e, "HybridDepthwiseParams", {**conv_geometry(node, g, depthwise=True),
-                                                    "lo": lo, "hi": hi})
-    return (f"dlcoder_rt::depthwise_conv2d_hybrid({params}, {e.src(x)}, "
-            f"{e.weights(g.tensors[w].data)}, {e.weights(Q.hybrid_weight_scales(g.tensors[w], oc))}, "
-            f"{_bias_arg(e, g, node, oc)}, {e.dst(y)}, {e.scratch('int8_t')});")
+                                                    "vec_channels": oc // 4 * 4, "lo": lo, "hi": hi})
+    packed, wt, lanes = QD.pack_weights(g.tensors[w].data)
+    lane_sums = QD._wrap32(wt.sum(0))[lanes]
+    bias = _bias(g, node, oc)
+    bias = np.zeros(oc, np.float32) if bias is None else bias
+    scales = Q.hybrid_weight_scales(g.tensors[w], oc).astype(np.float32)
+    return (f"dlcoder_rt::depthwise_conv2d_hybrid({e.par()}, {params}, {e.src(x)}, {e.weights(packed)}, "
+            f"{e.weights(lane_sums)}, {e.weights(QD.fit_lanes(scales, oc))}, {e.weights(QD.fit_lanes(bias, oc))}, "
+            f"{e.dst(y)}, {e.scratch('void')});")
 
 
 _DTYPES = frozenset({"float32", "int8"})
 register("FULLY_CONNECTED", header="qhybrid.h", dtypes=_DTYPES, check=_check_fc, scratch=_fc_scratch,
-         variant="hybrid")(_fc_h)
+         task_scratch=_fc_task_scratch, variant="hybrid")(_fc_h)
 register("CONV_2D", header="qhybrid.h", dtypes=_DTYPES, check=_check_conv, scratch=_conv_scratch,
-         variant="hybrid")(_conv_h)
+         task_scratch=_conv_task_scratch, variant="hybrid")(_conv_h)
 register("DEPTHWISE_CONV_2D", header="qhybrid.h", dtypes=_DTYPES, check=_check_dw, scratch=_dw_scratch,
-         variant="hybrid")(_depthwise_h)
+         task_scratch=QD._dw_scratch, variant="hybrid")(_depthwise_h)
