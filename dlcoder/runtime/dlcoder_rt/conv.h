@@ -135,7 +135,7 @@ inline void transpose_conv2d_f32(const TransposeConvParams& p, const float* in,
 inline void conv2d_1x1_f32(const Parallel& par, const ConvParams& p, const float* in,
                            const float* packed, const float* bias, const float* res, float* out) {
   const GemmParams g{p.batch * p.out_h * p.out_w, p.out_c, p.in_c, p.in_c, p.out_c, p.act, p.post,
-                     res, p.out_c, p.res_act};
+                     res, p.out_c, p.res_act, 0};
   gemm_f32(par, g, in, packed, bias, out);
 }
 

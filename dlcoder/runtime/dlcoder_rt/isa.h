@@ -9,7 +9,18 @@
 
 #if defined(__x86_64__) || defined(_M_X64)
 #define DLCODER_RT_X86 1
+// GCC before 13 warns inside its own AVX-512 headers (the self-initialised __Y of
+// _mm512_undefined_*, GCC bug 105593) wherever the kernels inline them; the warnings
+// belong to those header lines, so they are silenced where the headers are read.
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
+#pragma GCC diagnostic pop
+#else
+#include <immintrin.h>
+#endif
 #if defined(__linux__) && (defined(__clang__) || __GNUC__ >= 11)
 // AMX: intrinsics in the compiler, and a way to ask Linux for the tile data state
 #define DLCODER_RT_AMX 1

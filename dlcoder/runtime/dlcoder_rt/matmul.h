@@ -55,7 +55,7 @@ inline void fully_connected_f32_gemm(const Parallel& par, const FullyConnectedPa
                                      const float* in, const float* packed, const float* bias,
                                      const float* res, float* out) {
   const GemmParams g{p.batch, p.out_depth, p.in_depth, p.in_depth, p.out_depth, p.act, p.post,
-                     res, p.out_depth, p.res_act};
+                     res, p.out_depth, p.res_act, 0};
   gemm_f32(par, g, in, packed, bias, out);
 }
 

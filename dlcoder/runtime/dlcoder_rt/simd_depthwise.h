@@ -243,10 +243,10 @@ inline void conv_chain(const ConvParams* pw, const DepthwiseParams& dw, const Co
   const int64_t in_row = int64_t{dw.in_w} * dw.in_c, dw_row = int64_t{dw.out_w} * dw.out_c;
   float* ring = scratch;
   float* dw_buf = scratch + (pw != nullptr ? steps.slots * in_row : 0);
-  GemmParams gpw = pw != nullptr ? GemmParams{pw->out_w, pw->out_c, pw->in_c, pw->in_c, pw->out_c, pw->act, pw->post}
+  GemmParams gpw = pw != nullptr ? GemmParams{pw->out_w, pw->out_c, pw->in_c, pw->in_c, pw->out_c, pw->act, pw->post, nullptr, 0, {}, 0}
                                  : GemmParams{};
   GemmParams gpj = pj != nullptr ? GemmParams{pj->out_w, pj->out_c, pj->in_c, pj->in_c, pj->out_c, pj->act, pj->post,
-                                              nullptr, pj->out_c, pj->res_act}
+                                              nullptr, pj->out_c, pj->res_act, 0}
                                  : GemmParams{};
   const int64_t x_row = pw != nullptr ? int64_t{pw->in_w} * pw->in_c : in_row;
   const int64_t out_row = pj != nullptr ? int64_t{pj->out_w} * pj->out_c : dw_row;

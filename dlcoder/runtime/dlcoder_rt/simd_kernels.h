@@ -275,7 +275,7 @@ inline void conv2d_implicit(std::integral_constant<int, kRS>, const ConvParams& 
                             const float* res, float* out, float* scratch, int64_t r0, int64_t r1) {
   const int32_t kdim = p.k_h * p.k_w * p.in_c;
   const int32_t panels = (p.out_c + 15) / 16;
-  const GemmParams g{0, p.out_c, kdim, kdim, p.out_c, p.act, p.post, nullptr, p.out_c, p.res_act};
+  const GemmParams g{0, p.out_c, kdim, kdim, p.out_c, p.act, p.post, nullptr, p.out_c, p.res_act, 0};
   // the residual's bytes for output pixel (row r, column x)
   auto res_at = [&](int64_t r, int32_t x) { return res == nullptr ? nullptr : res + (r * p.out_w + x) * p.out_c; };
   if (band_koff != nullptr) {
@@ -303,9 +303,9 @@ inline void conv2d_implicit(std::integral_constant<int, kRS>, const ConvParams& 
   auto gathered = [&](int64_t r, int32_t b, int32_t oy, int32_t x0, int32_t x1, float* out_row) {
     for (int32_t s0 = x0; s0 < x1; s0 += kMR) {
       const int32_t n = x1 - s0 < kMR ? x1 - s0 : kMR;
-      for (int32_t r = 0; r < n; ++r) {
-        float* row = scratch + int64_t{r} * kdim;
-        const int32_t ox = s0 + r;
+      for (int32_t i = 0; i < n; ++i) {
+        float* row = scratch + int64_t{i} * kdim;
+        const int32_t ox = s0 + i;
         for (int32_t ky = 0; ky < p.k_h; ++ky) {
           const int32_t iy = oy * p.stride_h - p.pad_top + ky * p.dil_h;
           for (int32_t kx = 0; kx < p.k_w; ++kx) {
