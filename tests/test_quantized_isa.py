@@ -64,7 +64,7 @@ CASES = {
     "fc_u8_ties_r5_k23_c19": (FC, (np.uint8, 5, 23, 19, "NONE", False, False), {"ties": True}),
     # the AMX kernels' edges (simd_qamx.h): k in two blocks of 48 read in place, 49 rows (17
     # copied), channels in a panel pair and a lone panel; k 160 in four blocks of 40 with
-    # ties; k 68, which goes to VNNI; rows past 32 with k not a multiple of 4
+    # ties; k 68, packed as 72; rows past 32 with k not a multiple of 4
     "conv_i8_1x1_k96_c40": (CONV, (np.int8, (1, 7, 7, 96), (40, 1, 1, 96), (1, 1), (1, 1), "VALID", "RELU6",
                                    True, False), {}),
     "conv_i8_ties_1x1_k160_c33": (CONV, (np.int8, (2, 5, 4, 160), (33, 1, 1, 160), (1, 1), (1, 1), "VALID",

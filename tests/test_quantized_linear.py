@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from dlcoder import compiler, verify as V
+from dlcoder.ops import qlinear as QL
 from support import TESTS, run_ours
 
 sys.path.insert(0, str(TESTS / "models"))
@@ -91,8 +92,11 @@ CONV_CASES = {
                             False),
     # k 160: four blocks of 40; 30 rows, all copied; batch 2
     "conv_i8_1x1_k160_b2": (np.int8, (2, 5, 3, 160), (33, 1, 1, 160), (1, 1), (1, 1), "VALID", "NONE", True, False),
-    # k 68 (17 groups of 4): no even blocking, the VNNI kernels instead
+    # k 68 (17 groups of 4, which no block size divides): packed as 72, copied (not read in
+    # place) with zeros past k
     "conv_i8_1x1_k68": (np.int8, (1, 4, 5, 68), (9, 1, 1, 68), (1, 1), (1, 1), "VALID", "NONE", False, False),
+    # a 7x7 stride-2 stem on 3 channels (ResNet, DenseNet): k 147 packed as 156
+    "conv_i8_7x7_s2_cin3": (np.int8, (1, 19, 21, 3), (16, 7, 7, 3), (2, 2), (1, 1), "SAME", "RELU", True, False),
     # mobilenet's first layer: 3 channels, stride 2, kernel rows inside the input copied whole
     "conv_i8_3x3_s2_cin3_w37": (np.int8, (1, 15, 37, 3), (16, 3, 3, 3), (2, 2), (1, 1), "SAME", "RELU6", True,
                                 False),
@@ -275,6 +279,23 @@ def test_amx_requantization_is_exact(tmp_path):
                    check=True)
     run = subprocess.run([str(exe)], capture_output=True, text=True)
     assert run.returncode == 0 and run.stdout.strip() == "0", run.stdout
+
+
+def test_packed_k_is_the_kernels(tmp_path):
+    """ops/qlinear.py packs the weights to packed_k(k) rows of k; the kernels step through
+    qgemm_kp(k): the two must agree for every k."""
+    import subprocess
+    from support import ROOT
+    src, exe = tmp_path / "kp.cc", tmp_path / "kp"
+    src.write_text('#include "dlcoder_rt/simd_qlinear.h"\n#include <cstdio>\n'
+                   'int main() { for (int k = 1; k <= 5000; ++k) std::printf("%d\\n", dlcoder_rt::qgemm_kp(k)); }\n')
+    subprocess.run(["c++", "-std=c++17", "-O2", f"-I{ROOT / 'dlcoder' / 'runtime'}", str(src), "-o", str(exe)],
+                   check=True)
+    ours = [int(v) for v in subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()]
+    want = [QL.packed_k(k) for k in range(1, 5001)]
+    assert ours == want
+    assert QL.packed_k(147) == 156 and QL.packed_k(68) == 72 and QL.packed_k(96) == 96
+    assert all(QL._amx_block(kp) > 0 for kp in want[:200])
 
 
 def test_without_bias(tmp_path):

@@ -36,12 +36,26 @@ def _pad(v: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+def _amx_block(kp: int) -> int:
+    """simd_qlinear.h's amx_block: bytes per k block of the AMX kernels, or 0."""
+    groups = kp // GROUP
+    least = -(-groups // 16)
+    return next((groups // nb * GROUP for nb in range(least, 2 * least + 1) if groups % nb == 0), 0)
+
+
+def packed_k(k: int) -> int:
+    """simd_qlinear.h's qgemm_kp: k padded to GROUP, and on to a length the AMX kernels can
+    block when that adds at most an eighth."""
+    kp = _round_up(max(k, 1), GROUP)
+    return next((p for p in range(kp, kp + kp // 8 + 1, GROUP) if _amx_block(p) > 0), kp)
+
+
 def pack_panels(w2d: np.ndarray) -> np.ndarray:
     """Weights [out_c][k] as the GEMM kernels read them (simd_qlinear.h): panels of PANEL
-    output channels, k padded to a multiple of GROUP, [panels][kp / GROUP][PANEL][GROUP];
-    zeros in the padding. The same for every instruction set."""
+    output channels, k padded to packed_k(k), [panels][kp / GROUP][PANEL][GROUP]; zeros in
+    the padding. The same for every instruction set."""
     oc, k = w2d.shape
-    ocp, kp = _round_up(oc, PANEL), _round_up(max(k, 1), GROUP)
+    ocp, kp = _round_up(oc, PANEL), packed_k(k)
     full = np.zeros((ocp, kp), w2d.dtype)
     full[:oc, :k] = w2d
     return np.ascontiguousarray(
@@ -72,7 +86,7 @@ def _gemm_constants(g, node, w2d: np.ndarray, x: int, w: int, y: int, e) -> str:
 
 def _gemm_scratch(k: int) -> int:
     """Bytes of one task's A rows (qlinear.h)."""
-    kp = _round_up(max(k, 1), GROUP)
+    kp = packed_k(k)
     return max(MAX_ROWS * kp * 2, AMX_ROWS * kp + AMX_SLACK)
 
 

@@ -13,8 +13,9 @@
 //
 // Layouts (the same for every instruction set, scalar included):
 //   CONV_2D / FULLY_CONNECTED weights: [panels][kp / 4][16][4] (W), output channels in
-//     panels of kQPanel = 16, k = k_h * k_w * in_c (in that order) padded to kp, a multiple
-//     of kQGroup = 4, in groups of 4 consecutive k per channel; zeros in the padding.
+//     panels of kQPanel = 16, k = k_h * k_w * in_c (in that order) padded to kp =
+//     qgemm_kp(k) (a multiple of kQGroup = 4 that the AMX kernels can block), in groups of 4
+//     consecutive k per channel; zeros in the padding.
 //     bias_u, bias_s, mult, shift: padded to whole panels.
 // Scratch (per task): the kernels' A rows, the larger of kQMaxRows * kp * 2 bytes and
 // kQAmxRows * kp + kQAmxSlack bytes (AMX).
@@ -35,7 +36,7 @@ namespace dlcoder_rt {
 template <typename W>
 inline bool use_amx(int64_t rows, int32_t k) {
   return sizeof(W) == 1 && rows > 2 && qlinear_path<W>() == QPath::kAmx &&
-         amx_block((k + kQGroup - 1) / kQGroup * kQGroup) > 0;
+         amx_block(qgemm_kp(k)) > 0;
 }
 
 // The GEMM of CONV_2D with the epilogue `args` (QRequantArgs: y of Q; QFloatArgs: float y).

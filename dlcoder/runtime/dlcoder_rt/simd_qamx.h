@@ -13,9 +13,9 @@
 //
 // Every k block of a GEMM has the same size (the tile shapes are fixed per task by one
 // tile configuration): kp split into nb blocks of kp / nb bytes, nb the least count of at
-// most 64 bytes that divides kp evenly. Where that needs more than twice the blocks of
-// 64-byte steps (kp / 4 with a large prime factor) amx_block says no and the VNNI
-// kernels run instead. Integer sums are exact (wrapping) in any order, so the results are
+// most 64 bytes that divides kp evenly. The generator pads k to such a kp where that
+// costs little (qgemm_kp, simd_qlinear.h); where it would not, amx_block says no and the
+// VNNI kernels run instead. Integer sums are exact (wrapping) in any order, so the results are
 // the VNNI kernels' bytes.
 //
 // Requantization (multiply_by_quantized_multiplier<kUp>, requantize.h), with x' = x
@@ -37,15 +37,6 @@ constexpr int32_t kQAmxSlack = 64;  // bytes past them that the copies may write
 
 // Bytes of the A buffer of the AMX kernels.
 constexpr int32_t amx_buffer(int32_t kp) { return kQAmxRows * kp + kQAmxSlack; }
-
-// The k block of the AMX kernels for kp (a multiple of 4): bytes per block, or 0 where
-// the blocks would be too many (see above).
-inline int32_t amx_block(int32_t kp) {
-  const int32_t groups = kp / kQGroup, least = (groups + 15) / 16;
-  for (int32_t nb = least; nb <= 2 * least; ++nb)
-    if (groups % nb == 0) return groups / nb * kQGroup;
-  return 0;
-}
 
 }  // namespace dlcoder_rt
 
@@ -248,7 +239,7 @@ template <bool kSigned, typename Args, typename Y, typename RowsAt>
 inline void gemm(const Parallel& par, int64_t rows, int32_t k, int32_t out_c, const int8_t* w, const Args& args,
                  Y* y, uint8_t* scratch, const RowsAt& rows_at) {
   const int32_t* bias = kSigned ? args.bias_s : args.bias_u;
-  const int32_t kp = (k + kQGroup - 1) / kQGroup * kQGroup, bk = amx_block(kp);
+  const int32_t kp = qgemm_kp(k), bk = amx_block(kp);
   const int64_t blocks = (rows + kQAmxRows - 1) / kQAmxRows;
   const int32_t pairs = (out_c + 2 * kQPanel - 1) / (2 * kQPanel);
   const bool by_rows = blocks >= par.threads;
@@ -303,7 +294,7 @@ inline void gemm(const Parallel& par, int64_t rows, int32_t k, int32_t out_c, co
 template <typename Q, typename Args, typename Y>
 inline void conv2d(const Parallel& par, const QConvParams& p, const Q* x, const int8_t* w, const Args& args, Y* y,
                    void* scratch) {
-  const int32_t k = p.k_h * p.k_w * p.in_c, kp = (k + kQGroup - 1) / kQGroup * kQGroup;
+  const int32_t k = p.k_h * p.k_w * p.in_c, kp = qgemm_kp(k);
   const int64_t rows = int64_t{p.batch} * p.out_h * p.out_w;
   const bool direct = p.k_h == 1 && p.k_w == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 &&
                       p.pad_left == 0 && p.in_h == p.out_h && p.in_w == p.out_w && k == kp;
@@ -359,7 +350,7 @@ inline void conv2d(const Parallel& par, const QConvParams& p, const Q* x, const 
 template <typename Q, typename Args, typename Y>
 inline void fully_connected(const Parallel& par, const QFullyConnectedParams& p, const Q* x, const int8_t* w,
                             const Args& args, Y* y, void* scratch) {
-  const int32_t kp = (p.k + kQGroup - 1) / kQGroup * kQGroup;
+  const int32_t kp = qgemm_kp(p.k);
   const Q* end = x + int64_t{p.rows} * p.k;
   gemm<std::is_signed<Q>::value>(par, int64_t{p.rows}, p.k, p.out_c, w, args, y, static_cast<uint8_t*>(scratch),
                                  [&](int64_t r0, int m, uint8_t* buf, int64_t* lda) -> const void* {

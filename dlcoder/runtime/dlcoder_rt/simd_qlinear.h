@@ -33,6 +33,28 @@ constexpr int32_t kQPanel = 16;    // output channels per weight panel
 constexpr int32_t kQGroup = 4;     // consecutive k per int32 lane of a panel
 constexpr int32_t kQMaxRows = 12;  // A rows a GEMM kernel fills at once (scratch: kQMaxRows * kp * 2 bytes)
 
+// The k block of the AMX kernels (simd_qamx.h) for kp (a multiple of kQGroup): bytes per
+// block, the least number of blocks of at most 64 bytes that divides kp evenly, or 0
+// where that would take more than twice the blocks of 64 bytes (kp / 4 with a large prime
+// factor).
+constexpr int32_t amx_block(int32_t kp) {
+  const int32_t groups = kp / kQGroup, least = (groups + 15) / 16;
+  for (int32_t nb = least; nb <= 2 * least; ++nb)
+    if (groups % nb == 0) return groups / nb * kQGroup;
+  return 0;
+}
+
+// The k of the packed weights (and of the kernels' A rows): k rounded up to kQGroup, and
+// on to the next length the AMX kernels can block when that adds at most an eighth, with
+// zero weights in the padding (a 7x7 stem on 3 channels, k 147, packs as 156 instead of
+// 148, whose 37 groups no block size divides). ops/qlinear.py: packed_k.
+constexpr int32_t qgemm_kp(int32_t k) {
+  const int32_t kp = (std::max(k, 1) + kQGroup - 1) / kQGroup * kQGroup;
+  for (int32_t p = kp; p <= kp + kp / 8; p += kQGroup)
+    if (amx_block(p) > 0) return p;
+  return kp;
+}
+
 struct QConvParams {
   int32_t batch, in_h, in_w, in_c;
   int32_t out_h, out_w, out_c;

@@ -59,7 +59,7 @@ template <typename Q, typename W, typename Args, typename Y>
 inline void conv2d(const Parallel& par, const QConvParams& p, const Q* x, const W* w, const Args& args, Y* y,
                    void* scratch) {
   const int32_t k = p.k_h * p.k_w * p.in_c;
-  const QGemmArgs g{(k + kQGroup - 1) / kQGroup * kQGroup, p.out_c};
+  const QGemmArgs g{qgemm_kp(k), p.out_c};
   const bool direct = p.k_h == 1 && p.k_w == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 &&
                       p.pad_left == 0 && p.in_h == p.out_h && p.in_w == p.out_w;
   const A pad = static_cast<A>(static_cast<uint8_t>(static_cast<uint8_t>(p.in_zp) ^ kQFlip<Q> ^ K::kAXor));
@@ -90,7 +90,7 @@ inline void conv2d(const Parallel& par, const QConvParams& p, const Q* x, const 
 template <typename Q, typename W, typename Args, typename Y>
 inline void fully_connected(const Parallel& par, const QFullyConnectedParams& p, const Q* x, const W* w,
                             const Args& args, Y* y, void* scratch) {
-  const QGemmArgs g{(p.k + kQGroup - 1) / kQGroup * kQGroup, p.out_c};
+  const QGemmArgs g{qgemm_kp(p.k), p.out_c};
   gemm_rows(par, int64_t{p.rows}, p.k, g, w, args, y, static_cast<A*>(scratch),
             [&](int64_t i, A* dst) { to_a(x + i * p.k, p.k, dst); });
 }
