@@ -88,10 +88,10 @@ def _panels(v: np.ndarray) -> np.ndarray:
     return QL._pad(v, QL._round_up(v.size, QL.PANEL))
 
 
-def _gemm_scratch(n: int, oc: int, k: int) -> int:
+def _gemm_scratch(n: int, oc: int, k: int, rows: int) -> int:
     """Bytes of a GEMM op's scratch (qhybrid.h HybridGemmScratch): the quantized row of n
-    values, the fold of oc channels, the GEMM's task scratch of k."""
-    return QL._round_up(n, 64) + 3 * 4 * QL._round_up(oc, QL.PANEL) + QL._gemm_scratch(k)
+    values, the fold of oc channels, the GEMM's task scratch of rows x k."""
+    return QL._round_up(n, 64) + 3 * 4 * QL._round_up(oc, QL.PANEL) + QL._gemm_scratch(k, rows)
 
 
 def _gemm_constants(g, node, w2d: np.ndarray, scales: np.ndarray, e) -> str:
@@ -116,11 +116,11 @@ def _fc_sse(node, g) -> bool:
 
 def _fc_scratch(node, g) -> int:
     units, depth = shape(g, node.inputs[1])
-    return depth if _fc_sse(node, g) else _gemm_scratch(depth, units, depth)
+    return depth if _fc_sse(node, g) else _gemm_scratch(depth, units, depth, 1)  # one GEMM per row
 
 
 def _fc_task_scratch(node, g) -> int:
-    return 0 if _fc_sse(node, g) else QL._gemm_scratch(shape(g, node.inputs[1])[1])
+    return 0 if _fc_sse(node, g) else QL._gemm_scratch(shape(g, node.inputs[1])[1], 1)
 
 
 def _fc_h(node, g, e):
@@ -170,12 +170,14 @@ def _conv_scratch(node, g) -> int:
     oc, kh, kw, _ = shape(g, node.inputs[1])
     if _conv_sse(node, g):
         return ih * iw * ic + kh * kw * ic
-    return _gemm_scratch(ih * iw * ic, oc, kh * kw * ic)
+    _, oh, ow, _ = shape(g, node.outputs[0])
+    return _gemm_scratch(ih * iw * ic, oc, kh * kw * ic, oh * ow)  # one GEMM per image
 
 
 def _conv_task_scratch(node, g) -> int:
     _, kh, kw, ic = shape(g, node.inputs[1])
-    return 0 if _conv_sse(node, g) else QL._gemm_scratch(kh * kw * ic)
+    _, oh, ow, _ = shape(g, node.outputs[0])
+    return 0 if _conv_sse(node, g) else QL._gemm_scratch(kh * kw * ic, oh * ow)
 
 
 def _conv_h(node, g, e):

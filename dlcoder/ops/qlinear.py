@@ -84,10 +84,13 @@ def _gemm_constants(g, node, w2d: np.ndarray, x: int, w: int, y: int, e) -> str:
             f"{QP.requant_arrays(e, mult, shift)}")
 
 
-def _gemm_scratch(k: int) -> int:
-    """Bytes of one task's A rows (qlinear.h)."""
+def _gemm_scratch(k: int, rows: int) -> int:
+    """Bytes of one task's A rows (qlinear.h) for a GEMM of `rows` x k: up to MAX_ROWS rows
+    of int16 (the SIMD kernels), or for more than 2 rows (use_amx) the AMX kernels' one or
+    two tiles of 16 rows (amx_buffer)."""
     kp = packed_k(k)
-    return max(MAX_ROWS * kp * 2, AMX_ROWS * kp + AMX_SLACK)
+    amx = (AMX_ROWS if rows > AMX_ROWS // 2 else AMX_ROWS // 2) * kp + AMX_SLACK if rows > 2 else 0
+    return max(min(rows, MAX_ROWS) * kp * 2, amx)
 
 
 def _check(node, g, weight_axis: int):
@@ -142,7 +145,8 @@ def _check_conv(node, g):
 
 def _conv_scratch(node, g) -> int:
     _, kh, kw, ic = shape(g, node.inputs[1])
-    return _gemm_scratch(kh * kw * ic)
+    n, oh, ow, _ = shape(g, node.outputs[0])
+    return _gemm_scratch(kh * kw * ic, n * oh * ow)
 
 
 def _conv_q(node, g, e):
@@ -175,7 +179,8 @@ def _fc_q(node, g, e):
 
 
 def _fc_scratch(node, g) -> int:
-    return _gemm_scratch(shape(g, node.inputs[1])[1])
+    depth = shape(g, node.inputs[1])[1]
+    return _gemm_scratch(depth, g.tensors[node.inputs[0]].size // depth)
 
 
 _DTYPES = frozenset({"int8", "uint8", "int32"})

@@ -17,8 +17,8 @@
 //     qgemm_kp(k) (a multiple of kQGroup = 4 that the AMX kernels can block), in groups of 4
 //     consecutive k per channel; zeros in the padding.
 //     bias_u, bias_s, mult, shift: padded to whole panels.
-// Scratch (per task): the kernels' A rows, the larger of kQMaxRows * kp * 2 bytes and
-// kQAmxRows * kp + kQAmxSlack bytes (AMX).
+// Scratch (per task): the kernels' A rows, the larger of min(rows, kQMaxRows) * kp * 2
+// bytes and, for more than 2 rows, amx_buffer(kp, rows) (simd_qamx.h).
 //
 // Requantization rounds as TFLite's kernels do (requantize.h): half up on every channel.
 #pragma once

@@ -35,8 +35,11 @@ namespace dlcoder_rt {
 constexpr int32_t kQAmxRows = 32;   // A rows per block of the AMX kernels (two tiles)
 constexpr int32_t kQAmxSlack = 64;  // bytes past them that the copies may write (copy_row)
 
-// Bytes of the A buffer of the AMX kernels.
-constexpr int32_t amx_buffer(int32_t kp) { return kQAmxRows * kp + kQAmxSlack; }
+// Bytes of the A buffer of the AMX kernels for a GEMM of `rows` rows: one tile of 16 rows,
+// or two (kQAmxRows).
+constexpr int32_t amx_buffer(int32_t kp, int64_t rows) {
+  return (rows > kQAmxRows / 2 ? kQAmxRows : kQAmxRows / 2) * kp + kQAmxSlack;
+}
 
 }  // namespace dlcoder_rt
 
@@ -229,7 +232,7 @@ inline void epilogue(const int32_t* c, int m, int32_t c0, int32_t out_c, const Q
 
 // The GEMM of rows x out_c outputs (row stride out_c) over rows of A that `rows_at(r0, m,
 // buf, &lda)` provides, kQAmxRows at a time: a pointer to row r0 and its row stride,
-// either in the input itself or in `buf` (amx_buffer(kp) bytes) that it fills. Task t
+// either in the input itself or in `buf` (amx_buffer(kp, rows) bytes) that it fills. Task t
 // computes row blocks (or, with fewer row blocks than tasks, panel pairs) of its range,
 // each output with the same instructions whatever the split. The epilogue of one block of
 // tiles runs after the next block's tile instructions are issued, so that the tile unit
@@ -247,7 +250,7 @@ inline void gemm(const Parallel& par, int64_t rows, int32_t k, int32_t out_c, co
   const int64_t work = rows * out_c * (16 + k / 16);
   parallel_ranges(par, by_rows ? blocks : pairs, work, [&](int32_t t, int64_t lo_u, int64_t hi_u) {
     uint8_t* buf = par.scratch(scratch, t);
-    std::memset(buf, 0, size_t(amx_buffer(kp)));
+    std::memset(buf, 0, size_t(amx_buffer(kp, rows)));
     const int64_t b0 = by_rows ? lo_u : 0, b1 = by_rows ? hi_u : blocks;
     const int32_t p0 = by_rows ? 0 : static_cast<int32_t>(lo_u);
     const int32_t p1 = by_rows ? pairs : static_cast<int32_t>(hi_u);

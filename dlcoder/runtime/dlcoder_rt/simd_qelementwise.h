@@ -6,15 +6,14 @@
 // vector body or its scalar code), each operand read with stride 1 or broadcast (stride 0),
 // in int32 lanes, element by element the functor's integers:
 //   x * multiplier * 2^shift, the fixed-point multiply of requantize.h, is
-//     h = SRDHM(x << left, m) = floor((x * m + 2^30) / 2^31) (m > 0 never saturates): two
-//         64-bit products per pair of lanes (even lanes, then odd shifted down);
-//     then h / 2^rs rounded as the op's step asks, one formula for the three roundings:
-//         floor((floor((h - n) / 2^r1) + radd) / 2^radd), which is
-//           half away from zero (rounding_divide_by_pot): n = [h < 0], r1 = rs - 1, radd 1
-//             (h - n + 2^(rs-1) over 2^rs, with no sum that can overflow);
-//           floor (the vector bodies' vshl by a negative count): n = 0, r1 = rs, radd 0;
-//           none (rs = 0): n = 0, r1 = 0, radd 0;
-//         n = h >> 31 logically, shifted by 32 (giving 0) where it must be 0.
+//     h = SRDHM(x << left, m) = floor((x * m + 2^30) / 2^31) (m > 0 never saturates), then
+//     h / 2^rs rounded as the op's step asks: half away from zero (rounding_divide_by_pot),
+//     floored (the vector bodies' vshl by a negative count), or not at all (rs = 0). The
+//     floors nest, so each is one rounding of the 64-bit product (V::mul_round):
+//       floor((x * m + 2^30) / 2^(31 + rs))                          floor, none;
+//       floor((x * m + 2^30 + 2^(30 + rs) - n) / 2^(31 + rs))        half away, rs > 0,
+//     with n = 2^31 where h < 0, i.e. x * m < -2^30: two 64-bit products per pair of lanes
+//     (even lanes, then the odd ones moved down), one shift per 64-bit lane.
 //   A broadcast operand's scaled value is computed once by the functor's scalar code.
 //
 // One namespace per instruction set (avx512: AVX-512 F+BW+VL, 16 lanes; avx2: 8 lanes),
@@ -30,18 +29,19 @@ namespace dlcoder_rt {
 
 // The rounding of one fixed-point step in the vector kernels' form (see the top of the file).
 struct QRescale {
-  int32_t mult, left, right, nshift, r1, radd;
+  int32_t mult, left, right, rs;
+  bool away;  // half away from zero (rs > 0), else floored
 };
 
 // x * mult * 2^shift as multiply_by_quantized_multiplier (half away from zero).
 inline QRescale qrescale_away(int32_t mult, int32_t shift) {
   const int32_t rs = shift > 0 ? 0 : -shift;
-  return {mult, shift > 0 ? shift : 0, 0, rs > 0 ? 31 : 32, rs > 0 ? rs - 1 : 0, rs > 0 ? 1 : 0};
+  return {mult, shift > 0 ? shift : 0, 0, rs, rs > 0};
 }
 
 // SRDHM(x << left (or >> right), mult), then floored by 2^rs.
 inline QRescale qrescale_floor(int32_t mult, int32_t left, int32_t right, int32_t rs) {
-  return {mult, left, right, 32, rs, 0};
+  return {mult, left, right, rs, false};
 }
 
 }  // namespace dlcoder_rt
@@ -67,14 +67,22 @@ struct I512 {
   static T max(T a, T b) { return _mm512_max_epi32(a, b); }
   static T sllv(T a, T n) { return _mm512_sllv_epi32(a, n); }
   static T srav(T a, T n) { return _mm512_srav_epi32(a, n); }
-  static T srlv(T a, T n) { return _mm512_srlv_epi32(a, n); }
-  // floor((x * m + 2^30) / 2^31) for m > 0: the even lanes' 64-bit sums shifted down to
-  // their low halves, the odd lanes' (moved to even places) doubled into their high halves
-  static T srdhm(T x, T m) {
-    const __m512i nudge = _mm512_set1_epi64(int64_t{1} << 30);
-    const __m512i even = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, m), nudge), 31);
-    const __m512i odd = _mm512_add_epi64(_mm512_mul_epi32(_mm512_shuffle_epi32(x, _MM_PERM_DDBB), m), nudge);
-    return _mm512_mask_blend_epi32(0xAAAA, even, _mm512_add_epi64(odd, odd));
+  static T set1_64(int64_t x) { return _mm512_set1_epi64(x); }
+  // floor((x * m + c - (away and x * m < -2^30 ? 2^31 : 0)) / 2^s) per lane, the whole
+  // fixed-point step in one rounding (see the top): 64-bit products of the even lanes and
+  // of the odd ones moved down, arithmetic shifts, the low halves kept
+  static T mul_round(T x, T m, T c, T s, bool away) {
+    const __m512i pe = _mm512_mul_epi32(x, m);
+    const __m512i po = _mm512_mul_epi32(_mm512_shuffle_epi32(x, _MM_PERM_DDBB), m);
+    __m512i ce = c, co = c;
+    if (away) {
+      const __m512i low = _mm512_set1_epi64(-(int64_t{1} << 30)), half = _mm512_set1_epi64(int64_t{1} << 31);
+      ce = _mm512_mask_sub_epi64(c, _mm512_cmplt_epi64_mask(pe, low), c, half);
+      co = _mm512_mask_sub_epi64(c, _mm512_cmplt_epi64_mask(po, low), c, half);
+    }
+    const __m512i e = _mm512_srav_epi64(_mm512_add_epi64(pe, ce), s);
+    const __m512i o = _mm512_srav_epi64(_mm512_add_epi64(po, co), s);
+    return _mm512_mask_blend_epi32(0xAAAA, e, _mm512_slli_epi64(o, 32));
   }
   static T add16(T a, T b) { return _mm512_add_epi16(a, b); }
   // two int32 vectors to one of int16, saturating (vqmovn) or wrapping (vmovn)
@@ -144,12 +152,24 @@ struct I256 {
   static T max(T a, T b) { return _mm256_max_epi32(a, b); }
   static T sllv(T a, T n) { return _mm256_sllv_epi32(a, n); }
   static T srav(T a, T n) { return _mm256_srav_epi32(a, n); }
-  static T srlv(T a, T n) { return _mm256_srlv_epi32(a, n); }
-  static T srdhm(T x, T m) {
-    const __m256i nudge = _mm256_set1_epi64x(int64_t{1} << 30);
-    const __m256i even = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(x, m), nudge), 31);
-    const __m256i odd = _mm256_add_epi64(_mm256_mul_epi32(_mm256_shuffle_epi32(x, 0xF5), m), nudge);
-    return _mm256_blend_epi32(even, _mm256_add_epi64(odd, odd), 0xAA);
+  static T set1_64(int64_t x) { return _mm256_set1_epi64x(x); }
+  // mul_round of I512 without 64-bit arithmetic shifts: |x * m + c| < 2^62, so adding 2^62
+  // makes it positive, a logical shift floors it, and 2^(62 - s) comes off again (in the
+  // low halves, all that is kept)
+  static T mul_round(T x, T m, T c, T s, bool away) {
+    const __m256i pe = _mm256_mul_epi32(x, m);
+    const __m256i po = _mm256_mul_epi32(_mm256_shuffle_epi32(x, 0xF5), m);
+    const __m256i bias = _mm256_set1_epi64x(int64_t{1} << 62);
+    __m256i ce = _mm256_add_epi64(c, bias), co = ce;
+    if (away) {
+      const __m256i low = _mm256_set1_epi64x(-(int64_t{1} << 30)), half = _mm256_set1_epi64x(int64_t{1} << 31);
+      ce = _mm256_sub_epi64(ce, _mm256_and_si256(_mm256_cmpgt_epi64(low, pe), half));
+      co = _mm256_sub_epi64(co, _mm256_and_si256(_mm256_cmpgt_epi64(low, po), half));
+    }
+    const __m256i e = _mm256_srlv_epi64(_mm256_add_epi64(pe, ce), s);
+    const __m256i o = _mm256_srlv_epi64(_mm256_add_epi64(po, co), s);
+    const __m256i back = _mm256_sllv_epi64(_mm256_set1_epi64x(1), _mm256_sub_epi64(_mm256_set1_epi64x(62), s));
+    return _mm256_blend_epi32(_mm256_sub_epi64(e, back), _mm256_slli_epi64(_mm256_sub_epi64(o, back), 32), 0xAA);
   }
   static T add16(T a, T b) { return _mm256_add_epi16(a, b); }
   static T pack16(T a, T b, bool wrap) {

@@ -4,18 +4,17 @@
 
 using T = V::T;
 
-// A QRescale in vectors.
+// A QRescale in vectors: its two roundings as one (V::mul_round, see the top).
 struct Rescale {
-  T mult, left, right, nshift, r1, radd;
-  bool shifted;
+  T mult, left, right, c, s;
+  bool shifted, away;
   explicit Rescale(const QRescale& r)
-      : mult(V::set1(r.mult)), left(V::set1(r.left)), right(V::set1(r.right)), nshift(V::set1(r.nshift)),
-        r1(V::set1(r.r1)), radd(V::set1(r.radd)), shifted(r.left != 0 || r.right != 0) {}
+      : mult(V::set1(r.mult)), left(V::set1(r.left)), right(V::set1(r.right)),
+        c(V::set1_64((int64_t{1} << 30) + (r.away ? int64_t{1} << (30 + r.rs) : 0))), s(V::set1_64(31 + r.rs)),
+        shifted(r.left != 0 || r.right != 0), away(r.away) {}
   T operator()(T x) const {
     if (shifted) x = V::srav(V::sllv(x, left), right);
-    const T h = V::srdhm(x, mult);
-    const T a = V::sub(h, V::srlv(h, nshift));
-    return V::srav(V::add(V::srav(a, r1), radd), radd);
+    return V::mul_round(x, mult, c, s, away);
   }
 };
 
