@@ -144,4 +144,26 @@ inline void batch_offsets(const BatchMatMulParams& p, int64_t t, int64_t* a, int
   }
 }
 
+// Where a batch's operand elements are, adj_x / adj_y applied: lhs element (i, k) at
+// i * a_i + k * a_k, rhs element (k, j) at k * b_k + j * b_j.
+struct MatMulSteps {
+  int64_t a_i, a_k, b_k, b_j;
+  explicit MatMulSteps(const BatchMatMulParams& p)
+      : a_i(p.adj_x ? 1 : p.lda), a_k(p.adj_x ? p.lda : 1), b_k(p.adj_y ? 1 : p.ldb), b_j(p.adj_y ? p.ldb : 1) {}
+};
+
+// f(a, b, o) for every output element of every batch: a the offset of its lhs row, b of its
+// rhs column (their k-th elements at + k * a_k and + k * b_k), o its offset in out. The
+// reference kernels' loop.
+template <typename F>
+inline void for_each_matmul_output(const BatchMatMulParams& p, const F& f) {
+  const MatMulSteps s(p);
+  for (int64_t t = 0, batches = batch_count(p); t < batches; ++t) {
+    int64_t ia, ib, io;
+    batch_offsets(p, t, &ia, &ib, &io);
+    for (int32_t i = 0; i < p.m; ++i)
+      for (int32_t j = 0; j < p.n; ++j) f(ia + i * s.a_i, ib + j * s.b_j, io + int64_t{i} * p.ldc + j);
+  }
+}
+
 }  // namespace dlcoder_rt

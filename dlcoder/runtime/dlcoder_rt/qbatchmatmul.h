@@ -31,22 +31,13 @@ struct QMatMulParams {
 // The scalar kernel, every ISA's fallback.
 inline void batch_matmul_q_scalar(const BatchMatMulParams& p, const QMatMulParams& q, const int8_t* lhs,
                                   const int8_t* rhs, int8_t* out) {
-  const int64_t batches = batch_count(p);
-  const int64_t a_i = p.adj_x ? 1 : p.lda, a_k = p.adj_x ? p.lda : 1;   // element (i, k) of lhs
-  const int64_t b_k = p.adj_y ? 1 : p.ldb, b_j = p.adj_y ? p.ldb : 1;   // element (k, j) of rhs
-  for (int64_t t = 0; t < batches; ++t) {
-    int64_t ia, ib, io;
-    batch_offsets(p, t, &ia, &ib, &io);
-    for (int32_t i = 0; i < p.m; ++i)
-      for (int32_t j = 0; j < p.n; ++j) {
-        const int8_t* a = lhs + ia + i * a_i;
-        const int8_t* b = rhs + ib + j * b_j;
-        int32_t acc = 0;
-        for (int32_t k = 0; k < p.k; ++k)
-          acc += (int32_t{a[k * a_k]} - q.a_zp) * (int32_t{b[k * b_k]} - q.b_zp);
-        out[io + int64_t{i} * p.ldc + j] = requantize<int8_t>(acc, q.multiplier, q.shift, q.out_zp, q.lo, q.hi);
-      }
-  }
+  const MatMulSteps s(p);
+  for_each_matmul_output(p, [&](int64_t a, int64_t b, int64_t o) {
+    int32_t acc = 0;
+    for (int32_t k = 0; k < p.k; ++k)
+      acc += (int32_t{lhs[a + k * s.a_k]} - q.a_zp) * (int32_t{rhs[b + k * s.b_k]} - q.b_zp);
+    out[o] = requantize<int8_t>(acc, q.multiplier, q.shift, q.out_zp, q.lo, q.hi);
+  });
 }
 
 namespace qbmm {
@@ -105,7 +96,8 @@ DLCODER_RT_TARGET_END
 
 // One batch of lhs (element (i, k) at i * a_i + k * a_k) -> int16 [m][kp].
 inline void pack_lhs(const BatchMatMulParams& p, const int8_t* a, int32_t zp, int16_t* dst) {
-  const int64_t a_i = p.adj_x ? 1 : p.lda, a_k = p.adj_x ? p.lda : 1, kp = packed_k(p);
+  const MatMulSteps st(p);
+  const int64_t a_i = st.a_i, a_k = st.a_k, kp = packed_k(p);
   for (int32_t i = 0; i < p.m; ++i) {
     int16_t* d = dst + i * kp;
     if (a_k == 1) {
@@ -119,7 +111,8 @@ inline void pack_lhs(const BatchMatMulParams& p, const int8_t* a, int32_t zp, in
 
 // One batch of rhs (element (k, j) at k * b_k + j * b_j) -> int16 [kp/2][np][2].
 inline void pack_rhs(const BatchMatMulParams& p, const int8_t* b, int32_t zp, int16_t* dst) {
-  const int64_t b_k = p.adj_y ? 1 : p.ldb, b_j = p.adj_y ? p.ldb : 1;
+  const MatMulSteps st(p);
+  const int64_t b_k = st.b_k, b_j = st.b_j;
   const int64_t kp = packed_k(p), np = packed_n(p);
   for (int64_t k = 0; k < kp; k += 2) {
     int16_t* d = dst + k * np;
@@ -290,7 +283,8 @@ struct Layout {
 inline void pack(const BatchMatMulParams& p, const QMatMulParams& q, const int8_t* a, const int8_t* b, uint8_t* s) {
   const Layout l(p, s);
   // lhs rows (and their sums, of u: a's sum is that minus 128 k)
-  const int64_t a_i = p.adj_x ? 1 : p.lda, a_k = p.adj_x ? p.lda : 1;
+  const MatMulSteps st(p);
+  const int64_t a_i = st.a_i, a_k = st.a_k;
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
   for (int32_t i = 0; i < p.m; ++i) {
     uint8_t* d = l.a + i * l.k4;
@@ -314,7 +308,7 @@ inline void pack(const BatchMatMulParams& p, const QMatMulParams& q, const int8_
     l.row[i] = static_cast<int32_t>(-q.b_zp * (sum_u - int64_t{128} * p.k));
   }
   // rhs groups of 4 k, 16 columns as 64 bytes
-  const int64_t b_k = p.adj_y ? 1 : p.ldb, b_j = p.adj_y ? p.ldb : 1;
+  const int64_t b_k = st.b_k, b_j = st.b_j;
   for (int64_t k = 0; k < l.k4; k += 4) {
     int8_t* d = l.b + k * l.np;
     int64_t j = 0;

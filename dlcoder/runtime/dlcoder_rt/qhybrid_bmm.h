@@ -27,7 +27,8 @@ inline void batch_matmul_hybrid(const BatchMatMulParams& p, const HybridBatchMat
                                 const float* lhs, const int8_t* w, const int32_t* row_sums,
                                 float* out, float* scratch) {
   const int64_t batches = batch_count(p);
-  const int64_t a_i = p.adj_x ? 1 : p.lda, a_k = p.adj_x ? p.lda : 1;   // element (i, k) of lhs
+  const MatMulSteps st(p);
+  const int64_t a_i = st.a_i, a_k = st.a_k;
   const int64_t matrix = int64_t{p.k} * p.n;
   float* row = scratch;
   int8_t* q = reinterpret_cast<int8_t*>(scratch + p.k);

@@ -23,22 +23,12 @@ struct Q16MatMulParams {
 // activation).
 inline void batch_matmul_q16(const BatchMatMulParams& p, const Q16MatMulParams& q, const int16_t* lhs,
                              const int16_t* rhs, int16_t* out) {
-  const int64_t batches = batch_count(p);
-  const int64_t a_i = p.adj_x ? 1 : p.lda, a_k = p.adj_x ? p.lda : 1;   // element (i, k) of lhs
-  const int64_t b_k = p.adj_y ? 1 : p.ldb, b_j = p.adj_y ? p.ldb : 1;   // element (k, j) of rhs
-  for (int64_t t = 0; t < batches; ++t) {
-    int64_t ia, ib, io;
-    batch_offsets(p, t, &ia, &ib, &io);
-    for (int32_t i = 0; i < p.m; ++i)
-      for (int32_t j = 0; j < p.n; ++j) {
-        const int16_t* a = lhs + ia + i * a_i;
-        const int16_t* b = rhs + ib + j * b_j;
-        int64_t acc = 0;
-        for (int32_t k = 0; k < p.k; ++k) acc += int64_t{a[k * a_k]} * int64_t{b[k * b_k]};
-        const int32_t v = multiply_by_quantized_multiplier_i64(acc, q.multiplier, q.shift);
-        out[io + int64_t{i} * p.ldc + j] = clamp_i16(v, -32768, 32767);
-      }
-  }
+  const MatMulSteps s(p);
+  for_each_matmul_output(p, [&](int64_t a, int64_t b, int64_t o) {
+    int64_t acc = 0;
+    for (int32_t k = 0; k < p.k; ++k) acc += int64_t{lhs[a + k * s.a_k]} * int64_t{rhs[b + k * s.b_k]};
+    out[o] = clamp_i16(multiply_by_quantized_multiplier_i64(acc, q.multiplier, q.shift), -32768, 32767);
+  });
 }
 
 }  // namespace dlcoder_rt
