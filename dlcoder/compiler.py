@@ -1,6 +1,7 @@
 """The generator as a library: model file -> checked, optimised graph -> files on disk."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from dlcoder import outdir
@@ -26,9 +27,15 @@ def check_supported(g: Graph) -> None:
     report_unsupported(g, problem)
 
 
-def load_graph(model_path: str, input_shapes: dict | None = None) -> Graph:
-    """Read and validate a model (validate.py); input_shapes pins dynamic inputs."""
-    return validate(frontend.load(model_path), input_shapes)
+def note_on_stderr(text: str) -> None:
+    """One "dlcoder: note:" line on stderr: a choice made for the user, never an error."""
+    print(f"dlcoder: note: {text}", file=sys.stderr)
+
+
+def load_graph(model_path: str, input_shapes: dict | None = None, note=note_on_stderr) -> Graph:
+    """Read and validate a model (validate.py); input_shapes pins dynamic inputs, and
+    note(text) hears of the shapes chosen for the others."""
+    return validate(frontend.load(model_path), input_shapes, note)
 
 
 def compile_graph(g: Graph, name: str, namespace: str = DEFAULT_NAMESPACE,

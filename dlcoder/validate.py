@@ -11,8 +11,10 @@ DlcoderError (exit 2) that says what is wrong. In order:
    constant or a graph input, every graph output is produced, quantization parameters fit
    their tensor.
 2. Ops: every op that can run is one the table knows (UnsupportedError naming them all).
-3. Input shapes: pinned ones (--input-shape) are applied; a dynamic input left unpinned
-   is a DynamicShapeError.
+3. Input shapes: pinned ones (--input-shape) are applied. A dynamic input left unpinned
+   takes the shape the model stores for it, as TFLite's AllocateTensors does (a converter
+   stores 1 where the signature has -1), and `note` says so; only a stored shape with a 0
+   where the signature is dynamic, which no input can fill, is a DynamicShapeError.
 4. Shapes: every node's shape hook (ops/_shapes.py) computes its outputs' shapes from its
    inputs, in execution order, as TFLite's Prepare does. A stored shape that differs is an
    error, except where the model marks the dimension dynamic (shape_signature -1): there
@@ -40,7 +42,8 @@ MAX_BYTES = 2**31 - 1
 MAX_FOLD_ELEMENTS = 1 << 16
 
 
-def validate(g: Graph, input_shapes: dict | None = None) -> Graph:
+def validate(g: Graph, input_shapes: dict | None = None, note=None) -> Graph:
+    """note(text): told of every choice made for the user (a dynamic input's shape)."""
     graphs = (g,) + tuple(g.subgraphs)
     for k, sub in enumerate(graphs):
         _check_structure(sub, k, len(graphs))
@@ -49,7 +52,7 @@ def validate(g: Graph, input_shapes: dict | None = None) -> Graph:
     _check_calls(g)
     report_unsupported(g, lambda node, graph: None if node.op in TABLE else "unsupported op")
     _check_io_dtypes(g)
-    g = _pin_inputs(g, input_shapes or {})
+    g = _pin_inputs(g, input_shapes or {}, note or (lambda text: None))
     subs = tuple(_infer_shapes(s.replace(subgraphs=g.subgraphs), k + 1).replace(subgraphs=())
                  for k, s in enumerate(g.subgraphs))
     g = _infer_shapes(g, 0).replace(subgraphs=subs)
@@ -188,7 +191,7 @@ def _check_calls(g: Graph) -> None:
             visit(k, [k])
 
 
-def _pin_inputs(g: Graph, shapes: dict) -> Graph:
+def _pin_inputs(g: Graph, shapes: dict, note) -> Graph:
     by_name = {g.tensors[t].name: t for t in g.inputs}
     for name, shape in shapes.items():
         if name not in by_name:
@@ -203,11 +206,17 @@ def _pin_inputs(g: Graph, shapes: dict) -> Graph:
         g = g.set_tensor(t, ten.replace(shape=tuple(shape), signature=tuple(shape)))
     for t in g.inputs:
         ten = g.tensors[t]
-        if ten.signature is not None and any(d < 0 for d in ten.signature):
-            dims = "x".join("?" if d < 0 else str(d) for d in ten.signature)
-            raise DynamicShapeError(
-                f"input '{ten.name}' has a dynamic shape [{dims}]; pin it with "
-                f"--input-shape {ten.name}={'x'.join(str(max(d, 1)) for d in ten.signature)}")
+        if ten.signature is None or all(d >= 0 for d in ten.signature):
+            continue
+        dims = "x".join("?" if d < 0 else str(d) for d in ten.signature)
+        pin = f"--input-shape {ten.name}={'x'.join(str(max(d, 1)) for d in ten.signature)}"
+        if any(d < 1 for d, s in zip(ten.shape, ten.signature) if s < 0):
+            raise DynamicShapeError(f"input '{ten.name}' has a dynamic shape [{dims}] and the model "
+                                    f"stores no size for it; pin it with {pin}")
+        chosen = "x".join(map(str, ten.shape))
+        note(f"input '{ten.name}' has a dynamic shape [{dims}]; generating for the shape the "
+             f"model stores, {chosen} (as TFLite does); --input-shape {ten.name}=... chooses another")
+        g = g.set_tensor(t, ten.replace(signature=ten.shape))
     return g
 
 

@@ -46,8 +46,6 @@ CASES = {
     "corrupt": (corrupt, "truncated or corrupt"),
     "unsupported_ops": (lambda p: ERRORS / "unsupported_ops.tflite",
                         "BUCKETIZE x2 (first at node 1); MATRIX_SET_DIAG x1 (first at node 3)"),
-    "dynamic_batch": (lambda p: ERRORS / "dynamic_batch.tflite",
-                      "dynamic shape [?x4]; pin it with --input-shape x=1x4"),
     "float64": (lambda p: ERRORS / "float64_input.tflite", "float64 tensors are not supported by CAST"),
 }
 
@@ -77,12 +75,27 @@ def test_bad_model_exits_2_and_touches_nothing(case, tmp_path):
     assert not [n for n in os.listdir(tmp_path) if n.startswith(".out")]
 
 
-@pytest.mark.parametrize("case", ["unsupported_ops", "dynamic_batch", "float64", "truncated_half"])
+@pytest.mark.parametrize("case", ["unsupported_ops", "float64", "truncated_half"])
 def test_inspect_and_verify_report_the_same_problem(case, tmp_path):
     make, expected = CASES[case]
     model = make(tmp_path)
     res = run_cli("verify", model)
     assert res.returncode == 2 and expected in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("model,shape", [("dynamic_batch", "1x4"), ("dynamic_reshape", "1x4x4x3")])
+def test_dynamic_batch_generates_for_the_stored_shape_with_one_note(model, shape, tmp_path):
+    """As TFLite's AllocateTensors: the stored shape (batch 1), no flag needed; one note."""
+    res = run_cli("generate", ERRORS / f"{model}.tflite", "--out-dir", tmp_path / "o")
+    assert res.returncode == 0, res.stderr
+    assert res.stderr.splitlines() == [
+        f"dlcoder: note: input 'x' has a dynamic shape [?{shape[1:]}]; generating for the shape "
+        f"the model stores, {shape} (as TFLite does); --input-shape x=... chooses another"]
+    res = run_cli("verify", ERRORS / f"{model}.tflite")
+    assert res.returncode == 0 and "verify: PASS" in res.stdout, res.stdout + res.stderr
+    res = run_cli("generate", ERRORS / f"{model}.tflite", "--out-dir", tmp_path / "p",
+                  "--input-shape", f"x={shape}")
+    assert res.returncode == 0 and "note" not in res.stderr, res.stderr
 
 
 def test_pinned_dynamic_shape_generates(tmp_path):

@@ -71,10 +71,26 @@ def test_dynamic_placeholder_shapes_are_replaced():
     dyn = Tensor("y", (1, 3), "float32", signature=(-1, 3))
     x = Tensor("x", (1, 3), "float32", signature=(-1, 3))
     g = graph([relu(0, 1)], tensors=(x, dyn), outputs=(1,))
-    with pytest.raises(DynamicShapeError, match=r"pin it with --input-shape x=1x3"):
-        V.validate(g)
     pinned = V.validate(g, {"x": (5, 3)})
     assert [t.shape for t in pinned.tensors] == [(5, 3), (5, 3)]
+
+
+def test_unpinned_dynamic_input_takes_its_stored_shape_with_a_note():
+    x = Tensor("x", (2, 3), "float32", signature=(-1, 3))
+    g = graph([relu(0, 1)], tensors=(x, Tensor("y", (2, 3), "float32", signature=(-1, 3))), outputs=(1,))
+    notes = []
+    out = V.validate(g, note=notes.append)
+    assert [t.shape for t in out.tensors] == [(2, 3), (2, 3)]
+    assert notes == ["input 'x' has a dynamic shape [?x3]; generating for the shape the model "
+                     "stores, 2x3 (as TFLite does); --input-shape x=... chooses another"]
+    assert V.validate(g, {"x": (2, 3)}, note=notes.append) and len(notes) == 1   # pinned: silent
+
+
+def test_dynamic_input_without_a_stored_size_must_be_pinned():
+    x = Tensor("x", (0, 3), "float32", signature=(-1, 3))
+    g = graph([relu(0, 1)], tensors=(x, Tensor("y", (0, 3), "float32", signature=(-1, 3))), outputs=(1,))
+    with pytest.raises(DynamicShapeError, match=r"stores no size for it; pin it with --input-shape x=1x3"):
+        V.validate(g)
 
 
 def test_subgraph_that_runs_itself_is_refused():
