@@ -9,6 +9,7 @@ match exactly.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -22,6 +23,25 @@ from dlcoder.errors import DlcoderError
 from dlcoder.ir import Graph
 
 FLOAT_BOUND = 1e-4
+
+
+class RunFailed(DlcoderError):
+    """The generated code ran but its run returned a nonzero status (`status`: the code
+    NAME_run returned, as the drivers print it, or None if the driver failed otherwise,
+    with `exit` its exit code)."""
+
+    def __init__(self, message: str, exit: int, status: int | None):
+        super().__init__(message)
+        self.exit = exit
+        self.status = status
+
+
+def _run_failed(res: subprocess.CompletedProcess) -> RunFailed:
+    """The RunFailed of a driver run (harness.cc.j2, fuzz/exact_runner.cc), which print
+    "run failed: N" and exit 66 when NAME_run returns N != 0."""
+    found = re.search(r"run failed: (-?\d+)", res.stderr) if res.returncode == 66 else None
+    return RunFailed(f"generated code failed (exit {res.returncode}): {res.stderr.strip()}",
+                     res.returncode, int(found.group(1)) if found else None)
 
 
 def compile_library(lib_dir: str, name: str, exe: str, cxx: str = None,
@@ -55,13 +75,30 @@ def run_runner(exe: str, g: Graph, inputs: list, work: str, arena_dump: bool = F
     cmd = [*emulator, exe, work, "--threads", str(threads)] + (["--arena-dump"] if arena_dump else [])
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
-        raise DlcoderError(f"generated code failed (exit {res.returncode}): {res.stderr.strip()}")
+        raise _run_failed(res)
     outs = []
     for k, t in enumerate(g.outputs):
         ten = g.tensors[t]
         outs.append(np.fromfile(os.path.join(work, f"output_{k}.bin"), dtype=ten.dtype).reshape(ten.shape))
     arena = Path(work, "arena.bin").read_bytes() if arena_dump else None
     return outs, arena
+
+
+def run_runner_stream(exe: str, g: Graph, frames: list, work: str, emulator=(),
+                      threads: int = 1) -> list:
+    """One stream through the library: NAME_reset, then a run per frame (a list of
+    inputs) on the same arena. Returns each frame's outputs."""
+    for f, inputs in enumerate(frames):
+        folder = os.path.join(work, f"frame{f}")
+        os.makedirs(folder, exist_ok=True)
+        for i, x in enumerate(inputs):
+            np.ascontiguousarray(x, dtype=g.tensors[g.inputs[i]].dtype).tofile(os.path.join(folder, f"input_{i}.bin"))
+    cmd = [*emulator, exe, work, "--threads", str(threads), "--frames", str(len(frames))]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise DlcoderError(f"generated code failed (exit {res.returncode}): {res.stderr.strip()}")
+    return [[np.fromfile(os.path.join(work, f"frame{f}", f"output_{k}.bin"), dtype=g.tensors[t].dtype)
+             .reshape(g.tensors[t].shape) for k, t in enumerate(g.outputs)] for f in range(len(frames))]
 
 
 def random_inputs(g: Graph, seed: int = 0) -> list:

@@ -1,5 +1,6 @@
 """Slicing and replication: SPLIT, SPLIT_V, PACK, UNPACK, SLICE, STRIDED_SLICE, TILE,
-BROADCAST_TO (pure index remappings) and GATHER (indices read at run time).
+BROADCAST_TO (pure index remappings). (GATHER, whose indices are read at run time, is in
+indexing.py.)
 
 Every remapping op is planned here, at generation time, as a list of Moves (_common.py):
 boxes whose source and destination offsets are affine in the box index. A strided slice
@@ -15,17 +16,26 @@ to full ranges, as are axes past the spec), then each axis gets its first index 
 end the way strided_slice_logic.h's StridedSliceStartForAxis / StridedSliceEndForAxis do
 (negative indices wrap, clamping depends on the step's sign, masks override, `offset`
 makes end relative to the start, a shrunk axis takes one element).
+
+SLICE and STRIDED_SLICE may also take bounds computed at run time (begin, end or size an
+input of the model, or computed from one). The output shape stays static: each output dim
+the known bounds and masks fix is computed, the others are the model's stored dims, which
+must then be concrete (no -1 in the shape signature). The kernel (movement.h) computes the
+bounds the way TFLite does at run time and returns kStatusShapeMismatch where they give
+another shape, kStatusIndexOutOfRange where an index lies outside its axis (status.h).
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
-from dlcoder.codegen import cgen
+from dlcoder.codegen import cgen, runtime_facts
 from dlcoder.errors import UnsupportedError
-from dlcoder.ops import ANY, INDEX, register
-from dlcoder.ops._hooks import prod
-from dlcoder.ops._common import (Move, broadcast_strides, const_ints, ctype, dense_move,
-                                 norm_axis, remap_hooks, shape, strides)
+from dlcoder.ops import ANY, register
+from dlcoder.ops._hooks import checked, prod
+from dlcoder.ops._common import (MAX_DIMS, Move, broadcast_strides, const_ints, ctype,
+                                 dense_move, norm_axis, remap_hooks, shape, strides)
 from dlcoder.ops import _shapes as S
 
 
@@ -184,7 +194,7 @@ def _slice_shape(node, g):
     """Per axis, begin in [0, dim] and size >= 0 with begin + size <= dim, or -1: the rest.
     (TFLite checks neither a negative begin nor the lists' length; its kernel would read
     out of bounds.) begin and size are int32 or int64, both one: TFLite reads size as
-    begin's dtype."""
+    begin's dtype. A dim that bounds known only at run time fix is the stored one."""
     S.arity(node, 3)
     S.same_dtype(g, node)
     S.index_input(g, node, 1, "begin")
@@ -194,18 +204,25 @@ def _slice_shape(node, g):
         if S.vector(g, node, k, what) != len(dims):
             S.fail(f"{what} has {S.vector(g, node, k, what)} entries for an input of rank "
                    f"{len(dims)}")
-    begin, size = S.const_ints(g, node, 1, "begin"), S.const_ints(g, node, 2, "size")
+    begin, size = (_known_ints(g, node, k, what) for k, what in ((1, "begin"), (2, "size")))
+    unknown = "begin (input 1)" if begin is None else "size (input 2)"
     out = []
-    for i, (d, b, n) in enumerate(zip(dims, begin, size)):
-        n = d - b if n == -1 else n
-        if not 0 <= b <= d or n < 0 or b + n > d:
-            S.fail(f"axis {i}: begin {b} and size {size[i]} do not fit its size {d}")
+    for i, d in enumerate(dims):
+        if begin is not None and size is not None:
+            b, n = begin[i], (d - begin[i] if size[i] == -1 else size[i])
+            if not 0 <= b <= d or n < 0 or b + n > d:
+                S.fail(f"axis {i}: begin {b} and size {size[i]} do not fit its size {d}")
+        elif size is not None and size[i] != -1:
+            n = size[i]
+            if not 0 <= n <= d:
+                S.fail(f"axis {i}: size {n} does not fit its size {d}")
+        else:
+            n = _stored_dim(g, node, i, len(dims), unknown)
         out.append(n)
     return [tuple(out)]
 
 
-@_remap("SLICE", const=(1, 2), shape=_slice_shape)
-def slice_(node, g):
+def _slice_plan(node, g):
     x, out = node.inputs[0], node.outputs[0]
     dims = shape(g, x)
     begin = const_ints(g, node.inputs[1], "begin", node)
@@ -221,17 +238,46 @@ def slice_(node, g):
     return [dense_move(size, st, sum(b * s for b, s in zip(begin, st)))]
 
 
+def _slice_params(node, g) -> dict:
+    """SliceParams of a SLICE whose begin or size is known only at run time."""
+    dims, counts = shape(g, node.inputs[0]), shape(g, node.outputs[0])
+    _fits_kernel(node, dims)
+    return {"rank": len(dims), "dims": _padded(dims), "counts": _padded(counts),
+            "in_strides": _padded(strides(dims), "int64_t")}
+
+
+def _emit_runtime_slice(node, g, e):
+    x, begin, size = node.inputs
+    p = e.param("dlcoder_rt::SliceParams", cgen.struct_init("SliceParams", _slice_params(node, g)))
+    return (f"if (const int status = dlcoder_rt::slice<{ctype(g, x)}, {ctype(g, begin)}>({p}, "
+            f"{e.src(x)}, {e.src(begin)}, {e.src(size)}, {e.dst(node.outputs[0])})) return status;")
+
+
 # ---- STRIDED_SLICE ------------------------------------------------------------------------
 def _bit(mask: int, i: int) -> bool:
     return i >= 0 and bool(mask >> i & 1)
 
 
+class _Axis(NamedTuple):
+    """One effective axis of a STRIDED_SLICE. k: its entry in begin / end / strides, or -1
+    for a whole range (an ellipsis axis, a new axis, an axis past the spec)."""
+    dim: int
+    k: int
+    begin: int
+    end: int
+    step: int
+    begin_masked: bool
+    end_masked: bool
+    shrink: bool
+
+
 def _effective_spec(node, dims, begin, end, step):
-    """[(dim, begin, end, step, begin_masked, end_masked, shrink)] per effective axis, laid
-    out as TFLite's BuildStridedSliceParams does. Masks that would make it read past the
+    """[_Axis] per effective axis, laid out as TFLite's BuildStridedSliceParams does; begin
+    or end None: not known (its entries read 0). Masks that would make it read past the
     spec lists or past the input's dims (TFLite does not check) are an error."""
     a = node.attrs
-    n = len(begin)
+    n = len(step)
+    begin, end = begin or [0] * n, end or [0] * n
     ell, new = a.get("ellipsis_mask", 0), a.get("new_axis_mask", 0)
     added = sum(1 for i in range(n) if _bit(new, i) and not _bit(ell, i))
     rank = len(dims) + added
@@ -255,18 +301,19 @@ def _effective_spec(node, dims, begin, end, step):
             S.fail(f"the masks ask for more axes than the input's {len(dims)}")
         if i in ell_axes:
             shift = max(0, i - ell_start)
-            spec.append((dims[i - inserted], 0, 0, 1, True, True, False))
+            spec.append(_Axis(dims[i - inserted], -1, 0, 0, 1, True, True, False))
         elif i in new_axes:
-            spec.append((1, 0, 1, 1, False, False, False))
+            spec.append(_Axis(1, -1, 0, 1, 1, False, False, False))
             inserted += 1
         elif i >= n + expanded:
-            spec.append((dims[i - inserted], 0, 0, 1, True, True, False))
+            spec.append(_Axis(dims[i - inserted], -1, 0, 0, 1, True, True, False))
         else:
             k = i - shift
             if k >= n:
                 S.fail(f"the masks place axis {i} past the {n} begin/end/strides entries")
-            spec.append((dims[i - inserted], begin[k], end[k], step[k], _bit(a.get("begin_mask", 0), k),
-                         _bit(a.get("end_mask", 0), k), _bit(a.get("shrink_axis_mask", 0), k)))
+            spec.append(_Axis(dims[i - inserted], k, begin[k], end[k], step[k],
+                              _bit(a.get("begin_mask", 0), k), _bit(a.get("end_mask", 0), k),
+                              _bit(a.get("shrink_axis_mask", 0), k)))
     return spec
 
 
@@ -293,57 +340,82 @@ def _stop(dim: int, end: int, step: int, masked: bool, start: int, offset: bool)
     return _clamp(stop + dim if stop < 0 else stop, lo, hi)
 
 
-def _axis_range(dim, begin, end, step, begin_masked, end_masked, shrink, offset):
+def _axis_range(ax: _Axis, offset: bool):
     """(first index, element count) of one effective axis, as TFLite's kernel walks it."""
-    if step == 0:
+    if ax.step == 0:
         raise UnsupportedError("STRIDED_SLICE with a zero stride")
-    start = _start(dim, begin, step, begin_masked)
-    if shrink:
-        return start, int(0 <= start < dim)
-    stop = _stop(dim, end, step, end_masked, start, offset)
-    return start, max(0, -((start - stop) // step))
+    start = _start(ax.dim, ax.begin, ax.step, ax.begin_masked)
+    if ax.shrink:
+        return start, int(0 <= start < ax.dim)
+    stop = _stop(ax.dim, ax.end, ax.step, ax.end_masked, start, offset)
+    return start, max(0, -((start - stop) // ax.step))
 
 
-def _ss_lists(node, g, need_begin: bool):
-    """begin, end and strides, of one length; begin None if not needed and not known."""
+def _known_ints(g, node, k: int, what: str):
+    """The values of input k, or None if they are known only at run time."""
+    return S.const_ints(g, node, k, what) if g.const(node.inputs[k]) is not None else None
+
+
+def _stored_dim(g, node, pos: int, rank: int, unknown: str) -> int:
+    """Output dim `pos` as the model stores it, for a dim that bounds known only at run time
+    decide: the generated library is fixed to it, so it must be one (not a -1 placeholder)."""
+    out = g.tensors[node.outputs[0]]
+    if len(out.shape) != rank or (out.signature is not None and out.signature[pos] < 0):
+        sig = "" if out.signature is None else f", signature {list(out.signature)}"
+        raise UnsupportedError(f"needs a constant {unknown}: dim {pos} of the output depends on "
+                               f"its values, and the model stores no fixed size there (output "
+                               f"shape {list(out.shape)}{sig})")
+    return out.shape[pos]
+
+
+def _ss_lists(node, g, offset: bool):
+    """begin, end (None where known only at run time; with `offset` end must be known, its
+    values give the shape) and strides (always needed), of one length."""
     n = S.vector(g, node, 1, "begin")
     for k, what in ((2, "end"), (3, "strides")):
         if S.vector(g, node, k, what) != n:
             S.fail(f"begin has {n} entries, {what} {S.vector(g, node, k, what)}")
-    known = need_begin or g.const(node.inputs[1]) is not None
-    begin = S.const_ints(g, node, 1, "begin") if known else None
-    return begin, S.const_ints(g, node, 2, "end"), S.const_ints(g, node, 3, "strides")
+    end = S.const_ints(g, node, 2, "end") if offset else _known_ints(g, node, 2, "end")
+    return _known_ints(g, node, 1, "begin"), end, S.const_ints(g, node, 3, "strides")
 
 
 def _strided_slice_shape(node, g):
     """TFLite's ResizeOutputTensor over the effective axes: ceil((stop - start) / step),
     computed in float32, at least 0; with `offset`, ceil(end / step), unclamped, end read at
-    the effective axis (as TFLite does). A shrunk axis goes, and must index an element."""
+    the effective axis (as TFLite does). A shrunk axis goes, and must index an element. An
+    axis whose begin or end is known only at run time, and not masked, keeps the stored dim."""
     S.arity(node, 4)
     S.same_dtype(g, node)
     offset = bool(node.attrs.get("offset", False))
     dims = S.in_shape(g, node, 0)
     S.dtypes_in(g, node, {"int32"}, positions=(1, 2, 3))
-    begin, end, step = _ss_lists(node, g, need_begin=not offset)
-    spec = _effective_spec(node, dims, begin or [0] * len(end), end, step)
+    begin, end, step = _ss_lists(node, g, offset)
+    spec = _effective_spec(node, dims, begin, end, step)
+    rank = sum(not ax.shrink for ax in spec)
     out = []
-    for i, (dim, b, e, st, b_masked, e_masked, shrink) in enumerate(spec):
-        if st == 0:
+    for i, ax in enumerate(spec):
+        if ax.step == 0:
             S.fail(f"strides {step} give axis {i} a zero step")
-        start = _start(dim, b, st, b_masked)
-        if shrink:
-            if begin is not None and not 0 <= start < dim:
-                S.fail(f"shrunk axis {i}: index {b} is out of range for its size {dim}")
+        start = _start(ax.dim, ax.begin, ax.step, ax.begin_masked)
+        if ax.shrink:
+            if begin is not None and not 0 <= start < ax.dim:
+                S.fail(f"shrunk axis {i}: index {ax.begin} is out of range for its size {ax.dim}")
             continue
         if offset and i >= len(end):
             S.fail(f"with offset, TFLite reads end[{i}], past its {len(end)} entries")
-        length = end[i] if offset else _stop(dim, e, st, e_masked, start, False) - start
-        out.append(max(0, int(np.ceil(np.float32(length) / np.float32(st)))))
+        known = offset or ax.k < 0 or ((ax.begin_masked or begin is not None)
+                                       and (ax.end_masked or end is not None))
+        if not known:
+            unknown = "begin (input 1)" if begin is None else "end (input 2)"
+            out.append(_stored_dim(g, node, len(out), rank, unknown))
+            continue
+        stop = _stop(ax.dim, ax.end, ax.step, ax.end_masked, start, False)
+        length = end[i] if offset else stop - start
+        out.append(max(0, int(np.ceil(np.float32(length) / np.float32(ax.step)))))
     return [tuple(out)]
 
 
-@_remap("STRIDED_SLICE", const=(1, 2, 3), shape=_strided_slice_shape)
-def strided_slice(node, g):
+def _strided_slice_plan(node, g):
     dims = shape(g, node.inputs[0])
     begin, end, step = (const_ints(g, node.inputs[i], what, node)
                         for i, what in ((1, "begin"), (2, "end"), (3, "strides")))
@@ -351,14 +423,86 @@ def strided_slice(node, g):
         raise UnsupportedError("STRIDED_SLICE begin, end and strides differ in length")
     spec = _effective_spec(node, dims, begin, end, step)
     offset = bool(node.attrs.get("offset", False))
-    ranges = [_axis_range(*s, offset) for s in spec]
-    counts = [c for c, s in zip((c for _, c in ranges), spec) if not s[6]]
+    ranges = [_axis_range(ax, offset) for ax in spec]
+    counts = [c for (_, c), ax in zip(ranges, spec) if not ax.shrink]
     if tuple(counts) != tuple(shape(g, node.outputs[0])):
         raise UnsupportedError(f"STRIDED_SLICE gives shape {counts}, the model says "
                                f"{list(shape(g, node.outputs[0]))}")
-    in_st = strides([s[0] for s in spec])
+    in_st = strides([ax.dim for ax in spec])
     src = sum(start * st for (start, count), st in zip(ranges, in_st) if count)
-    return [dense_move([c for _, c in ranges], [s[3] * st for s, st in zip(spec, in_st)], src)]
+    return [dense_move([c for _, c in ranges], [ax.step * st for ax, st in zip(spec, in_st)], src)]
+
+
+# _Axis field -> its bit in StridedSliceParams.masks (movement.h)
+_MASKS = {name: runtime_facts.constant(c) for name, c in (
+    ("begin_masked", "kSliceBeginMasked"), ("end_masked", "kSliceEndMasked"),
+    ("shrink", "kSliceShrink"))}
+
+
+def _strided_slice_params(node, g) -> dict:
+    """StridedSliceParams of a STRIDED_SLICE whose begin or end is known only at run time:
+    the effective axes, each with the count the generated output shape gives it."""
+    step = const_ints(g, node.inputs[3], "strides", node)
+    spec = _effective_spec(node, shape(g, node.inputs[0]), None, None, step)
+    outs = iter(shape(g, node.outputs[0]))
+    counts = [1 if ax.shrink else next(outs, -1) for ax in spec]
+    if -1 in counts or next(outs, None) is not None or 0 in step:
+        raise UnsupportedError(f"STRIDED_SLICE of the output {list(shape(g, node.outputs[0]))} "
+                               f"with strides {step}")
+    in_st = strides([ax.dim for ax in spec])
+    _fits_kernel(node, [ax.dim for ax in spec], [ax.step * s for ax, s in zip(spec, in_st)])
+    masks = [0 if ax.k < 0 else sum(bit for name, bit in _MASKS.items() if getattr(ax, name))
+             for ax in spec]
+    return {"rank": len(spec), "offset": int(bool(node.attrs.get("offset", False))),
+            "dims": _padded([ax.dim for ax in spec]), "spec": _padded([ax.k for ax in spec]),
+            "steps": _padded([ax.step for ax in spec]), "masks": _padded(masks),
+            "counts": _padded(counts), "in_strides": _padded(in_st, "int64_t")}
+
+
+def _emit_runtime_strided_slice(node, g, e):
+    x, begin, end = node.inputs[:3]
+    p = e.param("dlcoder_rt::StridedSliceParams",
+                cgen.struct_init("StridedSliceParams", _strided_slice_params(node, g)))
+    return (f"if (const int status = dlcoder_rt::strided_slice<{ctype(g, x)}>({p}, {e.src(x)}, "
+            f"{e.src(begin)}, {e.src(end)}, {e.dst(node.outputs[0])})) return status;")
+
+
+# ---- slices with bounds known only at run time ----------------------------------------------
+def _padded(values, ctype_: str = "int32_t") -> str:
+    return cgen.array_init(list(values) + [0] * (MAX_DIMS - len(values)), ctype_)
+
+
+def _fits_kernel(node, dims, box_strides=()) -> None:
+    """The runtime slice kernels take at most kMaxDims axes and 32-bit box strides."""
+    if len(dims) > MAX_DIMS:
+        raise UnsupportedError(f"{node.op} of {len(dims)} axes computed at run time "
+                               f"(at most {MAX_DIMS})")
+    if max([abs(v) for v in box_strides] + [prod(dims)], default=0) >= 2**31:
+        raise UnsupportedError(f"{node.op}: tensor too large for 32-bit offsets")
+
+
+def _register_slice(name, plan, bounds, const, shape_rule, params, emit_runtime):
+    """An op whose `bounds` inputs may be known only at run time: then `emit_runtime`, whose
+    kernel checks them; else the remapping `plan`, which needs the inputs `const`."""
+    emit, check, evaluate = remap_hooks(plan, *const)
+
+    def runtime(node, g):
+        return any(g.const(node.inputs[k]) is None for k in bounds)
+
+    def check_either(node, g):
+        return checked(params)(node, g) if runtime(node, g) else check(node, g)
+
+    def emit_either(node, g, e):
+        return emit_runtime(node, g, e) if runtime(node, g) else emit(node, g, e)
+
+    register(name, header="movement.h", dtypes=ANY, check=check_either, evaluate=evaluate,
+             shape=shape_rule)(emit_either)
+
+
+_register_slice("SLICE", _slice_plan, (1, 2), (1, 2), _slice_shape, _slice_params,
+                _emit_runtime_slice)
+_register_slice("STRIDED_SLICE", _strided_slice_plan, (1, 2), (1, 2, 3), _strided_slice_shape,
+                _strided_slice_params, _emit_runtime_strided_slice)
 
 
 # ---- replication --------------------------------------------------------------------------
@@ -417,73 +561,3 @@ def broadcast_to(node, g):
             i not in (1, o) for i, o in zip(in_shape, out_shape)):
         raise UnsupportedError(f"BROADCAST_TO {list(shape(g, x))} -> {target}")
     return [dense_move(out_shape, broadcast_strides(shape(g, x), out_shape))]
-
-
-# ---- GATHER -------------------------------------------------------------------------------
-INDICES = ("int16", "int32", "int64")      # what TFLite's GATHER and GATHER_ND take
-def _gather_dims(node, g):
-    """(batches, outer, coords, axis_size, inner) of TFLite's gather loop."""
-    params, idx = (shape(g, t) for t in node.inputs[:2])
-    axis = norm_axis(node.attrs.get("axis", 0), len(params))
-    batch_dims = node.attrs.get("batch_dims", 0)
-    if batch_dims < 0:
-        batch_dims += len(idx)
-    if not 0 <= batch_dims <= min(axis, len(idx)) or params[:batch_dims] != idx[:batch_dims]:
-        raise UnsupportedError(f"GATHER batch_dims {batch_dims} with axis {axis}")
-    if tuple(shape(g, node.outputs[0])) != params[:axis] + idx[batch_dims:] + params[axis + 1:]:
-        raise UnsupportedError(f"GATHER output shape {list(shape(g, node.outputs[0]))}")
-    return (prod(params[:batch_dims]), prod(params[batch_dims:axis]), prod(idx[batch_dims:]),
-            params[axis], prod(params[axis + 1:]))
-
-
-def _gather_check(node, g):
-    if g.tensors[node.inputs[1]].dtype not in INDEX:
-        return "indices must be int32 or int64"
-    try:
-        _gather_dims(node, g)
-    except UnsupportedError as err:
-        return str(err)
-    return None
-
-
-def _gather_eval(node, g, values):
-    params, idx = values[:2]
-    if params is None or idx is None or _gather_check(node, g):
-        return None
-    b, o, c, n, i = _gather_dims(node, g)
-    src = np.asarray(params).reshape(b, o, n, i)
-    k = np.asarray(idx, dtype=np.int64).reshape(b, 1, c, 1)
-    ok = (k >= 0) & (k < n)   # out-of-range rows are zero, as in the kernel
-    grid = np.ix_(range(b), range(o), range(c), range(i))
-    rows = src[grid[0], grid[1], np.where(ok, k, 0), grid[3]]
-    out = g.tensors[node.outputs[0]]
-    return [np.where(ok, rows, np.zeros((), src.dtype)).reshape(out.shape)]
-
-
-def _gather_shape(node, g):
-    """params[:axis] + indices[batch_dims:] + params[axis + 1:]; the first batch_dims dims
-    (negative: counted from the indices' rank) are shared and come before the axis. The
-    output is params' dtype; the indices int16, int32 or int64 (TFLite's gather.cc)."""
-    S.arity(node, 2)
-    S.same_dtype(g, node)
-    S.index_input(g, node, 1, "indices", INDICES)
-    params, idx = S.in_shape(g, node, 0), S.in_shape(g, node, 1)
-    a = S.dim_axis(node.attrs.get("axis", 0), len(params))
-    asked = node.attrs.get("batch_dims", 0)
-    b = asked + len(idx) if asked < 0 else asked
-    if not 0 <= b <= min(a, len(idx)) or params[:b] != idx[:b]:
-        S.fail(f"batch_dims {asked} does not fit axis {a}, params {list(params)} and indices "
-               f"{list(idx)}")
-    return [params[:a] + idx[b:] + params[a + 1:]]
-
-
-@register("GATHER", header="movement.h", dtypes=ANY, check=_gather_check, evaluate=_gather_eval,
-          shape=_gather_shape)
-def gather(node, g, e):
-    params, idx = node.inputs[:2]
-    b, o, c, n, i = _gather_dims(node, g)
-    p = e.param("dlcoder_rt::GatherParams", cgen.struct_init("GatherParams",
-        {"batches": b, "outer": o, "coords": c, "axis_size": n, "inner": i}))
-    return (f"dlcoder_rt::gather<{ctype(g, params)}, {ctype(g, idx)}>({p}, {e.src(params)}, "
-            f"{e.src(idx)}, {e.dst(node.outputs[0])});")
-

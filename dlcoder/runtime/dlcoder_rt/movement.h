@@ -1,10 +1,12 @@
 // Data movement: strided copies (TRANSPOSE, SLICE, PAD interiors, BROADCAST_TO, ...),
 // row copies (CONCATENATION, SPLIT), fills (FILL, ZEROS_LIKE, RANGE). The generator turns
-// each copy into Loop6s.
+// each copy into Loop6s. SLICE and STRIDED_SLICE with bounds computed at run time check them
+// first and return a status (status.h), having written nothing where it is not 0.
 #pragma once
 
 #include "dlcoder_rt/common.h"
 #include "dlcoder_rt/parallel.h"
+#include "dlcoder_rt/status.h"
 
 namespace dlcoder_rt {
 
@@ -92,36 +94,6 @@ inline void copy_loop_nested(const Loop6& outer, const Loop6& inner, const T* sr
   });
 }
 
-// GATHER viewed as in[batches][outer][axis_size][inner] and idx[batches][coords]:
-// out[b][o][c][:] = in[b][o][idx[b][c]][:]. The indices are read at run time.
-struct GatherParams {
-  int32_t batches;
-  int32_t outer;
-  int32_t coords;
-  int32_t axis_size;
-  int32_t inner;
-};
-
-// TFLite fails the whole invoke on an index outside [0, axis_size); generated code has no
-// error path, so such a row is zero-filled instead of being read out of bounds.
-template <typename T, typename I>
-inline void gather(const GatherParams& p, const T* in, const I* idx, T* out) {
-  const int64_t inner = p.inner;
-  for (int64_t b = 0; b < p.batches; ++b)
-    for (int64_t o = 0; o < p.outer; ++o) {
-      const T* slab = in + (b * p.outer + o) * p.axis_size * inner;
-      for (int64_t c = 0; c < p.coords; ++c) {
-        const int64_t k = static_cast<int64_t>(idx[b * p.coords + c]);
-        T* d = out + ((b * p.outer + o) * p.coords + c) * inner;
-        if (k < 0 || k >= p.axis_size) {
-          std::fill(d, d + inner, T{});
-        } else {
-          std::memcpy(d, slab + k * inner, sizeof(T) * inner);
-        }
-      }
-    }
-}
-
 // RANGE with computed start / delta: start, start + delta, ... accumulated one step at a
 // time (not start + i * delta), as TFLite does, so float outputs round the same way.
 template <typename T>
@@ -132,6 +104,132 @@ inline void range(int64_t n, const T* start, const T* delta, T* out) {
     out[i] = v;
     v = wrapping_add(v, step);
   }
+}
+
+// ---- slices whose bounds are read at run time ---------------------------------------------
+// The generator fixes the output shape (the model's, or what the constant bounds give) and
+// lays out the axes; the kernel computes each axis's first index and element count from
+// the bounds as TFLite does, returns kStatusShapeMismatch where a count differs from the
+// generated shape (TFLite would resize its output) and kStatusIndexOutOfRange where an
+// index lies outside its axis (where TFLite fails, or would read out of bounds or leave the
+// output unwritten), else copies the box.
+
+// The box of counts[a] elements per axis from in + sum(start[a] * in_strides[a]), stepping
+// steps[a] * in_strides[a], into dense out; rank <= kMaxDims, every count > 0.
+template <typename T>
+inline void copy_box(int32_t rank, const int64_t* start, const int32_t* counts,
+                     const int32_t* steps, const int64_t* in_strides, const T* in, T* out) {
+  Loop6 loop{};
+  int64_t from = 0, dense = 1;
+  for (int32_t a = kMaxDims - 1; a >= 0; --a) {
+    const int32_t k = a - (kMaxDims - rank);    // the axis, or < 0 for a leading pad dim
+    loop.dims[a] = k < 0 ? 1 : counts[k];
+    loop.a_strides[a] = k < 0 ? 0 : static_cast<int32_t>(steps[k] * in_strides[k]);
+    loop.b_strides[a] = static_cast<int32_t>(dense);
+    if (k >= 0) {
+      from += start[k] * in_strides[k];
+      dense *= counts[k];
+    }
+  }
+  copy_loop(loop, in + from, out);
+}
+
+// TFLite's StridedSliceStartForAxis (strided_slice_logic.h): a negative index counts from
+// the end, then it is clamped to [0, dim] (step > 0) or [-1, dim - 1]; a begin mask starts
+// at the first element walked.
+inline int64_t slice_start(int64_t dim, int64_t begin, int64_t step, bool masked) {
+  if (masked) return step > 0 ? 0 : dim - 1;
+  if (begin < 0) begin += dim;
+  return step > 0 ? std::clamp<int64_t>(begin, 0, dim) : std::clamp<int64_t>(begin, -1, dim - 1);
+}
+
+// TFLite's StridedSliceEndForAxis for an axis that is not shrunk; with `offset`, end counts
+// from the start.
+inline int64_t slice_stop(int64_t dim, int64_t end, int64_t step, bool masked, int64_t start,
+                          bool offset) {
+  if (masked) return step > 0 ? dim : -1;
+  if (offset) end += start;
+  if (end < 0) end += dim;
+  return step > 0 ? std::clamp<int64_t>(end, 0, dim) : std::clamp<int64_t>(end, -1, dim - 1);
+}
+
+// STRIDED_SLICE over its effective axes (the input with new axes inserted as size 1, the
+// ellipsis and the axes past the spec as whole ranges): spec[a] is the axis's entry in
+// begin / end / strides, or -1 for a whole range. counts[a] is the generated output's count
+// (1 for a shrunk axis). TFLite walks ceil((stop - start) / step) elements (at least 0) and
+// resizes its output to that; a shrunk axis whose index is outside it is walked zero
+// times, leaving TFLite's output unwritten.
+constexpr int32_t kSliceBeginMasked = 1;
+constexpr int32_t kSliceEndMasked = 2;
+constexpr int32_t kSliceShrink = 4;
+
+struct StridedSliceParams {
+  int32_t rank;
+  int32_t offset;
+  int32_t dims[kMaxDims];
+  int32_t spec[kMaxDims];
+  int32_t steps[kMaxDims];
+  int32_t masks[kMaxDims];
+  int32_t counts[kMaxDims];
+  int64_t in_strides[kMaxDims];
+};
+
+template <typename T>
+inline int strided_slice(const StridedSliceParams& p, const T* in, const int32_t* begin,
+                         const int32_t* end, T* out) {
+  int64_t start[kMaxDims];
+  bool empty = false;
+  for (int32_t a = 0; a < p.rank; ++a) {
+    const int32_t k = p.spec[a], mask = p.masks[a];
+    const int64_t dim = p.dims[a], step = p.steps[a];
+    int64_t count = dim;
+    start[a] = 0;
+    if (k >= 0) {
+      start[a] = slice_start(dim, begin[k], step, mask & kSliceBeginMasked);
+      if (mask & kSliceShrink) {
+        if (start[a] < 0 || start[a] >= dim) return kStatusIndexOutOfRange;
+        count = 1;
+      } else {
+        const int64_t len = slice_stop(dim, end[k], step, mask & kSliceEndMasked, start[a],
+                                       p.offset != 0) - start[a];
+        count = len * step > 0 ? (len + step - (step > 0 ? 1 : -1)) / step : 0;
+      }
+    }
+    if (count != p.counts[a]) return kStatusShapeMismatch;
+    empty = empty || count == 0;
+  }
+  if (!empty) copy_box(p.rank, start, p.counts, p.steps, p.in_strides, in, out);
+  return kStatusOk;
+}
+
+// SLICE: per axis, size elements from begin, or the rest of the axis for a size of -1.
+// TFLite's Eval fails on a negative begin, on begin + size past the axis (both an index out
+// of range here), on a size below -1 and on a size other than its output's.
+struct SliceParams {
+  int32_t rank;
+  int32_t dims[kMaxDims];
+  int32_t counts[kMaxDims];
+  int64_t in_strides[kMaxDims];
+};
+
+template <typename T, typename I>
+inline int slice(const SliceParams& p, const T* in, const I* begin, const I* size, T* out) {
+  int64_t start[kMaxDims];
+  int32_t steps[kMaxDims];
+  bool empty = false;
+  for (int32_t a = 0; a < p.rank; ++a) {
+    const int64_t dim = p.dims[a], b = static_cast<int64_t>(begin[a]);
+    const int64_t s = static_cast<int64_t>(size[a]);
+    if (s < -1) return kStatusShapeMismatch;
+    if (b < 0 || b > dim || (s != -1 && s > dim - b)) return kStatusIndexOutOfRange;
+    const int64_t count = s == -1 ? dim - b : s;
+    if (count != p.counts[a]) return kStatusShapeMismatch;
+    start[a] = b;
+    steps[a] = 1;
+    empty = empty || count == 0;
+  }
+  if (!empty) copy_box(p.rank, start, p.counts, steps, p.in_strides, in, out);
+  return kStatusOk;
 }
 
 }  // namespace dlcoder_rt
