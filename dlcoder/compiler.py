@@ -23,8 +23,11 @@ def default_name(model_path: str) -> str:
 
 def check_supported(g: Graph) -> None:
     """Raise one UnsupportedError that names every unsupported op with its count and the
-    index of its first node, in the graph and in the subgraphs its control flow runs."""
+    index of its first node, in the graph, in the subgraphs its signatures run, and in
+    the subgraphs their control flow runs."""
     report_unsupported(g, problem)
+    for k in sorted({sig.subgraph for sig in g.signatures} - {0}):
+        report_unsupported(g.subgraph(k), problem)
 
 
 def note_on_stderr(text: str) -> None:

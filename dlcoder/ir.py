@@ -18,7 +18,11 @@ import numpy as np
 # Node attributes that name a subgraph the node runs (control flow), as TFLite numbers
 # them: 0 is the main graph, k is `Graph.subgraphs[k - 1]`.
 SUBGRAPH_ATTRS = ("cond_subgraph_index", "body_subgraph_index",
-                  "then_subgraph_index", "else_subgraph_index")
+                  "then_subgraph_index", "else_subgraph_index", "init_subgraph_index")
+
+# Ops whose work is a change of state, not an output: no pass may drop them for having
+# no reader (ASSIGN_VARIABLE writes a resource variable, CALL_ONCE runs an init subgraph).
+EFFECT_OPS = frozenset({"ASSIGN_VARIABLE", "CALL_ONCE"})
 
 # C type of each tensor dtype that generated code can hold.
 CTYPES = {
@@ -116,6 +120,17 @@ def op_note(node: Node) -> str:
 
 
 @dataclass(frozen=True)
+class Signature:
+    """A SignatureDef of the model: an entry point named `key` that runs model subgraph
+    `subgraph` (0 is the main graph), with its inputs and outputs as (key, position in
+    the subgraph's inputs or outputs), in the signature's order."""
+    key: str
+    subgraph: int
+    inputs: tuple
+    outputs: tuple
+
+
+@dataclass(frozen=True)
 class Graph:
     tensors: tuple
     nodes: tuple
@@ -123,6 +138,11 @@ class Graph:
     outputs: tuple
     aliases: dict = field(default_factory=dict)   # tensor -> tensor whose storage it shares
     subgraphs: tuple = ()                          # the model's other subgraphs (see `subgraph`)
+    # The model's resource variables, shared by all its subgraphs: a Tensor each (name,
+    # shape, dtype of its value; shape and dtype known once validated). READ_VARIABLE and
+    # ASSIGN_VARIABLE name theirs by its index in attrs["variable"].
+    variables: tuple = ()
+    signatures: tuple = ()                         # the model's Signatures (main graph only)
 
     def replace(self, **kw) -> "Graph":
         return dataclasses.replace(self, **kw)
@@ -162,7 +182,7 @@ class Graph:
         of subgraphs, so that control flow inside it finds the subgraphs it runs."""
         if not 1 <= index <= len(self.subgraphs):
             raise IndexError(f"subgraph {index} does not exist")
-        return self.subgraphs[index - 1].replace(subgraphs=self.subgraphs)
+        return self.subgraphs[index - 1].replace(subgraphs=self.subgraphs, variables=self.variables)
 
     def called(self) -> list:
         """Indices of the subgraphs that this graph's nodes run directly, in node order."""

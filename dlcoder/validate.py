@@ -56,8 +56,38 @@ def validate(g: Graph, input_shapes: dict | None = None, note=None) -> Graph:
     subs = tuple(_infer_shapes(s.replace(subgraphs=g.subgraphs), k + 1).replace(subgraphs=())
                  for k, s in enumerate(g.subgraphs))
     g = _infer_shapes(g, 0).replace(subgraphs=subs)
+    g = g.replace(variables=_variable_types(g))
     _check_limits(g)
     return g
+
+
+def _variable_types(g: Graph) -> tuple:
+    """Each resource variable's shape, dtype and quantization: those of the values that
+    ASSIGN_VARIABLE writes into it and READ_VARIABLE reads out, which must all agree (TFLite
+    lets an assignment change a variable's shape; a library with a static arena cannot)."""
+    seen: dict = {}
+    for k, graph in enumerate((g,) + tuple(g.subgraphs)):
+        for i, node in enumerate(graph.nodes):
+            if node.op not in ("READ_VARIABLE", "ASSIGN_VARIABLE"):
+                continue
+            v = node.attrs["variable"]
+            if not 0 <= v < len(g.variables):
+                raise InvalidModelError(f"{_node_name(node, i, k)} names variable {v}, which does not exist")
+            ten = graph.tensors[(node.outputs if node.op == "READ_VARIABLE" else node.inputs)[0]]
+            value = (ten.shape, ten.dtype, ten.quant)
+            first = seen.setdefault(v, (value, _node_name(node, i, k)))
+            if first[0] != value:
+                raise UnsupportedError(
+                    f"variable '{g.variables[v].name}' is {ten.dtype}{list(ten.shape)} at "
+                    f"{_node_name(node, i, k)} but {first[0][1]}{list(first[0][0])} at {first[1]} "
+                    f"(or quantized differently); dlcoder needs one shape and type per variable")
+    out = []
+    for v, var in enumerate(g.variables):   # one only handled, never used, keeps its placeholder
+        if v in seen:
+            (shape, dtype, quant), _ = seen[v]
+            var = var.replace(shape=shape, dtype=dtype, quant=quant)
+        out.append(var)
+    return tuple(out)
 
 
 def report_unsupported(g: Graph, why) -> None:

@@ -132,3 +132,98 @@ def check_sanitized(model_path, work, inputs, bound=V.FLOAT_BOUND, flags=ASAN_UB
         report = [V.compare(o, r, k, bound=bound) for k, (o, r) in enumerate(zip(ours, refs))]
         assert all(c.ok for c in report), (n, report)
     return report, lib
+
+
+# Streams: one TFLite interpreter invoked once per frame, the reference for stateful models
+# (resource variables persist from one invoke to the next; a new stream is a new interpreter,
+# since neither reset_all_variables() nor allocate_tensors() resets them).
+def signature_keys(model_path, signature):
+    """(input keys, output keys) of SignatureDef `signature` in the order the flatbuffer
+    stores them (the SignatureDef's inputs / outputs vectors; the TF converter sorts them by
+    key, which is not the subgraph's own input / output order)."""
+    import tflite
+    m = tflite.Model.GetRootAsModel(Path(model_path).read_bytes(), 0)
+    for k in range(m.SignatureDefsLength()):
+        sd = m.SignatureDefs(k)
+        if sd.SignatureKey().decode() == signature:
+            return ([sd.Inputs(i).Name().decode() for i in range(sd.InputsLength())],
+                    [sd.Outputs(i).Name().decode() for i in range(sd.OutputsLength())])
+    raise KeyError(f"{Path(model_path).name} has no signature {signature!r}")
+
+
+def _per_frame(signature, n):
+    """One signature key (or None) per frame: `signature` may be one key for all frames or
+    a list with a key per frame, to interleave entry points (init, then step...)."""
+    keys = list(signature) if isinstance(signature, (list, tuple)) else [signature] * n
+    assert len(keys) == n, f"{len(keys)} signature keys for {n} frames"
+    return keys
+
+
+def _invoke(interp, frame, signature, model_path):
+    """Run one frame through `interp` (subgraph 0, or the signature's runner)."""
+    if signature is None:
+        ins = interp.get_input_details()
+        assert len(frame) == len(ins), f"{len(frame)} inputs for {len(ins)}"
+        for d, x in zip(ins, frame):
+            interp.set_tensor(d["index"], np.asarray(x, dtype=d["dtype"]).reshape(d["shape"]))
+        interp.invoke()
+        return [interp.get_tensor(d["index"]).copy() for d in interp.get_output_details()]
+    in_keys, out_keys = signature_keys(model_path, signature)
+    assert len(frame) == len(in_keys), f"{len(frame)} inputs for {signature} {in_keys}"
+    outs = interp.get_signature_runner(signature)(**dict(zip(in_keys, frame)))
+    return [np.array(outs[k]) for k in out_keys]
+
+
+def tflite_stream(model_path, frames, signature=None):
+    """One TFLite interpreter (BUILTIN_WITHOUT_DEFAULT_DELEGATES) invoked once per frame;
+    -> a list with each step's list of outputs.
+
+    frames: a list of frames, each a list of input arrays. Without a signature they are
+    subgraph 0's inputs in order and the outputs are subgraph 0's outputs in order. With a
+    signature key (or a list of keys, one per frame, to interleave entry points that share
+    state in one stream), a frame's arrays go to the signature's input keys and the outputs
+    come back in the signature's output keys, both in the order the flatbuffer's SignatureDef
+    stores them (its inputs / outputs vectors: see signature_keys)."""
+    interp = V.reference_interpreter(str(model_path))
+    interp.allocate_tensors()
+    return [_invoke(interp, frame, key, model_path)
+            for frame, key in zip(frames, _per_frame(signature, len(frames)))]
+
+
+def _input_specs(model_path, signature):
+    """[(shape, dtype)] of subgraph 0's inputs, or of the signature's in SignatureDef order;
+    a dynamic dimension takes the stored shape's value (what TFLite allocates)."""
+    interp = V.reference_interpreter(str(model_path))
+    if signature is None:
+        return [(tuple(d["shape"]), np.dtype(d["dtype"])) for d in interp.get_input_details()]
+    details = interp.get_signature_runner(signature).get_input_details()
+    return [(tuple(details[k]["shape"]), np.dtype(details[k]["dtype"]))
+            for k in signature_keys(model_path, signature)[0]]
+
+
+def _draw(rng, shape, dtype):
+    """Float: normal; bool: 0/1; 8- and 16-bit integers: the whole range (quantized data);
+    wider integers: -100..100."""
+    if dtype.kind == "f":
+        return rng.standard_normal(shape).astype(dtype)
+    if dtype.kind == "b":
+        return rng.integers(0, 2, shape).astype(bool)
+    info = np.iinfo(dtype)
+    lo, hi = (info.min, info.max) if dtype.itemsize <= 2 else (-100, 100)
+    return rng.integers(lo, hi, shape, endpoint=True).astype(dtype)
+
+
+def stream_frames(model_path, n, seed, signature=None):
+    """n frames of random inputs for tflite_stream, drawn from one numpy generator seeded
+    with `seed`: each frame a list of arrays fitting subgraph 0's inputs, or the signature's
+    (one key, or a list of keys one per frame) in the order of the SignatureDef's inputs
+    vector in the flatbuffer. int8 (and uint8, int16) inputs cover the whole range, float
+    inputs are standard normal (see _draw)."""
+    rng = np.random.default_rng(seed)
+    specs = {}
+    frames = []
+    for key in _per_frame(signature, n):
+        if key not in specs:
+            specs[key] = _input_specs(model_path, key)
+        frames.append([_draw(rng, shape, dtype) for shape, dtype in specs[key]])
+    return frames

@@ -111,9 +111,10 @@ _INTRINSICS_HEADER = re.compile(r"[a-z0-9_]*intrin")    # immintrin.h, xmmintrin
 # The members of the class model.h.j2 declares: a class cannot have a member of its own
 # name (test_safety.py compares this list with a generated header).
 _MEMBERS = _words("""
-    kArenaBytes kSecondThreadBytes kTaskScratchBytes ArenaBytes kWeightBytes kNumInputs
+    kArenaBytes kSecondThreadBytes kTaskScratchBytes ArenaBytes kWeightBytes kNumInputs Reset
     kNumOutputs input output Run kInputOffsets kOutputOffsets arena_""")
-_MEMBER_PATTERN = re.compile(r"k(Input|Output)[0-9]+Elements|(input|output)_[0-9]+")
+# (Run<Sig>: a signature's method, emitter.signature_names)
+_MEMBER_PATTERN = re.compile(r"k(Input|Output)[0-9]+Elements|(input|output)_[0-9]+|Run[0-9A-Z]\w*")
 # Names the language, the runtime or the header's C part already use.
 _TAKEN = {
     "dlcoder_rt": "is the namespace of dlcoder's runtime",

@@ -23,6 +23,30 @@ from dlcoder.ops import scratch_bytes
 from dlcoder.plan import Plan, plan_graph
 
 
+class StateLayout:
+    """The persistent part of the arena (runtime state.h): its first bytes, before every
+    plan, so that all of a model's entry points find its state at the same offsets. A
+    magic word, a flag per init subgraph that CALL_ONCE runs and per resource variable,
+    then the variables' values, each 64-byte aligned. A model without state has none
+    (`size` 0)."""
+
+    def __init__(self, g: Graph):
+        inits = sorted({n.attrs["init_subgraph_index"] for graph in (g,) + tuple(g.subgraphs)
+                        for n in graph.nodes if n.op == "CALL_ONCE"})
+        self.once_flags = {k: 8 + i for i, k in enumerate(inits)}
+        first = 8 + len(inits)
+        self.variables = []          # (flag, offset, bytes) of each variable
+        offset = _align(first + len(g.variables))
+        for v, var in enumerate(g.variables):
+            self.variables.append((first + v, offset, var.nbytes))
+            offset = _align(offset + var.nbytes)
+        self.size = offset if inits or g.variables else 0
+
+
+def _align(x: int) -> int:
+    return -(-x // 64) * 64
+
+
 def plan_subgraph(g: Graph, fixed) -> Plan:
     """The memory plan of a subgraph that a control-flow node runs; `fixed`: the storage
     roots that the node places itself. The planner handed to the op table (scratch_bytes'
@@ -43,7 +67,7 @@ def io_storage(g: Graph) -> dict:
 
 class Context:
     def __init__(self, g: Graph, plan, blob: WeightBlob, fixed: dict = None, base: int = 0,
-                 decls: list = None, label: str = "", debug: bool = False):
+                 decls: list = None, label: str = "", debug: bool = False, state: StateLayout = None):
         self.g = g
         self.plan = plan
         self.blob = blob
@@ -54,6 +78,7 @@ class Context:
         self.debug = debug       # a debug build: every tensor must be readable after the run
         self.fixed = io_storage(g) if fixed is None else fixed
         self.slots = {}          # node index -> arena offset of its second task's scratch
+        self.state = state if state is not None else StateLayout(g)   # the model's, shared
         self._const_offsets = {}
 
     # ---- tensors --------------------------------------------------------------------
@@ -107,7 +132,16 @@ class Context:
         graph, its `plan` at arena offset `base`, `label` before its node numbers in declared
         names; it shares this one's weight blob, declarations and debug flag."""
         return Context(graph, plan, self.blob, fixed=fixed, base=base, decls=self.decls,
-                       label=label, debug=self.debug)
+                       label=label, debug=self.debug, state=self.state)
+
+    # ---- state (StateLayout) --------------------------------------------------------
+    def variable(self, v: int) -> tuple:
+        """(flag offset, value offset, bytes) of resource variable v in the arena."""
+        return self.state.variables[v]
+
+    def once_flag(self, init_subgraph: int) -> int:
+        """The arena offset of the flag of CALL_ONCE's init subgraph `init_subgraph`."""
+        return self.state.once_flags[init_subgraph]
 
     # ---- data made at generation time -----------------------------------------------
     def weights(self, array: np.ndarray) -> str:

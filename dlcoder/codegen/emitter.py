@@ -5,6 +5,7 @@ lay the decisions out. Output is deterministic: the same graph gives the same by
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import numpy as np
 from dlcoder import __version__
 from dlcoder.codegen import cgen
 from dlcoder.codegen import runtime_facts
-from dlcoder.codegen.context import Context, plan_subgraph
+from dlcoder.codegen.context import Context, StateLayout, plan_subgraph
 from dlcoder.codegen.weights import WeightBlob
 from dlcoder.ir import CTYPES, Graph
 from dlcoder.ops import lookup, scratch_bytes, task_scratch_bytes
@@ -104,42 +105,104 @@ def _task_slots(g: Graph, plan) -> tuple:
     return ({n: extended.offset(("slot", n)) for n in own}, end, stride)
 
 
+def signature_names(g: Graph) -> list:
+    """The C name of each of the model's signatures, made from its key: NAME_<name>_run.
+    Characters other than letters and digits become '_'; a key left empty, or one that
+    another key already gave, gets its position appended."""
+    names = []
+    for i, sig in enumerate(g.signatures):
+        base = re.sub(r"[^0-9A-Za-z]+", "_", sig.key).strip("_")
+        names.append(base if base and base not in names else f"{base or 'signature'}_{i}")
+    return names
+
+
+def _camel(name: str) -> str:
+    """serving_default -> ServingDefault (the class's Run<Sig> method)."""
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
+
+
+def _emit_graph(graph: Graph, k: int, state: StateLayout, blob: WeightBlob, decls: list,
+                keep_names: bool, debug: bool) -> dict:
+    """One entry graph (model subgraph k) as the template's run_graph<k>: its steps, its
+    plan past the persistent state, and its thread scratch (_task_slots)."""
+    plan = plan_graph(graph, scratch_bytes(graph, plan_subgraph), keep_all=debug)
+    slots, second_end, each = _task_slots(graph, plan)
+    ctx = Context(graph, plan, blob, base=state.size, decls=decls, label=f"g{k}_" if k else "",
+                  debug=debug, state=state)
+    ctx.slots = {n: state.size + off for n, off in slots.items()}
+    steps = []
+    for i, node in enumerate(graph.nodes):
+        ctx.node = i
+        code = lookup(node, graph).emit(node, graph, ctx)
+        comment = f"{i}: {node.op}"
+        if keep_names:
+            comment += " -> " + ", ".join(graph.tensors[t].name for t in node.outputs)
+        steps.append({"comment": cgen.comment(comment), "code": [code] if isinstance(code, str) else list(code)})
+    copies = _output_copies(graph, ctx)
+    if copies:
+        steps.append({"comment": "outputs that are not written in place", "code": copies})
+    return {"index": k, "steps": steps, "ctx": ctx, "plan": plan,
+            "inputs": _io_entries(graph, graph.inputs, 0)[0],
+            "outputs": _io_entries(graph, graph.outputs, 0)[0],
+            "one": state.size + plan.size, "two": state.size + second_end, "each": each}
+
+
+def _signature_entries(g: Graph, graphs: dict) -> list:
+    """What the templates need of each signature: its C name, its inputs and outputs in the
+    signature's order (key, the graph's position, C type, dtype, shape) and the graph's."""
+    out = []
+    for name, sig in zip(signature_names(g), g.signatures):
+        graph = g if sig.subgraph == 0 else g.subgraph(sig.subgraph)
+        entry = graphs[sig.subgraph]
+        ends = {}
+        for what, items, ids, infos in (("inputs", sig.inputs, graph.inputs, entry["inputs"]),
+                                        ("outputs", sig.outputs, graph.outputs, entry["outputs"])):
+            ends[what] = [{"key": cgen.comment(key), "position": pos, **infos[pos]} for key, pos in items]
+            # the graph's j-th tensor is the caller's perm[j]-th
+            ends[what + "_perm"] = [next(p for p, (_, pos) in enumerate(items) if pos == j)
+                                    for j in range(len(ids))]
+        out.append({"name": name, "method": "Run" + _camel(name), "key": cgen.comment(sig.key),
+                    "graph": sig.subgraph, **ends})
+    return out
+
+
 def emit(g: Graph, name: str, namespace: str, keep_names: bool = False,
          debug: bool = False, profile: bool = False) -> Library:
     """debug: every tensor keeps its bytes to the end (verify --per-tensor);
-    profile: time every step into NAME_profile_us (bench --per-op). Neither is for shipping."""
-    plan = plan_graph(g, scratch_bytes(g, plan_subgraph), keep_all=debug)
-    slots, second_end, task_scratch = _task_slots(g, plan)
+    profile: time every step of the main graph into NAME_profile_us (bench --per-op).
+    Neither is for shipping.
 
+    The entry points are the main graph (NAME_run) and every signature (NAME_<sig>_run,
+    signature_names), each running one model subgraph; a subgraph gets one run_graph<k>
+    however many signatures run it. They share the arena, whose first bytes hold the
+    persistent state (StateLayout) and whose size is the largest any entry needs."""
+    state = StateLayout(g)
     blob = WeightBlob()
-    ctx = Context(g, plan, blob, debug=debug)
-    ctx.slots = slots
-    steps = []
-    headers = {lookup(n, graph).header for _, graph in g.reachable() for n in graph.nodes}
-    for i, node in enumerate(g.nodes):
-        ctx.node = i
-        code = lookup(node, g).emit(node, g, ctx)
-        lines = [code] if isinstance(code, str) else list(code)
-        comment = f"{i}: {node.op}"
-        if keep_names:
-            comment += " -> " + ", ".join(g.tensors[t].name for t in node.outputs)
-        steps.append({"comment": cgen.comment(comment), "code": lines})
-    copies = _output_copies(g, ctx)
-    if copies:
-        steps.append({"comment": "outputs that are not written in place", "code": copies})
+    decls: list = []
+    graphs = {0: _emit_graph(g, 0, state, blob, decls, keep_names, debug)}
+    for k in sorted({sig.subgraph for sig in g.signatures} - {0}):
+        graphs[k] = _emit_graph(g.subgraph(k), k, state, blob, decls, keep_names, debug)
+    main = graphs[0]
+    arena_bytes = max(e["one"] for e in graphs.values())
+    second_end = max(e["two"] for e in graphs.values())
+    task_scratch = max(e["each"] for e in graphs.values())
+    headers = {lookup(n, graph).header for entry in graphs.values()
+               for _, graph in entry["ctx"].g.reachable() for n in graph.nodes}
+    signatures = _signature_entries(g, graphs)
 
     inputs, io_end = _io_entries(g, g.inputs, 0)
     outputs, io_end = _io_entries(g, g.outputs, io_end)
     common = {"banner": BANNER, "name": name, "namespace": namespace,
-              "inputs": inputs, "outputs": outputs}
+              "inputs": inputs, "outputs": outputs, "signatures": signatures}
     header = _ENV.get_template("model.h.j2").render(
-        guard=f"DLCODER_{name.upper()}_H_", class_arena=io_end + plan.size, weight_bytes=blob.size,
-        work_offset=io_end, second_thread_bytes=second_end - plan.size,
+        guard=f"DLCODER_{name.upper()}_H_", class_arena=io_end + arena_bytes, weight_bytes=blob.size,
+        work_offset=io_end, second_thread_bytes=second_end - arena_bytes, stateful=state.size > 0,
         task_scratch_bytes=task_scratch, arena_threads=arena_threads_cxx(
             "kArenaBytes", "kArenaBytes + kSecondThreadBytes", "kTaskScratchBytes", wrap="\n" + " " * 24),
         **common)
     source = _ENV.get_template("model.cc.j2").render(
-        headers=sorted(headers), decls=ctx.decls, steps=steps, arena_bytes=plan.size,
+        headers=sorted(headers), decls=decls, graphs=list(graphs.values()), steps=main["steps"],
+        arena_bytes=arena_bytes, state_bytes=state.size,
         second_thread_arena=second_end, task_scratch_bytes=task_scratch, profile=profile,
         arena_threads=arena_threads_cxx("kArenaBytes", "kSecondThreadArena", "kTaskScratchBytes"), **common)
     asm = _ENV.get_template("blob.S.j2").render(
@@ -149,9 +212,9 @@ def emit(g: Graph, name: str, namespace: str, keep_names: bool = False,
     for h in sorted(runtime_facts.RUNTIME.folder.glob("*.h")):   # the runtime the ops read
         files[f"dlcoder_rt/{h.name}"] = h.read_bytes()
     used = {t for n in g.nodes for t in n.inputs + n.outputs if t >= 0} | set(g.inputs + g.outputs)
-    storage = {t: ctx.address(t, place_const=False) for t in sorted(used)}
-    return Library(files=files, arena_bytes=plan.size, weight_bytes=blob.size,
-                   storage=storage, plan=plan, second_thread_bytes=second_end - plan.size,
+    storage = {t: main["ctx"].address(t, place_const=False) for t in sorted(used)}
+    return Library(files=files, arena_bytes=arena_bytes, weight_bytes=blob.size,
+                   storage=storage, plan=main["plan"], second_thread_bytes=second_end - arena_bytes,
                    task_scratch_bytes=task_scratch)
 
 

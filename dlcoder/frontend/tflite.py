@@ -13,7 +13,7 @@ import numpy as np
 import tflite
 
 from dlcoder.errors import ModelFormatError, UnsupportedError
-from dlcoder.ir import Graph, Node, Quant, Tensor
+from dlcoder.ir import Graph, Node, Quant, Signature, Tensor
 
 _TYPES = {
     tflite.TensorType.FLOAT32: "float32", tflite.TensorType.FLOAT16: "float16",
@@ -21,6 +21,7 @@ _TYPES = {
     tflite.TensorType.INT64: "int64", tflite.TensorType.BOOL: "bool",
     tflite.TensorType.INT16: "int16", tflite.TensorType.INT8: "int8",
     tflite.TensorType.FLOAT64: "float64", tflite.TensorType.COMPLEX64: "complex64",
+    tflite.TensorType.RESOURCE: "resource",
 }
 _TYPE_NAMES = {v: k for k, v in vars(tflite.TensorType).items() if not k.startswith("_")}
 OP_NAMES = {v: k for k, v in vars(tflite.BuiltinOperator).items() if not k.startswith("_")}
@@ -54,7 +55,7 @@ def read_options(op, data: bytes = b"") -> dict:
     opts = cls()
     opts.Init(table.Bytes, table.Pos)
     attrs = {}
-    methods = [m for m in dir(cls) if m[0].isupper() and not m.startswith(("GetRootAs", "Init"))
+    methods = [m for m in dir(cls) if m[0].isupper() and m != "Init" and not m.startswith("GetRootAs")
                and not m.endswith(("BufferHasIdentifier", "IsNone", "Length", "AsNumpy"))]
     for m in methods:
         if hasattr(cls, m + "Length"):
@@ -64,7 +65,9 @@ def read_options(op, data: bytes = b"") -> dict:
             value = tuple(int(getattr(opts, m)(j)) for j in range(n))
         else:
             value = getattr(opts, m)()
-            if isinstance(value, (bytes, type(None))) or not np.isscalar(value):
+            if isinstance(value, bytes):          # a VAR_HANDLE's container and shared_name
+                value = tensor_name(value)
+            elif value is None or not np.isscalar(value):
                 continue
         key = snake(m)
         if key in _ENUMS:
@@ -165,6 +168,10 @@ def _read_tensor(model, data: bytes, t, where: str) -> Tensor:
         raise _Scheme(f"tensor '{name}' ({where}) has custom quantization details (type "
                       f"{q.DetailsType()}, e.g. blockwise), a scheme dlcoder does not support")
     dtype = _TYPES[ttype]
+    if dtype == "resource":
+        # a handle to a resource variable: _resolve_variables gives its readers and writers
+        # the variable itself, and the handle stays an unread placeholder
+        return Tensor(name=name, shape=(), dtype="int32")
     shape = tuple(int(x) for x in t.ShapeAsNumpy()) if _count(t.ShapeLength(), data, "a shape") else ()
     signature = (tuple(int(x) for x in t.ShapeSignatureAsNumpy())
                  if _count(t.ShapeSignatureLength(), data, "a shape signature") else None)
@@ -256,6 +263,34 @@ def _read_subgraph(model, data: bytes, index: int) -> Graph:
                  outputs=tuple(int(x) for x in sg.OutputsAsNumpy()) if sg.OutputsLength() else ())
 
 
+def _read_signatures(model, data: bytes, graphs: list) -> tuple:
+    """The model's SignatureDefs as ir.Signature: each names a subgraph, and its inputs and
+    outputs by key, in the order the file lists them (which converters sort by key)."""
+    out = []
+    for i in range(_count(model.SignatureDefsLength(), data, "the signature list")):
+        sig = model.SignatureDefs(i)
+        key = tensor_name(sig.SignatureKey()) or f"signature_{i}"
+        k = _index(sig.SubgraphIndex(), len(graphs), f"signature '{key}' names subgraph")
+        g = graphs[k]
+        ends = []
+        for what, n, get, ids in (("input", sig.InputsLength(), sig.Inputs, g.inputs),
+                                  ("output", sig.OutputsLength(), sig.Outputs, g.outputs)):
+            items = []
+            for j in range(_count(n, data, f"signature '{key}' {what}s")):
+                tm = get(j)
+                t = tm.TensorIndex()
+                if t not in ids:
+                    raise ModelFormatError(f"signature '{key}' {what} '{tensor_name(tm.Name())}' is "
+                                           f"tensor {t}, which is not an {what} of subgraph {k}")
+                items.append((tensor_name(tm.Name()), ids.index(t)))
+            if len({p for _, p in items}) != len(ids) or len(items) != len(ids):
+                raise UnsupportedError(f"signature '{key}' does not name each {what} of subgraph "
+                                       f"{k} exactly once")
+            ends.append(tuple(items))
+        out.append(Signature(key=key, subgraph=k, inputs=ends[0], outputs=ends[1]))
+    return tuple(out)
+
+
 def load(path: str) -> Graph:
     """Read a .tflite file. Subgraph 0 is the graph; the others ride along in `subgraphs`."""
     try:
@@ -276,9 +311,55 @@ def parse(data: bytes, path: str = "<model>") -> Graph:
         _count(model.OperatorCodesLength(), data, "the opcode list")
         _count(model.BuffersLength(), data, "the buffer list")
         graphs = [_read_subgraph(model, data, i) for i in range(model.SubgraphsLength())]
+        signatures = _read_signatures(model, data, graphs)
     except ModelFormatError as e:
         raise ModelFormatError(f"{path}: {e}") from None
     except (IndexError, struct.error, ValueError, KeyError, AttributeError, TypeError,
             UnicodeDecodeError, OverflowError, MemoryError, RecursionError) as e:
         raise ModelFormatError(f"{path} is truncated or corrupt ({type(e).__name__})") from None
-    return graphs[0].replace(subgraphs=tuple(graphs[1:]))
+    graphs, variables = _resolve_variables(graphs)
+    return graphs[0].replace(subgraphs=tuple(graphs[1:]), variables=variables,
+                             signatures=signatures)
+
+
+def _resolve_variables(graphs: list) -> tuple[list, tuple]:
+    """Resource variables by name. TFLite's VAR_HANDLE makes a handle to the variable named
+    by its (container, shared_name), the same one in every subgraph; READ_VARIABLE and
+    ASSIGN_VARIABLE take that handle as input 0. Here the handles disappear: each variable
+    gets an index, READ_VARIABLE and ASSIGN_VARIABLE name theirs in attrs["variable"] and
+    keep only their value tensor, and VAR_HANDLE nodes are dropped. A handle that does not
+    come from a VAR_HANDLE of its own subgraph (one passed into a subgraph) is refused."""
+    keys: dict = {}
+    out = []
+    for k, g in enumerate(graphs):
+        handles, nodes = {}, []
+        for node in g.nodes:
+            if node.op == "VAR_HANDLE":
+                if len(node.outputs) != 1:
+                    raise ModelFormatError(f"node {node.index} (VAR_HANDLE) of subgraph {k} has "
+                                           f"{len(node.outputs)} outputs, not 1")
+                key = (node.attrs.get("container", ""), node.attrs.get("shared_name", ""))
+                handles[node.outputs[0]] = keys.setdefault(key, len(keys))
+                continue
+            if node.op in ("READ_VARIABLE", "ASSIGN_VARIABLE"):
+                want = (1, 1) if node.op == "READ_VARIABLE" else (2, 0)
+                if (len(node.inputs), len(node.outputs)) != want:
+                    raise ModelFormatError(f"node {node.index} ({node.op}) of subgraph {k} has "
+                                           f"{len(node.inputs)} inputs and {len(node.outputs)} outputs")
+                if node.inputs[0] not in handles:
+                    raise UnsupportedError(f"node {node.index} ({node.op}) of subgraph {k}: a "
+                                           f"variable handle that comes from outside the subgraph")
+                node = node.replace(inputs=node.inputs[1:],
+                                    attrs={**node.attrs, "variable": handles[node.inputs[0]]})
+            nodes.append(node)
+        used = {t for n in nodes for t in n.inputs if t >= 0} | set(g.inputs) | set(g.outputs)
+        passed = [t for t in handles if t in used]
+        if passed:
+            raise UnsupportedError(f"subgraph {k} passes the variable handle "
+                                   f"'{g.tensors[passed[0]].name}' to another op than "
+                                   f"READ_VARIABLE or ASSIGN_VARIABLE")
+        out.append(g.replace(nodes=tuple(nodes)))
+    names = sorted(keys, key=keys.get)
+    variables = tuple(Tensor(name=tensor_name(f"{c}/{n}".lstrip("/").encode()), shape=(), dtype="int32")
+                      for c, n in names)
+    return out, variables

@@ -1,9 +1,10 @@
-"""Remove nodes none of whose outputs is read by another node or is a graph output.
+"""Remove nodes none of whose outputs is read by another node or is a graph output, but
+for the ops that change state (ir.EFFECT_OPS).
 
 Reading an alias (a RESHAPE view) reads the tensor it aliases."""
 from __future__ import annotations
 
-from dlcoder.ir import Graph
+from dlcoder.ir import EFFECT_OPS, Graph
 from dlcoder.passes.rewrite import drop_nodes
 
 
@@ -16,7 +17,8 @@ def dead_code(g: Graph) -> Graph:
             while t in g.aliases:
                 t = g.aliases[t]
                 needed.add(t)
-        dead = [i for i, n in enumerate(g.nodes) if not any(t in needed for t in n.outputs)]
+        dead = [i for i, n in enumerate(g.nodes)
+                if n.op not in EFFECT_OPS and not any(t in needed for t in n.outputs)]
         if not dead:
             return g
         g = drop_nodes(g, dead)

@@ -31,8 +31,9 @@ constexpr dlcoder_rt::FullyConnectedParams kN2_2 = {/*batch=*/1, /*in_depth=*/8,
 constexpr dlcoder_rt::ArgParams kN3_3 = {/*outer=*/1, /*axis=*/5, /*inner=*/1};
 constexpr dlcoder_rt::Loop6 kN4_4 = {{1, 1, 1, 1, 1, 5}, {0, 0, 0, 0, 0, 1}, {0, 0, 0, 0, 0, 0}};
 
-int run_graph(const void* const* inputs, void* const* outputs, [[maybe_unused]] uint8_t* A,
-              [[maybe_unused]] const dlcoder_rt::Parallel& par) {
+// Model subgraph 0 (the main graph).
+int run_graph0([[maybe_unused]] const void* const* inputs, [[maybe_unused]] void* const* outputs,
+                [[maybe_unused]] uint8_t* A, [[maybe_unused]] const dlcoder_rt::Parallel& par) {
   [[maybe_unused]] const float* const in0 = static_cast<const float*>(inputs[0]);
   [[maybe_unused]] const float* const in1 = static_cast<const float*>(inputs[1]);
   [[maybe_unused]] float* const out0 = static_cast<float*>(outputs[0]);
@@ -51,6 +52,26 @@ int run_graph(const void* const* inputs, void* const* outputs, [[maybe_unused]] 
   return 0;
 }
 
+// An entry graph and where its thread scratch lies: task 1's in gaps of its plan or from
+// `one` to `two`, tasks 2.. in slots of `each` bytes past `two` (parallel.h).
+struct Entry {
+  int (*graph)(const void* const*, void* const*, uint8_t*, const dlcoder_rt::Parallel&);
+  size_t one, two, each;
+};
+constexpr Entry kEntry0 = {run_graph0, 384, 768, 384};
+
+int run_entry(const Entry& entry, const void* const* inputs, void* const* outputs, void* arena,
+              int threads, dlcoder_parallel_for parallel_for, void* user) {
+  if (inputs == nullptr || outputs == nullptr) return 1;
+  if (reinterpret_cast<uintptr_t>(arena) % 64 != 0) return 2;
+  if (parallel_for == nullptr || threads < 1) threads = 1;
+  if (arena == nullptr && multi_io_arena_size_threads(threads) != kArenaBytes) return 3;
+  uint8_t* A = arena != nullptr ? static_cast<uint8_t*>(arena) : g_arena;
+  const dlcoder_rt::Parallel par{parallel_for, user, threads, A + entry.one, A + entry.two,
+                                 static_cast<int64_t>(entry.each)};
+  return entry.graph(inputs, outputs, A, par);
+}
+
 }  // namespace
 
 extern "C" {
@@ -67,18 +88,40 @@ size_t multi_io_arena_size_threads(int threads) {
 
 int multi_io_run_threads(const void* const* inputs, void* const* outputs, void* arena, int threads,
                           dlcoder_parallel_for parallel_for, void* user) {
-  if (inputs == nullptr || outputs == nullptr) return 1;
-  if (reinterpret_cast<uintptr_t>(arena) % 64 != 0) return 2;
-  if (parallel_for == nullptr || threads < 1) threads = 1;
-  if (arena == nullptr && multi_io_arena_size_threads(threads) != kArenaBytes) return 3;
-  uint8_t* A = arena != nullptr ? static_cast<uint8_t*>(arena) : g_arena;
-  const dlcoder_rt::Parallel par{parallel_for, user, threads, A + kArenaBytes, A + kSecondThreadArena,
-                                 static_cast<int64_t>(kTaskScratchBytes)};
-  return run_graph(inputs, outputs, A, par);
+  return run_entry(kEntry0, inputs, outputs, arena, threads, parallel_for, user);
 }
 
 int multi_io_run(const void* const* inputs, void* const* outputs, void* arena) {
   return multi_io_run_threads(inputs, outputs, arena, 1, nullptr, nullptr);
+}
+
+int multi_io_reset(void* arena) {
+  if (reinterpret_cast<uintptr_t>(arena) % 64 != 0) return 2;
+  return 0;
+}
+
+// Signature 'serving_default': model subgraph 0, its tensors in the signature's order.
+int multi_io_serving_default_num_inputs(void) { return 2; }
+int multi_io_serving_default_num_outputs(void) { return 3; }
+size_t multi_io_serving_default_input_size(int i) {
+  constexpr size_t kBytes[] = {768, 20};
+  return i >= 0 && i < 2 ? kBytes[i] : 0;
+}
+size_t multi_io_serving_default_output_size(int i) {
+  constexpr size_t kBytes[] = {4, 2048, 20};
+  return i >= 0 && i < 3 ? kBytes[i] : 0;
+}
+
+int multi_io_serving_default_run_threads(const void* const* inputs, void* const* outputs, void* arena, int threads,
+                                          dlcoder_parallel_for parallel_for, void* user) {
+  if (inputs == nullptr || outputs == nullptr) return 1;
+  const void* const in[] = {inputs[0], inputs[1]};
+  void* const out[] = {outputs[2], outputs[0], outputs[1]};
+  return run_entry(kEntry0, in, out, arena, threads, parallel_for, user);
+}
+
+int multi_io_serving_default_run(const void* const* inputs, void* const* outputs, void* arena) {
+  return multi_io_serving_default_run_threads(inputs, outputs, arena, 1, nullptr, nullptr);
 }
 
 }  // extern "C"

@@ -23,13 +23,34 @@ constexpr size_t kOutputBytes[] = {12};
 
 constexpr dlcoder_rt::FullyConnectedParams kN0_0 = {/*batch=*/1, /*in_depth=*/4, /*out_depth=*/3, /*act=*/{0.0f, std::numeric_limits<float>::max()}, /*post=*/dlcoder_rt::UnaryKind::kNone, /*res_act=*/{std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()}};
 
-int run_graph(const void* const* inputs, void* const* outputs, [[maybe_unused]] uint8_t* A,
-              [[maybe_unused]] const dlcoder_rt::Parallel& par) {
+// Model subgraph 0 (the main graph).
+int run_graph0([[maybe_unused]] const void* const* inputs, [[maybe_unused]] void* const* outputs,
+                [[maybe_unused]] uint8_t* A, [[maybe_unused]] const dlcoder_rt::Parallel& par) {
   [[maybe_unused]] const float* const in0 = static_cast<const float*>(inputs[0]);
   [[maybe_unused]] float* const out0 = static_cast<float*>(outputs[0]);
   // 0: FULLY_CONNECTED
   dlcoder_rt::fully_connected_f32_gemm(par, kN0_0, in0, reinterpret_cast<const float*>(kW + 64), reinterpret_cast<const float*>(kW + 320), nullptr, out0);
   return 0;
+}
+
+// An entry graph and where its thread scratch lies: task 1's in gaps of its plan or from
+// `one` to `two`, tasks 2.. in slots of `each` bytes past `two` (parallel.h).
+struct Entry {
+  int (*graph)(const void* const*, void* const*, uint8_t*, const dlcoder_rt::Parallel&);
+  size_t one, two, each;
+};
+constexpr Entry kEntry0 = {run_graph0, 0, 0, 0};
+
+int run_entry(const Entry& entry, const void* const* inputs, void* const* outputs, void* arena,
+              int threads, dlcoder_parallel_for parallel_for, void* user) {
+  if (inputs == nullptr || outputs == nullptr) return 1;
+  if (reinterpret_cast<uintptr_t>(arena) % 64 != 0) return 2;
+  if (parallel_for == nullptr || threads < 1) threads = 1;
+  if (arena == nullptr && tiny_dense_arena_size_threads(threads) != kArenaBytes) return 3;
+  uint8_t* A = static_cast<uint8_t*>(arena);
+  const dlcoder_rt::Parallel par{parallel_for, user, threads, A + entry.one, A + entry.two,
+                                 static_cast<int64_t>(entry.each)};
+  return entry.graph(inputs, outputs, A, par);
 }
 
 }  // namespace
@@ -48,18 +69,40 @@ size_t tiny_dense_arena_size_threads(int threads) {
 
 int tiny_dense_run_threads(const void* const* inputs, void* const* outputs, void* arena, int threads,
                             dlcoder_parallel_for parallel_for, void* user) {
-  if (inputs == nullptr || outputs == nullptr) return 1;
-  if (reinterpret_cast<uintptr_t>(arena) % 64 != 0) return 2;
-  if (parallel_for == nullptr || threads < 1) threads = 1;
-  if (arena == nullptr && tiny_dense_arena_size_threads(threads) != kArenaBytes) return 3;
-  uint8_t* A = static_cast<uint8_t*>(arena);
-  const dlcoder_rt::Parallel par{parallel_for, user, threads, A + kArenaBytes, A + kSecondThreadArena,
-                                 static_cast<int64_t>(kTaskScratchBytes)};
-  return run_graph(inputs, outputs, A, par);
+  return run_entry(kEntry0, inputs, outputs, arena, threads, parallel_for, user);
 }
 
 int tiny_dense_run(const void* const* inputs, void* const* outputs, void* arena) {
   return tiny_dense_run_threads(inputs, outputs, arena, 1, nullptr, nullptr);
+}
+
+int tiny_dense_reset(void* arena) {
+  if (reinterpret_cast<uintptr_t>(arena) % 64 != 0) return 2;
+  return 0;
+}
+
+// Signature 'serving_default': model subgraph 0, its tensors in the signature's order.
+int tiny_dense_serving_default_num_inputs(void) { return 1; }
+int tiny_dense_serving_default_num_outputs(void) { return 1; }
+size_t tiny_dense_serving_default_input_size(int i) {
+  constexpr size_t kBytes[] = {16};
+  return i >= 0 && i < 1 ? kBytes[i] : 0;
+}
+size_t tiny_dense_serving_default_output_size(int i) {
+  constexpr size_t kBytes[] = {12};
+  return i >= 0 && i < 1 ? kBytes[i] : 0;
+}
+
+int tiny_dense_serving_default_run_threads(const void* const* inputs, void* const* outputs, void* arena, int threads,
+                                            dlcoder_parallel_for parallel_for, void* user) {
+  if (inputs == nullptr || outputs == nullptr) return 1;
+  const void* const in[] = {inputs[0]};
+  void* const out[] = {outputs[0]};
+  return run_entry(kEntry0, in, out, arena, threads, parallel_for, user);
+}
+
+int tiny_dense_serving_default_run(const void* const* inputs, void* const* outputs, void* arena) {
+  return tiny_dense_serving_default_run_threads(inputs, outputs, arena, 1, nullptr, nullptr);
 }
 
 }  // extern "C"

@@ -30,9 +30,40 @@ size_t tiny_dense_input_size(int i);
 size_t tiny_dense_output_size(int i);
 /* Runs the model. inputs/outputs: one pointer per tensor, laid out as the TFLite tensors
    (row-major, same dtype). arena: tiny_dense_arena_size() bytes, 64-byte aligned, or NULL
-   for the built-in static arena (then not reentrant). Returns 0 on success, 1 for a NULL
-   inputs/outputs array, 2 for a misaligned arena. */
+   for the built-in static arena (then not reentrant). Returns
+     0 on success,
+     1 for a NULL inputs/outputs array,
+     2 for a misaligned arena,
+     3 (the _threads call) for a NULL arena where threads need more than the built-in one,
+     4 when an index an op reads at run time lies outside its axis: a GATHER or GATHER_ND
+       index, a SLICE begin (or begin + size) past its axis, a STRIDED_SLICE shrunk-axis
+       index,
+     5 when a shape computed at run time (a SLICE or STRIDED_SLICE whose begin, end or size
+       is an input, or computed from one) differs from the one the library was generated
+       for,
+     6 when the model reads a resource variable that nothing has assigned since the reset;
+   4 to 6 stop the run where TFLite's Invoke fails, or where its kernel would read out of
+   bounds or leave an output unwritten. No byte is then read out of bounds or written
+   outside the arena and the outputs; the outputs' contents are undefined. */
 int tiny_dense_run(const void* const* inputs, void* const* outputs, void* arena);
+
+/* State. This model
+   keeps no state between runs: tiny_dense_reset does nothing. arena: as for
+   tiny_dense_run (NULL: the built-in one). Returns 0, or 2 for a misaligned arena. */
+int tiny_dense_reset(void* arena);
+
+/* Signature 'serving_default' (model subgraph 0, which tiny_dense_run runs too, in its own order):
+   tiny_dense_serving_default_run takes its inputs and gives its outputs in this order, the signature's:
+     input 0: 'x' float32[1, 4]
+     output 0: 'output_0' float32[1, 3]
+   The arena, its state and the return codes are those of tiny_dense_run. */
+int tiny_dense_serving_default_num_inputs(void);
+int tiny_dense_serving_default_num_outputs(void);
+size_t tiny_dense_serving_default_input_size(int i);
+size_t tiny_dense_serving_default_output_size(int i);
+int tiny_dense_serving_default_run(const void* const* inputs, void* const* outputs, void* arena);
+int tiny_dense_serving_default_run_threads(const void* const* inputs, void* const* outputs, void* arena, int threads,
+                                            dlcoder_parallel_for parallel_for, void* user);
 
 /* Optional threads: the same, with the heavy kernels split into at most `threads` tasks
    run through parallel_for(user, n, fn, ctx). Outputs are bit-identical for every thread
@@ -69,7 +100,11 @@ class tiny_dense {
   // output 0: float32[1, 3]
   static constexpr size_t kOutput0Elements = 3;
 
-  explicit tiny_dense(void* arena) : arena_(static_cast<unsigned char*>(arena)) {}
+  // Starts a new stream in the arena (Reset).
+  explicit tiny_dense(void* arena) : arena_(static_cast<unsigned char*>(arena)) { Reset(); }
+
+  // The state back to a fresh TFLite interpreter's (see tiny_dense_reset); 0 on success.
+  int Reset() { return tiny_dense_reset(arena_ + 128); }
 
   float* input_0() { return reinterpret_cast<float*>(arena_ + 0); }
   const float* output_0() const {
@@ -82,6 +117,13 @@ class tiny_dense {
 
   // 0 on success (see tiny_dense_run).
   int Run() { return Run(1, nullptr, nullptr); }
+
+  // Signature 'serving_default' on caller-owned tensors, in the signature's order (see
+  // tiny_dense_serving_default_run); it shares this object's arena and state.
+  int RunServingDefault(const void* const* inputs, void* const* outputs, int threads = 1,
+                       dlcoder_parallel_for parallel_for = nullptr, void* user = nullptr) {
+    return tiny_dense_serving_default_run_threads(inputs, outputs, arena_ + 128, threads, parallel_for, user);
+  }
 
   // With threads (see tiny_dense_run_threads): the arena must have ArenaBytes(threads) bytes.
   int Run(int threads, dlcoder_parallel_for parallel_for, void* user) {
