@@ -79,7 +79,7 @@ def cmd_inspect(args) -> int:
 def cmd_verify(args) -> int:
     from dlcoder.verify_cmd import verify
     return verify(args.model, _shapes(args), inputs_npz=args.inputs, per_tensor=args.per_tensor,
-                  seed=args.seed, keep_dir=args.keep_dir, cxx=args.cxx)
+                  seed=args.seed, keep_dir=args.keep_dir, cxx=args.cxx, frames=args.frames)
 
 
 def cmd_bench(args) -> int:
@@ -125,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--seed", type=int, default=0, help="seed of the random inputs")
     v.add_argument("--keep-dir", help="build here and keep the files")
     v.add_argument("--cxx", help="C++ compiler (default: $CXX or c++)")
+    v.add_argument("--frames", type=int, default=None, metavar="N",
+                   help="a stream of N runs on one arena against one interpreter invoked N times "
+                        "(default: 10 for a model with state, else 1)")
     v.set_defaults(fn=cmd_verify)
 
     b = sub.add_parser("bench", parents=[debug], help="latency and memory against the TFLite interpreter")

@@ -96,9 +96,23 @@ def run_runner_stream(exe: str, g: Graph, frames: list, work: str, emulator=(),
     cmd = [*emulator, exe, work, "--threads", str(threads), "--frames", str(len(frames))]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
-        raise DlcoderError(f"generated code failed (exit {res.returncode}): {res.stderr.strip()}")
+        raise _run_failed(res)
     return [[np.fromfile(os.path.join(work, f"frame{f}", f"output_{k}.bin"), dtype=g.tensors[t].dtype)
              .reshape(g.tensors[t].shape) for k, t in enumerate(g.outputs)] for f in range(len(frames))]
+
+
+def reference_stream(model_path: str, frames: list) -> list:
+    """Each frame's outputs from one TFLite interpreter (builtin kernels) invoked once per
+    frame, so that its resource variables carry over as they do in a stream."""
+    interp = reference_interpreter(model_path)
+    interp.allocate_tensors()
+    out = []
+    for inputs in frames:
+        for d, x in zip(interp.get_input_details(), inputs):
+            interp.set_tensor(d["index"], np.asarray(x, dtype=d["dtype"]))
+        interp.invoke()
+        out.append([interp.get_tensor(d["index"]) for d in interp.get_output_details()])
+    return out
 
 
 def random_inputs(g: Graph, seed: int = 0) -> list:

@@ -22,8 +22,13 @@ def load_inputs(path: str, g) -> list:
     return out
 
 
+def stateful(g) -> bool:
+    """Whether the model keeps state from run to run (resource variables)."""
+    return bool(g.variables)
+
+
 def verify(model: str, shapes: dict, inputs_npz=None, per_tensor=False, seed=0,
-           keep_dir=None, cxx=None) -> int:
+           keep_dir=None, cxx=None, frames=None) -> int:
     """PASS or FAIL comes from the library as it ships: the planned build, whose tensors
     share arena bytes. --per-tensor adds a debug build that keeps every tensor to the end,
     used only to name the first tensor that diverges from TFLite; if none does while the
@@ -32,6 +37,9 @@ def verify(model: str, shapes: dict, inputs_npz=None, per_tensor=False, seed=0,
     g0 = compiler.load_graph(model, shapes)
     name = compiler.default_name(model)
     lib, g = compiler.compile_graph(g0, name)   # a model dlcoder refuses fails here, first
+    frames = frames or (STREAM_FRAMES if stateful(g0) else 1)
+    if frames > 1:
+        return _verify_stream(model, lib, g0, g, name, frames, inputs_npz, seed, keep_dir, cxx)
     inputs = load_inputs(inputs_npz, g0) if inputs_npz else V.random_inputs(g0, seed)
     refs, interp = V.reference_run(model, inputs, preserve=per_tensor)
     bound = V.float_bound(model, inputs, refs)
@@ -40,12 +48,39 @@ def verify(model: str, shapes: dict, inputs_npz=None, per_tensor=False, seed=0,
               f"kernels on these inputs; {V.FLOAT_BOUND:g} otherwise)")
     with V.Workdir(keep_dir) as work:
         ours, _ = _build_and_run(lib, g, name, inputs, work, cxx)
-        ok = _report_outputs(ours, refs, interp, len(inputs), bound)
+        ok = _report_outputs(ours, refs, len(inputs), len(interp.get_input_details()), bound)
         if per_tensor:
             dlib, dg = compiler.compile_graph(g0, name, debug=True)
             debug_ours, arena = _build_and_run(dlib, dg, name, inputs,
                                                os.path.join(work, "per_tensor"), cxx, arena_dump=True)
             _per_tensor_report(dlib, dg, arena, inputs, debug_ours, interp, refs, ok)
+    print("verify: " + ("PASS" if ok else "FAIL"))
+    return 0 if ok else 1
+
+
+STREAM_FRAMES = 10     # what verify runs through a model with state unless told
+
+
+def _verify_stream(model, lib, g0, g, name, frames, inputs_npz, seed, keep_dir, cxx) -> int:
+    """A stream of `frames` runs on one arena against one interpreter invoked as often:
+    frame 0 takes --inputs (or random ones), the others random inputs of the next seeds.
+    One line per output, for the frame where it is furthest from TFLite."""
+    first = load_inputs(inputs_npz, g0) if inputs_npz else V.random_inputs(g0, seed)
+    stream = [first] + [V.random_inputs(g0, seed + f) for f in range(1, frames)]
+    refs = V.reference_stream(model, stream)
+    with V.Workdir(keep_dir) as work:
+        os.makedirs(work, exist_ok=True)
+        lib_dir = os.path.join(work, "lib")
+        compiler.write_library(lib, lib_dir)
+        exe = V.build_runner(lib_dir, name, work, cxx=cxx)
+        ours = V.run_runner_stream(exe, g, stream, work)
+    print(f"stream: {frames} runs on one arena, against one TFLite interpreter invoked {frames} times")
+    ok = True
+    for k in range(len(refs[0])):
+        worst = max(range(frames), key=lambda f: V.compare(ours[f][k], refs[f][k], k).max_abs)
+        print(f"frame {worst}: ", end="")
+        ok &= _report_outputs([ours[worst][k]], [refs[worst][k]], first_output=k)
+        ok &= all(V.compare(ours[f][k], refs[f][k], k).ok for f in range(frames))
     print("verify: " + ("PASS" if ok else "FAIL"))
     return 0 if ok else 1
 
@@ -58,18 +93,18 @@ def _build_and_run(lib, g, name, inputs, work, cxx, arena_dump=False):
     return V.run_runner(exe, g, inputs, work, arena_dump=arena_dump)
 
 
-def _report_outputs(ours, refs, interp, n_inputs, bound=V.FLOAT_BOUND) -> bool:
+def _report_outputs(ours, refs, n_inputs=0, n_ref_inputs=0, bound=V.FLOAT_BOUND,
+                    first_output=0) -> bool:
     """One line per output; False on any mismatch, including a different number of inputs
     or outputs than the TFLite interpreter has (zip would hide a missing one)."""
     ok = True
-    n_ref_inputs = len(interp.get_input_details())
     if n_inputs != n_ref_inputs:
         print(f"inputs: ours {n_inputs}, tflite {n_ref_inputs} MISMATCH")
         ok = False
     if len(ours) != len(refs):
         print(f"outputs: ours {len(ours)}, tflite {len(refs)} MISMATCH")
         ok = False
-    for k, (o, r) in enumerate(zip(ours, refs)):
+    for k, (o, r) in enumerate(zip(ours, refs), start=first_output):
         c = V.compare(o, r, k, bound=bound)
         ok &= c.ok
         verdict = 'OK' if c.ok else 'MISMATCH'

@@ -4,6 +4,7 @@
 only locates the first diverging tensor. A memory-plan bug, which the debug build cannot
 have, must fail verify; and a missing or extra output must fail it, not vanish in a zip."""
 import dataclasses
+import re
 
 import numpy as np
 
@@ -47,20 +48,23 @@ def test_a_missing_output_fails(monkeypatch, capsys):
     assert "outputs: ours 1, tflite 2 MISMATCH" in out and "verify: FAIL" in out, out
 
 
-class _Interp:
-    def __init__(self, n_inputs):
-        self.n = n_inputs
-
-    def get_input_details(self):
-        return [{}] * self.n
-
-
 def test_output_and_input_counts_are_compared(capsys):
     a, b = np.ones(4, np.float32), np.arange(3, dtype=np.int32)
-    assert _report_outputs([a, b], [a, b], _Interp(1), 1)
-    assert not _report_outputs([a, b], [a], _Interp(1), 1)          # an extra output
+    assert _report_outputs([a, b], [a, b], 1, 1)
+    assert not _report_outputs([a, b], [a], 1, 1)          # an extra output
     assert "outputs: ours 2, tflite 1 MISMATCH" in capsys.readouterr().out
-    assert not _report_outputs([a], [a], _Interp(2), 1)             # a missing input
+    assert not _report_outputs([a], [a], 1, 2)             # a missing input
     assert "inputs: ours 1, tflite 2 MISMATCH" in capsys.readouterr().out
-    assert not _report_outputs([a, b + 1], [a, b], _Interp(1), 1)   # a wrong value
+    assert not _report_outputs([a, b + 1], [a, b], 1, 1)   # a wrong value
     assert "output 1 (int32[3]): 3 of 3 elements differ, largest difference 1 LSB MISMATCH" in capsys.readouterr().out
+
+
+def test_a_model_with_state_is_verified_over_a_stream(capsys):
+    """A streaming model: 10 runs on one arena against one interpreter invoked 10 times,
+    unless --frames says otherwise; the line per output names its worst frame."""
+    model = str(TESTS / "models" / "state" / "rnn_state_int8.tflite")
+    assert verify(model, {}) == 0
+    out = capsys.readouterr().out
+    assert "stream: 10 runs on one arena, against one TFLite interpreter invoked 10 times" in out
+    assert re.search(r"frame \d+: output 0 \(int8\[1, 8\]\): 0 of 8 elements differ", out), out
+    assert verify(model, {}, frames=3) == 0 and "stream: 3 runs" in capsys.readouterr().out
