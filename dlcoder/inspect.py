@@ -16,19 +16,20 @@ def inspect_model(model_path: str, shapes: dict | None = None) -> dict:
     # convolution is only compilable once its filter is a constant
     optimized = pipeline.run(g)
     ops = collections.OrderedDict()
-    for k, sub in g.reachable():   # the graph and the subgraphs its control flow runs
-        opt = optimized if k == 0 else optimized.subgraph(k)
+    for k in _run_subgraphs(g):
+        sub, opt = (g, optimized) if k == 0 else (g.subgraph(k), optimized.subgraph(k))
         remaining = {n.index for n in opt.nodes}
         problems = {n.index: problem(n, opt) for n in opt.nodes}
         for i, node in enumerate(sub.nodes):
-            entry = ops.setdefault(node.op, {"count": 0, "first_node": i, "supported": True,
+            at = node.index if node.index >= 0 else i      # the model's operator index
+            entry = ops.setdefault(node.op, {"count": 0, "first_node": at, "supported": True,
                                              "folded": 0})
             entry["count"] += 1
-            if i not in remaining:
+            if at not in remaining:
                 entry["folded"] += 1
-            elif problems[i] is not None:
+            elif problems[at] is not None:
                 entry["supported"] = False
-                entry["problem"] = problems[i]
+                entry["problem"] = problems[at]
     tensors = [{"index": i, "name": t.name, "dtype": t.dtype, "shape": list(t.shape),
                 "constant": t.is_const, "bytes": t.nbytes, "quantization": quantization(t)}
                for i, t in enumerate(g.tensors)]
@@ -38,6 +39,10 @@ def inspect_model(model_path: str, shapes: dict | None = None) -> dict:
         "inputs": [_io(g, t) for t in g.inputs],
         "outputs": [_io(g, t) for t in g.outputs],
         "ops": ops,
+        "signatures": [{"key": sig.key, "subgraph": sig.subgraph,
+                        "inputs": [key for key, _ in sig.inputs],
+                        "outputs": [key for key, _ in sig.outputs]} for sig in g.signatures],
+        "variables": [v.name for v in g.variables],
         "tensors": tensors,
         "model_weight_bytes": sum(t.nbytes for _, sub in g.reachable() for t in sub.tensors if t.is_const),
         "activation_bytes_unplanned": sum(t.nbytes for _, sub in g.reachable()
@@ -49,6 +54,15 @@ def inspect_model(model_path: str, shapes: dict | None = None) -> dict:
     except DlcoderError as e:
         report.update(supported=False, problem=str(e))
     return report
+
+
+def _run_subgraphs(g) -> list:
+    """The model subgraphs that run: the main graph, those its signatures name, and those
+    their control flow runs (a subgraph's own reachable() numbers itself 0)."""
+    found = {k for k, _ in g.reachable()}
+    for s in {sig.subgraph for sig in g.signatures} - {0}:
+        found |= {s} | {k for k, _ in g.subgraph(s).reachable() if k > 0}
+    return sorted(found)
 
 
 def quantization(t) -> dict | None:
@@ -87,6 +101,11 @@ def format_report(r: dict) -> str:
         for k, t in enumerate(r[kind]):
             q = f", {format_quantization(t['quantization'])}" if t["quantization"] else ""
             lines.append(f"{kind[:-1]} {k}: {t['name']} {t['dtype']}{t['shape_signature']}{q}")
+    for sig in r["signatures"]:
+        lines.append(f"signature '{sig['key']}': subgraph {sig['subgraph']}, inputs "
+                     f"{', '.join(sig['inputs']) or '-'}; outputs {', '.join(sig['outputs']) or '-'}")
+    if r["variables"]:
+        lines.append(f"resource variables (state kept from run to run): {', '.join(r['variables'])}")
     lines.append("ops:")
     for op, e in r["ops"].items():
         mark = "ok" if e["supported"] else f"UNSUPPORTED ({e.get('problem')})"

@@ -251,3 +251,14 @@ def test_keras_model_with_a_dynamic_batch_generates_with_no_flags(tmp_path):
                      "generating "
                      "for the shape the model stores, 1x16x16x3 (as TFLite does); "
                      "--input-shape serving_default_keras_tensor:0=... chooses another"]
+
+
+def test_inspect_lists_signatures_variables_and_every_entry_points_ops():
+    from dlcoder.inspect import format_report, inspect_model
+    report = inspect_model(str(STATE / "two_signatures.tflite"))
+    text = format_report(report)
+    assert "signature 'step': subgraph 1, inputs decay, x; outputs norm, y" in text
+    assert "resource variables (state kept from run to run): state" in text
+    assert report["ops"]["FULLY_CONNECTED"]["count"] == 1       # only signature 'step' has one
+    assert report["ops"]["CALL_ONCE"]["count"] == 2 and report["supported"]
+    assert all(e["folded"] == 0 for op, e in report["ops"].items() if op.endswith("VARIABLE"))
