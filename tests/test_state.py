@@ -262,3 +262,56 @@ def test_inspect_lists_signatures_variables_and_every_entry_points_ops():
     assert report["ops"]["FULLY_CONNECTED"]["count"] == 1       # only signature 'step' has one
     assert report["ops"]["CALL_ONCE"]["count"] == 2 and report["supported"]
     assert all(e["folded"] == 0 for op, e in report["ops"].items() if op.endswith("VARIABLE"))
+
+
+CLASS_DRIVER = r"""
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include "m.h"
+
+// DIR/in.bin holds FRAMES inputs; the stream runs twice, with Reset() between, through
+// the C++ class, and DIR/out.bin gets the 2 x FRAMES outputs.
+int main(int, char** argv) {
+  const std::string dir = argv[1];
+  const int frames = std::atoi(argv[2]);
+  void* arena = std::aligned_alloc(64, (dlcoder::m::kArenaBytes + 63) / 64 * 64);
+  dlcoder::m model(arena);
+  const size_t in_bytes = dlcoder::m::kInput0Elements * sizeof(*model.input_0());
+  const size_t out_bytes = dlcoder::m::kOutput0Elements * sizeof(*model.output_0());
+  FILE* in = std::fopen((dir + "/in.bin").c_str(), "rb");
+  FILE* out = std::fopen((dir + "/out.bin").c_str(), "wb");
+  for (int pass = 0; pass < 2; ++pass) {
+    std::fseek(in, 0, SEEK_SET);
+    if (pass == 1 && model.Reset() != 0) return 70;
+    for (int f = 0; f < frames; ++f) {
+      if (std::fread(model.input_0(), 1, in_bytes, in) != in_bytes) return 71;
+      if (model.Run() != 0) return 72;
+      std::fwrite(model.output_0(), 1, out_bytes, out);
+    }
+  }
+  std::fclose(out);
+  return 0;
+}
+"""
+
+
+def test_cpp_class_constructor_resets_and_reset_restarts_the_stream(tmp_path):
+    model = STATE / "stream_conv1d_int8.tflite"
+    g, _ = _build(model, tmp_path)
+    src = tmp_path / "driver.cc"
+    src.write_text(CLASS_DRIVER)
+    exe = str(tmp_path / "driver")
+    V.compile_library(str(tmp_path / "lib"), "m", exe, extra_sources=[str(src)])
+    frames = stream_frames(model, 12, seed=9)
+    with open(tmp_path / "in.bin", "wb") as f:
+        for frame in frames:
+            f.write(np.ascontiguousarray(frame[0]).tobytes())
+    res = subprocess.run([exe, str(tmp_path), str(len(frames))], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    refs = tflite_stream(model, frames)
+    out = g.tensors[g.outputs[0]]
+    got = np.fromfile(tmp_path / "out.bin", dtype=out.dtype).reshape(2, len(frames), *out.shape)
+    _assert_stream_equal([[y] for y in got[0]], refs, "after the constructor")
+    _assert_stream_equal([[y] for y in got[1]], refs, "after Reset()")
