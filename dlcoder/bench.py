@@ -2,7 +2,8 @@
 measured in one run.
 
 Latency: the three engines run in interleaved rounds (ours, XNNPACK, builtin, ours, ...)
-so that machine noise hits them alike; median and min over all runs. Our library is built
+so that machine noise hits them alike; median, mean, standard deviation, p90 and min over
+all runs, as TFLite's benchmark_model reports them (latency_stats). Our library is built
 with plain -O2 (what an optimised Bazel or CMake build uses) and timed inside its driver.
 With --threads N, TFLite gets num_threads=N and our library runs NAME_run_threads through
 dlcoder_rt::ThreadPool(N).
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from dlcoder import compiler, verify as V
+from dlcoder.console import QUIET, Progress, tflite_info_dropped
 from dlcoder.errors import DlcoderError
 from dlcoder.ir import Graph, op_label, op_note
 
@@ -50,9 +52,11 @@ print(start, kb("VmHWM:"))
 """
 
 
-def _tflite_times(model, inputs, runs, threads, xnnpack):
-    interp = V.reference_interpreter(model, xnnpack=xnnpack)
-    if threads != 1:
+def _tflite_times(model, inputs, threads, xnnpack):
+    """A function that times n invokes of a ready TFLite interpreter (microseconds each)."""
+    if threads == 1:
+        interp = V.reference_interpreter(model, xnnpack=xnnpack)
+    else:
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
         kw = {} if xnnpack else {"experimental_op_resolver_type": OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES}
         interp = Interpreter(model_path=model, num_threads=threads, **kw)
@@ -129,41 +133,29 @@ def _size(*args) -> str:
     return subprocess.run(["size", *args], capture_output=True, text=True, check=True).stdout
 
 
-def measure(model: str, shapes: dict | None = None, threads: int = 1, runs: int = 30) -> dict:
-    g0 = compiler.load_graph(model, shapes)
-    lib, g = compiler.compile_graph(g0, "bench_model")
+def measure(model: str, shapes: dict | None = None, threads: int = 1, runs: int = 30,
+            progress: Progress = QUIET) -> dict:
+    with progress.phase(f"reading {model}"):
+        g0 = compiler.load_graph(model, shapes, note=progress.note)
+    with progress.phase("generating the C++ library"):
+        lib, g = compiler.compile_graph(g0, "bench_model")
     inputs = V.random_inputs(g0, seed=0)
     with V.Workdir() as work:
         compiler.write_library(lib, f"{work}/lib")
-        sizes = library_size(f"{work}/lib", work)
-        exe = V.build_runner(f"{work}/lib", "bench_model", work)
-        V.run_runner(exe, g, inputs, work)          # writes the inputs, warms up
-
-        def ours(n):
-            res = subprocess.run([exe, work, "--threads", str(threads), "--repeat", str(n)],
-                                 capture_output=True, text=True, check=True)
-            return [float(x) for x in res.stdout.split()]
-        engines = {"dlcoder": ours,
-                   "tflite_xnnpack": _tflite_times(model, inputs, runs, threads, True),
-                   "tflite_builtin": _tflite_times(model, inputs, runs, threads, False)}
-        times = {k: [] for k in engines}
-        per_round = max(1, runs // ROUNDS)
-        for _ in range(ROUNDS):
-            for name, fn in engines.items():
-                times[name] += fn(per_round)
-        rss = subprocess.run([exe, work, "--threads", str(threads), "--rss"], capture_output=True, text=True,
-                             check=True).stdout.split()
-        ours_rss = (int(rss[3]) - int(rss[1])) * 1024
-    mem = {"dlcoder": ours_rss}
-    for mode in ("xnnpack", "builtin"):
-        out = subprocess.run([sys.executable, "-c", _TFLITE_RSS, model, mode, str(threads)],
-                             capture_output=True, text=True, check=True).stdout.split()
-        mem[f"tflite_{mode}"] = (int(out[1]) - int(out[0])) * 1024
+        with progress.phase(f"measuring the code size ({_cxx()} -O2 -c, each source alone)"):
+            sizes = library_size(f"{work}/lib", work)
+        with progress.phase(f"compiling the generated code ({_cxx()} -O2)"):
+            exe = V.build_runner(f"{work}/lib", "bench_model", work)
+        times = _time_engines(exe, work, g, model, inputs, runs, threads, progress)
+        with progress.phase("measuring peak memory (one fresh process per engine)"):
+            mem = _peak_rss(exe, work, model, threads)
+    with progress.phase("finding TFLite Micro's smallest arena"):
+        tflm = tflm_arena(model)
     result = {"model": model, "threads": threads, "runs": len(times["dlcoder"]),
-              "latency_us": {k: {"median": statistics.median(v), "min": min(v)} for k, v in times.items()},
+              "latency_us": {k: latency_stats(v) for k, v in times.items()},
               "peak_rss_bytes": mem, "weight_bytes": lib.weight_bytes,
               "arena_bytes": lib.arena_bytes_threads(threads),
-              "tflm_arena_bytes": tflm_arena(model),
+              "tflm_arena_bytes": tflm,
               "library_bytes": sizes, "model_bytes": os.path.getsize(model)}
     lat = result["latency_us"]
     result["ratios"] = {
@@ -171,17 +163,76 @@ def measure(model: str, shapes: dict | None = None, threads: int = 1, runs: int 
         "latency_vs_builtin": lat["dlcoder"]["median"] / lat["tflite_builtin"]["median"],
         "rss_vs_xnnpack": mem["dlcoder"] / max(1, mem["tflite_xnnpack"]),
         "rss_vs_floor": mem["dlcoder"] / (lib.weight_bytes + result["arena_bytes"] + 2 * 2**20),
-        "arena_vs_tflm": (result["arena_bytes"] / result["tflm_arena_bytes"]) if result["tflm_arena_bytes"] else None,
+        "arena_vs_tflm": (result["arena_bytes"] / tflm) if tflm else None,
     }
     return result
+
+
+def _cxx() -> str:
+    """The compiler verify.compile_library runs, for the progress lines."""
+    return os.environ.get("CXX", "c++")
+
+
+def _time_engines(exe, work, g, model, inputs, runs, threads, progress) -> dict:
+    """Engine -> its latencies in microseconds, from ROUNDS interleaved rounds."""
+    with progress.phase("loading the TFLite interpreters (XNNPACK and builtin kernels)"), \
+            tflite_info_dropped(progress):
+        tflite = {"tflite_xnnpack": _tflite_times(model, inputs, threads, True),
+                  "tflite_builtin": _tflite_times(model, inputs, threads, False)}
+    per_round = max(1, runs // ROUNDS)
+    with progress.phase(f"timing 3 engines, {per_round * ROUNDS} runs each in {ROUNDS} interleaved rounds"):
+        V.run_runner(exe, g, inputs, work)          # writes the inputs, warms up
+
+        def ours(n):
+            res = subprocess.run([exe, work, "--threads", str(threads), "--repeat", str(n)],
+                                 capture_output=True, text=True, check=True)
+            return [float(x) for x in res.stdout.split()]
+        engines = {"dlcoder": ours, **tflite}
+        times = {k: [] for k in engines}
+        for _ in range(ROUNDS):
+            for name, fn in engines.items():
+                times[name] += fn(per_round)
+    return times
+
+
+def _peak_rss(exe, work, model, threads) -> dict:
+    """Engine -> bytes its resident set grows by from before the model is loaded to the
+    peak of one inference, each in a fresh process."""
+    rss = subprocess.run([exe, work, "--threads", str(threads), "--rss"], capture_output=True, text=True,
+                         check=True).stdout.split()
+    mem = {"dlcoder": (int(rss[3]) - int(rss[1])) * 1024}
+    for mode in ("xnnpack", "builtin"):
+        out = subprocess.run([sys.executable, "-c", _TFLITE_RSS, model, mode, str(threads)],
+                             capture_output=True, text=True, check=True).stdout.split()
+        mem[f"tflite_{mode}"] = (int(out[1]) - int(out[0])) * 1024
+    return mem
+
+
+def latency_stats(us: list) -> dict:
+    """The statistics TFLite's benchmark_model prints (tsl::Stat, StatWithPercentiles):
+    mean, population standard deviation, and p90 as the value at sorted index n*90/100;
+    with the median (between the two middle values for an even count) and the min.
+
+    >>> latency_stats([4.0, 1.0, 3.0, 2.0])
+    {'median': 2.5, 'min': 1.0, 'mean': 2.5, 'std': 1.118033988749895, 'p90': 4.0}
+    """
+    ordered = sorted(us)
+    return {"median": statistics.median(ordered), "min": ordered[0],
+            "mean": statistics.fmean(ordered), "std": statistics.pstdev(ordered),
+            "p90": ordered[len(ordered) * 90 // 100]}
+
+
+LATENCY_COLUMNS = (("median", 11), ("mean", 9), ("std", 8), ("p90", 9), ("min", 9))
 
 
 def format_result(r: dict) -> str:
     lat, mem = r["latency_us"], r["peak_rss_bytes"]
     lines = [f"model: {r['model']}  (threads {r['threads']}, {r['runs']} runs each, interleaved)",
-             f"{'engine':<16}{'median ms':>11}{'min ms':>9}{'peak RSS MB':>13}"]
+             f"{'engine':<16}" + "".join(f"{c + ' ms':>{w}}" for c, w in LATENCY_COLUMNS)
+             + f"{'peak RSS MB':>13}"]
     for k in ("dlcoder", "tflite_xnnpack", "tflite_builtin"):
-        lines.append(f"{k:<16}{lat[k]['median'] / 1e3:>11.3f}{lat[k]['min'] / 1e3:>9.3f}{mem[k] / 2**20:>13.2f}")
+        lines.append(f"{k:<16}" + "".join(f"{lat[k][c] / 1e3:>{w}.3f}" for c, w in LATENCY_COLUMNS)
+                     + f"{mem[k] / 2**20:>13.2f}")
     tflm = r["tflm_arena_bytes"]
     lines.append(f"weights {r['weight_bytes'] / 2**20:.2f} MB, arena {r['arena_bytes'] / 2**20:.3f} MB, "
                  f"TFLite Micro arena {'n/a' if tflm is None else f'{tflm / 2**20:.3f} MB'}")
@@ -197,16 +248,19 @@ def format_result(r: dict) -> str:
     return "\n".join(lines)
 
 
-def per_op(model: str, shapes=None, runs: int = 30, threads: int = 1) -> dict:
+def per_op(model: str, shapes=None, runs: int = 30, threads: int = 1, progress: Progress = QUIET) -> dict:
     """Microseconds per step of our library (a profiling build that times every step)."""
-    g0 = compiler.load_graph(model, shapes)
-    lib, g = compiler.compile_graph(g0, "bench_model", profile=True)
+    g0 = compiler.load_graph(model, shapes, note=progress.note)
+    with progress.phase("generating a profiling build (times every op)"):
+        lib, g = compiler.compile_graph(g0, "bench_model", profile=True)
     with V.Workdir() as work:
         compiler.write_library(lib, f"{work}/lib")
-        exe = V.build_runner(f"{work}/lib", "bench_model", work, flags=("-O2", "-DDLCODER_PROFILE"))
-        V.run_runner(exe, g, V.random_inputs(g0, seed=0), work)
-        subprocess.run([exe, work, "--threads", str(threads), "--repeat", str(runs)], capture_output=True,
-                       check=True)
+        with progress.phase(f"compiling the profiling build ({_cxx()} -O2)"):
+            exe = V.build_runner(f"{work}/lib", "bench_model", work, flags=("-O2", "-DDLCODER_PROFILE"))
+        with progress.phase(f"timing every op, {runs} runs"):
+            V.run_runner(exe, g, V.random_inputs(g0, seed=0), work)
+            subprocess.run([exe, work, "--threads", str(threads), "--repeat", str(runs)], capture_output=True,
+                           check=True)
         with open(f"{work}/profile.txt") as f:
             us = [float(x) for x in f.read().split()]
     return per_op_table(g, us)
@@ -242,10 +296,10 @@ def format_per_op(p: dict, top: int = 15) -> str:
 
 
 def bench(model: str, shapes=None, threads: int = 1, as_json: bool = False, runs: int = 30,
-          with_per_op: bool = False) -> int:
-    r = measure(model, shapes, threads=threads, runs=runs)
+          with_per_op: bool = False, progress: Progress = QUIET) -> int:
+    r = measure(model, shapes, threads=threads, runs=runs, progress=progress)
     if with_per_op:
-        r["per_op"] = per_op(model, shapes, runs=runs, threads=threads)
+        r["per_op"] = per_op(model, shapes, runs=runs, threads=threads, progress=progress)
     if as_json:
         print(json.dumps(r, indent=1, sort_keys=True))
     else:

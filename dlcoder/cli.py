@@ -3,12 +3,13 @@
 Exit codes: 0 done; 1 verify found a mismatch; 2 a problem with the model or the arguments
 (one line on stderr: a DlcoderError, or an OSError writing an output folder); 3 an
 internal error, a bug in dlcoder (one line that names the phase; the traceback with
---debug), or out of memory; 130 interrupted.
+--debug), or out of memory; 130 interrupted; 141 stdout closed early (`... | head`), no message.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from dlcoder import __version__
@@ -41,51 +42,90 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
                    help="pin a dynamic input shape (repeatable)")
 
 
+def _add_quiet(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress lines on stderr (they are printed only when stderr is a "
+                        "terminal; notes stay)")
+
+
 def _shapes(args) -> dict:
     from dlcoder.shapes import parse_shape_arg
     return dict(parse_shape_arg(s) for s in args.input_shape)
 
 
+def _progress(args):
+    from dlcoder.console import Progress
+    return Progress.for_command(args.quiet)
+
+
 def cmd_generate(args) -> int:
     from dlcoder import compiler, outdir
     from dlcoder.codegen import cgen
+    from dlcoder.console import tflite_info_dropped
+    progress = _progress(args)
     shapes = _shapes(args)
     if args.name is not None:
         cgen.check_name(args.name)
     cgen.check_namespace(args.namespace)
-    g = compiler.load_graph(args.model, shapes)
+    with progress.phase(f"reading {args.model}"):
+        g = compiler.load_graph(args.model, shapes, note=progress.note)
     name = args.name or compiler.default_name(args.model)
     # after the model is read, so that a bad model is what gets reported, and before the
     # passes, the reference run and any write
     out = outdir.check(args.out_dir, "--out-dir", args.model)
     if args.test_dir:
         outdir.check(args.test_dir, "--test-dir", args.model, apart_from=("--out-dir", out))
-    lib, g_opt = compiler.compile_graph(g, name, args.namespace, keep_names=args.keep_names)
-    tests = compiler.test_files(args.model, g, g_opt, lib, name) if args.test_dir else None
-    compiler.write_library(lib, args.out_dir)
-    if tests is not None:
-        compiler.write_files(tests, args.test_dir)
+    with progress.phase("generating the C++ library"):
+        lib, g_opt = compiler.compile_graph(g, name, args.namespace, keep_names=args.keep_names)
+    tests = None
+    if args.test_dir:
+        with progress.phase("running the TFLite interpreter for the self-test's expected outputs"), \
+                tflite_info_dropped(progress):
+            tests = compiler.test_files(args.model, g, g_opt, lib, name)
+    with progress.phase(f"writing {args.out_dir}" + (f" and {args.test_dir}" if args.test_dir else "")):
+        compiler.write_library(lib, args.out_dir)
+        if tests is not None:
+            compiler.write_files(tests, args.test_dir)
     print(f"wrote {args.out_dir}/{name}.h: arena {lib.arena_bytes} bytes, weights {lib.weight_bytes} bytes")
     return 0
 
 
 def cmd_inspect(args) -> int:
     from dlcoder.inspect import inspect_model, format_report
-    report = inspect_model(args.model, _shapes(args))
+    report = inspect_model(args.model, _shapes(args), with_plan=args.plan or bool(args.plan_svg))
+    if args.plan_svg:
+        _write_plan_svg(report, args.plan_svg, args.model)
+    if not args.plan:
+        report.pop("plan", None)
     print(json.dumps(report, indent=1, sort_keys=True) if args.json else format_report(report))
     return 0
+
+
+def _write_plan_svg(report: dict, path: str, model: str) -> None:
+    """--plan-svg: the drawing of the plan, or exit 2 if there is none or the file cannot
+    be written."""
+    from dlcoder.plan.view import draw_svg
+    if "plan" not in report:
+        raise DlcoderError(f"no memory plan to draw, the model is not compilable: {report['problem']}")
+    svg = draw_svg(report["plan"], os.path.basename(model))
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(svg)
+    except OSError as e:
+        raise DlcoderError(f"cannot write {path}: {e.strerror or e}") from None
 
 
 def cmd_verify(args) -> int:
     from dlcoder.verify_cmd import verify
     return verify(args.model, _shapes(args), inputs_npz=args.inputs, per_tensor=args.per_tensor,
-                  seed=args.seed, keep_dir=args.keep_dir, cxx=args.cxx, frames=args.frames)
+                  seed=args.seed, keep_dir=args.keep_dir, cxx=args.cxx, frames=args.frames,
+                  progress=_progress(args))
 
 
 def cmd_bench(args) -> int:
     from dlcoder.bench import bench
     return bench(args.model, _shapes(args), threads=args.threads, as_json=args.json,
-                 runs=args.runs, with_per_op=args.per_op)
+                 runs=args.runs, with_per_op=args.per_op, progress=_progress(args))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -110,11 +150,18 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--keep-names", action="store_true", help="keep tensor names in comments")
     g.add_argument("--test-dir", help="also write NAME_test.cc (checks against outputs the TFLite "
                    "interpreter computes now) and NAME_benchmark.cc into this folder")
+    _add_quiet(g)
     g.set_defaults(fn=cmd_generate)
 
     i = sub.add_parser("inspect", parents=[debug], help="ops, tensors, weight and arena bytes")
     _add_model_args(i)
-    i.add_argument("--json", action="store_true")
+    i.add_argument("--json", action="store_true", help="print the report as JSON")
+    i.add_argument("--plan", action="store_true",
+                   help="also show the main graph's memory plan: every buffer with its bytes, first "
+                        "and last step and arena offset, and the arena step by step")
+    i.add_argument("--plan-svg", metavar="FILE",
+                   help="draw the memory plan into FILE as SVG: buffers as boxes over steps (x) "
+                        "and arena offsets (y)")
     i.set_defaults(fn=cmd_inspect)
 
     v = sub.add_parser("verify", parents=[debug], help="compile, run and compare with the TFLite interpreter")
@@ -128,14 +175,20 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--frames", type=int, default=None, metavar="N",
                    help="a stream of N runs on one arena against one interpreter invoked N times "
                         "(default: 10 for a model with state, else 1)")
+    _add_quiet(v)
     v.set_defaults(fn=cmd_verify)
 
     b = sub.add_parser("bench", parents=[debug], help="latency and memory against the TFLite interpreter")
     _add_model_args(b)
-    b.add_argument("--threads", type=int, default=1)
-    b.add_argument("--runs", type=int, default=30)
-    b.add_argument("--json", action="store_true")
-    b.add_argument("--per-op", action="store_true", help="also time every op of our library")
+    b.add_argument("--threads", type=int, default=1, metavar="N",
+                   help="TFLite with num_threads=N, our library through a pool of N threads (default 1)")
+    b.add_argument("--runs", type=int, default=30, metavar="N",
+                   help="timed runs per engine (default 30), taken in 5 interleaved rounds of "
+                        "N/5 runs each (at least 1)")
+    b.add_argument("--json", action="store_true", help="print the results as JSON")
+    b.add_argument("--per-op", action="store_true",
+                   help="also time every op of our library (a profiling build)")
+    _add_quiet(b)
     b.set_defaults(fn=cmd_bench)
     return p
 
@@ -151,7 +204,11 @@ def main(argv=None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return args.fn(args)
+        code = args.fn(args)
+        sys.stdout.flush()      # a reader that went away shows here, not at exit
+        return code
+    except BrokenPipeError:
+        return closed_stdout()
     except DlcoderError as e:
         text = str(e)
         first, _, rest = text.partition("\n")
@@ -166,6 +223,16 @@ def main(argv=None) -> int:
             raise
         print(f"dlcoder: {internal_error(e, phase(e, args.command))}", file=sys.stderr)
         return 3
+
+
+def closed_stdout() -> int:
+    """The reader of stdout went away (`dlcoder inspect --json m | head`): stop without a
+    word and with the status of a tool that SIGPIPE ends, and point stdout at /dev/null so
+    that Python's flush at exit does not report the closed pipe again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + 13     # SIGPIPE
 
 
 def phase(e: BaseException, default: str) -> str:

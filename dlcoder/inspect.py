@@ -4,13 +4,17 @@ from __future__ import annotations
 import collections
 
 from dlcoder import compiler
+from dlcoder.codegen.context import StateLayout
 from dlcoder.errors import DlcoderError
 from dlcoder.frontend import tflite as frontend
 from dlcoder.ops import problem
 from dlcoder.passes import pipeline
+from dlcoder.plan import view
 
 
-def inspect_model(model_path: str, shapes: dict | None = None) -> dict:
+def inspect_model(model_path: str, shapes: dict | None = None, with_plan: bool = False) -> dict:
+    """The report; with_plan adds "plan", the main graph's memory plan (plan.view.describe),
+    when the model compiles."""
     g = frontend.load(model_path)
     # support is judged after the passes: a DEQUANTIZE of weights is folded away, and a
     # convolution is only compilable once its filter is a constant
@@ -49,8 +53,10 @@ def inspect_model(model_path: str, shapes: dict | None = None) -> dict:
                                           for t in sub.tensors if not t.is_const),
     }
     try:
-        lib, _ = compiler.compile_graph(compiler.load_graph(model_path, shapes), "model")
+        lib, compiled = compiler.compile_graph(compiler.load_graph(model_path, shapes), "model")
         report.update(supported=True, arena_bytes=lib.arena_bytes, weight_bytes=lib.weight_bytes)
+        if with_plan:
+            report["plan"] = view.describe(lib.plan, compiled, StateLayout(compiled).size, lib.arena_bytes)
     except DlcoderError as e:
         report.update(supported=False, problem=str(e))
     return report
@@ -126,4 +132,6 @@ def format_report(r: dict) -> str:
         lines.append(f"generated: weights {r['weight_bytes']} bytes, arena {r['arena_bytes']} bytes")
     else:
         lines.append(f"not compilable: {r['problem']}")
+    if "plan" in r:
+        lines.append(view.format_plan(r["plan"]))
     return "\n".join(lines)

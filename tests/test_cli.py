@@ -53,9 +53,12 @@ def test_per_tensor_names_the_op_that_diverges(monkeypatch, capsys):
     # break MUL on purpose: the report must name it, not the ops downstream of it (the
     # model's ADD is fused into the FULLY_CONNECTED, so it has no kernel of its own to break)
     mul = ops.TABLE["MUL"]
-    monkeypatch.setitem(ops.TABLE, "MUL", dataclasses.replace(
-        mul, emit=lambda node, g, e: mul.emit(node, g, e).replace("MulOp", "SubOp").replace(
-            "BinaryKind::kMul", "BinaryKind::kSub")))
+
+    def broken(node, g, e):
+        code = mul.emit(node, g, e)
+        return [line.replace("MulOp", "SubOp").replace("BinaryKind::kMul", "BinaryKind::kSub")
+                for line in ([code] if isinstance(code, str) else code)]
+    monkeypatch.setitem(ops.TABLE, "MUL", dataclasses.replace(mul, emit=broken))
     assert verify(str(MULTI), {}, per_tensor=True) == 1
     out = capsys.readouterr().out
     assert "MISMATCH" in out and "first divergence: op" in out and " MUL " in out
@@ -90,7 +93,7 @@ def test_bench_reports_both_engines():
     assert set(r["latency_us"]) == set(ENGINES) == set(r["peak_rss_bytes"])
     for engine in ENGINES:
         lat = r["latency_us"][engine]
-        assert set(lat) == {"median", "min"}, engine
+        assert set(lat) == {"median", "mean", "std", "p90", "min"}, engine
         assert all(isinstance(v, float) and math.isfinite(v) and v >= 0 for v in lat.values())
         assert lat["min"] <= lat["median"], engine
         assert isinstance(r["peak_rss_bytes"][engine], int) and r["peak_rss_bytes"][engine] >= 0

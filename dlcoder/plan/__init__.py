@@ -1,9 +1,9 @@
 """Static memory plan: `lifetimes` finds what must live in the arena and when,
 `placement` gives each buffer a compile-time offset."""
 from dlcoder.plan.lifetimes import Buffer, arena_buffers
-from dlcoder.plan.placement import Plan, dump, extend, overlaps, place
+from dlcoder.plan.placement import Plan, dump, extend, letters, overlaps, place
 
-__all__ = ["Buffer", "Plan", "arena_buffers", "dump", "extend", "overlaps", "place", "plan_graph"]
+__all__ = ["Buffer", "Plan", "arena_buffers", "dump", "extend", "letters", "overlaps", "place", "plan_graph"]
 
 
 def plan_graph(g, scratch: dict, keep_all: bool = False, fixed=None) -> Plan:

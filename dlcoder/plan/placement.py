@@ -99,9 +99,19 @@ def overlaps(plan: Plan) -> list:
     return bad
 
 
-def dump(plan: Plan, width: int = 64) -> str:
+MARKS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def letters(plan: Plan) -> dict:
+    """Buffer key -> the character that marks it in `dump`, by first step, then offset
+    (A-Z, a-z, 0-9, then A again)."""
+    order = sorted(plan.buffers, key=lambda b: (b.first, plan.offsets[b.key], b.key))
+    return {b.key: MARKS[i % len(MARKS)] for i, b in enumerate(order)}
+
+
+def dump(plan: Plan, width: int = 64, labels=None) -> str:
     """One row per step; each column is a slice of the arena, marked with the letter of
-    the buffer that occupies it ('.' = free).
+    the buffer that occupies it ('.' = free). labels: text per step, after its row.
 
     >>> from dlcoder.plan.lifetimes import Buffer
     >>> p = place([Buffer(("t", 0), 128, 0, 1), Buffer(("t", 1), 64, 1, 2), Buffer(("t", 2), 128, 2, 3)])
@@ -113,8 +123,7 @@ def dump(plan: Plan, width: int = 64) -> str:
     """
     if not plan.buffers:
         return "(empty plan)"
-    letters = {b.key: chr(ord("A") + i % 26) for i, b in
-               enumerate(sorted(plan.buffers, key=lambda b: (b.first, plan.offsets[b.key], b.key)))}
+    names = letters(plan)
     steps = max(b.last for b in plan.buffers) + 1
     per_col = max(1, -(-plan.size // width))
     rows = []
@@ -124,6 +133,7 @@ def dump(plan: Plan, width: int = 64) -> str:
             if b.first <= s <= b.last:
                 off = plan.offsets[b.key]
                 for c in range(off // per_col, min(width, -(-(off + b.size) // per_col))):
-                    row[c] = letters[b.key]
-        rows.append(f"step {s}: " + "".join(row))
+                    row[c] = names[b.key]
+        rows.append(f"step {s:>{len(str(steps - 1))}}: " + "".join(row)
+                    + (f"  {labels[s]}" if labels else ""))
     return "\n".join(rows)
