@@ -4,9 +4,12 @@
   configure, build, ctest; a no-op build does nothing; a changed model is regenerated and
   rebuilt, and the program's output changes.
 - The same example cross-compiled with toolchains/aarch64-linux-gnu.cmake, ctest under qemu.
-- The package from outside the repo: `pip install .` into a fresh venv, then a user project
-  that never saw its model (mobilenet_v1_025_f32 from the shared models) builds and passes
-  its test against TFLite on the host and on aarch64.
+  The source checkout finds its interpreter through CMake's FindPython.
+- The package from outside the repo: `pip install '.[reference]'` into a fresh venv (its
+  dependencies from PyPI or pip's cache), then a user project that never saw its model
+  (mobilenet_v1_025_f32 from the shared models) builds and passes its test against TFLite on
+  the host and on aarch64, the latter with the toolchain file the wheel ships. Neither
+  `--cmake-dir` nor the builds write into the installed package.
 - Configure-only checks: the version file, DLCODER_PYTHON, argument errors.
 
 Everything runs on a snapshot of the package, in temporary folders. Build trees are
@@ -33,17 +36,20 @@ from support import ROOT, SHARED_MODELS
 pytestmark = pytest.mark.xdist_group("cmake")
 
 EXAMPLE = ROOT / "examples" / "cmake"
-TOOLCHAIN = ROOT / "toolchains" / "aarch64-linux-gnu.cmake"
 OUTSIDE_MODEL = SHARED_MODELS / "mobilenet_v1_025_f32.tflite"
 TOOLS = {"cmake": "cmake", "ninja": "ninja-build", "make": "make", "c++": "g++",
          "aarch64-linux-gnu-g++": "g++-aarch64-linux-gnu", "qemu-aarch64": "qemu-user"}
 
 
 def _env(**extra) -> dict:
-    """The environment of cmake and the venv: no DLCODER_PYTHON or PYTHONPATH from outside,
-    so the tests see how the package finds its interpreter by itself."""
+    """The environment of cmake and the venv: no DLCODER_PYTHON, PYTHONPATH or active
+    virtual environment from outside, so the tests see how the package finds its interpreter
+    by itself. For a source checkout that is CMake's FindPython, pointed here at the
+    interpreter running the tests (Python3_ROOT_DIR), which has dlcoder's dependencies."""
     env = {k: v for k, v in os.environ.items()
-           if k not in ("DLCODER_PYTHON", "PYTHONPATH", "CMAKE_GENERATOR")}
+           if k not in ("DLCODER_PYTHON", "PYTHONPATH", "CMAKE_GENERATOR", "VIRTUAL_ENV",
+                        "CONDA_PREFIX")}
+    env["Python3_ROOT_DIR"] = sys.prefix
     env.update(extra)
     return env
 
@@ -98,25 +104,31 @@ def _cmake_dir(python, cwd) -> str:
     return run([python, "-m", "dlcoder", "--cmake-dir"], cwd=cwd).stdout.strip()
 
 
+def _files(folder: Path) -> set[Path]:
+    """Every file under folder, compiled bytecode aside (Python may rewrite it any time)."""
+    return {p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+
+
 @pytest.fixture(scope="module")
 def checkout(tmp_path_factory) -> Path:
-    """A snapshot of the repo's package (a source checkout: dlcoder is not installed), so
-    that edits to the working tree during the run do not regenerate the build trees, and
-    the interpreter record is not written into the working tree."""
+    """A snapshot of the repo's package and of what installing it needs (a source checkout:
+    dlcoder is not installed), so that edits to the working tree during the run do not
+    regenerate the build trees."""
     root = tmp_path_factory.mktemp("checkout")
     shutil.copytree(ROOT / "dlcoder", root / "dlcoder",
-                    ignore=shutil.ignore_patterns("__pycache__", "python-executable.txt"))
-    for name in ("pyproject.toml", "README.md"):
-        if (ROOT / name).exists():
-            shutil.copy(ROOT / name, root)
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md", "LICENSE", "toolchains/aarch64-linux-gnu.cmake"):
+        (root / name).parent.mkdir(exist_ok=True)
+        shutil.copy(ROOT / name, root / name)
     return root
 
 
 @pytest.fixture(scope="module")
 def repo_cmake_dir(checkout) -> str:
+    before = _files(checkout)
     folder = _cmake_dir(sys.executable, checkout)
     assert Path(folder) == checkout / "dlcoder" / "cmake"
-    assert (Path(folder) / "python-executable.txt").read_text().strip() == sys.executable
+    assert _files(checkout) == before, "--cmake-dir wrote into the checkout"
     return folder
 
 
@@ -135,8 +147,10 @@ def host(request, tmp_path_factory, repo_cmake_dir) -> Build:
 
 
 @pytest.fixture(scope="module")
-def aarch64(tmp_path_factory, repo_cmake_dir) -> Build:
-    return _example_build(tmp_path_factory, repo_cmake_dir, "Ninja", TOOLCHAIN)
+def aarch64(tmp_path_factory, checkout, repo_cmake_dir) -> Build:
+    # the checkout's toolchains/ file, which forwards to the one in the package
+    return _example_build(tmp_path_factory, repo_cmake_dir, "Ninja",
+                          checkout / "toolchains" / "aarch64-linux-gnu.cmake")
 
 
 def _classify(b: Build, emulator=()) -> list[float]:
@@ -160,6 +174,10 @@ def _negate_largest_buffer(model: Path) -> None:
 
 def test_host_build_and_ctest(host):
     assert "dlcoder: generating lenet5 from lenet5.tflite" in host.first_output
+    # a source checkout: FindPython's interpreter, with the checkout on PYTHONPATH
+    found = re.search(r"the generator runs with (\S+)", host.configure_output)
+    assert found and Path(found[1]).parent == Path(sys.prefix) / "bin", host.configure_output
+    assert "PYTHONPATH" in (host.tree / "_dlcoder" / "generator.stamp").read_text()
     out = host.ctest()
     assert "lenet5_test" in out and "classify" in out and "100% tests passed" in out, out
     assert "PASS" in out
@@ -297,28 +315,38 @@ int main() {
 """
 
 
+class Venv:
+    """A fresh venv (no system site-packages) with dlcoder pip-installed from the snapshot."""
+
+    def __init__(self, root: Path, checkout: Path):
+        run([sys.executable, "-m", "venv", root])
+        # The prefix's interpreter, which DLCoderConfig.cmake derives from where it lies.
+        self.python = root / "bin" / "python3"
+        # Build isolation: pip brings the setuptools pyproject.toml asks for (PyPI or cache).
+        run([self.python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+             f"{checkout}[reference]"], cwd=root)
+        self.package = Path(run([self.python, "-c", "import dlcoder; print(dlcoder.__file__)"],
+                                cwd=root).stdout.strip()).parent
+        assert root in self.package.parents
+        self.files = _files(self.package)
+        self.cmake_dir = Path(_cmake_dir(self.python, root))
+
+    def assert_untouched(self):
+        """Nothing appeared in or vanished from the installed package (`pip uninstall`
+        removes exactly what pip installed)."""
+        assert _files(self.package) == self.files
+
+
 @pytest.fixture(scope="module")
-def venv(tmp_path_factory, checkout, repo_cmake_dir):
-    """A fresh venv with dlcoder pip-installed from the snapshot (which holds a recorded
-    interpreter by now: the wheel must leave it out). System site-packages provide numpy,
-    tflite, ..."""
+def venv(tmp_path_factory, checkout) -> Venv:
     if not OUTSIDE_MODEL.exists():
         print(f"skipping the outside-the-repo build: {OUTSIDE_MODEL} is absent")
         pytest.skip(f"{OUTSIDE_MODEL} is absent")
-    work = tmp_path_factory.mktemp("venv")
-    env_dir = work / "env"
-    run([sys.executable, "-m", "venv", "--system-site-packages", env_dir])
-    python = env_dir / "bin" / "python"
-    run([python, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index",
-         "--quiet", checkout], cwd=work)
-    site = Path(run([python, "-c", "import dlcoder; print(dlcoder.__file__)"],
-                    cwd=work).stdout.strip())
-    assert env_dir in site.parents
-    assert not (site.parent / "cmake" / "python-executable.txt").exists()
-    folder = Path(_cmake_dir(python, work))
-    assert env_dir in folder.parents, f"--cmake-dir printed {folder}, not inside {env_dir}"
-    assert (folder / "DLCoderConfigVersion.cmake").exists()
-    return python, folder
+    v = Venv(tmp_path_factory.mktemp("venv") / "env", checkout)
+    assert v.cmake_dir == v.package / "cmake", f"--cmake-dir printed {v.cmake_dir}"
+    assert (v.cmake_dir / "DLCoderConfigVersion.cmake").exists()
+    v.assert_untouched()
+    return v
 
 
 @pytest.fixture(scope="module")
@@ -331,35 +359,38 @@ def outside_project(tmp_path_factory):
     return src
 
 
-@pytest.mark.parametrize("generator, toolchain", [("Ninja", None),
-                                                  ("Unix Makefiles", TOOLCHAIN)],
+@pytest.mark.parametrize("generator, cross", [("Ninja", False), ("Unix Makefiles", True)],
                          ids=["host", "aarch64"])
-def test_installed_package_builds_an_unseen_model(venv, outside_project, generator, toolchain):
-    python, folder = venv
+def test_installed_package_builds_an_unseen_model(venv, outside_project, generator, cross):
     tree = outside_project.parent / f"build-{generator.split()[0]}"
-    b = Build(outside_project, tree, str(folder), generator, toolchain)
-    assert f"the generator runs with {python}" in b.configure_output
+    # the toolchain file the wheel ships beside the config
+    toolchain = venv.cmake_dir / "toolchains" / "aarch64-linux-gnu.cmake" if cross else None
+    b = Build(outside_project, tree, str(venv.cmake_dir), generator, toolchain)
+    assert f"the generator runs with {venv.python}" in b.configure_output
+    # The prefix's interpreter worked: FindPython was not needed, the project's cache
+    # holds no Python3 entries of ours.
+    assert "Python3" not in (tree / "CMakeCache.txt").read_text()
     out = b.build()
     assert "dlcoder: generating mobilenet from mobilenet.tflite" in out, out
     # The installed package imports by itself: no PYTHONPATH.
     assert "PYTHONPATH" not in (tree / "_dlcoder" / "generator.stamp").read_text()
     out = b.ctest()
     assert "PASS" in out and "100% tests passed" in out, out
-    if toolchain:
+    if cross:
         assert "qemu-aarch64" in out
+        assert _elf_machine(tree / "app") == 183  # EM_AARCH64
     b.assert_nothing_to_do()
     # A changed generator (here: a reinstalled file) regenerates the library.
-    os.utime(folder.parent / "codegen" / "emitter.py")
+    os.utime(venv.package / "codegen" / "emitter.py")
     assert "dlcoder: generating mobilenet from" in b.build()
     b.assert_nothing_to_do()
+    venv.assert_untouched()
 
 
-def test_installed_package_derives_its_interpreter(venv, tmp_path):
-    # Without the record (read-only site-packages), the config finds <prefix>/bin/python3.
-    python, folder = venv
-    (folder / "python-executable.txt").unlink()
-    try:
-        res = _configure_only(tmp_path, folder, "find_package(DLCoder REQUIRED)\n")
-        assert f"the generator runs with {python.parent / 'python3'}" in res.stdout, res.stdout
-    finally:
-        _cmake_dir(python, tmp_path)
+def test_cmake_dir_writes_nothing_into_the_installed_package(venv, tmp_path):
+    # Once `--cmake-dir` recorded its interpreter there, and `pip uninstall` left the record
+    # behind: `import dlcoder` then still succeeded, as an empty namespace package.
+    assert Path(_cmake_dir(venv.python, tmp_path)) == venv.cmake_dir
+    res = _configure_only(tmp_path, venv.cmake_dir, "find_package(DLCoder REQUIRED)\n")
+    assert f"the generator runs with {venv.python}" in res.stdout, res.stdout
+    venv.assert_untouched()

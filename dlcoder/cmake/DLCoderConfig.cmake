@@ -5,14 +5,17 @@
 #                       [INPUT_SHAPES name=1x2x3 ...])
 #   dlcoder_add_test(<target>)
 #
-# The commands are documented in DLCoder.cmake. The generator is the Python package this
+# The commands are documented in DLCoder.cmake; toolchains/ beside this file holds CMake
+# toolchain files (aarch64-linux-gnu.cmake). The generator is the Python package this
 # folder belongs to; it runs on the build host (also when cross-compiling) with the first
 # of these interpreters that imports that very package and its dependencies:
 #   1. DLCODER_PYTHON, as a CMake variable or an environment variable (no fallback then);
-#   2. the interpreter recorded in python-executable.txt by `python -m dlcoder --cmake-dir`;
-#   3. the interpreter of the prefix the package is installed in (<prefix>/bin/python3);
-#   4. Python3_EXECUTABLE or Python_EXECUTABLE when the project has found Python already,
-#      then python3 on the PATH.
+#   2. the interpreter of the prefix the package is installed in (<prefix>/bin/python3);
+#   3. Python3_EXECUTABLE or Python_EXECUTABLE when the project has found Python already;
+#   4. the one CMake's FindPython finds: an active virtual environment's, else `python3` on
+#      the PATH. Only tried when none of the above works (a source checkout), so that an
+#      installed package leaves the project's Python3 cache entries alone.
+# Nothing is written into the package folder: `pip uninstall` leaves nothing behind.
 # When the interpreter does not import this package by itself (a source checkout), the
 # package's parent folder is prepended to PYTHONPATH for the generator. The generator runs
 # in this folder, so that no `dlcoder` folder in the current directory shadows the package.
@@ -82,22 +85,9 @@ function(_dlcoder_probe_python python out_var why_var)
   set(${why_var} "${why}" PARENT_SCOPE)
 endfunction()
 
-# Interpreters to try, best first (see the list at the top).
+# Interpreters to try when DLCODER_PYTHON is not set, best first (items 2 and 3 at the top).
 function(_dlcoder_candidates out_var)
-  if(DEFINED DLCODER_PYTHON)
-    set(${out_var} "${DLCODER_PYTHON}" PARENT_SCOPE)
-    return()
-  elseif(DEFINED ENV{DLCODER_PYTHON})
-    set(${out_var} "$ENV{DLCODER_PYTHON}" PARENT_SCOPE)
-    return()
-  endif()
   set(found "")
-  if(EXISTS "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/python-executable.txt")
-    file(STRINGS "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/python-executable.txt" recorded LIMIT_COUNT 1)
-    if(recorded)
-      list(APPEND found "${recorded}")
-    endif()
-  endif()
   # <prefix>/lib/python3.X/site-packages/dlcoder (venv, pyenv, /usr/local),
   # /usr/lib/python3/dist-packages/dlcoder (Debian), <prefix>/Lib/site-packages (Windows).
   cmake_path(GET _dlcoder_package_dir PARENT_PATH site)
@@ -118,13 +108,16 @@ function(_dlcoder_candidates out_var)
       list(APPEND found "${${var}}")
     endif()
   endforeach()
-  find_program(_DLCODER_PATH_PYTHON NAMES python3 python)
-  if(_DLCODER_PATH_PYTHON)
-    list(APPEND found "${_DLCODER_PATH_PYTHON}")
-  endif()
-  unset(_DLCODER_PATH_PYTHON CACHE)
   list(REMOVE_DUPLICATES found)
   set(${out_var} "${found}" PARENT_SCOPE)
+endfunction()
+
+# Sets <out_var> to the interpreter CMake's FindPython picks, or to "". Unversioned names
+# first: the `python3` a user types, not whichever python3.X sorts highest on the PATH.
+function(_dlcoder_find_python out_var)
+  set(Python3_FIND_UNVERSIONED_NAMES FIRST)
+  find_package(Python3 COMPONENTS Interpreter QUIET)
+  set(${out_var} "${Python3_EXECUTABLE}" PARENT_SCOPE)
 endfunction()
 
 # Picks the interpreter once per configure run and keeps what the commands need in global
@@ -134,20 +127,34 @@ function(_dlcoder_resolve error_var)
   if(done)
     return()
   endif()
-  _dlcoder_candidates(pythons)
   set(why "")
-  foreach(python IN LISTS pythons)
-    _dlcoder_probe_python("${python}" command why)
-    if(command)
-      break()
+  if(DEFINED DLCODER_PYTHON)
+    _dlcoder_probe_python("${DLCODER_PYTHON}" command why)
+  elseif(DEFINED ENV{DLCODER_PYTHON})
+    _dlcoder_probe_python("$ENV{DLCODER_PYTHON}" command why)
+  else()
+    _dlcoder_candidates(pythons)
+    foreach(python IN LISTS pythons)
+      _dlcoder_probe_python("${python}" command why)
+      if(command)
+        break()
+      endif()
+    endforeach()
+    if(NOT command)
+      _dlcoder_find_python(python)
+      if(NOT python)
+        string(APPEND why "\n  FindPython: found no interpreter")
+      elseif(NOT python IN_LIST pythons)
+        _dlcoder_probe_python("${python}" command why)
+      endif()
     endif()
-  endforeach()
+  endif()
   if(NOT command)
     string(CONCAT message
            "no Python interpreter imports the dlcoder package in ${_dlcoder_package_dir} "
            "with its dependencies. Tried:${why}\n"
-           "Set DLCODER_PYTHON to the interpreter that has dlcoder, or run "
-           "`python -m dlcoder --cmake-dir` with it once.")
+           "Set DLCODER_PYTHON to the interpreter that has dlcoder "
+           "(-DDLCODER_PYTHON=/path/to/python3).")
     set(${error_var} "${message}" PARENT_SCOPE)
     return()
   endif()
