@@ -11,7 +11,8 @@ out-dir untouched), or bad (anything else). Bad mutants are grouped by category 
 wrong, the exception and the innermost dlcoder frame); the smallest few of each category
 are saved into --save-dir as SHA256.tflite + SHA256.txt, each confirmed by the real CLI in a
 subprocess. With --sanitize K, up to K changed ok mutants are compiled with ASan + UBSan
-and run on random inputs; a report makes them bad too.
+and run on random inputs; a report makes them bad too, a status where TFLite's Invoke fails
+as well (4 to 7, status.h) does not.
 """
 from __future__ import annotations
 

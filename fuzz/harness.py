@@ -11,7 +11,10 @@ small model, against 0.7 s for a fresh interpreter); `generate_subprocess` runs 
 `python -m dlcoder` with a timeout. `Pool` runs in-process generations in forked workers
 with an address-space limit, a soft timeout (SIGALRM, which shows where the time went) and
 a hard one (the worker is killed and replaced), so that no input can hang or exhaust the
-machine. `sanitize` compiles a generated library with ASan + UBSan and runs it.
+machine. `sanitize` compiles a generated library with ASan + UBSan and runs it: a run
+whose NAME_run returns a status of those where TFLite's Invoke fails (4 to 7, status.h: a
+mutated constant or a random input may well be an index out of range or a 0 divisor) is a
+correct outcome; a sanitizer's report, a signal or any other exit is a failure.
 """
 from __future__ import annotations
 
@@ -35,6 +38,7 @@ from pathlib import Path
 
 import dlcoder
 from dlcoder import cli, compiler, verify as V
+from dlcoder.codegen import runtime_facts
 from dlcoder.errors import DlcoderError
 from dlcoder.outdir import MARKER, MARKER_TEXT
 
@@ -43,6 +47,11 @@ SANITIZER_FLAGS = ("-O1", "-g", "-fsanitize=address,undefined", "-fno-sanitize-r
 SANITIZER_ENV = {"UBSAN_OPTIONS": "print_stacktrace=1"}
 EXACT_RUNNER = Path(__file__).resolve().parent / "exact_runner.cc"
 GOOD = ("ok", "rejected")
+RUN_FAILED = 66          # exact_runner.cc's exit when NAME_run returns nonzero
+# the statuses NAME_run returns where TFLite's Invoke fails on the data (status.h)
+RUN_STATUSES = frozenset(runtime_facts.constant(k) for k in (
+    "kStatusIndexOutOfRange", "kStatusShapeMismatch", "kStatusUnsetVariable",
+    "kStatusDivisionByZero"))
 SENTINEL = "// the user's previous output\n"
 
 
@@ -316,9 +325,20 @@ def build_exact_runner(lib_dir: Path, name: str, work: Path, flags=SANITIZER_FLA
     return exe
 
 
+def run_status(res: subprocess.CompletedProcess):
+    """The status NAME_run returned in a run of exact_runner.cc with a sanitizer clean
+    stderr, if it is one where TFLite fails too (RUN_STATUSES); else None."""
+    if res.returncode != RUN_FAILED or "runtime error" in res.stderr or "Sanitizer" in res.stderr:
+        return None
+    found = re.search(r"^run failed: (\d+)$", res.stderr, re.MULTILINE)
+    status = int(found.group(1)) if found else None
+    return status if status in RUN_STATUSES else None
+
+
 def sanitize(model: Path, work: Path, seed: int = 0, timeout: float = 120) -> Outcome:
     """Generate, build with ASan + UBSan (exact_runner.cc), run on random inputs with 1 and
-    2 threads: ok, or a failure that carries the sanitizer's report."""
+    2 threads: ok (its detail names a status the run returned), or a failure that carries
+    the sanitizer's report."""
     work.mkdir(parents=True, exist_ok=True)
     g0 = compiler.load_graph(str(model))
     lib, g = compiler.compile_graph(g0, "m")
@@ -330,14 +350,18 @@ def sanitize(model: Path, work: Path, seed: int = 0, timeout: float = 120) -> Ou
     for i, x in enumerate(V.random_inputs(g0, seed)):
         x.tofile(work / f"input_{i}.bin")
     env = {**os.environ, **SANITIZER_ENV}
+    statuses = set()
     for threads in (1, 2):
         try:
             res = subprocess.run([exe, str(work), "--threads", str(threads)], capture_output=True,
                                  text=True, timeout=timeout, env=env)
         except subprocess.TimeoutExpired:
             return Outcome("timeout", detail=f"sanitized run over {timeout:g} s")
-        if res.returncode != 0 or "runtime error" in res.stderr or "Sanitizer" in res.stderr:
+        status = run_status(res)
+        if status is not None:
+            statuses.add(status)
+        elif res.returncode != 0 or "runtime error" in res.stderr or "Sanitizer" in res.stderr:
             first = next((ln for ln in res.stderr.splitlines() if "ERROR" in ln or "runtime error" in ln), "")
             return Outcome("failure", detail=f"sanitizer, exit {res.returncode}", error=first.strip()[:200],
                            message=f"{threads} thread(s)\n{res.stderr[-6000:]}")
-    return Outcome("ok")
+    return Outcome("ok", detail=", ".join(f"run status {s}" for s in sorted(statuses)))

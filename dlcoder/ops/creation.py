@@ -1,11 +1,13 @@
 """Ops whose output follows from shapes and scalars, not from another tensor's elements:
 SHAPE, RANK and BROADCAST_ARGS (values of static shapes), FILL, ZEROS_LIKE and RANGE.
-Their kernels are copies and fills (movement.h).
+Their kernels are copies and fills (movement.h), and RANGE's length check (range.h).
 
 Shapes are static, so SHAPE, RANK and ZEROS_LIKE always fold to constants, BROADCAST_ARGS
 too (it needs constant shapes), FILL whenever its value is known and RANGE whenever its
-start and delta are. Their kernels run when fold_constants declines an output too large
-to store as weights, and for a FILL or RANGE of values computed at run time.
+start, limit and delta are. Their kernels run when fold_constants declines an output too
+large to store as weights, and for a FILL or RANGE of values computed at run time. Such a
+RANGE has the model's stored length; the run computes TFLite's from the values and returns
+a status where it differs or TFLite fails (range.h).
 """
 from __future__ import annotations
 
@@ -178,8 +180,9 @@ def _range_check(node, g):
 
 
 def _range_eval(node, g, values):
-    start, _, delta = values
-    if start is None or delta is None or checked(_range_check)(node, g):
+    """Only when the limit is known too: else the run must check the stored length."""
+    start, limit, delta = values
+    if start is None or limit is None or delta is None or checked(_range_check)(node, g):
         return None
     out = g.tensors[node.outputs[0]]
     steps = np.full(out.size, np.asarray(delta).ravel()[0], out.dtype)
@@ -205,7 +208,8 @@ def _range_count(start, limit, delta) -> int:
 
 def _range_shape(node, g):
     """Scalars of one dtype. If one is known only at run time, the stored 1-D shape stands:
-    the kernel writes that many elements (tests/models/more/range_runtime_*)."""
+    the kernel writes that many elements, once it has found that TFLite's length is that
+    (range.h; tests/models/runtime2/range_*)."""
     S.arity(node, 3)
     S.same_dtype(g, node, inputs=(0, 1, 2))
     S.dtypes_in(g, node, RANGE_DTYPES, positions=(0,))
@@ -221,10 +225,10 @@ def _range_shape(node, g):
     return [out]
 
 
-@register("RANGE", header="movement.h", dtypes=NUMERIC, check=checked(_range_check),
+@register("RANGE", header="range.h", dtypes=NUMERIC, check=checked(_range_check),
           evaluate=_range_eval, shape=_range_shape)
 def range_op(node, g, e):
-    start, _, delta = node.inputs
+    start, limit, delta = node.inputs
     out = node.outputs[0]
-    return (f"dlcoder_rt::range({g.tensors[out].size}, {e.src(start)}, {e.src(delta)}, "
-            f"{e.dst(out)});")
+    return (f"if (const int status = dlcoder_rt::range_checked({g.tensors[out].size}, "
+            f"{e.src(start)}, {e.src(limit)}, {e.src(delta)}, {e.dst(out)})) return status;")

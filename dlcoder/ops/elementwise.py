@@ -1,7 +1,11 @@
 """Elementwise ops: binary arithmetic and comparisons with broadcasting, unary math and
 activations, CAST. One kernel template per arity, one functor per op (elementwise.h).
 Also SELECT / SELECT_V2 (select.h), and ADD_N: a copy of its first input, then one
-accumulating pass per further input (TFLite's summation order; no broadcasting)."""
+accumulating pass per further input (TFLite's summation order; no broadcasting).
+
+A division whose divisor TFLite checks (FLOOR_DIV, integer DIV and FLOOR_MOD) fails
+TFLite's Invoke on a divisor of 0: the generated run checks every divisor first and
+returns kStatusDivisionByZero (status.h), having written nothing. None of them folds."""
 from __future__ import annotations
 
 import numpy as np
@@ -59,6 +63,24 @@ def _float_clamp_init(node) -> str:
     if node.op in _FUSED_ACT:
         return clamp_init(node)
     return "{-std::numeric_limits<float>::infinity(), std::numeric_limits<float>::infinity()}"
+
+
+def _checks_divisor(node, g) -> bool:
+    """TFLite's FLOOR_DIV checks its divisor for 0 in every dtype, DIV and FLOOR_MOD only in
+    integer ones (floats give inf or NaN there)."""
+    dtype = g.tensors[node.inputs[1]].dtype
+    return node.op == "FLOOR_DIV" or (node.op in ("DIV", "FLOOR_MOD") and dtype != "float32")
+
+
+def _divisor_check(node, g, e) -> list:
+    """The line that returns kStatusDivisionByZero for a divisor of 0, unless the divisor is
+    a constant without one."""
+    b = node.inputs[1]
+    const = g.const(b)
+    if not _checks_divisor(node, g) or (const is not None and np.all(const != 0)):
+        return []
+    return [f"if (const int status = dlcoder_rt::check_divisors({g.tensors[b].size}, "
+            f"{e.src(b)})) return status;"]
 
 
 def _binary_call(node, g, e, functor: str) -> str:
@@ -134,7 +156,7 @@ for _name, (_functor, _fn, _dtypes) in _ARITH.items():
     register(_name, header="elementwise.h", dtypes=_dtypes, check=_check_binary,
              evaluate=_all_const(_np_arith(_name)), shape=_arith_shape,
              fusion=Fusion(takes_clamp=True) if _name in _FUSED_ACT else NO_FUSION)(
-        lambda node, g, e, f=_functor: _binary_call(node, g, e, f))
+        lambda node, g, e, f=_functor: _divisor_check(node, g, e) + [_binary_call(node, g, e, f)])
 
 for _table, _dtypes, _shape in ((_COMPARE, NUMERIC | {"bool"}, _compare_shape),
                                 (_LOGICAL, {"bool"}, _logical_shape)):
@@ -233,15 +255,37 @@ def prelu(node, g, e):
     return _binary_call(node, g, e, "PreluOp")
 
 
+def _saturate(x: np.ndarray, dtype: str) -> np.ndarray:
+    """Float -> integer as CastOp (elementwise.h) and TFLite: toward zero, beyond the range
+    to its nearest end, NaN to the largest value (numpy's astype is undefined there)."""
+    info = np.iinfo(dtype)
+    x = x.astype(np.float64)
+    high = np.isnan(x) | (x >= float(info.max) + 1)     # max + 1: a power of two
+    low = x < float(info.min)
+    inside = np.trunc(np.where(high | low, 0.0, x)).astype(dtype)
+    return np.where(high, info.max, np.where(low, info.min, inside)).astype(dtype)
+
+
+def _cast_values(x: np.ndarray, dtype: str) -> np.ndarray:
+    """TFLite's cast: of a complex64, the real part (unless to complex64); to complex64, the
+    value with imaginary part 0 (numpy's too)."""
+    if np.iscomplexobj(x) and dtype != "complex64":
+        x = x.real
+    if x.dtype.kind == "f" and np.dtype(dtype).kind in "iu":
+        return _saturate(x, dtype)
+    return x.astype(dtype)
+
+
 def _cast_eval(node, g, values):
     (x,) = values[:1]
     if x is None:
         return None
-    return [x.astype(g.tensors[node.outputs[0]].dtype)]
+    return [_cast_values(np.asarray(x), g.tensors[node.outputs[0]].dtype)]
 
 
 # any dtype to any other: the one unary op whose output need not be its input's dtype
-@register("CAST", header="elementwise.h", dtypes=ANY, evaluate=_cast_eval, shape=same_as())
+@register("CAST", header="elementwise.h", dtypes=ANY | {"complex64"}, evaluate=_cast_eval,
+          shape=same_as())
 def cast(node, g, e):
     return _unary_call(node, g, e, f"dlcoder_rt::CastOp<{ctype(g, node.outputs[0])}>{{}}")
 

@@ -1,13 +1,16 @@
 // Elementwise ops: one loop template per arity, one functor per op (as XNNPACK's
 // binary-elementwise reference). Broadcasting is resolved by the generator into a Loop6.
 // ADD_N: copy (movement.h) of its first input, then accumulate() per further input.
+// Divisions whose divisor TFLite checks (check_divisors) return a status (status.h) first.
 #pragma once
 
 #include <type_traits>
 
 #include "dlcoder_rt/common.h"
+#include "dlcoder_rt/complex64.h"
 #include "dlcoder_rt/movement.h"
 #include "dlcoder_rt/simd.h"
+#include "dlcoder_rt/status.h"
 
 namespace dlcoder_rt {
 
@@ -32,6 +35,16 @@ inline void binary(const Loop6& loop, const T* a, const T* b, U* out, Op op) {
       for (int32_t i = 0; i < n; ++i) po[i] = op(pa[i * sa], pb[i * sb]);
     }
   });
+}
+
+// TFLite's Invoke fails ("Division by 0") when any element of the divisor is 0 (-0.0
+// too): FLOOR_DIV of every dtype, DIV and FLOOR_MOD of integers. It checks them all
+// before computing anything, as this does before the generated binary() call.
+template <typename T>
+inline int check_divisors(int64_t n, const T* divisor) {
+  for (int64_t i = 0; i < n; ++i)
+    if (divisor[i] == T(0)) return kStatusDivisionByZero;
+  return kStatusOk;
 }
 
 // A binary op followed by a fused activation.
@@ -67,9 +80,17 @@ struct MulOp {
     return static_cast<T>(static_cast<WrapType<T>>(a) * static_cast<WrapType<T>>(b));
   }
 };
+// The integer division functors are total, so that no input can trap (SIGFPE): a divisor
+// of 0 is refused by check_divisors first, and lowest / -1, which overflows, gives what
+// TFLite's kernels give on x86: DIV (int32) saturates to max, FLOOR_DIV (computed in
+// double there) wraps to lowest, FLOOR_MOD is 0 (TFLite traps).
 struct DivOp {
   float operator()(float a, float b) const { return a / b; }
-  template <typename T> T operator()(T a, T b) const { return b == 0 ? T(0) : T(a / b); }
+  template <typename T> T operator()(T a, T b) const {
+    using L = std::numeric_limits<T>;
+    if (b == T(-1)) return a == L::lowest() ? L::max() : T(-a);
+    return b == T(0) ? T(0) : T(a / b);
+  }
 };
 struct MaxOp { template <typename T> T operator()(T a, T b) const { return a > b ? a : b; } };
 struct MinOp { template <typename T> T operator()(T a, T b) const { return a < b ? a : b; } };
@@ -95,6 +116,8 @@ struct FloorDivOp {
     return static_cast<float>(std::floor(static_cast<double>(a) / static_cast<double>(b)));
   }
   template <typename T> T operator()(T a, T b) const {
+    if (b == T(-1)) return static_cast<T>(WrapType<T>(0) - static_cast<WrapType<T>>(a));
+    if (b == T(0)) return T(0);
     T q = a / b;
     return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
   }
@@ -105,6 +128,7 @@ struct FloorModOp {
     return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
   }
   template <typename T> T operator()(T a, T b) const {
+    if (b == T(-1) || b == T(0)) return T(0);
     T r = a % b;
     return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
   }
@@ -170,11 +194,19 @@ struct LeakyReluOp {
 // CAST: C++ conversion, != 0 for -> bool. Float -> integer truncates toward zero and
 // saturates as TFLite's cast does: beyond the range (inf included) to the nearest end, NaN
 // to the largest value (its tests are x <= max, x >= min, which NaN fails), never the
-// undefined conversion.
+// undefined conversion. complex64 -> anything else casts the real part and drops the
+// imaginary one (-> bool too: only the real part is tested); anything -> complex64 is
+// the value as a float with imaginary part 0 (TFLite's cast.cc: std::real, and
+// std::complex<float>'s constructor).
 template <typename U>
 struct CastOp {
   template <typename T> U operator()(T x) const {
-    if constexpr (std::is_floating_point_v<T> && std::is_integral_v<U> && !std::is_same_v<U, bool>) {
+    if constexpr (std::is_same_v<T, Complex64> && !std::is_same_v<U, Complex64>) {
+      return CastOp<U>{}(x.re);
+    } else if constexpr (std::is_same_v<U, Complex64> && !std::is_same_v<T, Complex64>) {
+      return Complex64{static_cast<float>(x), 0.0f};
+    } else if constexpr (std::is_floating_point_v<T> && std::is_integral_v<U> &&
+                         !std::is_same_v<U, bool>) {
       using L = std::numeric_limits<U>;
       // clamped into [min, hi] first (NaN goes to hi), so that the conversion is defined
       // and the loop vectorises: hi is max itself where T holds it (8 and 16 bits), else

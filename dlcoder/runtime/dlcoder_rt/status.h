@@ -12,5 +12,8 @@ constexpr int kStatusIndexOutOfRange = 4;
 constexpr int kStatusShapeMismatch = 5;
 // READ_VARIABLE of a resource variable that nothing has assigned since the reset
 constexpr int kStatusUnsetVariable = 6;
+// a divisor is 0 where TFLite checks ("Division by 0": FLOOR_DIV, and DIV and FLOOR_MOD
+// on integers), or a RANGE delta is 0
+constexpr int kStatusDivisionByZero = 7;
 
 }  // namespace dlcoder_rt

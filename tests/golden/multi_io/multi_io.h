@@ -39,10 +39,13 @@ size_t multi_io_output_size(int i);
        index, a SLICE begin (or begin + size) past its axis, a STRIDED_SLICE shrunk-axis
        index,
      5 when a shape computed at run time (a SLICE or STRIDED_SLICE whose begin, end or size
-       is an input, or computed from one) differs from the one the library was generated
-       for,
-     6 when the model reads a resource variable that nothing has assigned since the reset;
-   4 to 6 stop the run where TFLite's Invoke fails, or where its kernel would read out of
+       is an input, or computed from one; the length of a RANGE whose start, limit or delta
+       is) differs from the one the library was generated for, or a RANGE's delta leads
+       away from its limit,
+     6 when the model reads a resource variable that nothing has assigned since the reset,
+     7 when a divisor is 0 where TFLite refuses it (FLOOR_DIV; DIV and FLOOR_MOD on
+       integers), or a RANGE's delta is;
+   4 to 7 stop the run where TFLite's Invoke fails, or where its kernel would read out of
    bounds or leave an output unwritten. No byte is then read out of bounds or written
    outside the arena and the outputs; the outputs' contents are undefined. */
 int multi_io_run(const void* const* inputs, void* const* outputs, void* arena);
