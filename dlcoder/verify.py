@@ -122,6 +122,9 @@ def random_inputs(g: Graph, seed: int = 0) -> list:
         ten = g.tensors[t]
         if ten.dtype == "float32" or ten.dtype == "float16":
             out.append(rng.standard_normal(ten.shape).astype(ten.dtype))
+        elif ten.dtype == "complex64":
+            out.append((rng.standard_normal(ten.shape) + 1j * rng.standard_normal(ten.shape))
+                       .astype(np.complex64))
         elif ten.dtype == "bool":
             out.append(rng.integers(0, 2, ten.shape).astype(bool))
         else:

@@ -194,8 +194,9 @@ def emit(g: Graph, name: str, namespace: str, keep_names: bool = False,
     outputs, io_end = _io_entries(g, g.outputs, io_end)
     common = {"banner": BANNER, "name": name, "namespace": namespace,
               "inputs": inputs, "outputs": outputs, "signatures": signatures}
+    complex_io = any(t["dtype"] == "complex64" for t in inputs + outputs)
     header = _ENV.get_template("model.h.j2").render(
-        guard=f"DLCODER_{name.upper()}_H_", class_arena=io_end + arena_bytes, weight_bytes=blob.size,
+        guard=f"DLCODER_{name.upper()}_H_", complex_io=complex_io, class_arena=io_end + arena_bytes, weight_bytes=blob.size,
         work_offset=io_end, second_thread_bytes=second_end - arena_bytes, stateful=state.size > 0,
         task_scratch_bytes=task_scratch, arena_threads=arena_threads_cxx(
             "kArenaBytes", "kArenaBytes + kSecondThreadBytes", "kTaskScratchBytes", wrap="\n" + " " * 24),

@@ -8,12 +8,9 @@
 #pragma once
 
 #include "dlcoder_rt/common.h"
+#include "dlcoder_rt/complex64.h"
 
 namespace dlcoder_rt {
-
-struct Complex64 {
-  float re, im;
-};
 
 struct Rfft2dParams {
   int64_t batch;             // number of [in_h, in_w] slices

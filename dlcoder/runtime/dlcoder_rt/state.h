@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include "status.h"
+#include "dlcoder_rt/status.h"
 
 namespace dlcoder_rt {
 
