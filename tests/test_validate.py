@@ -160,7 +160,9 @@ def test_every_repository_model_validates_unchanged():
             checked = V.validate(g)
         except UnsupportedError:
             continue      # models that test an unsupported-op message
-        assert [t.shape for t in checked.tensors] == [t.shape for t in g.tensors], path
+        fixed = [k for k, t in enumerate(g.tensors) if not (t.signature and -1 in t.signature)]
+        # a dim the model marks dynamic holds a placeholder that validation replaces
+        assert [checked.tensors[k].shape for k in fixed] == [g.tensors[k].shape for k in fixed], path
 
 
 def test_every_shared_model_validates_unchanged():

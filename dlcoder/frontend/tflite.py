@@ -258,6 +258,7 @@ def _read_subgraph(model, data: bytes, index: int) -> Graph:
                           inputs=tuple(int(x) for x in op.InputsAsNumpy()) if op.InputsLength() else (),
                           outputs=tuple(int(x) for x in op.OutputsAsNumpy()) if op.OutputsLength() else (),
                           attrs=attrs, index=i))
+    tensors = _empty_constants(tensors, nodes, sg)
     return Graph(tensors=tensors, nodes=tuple(nodes),
                  inputs=tuple(int(x) for x in sg.InputsAsNumpy()) if sg.InputsLength() else (),
                  outputs=tuple(int(x) for x in sg.OutputsAsNumpy()) if sg.OutputsLength() else ())
@@ -289,6 +290,17 @@ def _read_signatures(model, data: bytes, graphs: list) -> tuple:
             ends.append(tuple(items))
         out.append(Signature(key=key, subgraph=k, inputs=ends[0], outputs=ends[1]))
     return tuple(out)
+
+
+def _empty_constants(tensors: tuple, nodes: list, sg) -> tuple:
+    """A tensor with a 0 in its shape that nothing writes and that is no input is an empty
+    constant whose buffer the converter left empty (tf.signal.frame's reshape to a scalar
+    under a dynamic batch): it holds no value to miss, so it is given its zero elements."""
+    written = {t for n in nodes for t in n.outputs}
+    inputs = set(int(x) for x in sg.InputsAsNumpy()) if sg.InputsLength() else set()
+    return tuple(t.replace(data=np.zeros(t.shape, t.dtype))
+                 if t.data is None and 0 in t.shape and i not in written and i not in inputs else t
+                 for i, t in enumerate(tensors))
 
 
 def load(path: str) -> Graph:

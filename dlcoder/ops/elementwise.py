@@ -33,13 +33,13 @@ def _all_const(fn):
 _ARITH = {  # op -> (functor, numpy, dtypes)
     "ADD": ("AddOp", np.add, NUMERIC),
     "SUB": ("SubOp", np.subtract, NUMERIC),
-    "MUL": ("MulOp", np.multiply, NUMERIC),
+    "MUL": ("MulOp", np.multiply, NUMERIC | {"complex64"}),
     "DIV": ("DivOp", None, frozenset({"float32", "int32"})),
     "MAXIMUM": ("MaxOp", np.maximum, NUMERIC),
     "MINIMUM": ("MinOp", np.minimum, NUMERIC),
     "SQUARED_DIFFERENCE": ("SquaredDifferenceOp", lambda a, b: (a - b) * (a - b), NUMERIC),
     "POW": ("PowOp", None, frozenset({"float32", "int32"})),
-    "FLOOR_DIV": ("FloorDivOp", None, frozenset({"float32", "int32"})),
+    "FLOOR_DIV": ("FloorDivOp", lambda a, b: _floor_div_int(a, b), frozenset({"float32", "int32"})),
     "FLOOR_MOD": ("FloorModOp", None, frozenset({"float32", "int32", "int64"})),
 }
 _COMPARE = {
@@ -101,6 +101,15 @@ def _binary_call(node, g, e, functor: str) -> str:
     return f"dlcoder_rt::binary({params}, {e.src(a)}, {e.src(b)}, {e.dst(out)}, {op});"
 
 
+def _floor_div_int(a, b):
+    """Integer FLOOR_DIV at generation time, where it is exact: the frame counts of audio
+    front ends ((samples - frame) // step) must fold for the slices after them. A zero
+    divisor is left to the kernel (status 7), float division to the float kernel."""
+    if a.dtype.kind != "i" or np.any(b == 0):
+        return None
+    return np.floor_divide(a, b)
+
+
 def _np_arith(name):
     fn = _ARITH[name][1]
 
@@ -109,6 +118,8 @@ def _np_arith(name):
             return None
         with np.errstate(over="ignore"):
             r = fn(a, b)
+        if r is None:
+            return None
         if name in _FUSED_ACT and r.dtype == np.float32:   # as _float_clamp_init
             r = np.clip(r, np.finfo(np.float32).min, np.finfo(np.float32).max)
         return [r]

@@ -19,10 +19,12 @@ makes end relative to the start, a shrunk axis takes one element).
 
 SLICE and STRIDED_SLICE may also take bounds computed at run time (begin, end or size an
 input of the model, or computed from one). The output shape stays static: each output dim
-the known bounds and masks fix is computed, the others are the model's stored dims, which
-must then be concrete (no -1 in the shape signature). The kernel (movement.h) computes the
-bounds the way TFLite does at run time and returns kStatusShapeMismatch where they give
-another shape, kStatusIndexOutOfRange where an index lies outside its axis (status.h).
+the known bounds and masks fix is computed, and so is one whose bounds differ by a known
+amount, such as x[:, b:b+k]'s (end - begin where the run-time terms cancel, _affine.py);
+the others are the model's stored dims, which must then be concrete (no -1 in the shape
+signature). The kernel (movement.h) computes the bounds the way TFLite does at run time
+and returns kStatusShapeMismatch where they give another shape, kStatusIndexOutOfRange
+where an index lies outside its axis (status.h).
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ from dlcoder.ops import ANY, register
 from dlcoder.ops._hooks import checked, prod
 from dlcoder.ops._common import (MAX_DIMS, Move, broadcast_strides, const_ints, ctype,
                                  dense_move, norm_axis, remap_hooks, shape, strides)
+from dlcoder.ops import _affine as A
 from dlcoder.ops import _shapes as S
 
 
@@ -194,7 +197,9 @@ def _slice_shape(node, g):
     """Per axis, begin in [0, dim] and size >= 0 with begin + size <= dim, or -1: the rest.
     (TFLite checks neither a negative begin nor the lists' length; its kernel would read
     out of bounds.) begin and size are int32 or int64, both one: TFLite reads size as
-    begin's dtype. A dim that bounds known only at run time fix is the stored one."""
+    begin's dtype. A size known only at run time is the stored dim (_stored_dim); a size
+    computed as a difference whose run-time terms cancel (end - begin) is known
+    (_affine.py)."""
     S.arity(node, 3)
     S.same_dtype(g, node)
     S.index_input(g, node, 1, "begin")
@@ -204,19 +209,19 @@ def _slice_shape(node, g):
         if S.vector(g, node, k, what) != len(dims):
             S.fail(f"{what} has {S.vector(g, node, k, what)} entries for an input of rank "
                    f"{len(dims)}")
-    begin, size = (_known_ints(g, node, k, what) for k, what in ((1, "begin"), (2, "size")))
-    unknown = "begin (input 1)" if begin is None else "size (input 2)"
+    begin, size = (A.values(g, node.inputs[k]) for k in (1, 2))
     out = []
     for i, d in enumerate(dims):
-        if begin is not None and size is not None:
-            b, n = begin[i], (d - begin[i] if size[i] == -1 else size[i])
+        b, n = begin[i], size[i]
+        if b is not None and n is not None:
+            n = d - b if n == -1 else n
             if not 0 <= b <= d or n < 0 or b + n > d:
                 S.fail(f"axis {i}: begin {b} and size {size[i]} do not fit its size {d}")
-        elif size is not None and size[i] != -1:
-            n = size[i]
+        elif n is not None and n != -1:
             if not 0 <= n <= d:
                 S.fail(f"axis {i}: size {n} does not fit its size {d}")
         else:
+            unknown = "size (input 2)" if n is None else "begin (input 1)"
             n = _stored_dim(g, node, i, len(dims), unknown)
         out.append(n)
     return [tuple(out)]
@@ -351,11 +356,6 @@ def _axis_range(ax: _Axis, offset: bool):
     return start, max(0, -((start - stop) // ax.step))
 
 
-def _known_ints(g, node, k: int, what: str):
-    """The values of input k, or None if they are known only at run time."""
-    return S.const_ints(g, node, k, what) if g.const(node.inputs[k]) is not None else None
-
-
 def _stored_dim(g, node, pos: int, rank: int, unknown: str) -> int:
     """Output dim `pos` as the model stores it, for a dim that bounds known only at run time
     decide: the generated library is fixed to it, so it must be one (not a -1 placeholder)."""
@@ -369,48 +369,55 @@ def _stored_dim(g, node, pos: int, rank: int, unknown: str) -> int:
 
 
 def _ss_lists(node, g, offset: bool):
-    """begin, end (None where known only at run time; with `offset` end must be known, its
-    values give the shape) and strides (always needed), of one length."""
+    """begin and end per entry (None where known only at run time; with `offset` end must
+    be known, its values give the shape), end - begin per entry where the run-time terms
+    cancel (_affine.py), and strides (always needed), of one length."""
     n = S.vector(g, node, 1, "begin")
     for k, what in ((2, "end"), (3, "strides")):
         if S.vector(g, node, k, what) != n:
             S.fail(f"begin has {n} entries, {what} {S.vector(g, node, k, what)}")
-    end = S.const_ints(g, node, 2, "end") if offset else _known_ints(g, node, 2, "end")
-    return _known_ints(g, node, 1, "begin"), end, S.const_ints(g, node, 3, "strides")
+    begin, end = node.inputs[1:3]
+    ends = S.const_ints(g, node, 2, "end") if offset else A.values(g, end)
+    return (A.values(g, begin), ends, A.differences(g, end, begin),
+            S.const_ints(g, node, 3, "strides"))
 
 
 def _strided_slice_shape(node, g):
     """TFLite's ResizeOutputTensor over the effective axes: ceil((stop - start) / step),
     computed in float32, at least 0; with `offset`, ceil(end / step), unclamped, end read at
-    the effective axis (as TFLite does). A shrunk axis goes, and must index an element. An
-    axis whose begin or end is known only at run time, and not masked, keeps the stored dim."""
+    the effective axis (as TFLite does). A shrunk axis goes, and must index an element.
+    An axis whose begin or end is known only at run time, and not masked, has
+    ceil((end - begin) / step) elements where end - begin is known (x[:, b:b + k]: the
+    bounds in range, as the kernel checks at run time), else it keeps the stored dim."""
     S.arity(node, 4)
     S.same_dtype(g, node)
     offset = bool(node.attrs.get("offset", False))
     dims = S.in_shape(g, node, 0)
     S.dtypes_in(g, node, {"int32"}, positions=(1, 2, 3))
-    begin, end, step = _ss_lists(node, g, offset)
-    spec = _effective_spec(node, dims, begin, end, step)
+    begin, end, diff, step = _ss_lists(node, g, offset)
+    spec = _effective_spec(node, dims, [b or 0 for b in begin], [e or 0 for e in end], step)
     rank = sum(not ax.shrink for ax in spec)
     out = []
     for i, ax in enumerate(spec):
         if ax.step == 0:
             S.fail(f"strides {step} give axis {i} a zero step")
         start = _start(ax.dim, ax.begin, ax.step, ax.begin_masked)
+        known_begin = ax.k < 0 or ax.begin_masked or begin[ax.k] is not None
         if ax.shrink:
-            if begin is not None and not 0 <= start < ax.dim:
+            if known_begin and not 0 <= start < ax.dim:
                 S.fail(f"shrunk axis {i}: index {ax.begin} is out of range for its size {ax.dim}")
             continue
         if offset and i >= len(end):
             S.fail(f"with offset, TFLite reads end[{i}], past its {len(end)} entries")
-        known = offset or ax.k < 0 or ((ax.begin_masked or begin is not None)
-                                       and (ax.end_masked or end is not None))
-        if not known:
-            unknown = "begin (input 1)" if begin is None else "end (input 2)"
+        if offset or (known_begin and (ax.k < 0 or ax.end_masked or end[ax.k] is not None)):
+            stop = _stop(ax.dim, ax.end, ax.step, ax.end_masked, start, False)
+            length = end[i] if offset else stop - start
+        elif not (ax.begin_masked or ax.end_masked) and diff[ax.k] is not None:
+            length = diff[ax.k]
+        else:
+            unknown = "begin (input 1)" if not known_begin else "end (input 2)"
             out.append(_stored_dim(g, node, len(out), rank, unknown))
             continue
-        stop = _stop(ax.dim, ax.end, ax.step, ax.end_masked, start, False)
-        length = end[i] if offset else stop - start
         out.append(max(0, int(np.ceil(np.float32(length) / np.float32(ax.step)))))
     return [tuple(out)]
 

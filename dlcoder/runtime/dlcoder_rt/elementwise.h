@@ -76,6 +76,10 @@ struct SubOp {
 };
 struct MulOp {
   float operator()(float a, float b) const { return a * b; }
+  // complex64, as std::complex<float> multiplies finite values (TFLite's MUL)
+  Complex64 operator()(Complex64 a, Complex64 b) const {
+    return {a.re * b.re - a.im * b.im, a.re * b.im + a.im * b.re};
+  }
   template <typename T> T operator()(T a, T b) const {
     return static_cast<T>(static_cast<WrapType<T>>(a) * static_cast<WrapType<T>>(b));
   }
