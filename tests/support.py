@@ -227,3 +227,52 @@ def stream_frames(model_path, n, seed, signature=None):
             specs[key] = _input_specs(model_path, key)
         frames.append([_draw(rng, shape, dtype) for shape, dtype in specs[key]])
     return frames
+
+
+class CompiledModel:
+    """A model generated and compiled once, then run on any inputs: `ours` gives its
+    outputs, `status` the code NAME_run returned where TFLite's Invoke fails. `inputs`: the
+    model's committed sample inputs (MODEL.npz beside it), `names` its input names.
+    build(lib_dir, name, work, **kw) makes the runner (verify.build_runner by default)."""
+
+    def __init__(self, path, work, build=V.build_runner, **kw):
+        self.path = Path(path)
+        g0 = compiler.load_graph(str(self.path), note=lambda text: None)
+        npz = self.path.with_suffix(".npz")
+        self.inputs = load_npz_inputs(npz, g0) if npz.exists() else []
+        self.names = [g0.tensors[t].name for t in g0.inputs]
+        lib, self.g = compiler.compile_graph(g0, "m")
+        compiler.write_library(lib, str(work / "lib"))
+        self.source = lib.files["m.cc"].decode()
+        self.work = str(work)
+        self.exe = build(str(work / "lib"), "m", self.work, **kw)
+
+    def feeds(self, *replaced) -> list:
+        """The sample inputs with input `arg` replaced by `value` for each (arg, value) pair:
+        `arg` is the number in the input's name (input_<arg>, as the model function's
+        argument or the hand-built model's input is named)."""
+        feeds = list(self.inputs)
+        for arg, value in zip(replaced[::2], replaced[1::2]):
+            k = next(i for i, n in enumerate(self.names) if n.endswith(f"input_{arg}")
+                     or f"input_{arg}:" in n)
+            feeds[k] = np.asarray(value, feeds[k].dtype)
+        return feeds
+
+    def ours(self, feeds, threads=1) -> list:
+        return V.run_runner(self.exe, self.g, feeds, self.work, threads=threads)[0]
+
+    def status(self, feeds, threads=1) -> int:
+        with pytest.raises(V.RunFailed) as failed:
+            self.ours(feeds, threads)
+        return failed.value.status
+
+
+def compiled_cache(tmp_path_factory, make):
+    """case -> make(case, work folder), built once (a module-scoped fixture returns this)."""
+    built = {}
+
+    def get(case):
+        if case not in built:
+            built[case] = make(case, tmp_path_factory.mktemp(case))
+        return built[case]
+    return get

@@ -28,7 +28,7 @@ from dlcoder.errors import UnsupportedError
 from dlcoder.ir import Graph, Node, Tensor
 from dlcoder.ops import TABLE
 from dlcoder.ops import _affine as A
-from support import ROOT, TESTS, const_tensor, run_ours
+from support import ROOT, TESTS, CompiledModel, compiled_cache, const_tensor, run_ours
 
 AUDIO = TESTS / "models" / "audio"
 CASES = json.loads((AUDIO / "cases.json").read_text())
@@ -79,39 +79,20 @@ def test_classifier_matches_tflite(case, tmp_path):
 
 
 # ---- a window at an offset that is an input ---------------------------------------------
-class Library:
+class Library(CompiledModel):
     """An offset case compiled once, run on a normal waveform and an offset."""
 
     def __init__(self, case, work):
-        self.path = AUDIO / f"{case}.tflite"
-        lib, self.g = compiler.compile_graph(compiler.load_graph(str(self.path),
-                                                                 note=lambda text: None), "m")
-        compiler.write_library(lib, str(work / "lib"))
-        self.work = str(work)
-        self.exe = V.build_runner(str(work / "lib"), "m", self.work)
+        super().__init__(AUDIO / f"{case}.tflite", work)
         self.wave = np.random.default_rng(3).standard_normal((1, 64)).astype(np.float32)
 
     def feeds(self, offset) -> list:
         return [self.wave, np.asarray(offset, np.int32)]
 
-    def ours(self, offset) -> list:
-        return V.run_runner(self.exe, self.g, self.feeds(offset), self.work)[0]
-
-    def status(self, offset) -> int:
-        with pytest.raises(V.RunFailed) as failed:
-            self.ours(offset)
-        return failed.value.status
-
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
-    built = {}
-
-    def get(case):
-        if case not in built:
-            built[case] = Library(case, tmp_path_factory.mktemp(case))
-        return built[case]
-    return get
+    return compiled_cache(tmp_path_factory, Library)
 
 
 IN_RANGE = [
@@ -126,7 +107,7 @@ def test_offset_in_range_matches_tflite(case, offset, library):
     lib = library(case)
     assert _runtime_bounds(lib.g), "the slice under test was folded away"
     refs, _ = V.reference_run(str(lib.path), lib.feeds(offset))
-    ours = lib.ours(offset)
+    ours = lib.ours(lib.feeds(offset))
     assert len(ours) == len(refs) == 1
     assert ours[0].shape == refs[0].shape and V.compare(ours[0], refs[0]).ok, (ours, refs)
 
@@ -148,7 +129,7 @@ def test_offset_where_tflite_fails_the_run_returns_its_status(case, offset, stat
     lib = library(case)
     with pytest.raises(RuntimeError):
         V.reference_run(str(lib.path), lib.feeds(offset))
-    assert lib.status(offset) == status
+    assert lib.status(lib.feeds(offset)) == status
 
 
 # ---- the shape rule: sizes that differences of run-time values fix ----------------------

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from dlcoder import compiler, verify as V
-from support import TESTS, check_folding, load_npz_inputs
+from support import TESTS, CompiledModel, check_folding, compiled_cache, load_npz_inputs
 
 CAST = TESTS / "models" / "cast"
 CASES = json.loads((CAST / "cases.json").read_text())
@@ -41,20 +41,14 @@ def edge_values(dtype: str, shape, part: int) -> np.ndarray:
     return np.roll(np.resize(values, max(n, values.size)), -part * n)[:n].reshape(shape)
 
 
-class Library:
+class Library(CompiledModel):
     """A case compiled once."""
 
     def __init__(self, case, work):
-        self.path = CAST / f"{case}.tflite"
-        g0 = compiler.load_graph(str(self.path))
-        self.inputs = load_npz_inputs(CAST / f"{case}.npz", g0)
-        lib, self.g = compiler.compile_graph(g0, "m")
-        compiler.write_library(lib, str(work / "lib"))
-        self.work = str(work)
-        self.exe = V.build_runner(str(work / "lib"), "m", self.work)
+        super().__init__(CAST / f"{case}.tflite", work)
 
     def check(self, case, feeds):
-        ours = V.run_runner(self.exe, self.g, feeds, self.work)[0]
+        ours = self.ours(feeds)
         refs, _ = V.reference_run(str(self.path), feeds)
         assert len(ours) == len(refs)
         for k, (o, r) in enumerate(zip(ours, refs)):
@@ -67,13 +61,7 @@ class Library:
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
-    built = {}
-
-    def get(case):
-        if case not in built:
-            built[case] = Library(case, tmp_path_factory.mktemp(case))
-        return built[case]
-    return get
+    return compiled_cache(tmp_path_factory, Library)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

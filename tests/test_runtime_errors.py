@@ -23,8 +23,8 @@ from dlcoder.codegen import runtime_facts
 from dlcoder.errors import UnsupportedError
 from dlcoder.ir import Tensor
 from dlcoder.ops import TABLE
-from support import (ASAN_UBSAN_FLAGS, TESTS, build_exact_runner, const_tensor, load_npz_inputs,
-                     sanitizer_env, single_op_graph)
+from support import (ASAN_UBSAN_FLAGS, TESTS, CompiledModel, build_exact_runner, compiled_cache,
+                     const_tensor, sanitizer_env, single_op_graph)
 
 RUNTIME = TESTS / "models" / "runtime"
 CASES = json.loads((RUNTIME / "cases.json").read_text())
@@ -33,45 +33,10 @@ SHAPE_MISMATCH = runtime_facts.constant("kStatusShapeMismatch")
 ARITHMETIC = {"gather_in_while"}    # sums rows: compared within the float bound
 
 
-class Library:
-    """A case compiled once; runs it on its inputs with argument `arg` (the model function's
-    argument, or the hand-built model's input, of that number) replaced."""
-
-    def __init__(self, case, work):
-        self.path = RUNTIME / f"{case}.tflite"
-        g0 = compiler.load_graph(str(self.path))
-        self.inputs = load_npz_inputs(RUNTIME / f"{case}.npz", g0)
-        self.names = [g0.tensors[t].name for t in g0.inputs]
-        lib, self.g = compiler.compile_graph(g0, "m")
-        compiler.write_library(lib, str(work / "lib"))
-        self.work = str(work)
-        self.exe = V.build_runner(str(work / "lib"), "m", self.work)
-
-    def feeds(self, arg=None, value=None) -> list:
-        feeds = list(self.inputs)
-        if arg is not None:
-            k = next(i for i, n in enumerate(self.names) if f"input_{arg}" in n)
-            feeds[k] = np.asarray(value, feeds[k].dtype)
-        return feeds
-
-    def ours(self, feeds, threads=1) -> list:
-        return V.run_runner(self.exe, self.g, feeds, self.work, threads=threads)[0]
-
-    def status(self, feeds, threads=1) -> int:
-        with pytest.raises(V.RunFailed) as failed:
-            self.ours(feeds, threads)
-        return failed.value.status
-
-
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
-    built = {}
-
-    def get(case):
-        if case not in built:
-            built[case] = Library(case, tmp_path_factory.mktemp(case))
-        return built[case]
-    return get
+    """Each case compiled once."""
+    return compiled_cache(tmp_path_factory, lambda case, work: CompiledModel(RUNTIME / f"{case}.tflite", work))
 
 
 def assert_same(case, ours, refs):

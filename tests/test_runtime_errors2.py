@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dlcoder import compiler, verify as V
+from dlcoder import verify as V
 from dlcoder.codegen import runtime_facts
-from support import (ASAN_UBSAN_FLAGS, TESTS, build_exact_runner, load_npz_inputs,
+from support import (ASAN_UBSAN_FLAGS, TESTS, CompiledModel, build_exact_runner, compiled_cache,
                      sanitizer_env)
 from fuzz import harness   # (support puts the checkout on sys.path)
 
@@ -36,49 +36,10 @@ SHAPE_MISMATCH = runtime_facts.constant("kStatusShapeMismatch")
 I32_MIN, I64_MIN = -2**31, -2**63
 
 
-class Library:
-    """A case compiled once (with `flags`, by `build`); runs it on its inputs with argument
-    `arg` (the model function's argument, or the hand-built model's input, of that number)
-    replaced."""
-
-    def __init__(self, path, work, build=V.build_runner, **kw):
-        self.path = path
-        g0 = compiler.load_graph(str(path))
-        npz = path.with_suffix(".npz")
-        self.inputs = load_npz_inputs(npz, g0) if npz.exists() else []
-        self.names = [g0.tensors[t].name for t in g0.inputs]
-        lib, self.g = compiler.compile_graph(g0, "m")
-        compiler.write_library(lib, str(work / "lib"))
-        self.source = next(v for k, v in lib.files.items() if k.endswith(".cc")).decode()
-        self.work = str(work)
-        self.exe = build(str(work / "lib"), "m", self.work, **kw)
-
-    def feeds(self, *replaced) -> list:
-        feeds = list(self.inputs)
-        for arg, value in zip(replaced[::2], replaced[1::2]):
-            k = next(i for i, n in enumerate(self.names) if n.endswith(f"input_{arg}")
-                     or f"input_{arg}:" in n)
-            feeds[k] = np.asarray(value, feeds[k].dtype)
-        return feeds
-
-    def ours(self, feeds, threads=1) -> list:
-        return V.run_runner(self.exe, self.g, feeds, self.work, threads=threads)[0]
-
-    def status(self, feeds, threads=1) -> int:
-        with pytest.raises(V.RunFailed) as failed:
-            self.ours(feeds, threads)
-        return failed.value.status
-
-
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
-    built = {}
-
-    def get(case):
-        if case not in built:
-            built[case] = Library(RUNTIME2 / f"{case}.tflite", tmp_path_factory.mktemp(case))
-        return built[case]
-    return get
+    """Each case compiled once."""
+    return compiled_cache(tmp_path_factory, lambda case, work: CompiledModel(RUNTIME2 / f"{case}.tflite", work))
 
 
 def assert_same(ours, refs):
@@ -224,7 +185,7 @@ def test_a_constant_zero_divisor_fails_every_run(tmp_path):
                          consts=(1,), out_dtypes=[np.int32], FusedActivationFunction=mop.NONE)
     path = tmp_path / "div_const_zero.tflite"
     path.write_bytes(m.build())
-    lib = Library(path, tmp_path)
+    lib = CompiledModel(path, tmp_path)
     feeds = [np.array([9, 8, 7, 6], np.int32)]
     with pytest.raises(RuntimeError, match="DIV"):
         V.reference_run(str(path), feeds)
@@ -262,7 +223,7 @@ def test_runs_stay_defined(case, replaced, status, library, tmp_path, monkeypatc
     """ASan + UBSan, every buffer of its exact size (fuzz/exact_runner.cc): no signed
     overflow, no trap, nothing out of bounds, whether the run returns a status or not."""
     sanitizer_env(monkeypatch)
-    lib = Library(RUNTIME2 / f"{case}.tflite", tmp_path, build=_exact_runner)
+    lib = CompiledModel(RUNTIME2 / f"{case}.tflite", tmp_path, build=_exact_runner)
     feeds = lib.feeds(*replaced)
     if status:
         with pytest.raises(V.RunFailed) as failed:
