@@ -68,9 +68,24 @@ def readme_ops() -> list:
 def test_readme_lists_exactly_the_op_table():
     ops = readme_ops()
     assert ops == sorted(ops) and len(set(ops)) == len(ops)
-    builtin = {op for op in TABLE if not op.startswith("DLCODER_")}   # not fused-only ops
+    # not fused-only ops, nor custom ops (test_readme_lists_exactly_the_custom_ops)
+    builtin = {op for op in TABLE if not op.startswith(("DLCODER_", "CUSTOM:"))}
     assert sorted(set(ops) - builtin) == [], "listed in README.md but not in the op table"
     assert sorted(builtin - set(ops)) == [], "in the op table but not listed in README.md"
+
+
+def test_readme_lists_exactly_the_custom_ops():
+    """README's "Supported ops" lists the custom ops of dlcoder's table (CUSTOM:<code>)
+    after the count "N MediaPipe custom ops"; their tests run them (test_mediapipe_ops.py)."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("\n## Supported ops\n"):]
+    paragraphs = [p.strip() for p in section[:section.index("\n## ", 1)].split("\n\n")]
+    at = next(i for i, p in enumerate(paragraphs) if re.match(r"\d+ MediaPipe custom ops", p))
+    listed = re.findall(r"`(\w+)`", paragraphs[at + 1])
+    assert len(listed) == int(paragraphs[at].split()[0])
+    built_in = [op for op, d in TABLE.items()     # not the plug-ins a test may have loaded
+                if op.startswith("CUSTOM:") and d.emit.__module__.startswith("dlcoder.ops.")]
+    assert listed == sorted(op[len("CUSTOM:"):] for op in built_in)
 
 
 def test_readme_lists_exactly_the_quantized_variants():

@@ -250,6 +250,9 @@ def _read_subgraph(model, data: bytes, index: int) -> Graph:
         op = sg.Operators(i)
         name = _op_name(model, op)
         attrs = read_options(op, data) if not name.startswith("CUSTOM:") else {}
+        if name.startswith("CUSTOM:") and op.CustomOptionsLength():
+            # a FlexBuffer the op's entry decodes (ops/mediapipe.py)
+            attrs["custom_options"] = bytes(op.CustomOptionsAsNumpy())
         if op.IntermediatesLength():
             # tensors that only carry quantization for the kernel (the integer LSTM's gate
             # scales): indices into the subgraph's tensors, checked like inputs
