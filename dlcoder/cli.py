@@ -40,6 +40,9 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", help="the .tflite file")
     p.add_argument("--input-shape", action="append", default=[], metavar="NAME=D1xD2...",
                    help="pin a dynamic input shape (repeatable)")
+    p.add_argument("--custom-ops", action="append", default=[], metavar="OPS.py",
+                   help="a Python file that registers custom ops (CUSTOM:<code>) and their C++ "
+                        "kernels (repeatable; see README, Custom ops)")
 
 
 def _add_quiet(p: argparse.ArgumentParser) -> None:
@@ -204,6 +207,7 @@ def main(argv=None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
+        _load_plugins(args)
         code = args.fn(args)
         sys.stdout.flush()      # a reader that went away shows here, not at exit
         return code
@@ -223,6 +227,13 @@ def main(argv=None) -> int:
             raise
         print(f"dlcoder: {internal_error(e, phase(e, args.command))}", file=sys.stderr)
         return 3
+
+
+def _load_plugins(args) -> None:
+    """--custom-ops: the plug-ins, into the op table, before the command reads the model."""
+    if args.custom_ops:
+        from dlcoder import plugins
+        plugins.load_all(args.custom_ops)
 
 
 def closed_stdout() -> int:

@@ -161,6 +161,26 @@ def reference_run(model_path: str, inputs: list, preserve: bool = False, xnnpack
     return [interp.get_tensor(d["index"]).copy() for d in interp.get_output_details()], interp
 
 
+def numpy_reference(g: Graph, inputs: list) -> list:
+    """The outputs of g computed node by node by the op table's evaluate hooks (the numpy
+    references constant folding uses): the reference of a model with custom ops, which
+    the TFLite interpreter cannot run."""
+    from dlcoder.ir import op_label
+    from dlcoder.ops import lookup
+    values = {t: np.asarray(x, g.tensors[t].dtype) for t, x in zip(g.inputs, inputs)}
+    for i, node in enumerate(g.nodes):
+        d = lookup(node, g)
+        args = [values[t] if t in values else g.const(t) for t in node.inputs]
+        outs = None if d is None or d.evaluate is None else d.evaluate(node, g, args)
+        if outs is None:
+            raise DlcoderError(f"no reference for this model: the TFLite interpreter cannot run "
+                               f"its custom ops, and node {i} ({op_label(node)}) has no numpy "
+                               f"reference (an evaluate hook)")
+        for t, v in zip(node.outputs, outs):
+            values[t] = np.asarray(v, g.tensors[t].dtype).reshape(g.tensors[t].shape)
+    return [values[t] if t in values else g.const(t) for t in g.outputs]
+
+
 @dataclass(frozen=True)
 class Comparison:
     index: int

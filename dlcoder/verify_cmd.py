@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 
-from dlcoder import compiler, verify as V
+from dlcoder import compiler, plugins, verify as V
 from dlcoder.console import QUIET, Progress, tflite_info_dropped
 from dlcoder.errors import DlcoderError
 from dlcoder.ir import op_label
+from dlcoder.ops.mediapipe import XNNPACK_CUSTOM_OPS
 
 
 def load_inputs(path: str, g) -> list:
@@ -41,18 +43,35 @@ def verify(model: str, shapes: dict, inputs_npz=None, per_tensor=False, seed=0,
     with progress.phase("generating the C++ library"):
         lib, g = compiler.compile_graph(g0, name)   # a model dlcoder refuses fails here, first
     frames = frames or (STREAM_FRAMES if stateful(g0) else 1)
+    custom = sorted({n.op for n in g0.nodes if n.op.startswith("CUSTOM:")})
+    if custom and (per_tensor or frames > 1):
+        raise DlcoderError(f"{'--per-tensor' if per_tensor else 'a stream of runs'} compares with "
+                           f"the TFLite interpreter, which cannot run {', '.join(custom)}")
     if frames > 1:
         return _verify_stream(model, lib, g0, g, name, frames, inputs_npz, seed, keep_dir, cxx, progress)
     inputs = load_inputs(inputs_npz, g0) if inputs_npz else V.random_inputs(g0, seed)
-    with progress.phase("running the TFLite interpreter (the reference)"), tflite_info_dropped(progress):
-        refs, interp = V.reference_run(model, inputs, preserve=per_tensor)
-        bound = V.float_bound(model, inputs, refs)
+    xnnpack = bool(custom) and set(custom) <= XNNPACK_CUSTOM_OPS
+    if xnnpack:
+        with progress.phase("running TFLite with XNNPACK (the reference)"), tflite_info_dropped(progress):
+            refs, interp = V.reference_run(model, inputs, xnnpack=True)
+        bound, n_ref_inputs = V.FLOAT_BOUND, len(interp.get_input_details())
+        print(f"reference: TFLite with its XNNPACK delegate, which runs {', '.join(custom)}")
+    elif custom:
+        # the custom ops' plug-ins give the numpy references, the op table the others
+        with progress.phase("computing the numpy reference"):
+            refs, n_ref_inputs, bound = V.numpy_reference(g0, inputs), len(inputs), V.FLOAT_BOUND
+        print(f"reference: the ops' numpy references (TFLite cannot run {', '.join(custom)})")
+    else:
+        with progress.phase("running the TFLite interpreter (the reference)"), tflite_info_dropped(progress):
+            refs, interp = V.reference_run(model, inputs, preserve=per_tensor)
+            bound = V.float_bound(model, inputs, refs)
+        n_ref_inputs = len(interp.get_input_details())
     if bound > V.FLOAT_BOUND:
         print(f"float bound: {bound:.3g} (twice the disagreement of TFLite's XNNPACK and builtin "
               f"kernels on these inputs; {V.FLOAT_BOUND:g} otherwise)")
     with V.Workdir(keep_dir) as work:
         ours, _ = _build_and_run(lib, g, name, inputs, work, cxx, progress)
-        ok = _report_outputs(ours, refs, len(inputs), len(interp.get_input_details()), bound)
+        ok = _report_outputs(ours, refs, len(inputs), n_ref_inputs, bound)
         if per_tensor:
             with progress.phase("generating the per-tensor build (every tensor kept)"):
                 dlib, dg = compiler.compile_graph(g0, name, debug=True)
@@ -98,7 +117,11 @@ def _build(lib, name, work, cxx, progress, what="the generated code") -> str:
     lib_dir = os.path.join(work, "lib")
     compiler.write_library(lib, lib_dir)
     with progress.phase(f"compiling {what} ({cxx or os.environ.get('CXX', 'c++')} -O2)"):
-        return V.build_runner(lib_dir, name, work, cxx=cxx)
+        try:
+            return V.build_runner(lib_dir, name, work, cxx=cxx)
+        except DlcoderError as e:
+            # code a custom op's plug-in emitted is the plug-in's error (plugins.py)
+            raise plugins.blame(Path(lib_dir, f"{name}.cc"), str(e)) or e from None
 
 
 def _build_and_run(lib, g, name, inputs, work, cxx, progress, arena_dump=False):

@@ -667,3 +667,56 @@ def test_remote_http_cache_hits(cache, remote):
     assert set(counts) <= {"remote cache hit", "internal"}, counts
     assert ("GET", "200") in remote.requests()
     print(f"after clean with the HTTP cache: {counts} in {res.seconds:.1f} s")
+
+
+# ---------------------------------------------------------------------------------------
+# Custom ops: examples/custom_op in a user workspace, on the host and on aarch64.
+
+def _custom_op_reference():
+    """TFLite on the same graph without the custom op, for main.cc's ramp input."""
+    import numpy as np
+
+    from dlcoder import verify as V
+    x = ((np.arange(256) % 17 - 8) / 4).astype(np.float32).reshape(1, 8, 8, 4)
+    ref = V.reference_run(str(ROOT / "examples" / "custom_op" / "reference.tflite"), [x])[0][0]
+    return ref.ravel()
+
+
+def _custom_op_outputs(text: str):
+    import numpy as np
+    return np.array(text.split(), dtype=np.float32)
+
+
+def test_custom_op_example_builds_and_regenerates(env, tmp_path):
+    """dlcoder_custom_op + dl_code_library(custom_ops = ...): the output matches TFLite on
+    the graph without the custom op, on the host and under qemu; editing the kernel header,
+    then the plug-in, regenerates the library (one DlcoderGenerate each)."""
+    import numpy as np
+
+    from dlcoder import verify as V
+    ws = tmp_path / "ws"
+    pkg = ws / "ops"
+    shutil.copytree(ROOT / "examples" / "custom_op", pkg)
+    (ws / "WORKSPACE").write_text(USER_WORKSPACE.format(repo=ROOT))
+    build = (pkg / "BUILD.bazel").read_text().replace('"//rules:defs.bzl"', '"@dlcoder//rules:defs.bzl"')
+    (pkg / "BUILD.bazel").write_text(build)
+    b = env(ws)
+    ref = _custom_op_reference()
+    ours = _custom_op_outputs(b.run("run", "//ops:main").stdout)
+    assert V.compare(ours, ref).ok, (ours[:8], ref[:8])
+    cross = b.run("run", *AARCH64, f"--run_under={QEMU}", "//ops:main").stdout
+    np.testing.assert_array_equal(_custom_op_outputs(cross), ours)
+    assert elf_machine(b.bin_dir(*AARCH64) / "ops" / "main") == EM_AARCH64
+
+    kernel = pkg / "my_op_kernel.h"
+    kernel.write_text(kernel.read_text().replace("y[i] = p.scale * v;", "y[i] = p.scale * v + 1.0f;"))
+    log = tmp_path / "exec.json"
+    out = b.run("run", "//ops:main", f"--execution_log_json_file={log}").stdout
+    assert [s["mnemonic"] for s in spawns(log)].count("DlcoderGenerate") == 1
+    np.testing.assert_array_equal(_custom_op_outputs(out), ours + np.float32(1))
+
+    plugin = pkg / "ops.py"
+    plugin.write_text(plugin.read_text().replace("alpha, scale = _options(node)",
+                                                 "alpha, scale = _options(node)\n    scale *= 2"))
+    out = b.run("run", "//ops:main").stdout
+    np.testing.assert_array_equal(_custom_op_outputs(out), 2 * ours + np.float32(1))

@@ -394,3 +394,36 @@ def test_cmake_dir_writes_nothing_into_the_installed_package(venv, tmp_path):
     res = _configure_only(tmp_path, venv.cmake_dir, "find_package(DLCoder REQUIRED)\n")
     assert f"the generator runs with {venv.python}" in res.stdout, res.stdout
     venv.assert_untouched()
+
+
+# ---- custom ops (examples/custom_op) ----------------------------------------------------
+
+def _custom_op_outputs(b: Build) -> np.ndarray:
+    return np.array(run([b.tree / "my_op_demo"]).stdout.split(), dtype=np.float32)
+
+
+def test_custom_op_library_matches_tflite_and_regenerates(tmp_path, repo_cmake_dir):
+    """CUSTOM_OPS ops.py: the library matches TFLite on the same graph without the custom
+    op; editing the kernel header, then the plug-in, regenerates it."""
+    from dlcoder import verify as V
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "examples" / "custom_op", src)
+    b = Build(src, tmp_path / "build", repo_cmake_dir, "Ninja")
+    assert "dlcoder: generating my_op from my_op.tflite" in b.build()
+    x = ((np.arange(256) % 17 - 8) / 4).astype(np.float32).reshape(1, 8, 8, 4)
+    ref = V.reference_run(str(src / "reference.tflite"), [x])[0][0].ravel()
+    ours = _custom_op_outputs(b)
+    assert V.compare(ours, ref).ok, (ours[:8], ref[:8])
+    b.assert_nothing_to_do()
+
+    kernel = src / "my_op_kernel.h"
+    kernel.write_text(kernel.read_text().replace("y[i] = p.scale * v;", "y[i] = p.scale * v + 1.0f;"))
+    assert "dlcoder: generating my_op" in b.build()
+    np.testing.assert_array_equal(_custom_op_outputs(b), ours + np.float32(1))
+
+    plugin = src / "ops.py"
+    plugin.write_text(plugin.read_text().replace('header="my_op_kernel.h"', 'header="other.h"'))
+    (src / "other.h").write_text(kernel.read_text().replace("+ 1.0f", "+ 2.0f"))
+    assert "dlcoder: generating my_op" in b.build()
+    np.testing.assert_array_equal(_custom_op_outputs(b), ours + np.float32(2))
+    b.assert_nothing_to_do()

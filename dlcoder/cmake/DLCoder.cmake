@@ -1,7 +1,8 @@
 # dlcoder_add_library() and dlcoder_add_test(); loaded by DLCoderConfig.cmake.
 #
 # dlcoder_add_library(<target> MODEL <file.tflite> [NAME <n>] [NAMESPACE <ns>]
-#                     [INPUT_SHAPES <input>=<d1>x<d2>... ...])
+#                     [INPUT_SHAPES <input>=<d1>x<d2>... ...]
+#                     [CUSTOM_OPS <ops.py> ...] [HEADERS <kernel.h> ...])
 #   Generates the C++ library for MODEL at build time and adds it as the STATIC library
 #   <target>. Whoever links <target> can `#include "<n>.h"` and use the class <ns>::<n> or
 #   the C API <n>_run(), <n>_arena_size(), ...
@@ -9,9 +10,13 @@
 #     NAME          class name and C API prefix; default: <target> (then a C identifier)
 #     NAMESPACE     C++ namespace of the class, a::b allowed; default: dlcoder
 #     INPUT_SHAPES  pins dynamic input shapes, one <input name>=<dims> per input
+#     CUSTOM_OPS    custom-op plug-ins (README, Custom ops), each given to the generator
+#                   as --custom-ops
+#     HEADERS       the kernel headers the plug-ins use; default: the .h files in each
+#                   plug-in's folder
 #   The sources go to ${CMAKE_CURRENT_BINARY_DIR}/_dlcoder/<target>/lib. They are
-#   regenerated when the model, the generator's files, its version or its interpreter
-#   change, and only then.
+#   regenerated when the model, the plug-ins, their headers, the generator's files, its
+#   version or its interpreter change, and only then.
 #
 # dlcoder_add_test(<target>)
 #   For a dlcoder_add_library() target: adds the executable <target>_test and the CTest
@@ -33,16 +38,49 @@ function(_dlcoder_generate_command target out_var)
       PARENT_SCOPE)
 endfunction()
 
-# Sets <out_var> to what generation depends on: the model, the generator and its stamp.
+# Sets <out_var> to what generation depends on: the model, the custom-op plug-ins and
+# their headers, the generator and its stamp.
 function(_dlcoder_generate_depends target out_var)
   get_target_property(model ${target} DLCODER_MODEL)
+  get_target_property(custom ${target} DLCODER_CUSTOM_FILES)
   get_property(files GLOBAL PROPERTY DLCODER_GENERATOR_FILES)
   get_property(stamp GLOBAL PROPERTY DLCODER_STAMP)
-  set(${out_var} "${model}" ${files} "${stamp}" PARENT_SCOPE)
+  set(${out_var} "${model}" ${custom} ${files} "${stamp}" PARENT_SCOPE)
+endfunction()
+
+# Sets <options_var> to the --custom-ops arguments of the plug-ins <plugins> and
+# <files_var> to the plug-ins and their kernel headers (<headers>, by default the .h
+# files in each plug-in's folder), as absolute paths.
+function(_dlcoder_custom_ops where plugins headers options_var files_var)
+  set(options "")
+  set(files "")
+  foreach(plugin IN LISTS plugins)
+    cmake_path(ABSOLUTE_PATH plugin BASE_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}" NORMALIZE)
+    if(NOT EXISTS "${plugin}")
+      message(FATAL_ERROR "${where}: CUSTOM_OPS ${plugin} does not exist")
+    endif()
+    list(APPEND options --custom-ops "${plugin}")
+    list(APPEND files "${plugin}")
+    if(NOT headers)
+      cmake_path(GET plugin PARENT_PATH folder)
+      file(GLOB beside CONFIGURE_DEPENDS "${folder}/*.h")
+      list(APPEND files ${beside})
+    endif()
+  endforeach()
+  foreach(header IN LISTS headers)
+    cmake_path(ABSOLUTE_PATH header BASE_DIRECTORY "${CMAKE_CURRENT_SOURCE_DIR}" NORMALIZE)
+    if(NOT EXISTS "${header}")
+      message(FATAL_ERROR "${where}: HEADERS ${header} does not exist")
+    endif()
+    list(APPEND files "${header}")
+  endforeach()
+  set(${options_var} "${options}" PARENT_SCOPE)
+  set(${files_var} "${files}" PARENT_SCOPE)
 endfunction()
 
 function(dlcoder_add_library target)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "" "MODEL;NAME;NAMESPACE" "INPUT_SHAPES")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "MODEL;NAME;NAMESPACE"
+                        "INPUT_SHAPES;CUSTOM_OPS;HEADERS")
   set(where "dlcoder_add_library(${target})")
   if(arg_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "${where}: unknown arguments: ${arg_UNPARSED_ARGUMENTS}")
@@ -76,6 +114,11 @@ function(dlcoder_add_library target)
     endif()
     list(APPEND options --input-shape "${shape}")
   endforeach()
+  if(arg_HEADERS AND NOT arg_CUSTOM_OPS)
+    message(FATAL_ERROR "${where}: HEADERS are the kernels of CUSTOM_OPS plug-ins; give CUSTOM_OPS")
+  endif()
+  _dlcoder_custom_ops("${where}" "${arg_CUSTOM_OPS}" "${arg_HEADERS}" custom_options custom_files)
+  list(APPEND options ${custom_options})
 
   set(lib_dir "${CMAKE_CURRENT_BINARY_DIR}/_dlcoder/${target}/lib")
   set(header "${lib_dir}/${name}.h")
@@ -84,7 +127,8 @@ function(dlcoder_add_library target)
   set(weights_bin "${lib_dir}/${name}_weights.bin")
   add_library(${target} STATIC "${header}" "${source}" "${weights_asm}")
   set_target_properties(${target} PROPERTIES
-    DLCODER_MODEL "${model}" DLCODER_NAME "${name}" DLCODER_OPTIONS "${options}")
+    DLCODER_MODEL "${model}" DLCODER_NAME "${name}" DLCODER_OPTIONS "${options}"
+    DLCODER_CUSTOM_FILES "${custom_files}")
   _dlcoder_generate_command(${target} command)
   _dlcoder_generate_depends(${target} depends)
   get_property(cwd GLOBAL PROPERTY DLCODER_WORKING_DIRECTORY)

@@ -2,7 +2,7 @@
 #
 #   find_package(DLCoder REQUIRED)    # -DDLCoder_DIR=$(python -m dlcoder --cmake-dir)
 #   dlcoder_add_library(<target> MODEL <file.tflite> [NAME n] [NAMESPACE ns]
-#                       [INPUT_SHAPES name=1x2x3 ...])
+#                       [INPUT_SHAPES name=1x2x3 ...] [CUSTOM_OPS ops.py ...] [HEADERS k.h ...])
 #   dlcoder_add_test(<target>)
 #
 # The commands are documented in DLCoder.cmake; toolchains/ beside this file holds CMake

@@ -12,7 +12,7 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
-from dlcoder import __version__
+from dlcoder import __version__, plugins
 from dlcoder.codegen import cgen
 from dlcoder.codegen import runtime_facts
 from dlcoder.codegen.context import Context, StateLayout, plan_subgraph
@@ -212,6 +212,8 @@ def emit(g: Graph, name: str, namespace: str, keep_names: bool = False,
              f"{name}_weights.S": asm.encode(), f"{name}_weights.bin": blob.tobytes()}
     for h in sorted(runtime_facts.RUNTIME.folder.glob("*.h")):   # the runtime the ops read
         files[f"dlcoder_rt/{h.name}"] = h.read_bytes()
+    for h, (source, _) in sorted(plugins.HEADERS.items()):   # custom ops' kernels (plugins.py)
+        files[f"dlcoder_rt/{h}"] = source.read_bytes()
     used = {t for n in g.nodes for t in n.inputs + n.outputs if t >= 0} | set(g.inputs + g.outputs)
     storage = {t: main["ctx"].address(t, place_const=False) for t in sorted(used)}
     return Library(files=files, arena_bytes=arena_bytes, weight_bytes=blob.size,

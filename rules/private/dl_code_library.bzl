@@ -2,12 +2,12 @@
 
 load("@rules_cc//cc:defs.bzl", "cc_binary", "cc_library", "cc_test")
 load(":incbin_object.bzl", "incbin_object")
-load(":providers.bzl", "TfliteModelInfo")
+load(":providers.bzl", "DlcoderCustomOpInfo", "TfliteModelInfo")
 
 # Model formats people try first; dlcoder reads only .tflite.
 _OTHER_FORMATS = [".onnx", ".pb", ".h5", ".keras", ".pt", ".pth", ".savedmodel"]
 
-def _outputs(ctx, name, with_tests):
+def _outputs(ctx, name, with_tests, custom_hdrs):
     """Declares the generator's outputs, all under _dlcoder/NAME/ except the public header."""
     lib = "_dlcoder/%s/lib/" % name
     out = struct(
@@ -20,6 +20,10 @@ def _outputs(ctx, name, with_tests):
         runtime = [
             ctx.actions.declare_file(lib + "dlcoder_rt/" + f.basename)
             for f in ctx.files._runtime_hdrs
+        ] + [
+            # the plug-ins' kernels, copied beside the runtime (plugins.py)
+            ctx.actions.declare_file(lib + "dlcoder_rt/custom/" + f.basename)
+            for f in custom_hdrs
         ],
     )
     if not with_tests:
@@ -47,7 +51,9 @@ def _model(ctx):
 def _dl_code_gen_impl(ctx):
     model, input_shapes = _model(ctx)
     name = ctx.attr.cc_name
-    out, tests = _outputs(ctx, name, ctx.attr.gen_tests)
+    custom_ops = [t[DlcoderCustomOpInfo] for t in ctx.attr.custom_ops]
+    custom_hdrs = [h for op in custom_ops for h in op.hdrs]
+    out, tests = _outputs(ctx, name, ctx.attr.gen_tests, custom_hdrs)
 
     args = ctx.actions.args()
     args.add("generate")
@@ -58,6 +64,8 @@ def _dl_code_gen_impl(ctx):
         args.add("--namespace", ctx.attr.namespace)
     for input_name in sorted(input_shapes):
         args.add("--input-shape", "%s=%s" % (input_name, input_shapes[input_name]))
+    for op in custom_ops:
+        args.add("--custom-ops", op.src)
     outputs = [out.hdr, out.src, out.weights_asm, out.weights_bin] + out.runtime
     if tests:
         args.add("--test-dir", tests.test_src.dirname)
@@ -66,11 +74,12 @@ def _dl_code_gen_impl(ctx):
     ctx.actions.run(
         executable = ctx.attr._generator[DefaultInfo].files_to_run,
         arguments = [args],
-        inputs = [model],
+        inputs = [model] + [op.src for op in custom_ops] + custom_hdrs,
         outputs = outputs,
         # No bytecode in the runfiles tree; no hash randomisation in the outputs.
         env = {"PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0"},
-        # The model and the pinned packages are all it reads; the sandbox enforces it.
+        # The model, the plug-ins and the pinned packages are all it reads; the sandbox
+        # enforces it.
         execution_requirements = {"block-network": "1"},
         mnemonic = "DlcoderGenerate",
         progress_message = "Generating C++ for %s from %s" % (ctx.label, model.short_path),
@@ -107,6 +116,10 @@ dl_code_gen = rule(
             doc = "Class name, C API prefix and file stem of the generated code.",
         ),
         "namespace": attr.string(doc = "C++ namespace of the class; empty: dlcoder's default."),
+        "custom_ops": attr.label_list(
+            providers = [DlcoderCustomOpInfo],
+            doc = "dlcoder_custom_op targets: plug-ins for the model's custom ops.",
+        ),
         "gen_tests": attr.bool(
             default = True,
             doc = "Also write NAME_test.cc, its data and NAME_benchmark.cc (runs the TFLite " +
@@ -164,6 +177,7 @@ def dl_code_library(
         name,
         model,
         namespace = None,
+        custom_ops = [],
         gen_test = True,
         gen_benchmark = True,
         optimize = True,
@@ -195,7 +209,8 @@ def dl_code_library(
 
       NAME_gen:       runs `dlcoder generate` once (mnemonic DlcoderGenerate) and writes
                         PKG/_dlcoder/NAME/lib/NAME.h, NAME.cc, NAME_weights.S,
-                          NAME_weights.bin, dlcoder_rt/*.h (the library);
+                          NAME_weights.bin, dlcoder_rt/*.h, dlcoder_rt/custom/*.h (the
+                          library; the last are the custom_ops' kernels);
                         PKG/_dlcoder/NAME/test/NAME_test.cc, NAME_test_data.S,
                           NAME_test_data.bin, NAME_benchmark.cc (if gen_test or
                           gen_benchmark; the TFLite interpreter runs only then);
@@ -214,6 +229,9 @@ def dl_code_library(
       name: target name, C++ class name and C API prefix: a C identifier.
       model: a tflite_model target or a .tflite file.
       namespace: C++ namespace of the class, `a::b` allowed; default "dlcoder".
+      custom_ops: dlcoder_custom_op targets, the plug-ins of the model's custom ops (README.md,
+        "Custom ops"). The TFLite interpreter cannot run a custom op, so a model with one
+        needs gen_test = False and gen_benchmark = False.
       gen_test: create NAME_test.
       gen_benchmark: create NAME_benchmark.
       optimize: compile the generated sources (NAME, NAME_test, NAME_benchmark) with -O2
@@ -241,6 +259,7 @@ def dl_code_library(
         model = model,
         cc_name = name,
         namespace = namespace or "",
+        custom_ops = custom_ops,
         gen_tests = gen_test or gen_benchmark,
         **private
     )

@@ -8,3 +8,11 @@ TfliteModelInfo = provider(
                         "whose shape is dynamic in the model.",
     },
 )
+
+DlcoderCustomOpInfo = provider(
+    doc = "A custom-op plug-in of dlcoder (README.md, \"Custom ops\") and its kernel headers.",
+    fields = {
+        "src": "File: the Python file that registers the ops (`--custom-ops`).",
+        "hdrs": "list of File: the kernel headers its ops name in `header=`.",
+    },
+)
