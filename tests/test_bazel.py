@@ -543,14 +543,17 @@ def test_lock_pins_every_requirement_by_hash():
 # Caches and reproducibility, in a workspace of their own (they clean it).
 
 class Nginx:
-    """nginx with WebDAV PUT on a free loopback port: a Bazel HTTP remote cache."""
+    """nginx with WebDAV PUT on a free loopback port: a Bazel HTTP remote cache. Bazel
+    uploads an action's outputs over up to 100 connections at once (--remote_max_connections):
+    with nginx's 64 the generation action's 60 outputs overflowed it, Bazel warned "errors
+    during bulk transfer" and left the action out of the cache."""
 
     CONF = """\
 {user}worker_processes 1;
 daemon off;
 pid {d}/nginx.pid;
 error_log {d}/error.log;
-events {{ worker_connections 64; }}
+events {{ worker_connections 1024; }}
 http {{
   access_log {d}/access.log;
   client_body_temp_path {d}/body;
