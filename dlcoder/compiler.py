@@ -26,7 +26,7 @@ def check_supported(g: Graph) -> None:
     index of its first node, in the graph, in the subgraphs its signatures run, and in
     the subgraphs their control flow runs."""
     report_unsupported(g, problem)
-    for k in sorted({sig.subgraph for sig in g.signatures} - {0}):
+    for k in g.signature_subgraphs():
         report_unsupported(g.subgraph(k), problem)
 
 

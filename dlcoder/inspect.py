@@ -66,7 +66,7 @@ def _run_subgraphs(g) -> list:
     """The model subgraphs that run: the main graph, those its signatures name, and those
     their control flow runs (a subgraph's own reachable() numbers itself 0)."""
     found = {k for k, _ in g.reachable()}
-    for s in {sig.subgraph for sig in g.signatures} - {0}:
+    for s in g.signature_subgraphs():
         found |= {s} | {k for k, _ in g.subgraph(s).reachable() if k > 0}
     return sorted(found)
 

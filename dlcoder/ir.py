@@ -184,6 +184,11 @@ class Graph:
             raise IndexError(f"subgraph {index} does not exist")
         return self.subgraphs[index - 1].replace(subgraphs=self.subgraphs, variables=self.variables)
 
+    def signature_subgraphs(self) -> list:
+        """The model subgraphs other than the main graph that a signature runs, each once,
+        in order: the entry points besides subgraph 0."""
+        return sorted({sig.subgraph for sig in self.signatures} - {0})
+
     def called(self) -> list:
         """Indices of the subgraphs that this graph's nodes run directly, in node order."""
         return [n.attrs[a] for n in self.nodes for a in SUBGRAPH_ATTRS if a in n.attrs]

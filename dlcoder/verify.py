@@ -68,20 +68,28 @@ def build_runner(lib_dir: str, name: str, work: str, cxx: str = None, flags=("-O
     return exe
 
 
+def _write_inputs(folder: str, g: Graph, inputs: list) -> None:
+    """input_<i>.bin in `folder`, as the driver (harness.cc.j2) reads them."""
+    os.makedirs(folder, exist_ok=True)
+    for i, x in enumerate(inputs):
+        np.ascontiguousarray(x, dtype=g.tensors[g.inputs[i]].dtype).tofile(os.path.join(folder, f"input_{i}.bin"))
+
+
+def _read_outputs(folder: str, g: Graph) -> list:
+    """The driver's output_<k>.bin in `folder`, shaped as the graph's outputs."""
+    return [np.fromfile(os.path.join(folder, f"output_{k}.bin"), dtype=g.tensors[t].dtype)
+            .reshape(g.tensors[t].shape) for k, t in enumerate(g.outputs)]
+
+
 def run_runner(exe: str, g: Graph, inputs: list, work: str, arena_dump: bool = False,
                emulator=(), threads: int = 1) -> tuple[list, bytes | None]:
-    for i, x in enumerate(inputs):
-        np.ascontiguousarray(x, dtype=g.tensors[g.inputs[i]].dtype).tofile(os.path.join(work, f"input_{i}.bin"))
+    _write_inputs(work, g, inputs)
     cmd = [*emulator, exe, work, "--threads", str(threads)] + (["--arena-dump"] if arena_dump else [])
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
         raise _run_failed(res)
-    outs = []
-    for k, t in enumerate(g.outputs):
-        ten = g.tensors[t]
-        outs.append(np.fromfile(os.path.join(work, f"output_{k}.bin"), dtype=ten.dtype).reshape(ten.shape))
     arena = Path(work, "arena.bin").read_bytes() if arena_dump else None
-    return outs, arena
+    return _read_outputs(work, g), arena
 
 
 def run_runner_stream(exe: str, g: Graph, frames: list, work: str, emulator=(),
@@ -89,16 +97,12 @@ def run_runner_stream(exe: str, g: Graph, frames: list, work: str, emulator=(),
     """One stream through the library: NAME_reset, then a run per frame (a list of
     inputs) on the same arena. Returns each frame's outputs."""
     for f, inputs in enumerate(frames):
-        folder = os.path.join(work, f"frame{f}")
-        os.makedirs(folder, exist_ok=True)
-        for i, x in enumerate(inputs):
-            np.ascontiguousarray(x, dtype=g.tensors[g.inputs[i]].dtype).tofile(os.path.join(folder, f"input_{i}.bin"))
+        _write_inputs(os.path.join(work, f"frame{f}"), g, inputs)
     cmd = [*emulator, exe, work, "--threads", str(threads), "--frames", str(len(frames))]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
         raise _run_failed(res)
-    return [[np.fromfile(os.path.join(work, f"frame{f}", f"output_{k}.bin"), dtype=g.tensors[t].dtype)
-             .reshape(g.tensors[t].shape) for k, t in enumerate(g.outputs)] for f in range(len(frames))]
+    return [_read_outputs(os.path.join(work, f"frame{f}"), g) for f in range(len(frames))]
 
 
 def reference_stream(model_path: str, frames: list) -> list:
@@ -106,13 +110,15 @@ def reference_stream(model_path: str, frames: list) -> list:
     frame, so that its resource variables carry over as they do in a stream."""
     interp = reference_interpreter(model_path)
     interp.allocate_tensors()
-    out = []
-    for inputs in frames:
-        for d, x in zip(interp.get_input_details(), inputs):
-            interp.set_tensor(d["index"], np.asarray(x, dtype=d["dtype"]))
-        interp.invoke()
-        out.append([interp.get_tensor(d["index"]) for d in interp.get_output_details()])
-    return out
+    return [invoke(interp, inputs) for inputs in frames]
+
+
+def invoke(interp, inputs: list) -> list:
+    """Set an allocated interpreter's inputs, invoke it once, and return its outputs."""
+    for d, x in zip(interp.get_input_details(), inputs):
+        interp.set_tensor(d["index"], np.asarray(x, dtype=d["dtype"]))
+    interp.invoke()
+    return [interp.get_tensor(d["index"]).copy() for d in interp.get_output_details()]
 
 
 def random_inputs(g: Graph, seed: int = 0) -> list:
@@ -155,10 +161,7 @@ def reference_run(model_path: str, inputs: list, preserve: bool = False, xnnpack
         if tuple(d["shape"]) != tuple(np.shape(x)):
             interp.resize_tensor_input(d["index"], list(np.shape(x)))
     interp.allocate_tensors()
-    for d, x in zip(details, inputs):
-        interp.set_tensor(d["index"], np.asarray(x, dtype=d["dtype"]))
-    interp.invoke()
-    return [interp.get_tensor(d["index"]).copy() for d in interp.get_output_details()], interp
+    return invoke(interp, inputs), interp
 
 
 def numpy_reference(g: Graph, inputs: list) -> list:

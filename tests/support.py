@@ -164,10 +164,7 @@ def _invoke(interp, frame, signature, model_path):
     if signature is None:
         ins = interp.get_input_details()
         assert len(frame) == len(ins), f"{len(frame)} inputs for {len(ins)}"
-        for d, x in zip(ins, frame):
-            interp.set_tensor(d["index"], np.asarray(x, dtype=d["dtype"]).reshape(d["shape"]))
-        interp.invoke()
-        return [interp.get_tensor(d["index"]).copy() for d in interp.get_output_details()]
+        return V.invoke(interp, [np.reshape(x, d["shape"]) for d, x in zip(ins, frame)])
     in_keys, out_keys = signature_keys(model_path, signature)
     assert len(frame) == len(in_keys), f"{len(frame)} inputs for {signature} {in_keys}"
     outs = interp.get_signature_runner(signature)(**dict(zip(in_keys, frame)))

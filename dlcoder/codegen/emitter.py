@@ -180,7 +180,7 @@ def emit(g: Graph, name: str, namespace: str, keep_names: bool = False,
     blob = WeightBlob()
     decls: list = []
     graphs = {0: _emit_graph(g, 0, state, blob, decls, keep_names, debug)}
-    for k in sorted({sig.subgraph for sig in g.signatures} - {0}):
+    for k in g.signature_subgraphs():
         graphs[k] = _emit_graph(g.subgraph(k), k, state, blob, decls, keep_names, debug)
     main = graphs[0]
     arena_bytes = max(e["one"] for e in graphs.values())

@@ -240,7 +240,9 @@ def if_shape(node: Node, g: Graph):
     return shapes
 
 
-def _emit_graph(graph: Graph, ctx, what: str) -> list:
+def emit_subgraph(graph: Graph, ctx, what: str) -> list:
+    """The statements of a subgraph run inline by a node (WHILE, IF, CALL_ONCE): each of
+    its nodes' code after a `// <what> <i>: <op>` comment, emitted in `ctx`."""
     lines = []
     for i, n in enumerate(graph.nodes):
         ctx.node = i
@@ -280,9 +282,9 @@ def emit_while(node: Node, g: Graph, e):
 
     lines = [_memcpy(e.dst(node.outputs[j]), e.src(node.inputs[j]), nbytes[j])
              for j, inv in enumerate(loop.invariant) if not inv and e.address(node.inputs[j]) != var[j]]
-    inner = _emit_graph(loop.cond, sub["cond"], "cond")
+    inner = emit_subgraph(loop.cond, sub["cond"], "cond")
     inner.append(f"if (!*{sub['cond'].src(loop.cond.outputs[0])}) break;")
-    inner += _emit_graph(loop.body, sub["body"], "body")
+    inner += emit_subgraph(loop.body, sub["body"], "body")
     for op in loop.copies:
         if op[0] == "save":
             _, k, j = op
@@ -362,7 +364,7 @@ def emit_if(node: Node, g: Graph, e):
         fixed.update({r: e.address(node.outputs[k]) for r, k in direct.items()})
         sub = e.subcontext(branch, plan, fixed=fixed, base=base,
                            label=f"{e.label}{e.node}{what[0]}")
-        inner = _emit_graph(branch, sub, what)
+        inner = emit_subgraph(branch, sub, what)
         inner += [_memcpy(e.dst(o), sub.src(t), g.tensors[o].nbytes)
                   for k, (t, o) in enumerate(zip(branch.outputs, node.outputs))
                   if direct.get(branch.storage_root(t)) != k]

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from dlcoder.ir import CTYPES, Graph, Node
 from dlcoder.ops import _shapes as S
-from dlcoder.ops import lookup, register
+from dlcoder.ops import register
+from dlcoder.ops.control_flow import emit_subgraph
 
 _ALL = frozenset(CTYPES)
 
@@ -76,12 +77,6 @@ def emit_call_once(node: Node, g: Graph, e):
     sub = e.subcontext(init, e.plan_subgraph(init, set()), fixed={}, base=e.scratch_offset() or 0,
                        label=f"{e.label}{e.node}i")
     flag = e.once_flag(node.attrs["init_subgraph_index"])
-    lines = [f"if (A[{flag}] == 0) {{"]
-    for i, n in enumerate(init.nodes):
-        sub.node = i
-        code = lookup(n, init).emit(n, init, sub)
-        lines.append(f"  // init {i}: {n.op}")
-        lines += ["  " + line.replace("\n", "\n  ") for line in ([code] if isinstance(code, str) else code)]
-    lines += [f"  A[{flag}] = 1;", "}"]
-    return lines
+    inner = emit_subgraph(init, sub, "init") + [f"A[{flag}] = 1;"]
+    return [f"if (A[{flag}] == 0) {{"] + ["  " + line.replace("\n", "\n  ") for line in inner] + ["}"]
 
