@@ -46,7 +46,7 @@ def lib(tmp_path_factory):
 def test_folder_is_self_contained(lib):
     root, out, _ = lib
     names = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-    assert {"multi.h", "multi.cc", "multi_weights.S", "multi_weights.bin"} <= set(names)
+    assert {"multi.h", "multi.cc", "multi_arena.cc", "multi_weights.S", "multi_weights.bin"} <= set(names)
     assert all(n.startswith("dlcoder_rt/") for n in names if n.endswith(".h") and n != "multi.h")
     # the folder can move: nothing refers to where it was generated
     moved = root / "moved"
@@ -69,9 +69,60 @@ def test_no_heap_and_no_mutable_globals(lib):
     undefined = subprocess.run(["nm", "-u", "-C", *map(str, objs)], capture_output=True, text=True).stdout
     for fn in ("malloc", "calloc", "realloc", "free", "operator new", "aligned_alloc", "posix_memalign"):
         assert fn not in undefined, f"generated code calls {fn}"
-    symbols = subprocess.run(["nm", "-C", *map(str, objs)], capture_output=True, text=True).stdout
-    writable = [line for line in symbols.splitlines() if line.split()[1:2] and line.split()[1] in "bBdD"]
-    assert len(writable) == 1 and "g_arena" in writable[0], writable
+    for obj in objs:   # the one writable global is the built-in arena, alone in its object
+        symbols = subprocess.run(["nm", "-C", str(obj)], capture_output=True, text=True).stdout
+        writable = [line for line in symbols.splitlines() if line.split()[1:2] and line.split()[1] in "bBdD"]
+        assert writable == [] or (obj.name == "multi_arena.cc.o" and len(writable) == 1 and
+                                  "g_arena" in writable[0]), (obj.name, writable)
+
+
+def _link(out, work, main_source, archive):
+    main = work / "main.cc"
+    main.write_text(main_source)
+    exe = work / "main"
+    subprocess.run([CXX, "-std=c++17", "-O2", "-I", str(out), str(main), str(archive), "-o", str(exe)], check=True)
+    res = subprocess.run([str(exe)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+    symbols = subprocess.run(["nm", "-C", str(exe)], capture_output=True, text=True, check=True).stdout
+    return res.stdout, "g_arena" in symbols
+
+
+def test_built_in_arena_is_linked_only_where_called(lib, tmp_path):
+    """A program that passes its own arena carries no static arena; one that calls
+    NAME_builtin_arena() links it (README: "The arena")."""
+    root, out, objs = lib
+    archive = tmp_path / "libmulti.a"
+    subprocess.run(["ar", "rcs", str(archive), *map(str, objs)], check=True)
+    own, own_linked = _link(out, tmp_path, r'''
+#include <cstdio>
+#include <cstdlib>
+#include "multi.h"
+int main() {
+  static float x[8 * 8 * 3], y[5];
+  static float s[5]; static int ids[1]; static float feat[8 * 8 * 8];
+  const void* in[] = {x, y};
+  void* outs[] = {s, ids, feat};
+  void* a = std::aligned_alloc(64, (multi_arena_size() + 64) / 64 * 64);
+  std::printf("%d %d %zu\n", multi_run(in, outs, a), multi_run(in, outs, nullptr), multi_arena_size());
+  return 0;
+}
+''', archive)
+    ok, null, arena = (int(v) for v in own.split())
+    assert (ok, null) == (0, 3) and arena > 0     # NULL is not an arena
+    assert not own_linked
+    called, called_linked = _link(out, tmp_path, r'''
+#include <cstdio>
+#include "multi.h"
+int main() {
+  static float x[8 * 8 * 3], y[5];
+  static float s[5]; static int ids[1]; static float feat[8 * 8 * 8];
+  const void* in[] = {x, y};
+  void* outs[] = {s, ids, feat};
+  std::printf("%d\n", multi_run(in, outs, multi_builtin_arena()));
+  return 0;
+}
+''', archive)
+    assert called.split() == ["0"] and called_linked
 
 
 def test_c_api_and_cpp_class(lib, tmp_path):
@@ -97,7 +148,7 @@ int main() {
   float scores[5]; int ids[1]; float feat[8 * 8 * 8];
   const void* in[] = {m.input_0(), m.input_1()};
   void* outs[] = {scores, ids, feat};
-  if (multi_run(in, outs, nullptr) != 0) return 14;
+  if (multi_run(in, outs, multi_builtin_arena()) != 0) return 14;
   if (std::memcmp(scores, m.output_0(), sizeof scores) || std::memcmp(ids, m.output_1(), sizeof ids) ||
       std::memcmp(feat, m.output_2(), sizeof feat)) return 15;
   // a caller arena, and a misaligned one

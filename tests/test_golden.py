@@ -35,7 +35,7 @@ def test_golden_sources_compile_and_match_tflite(name, tmp_path):
     g0 = compiler.load_graph(str(model))
     lib, g = compiler.compile_graph(g0, name, "golden")
     files = {p.name: p.read_bytes() for p in folder.iterdir() if p.suffix != ".sha256"}
-    assert sorted(files) == [f"{name}.cc", f"{name}.h", f"{name}_weights.S"]
+    assert sorted(files) == [f"{name}.cc", f"{name}.h", f"{name}_arena.cc", f"{name}_weights.S"]
     blob = lib.files[f"{name}_weights.bin"]
     digest = (folder / f"{name}_weights.bin.sha256").read_text().strip()
     assert hashlib.sha256(blob).hexdigest() == digest, "the golden blob digest is stale"

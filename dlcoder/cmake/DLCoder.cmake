@@ -123,9 +123,11 @@ function(dlcoder_add_library target)
   set(lib_dir "${CMAKE_CURRENT_BINARY_DIR}/_dlcoder/${target}/lib")
   set(header "${lib_dir}/${name}.h")
   set(source "${lib_dir}/${name}.cc")
+  # the built-in arena's own object: a program links it only if it calls NAME_builtin_arena()
+  set(arena_source "${lib_dir}/${name}_arena.cc")
   set(weights_asm "${lib_dir}/${name}_weights.S")
   set(weights_bin "${lib_dir}/${name}_weights.bin")
-  add_library(${target} STATIC "${header}" "${source}" "${weights_asm}")
+  add_library(${target} STATIC "${header}" "${source}" "${arena_source}" "${weights_asm}")
   set_target_properties(${target} PROPERTIES
     DLCODER_MODEL "${model}" DLCODER_NAME "${name}" DLCODER_OPTIONS "${options}"
     DLCODER_CUSTOM_FILES "${custom_files}")
@@ -134,7 +136,7 @@ function(dlcoder_add_library target)
   get_property(cwd GLOBAL PROPERTY DLCODER_WORKING_DIRECTORY)
   cmake_path(RELATIVE_PATH model BASE_DIRECTORY "${CMAKE_SOURCE_DIR}" OUTPUT_VARIABLE shown)
   add_custom_command(
-    OUTPUT "${header}" "${source}" "${weights_asm}" "${weights_bin}"
+    OUTPUT "${header}" "${source}" "${arena_source}" "${weights_asm}" "${weights_bin}"
     COMMAND ${command} --out-dir "${lib_dir}"
     DEPENDS ${depends}
     WORKING_DIRECTORY "${cwd}"

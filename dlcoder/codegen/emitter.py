@@ -208,7 +208,8 @@ def emit(g: Graph, name: str, namespace: str, keep_names: bool = False,
         arena_threads=arena_threads_cxx("kArenaBytes", "kSecondThreadArena", "kTaskScratchBytes"), **common)
     asm = _ENV.get_template("blob.S.j2").render(
         banner_asm=BANNER_ASM, symbol=f"{name}_weights", file=f"{name}_weights.bin")
-    files = {f"{name}.h": header.encode(), f"{name}.cc": source.encode(),
+    arena = _ENV.get_template("arena.cc.j2").render(banner=BANNER, name=name, arena_bytes=arena_bytes)
+    files = {f"{name}.h": header.encode(), f"{name}.cc": source.encode(), f"{name}_arena.cc": arena.encode(),
              f"{name}_weights.S": asm.encode(), f"{name}_weights.bin": blob.tobytes()}
     for h in sorted(runtime_facts.RUNTIME.folder.glob("*.h")):   # the runtime the ops read
         files[f"dlcoder_rt/{h.name}"] = h.read_bytes()

@@ -14,6 +14,8 @@ def _outputs(ctx, name, with_tests, custom_hdrs):
         public_hdr = ctx.actions.declare_file(name + ".h"),
         hdr = ctx.actions.declare_file(lib + name + ".h"),
         src = ctx.actions.declare_file(lib + name + ".cc"),
+        # the built-in arena's own object, linked only into programs that call it
+        arena_src = ctx.actions.declare_file(lib + name + "_arena.cc"),
         weights_asm = ctx.actions.declare_file(lib + name + "_weights.S"),
         weights_bin = ctx.actions.declare_file(lib + name + "_weights.bin"),
         # The runtime's file list is the source folder's: nothing here names a kernel.
@@ -66,7 +68,7 @@ def _dl_code_gen_impl(ctx):
         args.add("--input-shape", "%s=%s" % (input_name, input_shapes[input_name]))
     for op in custom_ops:
         args.add("--custom-ops", op.src)
-    outputs = [out.hdr, out.src, out.weights_asm, out.weights_bin] + out.runtime
+    outputs = [out.hdr, out.src, out.arena_src, out.weights_asm, out.weights_bin] + out.runtime
     if tests:
         args.add("--test-dir", tests.test_src.dirname)
         outputs += [tests.test_src, tests.data_asm, tests.data_bin, tests.benchmark_src]
@@ -88,7 +90,7 @@ def _dl_code_gen_impl(ctx):
 
     groups = {
         "public_hdrs": depset([out.public_hdr]),
-        "lib_srcs": depset([out.src, out.hdr] + out.runtime),
+        "lib_srcs": depset([out.src, out.arena_src, out.hdr] + out.runtime),
         "weights": depset([out.weights_asm, out.weights_bin]),
     }
     if tests:

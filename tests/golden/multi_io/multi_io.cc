@@ -12,6 +12,9 @@
 #include "dlcoder_rt/reduce.h"
 
 extern "C" const uint8_t multi_io_weights[];
+// multi_io_arena.cc's built-in arena, declared weak so that this file does not link it in: it
+// is null unless the program calls multi_io_builtin_arena() (then it is checked for threads).
+extern "C" void* multi_io_builtin_arena(void) __attribute__((weak));
 
 namespace {
 
@@ -23,7 +26,6 @@ constexpr size_t kSecondThreadArena = 768;
 constexpr size_t kTaskScratchBytes = 384;
 constexpr size_t kInputBytes[] = {768, 20};
 constexpr size_t kOutputBytes[] = {20, 4, 2048};
-alignas(64) uint8_t g_arena[kArenaBytes];
 
 constexpr dlcoder_rt::ConvParams kN0_0 = {/*batch=*/1, /*in_h=*/8, /*in_w=*/8, /*in_c=*/3, /*out_h=*/8, /*out_w=*/8, /*out_c=*/8, /*k_h=*/3, /*k_w=*/3, /*stride_h=*/1, /*stride_w=*/1, /*dil_h=*/1, /*dil_w=*/1, /*pad_top=*/1, /*pad_left=*/1, /*groups=*/1, /*act=*/{0.0f, std::numeric_limits<float>::max()}, /*post=*/dlcoder_rt::UnaryKind::kNone, /*res_act=*/{std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()}};
 constexpr dlcoder_rt::ReduceParams kN1_1 = {{{1, 1, 1, 1, 64, 8}, {0, 0, 0, 0, 8, 1}, {0, 0, 0, 0, 0, 1}}, 8, 64};
@@ -65,8 +67,12 @@ int run_entry(const Entry& entry, const void* const* inputs, void* const* output
   if (inputs == nullptr || outputs == nullptr) return 1;
   if (reinterpret_cast<uintptr_t>(arena) % 64 != 0) return 2;
   if (parallel_for == nullptr || threads < 1) threads = 1;
-  if (arena == nullptr && multi_io_arena_size_threads(threads) != kArenaBytes) return 3;
-  uint8_t* A = arena != nullptr ? static_cast<uint8_t*>(arena) : g_arena;
+  if (arena == nullptr) return 3;
+  if (threads > 1 && multi_io_builtin_arena != nullptr && arena == multi_io_builtin_arena() &&
+      multi_io_arena_size_threads(threads) != kArenaBytes) {
+    return 3;
+  }
+  uint8_t* A = static_cast<uint8_t*>(arena);
   const dlcoder_rt::Parallel par{parallel_for, user, threads, A + entry.one, A + entry.two,
                                  static_cast<int64_t>(entry.each)};
   return entry.graph(inputs, outputs, A, par);

@@ -23,18 +23,24 @@ typedef void (*dlcoder_parallel_for)(void* user, int32_t n, dlcoder_task_fn fn, 
 
 /* Bytes of working memory that multi_io_run needs (64-byte aligned). */
 size_t multi_io_arena_size(void);
+/* A static arena of multi_io_arena_size() bytes, for callers that do not allocate one:
+   multi_io_run(inputs, outputs, multi_io_builtin_arena()). It lives in multi_io_arena.cc, its
+   own object file, so a program links it only if it calls this function. Using it is not
+   reentrant: one run at a time. NULL for a model that needs no arena. */
+void* multi_io_builtin_arena(void);
 int multi_io_num_inputs(void);
 int multi_io_num_outputs(void);
 /* Size in bytes of input/output i, or 0 if i is out of range. */
 size_t multi_io_input_size(int i);
 size_t multi_io_output_size(int i);
 /* Runs the model. inputs/outputs: one pointer per tensor, laid out as the TFLite tensors
-   (row-major, same dtype). arena: multi_io_arena_size() bytes, 64-byte aligned, or NULL
-   for the built-in static arena (then not reentrant). Returns
+   (row-major, same dtype). arena: multi_io_arena_size() bytes, 64-byte aligned (yours, or
+   multi_io_builtin_arena()). Returns
      0 on success,
      1 for a NULL inputs/outputs array,
      2 for a misaligned arena,
-     3 (the _threads call) for a NULL arena where threads need more than the built-in one,
+     3 for a NULL arena (unless multi_io_arena_size() is 0), or, from the _threads call,
+       the built-in arena where `threads` need more,
      4 when an index an op reads at run time lies outside its axis: a GATHER or GATHER_ND
        index, a SLICE begin (or begin + size) past its axis, a STRIDED_SLICE shrunk-axis
        index,
@@ -52,7 +58,7 @@ int multi_io_run(const void* const* inputs, void* const* outputs, void* arena);
 
 /* State. This model
    keeps no state between runs: multi_io_reset does nothing. arena: as for
-   multi_io_run (NULL: the built-in one). Returns 0, or 2 for a misaligned arena. */
+   multi_io_run. Returns 0, 2 for a misaligned arena. */
 int multi_io_reset(void* arena);
 
 /* Signature 'serving_default' (model subgraph 0, which multi_io_run runs too, in its own order):
@@ -73,8 +79,9 @@ int multi_io_serving_default_run_threads(const void* const* inputs, void* const*
 
 /* Optional threads: the same, with the heavy kernels split into at most `threads` tasks
    run through parallel_for(user, n, fn, ctx). Outputs are bit-identical for every thread
-   count. arena: multi_io_arena_size_threads(threads) bytes (NULL only if that equals
-   multi_io_arena_size(), else the call returns 3). parallel_for NULL: one thread. */
+   count. arena: multi_io_arena_size_threads(threads) bytes (multi_io_builtin_arena() only
+   if that equals multi_io_arena_size(), else the call returns 3). parallel_for NULL: one
+   thread. */
 size_t multi_io_arena_size_threads(int threads);
 int multi_io_run_threads(const void* const* inputs, void* const* outputs, void* arena, int threads,
                           dlcoder_parallel_for parallel_for, void* user);

@@ -46,7 +46,6 @@ int run_entry(const Entry& entry, const void* const* inputs, void* const* output
   if (inputs == nullptr || outputs == nullptr) return 1;
   if (reinterpret_cast<uintptr_t>(arena) % 64 != 0) return 2;
   if (parallel_for == nullptr || threads < 1) threads = 1;
-  if (arena == nullptr && tiny_dense_arena_size_threads(threads) != kArenaBytes) return 3;
   uint8_t* A = static_cast<uint8_t*>(arena);
   const dlcoder_rt::Parallel par{parallel_for, user, threads, A + entry.one, A + entry.two,
                                  static_cast<int64_t>(entry.each)};
