@@ -8,7 +8,15 @@ and memory do not depend on the values.
 Float32 (NAME.tflite): ResNet-50 (dense 3x3 and 1x1 convolutions), MobileNetV3-Large
 (depthwise, squeeze-excite, hard-swish), EfficientNetV2-B0 (fused MBConv: dense 3x3
 convolutions, then depthwise ones, swish) and DenseNet-121 at 160x160 (concatenations, 3x3
-convolutions with 32 outputs).
+convolutions with 32 outputs); and three with the ops the first four lack: a
+FaceMesh-like landmark net (depthwise and pointwise convolutions each followed by a
+per-channel PReLU, on maps from 96x96x32), a U-Net at 128x128 (2x2 stride-2
+Conv2DTranspose up to a 128x128x16 map) and a selfie-segmentation-like net (MobileNetV3-Small
+encoder, 3x3 stride-2 Conv2DTranspose + PReLU decoder).
+
+Float16 weights (NAME_f16.tflite, the converter's float16 quantization: DEQUANTIZE of
+float16 constants, as MediaPipe ships its models): the FaceMesh-like net and
+MobileNetV3-Large.
 
 Full-integer int8 (NAME_int8.tflite: int8 weights and activations, int8 input and output,
 calibrated on 20 random samples in the input's natural range): MobileNetV3-Large,
@@ -72,6 +80,65 @@ def matchbox_kws(blocks=3, width=64):
     return keras.Model(i, x, name="matchbox_kws")
 
 
+def face_mesh_like(size=192):
+    """A FaceMesh/BlazeFace-like landmark net (MediaPipe's face models): a stride-2 stem and
+    residual blocks of a depthwise 3x3 and a pointwise convolution, each followed by PReLU
+    with one slope per channel (shared_axes=[1, 2]), from 96x96x32 down to 6x6x128; 1404
+    landmark coordinates out."""
+    def prelu(x):
+        return L.PReLU(shared_axes=[1, 2])(x)
+
+    def block(x, out, stride=1):
+        y = L.DepthwiseConv2D(3, strides=stride, padding="same")(x)
+        y = L.Conv2D(out, 1)(y)
+        if stride == 2:
+            x = L.MaxPooling2D(2)(x)
+        if x.shape[-1] != out:
+            x = L.Conv2D(out, 1)(x)
+        return prelu(x + y)
+    i = keras.Input((size, size, 3), batch_size=1)
+    x = prelu(L.Conv2D(32, 3, strides=2, padding="same")(i))
+    for out, n in ((32, 3), (64, 3), (96, 2), (128, 2), (128, 2)):
+        x = block(x, out, stride=2 if x.shape[-1] != 32 or out != 32 else 1)
+        for _ in range(n - 1):
+            x = block(x, out)
+    x = L.GlobalAveragePooling2D()(x)
+    return keras.Model(i, L.Dense(1404)(x), name="face_mesh_like")
+
+
+def unet(size=128, base=16):
+    """A U-Net (Ronneberger et al. 2015) for 2-class segmentation: four 2x2 max-pool
+    levels down, four 2x2 stride-2 Conv2DTranspose levels up with skip concatenations;
+    its last transposed convolution writes a size x size x base map."""
+    def double(x, c):
+        x = L.Conv2D(c, 3, padding="same", activation="relu")(x)
+        return L.Conv2D(c, 3, padding="same", activation="relu")(x)
+    i = keras.Input((size, size, 3), batch_size=1)
+    skips, x = [], i
+    for level in range(4):
+        x = double(x, base << level)
+        skips.append(x)
+        x = L.MaxPooling2D(2)(x)
+    x = double(x, base << 4)
+    for level in reversed(range(4)):
+        x = L.Conv2DTranspose(base << level, 2, strides=2, padding="same")(x)
+        x = double(L.Concatenate()([x, skips[level]]), base << level)
+    return keras.Model(i, L.Conv2D(2, 1)(x), name="unet")
+
+
+def selfie_segmentation_like(size=256):
+    """A MediaPipe-selfie-segmentation-like net: a MobileNetV3-Small encoder at 256x256,
+    a decoder of 3x3 stride-2 Conv2DTranspose layers with PReLU back to full size."""
+    i = keras.Input((size, size, 3), batch_size=1)
+    enc = keras.applications.MobileNetV3Small(weights=None, input_tensor=i, include_top=False,
+                                              include_preprocessing=False)
+    x = enc.output
+    for c in (96, 48, 24, 16, 16):
+        x = L.Conv2DTranspose(c, 3, strides=2, padding="same")(x)
+        x = L.PReLU(shared_axes=[1, 2])(x)
+    return keras.Model(i, L.Conv2D(1, 1, activation="sigmoid")(x), name="selfie_segmentation_like")
+
+
 class PositionEmbedding(L.Layer):
     """A learned [sequence, hidden] table added to the token embeddings (BERT's)."""
 
@@ -115,6 +182,15 @@ FLOAT = {
     "mobilenet_v3_large": app(keras.applications.MobileNetV3Large, 224),
     "efficientnet_v2_b0": app(keras.applications.EfficientNetV2B0, 224),
     "densenet121": app(keras.applications.DenseNet121, 160),
+    "face_mesh_like": face_mesh_like,
+    "unet": unet,
+    "selfie_segmentation_like": selfie_segmentation_like,
+}
+# Float models whose weights the converter stores as float16 (DEQUANTIZE at load), as
+# MediaPipe ships them: name -> builder.
+FLOAT16 = {
+    "face_mesh_like_f16": face_mesh_like,
+    "mobilenet_v3_large_f16": app(keras.applications.MobileNetV3Large, 224),
 }
 # name -> (builder, representative input in the model's natural range). Keras' own
 # preprocessing decides the range: MobileNetV3 and EfficientNet rescale 0..255
@@ -156,6 +232,14 @@ def convert_float(model) -> bytes:
     return tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], fn).convert()
 
 
+def convert_float16(model) -> bytes:
+    fn, _ = batch1_function(model)
+    conv = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], fn)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.target_spec.supported_types = [tf.float16]
+    return conv.convert()
+
+
 def convert_int8(model, sample) -> bytes:
     fn, shape = batch1_function(model)
     samples = [sample(np.random.default_rng(k), shape) for k in range(CALIBRATION_SAMPLES)]
@@ -173,6 +257,7 @@ def convert_int8(model, sample) -> bytes:
 def main(out: Path, filters: list) -> int:
     out.mkdir(parents=True, exist_ok=True)
     jobs = [(n, make, convert_float) for n, make in FLOAT.items()]
+    jobs += [(n, make, convert_float16) for n, make in FLOAT16.items()]
     jobs += [(n, make, lambda m, s=sample: convert_int8(m, s)) for n, (make, sample) in INT8.items()]
     for seed, (name, make, convert) in enumerate(jobs):
         if filters and not any(f in name for f in filters):
