@@ -8,6 +8,10 @@ in fresh processes), so the ratios are comparable even on a noisy machine. Each 
 count gets its own table: TFLite with num_threads=N against our library through
 dlcoder_rt::ThreadPool(N). "code+rodata" is the library's machine code and read-only data
 (weights included) as `c++ -std=c++17 -O2 -c` makes them, beside the .tflite file's size.
+With --iree VENV (made by benchmarks/setup_iree.sh) IREE is timed in the same interleaved
+rounds: the tables get "IREE ms" and "ours / IREE", the summary a geomean of ours / IREE
+and the models where we are slower; a model IREE cannot compile, or where its outputs
+disagree with TFLite, shows "n/a (reason)".
 """
 from __future__ import annotations
 
@@ -62,14 +66,14 @@ def fmt(x, spec: str) -> str:
     return "n/a" if x is None else format(x, spec)
 
 
-def table(rows) -> list:
+def table(rows, iree: bool = False) -> list:
     head = ("| model | dlcoder ms | XNNPACK ms | builtin ms | lat / XNNPACK | lat / builtin | "
             "RSS MB (ours / XNNPACK) | RSS / XNNPACK | RSS / floor | arena MB | TFLM arena MB | arena / TFLM | "
-            "code+rodata KB / model KB |")
-    lines = [head, "|" + "---|" * 13]
+            "code+rodata KB / model KB |" + (" IREE ms | ours / IREE |" if iree else ""))
+    lines = [head, "|" + "---|" * (15 if iree else 13)]
     for name, r in rows:
         if "error" in r:
-            lines.append(f"| {name} | not supported: {r['error']} |" + " |" * 11)
+            lines.append(f"| {name} | not supported: {r['error']} |" + " |" * (13 if iree else 11))
             continue
         lat, mem, q = r["latency_us"], r["peak_rss_bytes"], r["ratios"]
         tflm, size = r["tflm_arena_bytes"], r["library_bytes"]
@@ -80,8 +84,39 @@ def table(rows) -> list:
             f"{q['rss_vs_xnnpack']:.2f} | {q['rss_vs_floor']:.2f} | {r['arena_bytes'] / 2**20:.2f} | "
             f"{'n/a' if tflm is None else f'{tflm / 2**20:.2f}'} | "
             f"{fmt(q['arena_vs_tflm'], '.3f')} | "
-            f"{(size['code'] + size['rodata']) / 2**10:.0f} / {r['model_bytes'] / 2**10:.0f} |")
+            f"{(size['code'] + size['rodata']) / 2**10:.0f} / {r['model_bytes'] / 2**10:.0f} |"
+            + (iree_cells(r) if iree else ""))
     return lines
+
+
+def iree_cells(r: dict) -> str:
+    """The IREE ms and ours / IREE cells of a row: "n/a (reason)" where IREE has no time."""
+    info = r.get("iree") or {"error": "not run"}
+    if "error" in info:
+        return f" n/a ({info['error'].replace('|', '/')}) | n/a |"
+    return f" {r['latency_us']['iree']['median'] / 1e3:.2f} | {r['ratios']['latency_vs_iree']:.2f} |"
+
+
+def iree_flags() -> list:
+    """How IREE was built and timed, for the header of RESULTS.md."""
+    from dlcoder.iree import COMPILE_FLAGS
+    return [f"IREE (venv from benchmarks/setup_iree.sh, iree-compiler 20241104.1068): "
+            f"`iree-import-tflite` then `iree-compile {' '.join(COMPILE_FLAGS)}`; timed by "
+            "iree-benchmark-module, one invoke per sample after a warm-up, on local-sync (1 thread) "
+            "or local-task with N workers; its outputs are checked against TFLite first. No peak RSS."]
+
+
+def summarize_iree(rows, threads: int) -> list:
+    """Geomean of ours / IREE over the models IREE compiles, the models where we are slower,
+    and how many it cannot time."""
+    got = [(n, r["ratios"]["latency_vs_iree"]) for n, r in rows
+           if "error" not in r and r["ratios"].get("latency_vs_iree") is not None]
+    if not got:
+        return [f"- {threads} thread(s), IREE: no model timed"]
+    slower = [f"{n} ({x:.2f})" for n, x in got if x > 1.0]
+    return [f"- {threads} thread(s), latency / IREE ({len(got)} of {len(rows)} models): geomean "
+            f"{geomean([x for _, x in got]):.2f}, we are slower on {len(slower)}"
+            + (": " + ", ".join(slower) if slower else "")]
 
 
 def chart(by_threads: dict, path: Path) -> None:
@@ -125,6 +160,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=100)
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts, one table each")
     ap.add_argument("--out", default=str(HERE))
+    ap.add_argument("--iree", metavar="VENV", help="also time IREE from this venv (benchmarks/setup_iree.sh)")
     args = ap.parse_args()
     models = sorted(Path(args.models).glob(f"{args.select}.tflite"))
     if not models:
@@ -136,14 +172,14 @@ def main() -> int:
         rows = []
         for m in models:
             try:
-                r = measure(str(m), threads=threads, runs=args.runs)
+                r = measure(str(m), threads=threads, runs=args.runs, iree=args.iree)
             except DlcoderError as e:
                 r = {"error": str(e).splitlines()[0].replace("|", "/")}
             rows.append((m.stem, r))
             print(threads, m.stem, json.dumps(r.get("ratios", r)), flush=True)
         by_threads[threads] = rows
-        summary += summarize(rows, threads)
-        tables += [f"## {threads} thread(s)", "", *table(rows), ""]
+        summary += summarize(rows, threads) + (summarize_iree(rows, threads) if args.iree else [])
+        tables += [f"## {threads} thread(s)", "", *table(rows, bool(args.iree)), ""]
     text = ["# Benchmark results", "",
             f"Machine: {machine()}.", f"Versions: {versions()}.",
             f"Flags: our libraries are compiled with plain `c++ -std=c++17 -O2` (no -march; the "
@@ -151,6 +187,7 @@ def main() -> int:
             "medians. With N threads TFLite runs with num_threads=N and our library through "
             "dlcoder_rt::ThreadPool(N). Peak RSS is incremental (after the model is loaded and "
             "run once, minus before), each engine in a fresh process.",
+            *(iree_flags() if args.iree else []),
             "", f"Reproduce: `pip install '.[bench]' && python3 benchmarks/run.py{command_args()}`", "",
             "## Summary", "", *summary, "", *tables, "![ratios](ratios.png)", ""]
     out = Path(args.out)

@@ -13,6 +13,8 @@ TFLite Micro's arena comes from a binary search over `arena_size` (tflite-micro 
 Size: every source of the library compiled alone with `c++ -std=c++17 -O2 -c`, then `size`
 on the objects: machine code, read-only data (the weights and the generated constants),
 data and bss (the static arena), beside the .tflite file's size.
+With --iree VENV, IREE (compiled ahead of time for this CPU, dlcoder/iree.py) is a fourth
+engine in the interleaved rounds, where it compiles the model and agrees with TFLite.
 """
 from __future__ import annotations
 
@@ -134,7 +136,10 @@ def _size(*args) -> str:
 
 
 def measure(model: str, shapes: dict | None = None, threads: int = 1, runs: int = 30,
-            progress: Progress = QUIET) -> dict:
+            progress: Progress = QUIET, iree: str | None = None) -> dict:
+    if iree:
+        from dlcoder.iree import tools
+        tools(iree)     # a wrong venv is the user's error: report it before any work
     with progress.phase(f"reading {model}"):
         g0 = compiler.load_graph(model, shapes, note=progress.note)
     with progress.phase("generating the C++ library"):
@@ -146,7 +151,8 @@ def measure(model: str, shapes: dict | None = None, threads: int = 1, runs: int 
             sizes = library_size(f"{work}/lib", work)
         with progress.phase(f"compiling the generated code ({_cxx()} -O2)"):
             exe = V.build_runner(f"{work}/lib", "bench_model", work)
-        times = _time_engines(exe, work, g, model, inputs, runs, threads, progress)
+        extra, iree_info = _iree_engine(iree, model, inputs, work, threads, progress) if iree else ({}, None)
+        times = _time_engines(exe, work, g, model, inputs, runs, threads, progress, extra)
         with progress.phase("measuring peak memory (one fresh process per engine)"):
             mem = _peak_rss(exe, work, model, threads)
     with progress.phase("finding TFLite Micro's smallest arena"):
@@ -165,7 +171,24 @@ def measure(model: str, shapes: dict | None = None, threads: int = 1, runs: int 
         "rss_vs_floor": mem["dlcoder"] / (lib.weight_bytes + result["arena_bytes"] + 2 * 2**20),
         "arena_vs_tflm": (result["arena_bytes"] / tflm) if tflm else None,
     }
+    if iree:
+        result["iree"] = iree_info
+        result["ratios"]["latency_vs_iree"] = (lat["dlcoder"]["median"] / lat["iree"]["median"]
+                                               if "iree" in lat else None)
     return result
+
+
+def _iree_engine(venv, model, inputs, work, threads, progress) -> tuple:
+    """IREE as an extra engine ({"iree": its timer}) and what the result says of it: how
+    far its outputs are from TFLite's, or why it has no time ({"error": reason})."""
+    from dlcoder import iree
+    with progress.phase("compiling the model with IREE (import, iree-compile) and checking its outputs"), \
+            tflite_info_dropped(progress):
+        try:
+            engine = iree.Engine(venv, model, inputs, os.path.join(work, "iree"), threads)
+        except iree.Unavailable as e:
+            return {}, {"error": str(e)}
+    return {"iree": engine.times}, {"check": engine.check, "device": iree.device_flags(threads)[0].split("=")[1]}
 
 
 def _cxx() -> str:
@@ -173,21 +196,23 @@ def _cxx() -> str:
     return os.environ.get("CXX", "c++")
 
 
-def _time_engines(exe, work, g, model, inputs, runs, threads, progress) -> dict:
-    """Engine -> its latencies in microseconds, from ROUNDS interleaved rounds."""
+def _time_engines(exe, work, g, model, inputs, runs, threads, progress, extra=None) -> dict:
+    """Engine -> its latencies in microseconds, from ROUNDS interleaved rounds; `extra`
+    adds engines (name -> a function that times n runs)."""
     with progress.phase("loading the TFLite interpreters (XNNPACK and builtin kernels)"), \
             tflite_info_dropped(progress):
         tflite = {"tflite_xnnpack": _tflite_times(model, inputs, threads, True),
                   "tflite_builtin": _tflite_times(model, inputs, threads, False)}
     per_round = max(1, runs // ROUNDS)
-    with progress.phase(f"timing 3 engines, {per_round * ROUNDS} runs each in {ROUNDS} interleaved rounds"):
+    with progress.phase(f"timing {3 + len(extra or {})} engines, {per_round * ROUNDS} runs each in {ROUNDS} "
+                        "interleaved rounds"):
         V.run_runner(exe, g, inputs, work)          # writes the inputs, warms up
 
         def ours(n):
             res = subprocess.run([exe, work, "--threads", str(threads), "--repeat", str(n)],
                                  capture_output=True, text=True, check=True)
             return [float(x) for x in res.stdout.split()]
-        engines = {"dlcoder": ours, **tflite}
+        engines = {"dlcoder": ours, **tflite, **(extra or {})}
         times = {k: [] for k in engines}
         for _ in range(ROUNDS):
             for name, fn in engines.items():
@@ -233,6 +258,7 @@ def format_result(r: dict) -> str:
     for k in ("dlcoder", "tflite_xnnpack", "tflite_builtin"):
         lines.append(f"{k:<16}" + "".join(f"{lat[k][c] / 1e3:>{w}.3f}" for c, w in LATENCY_COLUMNS)
                      + f"{mem[k] / 2**20:>13.2f}")
+    lines += _iree_lines(r)
     tflm = r["tflm_arena_bytes"]
     lines.append(f"weights {r['weight_bytes'] / 2**20:.2f} MB, arena {r['arena_bytes'] / 2**20:.3f} MB, "
                  f"TFLite Micro arena {'n/a' if tflm is None else f'{tflm / 2**20:.3f} MB'}")
@@ -244,8 +270,21 @@ def format_result(r: dict) -> str:
     lines.append(f"ratios: latency/XNNPACK {q['latency_vs_xnnpack']:.2f}, latency/builtin "
                  f"{q['latency_vs_builtin']:.2f}, RSS/XNNPACK {q['rss_vs_xnnpack']:.2f}, RSS/floor "
                  f"{q['rss_vs_floor']:.2f}" + ("" if q["arena_vs_tflm"] is None else
-                                                f", arena/TFLM {q['arena_vs_tflm']:.3f}"))
+                                                f", arena/TFLM {q['arena_vs_tflm']:.3f}")
+                 + ("" if q.get("latency_vs_iree") is None else f", latency/IREE {q['latency_vs_iree']:.2f}"))
     return "\n".join(lines)
+
+
+def _iree_lines(r: dict) -> list:
+    """The IREE line of the engine table (no peak RSS: not measured), or why it has none."""
+    info = r.get("iree")
+    if info is None:
+        return []
+    if "error" in info:
+        return [f"{'iree':<16}n/a ({info['error']})"]
+    lat = r["latency_us"]["iree"]
+    return [f"{'iree':<16}" + "".join(f"{lat[c] / 1e3:>{w}.3f}" for c, w in LATENCY_COLUMNS)
+            + f"{'n/a':>13}  ({info['device']}; outputs vs TFLite: max |diff| {info['check']['max_abs']:.3g})"]
 
 
 def per_op(model: str, shapes=None, runs: int = 30, threads: int = 1, progress: Progress = QUIET) -> dict:
@@ -296,8 +335,8 @@ def format_per_op(p: dict, top: int = 15) -> str:
 
 
 def bench(model: str, shapes=None, threads: int = 1, as_json: bool = False, runs: int = 30,
-          with_per_op: bool = False, progress: Progress = QUIET) -> int:
-    r = measure(model, shapes, threads=threads, runs=runs, progress=progress)
+          with_per_op: bool = False, progress: Progress = QUIET, iree: str | None = None) -> int:
+    r = measure(model, shapes, threads=threads, runs=runs, progress=progress, iree=iree)
     if with_per_op:
         r["per_op"] = per_op(model, shapes, runs=runs, threads=threads, progress=progress)
     if as_json:
