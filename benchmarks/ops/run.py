@@ -1,0 +1,305 @@
+"""Op-level benchmark of dlcoder against TFLite (XNNPACK and builtin kernels).
+
+One single-op float32 model per case (cases.py), timed in our generated code and in
+TFLite with and without XNNPACK; the report goes to --out (RESULTS.md, results.json,
+ratios.png).
+
+Run:  python3 benchmarks/ops/run.py --out benchmarks/ops [--quick [--full BINARY,PRELU]]
+          [--ops CONV_2D,PRELU] [--runs N]
+
+Method, per case:
+1. Build. The model is written without TensorFlow (tests/models/op_hand.py) and compiled
+   as `dlcoder bench` does it (compiler.compile_graph, then the bench driver built with
+   plain `c++ -std=c++17 -O2`, one thread). The build cache (--build) keys every
+   executable by the hash of the generated files it compiles (the model's code and
+   weights, the runtime headers they include), so a rerun recompiles only what a model
+   or a kernel change altered.
+   Missing builds compile in parallel, at most two at a time (--jobs), before any timing
+   (or beside it with --overlap, which saves time on a busy machine and adds noise).
+2. Check. Our outputs on seeded random inputs against TFLite's builtin kernels
+   (BUILTIN_WITHOUT_DEFAULT_DELEGATES) with dlcoder's verify bound (1e-4 relative, or
+   twice what XNNPACK and the builtin kernels disagree by). A case that fails is still
+   timed but marked WRONG, and left out of every summary.
+3. Time. The three engines run in ROUNDS interleaved rounds (ours, XNNPACK, builtin,
+   ours, ...), so that the noise of a shared machine hits them alike; each round gives
+   an engine as many invokes as fit in ROUND_SECONDS (at least 2, at most --runs/ROUNDS).
+   Our time is measured inside the driver (`--repeat`), TFLite's around invoke() from
+   Python, both per invoke. The tables show medians, or with --stat min the fastest
+   invoke: on a machine loaded past its cores, TFLite's long-lived Python process is
+   preempted in the middle of invokes far more often than our short-lived driver, and
+   its median grows tenfold while its minimum stays put. The Python call adds under a
+   microsecond to TFLite's times (the report measures it: invoke_overhead_us), which
+   matters only for the smallest cases. TFLite runs with num_threads=1;
+   "XNNPACK" is its default delegate, and a case whose op XNNPACK does not take is
+   marked, since its XNNPACK time is then the builtin kernel's.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import posixpath
+import re
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "models"), str(HERE)]
+
+import numpy as np  # noqa: E402
+from cases import all_cases, select  # noqa: E402
+from dlcoder import compiler, verify as V  # noqa: E402
+from dlcoder.console import tflite_info_dropped  # noqa: E402
+from dlcoder.errors import DlcoderError  # noqa: E402
+from op_hand import single_op  # noqa: E402
+from report import write_report  # noqa: E402
+
+ROUNDS = 5
+ROUND_SECONDS = 0.2
+LIB_NAME = "opbench"
+FLAGS = ("-O2",)
+HARNESS = ROOT / "dlcoder" / "codegen" / "templates" / "harness.cc.j2"
+INCLUDE = re.compile(r'#include\s+"([^"]+)"')
+
+
+class Prepared:
+    """One case after step 1: its model file, inputs, compiled graph and executable (or
+    the reason it has none)."""
+
+    def __init__(self, case, model: Path):
+        self.case, self.model = case, model
+        self.inputs = self.graph = self.exe = self.lib = None
+        self.error = None           # "unsupported: ..." or "build failed: ..."
+
+
+def prepare(case, build: Path) -> Prepared:
+    """Write the case's model and generate our library; the executable is found in the
+    cache or left for compile_case()."""
+    hand, inputs = case.build()
+    data = hand.build()
+    model = build / "models" / f"{case.name}.tflite"
+    model.parent.mkdir(parents=True, exist_ok=True)
+    if not model.exists() or model.read_bytes() != data:
+        model.write_bytes(data)
+    p = Prepared(case, model)
+    p.inputs = inputs
+    try:
+        g0 = compiler.load_graph(str(model), note=lambda _: None)
+        p.lib, p.graph = compiler.compile_graph(g0, LIB_NAME)
+    except DlcoderError as e:
+        p.error = "unsupported: " + str(e).splitlines()[0]
+        return p
+    p.exe = build / library_key(p.lib.files) / "runner"
+    return p
+
+
+def library_key(files: dict) -> str:
+    """The cache key of a generated library: a hash of the compile flags, the driver's
+    template and the files the build reads (build_inputs)."""
+    h = hashlib.sha256(" ".join(FLAGS).encode() + HARNESS.read_bytes())
+    for name in build_inputs(files):
+        h.update(name.encode() + b"\0" + files[name] + b"\0")
+    return h.hexdigest()[:20]
+
+
+def build_inputs(files: dict) -> list:
+    """The generated files a build reads: the model's own files and the runtime headers
+    they and the driver include, transitively. Every library carries the whole runtime,
+    so hashing all of it would recompile every case whenever any kernel header changes."""
+    harness = INCLUDE.findall(HARNESS.read_text())
+    todo = [n for n in files if not n.startswith("dlcoder_rt/") or n in harness]
+    seen = set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for inc in INCLUDE.findall(files[name].decode(errors="replace")):
+            here = posixpath.join(posixpath.dirname(name), inc)
+            todo += [c for c in (inc, here) if c in files][:1]
+    return sorted(seen)
+
+
+def compile_case(p: Prepared) -> None:
+    """Build p's executable in its cache folder (lib/ and runner), unless it is there."""
+    if p.error or p.exe.exists():
+        return
+    folder = p.exe.parent
+    staging = folder / "staging"
+    staging.mkdir(parents=True, exist_ok=True)
+    try:
+        compiler.write_library(p.lib, str(folder / "lib"))
+        exe = V.build_runner(str(folder / "lib"), LIB_NAME, str(staging), flags=FLAGS)
+    except DlcoderError as e:
+        p.error = "build failed: " + str(e).splitlines()[0]
+        return
+    # moved in whole, so that a run stopped mid-link never leaves a broken runner cached
+    os.replace(exe, p.exe)
+
+
+def start_builds(prepared: list, pool: ThreadPoolExecutor, jobs: int) -> dict:
+    """Executable -> the future of its compile, one per missing library (two cases that
+    generate the same files share one)."""
+    todo = {p.exe: p for p in prepared if not p.error and not p.exe.exists()}
+    print(f"compiling {len(todo)} of {len(prepared)} cases ({len(prepared) - len(todo)} cached), "
+          f"{jobs} at a time", flush=True)
+    return {exe: pool.submit(compile_case, p) for exe, p in todo.items()}
+
+
+def wait_builds(builds: dict) -> None:
+    t0 = time.time()
+    for i, future in enumerate(as_completed(builds.values()), 1):
+        future.result()
+        print(f"  compiled {i}/{len(builds)} ({time.time() - t0:.0f} s)", end="\r", flush=True)
+    print()
+
+
+def check(p: Prepared, work: str) -> dict:
+    """Our outputs against the builtin kernels' (verify.compare with verify.float_bound)."""
+    ours, _ = V.run_runner(str(p.exe), p.graph, p.inputs, work)
+    with tflite_info_dropped():
+        builtin, _ = V.reference_run(str(p.model), p.inputs)
+        bound = V.float_bound(str(p.model), p.inputs, builtin)
+    cmp = [V.compare(o, r, i, bound) for i, (o, r) in enumerate(zip(ours, builtin))]
+    worst = max(cmp, key=lambda c: c.relative)
+    return {"correct": all(c.ok for c in cmp), "max_rel_error": worst.relative, "bound": bound,
+            "detail": worst.detail}
+
+
+def tflite_engine(model: Path, inputs: list, xnnpack: bool):
+    """(timer, delegated): timer(n) invokes a ready interpreter n times and returns the
+    microseconds of each; delegated says whether XNNPACK took the op. The interpreter
+    keeps TFLite's default thread count, one (no XNNPACK thread pool)."""
+    interp = V.reference_interpreter(str(model), xnnpack=xnnpack)
+    interp.allocate_tensors()
+    for d, x in zip(interp.get_input_details(), inputs):
+        interp.set_tensor(d["index"], x)
+    interp.invoke()
+    # the interpreter's op list gains a DELEGATE node when XNNPACK takes the op (no
+    # public API says so)
+    delegated = any(d["op_name"] == "DELEGATE" for d in interp._get_ops_details())
+
+    def timer(n):
+        out = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            interp.invoke()
+            out.append((time.perf_counter() - t0) * 1e6)
+        return out
+    return timer, delegated
+
+
+def ours_engine(exe: Path, work: str):
+    """timer(n): n runs of our library in its driver (after its own 50 ms warm-up)."""
+    def timer(n):
+        res = subprocess.run([str(exe), work, "--threads", "1", "--repeat", str(n)],
+                             capture_output=True, text=True, check=True)
+        return [float(x) for x in res.stdout.split()]
+    return timer
+
+
+def time_engines(p: Prepared, work: str, runs: int) -> tuple[dict, bool]:
+    """Engine -> its per-invoke microseconds over ROUNDS interleaved rounds, and whether
+    XNNPACK delegated the op."""
+    with tflite_info_dropped():
+        xnn, delegated = tflite_engine(p.model, p.inputs, True)
+        builtin, _ = tflite_engine(p.model, p.inputs, False)
+    engines = {"ours": ours_engine(p.exe, work), "xnnpack": xnn, "builtin": builtin}
+    cap = max(2, runs // ROUNDS)
+    per_round = {k: min(cap, max(2, int(ROUND_SECONDS * 1e6 / min(fn(3)))))
+                 for k, fn in engines.items()}
+    times = {k: [] for k in engines}
+    for _ in range(ROUNDS):
+        for k, fn in engines.items():
+            times[k] += fn(per_round[k])
+    return times, delegated
+
+
+def measure(p: Prepared, runs: int, stat: str) -> dict:
+    row = {"name": p.case.name, "family": p.case.family, "op": p.case.op, "shape": p.case.shape}
+    if p.error:
+        return {**row, "status": p.error}
+    if not p.exe.exists():      # the case shared a library whose compile failed
+        return {**row, "status": "build failed"}
+    work = str(p.exe.parent)
+    try:
+        row.update(check(p, work))
+        times, delegated = time_engines(p, work, runs)
+    except (DlcoderError, subprocess.CalledProcessError, RuntimeError, ValueError) as e:
+        # one engine failing on one case (a crash, an interpreter that rejects the
+        # model) is that case's result, not the end of the run
+        return {**row, "status": "run failed: " + (str(e).splitlines() or [type(e).__name__])[0]}
+    stats = {k: {"median": statistics.median(v) / 1e3, "min": min(v) / 1e3} for k, v in times.items()}
+    ms = {k: v[stat] for k, v in stats.items()}
+    return {**row, "status": "ok" if row["correct"] else "WRONG", "xnnpack_delegated": delegated,
+            "ms": ms, "stats_ms": stats, "samples": {k: len(v) for k, v in times.items()},
+            "ratio_xnnpack": ms["ours"] / ms["xnnpack"], "ratio_builtin": ms["ours"] / ms["builtin"]}
+
+
+def invoke_overhead_us(build: Path) -> float:
+    """What timing TFLite from Python adds to every invoke: the median time of a
+    one-element ADD (builtin kernels), which is nearly all call overhead."""
+    one = np.ones(1, np.float32)
+    hand, inputs = single_op("ADD", [one, one], [[1]], "AddOptions", FusedActivationFunction=0)
+    model = build / "models" / "invoke_overhead.tflite"
+    model.parent.mkdir(parents=True, exist_ok=True)
+    model.write_bytes(hand.build())
+    timer, _ = tflite_engine(model, inputs, False)
+    return statistics.median(timer(2000))
+
+
+def command() -> str:
+    """The command that reproduces this run (its options as given, quoted for the shell)."""
+    return "python3 benchmarks/ops/run.py" + "".join(" " + shlex.quote(a) for a in sys.argv[1:])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=str(HERE), help="folder for RESULTS.md, results.json, ratios.png")
+    ap.add_argument("--quick", action="store_true", help="only the first few cases of each family")
+    ap.add_argument("--ops", help="comma-separated ops or families, e.g. CONV_2D,PRELU,BINARY")
+    ap.add_argument("--full", help="with --quick, the ops or families to run in full")
+    ap.add_argument("--runs", type=int, default=50, help="most invokes per engine and case")
+    ap.add_argument("--stat", default="median", choices=("median", "min"),
+                    help="the statistic of the tables and ratios (min on an overloaded machine)")
+    ap.add_argument("--build", default=str(HERE / "build"), help="the build cache")
+    ap.add_argument("--jobs", type=int, default=2, choices=(1, 2), help="parallel compiles")
+    ap.add_argument("--overlap", action="store_true",
+                    help="time each case as soon as it is built, while the rest compile (faster, noisier)")
+    args = ap.parse_args()
+    cases = select(all_cases(quick=args.quick, full=args.full), args.ops)
+    if not cases:
+        print(f"no case matches --ops {args.ops}", file=sys.stderr)
+        return 2
+    build, out = Path(args.build), Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+    overhead = invoke_overhead_us(build)
+    prepared = [prepare(c, build) for c in cases]
+    rows = []
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        builds = start_builds(prepared, pool, args.jobs)
+        if not args.overlap:
+            wait_builds(builds)
+        for i, p in enumerate(prepared, 1):
+            if p.exe in builds:
+                builds[p.exe].result()
+            rows.append(measure(p, args.runs, args.stat))
+            r = rows[-1]
+            ratio = f"{r['ratio_xnnpack']:.2f}" if "ms" in r else "-"
+            print(f"[{i}/{len(prepared)}] {r['name']:<44} {r['status']:<6.40} ours/XNNPACK {ratio}", flush=True)
+            if i == len(prepared) or prepared[i].case.family != p.case.family:
+                # after every family, so that a run stopped early still leaves a report
+                write_report(rows, out, command=command(), runs=args.runs, rounds=ROUNDS, flags=FLAGS,
+                             seconds=time.time() - t0, overhead_us=overhead, stat=args.stat)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
