@@ -11,7 +11,7 @@ module must be placed in it):
     5. validate, passes, plugins
     6. plan
     7. codegen
-    8. compiler, verify, cmake, console
+    8. compiler, verify, cmake, console, iree
     9. bench, inspect, verify_cmd
    10. cli, __main__
 
