@@ -80,7 +80,8 @@ def cmd_generate(args) -> int:
     if args.test_dir:
         outdir.check(args.test_dir, "--test-dir", args.model, apart_from=("--out-dir", out))
     with progress.phase("generating the C++ library"):
-        lib, g_opt = compiler.compile_graph(g, name, args.namespace, keep_names=args.keep_names)
+        lib, g_opt = compiler.compile_graph(g, name, args.namespace, keep_names=args.keep_names,
+                                            weights_f32=args.weights_f32, optimize_for=args.optimize_for)
     tests = None
     if args.test_dir:
         with progress.phase("running the TFLite interpreter for the self-test's expected outputs"), \
@@ -152,6 +153,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--name", help="class name and C API prefix (default: the model's file stem)")
     g.add_argument("--namespace", default="dlcoder", help="C++ namespace of the class (a::b allowed)")
     g.add_argument("--keep-names", action="store_true", help="keep tensor names in comments")
+    g.add_argument("--weights-f32", action="store_true", help="store the model's float16 weights as "
+                   "float32 (by default the GEMM kernels read them as float16: half the bytes, the same "
+                   "results)")
+    g.add_argument("--optimize-for", choices=("speed", "size"), default="budget", help="speed: the "
+                   "faster kernel layouts whatever their bytes; size: the smaller ones (no Winograd "
+                   "filter, no second filter copy); default: speed while code + read-only data stay "
+                   "within 1.25 x the weights as float32 + 1 MB")
     g.add_argument("--test-dir", help="also write NAME_test.cc (checks against outputs the TFLite "
                    "interpreter computes now) and NAME_benchmark.cc into this folder")
     _add_quiet(g)

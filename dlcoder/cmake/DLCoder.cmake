@@ -2,7 +2,8 @@
 #
 # dlcoder_add_library(<target> MODEL <file.tflite> [NAME <n>] [NAMESPACE <ns>]
 #                     [INPUT_SHAPES <input>=<d1>x<d2>... ...]
-#                     [CUSTOM_OPS <ops.py> ...] [HEADERS <kernel.h> ...])
+#                     [CUSTOM_OPS <ops.py> ...] [HEADERS <kernel.h> ...]
+#                     [WEIGHTS_F32] [OPTIMIZE_FOR speed|size])
 #   Generates the C++ library for MODEL at build time and adds it as the STATIC library
 #   <target>. Whoever links <target> can `#include "<n>.h"` and use the class <ns>::<n> or
 #   the C API <n>_run(), <n>_arena_size(), ...
@@ -14,6 +15,8 @@
 #                   as --custom-ops
 #     HEADERS       the kernel headers the plug-ins use; default: the .h files in each
 #                   plug-in's folder
+#     WEIGHTS_F32   store float16 weights as float32 (--weights-f32)
+#     OPTIMIZE_FOR  speed or size (--optimize-for); default: speed within the size budget
 #   The sources go to ${CMAKE_CURRENT_BINARY_DIR}/_dlcoder/<target>/lib. They are
 #   regenerated when the model, the plug-ins, their headers, the generator's files, its
 #   version or its interpreter change, and only then.
@@ -79,7 +82,7 @@ function(_dlcoder_custom_ops where plugins headers options_var files_var)
 endfunction()
 
 function(dlcoder_add_library target)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "" "MODEL;NAME;NAMESPACE"
+  cmake_parse_arguments(PARSE_ARGV 1 arg "WEIGHTS_F32" "MODEL;NAME;NAMESPACE;OPTIMIZE_FOR"
                         "INPUT_SHAPES;CUSTOM_OPS;HEADERS")
   set(where "dlcoder_add_library(${target})")
   if(arg_UNPARSED_ARGUMENTS)
@@ -106,6 +109,15 @@ function(dlcoder_add_library target)
   set(options "")
   if(DEFINED arg_NAMESPACE)
     list(APPEND options --namespace "${arg_NAMESPACE}")
+  endif()
+  if(arg_WEIGHTS_F32)
+    list(APPEND options --weights-f32)
+  endif()
+  if(DEFINED arg_OPTIMIZE_FOR)
+    if(NOT arg_OPTIMIZE_FOR MATCHES "^(speed|size)$")
+      message(FATAL_ERROR "${where}: OPTIMIZE_FOR is speed or size, not '${arg_OPTIMIZE_FOR}'")
+    endif()
+    list(APPEND options --optimize-for "${arg_OPTIMIZE_FOR}")
   endif()
   foreach(shape IN LISTS arg_INPUT_SHAPES)
     if(NOT shape MATCHES "^.+=[0-9]+(x[0-9]+)*$")

@@ -31,8 +31,9 @@ class Fusion:
     Absorbed side: what the op becomes inside another op's kernel."""
     # producer: its kernel clamps by attrs["fused_activation_function"] (fuse_activation)
     takes_clamp: bool = False
-    # producer: its kernel applies attrs["epilogue"] (a name in _common.EPILOGUES) after
-    # the clamp, while the tile is in registers (fuse_epilogue)
+    # producer: its kernel applies attrs["epilogue"] (a name in _common.EPILOGUES, or a
+    # PRELU / LEAKY_RELU slope: _common.slope_of) after the clamp, while the tile is in
+    # registers (fuse_epilogue)
     takes_epilogue: bool = False
     # producer: (node, g, other, act) -> the node with a residual ADD of tensor `other`
     # (then the clamp `act`) in its epilogue, or None if this node's kernel cannot
@@ -46,7 +47,8 @@ class Fusion:
     pad_value: Optional[float] = None
     # absorbed: the fused_activation_function value that does what this op does (RELU6)
     as_clamp: Optional[str] = None
-    # absorbed: the epilogue (name, or (node) -> name) that does what this op does
+    # absorbed: the epilogue (name, or (node, g) -> name or None: not this node) that does
+    # what this op does; a tuple (_common.slope_of) for PRELU and LEAKY_RELU
     as_epilogue: object = None
     # absorbed: (node, g) -> (paddings [rank][2], value) of a constant padding, or None
     # (fuse_pad)

@@ -307,7 +307,65 @@ def remap_hooks(plan, *const_positions):
 # of the op they replace (GELU_TANH: a GELU with approximate=True), with their UnaryKind
 # (params.h).
 EPILOGUES = {"HARD_SWISH": "kHardSwish", "DLCODER_SWISH": "kSwish", "GELU": "kGelu",
-             "GELU_TANH": "kGeluTanh"}
+             "GELU_TANH": "kGeluTanh", "ELU": "kElu"}
+
+
+# A PRELU or LEAKY_RELU fused as a slope (Slope in params.h) is the epilogue
+# ("PRELU", alpha tensor) or ("LEAKY_RELU", alpha): x < 0 ? x * a : x after the clamp.
+def slope_period(alpha_shape, out_shape):
+    """The period of alpha broadcast to out_shape (Slope): the number of elements of the
+    trailing output dims alpha spans, when alpha holds exactly those (row-major, nothing
+    broadcast inside them); 1 for a single alpha; None for any other broadcast ([H, 1, C]).
+
+    >>> slope_period((1, 1, 8), (2, 5, 5, 8)), slope_period((5, 5, 8), (2, 5, 5, 8))
+    (8, 200)
+    >>> slope_period((1,), (2, 8)), slope_period((5, 1, 8), (1, 5, 5, 8))
+    (1, None)
+    """
+    rank = len(out_shape)
+    padded = (1,) * (rank - len(alpha_shape)) + tuple(alpha_shape)
+    k = next((i for i, d in enumerate(padded) if d != 1), rank)
+    if padded[k:] != tuple(out_shape[k:]):
+        return None
+    return int(np.prod(out_shape[k:], dtype=np.int64))
+
+
+def slope_of(node: Node, g: Graph) -> tuple:
+    """(alpha values or None, period, value) of the slope fused into node (Slope); period
+    0: none."""
+    ep = node.attrs.get("epilogue")
+    if not isinstance(ep, tuple):
+        return None, 0, 0.0
+    name, arg = ep
+    if name == "LEAKY_RELU":
+        return None, 1, float(arg)
+    alpha = np.asarray(g.const(arg), np.float32)
+    if alpha.size == 1:
+        return None, 1, float(alpha.ravel()[0])
+    return alpha.ravel(), slope_period(alpha.shape, shape(g, node.outputs[0])), 0.0
+
+
+def slope_init(node: Node, g: Graph, in_kernel: bool = True) -> str:
+    """The `slope` field of a conv/FC params struct: alpha null (bind_slope sets it at the
+    call); none unless in_kernel (the kernel cannot apply it: post_statement does)."""
+    _, period, value = slope_of(node, g) if in_kernel else (None, 0, 0.0)
+    return f"{{nullptr, {period}, {cgen.literal(value, 'float')}}}"
+
+
+def bind_slope(node: Node, g: Graph, e, params: str, in_kernel: bool = True) -> str:
+    """The params constant `params` as the kernel call passes it: with the fused slope's
+    alpha set (a pointer into the weights cannot be in the constexpr params)."""
+    alpha, _, _ = slope_of(node, g)
+    if alpha is None or not in_kernel:
+        return params
+    return f"dlcoder_rt::with_alpha({params}, {e.weights(alpha)})"
+
+
+def pixel_slope(node: Node, g: Graph) -> bool:
+    """The node has a fused slope that varies from pixel to pixel (not per channel), which
+    a depthwise row or the ring of a DLCODER_CONV_DW cannot place."""
+    alpha, period, _ = slope_of(node, g)
+    return alpha is not None and period != shape(g, node.outputs[0])[-1]
 
 
 def with_residual(node: Node, other: int, act: str, slot: int = 3) -> Node:
@@ -330,10 +388,15 @@ def post_init(node: Node) -> str:
 
 def post_statement(node: Node, g: Graph, e) -> list:
     """For kernels without an epilogue: apply a fused one in place afterwards."""
+    out = node.outputs[0]
+    alpha, period, value = slope_of(node, g)
+    if period:
+        ptr = "nullptr" if alpha is None else e.weights(alpha)
+        return [f"dlcoder_rt::prelu_f32(par, dlcoder_rt::Slope{{{ptr}, {period}, {cgen.literal(value, 'float')}}}, "
+                f"{g.tensors[out].size}, {e.dst(out)}, {e.dst(out)});"]
     kind = EPILOGUES.get(node.attrs.get("epilogue"))
     if kind is None:
         return []
-    out = node.outputs[0]
     return [f"dlcoder_rt::unary_f32(par, dlcoder_rt::UnaryKind::{kind}, {g.tensors[out].size}, "
             f"{e.dst(out)}, {e.dst(out)});"]
 

@@ -29,6 +29,40 @@ def pack_panels(b_kn: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(padded.reshape(k, panels(n), PANEL).transpose(1, 0, 2))
 
 
+class FromFloat16(np.ndarray):
+    """float32 values that passes/fold_dequantize.py decoded from the model's float16
+    constants. A view of them, so reshapes and transposes keep the mark; whether an op may
+    then store its weights as float16 again is the node's attrs["weights_f16"]
+    (passes/weight_layout.py)."""
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        """Values computed from these are plain arrays: only views keep the mark."""
+        def plain(xs):
+            return tuple(np.asarray(x) if isinstance(x, FromFloat16) else x for x in xs)
+        if "out" in kwargs:
+            kwargs["out"] = plain(kwargs["out"])
+        return getattr(ufunc, method)(*plain(inputs), **kwargs)
+
+
+def from_float16(values) -> bool:
+    return isinstance(values, FromFloat16)
+
+
+def packed_weights(e, b_kn: np.ndarray, half: bool) -> str:
+    """B[k][n] packed into panels (pack_panels), as the kernels' pointer: with `half`
+    (the node's attrs["weights_f16"], where its kernel takes float16 panels) as IEEE half,
+    uint16_t, which the kernels widen exactly (simd_kernels.h: load_b): half the bytes,
+    the same results."""
+    packed = pack_panels(b_kn)
+    if not half:
+        return e.weights(packed)
+    halves = packed.astype(np.float16)
+    if not np.array_equal(halves.astype(np.float32), packed):
+        # FromFloat16 marks only views of decoded halves; computed values lose the mark
+        raise AssertionError("weights marked as float16 hold values that are not halves")
+    return e.weights(halves)
+
+
 def pad_to_panels(values) -> np.ndarray:
     """A vector zero padded to whole panels, as the GEMM kernels read a bias."""
     values = np.asarray(values, np.float32).ravel()

@@ -1,16 +1,16 @@
-"""CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV (float32, NHWC)."""
+"""CONV_2D, DEPTHWISE_CONV_2D (float32, NHWC); TRANSPOSE_CONV is in transpose_conv.py."""
 from __future__ import annotations
 
 import numpy as np
 
 from dlcoder.codegen import cgen, runtime_facts
-from dlcoder.ops import FLOAT, Fusion, register
-from dlcoder.ops._common import (check_activation, clamp_init, conv_geometry, post_init, post_statement, residual,
-                                 with_residual,
+from dlcoder.ops import Fusion, register
+from dlcoder.ops._common import (bind_slope, check_activation, clamp_init, conv_geometry, pixel_slope, post_init,
+                                 post_statement, residual, slope_init, with_residual,
                                  shape, spatial_padding)
-from dlcoder.ops._gemm import KMAX_MR, PANEL, pack_panels, padded_bias, panels
-from dlcoder.ops._shapes import (OUT, activation, arity, bias_size, const_ints, dtypes_by,
-                                 dtypes_in, fail, in_shape, rank_between, window)
+from dlcoder.ops._gemm import KMAX_MR, PANEL, packed_weights, padded_bias, panels
+from dlcoder.ops._shapes import (OUT, activation, arity, bias_size, dtypes_by, fail, in_shape,
+                                 rank_between, window)
 
 
 def _bias(node, g, e, index: int) -> str:
@@ -137,7 +137,7 @@ def _is_winograd(node, g) -> bool:
     """A dense 3x3 stride-1 conv on a large enough map, with enough channels on both
     sides, runs as Winograd F(4x4, 3x3): 36 multiply-adds per 16 outputs and input
     channel instead of 144."""
-    if not _conv_is_gemm(node, g) or _is_narrow(node, g):
+    if not _conv_is_gemm(node, g) or _is_narrow(node, g) or node.attrs.get("layout") == "size":
         return False
     _, kh, kw, ic = shape(g, node.inputs[1])
     n, oh, ow, _ = shape(g, node.outputs[0])
@@ -186,18 +186,20 @@ def _conv_padding(node, g):
 
 
 def conv_params(node, g, e) -> str:
-    """The ConvParams constant of a CONV_2D node."""
+    """The ConvParams constant of a CONV_2D node (a fused slope's alpha not set: see
+    _common.bind_slope)."""
     ic, icg = shape(g, node.inputs[0])[3], shape(g, node.inputs[1])[3]
     return e.param("dlcoder_rt::ConvParams", cgen.struct_init("ConvParams", {
         **conv_geometry(node, g), "groups": ic // icg,
         "act": clamp_init(node), "post": post_init(node),
-        "res_act": clamp_init(node, attr="residual_act")}))
+        "res_act": clamp_init(node, attr="residual_act"), "slope": slope_init(node, g)}))
 
 
-def gemm_filter(node, g, e) -> str:
-    """An ungrouped conv filter as GEMM panels: B[k = (ky, kx, ci)][n = oc]."""
+def gemm_filter(node, g, e, half: bool = False) -> str:
+    """An ungrouped conv filter as GEMM panels: B[k = (ky, kx, ci)][n = oc]; float16 with
+    `half` (_gemm.packed_weights)."""
     oc, kh, kw, ic = shape(g, node.inputs[1])
-    return e.weights(pack_panels(g.const(node.inputs[1]).reshape(oc, kh * kw * ic).T))
+    return packed_weights(e, g.const(node.inputs[1]).reshape(oc, kh * kw * ic).T, half)
 
 
 def pair_filter(filt: np.ndarray) -> np.ndarray:
@@ -241,13 +243,6 @@ _DEPTHWISE_DTYPES = {
     "int8": {1: {"int8"}, 2: {"int32"}, OUT: {"int8"}},
     "uint8": {1: {"uint8"}, 2: {"int32"}, OUT: {"uint8"}},
     "int16": {1: {"int8"}, 2: {"int64"}, OUT: {"int16"}},
-}
-# TRANSPOSE_CONV, by the dtype of its input 2 (the data): the filter is input 1, the bias 3
-_TRANSPOSE_CONV_DTYPES = {
-    "float32": {1: {"float32", "int8"}, 3: {"float32"}, OUT: {"float32"}},
-    "int8": {1: {"int8"}, 3: {"int32"}, OUT: {"int8"}},
-    "uint8": {1: {"uint8"}, 3: {"int32"}, OUT: {"uint8"}},
-    "int16": {1: {"int8"}, 3: {"int32", "int64"}, OUT: {"int16"}},
 }
 
 
@@ -304,6 +299,7 @@ def conv2d(node, g, e):
     params = conv_params(node, g, e)
     filt = g.const(w)
     if _conv_is_gemm(node, g):
+        params = bind_slope(node, g, e, params)
         bias = padded_bias(node, g, e, 2, oc)
         res = residual(node, e, 3)
         if _is_winograd(node, g):
@@ -313,7 +309,10 @@ def conv2d(node, g, e):
             return (f"dlcoder_rt::conv2d_f32_winograd({e.par()}, {params}, {block}, {e.src(x)}, "
                     f"{wfilt}, {bias}, {res}, "
                     f"{e.dst(node.outputs[0])}, {e.scratch('float')});")
-        packed = gemm_filter(node, g, e)
+        # the scaled and the narrow kernels read float panels, the GEMM ones float16 too
+        half = (node.attrs.get("weights_f16", False) and _input_scale(node) < 0
+                and (_is_pointwise(node, g, top, left) or not _is_narrow(node, g)))
+        packed = gemm_filter(node, g, e, half)
         if _input_scale(node) >= 0:
             return (f"dlcoder_rt::conv2d_1x1_scaled_f32(par, {params}, {e.src(x)}, {packed}, "
                     f"{e.src(_input_scale(node))}, {bias}, {res}, {e.dst(node.outputs[0])}, "
@@ -326,7 +325,7 @@ def conv2d(node, g, e):
         ky, kx, ci = np.meshgrid(np.arange(kh), np.arange(kw), np.arange(ic), indexing="ij")
         in_band = ((ky * _narrow_width(node, g) + kx * dw) * ic + ci).astype(np.int32).ravel()
         if _is_narrow(node, g):
-            if 2 * oc <= PANEL and dw == 1:
+            if 2 * oc <= PANEL and dw == 1 and node.attrs.get("layout") != "size":
                 pairs, shape_args = e.weights(pair_filter(filt)), f"{oc}, {kw * icg}"
             else:
                 pairs, shape_args = "nullptr", f"{oc}"
@@ -347,10 +346,12 @@ def conv2d(node, g, e):
             f"{e.dst(node.outputs[0])});"] + post_statement(node, g, e)
 
 
-def depthwise_params(node, g, e) -> str:
-    """The DepthwiseParams constant of a DEPTHWISE_CONV_2D node."""
+def depthwise_params(node, g, e, in_kernel: bool = True) -> str:
+    """The DepthwiseParams constant of a DEPTHWISE_CONV_2D node; its slope (alpha not set:
+    _common.bind_slope) only if in_kernel."""
     return e.param("dlcoder_rt::DepthwiseParams", cgen.struct_init("DepthwiseParams", {
-        **conv_geometry(node, g, depthwise=True), "act": clamp_init(node), "post": post_init(node)}))
+        **conv_geometry(node, g, depthwise=True), "act": clamp_init(node), "post": post_init(node),
+        "slope": slope_init(node, g, in_kernel)}))
 
 
 def _depthwise_shape(node, g):
@@ -372,68 +373,13 @@ def _depthwise_shape(node, g):
 def depthwise_conv2d(node, g, e):
     x, w = node.inputs[0], node.inputs[1]
     ic, kh, oc = shape(g, x)[3], shape(g, w)[1], shape(g, w)[3]
-    params = depthwise_params(node, g, e)
+    simd = oc == ic and kh <= 64
+    # the SIMD rows apply a slope per channel (or one slope); one per pixel goes afterwards
+    in_kernel = simd and not pixel_slope(node, g)
+    params = bind_slope(node, g, e, depthwise_params(node, g, e, in_kernel), in_kernel)
     call = (f"{params}, {e.src(x)}, {e.src(w)}, {_bias(node, g, e, 2)}, {e.dst(node.outputs[0])});")
-    if oc == ic and kh <= 64:
-        return "dlcoder_rt::depthwise_conv2d_f32_simd(par, " + call
+    if simd:
+        after = [] if in_kernel else post_statement(node, g, e)
+        return ["dlcoder_rt::depthwise_conv2d_f32_simd(par, " + call] + after
     return ["dlcoder_rt::depthwise_conv2d_f32(" + call] + post_statement(node, g, e)
 
-
-def _check_transpose_conv(node, g):
-    if g.const(node.inputs[1]) is None:
-        return "the filter must be a constant"
-    return check_activation(node, g)
-
-
-def _transpose_conv_shape(node, g):
-    """The output_shape input (TFLite's transpose_conv Prepare), which must be NHWC with the
-    input's batch and the filter's [out_c, h, w, in_c] output channels, and whose forward
-    conv gives back the input's H and W (as TensorFlow requires; TFLite does not check).
-    output_shape is int32, the other dtypes those of _TRANSPOSE_CONV_DTYPES."""
-    arity(node, (3, 4))
-    activation(node)
-    w, x = in_shape(g, node, 1), in_shape(g, node, 2)
-    rank_between(in_shape(g, node, 0), 1, 1, "output_shape")
-    rank_between(w, 4, 4, "filter")
-    rank_between(x, 4, 4)
-    if w[3] != x[3]:
-        fail(f"the filter has {w[3]} input channels, the input has {x[3]}")
-    bias_size(g, node, 3, w[0])
-    out = const_ints(g, node, 0, "output_shape")
-    if len(out) != 4 or min(out) < 0:
-        fail(f"output_shape {out} is not 4 sizes of an NHWC tensor")
-    if (out[0], out[3]) != (x[0], w[0]):
-        fail(f"output_shape {out} does not have the input's batch {x[0]} and the filter's "
-             f"{w[0]} output channels")
-    back = window(node, out[1:3], w[1:3])
-    if back != tuple(x[1:3]):
-        fail(f"an output of {out[1]}x{out[2]} comes from a {back[0]}x{back[1]} input, not "
-             f"{x[1]}x{x[2]}")
-    dtypes_in(g, node, {"int32"}, positions=(0,))
-    dtypes_by(g, node, _TRANSPOSE_CONV_DTYPES, k=2)
-    return [tuple(out)]
-
-
-# Input 0 (output_shape) is int32: FLOAT alone rejected every TRANSPOSE_CONV.
-@register("TRANSPOSE_CONV", header="conv.h", dtypes=FLOAT | {"int32"}, check=_check_transpose_conv,
-          shape=_transpose_conv_shape, fusion=Fusion(takes_clamp=True))
-def transpose_conv(node, g, e):
-    # inputs: output_shape, filter [oc][kh][kw][ic], input, optional bias
-    w, x = node.inputs[1], node.inputs[2]
-    n, ih, iw, ic = shape(g, x)
-    oc, kh, kw, _ = shape(g, w)
-    _, oh, ow, _ = shape(g, node.outputs[0])
-    sh, sw = node.attrs["stride_h"], node.attrs["stride_w"]
-    # TFLite computes the padding as for a conv from the output back to the input.
-    top, left = 0, 0
-    if node.attrs["padding"] == "SAME":
-        top = max(((oh + sh - 1) // sh - 1) * sh + kh - oh, 0) // 2
-        left = max(((ow + sw - 1) // sw - 1) * sw + kw - ow, 0) // 2
-    packed = g.const(w).transpose(1, 2, 3, 0)   # -> [kh][kw][ic][oc]
-    params = e.param("dlcoder_rt::TransposeConvParams", cgen.struct_init("TransposeConvParams", {
-        "batch": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
-        "k_h": kh, "k_w": kw, "stride_h": sh, "stride_w": sw, "pad_top": top, "pad_left": left,
-        "act": clamp_init(node)}))
-    return (f"dlcoder_rt::transpose_conv2d_f32({params}, {e.src(x)}, "
-            f"{e.weights(np.ascontiguousarray(packed, np.float32))}, {_bias(node, g, e, 3)}, "
-            f"{e.dst(node.outputs[0])});")

@@ -14,7 +14,7 @@ from dlcoder.codegen import cgen
 from dlcoder.errors import UnsupportedError
 from dlcoder.ops import ANY, FLOAT, NUMERIC, NO_FUSION, Fusion, register
 from dlcoder.ops._common import (MAX_DIMS, broadcast_strides, check_activation, clamp_init,
-                                 collapse, ctype, loop6, loop6_init, shape)
+                                 collapse, ctype, loop6, loop6_init, shape, slope_period)
 from dlcoder.ops._hooks import all_known, checked
 from dlcoder.ops._shapes import (activation, alike, arity, broadcast, dtypes_in, fail, in_shape,
                                  same_as, same_dtype)
@@ -206,7 +206,7 @@ _UNARY = {  # op -> (functor, numpy or None, dtypes)
 # or the epilogue (_common.EPILOGUES, passes/fuse_epilogue) that does the same
 _UNARY_FUSION = {"RELU": Fusion(as_clamp="RELU"), "RELU6": Fusion(as_clamp="RELU6"),
                  "RELU_N1_TO_1": Fusion(as_clamp="RELU_N1_TO_1"),
-                 "HARD_SWISH": Fusion(as_epilogue="HARD_SWISH")}
+                 "HARD_SWISH": Fusion(as_epilogue="HARD_SWISH"), "ELU": Fusion(as_epilogue="ELU")}
 
 
 # float ops with a vectorised kernel (simd_math.h: UnaryKind)
@@ -231,13 +231,21 @@ for _name, (_functor, _fn, _dtypes) in _UNARY.items():
         lambda node, g, e, f=_functor: _unary_call(node, g, e, f"dlcoder_rt::{f}{{}}"))
 
 
-@register("LEAKY_RELU", header="elementwise.h", shape=alike())
+def _leaky_epilogue(node, g):
+    """LEAKY_RELU as a slope epilogue: one alpha for every element (_common.slope_of)."""
+    return ("LEAKY_RELU", float(node.attrs.get("alpha", 0.2)))
+
+
+@register("LEAKY_RELU", header="elementwise.h", shape=alike(), fusion=Fusion(as_epilogue=_leaky_epilogue))
 def leaky_relu(node, g, e):
+    """Float32 only (the op's dtypes): vectorised as a PRELU of one slope."""
+    x, out = node.inputs[0], node.outputs[0]
     alpha = cgen.float_literal(node.attrs.get("alpha", 0.2))
-    return _unary_call(node, g, e, f"dlcoder_rt::LeakyReluOp{{{alpha}}}")
+    return (f"dlcoder_rt::prelu_f32(par, dlcoder_rt::Slope{{nullptr, 1, {alpha}}}, {g.tensors[out].size}, "
+            f"{e.src(x)}, {e.dst(out)});")
 
 
-def _gelu_epilogue(node) -> str:
+def _gelu_epilogue(node, g) -> str:
     return "GELU_TANH" if node.attrs.get("approximate", False) else "GELU"
 
 
@@ -261,9 +269,31 @@ def _prelu_shape(node, g):
     return [tuple(x)]
 
 
-@register("PRELU", header="elementwise.h", check=_check_binary, shape=_prelu_shape)
+def _prelu_period(node, g):
+    """The Slope period of the PRELU's alpha (_common.slope_period), or None."""
+    return slope_period(shape(g, node.inputs[1]), shape(g, node.outputs[0]))
+
+
+def _prelu_epilogue(node, g):
+    """The PRELU as a slope epilogue (_common.slope_of): a float32 constant alpha that
+    broadcasts as the output's trailing dims; else None (it stays an op)."""
+    alpha = node.inputs[1]
+    if (g.tensors[alpha].dtype != "float32" or g.const(alpha) is None
+            or _prelu_period(node, g) is None):
+        return None
+    return ("PRELU", alpha)
+
+
+@register("PRELU", header="elementwise.h", check=_check_binary, shape=_prelu_shape,
+          fusion=Fusion(as_epilogue=_prelu_epilogue))
 def prelu(node, g, e):
-    return _binary_call(node, g, e, "PreluOp")
+    period = _prelu_period(node, g)
+    x, alpha, out = node.inputs[0], node.inputs[1], node.outputs[0]
+    if g.tensors[out].dtype != "float32" or period is None:
+        return _binary_call(node, g, e, "PreluOp")
+    # alpha repeats every `period` elements: vector loads of it, nothing broadcast per element
+    return (f"dlcoder_rt::prelu_f32(par, dlcoder_rt::Slope{{{e.src(alpha)}, {period}, 0.0f}}, "
+            f"{g.tensors[out].size}, {e.src(x)}, {e.dst(out)});")
 
 
 def _saturate(x: np.ndarray, dtype: str) -> np.ndarray:

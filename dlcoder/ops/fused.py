@@ -5,7 +5,7 @@ from __future__ import annotations
 from dlcoder.codegen import cgen, runtime_facts
 from dlcoder.ir import Node
 from dlcoder.ops import Fusion, register
-from dlcoder.ops._common import residual, shape
+from dlcoder.ops._common import bind_slope, residual, shape
 from dlcoder.ops._gemm import padded_bias
 from dlcoder.ops.conv import conv_params, depthwise_params, gemm_filter
 
@@ -80,17 +80,26 @@ def _fuse_residual(node, g, other: int, act: str):
 def conv_chain(node, g, e):
     """A DEPTHWISE_CONV_2D with the 1x1 CONV_2D before and/or after it fused."""
     pw, dw, pj = split_chain(node)
+    lines = []
+    half = node.attrs.get("weights_f16", False)   # both 1x1 filters as float16
 
     def stage(conv):
         if conv is None:
             return "nullptr", "nullptr", "nullptr"
         bias = padded_bias(conv, g, e, 2, shape(g, conv.inputs[1])[0])
-        return "&" + conv_params(conv, g, e), gemm_filter(conv, g, e), bias
+        params = conv_params(conv, g, e)
+        bound = bind_slope(conv, g, e, params)
+        if bound != params:   # the kernel takes a pointer: name the params with their slope
+            lines.append(f"const dlcoder_rt::ConvParams {params}_s = {bound};")
+            params += "_s"
+        return "&" + params, gemm_filter(conv, g, e, half), bias
     rows, slots = chain_steps(node, g)
     steps = cgen.struct_init("ChainSteps", {"rows": rows, "slots": slots})
     pw_p, pw_w, pw_b = stage(pw)
     pj_p, pj_w, pj_b = stage(pj)
-    return (f"dlcoder_rt::conv_chain_f32({e.par()}, {pw_p}, {depthwise_params(dw, g, e)}, {pj_p}, "
-            f"{e.src(node.inputs[0])}, {pw_w}, {pw_b}, {e.src(dw.inputs[1])}, {e.src(dw.inputs[2])}, "
-            f"{pj_w}, {pj_b}, {residual(node, e, 7)}, {e.dst(node.outputs[0])}, {e.scratch('float')}, "
-            f"dlcoder_rt::ChainSteps{steps});")
+    dw_p = bind_slope(dw, g, e, depthwise_params(dw, g, e))
+    return lines + [
+        f"dlcoder_rt::conv_chain_f32{'<uint16_t>' if half else ''}({e.par()}, {pw_p}, {dw_p}, {pj_p}, "
+        f"{e.src(node.inputs[0])}, {pw_w}, {pw_b}, {e.src(dw.inputs[1])}, {e.src(dw.inputs[2])}, "
+        f"{pj_w}, {pj_b}, {residual(node, e, 7)}, {e.dst(node.outputs[0])}, {e.scratch('float')}, "
+        f"dlcoder_rt::ChainSteps{steps});"]

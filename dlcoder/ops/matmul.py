@@ -6,10 +6,10 @@ import numpy as np
 from dlcoder.codegen import cgen
 from dlcoder.ops import Fusion, register
 from dlcoder.errors import UnsupportedError
-from dlcoder.ops._common import (MAX_DIMS, broadcast_strides, check_activation, clamp_init, post_init,
-                                 post_statement, residual, shape, strides, transposed_strides,
-                                 with_residual)
-from dlcoder.ops._gemm import PANEL, pack_panels, padded_bias, panels
+from dlcoder.ops._common import (MAX_DIMS, bind_slope, broadcast_strides, check_activation, clamp_init,
+                                 post_init, post_statement, residual, shape, slope_init, strides,
+                                 transposed_strides, with_residual)
+from dlcoder.ops._gemm import PANEL, packed_weights, padded_bias, panels
 from dlcoder.ops._shapes import (OUT, activation, arity, bias_size, broadcast, dtypes_by, fail,
                                  in_shape, rank_at_least, rank_between)
 
@@ -83,12 +83,14 @@ def fully_connected(node, g, e):
     bias = e.src(node.inputs[2]) if len(node.inputs) > 2 and node.inputs[2] >= 0 else "nullptr"
     params = e.param("dlcoder_rt::FullyConnectedParams", cgen.struct_init("FullyConnectedParams", {
         "batch": batch, "in_depth": in_depth, "out_depth": out_depth, "act": clamp_init(node),
-        "post": post_init(node), "res_act": clamp_init(node, attr="residual_act")}))
+        "post": post_init(node), "res_act": clamp_init(node, attr="residual_act"),
+        "slope": slope_init(node, g)}))
     weights = g.const(w)
     bias_const = len(node.inputs) < 3 or node.inputs[2] < 0 or g.const(node.inputs[2]) is not None
     if weights is not None and bias_const:
-        packed = e.weights(pack_panels(weights.T))
+        packed = packed_weights(e, weights.T, node.attrs.get("weights_f16", False))
         bias = padded_bias(node, g, e, 2, out_depth)
+        params = bind_slope(node, g, e, params)
         return (f"dlcoder_rt::fully_connected_f32_gemm(par, {params}, {e.src(x)}, {packed}, {bias}, "
                 f"{residual(node, e, 3)}, {e.dst(node.outputs[0])});")
     if weights is not None:

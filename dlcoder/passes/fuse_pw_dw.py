@@ -10,12 +10,15 @@ memory or the arena (MobileNetV1's depthwise-separable pairs get the projection 
 Conditions: each 1x1 conv has stride 1, no padding (none folded in), one group, a constant
 filter and bias; the depthwise conv has depth multiplier 1, dilation 1 when there is an
 expand conv, a constant filter and at most 7 rows; each fused intermediate is read by the
-next stage alone and is not a graph output; all float32.
+next stage alone and is not a graph output; all float32. A fused PRELU slope that varies
+by pixel stays out of the expand and depthwise stages (ops/_common.pixel_slope): their rows
+do not know their pixel.
 """
 from __future__ import annotations
 
 from dlcoder.ir import Graph, Node
 from dlcoder.ops import Op
+from dlcoder.ops._common import pixel_slope
 from dlcoder.passes.rewrite import drop_nodes, float_node, fused_attrs, private_producer
 
 
@@ -34,7 +37,8 @@ def _depthwise(node, g) -> bool:
     if node.op != Op.DEPTHWISE_CONV_2D or len(node.inputs) < 3:
         return False
     x, w = g.tensors[node.inputs[0]], g.tensors[node.inputs[1]]
-    return w.is_const and w.shape[3] == x.shape[3] and w.shape[1] <= 7 and float_node(g, node)
+    return (w.is_const and w.shape[3] == x.shape[3] and w.shape[1] <= 7 and float_node(g, node)
+            and not pixel_slope(node, g))
 
 
 def fuse_pw_dw(g: Graph) -> Graph:
@@ -48,7 +52,7 @@ def fuse_pw_dw(g: Graph) -> Graph:
         mid, out = dw.inputs[0], dw.outputs[0]
         p = private_producer(g, mid, producers, consumers)
         expand = (p is not None and p not in dropped and _pointwise(g.nodes[p], g)
-                  and dw.attrs.get("dilation_h_factor", 1) == 1)
+                  and dw.attrs.get("dilation_h_factor", 1) == 1 and not pixel_slope(g.nodes[p], g))
         readers = consumers.get(out, ())
         q = readers[0] if out not in g.outputs and len(readers) == 1 else None
         project = q is not None and _pointwise(g.nodes[q], g) and g.nodes[q].inputs[0] == out

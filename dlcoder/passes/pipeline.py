@@ -15,6 +15,7 @@ from dlcoder.passes.fuse_pad import fuse_pad
 from dlcoder.passes.fuse_pw_dw import fuse_pw_dw
 from dlcoder.passes.fuse_residual import fuse_residual
 from dlcoder.passes.fuse_swish import fuse_swish
+from dlcoder.passes.fuse_tconv_bias import fuse_tconv_bias
 from dlcoder.passes.fuse_transpose_matmul import fuse_transpose_matmul
 
 PASSES = (
@@ -24,6 +25,7 @@ PASSES = (
     fuse_lstm_cell,     # an unfused LSTM cell's SPLIT, LOGISTIC, TANH, MUL, ADD -> one op
     fuse_pad,           # PAD -> convolution / max-pool padding
     fuse_activation,    # RELU* -> producer epilogue
+    fuse_tconv_bias,    # ADD(TRANSPOSE_CONV(x), bias[C]) -> its bias and activation
     fuse_swish,         # MUL(x, LOGISTIC(x)) -> one op
     fuse_layer_norm,    # MEAN, SQUARED_DIFFERENCE, RSQRT, ... over the last axis -> one op
     fuse_epilogue,      # HARD_SWISH / swish -> conv or FULLY_CONNECTED epilogue

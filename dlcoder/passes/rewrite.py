@@ -74,10 +74,11 @@ def fuse_into(g: Graph, keep: int, node, drop: int) -> Graph:
 
 def absorb_activations(g: Graph, kind: str, attr: str, is_free) -> Graph:
     """Move every float activation node into the op that produces its input: an activation
-    whose op offers `Fusion.as_<kind>` (a value, or a function of the node), read from a
-    private intermediate (see private_producer) of a single-output producer whose op offers
-    `Fusion.takes_<kind>` and with `is_free(producer)`. The producer's attrs[attr]
-    becomes that value, and it writes the activation's output."""
+    whose op offers `Fusion.as_<kind>` (a value, or a function of the node and the graph:
+    None where this node cannot be absorbed), read from a private intermediate (see
+    private_producer) of a single-output producer whose op offers `Fusion.takes_<kind>` and
+    with `is_free(producer)`. The producer's attrs[attr] becomes that value, and it writes
+    the activation's output."""
     def absorb(g, i, act, producers, consumers):
         value = getattr(fusion(act.op), "as_" + kind)
         if value is None or not float32(g, act.inputs[0]):
@@ -89,7 +90,9 @@ def absorb_activations(g: Graph, kind: str, attr: str, is_free) -> Graph:
         if not getattr(fusion(prod.op), "takes_" + kind) or len(prod.outputs) != 1 \
                 or not is_free(prod) or not float_node(g, prod):
             return None
-        value = value(act) if callable(value) else value
+        value = value(act, g) if callable(value) else value
+        if value is None:
+            return None
         attrs = fused_attrs(dict(prod.attrs, **{attr: value}), prod, act)
         return fuse_into(g, p, prod.replace(attrs=attrs, outputs=act.outputs), i)
     return rewrite_until_fixed(g, absorb)

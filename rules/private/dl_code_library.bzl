@@ -64,6 +64,10 @@ def _dl_code_gen_impl(ctx):
     args.add("--name", name)
     if ctx.attr.namespace:
         args.add("--namespace", ctx.attr.namespace)
+    if ctx.attr.weights_f32:
+        args.add("--weights-f32")
+    if ctx.attr.optimize_for:
+        args.add("--optimize-for", ctx.attr.optimize_for)
     for input_name in sorted(input_shapes):
         args.add("--input-shape", "%s=%s" % (input_name, input_shapes[input_name]))
     for op in custom_ops:
@@ -118,6 +122,11 @@ dl_code_gen = rule(
             doc = "Class name, C API prefix and file stem of the generated code.",
         ),
         "namespace": attr.string(doc = "C++ namespace of the class; empty: dlcoder's default."),
+        "weights_f32": attr.bool(doc = "Store float16 weights as float32 (`--weights-f32`)."),
+        "optimize_for": attr.string(
+            values = ["", "speed", "size"],
+            doc = "`--optimize-for`: speed, size, or empty: speed within the size budget.",
+        ),
         "custom_ops": attr.label_list(
             providers = [DlcoderCustomOpInfo],
             doc = "dlcoder_custom_op targets: plug-ins for the model's custom ops.",
@@ -180,6 +189,8 @@ def dl_code_library(
         model,
         namespace = None,
         custom_ops = [],
+        weights_f32 = False,
+        optimize_for = None,
         gen_test = True,
         gen_benchmark = True,
         optimize = True,
@@ -234,6 +245,11 @@ def dl_code_library(
       custom_ops: dlcoder_custom_op targets, the plug-ins of the model's custom ops (README.md,
         "Custom ops"). The TFLite interpreter cannot run a custom op, so a model with one
         needs gen_test = False and gen_benchmark = False.
+      weights_f32: store the model's float16 weights as float32 (by default the GEMM
+        kernels read them as float16: half the bytes, the same results).
+      optimize_for: "speed" (the faster kernel layouts whatever their bytes), "size" (the
+        smaller ones), or None: speed while code + read-only data stay within 1.25 x the
+        weights as float32 + 1 MB (README.md, "Binary size").
       gen_test: create NAME_test.
       gen_benchmark: create NAME_benchmark.
       optimize: compile the generated sources (NAME, NAME_test, NAME_benchmark) with -O2
@@ -261,6 +277,8 @@ def dl_code_library(
         model = model,
         cc_name = name,
         namespace = namespace or "",
+        weights_f32 = weights_f32,
+        optimize_for = optimize_for or "",
         custom_ops = custom_ops,
         gen_tests = gen_test or gen_benchmark,
         **private

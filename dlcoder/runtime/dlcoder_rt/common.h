@@ -81,4 +81,22 @@ inline T wrapping_add(T a, T b) {
   }
 }
 
+// IEEE binary16 bits -> float (exact: every half is a float): DEQUANTIZE of
+// float16, and the scalar kernels' float16 weights (simd.h: load_half).
+inline float half_to_float(uint16_t h) {
+  const uint32_t sign = uint32_t{h & 0x8000u} << 16;
+  const uint32_t exponent = (h >> 10) & 0x1fu;
+  const uint32_t mantissa = h & 0x3ffu;
+  if (exponent == 0) {  // zero or subnormal: mantissa * 2^-24
+    const float v = static_cast<float>(mantissa) * 5.9604644775390625e-8f;
+    return sign ? -v : v;
+  }
+  const uint32_t bits = exponent == 0x1fu
+                            ? sign | 0x7f800000u | (mantissa << 13)                // inf, nan
+                            : sign | ((exponent + (127 - 15)) << 23) | (mantissa << 13);
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
 }  // namespace dlcoder_rt

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "dlcoder_rt/common.h"
+#include "dlcoder_rt/prelu.h"
 #include "dlcoder_rt/simd.h"
 
 namespace dlcoder_rt {
@@ -132,10 +133,13 @@ inline void transpose_conv2d_f32(const TransposeConvParams& p, const float* in,
 // (same shape as out), or null.
 
 // 1x1, stride 1, no padding: the input is already the GEMM's A ([pixels][in_c]).
+// packed: floats, or float16 weights (uint16_t; simd_kernels.h: load_b), here and in
+// conv2d_implicit_f32.
+template <class B>
 inline void conv2d_1x1_f32(const Parallel& par, const ConvParams& p, const float* in,
-                           const float* packed, const float* bias, const float* res, float* out) {
+                           const B* packed, const float* bias, const float* res, float* out) {
   const GemmParams g{p.batch * p.out_h * p.out_w, p.out_c, p.in_c, p.in_c, p.out_c, p.act, p.post,
-                     res, p.out_c, p.res_act, 0};
+                     res, p.out_c, p.res_act, 0, p.slope, out};
   gemm_f32(par, g, in, packed, bias, out);
 }
 
@@ -153,9 +157,9 @@ inline void conv2d_1x1_scaled_f32(const Parallel& par, const ConvParams& p, cons
 // Any other ungrouped conv: implicit GEMM (simd_kernels.h). koff: the offset of each
 // (ky, kx, ci) tap from a window's origin in the input; band_koff: the same in a padded band
 // (or null: no band); scratch: kMaxMR * k_h * k_w * in_c floats per task, or the band's.
-template <int kRS = 0>  // stride_w * in_c as a constant, or 0 (simd_kernels.h: WindowAK)
+template <int kRS = 0, class B>  // kRS: stride_w * in_c as a constant, or 0 (simd_kernels.h: WindowAK)
 inline void conv2d_implicit_f32(const Parallel& par, const ConvParams& p, const float* in,
-                                const float* packed, const float* bias, const int32_t* koff,
+                                const B* packed, const float* bias, const int32_t* koff,
                                 const int32_t* band_koff, const float* res, float* out, float* scratch) {
   const int64_t rows = int64_t{p.batch} * p.out_h;
   const int64_t macs = rows * p.out_w * p.out_c * p.k_h * p.k_w * p.in_c;
@@ -215,11 +219,14 @@ inline void depthwise_conv2d_f32_simd(const Parallel& par, const DepthwiseParams
 
 // A depthwise convolution with the 1x1 convolution before it (pw) and/or after it (pj)
 // fused, `steps.rows` rows at a time (simd_depthwise.h: conv_chain); pw or pj may be null.
-// Each task has its own ring in its scratch.
+// Each task has its own ring in its scratch. B: the 1x1 filters' panels, float or uint16_t
+// (float16), named by the caller (a null filter tells no type: std::common_type_t keeps B
+// out of deduction).
+template <class B = float>
 inline void conv_chain_f32(const Parallel& par, const ConvParams* pw, const DepthwiseParams& dw,
-                           const ConvParams* pj, const float* in, const float* pw_packed,
+                           const ConvParams* pj, const float* in, const std::common_type_t<B>* pw_packed,
                            const float* pw_bias, const float* dw_filter, const float* dw_bias,
-                           const float* pj_packed, const float* pj_bias, const float* res, float* out,
+                           const std::common_type_t<B>* pj_packed, const float* pj_bias, const float* res, float* out,
                            float* scratch, ChainSteps steps) {
   const int64_t rows = int64_t{dw.batch} * dw.out_h;
   int64_t macs = rows * dw.out_w * dw.out_c * dw.k_h * dw.k_w;

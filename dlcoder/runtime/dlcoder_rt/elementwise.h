@@ -9,6 +9,7 @@
 #include "dlcoder_rt/common.h"
 #include "dlcoder_rt/complex64.h"
 #include "dlcoder_rt/movement.h"
+#include "dlcoder_rt/prelu.h"
 #include "dlcoder_rt/simd.h"
 #include "dlcoder_rt/status.h"
 
@@ -189,10 +190,6 @@ struct TanhOp { float operator()(float x) const { return std::tanh(x); } };
 struct EluOp { float operator()(float x) const { return x < 0.0f ? std::expm1(x) : x; } };
 struct HardSwishOp {
   float operator()(float x) const { return x * std::min(std::max(x + 3.0f, 0.0f), 6.0f) / 6.0f; }
-};
-struct LeakyReluOp {
-  float alpha;
-  float operator()(float x) const { return x > 0.0f ? x : x * alpha; }
 };
 
 // CAST: C++ conversion, != 0 for -> bool. Float -> integer truncates toward zero and

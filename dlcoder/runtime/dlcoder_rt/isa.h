@@ -21,10 +21,10 @@
 #else
 #include <immintrin.h>
 #endif
+#include <cpuid.h>
 #if defined(__linux__) && (defined(__clang__) || __GNUC__ >= 11)
 // AMX: intrinsics in the compiler, and a way to ask Linux for the tile data state
 #define DLCODER_RT_AMX 1
-#include <cpuid.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #endif
@@ -41,12 +41,24 @@ namespace dlcoder_rt {
 
 enum class Isa : int { kScalar = 0, kSse2 = 1, kAvx2 = 2, kAvx512 = 3, kNeon = 4 };
 
+// F16C (vcvtph2ps), from CPUID leaf 1, ECX bit 29: GCC's __builtin_cpu_supports does not
+// report it and clang's does not know it.
+inline bool runtime_f16c() {
+#if defined(DLCODER_RT_X86)
+  unsigned a, b, c, d;
+  return __get_cpuid(1, &a, &b, &c, &d) != 0 && ((c >> 29) & 1u) != 0;
+#else
+  return false;
+#endif
+}
+
 inline Isa runtime_isa() {
 #if defined(DLCODER_RT_FORCE_ISA)
   return static_cast<Isa>(DLCODER_RT_FORCE_ISA);
 #elif defined(DLCODER_RT_X86)
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) return Isa::kAvx512;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::kAvx2;
+  // F16C too (float16 weights, simd.h: load_half): every AVX2 CPU has it
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && runtime_f16c()) return Isa::kAvx2;
   return Isa::kSse2;
 #elif defined(DLCODER_RT_NEON)
   return Isa::kNeon;

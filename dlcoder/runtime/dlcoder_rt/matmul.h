@@ -2,6 +2,7 @@
 #pragma once
 
 #include "dlcoder_rt/common.h"
+#include "dlcoder_rt/prelu.h"
 #include "dlcoder_rt/simd.h"
 
 namespace dlcoder_rt {
@@ -11,6 +12,7 @@ struct FullyConnectedParams {
   Clamp<float> act;
   UnaryKind post;  // epilogue of the GEMM path (the generator applies it after the others)
   Clamp<float> res_act;  // the clamp of a residual ADD fused into the GEMM path
+  Slope slope;  // a fused PRELU / LEAKY_RELU of the GEMM path (params.h)
 };
 
 // Constant weights, repacked at generation time to [in_depth][out_depth].
@@ -49,13 +51,15 @@ inline void fully_connected_f32_oi(const FullyConnectedParams& p, const float* i
 }
 
 // Constant weights packed at generation time into GEMM panels (simd_kernels.h), with the
-// bias padded to whole panels.
+// bias padded to whole panels; packed: floats, or float16 weights (uint16_t; simd_kernels.h:
+// load_b).
 // res: the other operand of a residual ADD fused into the epilogue (shape of out), or null.
+template <class B>
 inline void fully_connected_f32_gemm(const Parallel& par, const FullyConnectedParams& p,
-                                     const float* in, const float* packed, const float* bias,
+                                     const float* in, const B* packed, const float* bias,
                                      const float* res, float* out) {
   const GemmParams g{p.batch, p.out_depth, p.in_depth, p.in_depth, p.out_depth, p.act, p.post,
-                     res, p.out_depth, p.res_act, 0};
+                     res, p.out_depth, p.res_act, 0, p.slope, out};
   gemm_f32(par, g, in, packed, bias, out);
 }
 
@@ -70,7 +74,7 @@ inline void batch_matmul_f32_gemm(const BatchMatMulParams& p, const float* lhs, 
   float* lhs_t = scratch + (in_place ? 0 : int64_t{(p.n + 15) / 16} * 16 * p.k);
   const Clamp<float> none{-std::numeric_limits<float>::infinity(), std::numeric_limits<float>::infinity()};
   const GemmParams g{p.m, p.n, p.k, p.adj_x ? p.k : p.lda, p.ldc, none, UnaryKind::kNone, nullptr, 0, none,
-                     in_place ? p.ldb : 0};
+                     in_place ? p.ldb : 0, {}, nullptr};
   const int64_t batches = batch_count(p);
   for (int64_t t = 0; t < batches; ++t) {
     int64_t ia, ib, io;

@@ -14,6 +14,20 @@ enum class UnaryKind : int { kNone, kLogistic, kTanh, kHardSwish, kElu, kExp, kR
                              kReluN1To1, kRelu0To1, kAbs, kNeg, kSquare, kSqrt, kRsqrt, kSwish,
                              kGelu, kGeluTanh };
 
+// A fused PRELU or LEAKY_RELU: x < 0 ? x * a : x, applied after the clamp (and `post`) in
+// the kernels' epilogues. Output element i (of the whole output tensor, row-major) takes
+// a = alpha[i % period]: alpha of `period` floats broadcasts to the output as its trailing
+// dims (period C: one slope per channel; H * W * C: one per element of an image), the
+// period a multiple of the output's last dim. alpha null with period 1: a = value for every
+// element (LEAKY_RELU, a PRELU with one slope). period 0: no slope fused. The generator
+// emits alpha null in its constexpr params and sets it at the call (with_alpha): a pointer
+// into the weights is not a constant expression.
+struct Slope {
+  const float* alpha;
+  int64_t period;
+  float value;
+};
+
 struct ConvParams {
   int32_t batch, in_h, in_w, in_c;
   int32_t out_h, out_w, out_c;
@@ -23,6 +37,7 @@ struct ConvParams {
   Clamp<float> act;
   UnaryKind post;  // applied after the clamp, in the SIMD kernels' epilogue (kNone: nothing)
   Clamp<float> res_act;  // the clamp of a fused residual ADD (used only with a residual)
+  Slope slope;  // a fused PRELU / LEAKY_RELU (period 0: none)
 };
 
 struct DepthwiseParams {
@@ -33,7 +48,16 @@ struct DepthwiseParams {
   int32_t depth_multiplier;
   Clamp<float> act;
   UnaryKind post;
+  Slope slope;  // period 0, 1 or out_c only: the SIMD rows do not know their pixel
 };
+
+// Params `p` with its slope's alpha set (the generator's params are constexpr, alpha a
+// pointer into the weights: see Slope).
+template <class P>
+constexpr P with_alpha(P p, const float* alpha) {
+  p.slope.alpha = alpha;
+  return p;
+}
 
 // Columns of a packed GEMM panel: B goes to the GEMM kernels as [ceil(n / kPanel)][k][kPanel]
 // (the generator packs constant weights so, ops/_gemm.py). The kernels of simd_kernels.h
@@ -48,7 +72,8 @@ constexpr int32_t kMaxMR = 12;
 // has ceil(n/16)*16 floats. With a residual (res, rows `ldr` apart; null: none),
 // C = res_act(act(A B + bias) + res): a residual ADD fused into the epilogue. ldb != 0:
 // B is a plain row-major [k][n] matrix with rows ldb apart (n a multiple of 16), read in
-// place as panels 16 floats apart.
+// place as panels 16 floats apart. A slope (period != 0) is applied after the clamp and
+// `post`; element C[i][j] is output element (&C[i][j] - origin) for its alpha (Slope).
 struct GemmParams {
   int32_t m, n, k;
   int32_t lda, ldc;
@@ -58,6 +83,8 @@ struct GemmParams {
   int64_t ldr;
   Clamp<float> res_act;
   int64_t ldb;
+  Slope slope;
+  const float* origin;
 };
 
 // How a depthwise chain (simd_depthwise.h: conv_chain) steps through its output rows.

@@ -65,7 +65,7 @@ inline void unidirectional_lstm_f32(const Parallel& par, const LstmParams& p, co
     const int32_t len = std::min(S, p.steps - t0);
     for (int32_t b = 0; b < p.batch; ++b) {  // the chunk's input products, bias included
       gemm_f32(par, GemmParams{len, width, p.n_input, static_cast<int32_t>(t_stride * p.n_input), width,
-                               none, UnaryKind::kNone, nullptr, 0, none, 0},
+                               none, UnaryKind::kNone, nullptr, 0, none, 0, {}, nullptr},
                in + (t0 * t_stride + b * b_stride) * p.n_input, w.wx, w.bias,
                xg + int64_t{b} * S * width);
     }
@@ -75,7 +75,7 @@ inline void unidirectional_lstm_f32(const Parallel& par, const LstmParams& p, co
       const float* h_prev = t == 0 ? w.h0 : out + (t - 1) * t_stride * p.n_output;
       const int64_t ld_h = t == 0 ? p.n_output : b_stride * p.n_output;
       gemm_f32(GemmParams{p.batch, width, p.n_output, static_cast<int32_t>(ld_h), S * width, none,
-                          UnaryKind::kNone, gates, int64_t{S} * width, none, 0},
+                          UnaryKind::kNone, gates, int64_t{S} * width, none, 0, {}, nullptr},
                h_prev, w.wh, nullptr, gates);
       for (int32_t b = 0; b < p.batch; ++b) {
         float* g = gates + int64_t{b} * S * width;
@@ -126,7 +126,7 @@ inline void unidirectional_lstm_f32(const Parallel& par, const LstmParams& p, co
       if (w.proj != nullptr) {
         float* o = out + t * t_stride * p.n_output;
         gemm_f32(GemmParams{p.batch, p.n_output, n, n, static_cast<int32_t>(b_stride * p.n_output),
-                            none, UnaryKind::kNone, nullptr, 0, none, 0},
+                            none, UnaryKind::kNone, nullptr, 0, none, 0, {}, nullptr},
                  hidden, w.proj, w.proj_bias, o);
         for (int32_t b = 0; b < p.batch && p.proj_clip > 0.0f; ++b)
           lstm_clip(p.n_output, o + b * b_stride * p.n_output, p.proj_clip);

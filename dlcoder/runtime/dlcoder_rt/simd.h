@@ -33,6 +33,8 @@ struct Scalar {
   static constexpr bool kPairs = false;  // no two-float broadcasts, lane permutes (set2, permute2...)
   static constexpr bool kFma = false;    // fma(a, b, c) rounds a * b first
   static T load(const float* p) { return *p; }
+  // N float16 weights (IEEE half bits), widened exactly (simd_kernels.h: load_b)
+  static T load_half(const uint16_t* p) { return half_to_float(*p); }
   static T loadn(const float* p, int) { return *p; }
   static void store(float* p, T v) { *p = v; }
   static void storen(float* p, T v, int) { *p = v; }
@@ -59,7 +61,7 @@ struct Scalar {
 };
 
 #if defined(DLCODER_RT_X86)
-DLCODER_RT_TARGET_BEGIN("avx512f,avx512vl,avx2,fma")
+DLCODER_RT_TARGET_BEGIN("avx512f,avx512vl,avx2,fma,f16c")
 struct Avx512 {
   using T = __m512;
   static constexpr int N = 16;
@@ -78,6 +80,7 @@ struct Avx512 {
   static T fma_even(T a, T b, T c) { return _mm512_mask3_fmadd_ps(a, b, c, 0x5555); }  // odd lanes: c
   static __mmask16 mask(int n) { return static_cast<__mmask16>((1u << n) - 1u); }
   static T load(const float* p) { return _mm512_loadu_ps(p); }
+  static T load_half(const uint16_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
   static T loadn(const float* p, int n) { return _mm512_maskz_loadu_ps(mask(n), p); }
   static void store(float* p, T v) { _mm512_storeu_ps(p, v); }
   static void storen(float* p, T v, int n) { _mm512_mask_storeu_ps(p, mask(n), v); }
@@ -108,7 +111,7 @@ struct Avx512 {
 };
 DLCODER_RT_TARGET_END
 
-DLCODER_RT_TARGET_BEGIN("avx2,fma")
+DLCODER_RT_TARGET_BEGIN("avx2,fma,f16c")
 struct Avx2 {
   using T = __m256;
   static constexpr int N = 8;
@@ -130,6 +133,7 @@ struct Avx2 {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   }
   static T load(const float* p) { return _mm256_loadu_ps(p); }
+  static T load_half(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
   static T loadn(const float* p, int n) { return _mm256_maskload_ps(p, mask(n)); }
   static void store(float* p, T v) { _mm256_storeu_ps(p, v); }
   static void storen(float* p, T v, int n) { _mm256_maskstore_ps(p, mask(n), v); }
@@ -179,6 +183,21 @@ struct Sse2 {
   static constexpr bool kPairs = false;
   static constexpr bool kFma = false;
   static T load(const float* p) { return _mm_loadu_ps(p); }
+  // no F16C: the bits moved into place, with exponent 0 (zero, subnormal) renormalised by
+  // a float subtraction and 31 (inf, nan) made 255; exact like half_to_float
+  static T load_half(const uint16_t* p) {
+    const __m128i h = _mm_unpacklo_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)), _mm_setzero_si128());
+    const __m128i exp_mask = _mm_set1_epi32(0x7c00 << 13);
+    __m128i o = _mm_slli_epi32(_mm_and_si128(h, _mm_set1_epi32(0x7fff)), 13);
+    const __m128i exp = _mm_and_si128(o, exp_mask);
+    o = _mm_add_epi32(o, _mm_set1_epi32((127 - 15) << 23));
+    o = _mm_add_epi32(o, _mm_and_si128(_mm_cmpeq_epi32(exp, exp_mask), _mm_set1_epi32((128 - 16) << 23)));
+    const __m128i tiny = _mm_cmpeq_epi32(exp, _mm_setzero_si128());
+    const __m128 renorm = _mm_sub_ps(_mm_castsi128_ps(_mm_add_epi32(o, _mm_set1_epi32(1 << 23))),
+                                     _mm_castsi128_ps(_mm_set1_epi32(113 << 23)));
+    o = _mm_or_si128(_mm_andnot_si128(tiny, o), _mm_and_si128(tiny, _mm_castps_si128(renorm)));
+    return _mm_castsi128_ps(_mm_or_si128(o, _mm_slli_epi32(_mm_and_si128(h, _mm_set1_epi32(0x8000)), 16)));
+  }
   static T loadn(const float* p, int n) {
     alignas(16) float tmp[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     for (int i = 0; i < n; ++i) tmp[i] = p[i];
@@ -233,6 +252,7 @@ struct Neon {
   static constexpr bool kPairs = false;
   static constexpr bool kFma = true;
   static T load(const float* p) { return vld1q_f32(p); }
+  static T load_half(const uint16_t* p) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p))); }
   static T loadn(const float* p, int n) {
     float tmp[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     for (int i = 0; i < n; ++i) tmp[i] = p[i];
@@ -277,7 +297,7 @@ struct Neon {
 
 // ---- one namespace per ISA, each with the kernels of simd_kernels.h -------------------
 #if defined(DLCODER_RT_X86)
-DLCODER_RT_TARGET_BEGIN("avx512f,avx512vl,avx2,fma")
+DLCODER_RT_TARGET_BEGIN("avx512f,avx512vl,avx2,fma,f16c")
 namespace avx512 {
 using V = simd::Avx512;
 using VNarrow = simd::Avx2;  // tiles of at most 8 columns would idle half of a 512-bit register
@@ -291,7 +311,7 @@ constexpr int kNP = 2;  // 24 accumulators of 32 registers
 }  // namespace avx512
 DLCODER_RT_TARGET_END
 
-DLCODER_RT_TARGET_BEGIN("avx2,fma")
+DLCODER_RT_TARGET_BEGIN("avx2,fma,f16c")
 namespace avx2 {
 using V = simd::Avx2;
 using VNarrow = V;
@@ -363,8 +383,10 @@ constexpr int kMR = 4;
 #define DLCODER_RT_DISPATCH(fn, ...) return scalar::fn(__VA_ARGS__);
 #endif
 
-// Entry points used by the op kernels.
-inline void gemm_f32(const GemmParams& p, const float* a, const float* b_packed, const float* bias,
+// Entry points used by the op kernels. B: float, or uint16_t for float16 weights
+// (simd_kernels.h: load_b).
+template <class B>
+inline void gemm_f32(const GemmParams& p, const float* a, const B* b_packed, const float* bias,
                      float* c) {
   DLCODER_RT_DISPATCH(gemm, p, a, b_packed, bias, c)
 }
@@ -372,7 +394,8 @@ inline void gemm_f32(const GemmParams& p, const float* a, const float* b_packed,
 // The same, split into tasks for the caller's parallel-for: by rows when there are
 // enough of them for whole tiles, else by 16-column panels (each task then reads only its
 // part of B, which is what bounds the small-M GEMMs of late layers and FCs).
-inline void gemm_f32(const Parallel& par, const GemmParams& p, const float* a, const float* b_packed,
+template <class B>
+inline void gemm_f32(const Parallel& par, const GemmParams& p, const float* a, const B* b_packed,
                      const float* bias, float* c) {
   const int64_t macs = int64_t{p.m} * p.n * p.k;
   const int32_t panels = (p.n + 15) / 16;

@@ -68,13 +68,54 @@ inline auto window_a(const float* a, int64_t rs, const int32_t* koff) {
   }
 }
 
-// One tile: MR rows of A times NP 16-column panels of B, with bias and clamp fused. The
-// NP panels are `panel_stride` floats apart; the bias is padded to whole panels. A fused
+// A row of a B panel: floats, or float16 weights (IEEE half bits, the model's float16
+// constants kept so: ops/_gemm.py) widened exactly in registers, so the same sums.
+template <class W>
+inline typename W::T load_b(const float* p) { return W::load(p); }
+template <class W>
+inline typename W::T load_b(const uint16_t* p) { return W::load_half(p); }
+
+// ---- fused PRELU / LEAKY_RELU (Slope, params.h) -----------------------------------------
+// out = x < 0 ? x * a : x (TFLite's PRELU: x >= 0 ? x : x * a; a NaN x passes) for n floats,
+// a from alpha[i] (alpha null: `value` for all). in may be out.
+template <int kLazy = 0>  // instantiated only where used
+inline void slope_span(const float* alpha, float value, int64_t n, const float* in, float* out) {
+  using T = typename V::T;
+  const T zero = V::zero();
+  const T one_a = V::set1(value);
+  int64_t i = 0;
+  for (; i + V::N <= n; i += V::N) {
+    const T x = V::load(in + i), a = alpha == nullptr ? one_a : V::load(alpha + i);
+    V::store(out + i, V::select_gt(zero, x, V::mul(x, a), x));
+  }
+  if (i < n) {
+    const int r = static_cast<int>(n - i);
+    const T x = V::loadn(in + i, r), a = alpha == nullptr ? one_a : V::loadn(alpha + i, r);
+    V::storen(out + i, V::select_gt(zero, x, V::mul(x, a), x), r);
+  }
+}
+
+// The slope s on output elements [at, at + n) (in may be out): runs that do not cross the
+// end of alpha, each one slope_span (one per pixel with a slope per channel).
+template <int kLazy = 0>  // instantiated only where used
+inline void slope(const Slope& s, int64_t at, int64_t n, const float* in, float* out) {
+  if (s.alpha == nullptr) return slope_span(nullptr, s.value, n, in, out);
+  for (int64_t idx = at % s.period; n > 0; idx = 0) {
+    const int64_t run = s.period - idx < n ? s.period - idx : n;
+    slope_span(s.alpha + idx, 0.0f, run, in, out);
+    in += run;
+    out += run;
+    n -= run;
+  }
+}
+
+// One tile: MR rows of A times NP 16-column panels of B (floats, or float16: load_b), with
+// bias and clamp fused. The NP panels are `panel_stride` elements apart; the bias is padded to whole panels. A fused
 // residual ADD (res: the tile's rows of the other operand, `p.ldr` apart, or null) is added
 // after the clamp and clamped with the ADD's own activation; the generator fuses it only
 // where there is no `post`.
-template <int MR, int NP, class A>
-inline void gemm_tile(const GemmParams& p, A a, const float* b, int64_t panel_stride, const float* bias,
+template <int MR, int NP, class A, class B>
+inline void gemm_tile(const GemmParams& p, A a, const B* b, int64_t panel_stride, const float* bias,
                       float* c, int32_t cols, const float* res) {
   const int32_t k = p.k, ldc = p.ldc;
   const int64_t kstep = p.ldb != 0 ? p.ldb : 16;  // floats between B's rows kk and kk + 1
@@ -92,7 +133,7 @@ inline void gemm_tile(const GemmParams& p, A a, const float* b, int64_t panel_st
     const int64_t col = a.col(kk);
     typename V::T bv[R];
 #pragma GCC unroll 16
-    for (int j = 0; j < R; ++j) bv[j] = V::load(b + (j / RP) * panel_stride + kk * kstep + (j % RP) * V::N);
+    for (int j = 0; j < R; ++j) bv[j] = load_b<V>(b + (j / RP) * panel_stride + kk * kstep + (j % RP) * V::N);
     // Weights are read once per inference, so the first row block of each column chunk
     // finds them in memory (a benchmark interleaved with other work, or a model larger than
     // L3): ask for each panel's row 64 steps (4 KB) ahead. Past the panel's end this is the
@@ -105,7 +146,7 @@ inline void gemm_tile(const GemmParams& p, A a, const float* b, int64_t panel_st
 #pragma GCC unroll 4
       for (int q = 0; q < NP; ++q) {
         // an address, not a pointer into B: it may lie past B's end (a prefetch never faults)
-        const uintptr_t ahead = reinterpret_cast<uintptr_t>(b + q * panel_stride + kk * kstep) + 64 * kstep * 4;
+        const uintptr_t ahead = reinterpret_cast<uintptr_t>(b + q * panel_stride + kk * kstep) + 64 * kstep * sizeof(B);
         __builtin_prefetch(reinterpret_cast<const void*>(ahead), 0, 3);
       }
     }
@@ -158,12 +199,19 @@ inline void gemm_tile(const GemmParams& p, A a, const float* b, int64_t panel_st
       for (int r = 0; r < MR; ++r) unary(p.post, n, c + int64_t{r} * ldc, c + int64_t{r} * ldc);
     }
   }
+  if (p.slope.period != 0) {  // a fused PRELU / LEAKY_RELU, the same way
+    const int32_t n = cols < NP * 16 ? cols : NP * 16;
+    for (int r = 0; r < MR; ++r) {
+      float* row = c + int64_t{r} * ldc;
+      slope(p.slope, row - p.origin, n, row, row);
+    }
+  }
 }
 
 // Rows [0, MR) of C times the panels [p0, p1) of B: two panels at a time where the ISA has
 // the registers for it (kNP), then one. res: the residual's rows for C's (or null).
-template <int MR, class A>
-inline void gemm_rows(const GemmParams& p, int32_t p0, int32_t p1, A a, const float* b,
+template <int MR, class A, class B>
+inline void gemm_rows(const GemmParams& p, int32_t p0, int32_t p1, A a, const B* b,
                       const float* bias, float* c, const float* res) {
   const int64_t stride = p.ldb != 0 ? 16 : int64_t{p.k} * 16;  // between panels
   int32_t q = p0;
@@ -178,12 +226,12 @@ inline void gemm_rows(const GemmParams& p, int32_t p0, int32_t p1, A a, const fl
 }
 
 // Rows [0, rows) of C (rows <= kMR) times the panels [p0, p1).
-template <class A>
+template <class A, class B>
 inline void gemm_block(const GemmParams& p, int32_t rows, int32_t p0, int32_t p1, A a,
-                       const float* b, const float* bias, float* c, const float* res) {
+                       const B* b, const float* bias, float* c, const float* res) {
 #define DLCODER_RT_GEMM_CASE(R) \
   case R:                       \
-    if (R <= kMR) gemm_rows<(R <= kMR ? R : 1), A>(p, p0, p1, a, b, bias, c, res); \
+    if (R <= kMR) gemm_rows<(R <= kMR ? R : 1), A, B>(p, p0, p1, a, b, bias, c, res); \
     break;
   DLCODER_RT_ROWS_SWITCH(rows, DLCODER_RT_GEMM_CASE)
 #undef DLCODER_RT_GEMM_CASE
@@ -192,10 +240,10 @@ inline void gemm_block(const GemmParams& p, int32_t rows, int32_t p0, int32_t p1
 // C = act(A B + bias) (then + residual, see gemm_tile). Columns go in chunks whose packed B fits in about 256 KB (L2), and
 // within a chunk rows go in blocks of about kMR, balanced so that no block is a sliver:
 // each B chunk is read from memory once, each A block stays in L1 across the chunk.
-template <int kLazy = 0>  // instantiated only where used
-inline void gemm(const GemmParams& p, const float* a, const float* b, const float* bias, float* c) {
+template <class B>  // float, or uint16_t: float16 weights (load_b)
+inline void gemm(const GemmParams& p, const float* a, const B* b, const float* bias, float* c) {
   const int32_t panels = (p.n + 15) / 16;
-  int32_t chunk = static_cast<int32_t>((256 * 1024) / (int64_t{p.k} * 16 * 4));
+  int32_t chunk = static_cast<int32_t>((256 * 1024) / (int64_t{p.k} * 16 * sizeof(B)));
   chunk = chunk < 2 ? 2 : chunk - chunk % kNP;  // whole tiles: an odd chunk ends in a 1-panel one
   const int32_t blocks = (p.m + kMR - 1) / kMR;
   for (int32_t p0 = 0; p0 < panels; p0 += chunk) {
@@ -269,13 +317,13 @@ inline void fill_band(const ConvParams& p, const float* in, int64_t r, float* ba
 // one-pixel tiles), every row goes through a padded band instead (fill_band; scratch then
 // also holds k_h * band_width * in_c floats). Computes output rows [r0, r1) of the
 // batch * out_h rows. kRS: stride_w * in_c as a constant (WindowAK), or 0.
-template <int kRS>
-inline void conv2d_implicit(std::integral_constant<int, kRS>, const ConvParams& p, const float* in, const float* packed,
+template <int kRS, class B>  // B: see gemm
+inline void conv2d_implicit(std::integral_constant<int, kRS>, const ConvParams& p, const float* in, const B* packed,
                             const float* bias, const int32_t* koff, const int32_t* band_koff,
                             const float* res, float* out, float* scratch, int64_t r0, int64_t r1) {
   const int32_t kdim = p.k_h * p.k_w * p.in_c;
   const int32_t panels = (p.out_c + 15) / 16;
-  const GemmParams g{0, p.out_c, kdim, kdim, p.out_c, p.act, p.post, nullptr, p.out_c, p.res_act, 0};
+  const GemmParams g{0, p.out_c, kdim, kdim, p.out_c, p.act, p.post, nullptr, p.out_c, p.res_act, 0, p.slope, out};
   // the residual's bytes for output pixel (row r, column x)
   auto res_at = [&](int64_t r, int32_t x) { return res == nullptr ? nullptr : res + (r * p.out_w + x) * p.out_c; };
   if (band_koff != nullptr) {
@@ -485,6 +533,7 @@ inline void conv2d_pairs(const ConvParams& p, const float* in, const float* pair
       x0 += n;
     }
     if (p.post != UnaryKind::kNone) unary(p.post, int64_t{p.out_w} * p.out_c, out_row, out_row);
+    if (p.slope.period != 0) slope(p.slope, r * p.out_w * p.out_c, int64_t{p.out_w} * p.out_c, out_row, out_row);
   }
 }
 
@@ -520,5 +569,6 @@ inline void conv2d_narrow(std::integral_constant<int, kRun>, const ConvParams& p
     }
     // the fused activation, on the row just written (still in L1)
     if (p.post != UnaryKind::kNone) unary(p.post, int64_t{p.out_w} * kOC, out_row, out_row);
+    if (p.slope.period != 0) slope(p.slope, r * p.out_w * kOC, int64_t{p.out_w} * kOC, out_row, out_row);
   }
 }

@@ -175,13 +175,18 @@ inline void wino_filter(const ConvParams& p, const float* filter, int32_t c0, in
   }
 }
 
-// One vector of a tile's outputs: bias, clamp, fused epilogue or residual, store.
+// One vector of a tile's outputs: bias, clamp, fused epilogue (post, slope) or residual, store.
 template <int kLazy = 0>
 inline void wino_store(const ConvParams& p, typename V::T val, typename V::T bv, const float* res, float* out,
                        int64_t at, int cn) {
   using T = typename V::T;
   val = V::min(V::set1(p.act.hi), V::max(V::set1(p.act.lo), V::add(val, bv)));
   if (p.post != UnaryKind::kNone) val = unary_op(p.post, val);
+  if (p.slope.period != 0) {  // a fused PRELU / LEAKY_RELU: output element `at`'s slopes
+    const float* alpha = p.slope.alpha == nullptr ? nullptr : p.slope.alpha + at % p.slope.period;
+    const T a = alpha == nullptr ? V::set1(p.slope.value) : cn == V::N ? V::load(alpha) : V::loadn(alpha, cn);
+    val = V::select_gt(V::zero(), val, V::mul(val, a), val);
+  }
   if (res != nullptr) {
     const T r = cn == V::N ? V::load(res + at) : V::loadn(res + at, cn);
     val = V::min(V::set1(p.res_act.hi), V::max(V::set1(p.res_act.lo), V::add(val, r)));
@@ -276,7 +281,8 @@ inline void conv2d_winograd(const ConvParams& p, const float* in, const float* f
         wino_filter(p, filter, c0, kc, o0, panels, u);
         for (int e = 0; e < 36; ++e) {
           float* me = m + e * wino_rows_stride(n, ldm);
-          const GemmParams g{n, ldm, kc, C, ldm, none, UnaryKind::kNone, c0 == 0 ? nullptr : me, ldm, none, 0};
+          const GemmParams g{n, ldm, kc, C, ldm, none, UnaryKind::kNone, c0 == 0 ? nullptr : me, ldm, none, 0,
+                             Slope{nullptr, 0, 0.0f}, nullptr};
           gemm(g, v + e * wino_rows_stride(n, C) + c0, u + e * wino_u_stride(panels, kc), nullptr, me);
         }
       }

@@ -27,9 +27,9 @@ constexpr size_t kTaskScratchBytes = 384;
 constexpr size_t kInputBytes[] = {768, 20};
 constexpr size_t kOutputBytes[] = {20, 4, 2048};
 
-constexpr dlcoder_rt::ConvParams kN0_0 = {/*batch=*/1, /*in_h=*/8, /*in_w=*/8, /*in_c=*/3, /*out_h=*/8, /*out_w=*/8, /*out_c=*/8, /*k_h=*/3, /*k_w=*/3, /*stride_h=*/1, /*stride_w=*/1, /*dil_h=*/1, /*dil_w=*/1, /*pad_top=*/1, /*pad_left=*/1, /*groups=*/1, /*act=*/{0.0f, std::numeric_limits<float>::max()}, /*post=*/dlcoder_rt::UnaryKind::kNone, /*res_act=*/{std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()}};
+constexpr dlcoder_rt::ConvParams kN0_0 = {/*batch=*/1, /*in_h=*/8, /*in_w=*/8, /*in_c=*/3, /*out_h=*/8, /*out_w=*/8, /*out_c=*/8, /*k_h=*/3, /*k_w=*/3, /*stride_h=*/1, /*stride_w=*/1, /*dil_h=*/1, /*dil_w=*/1, /*pad_top=*/1, /*pad_left=*/1, /*groups=*/1, /*act=*/{0.0f, std::numeric_limits<float>::max()}, /*post=*/dlcoder_rt::UnaryKind::kNone, /*res_act=*/{std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()}, /*slope=*/{nullptr, 0, 0.0f}};
 constexpr dlcoder_rt::ReduceParams kN1_1 = {{{1, 1, 1, 1, 64, 8}, {0, 0, 0, 0, 8, 1}, {0, 0, 0, 0, 0, 1}}, 8, 64};
-constexpr dlcoder_rt::FullyConnectedParams kN2_2 = {/*batch=*/1, /*in_depth=*/8, /*out_depth=*/5, /*act=*/{std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()}, /*post=*/dlcoder_rt::UnaryKind::kNone, /*res_act=*/{std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()}};
+constexpr dlcoder_rt::FullyConnectedParams kN2_2 = {/*batch=*/1, /*in_depth=*/8, /*out_depth=*/5, /*act=*/{std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()}, /*post=*/dlcoder_rt::UnaryKind::kNone, /*res_act=*/{std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()}, /*slope=*/{nullptr, 0, 0.0f}};
 constexpr dlcoder_rt::ArgParams kN3_3 = {/*outer=*/1, /*axis=*/5, /*inner=*/1};
 constexpr dlcoder_rt::Loop6 kN4_4 = {{1, 1, 1, 1, 1, 5}, {0, 0, 0, 0, 0, 1}, {0, 0, 0, 0, 0, 0}};
 

@@ -21,7 +21,7 @@ constexpr size_t kTaskScratchBytes = 0;
 constexpr size_t kInputBytes[] = {16};
 constexpr size_t kOutputBytes[] = {12};
 
-constexpr dlcoder_rt::FullyConnectedParams kN0_0 = {/*batch=*/1, /*in_depth=*/4, /*out_depth=*/3, /*act=*/{0.0f, std::numeric_limits<float>::max()}, /*post=*/dlcoder_rt::UnaryKind::kNone, /*res_act=*/{std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()}};
+constexpr dlcoder_rt::FullyConnectedParams kN0_0 = {/*batch=*/1, /*in_depth=*/4, /*out_depth=*/3, /*act=*/{0.0f, std::numeric_limits<float>::max()}, /*post=*/dlcoder_rt::UnaryKind::kNone, /*res_act=*/{std::numeric_limits<float>::lowest(), std::numeric_limits<float>::max()}, /*slope=*/{nullptr, 0, 0.0f}};
 
 // Model subgraph 0 (the main graph).
 int run_graph0([[maybe_unused]] const void* const* inputs, [[maybe_unused]] void* const* outputs,
