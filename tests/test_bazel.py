@@ -316,7 +316,7 @@ def test_plain_build_optimizes_generated_sources(repo):
     commands = compile_commands(repo, "//examples/stripes:all")
     generated = {src: argv for src, argv in commands.items() if "/_dlcoder/stripes/" in src}
     assert {os.path.basename(s) for s in generated} == {
-        "stripes.cc", "stripes_test.cc", "stripes_benchmark.cc"}, sorted(commands)
+        "stripes.cc", "stripes_arena.cc", "stripes_test.cc", "stripes_benchmark.cc"}, sorted(commands)
     for src, argv in generated.items():
         assert "/k8-fastbuild/" in src and "-O2" in argv, argv
     assert "-O2" not in commands["examples/stripes/main.cc"]
