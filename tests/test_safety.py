@@ -136,7 +136,7 @@ def test_accepted_folders_get_the_marker_and_are_replaced(tmp_path, work):
     res = run_cli("generate", "m.tflite", "--out-dir", empty, "--name", "second", cwd=work)
     assert res.returncode == 0, res.stderr
     assert sorted(p.name for p in empty.iterdir()) == sorted(
-        [MARKER, "dlcoder_rt", "second.cc", "second.h", "second_weights.S", "second_weights.bin"])
+        [MARKER, "dlcoder_rt", "second.cc", "second.h", "second_arena.cc", "second_weights.S", "second_weights.bin"])
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]   # no temporary folders
     # the same model and flags: the same files, byte for byte, marker included
     again = tmp_path / "again"
