@@ -56,6 +56,11 @@ print(start, kb("VmHWM:"))
 
 def _tflite_times(model, inputs, threads, xnnpack):
     """A function that times n invokes of a ready TFLite interpreter (microseconds each)."""
+    return invoke_timer(ready_interpreter(model, inputs, threads, xnnpack))
+
+
+def ready_interpreter(model, inputs, threads, xnnpack):
+    """A TFLite interpreter with `inputs` set, invoked once (the warm-up)."""
     if threads == 1:
         interp = V.reference_interpreter(model, xnnpack=xnnpack)
     else:
@@ -66,7 +71,11 @@ def _tflite_times(model, inputs, threads, xnnpack):
     for d, x in zip(interp.get_input_details(), inputs):
         interp.set_tensor(d["index"], x)
     interp.invoke()
+    return interp
 
+
+def invoke_timer(interp):
+    """run(n): n invokes of `interp`, the microseconds of each."""
     def run(n):
         out = []
         for _ in range(n):

@@ -54,7 +54,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "models"), str(HERE)]
 
 import numpy as np  # noqa: E402
 from cases import all_cases, select  # noqa: E402
-from dlcoder import compiler, verify as V  # noqa: E402
+from dlcoder import bench, compiler, verify as V  # noqa: E402
 from dlcoder.console import tflite_info_dropped  # noqa: E402
 from dlcoder.errors import DlcoderError  # noqa: E402
 from op_hand import single_op  # noqa: E402
@@ -176,23 +176,11 @@ def tflite_engine(model: Path, inputs: list, xnnpack: bool):
     """(timer, delegated): timer(n) invokes a ready interpreter n times and returns the
     microseconds of each; delegated says whether XNNPACK took the op. The interpreter
     keeps TFLite's default thread count, one (no XNNPACK thread pool)."""
-    interp = V.reference_interpreter(str(model), xnnpack=xnnpack)
-    interp.allocate_tensors()
-    for d, x in zip(interp.get_input_details(), inputs):
-        interp.set_tensor(d["index"], x)
-    interp.invoke()
+    interp = bench.ready_interpreter(str(model), inputs, 1, xnnpack)
     # the interpreter's op list gains a DELEGATE node when XNNPACK takes the op (no
     # public API says so)
     delegated = any(d["op_name"] == "DELEGATE" for d in interp._get_ops_details())
-
-    def timer(n):
-        out = []
-        for _ in range(n):
-            t0 = time.perf_counter()
-            interp.invoke()
-            out.append((time.perf_counter() - t0) * 1e6)
-        return out
-    return timer, delegated
+    return bench.invoke_timer(interp), delegated
 
 
 def ours_engine(exe: Path, work: str):
