@@ -3,10 +3,11 @@
 # use as a second speed anchor. Versions are pinned together on purpose:
 #   - iree-tools-tflite's importer needs TF's `tflite_to_tosa` entry point, gone after TF 2.18;
 #   - newer IREE compilers reject the TOSA this importer emits.
-# Usage: benchmarks/setup_iree.sh [VENV]   (default /work/venv-iree)
+# Usage: benchmarks/setup_iree.sh [VENV]
+#   (default $DLCODER_IREE_VENV, else ~/.cache/dlcoder/venv-iree: where `--iree` looks)
 set -euo pipefail
 
-venv="${1:-/work/venv-iree}"
+venv="${1:-${DLCODER_IREE_VENV:-$HOME/.cache/dlcoder/venv-iree}}"
 python="${PYTHON:-python3}"
 
 "$python" -m venv "$venv"

@@ -129,8 +129,12 @@ def cmd_verify(args) -> int:
 
 def cmd_bench(args) -> int:
     from dlcoder.bench import bench
+    iree = args.iree
+    if iree == "":  # --iree without a VENV
+        from dlcoder.iree import default_venv
+        iree = default_venv()
     return bench(args.model, _shapes(args), threads=args.threads, as_json=args.json,
-                 runs=args.runs, with_per_op=args.per_op, progress=_progress(args), iree=args.iree)
+                 runs=args.runs, with_per_op=args.per_op, progress=_progress(args), iree=iree)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -200,10 +204,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true", help="print the results as JSON")
     b.add_argument("--per-op", action="store_true",
                    help="also time every op of our library (a profiling build)")
-    b.add_argument("--iree", nargs="?", const="/work/venv-iree", default=None, metavar="VENV",
+    b.add_argument("--iree", nargs="?", const="", default=None, metavar="VENV",
                    help="also time IREE (compiled ahead of time for this CPU) where it compiles the "
-                        "model and agrees with TFLite; VENV (default /work/venv-iree) is made by "
-                        "benchmarks/setup_iree.sh. Give it after the model")
+                        "model and agrees with TFLite; VENV (default $DLCODER_IREE_VENV, else "
+                        "~/.cache/dlcoder/venv-iree) is made by benchmarks/setup_iree.sh. Give it "
+                        "after the model")
     _add_quiet(b)
     b.set_defaults(fn=cmd_bench)
     return p

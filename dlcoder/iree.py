@@ -50,6 +50,14 @@ class Unavailable(Exception):
     """IREE cannot give a trustworthy time for this model; str() is the one-line reason."""
 
 
+def default_venv() -> str:
+    """Where `--iree` without a VENV looks: $DLCODER_IREE_VENV, else the per-user cache that
+    benchmarks/setup_iree.sh fills by default (a venv outside the checkout, since it holds
+    TensorFlow 2.18 and must not meet the project's own environment)."""
+    return os.environ.get("DLCODER_IREE_VENV") or os.path.join(
+        os.path.expanduser("~"), ".cache", "dlcoder", "venv-iree")
+
+
 def tools(venv: str) -> dict:
     """Tool name -> path in the venv, or a DlcoderError (the CLI's exit 2) that says how
     to make the venv when one is missing."""

@@ -66,8 +66,10 @@ IMPORT_ERROR = ("tensorflow.python.framework.errors_impl.UnknownError: <unknown>
                 "'tfl.no_value' op : illegal op still exists")
 
 
-def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "dlcoder", *map(str, args)], capture_output=True, text=True)
+def run_cli(*args, env_extra=None):
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "dlcoder", *map(str, args)], capture_output=True, text=True,
+                          env=env)
 
 
 def _script(path, *lines: str) -> None:
@@ -102,10 +104,10 @@ def fake_venv(tmp_path, outputs_scale: float = 1.0, import_fails: bool = False):
 
 
 def test_flag_parsing():
-    """--iree alone means the default venv; with a value, that venv; absent, no IREE."""
+    """--iree alone means the default venv (""); with a value, that venv; absent, no IREE."""
     parse = build_parser().parse_args
     assert parse(["bench", "m.tflite"]).iree is None
-    assert parse(["bench", "m.tflite", "--iree"]).iree == "/work/venv-iree"
+    assert parse(["bench", "m.tflite", "--iree"]).iree == ""
     assert parse(["bench", "m.tflite", "--iree", "/opt/v"]).iree == "/opt/v"
     assert parse(["bench", "--iree=/opt/v", "m.tflite"]).iree == "/opt/v"
 
@@ -119,6 +121,18 @@ def test_venv_without_iree_is_a_usage_error(tmp_path):
     assert res.stderr.strip() == (f"dlcoder: error: --iree {tmp_path}: not an IREE venv "
                                   f"({tmp_path}/bin/iree-import-tflite is missing); make one with "
                                   f"benchmarks/setup_iree.sh {tmp_path}")
+
+
+def test_default_venv_comes_from_the_environment(tmp_path, monkeypatch):
+    """`--iree` alone looks in $DLCODER_IREE_VENV, else in the per-user cache that
+    benchmarks/setup_iree.sh fills by default; the error names the venv it looked in."""
+    monkeypatch.delenv("DLCODER_IREE_VENV", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert iree.default_venv() == str(tmp_path / "home" / ".cache" / "dlcoder" / "venv-iree")
+    venv = tmp_path / "elsewhere"
+    res = run_cli("bench", TINY, "--iree", env_extra={"DLCODER_IREE_VENV": str(venv)})
+    assert res.returncode == 2
+    assert f"--iree {venv}: not an IREE venv" in res.stderr
 
 
 def test_venv_missing_one_tool(tmp_path):
