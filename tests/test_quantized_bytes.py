@@ -68,7 +68,7 @@ def test_pad_value_is_the_output_zero_point():
                         ("padv2_int8_value", -3)):
         lib, _ = compiler.compile_graph(compiler.load_graph(str(_model(case))), "m")
         source = b"".join(v for k, v in lib.files.items() if k.endswith(".cc")).decode()
-        fills = re.findall(r"dlcoder_rt::fill<\w+>\(\d+, (-?\d+), ", source)
+        fills = re.findall(r"dlcoder_rt::pad<\w+>\([^;]*, (-?\d+)\);", source)
         assert fills == [str(value)], (case, fills)
 
 

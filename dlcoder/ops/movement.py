@@ -15,9 +15,9 @@ import numpy as np
 from dlcoder.codegen import cgen
 from dlcoder.errors import UnsupportedError
 from dlcoder.ops import ANY, Fusion, register
-from dlcoder.ops._common import (check_activation, clamp_init, const_ints, ctype, dense_move,
-                                 loop6, loop6_init, norm_axis, remap_hooks, require_const, shape,
-                                 strides)
+from dlcoder.ops._common import (MAX_DIMS, check_activation, clamp_init, const_ints, ctype,
+                                 dense_move, loop6, loop6_init, norm_axis, remap_hooks,
+                                 require_const, shape, strides)
 from dlcoder.ops._hooks import check_axis_int32
 from dlcoder.ops import _shapes as S
 
@@ -317,22 +317,50 @@ def _padding(node, g):
     return None if pads is None else (pads, float(_pad_value(node, g)))
 
 
-@register("PAD", "PADV2", header="movement.h", dtypes=ANY, check=require_const(1, 2),
+def pad_levels(dims: list, pads: list) -> list:
+    """[(extent, before, after)] per level of pad.h's PadParams, outermost first. Walking
+    from the innermost axis out, an axis joins the level inside it when that level is not
+    padded (a run of unpadded rows is just a longer row, and the paddings then count whole
+    runs); so trailing unpadded axes vanish into the last level, which counts elements and
+    is contiguous on both sides, and at most one level in two is unpadded."""
+    levels: list = []
+    for d, (lo, hi) in reversed(list(zip(dims, pads))):
+        if levels and levels[0][1] == levels[0][2] == 0:
+            e = levels[0][0]
+            levels[0] = (d * e, lo * e, hi * e)
+        else:
+            levels.insert(0, (d, lo, hi))
+    return levels
+
+
+def _pad_params_init(levels: list) -> str:
+    if len(levels) > MAX_DIMS:
+        raise UnsupportedError(f"PAD over {len(levels)} alternating padded and unpadded axes "
+                               f"(at most {MAX_DIMS})")
+    in_st, out_st = [1], [1]
+    for e, lo, hi in reversed(levels[1:]):
+        in_st.insert(0, in_st[0] * e)
+        out_st.insert(0, out_st[0] * (e + lo + hi))
+    fill = [0] * (MAX_DIMS - len(levels))
+    ints = lambda v: cgen.array_init(list(v) + fill, "int32_t")
+    longs = lambda v: cgen.array_init(list(v) + fill, "int64_t")
+    return "{" + ", ".join([str(len(levels)), ints(l[0] for l in levels), ints(l[1] for l in levels),
+                            ints(l[2] for l in levels), longs(in_st), longs(out_st)]) + "}"
+
+
+@register("PAD", "PADV2", header="pad.h", dtypes=ANY, check=require_const(1, 2),
           shape=_pad_shape, fusion=Fusion(padding=_padding))
 def pad(node, g, e):
     x, out = node.inputs[0], node.outputs[0]
-    in_shape, out_shape = shape(g, x), shape(g, out)
-    pads = np.asarray(const_ints(g, node.inputs[1], "paddings", node)).reshape(-1, 2)
-    out_st = strides(out_shape)
-    base = int(sum(int(pads[i, 0]) * out_st[i] for i in range(len(out_shape))))
+    if not g.tensors[out].size:
+        return []
+    pads = [tuple(int(v) for v in p) for p in
+            np.asarray(const_ints(g, node.inputs[1], "paddings", node)).reshape(-1, 2)]
     ct = ctype(g, out)
+    levels = pad_levels(list(shape(g, x)) or [1], pads or [(0, 0)])
+    params = e.param("dlcoder_rt::PadParams", _pad_params_init(levels))
     value = cgen.literal(_pad_value(node, g), ct)
-    lines = [f"dlcoder_rt::fill<{ct}>({g.tensors[out].size}, {value}, {e.dst(out)});"]
-    if g.tensors[x].size:
-        loop = loop6(in_shape or [1], strides(in_shape) or [1], out_st or [1])
-        params = e.param("dlcoder_rt::Loop6", loop6_init(loop))
-        lines.append(f"dlcoder_rt::copy_loop({params}, {e.src(x)}, {e.dst(out)} + {base});")
-    return lines
+    return [f"dlcoder_rt::pad<{ct}>({params}, {e.src(x)}, {e.dst(out)}, {value});"]
 
 
 # ---- REVERSE_V2 -------------------------------------------------------------------------
