@@ -51,8 +51,24 @@ inline void reduce(const ReduceParams& p, const T* in, T* out, R r) {
   const int32_t n = p.loop.dims[5];
   const int32_t sa = p.loop.a_strides[5], sb = p.loop.b_strides[5];
   const Loop6& l = p.loop;
-  if (std::is_same<T, float>::value && std::is_same<R, SumReducer>::value && sa == 1 && sb == 1 &&
-      l.b_strides[4] == 0) {
+  constexpr bool kFloatSum = std::is_same<T, float>::value && std::is_same<R, SumReducer>::value;
+  if (kFloatSum && sa == 1 && sb == 0) {
+    // dense runs each summed into one output, e.g. MEAN over channels: the runs of dim 4
+    // in one call (same order as the loop below)
+    for (int32_t i0 = 0; i0 < l.dims[0]; ++i0)
+      for (int32_t i1 = 0; i1 < l.dims[1]; ++i1)
+        for (int32_t i2 = 0; i2 < l.dims[2]; ++i2)
+          for (int32_t i3 = 0; i3 < l.dims[3]; ++i3) {
+            const int64_t a = int64_t{i0} * l.a_strides[0] + int64_t{i1} * l.a_strides[1] +
+                              int64_t{i2} * l.a_strides[2] + int64_t{i3} * l.a_strides[3];
+            const int64_t b = int64_t{i0} * l.b_strides[0] + int64_t{i1} * l.b_strides[1] +
+                              int64_t{i2} * l.b_strides[2] + int64_t{i3} * l.b_strides[3];
+            sum_each_row_f32(l.dims[4], n, reinterpret_cast<const float*>(in + a), l.a_strides[4],
+                             reinterpret_cast<float*>(out + b), l.b_strides[4]);
+          }
+    return;
+  }
+  if (kFloatSum && sa == 1 && sb == 1 && l.b_strides[4] == 0) {
     // dense runs summed into one dense run of outputs, e.g. MEAN over H and W: the runs
     // of dim 4 are added in registers (same order as the loop below)
     for (int32_t i0 = 0; i0 < l.dims[0]; ++i0)
@@ -71,13 +87,9 @@ inline void reduce(const ReduceParams& p, const T* in, T* out, R r) {
   for_each_run(p.loop, [&](int64_t ia, int64_t ib, int64_t) {
     const T* x = in + ia;
     T* o = out + ib;
-    constexpr bool kFloatSum = std::is_same<T, float>::value && std::is_same<R, SumReducer>::value;
     if (kFloatSum && sa == 1 && sb == 1) {
       // a dense run into a dense run of outputs (e.g. MEAN over H and W): vectorised
       accumulate_f32(n, reinterpret_cast<const float*>(x), reinterpret_cast<float*>(o));
-    } else if (kFloatSum && sa == 1 && sb == 0) {
-      // a dense run into one output (e.g. MEAN over channels, in a layer norm): vectorised
-      *o = *o + static_cast<T>(sum_f32(n, reinterpret_cast<const float*>(x)));
     } else if (sb == 0) {
       T acc = *o;
       for (int32_t i = 0; i < n; ++i) acc = r(acc, x[i * sa]);
@@ -91,7 +103,11 @@ inline void reduce(const ReduceParams& p, const T* in, T* out, R r) {
 template <typename T>
 inline void mean(const ReduceParams& p, const T* in, T* out) {
   reduce(p, in, out, SumReducer{});
-  for (int64_t i = 0; i < p.out_size; ++i) out[i] = out[i] / static_cast<T>(p.count);
+  if (std::is_same<T, float>::value) {
+    divide_by_f32(p.out_size, reinterpret_cast<float*>(out), static_cast<float>(p.count));
+  } else {
+    for (int64_t i = 0; i < p.out_size; ++i) out[i] = out[i] / static_cast<T>(p.count);
+  }
 }
 
 // ARG_MAX / ARG_MIN along one axis of an [outer][axis][inner] view; ties keep the first,

@@ -477,12 +477,16 @@ inline void accumulate_f32(int32_t n, const float* in, float* out) {
   DLCODER_RT_DISPATCH(accumulate, n, in, out)
 }
 
-inline float sum_f32(int32_t n, const float* x) {
-  DLCODER_RT_DISPATCH(sum, n, x)
-}
-
 inline void sum_rows_f32(int64_t rows, int32_t n, const float* x, int64_t ldx, float* out) {
   DLCODER_RT_DISPATCH(sum_rows, rows, n, x, ldx, out)
+}
+
+inline void sum_each_row_f32(int64_t rows, int32_t n, const float* x, int64_t ldx, float* out, int64_t ldo) {
+  DLCODER_RT_DISPATCH(sum_each_row, rows, n, x, ldx, out, ldo)
+}
+
+inline void divide_by_f32(int64_t n, float* x, float d) {
+  DLCODER_RT_DISPATCH(divide_by, n, x, d)
 }
 
 }  // namespace dlcoder_rt
