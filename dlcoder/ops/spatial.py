@@ -31,7 +31,9 @@ uint8 nearest without either flag uses the 16.16 fixed-point scale of TFLite's
 optimized kernel, which the interpreter runs for uint8; int8 and int16 bilinear use the
 reference kernel's 1/1024-unit integer coordinates and rounding (ResizeBilinearInteger);
 uint8 bilinear the float tables, summed in float32 + 0.5 and truncated (the optimized
-kernel's ResizeBilinearGenericSmallChannel). Quantized resizes move the integers as they
+kernel's ResizeBilinearGenericSmallChannel). Float bilinear picks its kernel path here
+(_bilinear_path: TFLite's 2x special case, channel vectors, or flat rows for few channels),
+so that a model compiles only the path it runs. Quantized resizes move the integers as they
 are: TFLite neither requantizes nor checks that the output's quantization equals the
 input's, and neither do we (tests/test_quantized_misc.py).
 """
@@ -488,6 +490,20 @@ _BILINEAR = {"float32": ("float", _bilinear_table, "ResizeAxis", "resize_bilinea
              "int16": ("int32_t", _bilinear_table_q, "ResizeAxisQ", "resize_bilinear_i16")}
 
 
+# Float bilinear up to this many channels runs by flat rows (resize.h: BilinearPath), which
+# measured faster than channel vectors there and slower from 32 channels on (AVX-512).
+_FLAT_ROWS_MAX_DEPTH = 16
+
+
+def _bilinear_path(geo, align, half) -> str:
+    """resize.h's BilinearPath for a float image: TFLite's 2x special case exactly where
+    TFLite takes it (neither flag, both sides doubled), else by the channel count."""
+    _, h, w, oh, ow, c = geo
+    if not align and not half and (oh, ow) == (2 * h, 2 * w):
+        return "kTwice"
+    return "kFlatRows" if c <= _FLAT_ROWS_MAX_DEPTH else "kGeneral"
+
+
 def _bilinear_check(node, g):
     if g.tensors[node.inputs[0]].dtype not in _BILINEAR:
         return "only float32, uint8, int8 and int16 images are supported"
@@ -501,6 +517,8 @@ def resize_bilinear(node, g, e):
     geo, align, half = _resize_geometry(node, g)
     x, out = node.inputs[0], node.outputs[0]
     frac_type, table, axis_type, kernel = _BILINEAR[g.tensors[x].dtype]
+    if g.tensors[x].dtype == "float32":
+        kernel += f"<dlcoder_rt::BilinearPath::{_bilinear_path(geo, align, half)}>"
     axes = []
     for in_size, out_size in ((geo[1], geo[3]), (geo[2], geo[4])):
         lo, hi, frac = table(in_size, out_size, align, half)

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "dlcoder_rt/common.h"
+#include "dlcoder_rt/simd.h"
 
 namespace dlcoder_rt {
 
@@ -16,10 +17,14 @@ struct ResizeParams {
   int32_t depth;
 };
 
-// out[b][y][x][:] = in[b][ys[y]][xs[x]][:].
+// out[b][y][x][:] = in[b][ys[y]][xs[x]][:]. float goes to the SIMD kernel
+// (simd_resize.h), the other types are copied a pixel at a time.
 template <typename T>
 inline void resize_nearest(const ResizeParams& p, const int32_t* ys, const int32_t* xs,
                            const T* in, T* out) {
+  if constexpr (std::is_same<T, float>::value) {
+    DLCODER_RT_DISPATCH(resize_nearest_f32, p, ys, xs, in, out)
+  }
   const int64_t row = int64_t{p.in_w} * p.depth;
   for (int32_t b = 0; b < p.batches; ++b) {
     const T* image = in + b * (p.in_h * row);
@@ -37,54 +42,28 @@ struct ResizeAxis {
   const float* frac;
 };
 
-// Whether an axis' table is a plain 2x upsample (no align_corners, no half-pixel
-// centres): output 2j reads input j with weight 1, output 2j + 1 inputs j and j + 1 (or j
-// at the end) with weight 1/2 each.
-inline bool is_upsample2x(const ResizeAxis& a, int32_t in, int32_t out) {
-  if (out != 2 * in) return false;
-  for (int32_t i = 0; i < out; ++i)
-    if (a.lo[i] != i / 2 || a.frac[i] != (i % 2 != 0 ? 0.5f : 0.0f)) return false;
-  return true;
-}
+// Which float kernel a bilinear resize runs (simd_resize.h), picked by the generator
+// (ops/spatial.py: _bilinear_path):
+// - kTwice: a plain 2x upsample (no align_corners, no half-pixel centres), which TFLite's
+//   builtin (optimized) kernel computes as a copy and averages, (a + b) / 2 and
+//   ((a + c) / 2 + (b + d) / 2) / 2, so that an inf next to it spreads (and a + b may
+//   overflow) but an inf weighted 0 does not make NaN;
+// - kGeneral: TFLite's general case, the four corners times their weight products summed
+//   in (y0, x0), (y0, x1), (y1, x0), (y1, x1) order, where a weight of 0 does give
+//   inf * 0 = NaN and the products keep 1.25 x finite; both by channel vectors;
+// - kFlatRows: the same interpolation for at most 16 channels, by whole output rows
+//   interpolated along x once per input row (rounded differently, same infinities).
+enum class BilinearPath { kTwice, kGeneral, kFlatRows };
 
-// TFLite's builtin (optimized) kernel, which the results must match where inputs are not
-// finite too: a plain 2x upsample is a copy and averages, (a + b) / 2 and
-// ((a + c) / 2 + (b + d) / 2) / 2, so that an inf next to it spreads (and a + b may
-// overflow) but an inf weighted 0 does not make NaN; anything else sums the four corners
-// times their weight products, in (y0, x0), (y0, x1), (y1, x0), (y1, x1) order, where a
-// weight of 0 does give inf * 0 = NaN and the products keep 1.25 x finite.
+template <BilinearPath kPath>
 inline void resize_bilinear_f32(const ResizeParams& p, const ResizeAxis& ay, const ResizeAxis& ax,
                                 const float* in, float* out) {
-  const int64_t row = int64_t{p.in_w} * p.depth;
-  const bool twice = is_upsample2x(ay, p.in_h, p.out_h) && is_upsample2x(ax, p.in_w, p.out_w);
-  for (int32_t n = 0; n < p.batches; ++n) {
-    const float* image = in + n * (p.in_h * row);
-    for (int32_t y = 0; y < p.out_h; ++y) {
-      const float* r0 = image + ay.lo[y] * row;
-      const float* r1 = image + ay.hi[y] * row;
-      const float dy = ay.frac[y];
-      for (int32_t x = 0; x < p.out_w; ++x, out += p.depth) {
-        const float* a = r0 + int64_t{ax.lo[x]} * p.depth;  // (y0, x0)
-        const float* b = r0 + int64_t{ax.hi[x]} * p.depth;  // (y0, x1)
-        const float* c = r1 + int64_t{ax.lo[x]} * p.depth;  // (y1, x0)
-        const float* d = r1 + int64_t{ax.hi[x]} * p.depth;  // (y1, x1)
-        if (twice) {
-          const bool odd_y = y % 2 != 0, odd_x = x % 2 != 0;
-          for (int32_t k = 0; k < p.depth; ++k) {
-            if (!odd_y) {
-              out[k] = odd_x ? (a[k] + b[k]) * 0.5f : a[k];
-            } else {
-              const float left = (a[k] + c[k]) * 0.5f;
-              out[k] = odd_x ? (left + (b[k] + d[k]) * 0.5f) * 0.5f : left;
-            }
-          }
-          continue;
-        }
-        const float dx = ax.frac[x];
-        const float s00 = (1 - dy) * (1 - dx), s01 = (1 - dy) * dx, s10 = dy * (1 - dx), s11 = dy * dx;
-        for (int32_t k = 0; k < p.depth; ++k) out[k] = a[k] * s00 + b[k] * s01 + c[k] * s10 + d[k] * s11;
-      }
-    }
+  if constexpr (kPath == BilinearPath::kTwice) {
+    DLCODER_RT_DISPATCH(resize_bilinear_twice, p, ay, ax, in, out)
+  } else if constexpr (kPath == BilinearPath::kGeneral) {
+    DLCODER_RT_DISPATCH(resize_bilinear_general, p, ay, ax, in, out)
+  } else {
+    DLCODER_RT_DISPATCH(resize_bilinear_flat_rows, p, ay, ax, in, out)
   }
 }
 

@@ -307,6 +307,7 @@ constexpr int kNP = 2;  // 24 accumulators of 32 registers
 #include "dlcoder_rt/simd_kernels.h"
 #include "dlcoder_rt/simd_depthwise.h"
 #include "dlcoder_rt/simd_pool.h"
+#include "dlcoder_rt/simd_resize.h"
 #include "dlcoder_rt/simd_winograd.h"
 }  // namespace avx512
 DLCODER_RT_TARGET_END
@@ -321,6 +322,7 @@ constexpr int kMR = 6;
 #include "dlcoder_rt/simd_kernels.h"
 #include "dlcoder_rt/simd_depthwise.h"
 #include "dlcoder_rt/simd_pool.h"
+#include "dlcoder_rt/simd_resize.h"
 #include "dlcoder_rt/simd_winograd.h"
 }  // namespace avx2
 DLCODER_RT_TARGET_END
@@ -334,6 +336,7 @@ constexpr int kMR = 3;
 #include "dlcoder_rt/simd_kernels.h"
 #include "dlcoder_rt/simd_depthwise.h"
 #include "dlcoder_rt/simd_pool.h"
+#include "dlcoder_rt/simd_resize.h"
 #include "dlcoder_rt/simd_winograd.h"
 }  // namespace sse2
 #endif
@@ -348,6 +351,7 @@ constexpr int kMR = 6;
 #include "dlcoder_rt/simd_kernels.h"
 #include "dlcoder_rt/simd_depthwise.h"
 #include "dlcoder_rt/simd_pool.h"
+#include "dlcoder_rt/simd_resize.h"
 #include "dlcoder_rt/simd_winograd.h"
 }  // namespace neon
 #endif
@@ -361,6 +365,7 @@ constexpr int kMR = 4;
 #include "dlcoder_rt/simd_kernels.h"
 #include "dlcoder_rt/simd_depthwise.h"
 #include "dlcoder_rt/simd_pool.h"
+#include "dlcoder_rt/simd_resize.h"
 #include "dlcoder_rt/simd_winograd.h"
 }  // namespace scalar
 
