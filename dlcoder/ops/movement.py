@@ -1,4 +1,5 @@
-"""Shape and data movement: RESHAPE family (copies where not aliased), TRANSPOSE,
+"""Shape and data movement: RESHAPE family (copies where not aliased), TRANSPOSE (collapsed
+to its minimal perm, then run copies or tiled matrix transposes: transpose.h),
 CONCATENATION, PAD / PADV2, REVERSE_V2 (one copy_loop box with negative strides on the
 reversed axes, which must be contiguous, as TFLite requires).
 
@@ -15,8 +16,8 @@ import numpy as np
 from dlcoder.codegen import cgen
 from dlcoder.errors import UnsupportedError
 from dlcoder.ops import ANY, Fusion, register
-from dlcoder.ops._common import (MAX_DIMS, check_activation, clamp_init, const_ints, ctype,
-                                 dense_move, loop6, loop6_init, norm_axis, remap_hooks,
+from dlcoder.ops._common import (MAX_DIMS, check_activation, clamp_init, collapse, const_ints,
+                                 ctype, dense_move, loop6, loop6_init, norm_axis, remap_hooks,
                                  require_const, shape, strides)
 from dlcoder.ops._hooks import check_axis_int32
 from dlcoder.ops import _shapes as S
@@ -152,17 +153,69 @@ def _transpose_shape(node, g):
     return [tuple(dims[p] for p in perm)]
 
 
-@register("TRANSPOSE", header="movement.h", dtypes=ANY, check=require_const(1),
+# runs of at most this many bytes are copied with their length fixed at generation time
+# (copy_runs); longer ones go through memcpy (copy_loop)
+SHORT_RUN_BYTES = 256
+
+
+def copy_call(e, dims, a_strides, b_strides, itemsize: int, src: str, dst: str) -> str:
+    """The copy of a box of at most six dims (any order, collapsed here): copy_runs when
+    its innermost run is contiguous on both sides and short, else copy_loop."""
+    loop = loop6(dims or [1], a_strides or [1], b_strides or [1])
+    params = e.param("dlcoder_rt::Loop6", loop6_init(loop))
+    run = loop["dims"][-1]
+    if loop["a_strides"][-1] == loop["b_strides"][-1] == 1 and run * itemsize <= SHORT_RUN_BYTES:
+        return f"dlcoder_rt::copy_runs<{run}>({params}, {src}, {dst});"
+    return f"dlcoder_rt::copy_loop({params}, {src}, {dst});"
+
+
+def transpose_walk(in_shape, perm) -> tuple:
+    """(dims, input strides, output strides) of the output's row-major walk, collapsed:
+    size-1 dims dropped and dims that stay neighbours merged, so every perm is reduced to
+    its minimal form ([1, 56, 56, 64] perm [0, 3, 1, 2] is a 3136 x 64 matrix transpose).
+
+    >>> transpose_walk((1, 56, 56, 64), (0, 3, 1, 2))
+    ([64, 3136], [1, 64], [3136, 1])
+    >>> transpose_walk((2, 3, 4, 5), (0, 2, 1, 3))
+    ([2, 4, 3, 5], [60, 5, 20, 1], [60, 15, 5, 1])
+    """
+    in_st = strides(in_shape)
+    out_shape = [in_shape[p] for p in perm]
+    dims, (sa, sb) = collapse(out_shape, [in_st[p] for p in perm], strides(out_shape))
+    return dims, sa, sb
+
+
+def _transpose_params(dims, sa, sb) -> str:
+    """The TransposeParams initializer of a walk whose innermost dim moves: the matrix of
+    the output's last dim (rows) and the input's innermost dim (cols, input stride 1),
+    repeated over the other dims (transpose.h)."""
+    k = sa.index(1)
+    outer = [i for i in range(len(dims) - 1) if i != k]
+    if len(outer) > MAX_DIMS - 1:
+        raise UnsupportedError(f"TRANSPOSE over {len(dims)} dims that do not collapse (at most "
+                               f"{MAX_DIMS + 1})")
+    pad = MAX_DIMS - 1 - len(outer)
+    loop = {"dims": [1] * pad + [dims[i] for i in outer] + [1],
+            "a_strides": [0] * pad + [sa[i] for i in outer] + [0],
+            "b_strides": [0] * pad + [sb[i] for i in outer] + [0]}
+    return "{" + ", ".join([loop6_init(loop), str(dims[-1]), str(dims[k]), str(sa[-1]),
+                            str(sb[k])]) + "}"
+
+
+@register("TRANSPOSE", header="transpose.h", dtypes=ANY, check=require_const(1),
           evaluate=_transpose_eval, shape=_transpose_shape)
 def transpose(node, g, e):
+    """Copies of whole runs when the input's innermost dim stays innermost, else tiled
+    matrix transposes (transpose.h)."""
     x, out = node.inputs[0], node.outputs[0]
     in_shape = shape(g, x)
     perm = [norm_axis(p, len(in_shape)) for p in const_ints(g, node.inputs[1], "perm", node)]
-    in_st = strides(in_shape)
-    out_shape = [in_shape[p] for p in perm]
-    loop = loop6(out_shape or [1], [in_st[p] for p in perm] or [1], strides(out_shape) or [1])
-    params = e.param("dlcoder_rt::Loop6", loop6_init(loop))
-    return f"dlcoder_rt::copy_loop({params}, {e.src(x)}, {e.dst(out)});"
+    dims, sa, sb = transpose_walk(in_shape, perm)
+    itemsize = np.dtype(g.tensors[x].dtype).itemsize
+    if not dims or sa[-1] == 1 or g.tensors[out].size == 0:
+        return copy_call(e, dims, sa, sb, itemsize, e.src(x), e.dst(out))
+    params = e.param("dlcoder_rt::TransposeParams", _transpose_params(dims, sa, sb))
+    return f"dlcoder_rt::transpose({params}, {e.src(x)}, {e.dst(out)});"
 
 
 def requant_table(src: tuple, dst: tuple) -> np.ndarray:

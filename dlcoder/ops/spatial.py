@@ -4,7 +4,9 @@ and RESIZE_NEAREST_NEIGHBOR / RESIZE_BILINEAR (resize.h).
 
 DEPTH_TO_SPACE walks its output as [N, H, by, W, bx, C] and reads input channel
 (by * block + bx) * C + c, TFLite's DCR order; SPACE_TO_DEPTH is the same walk reversed.
-Both are a single six-dim box.
+Both are a single six-dim box whose runs of block * C elements are contiguous on both sides:
+one copy_runs call with the run length fixed at generation time (copy_loop's memcpy for
+runs over SHORT_RUN_BYTES; movement.h).
 
 SPACE_TO_BATCH_ND and BATCH_TO_SPACE_ND relate a "space" tensor [n, S1..SM, rest] and a
 "batch" tensor [(s1..sM, n), J1..JM, rest] (the batch index is row-major over the block
@@ -47,9 +49,10 @@ import numpy as np
 from dlcoder.codegen import cgen
 from dlcoder.errors import UnsupportedError
 from dlcoder.ops import ANY, FLOAT, register
-from dlcoder.ops._common import (Move, const_ints, ctype, dense_move, emit_moves, eval_moves,
-                                 remap_hooks, require_const, shape, strides)
+from dlcoder.ops._common import (Move, collapse, const_ints, ctype, dense_move, emit_moves,
+                                 eval_moves, remap_hooks, require_const, shape, strides)
 from dlcoder.ops._hooks import all_known, checked, prod
+from dlcoder.ops.movement import copy_call
 from dlcoder.ops import _shapes as S
 
 MOVABLE = frozenset({"float32", "int32", "int64", "bool", "int8", "uint8", "int16"})
@@ -122,8 +125,23 @@ def _space_to_depth_shape(node, g):
     return [(n, h // b, w // b, c * b * b)]
 
 
-_remap("DEPTH_TO_SPACE", _depth_to_space, shape=_depth_to_space_shape)
-_remap("SPACE_TO_DEPTH", _space_to_depth, shape=_space_to_depth_shape)
+def _block_copy(plan):
+    """The emit hook of DEPTH_TO_SPACE / SPACE_TO_DEPTH: their one box, whose runs of
+    block * channels elements are contiguous on both sides, as one copy_runs call with the
+    run length fixed (or copy_loop for runs long enough for memcpy)."""
+    def emit(node, g, e):
+        (m,) = plan(node, g)
+        dims, (sa, sb) = collapse(list(m.dims), list(m.src_strides), list(m.dst_strides))
+        itemsize = np.dtype(g.tensors[node.inputs[0]].dtype).itemsize
+        return copy_call(e, dims, sa, sb, itemsize, e.src(node.inputs[0]), e.dst(node.outputs[0]))
+    return emit
+
+
+for _name, _plan, _rule in (("DEPTH_TO_SPACE", _depth_to_space, _depth_to_space_shape),
+                            ("SPACE_TO_DEPTH", _space_to_depth, _space_to_depth_shape)):
+    _, _check, _evaluate = remap_hooks(_plan)
+    register(_name, header="movement.h", dtypes=MOVABLE, check=_check, evaluate=_evaluate,
+             shape=_rule)(_block_copy(_plan))
 
 
 # ---- SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND ----------------------------------------------

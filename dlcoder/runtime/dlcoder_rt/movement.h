@@ -26,6 +26,17 @@ inline void copy_loop(const Loop6& loop, const T* src, T* dst) {
   });
 }
 
+// copy_loop whose runs are contiguous on both sides and N = loop.dims[5] elements long, N
+// known when the code is generated: a short run (DEPTH_TO_SPACE's block * channels, a
+// TRANSPOSE that keeps a few innermost elements together) is then a few moves, not a
+// memcpy call and its size dispatch.
+template <int32_t N, typename T>
+inline void copy_runs(const Loop6& loop, const T* src, T* dst) {
+  for_each_run(loop, [&](int64_t ia, int64_t ib, int64_t) {
+    std::memcpy(dst + ib, src + ia, sizeof(T) * N);
+  });
+}
+
 // `rows` rows of `row` elements from src (dense) into dst rows of `dst_row` elements,
 // starting at column `dst_col`.
 template <typename T>

@@ -1,0 +1,288 @@
+// TRANSPOSE where the innermost dimension moves (the generator sends the other perms, whose
+// innermost input run stays whole, to copy_loop / copy_runs in movement.h).
+//
+// The generator collapses the perm first (size-1 dims dropped, neighbours that stay
+// neighbours merged), so the output walk has one dim read with input stride 1 (the input's
+// innermost) and, as its last dim, one read with a larger stride. Those two form a matrix
+// transpose, repeated for every point of the remaining (outer) dims:
+//   dst[c * ldb + r] = src[r * lda + c],  r < rows (the output's innermost), c < cols.
+// The matrix goes in column blocks swept down its rows (matrix() below), in tiles of
+// kRows x kCols:
+// - 4 bytes (float32, int32) on x86: AVX2 8x8 as two 8x4 halves (rows r and r + 4 in the
+//   two 128-bit lanes, then an in-lane 4x4: 4 unpacks, 2 shuffles and 4 blends per 32
+//   elements), or SSE2 4x4 (_MM_TRANSPOSE4_PS); on aarch64, NEON 4x4 (vtrn, then halves
+//   combined).
+// - 1 and 2 bytes on x86: SSE2 8x8 of unpacks.
+// - 8 bytes, and every size on other ISAs (or DLCODER_RT_FORCE_ISA=0): a scalar tile.
+// A last strip narrower than kCols still loads its columns rounded up to the tile's read
+// grain, where those reads stay inside the matrix, and stores only its own rows: a
+// 3-channel image (NHWC -> NCHW) is tiled too.
+#pragma once
+
+#include "dlcoder_rt/isa.h"
+#include "dlcoder_rt/movement.h"
+
+namespace dlcoder_rt {
+
+// outer: the outer dims (dims[5] == 1) with their input (a) and output (b) strides.
+struct TransposeParams {
+  Loop6 outer;
+  int32_t rows, cols;
+  int32_t lda, ldb;
+};
+
+namespace transpose_detail {
+
+// dst[c * ldb + r] = src[r * lda + c] over an nr x nc block, in destination order.
+template <typename T>
+inline void block_scalar(int32_t nr, int32_t nc, const T* src, int64_t lda, T* dst, int64_t ldb) {
+  for (int32_t c = 0; c < nc; ++c)
+    for (int32_t r = 0; r < nr; ++r) dst[c * ldb + r] = src[r * lda + c];
+}
+
+// A tile kind K moves kRows x kCols tiles; strip(nr, nc, ...) moves nr (a multiple of
+// kRows) rows of nc <= kCols columns, writing nc destination rows and reading nc rounded up
+// to kReadGrain columns (0: exactly nc). The strip loop lives in K, so that it is compiled for
+// K's instruction set and the tiles inline into it.
+template <typename T>
+struct ScalarTile {
+  static constexpr int32_t kRows = 8, kCols = 8, kReadGrain = 0;
+  static void strip(int32_t nr, int32_t nc, const T* src, int64_t lda, T* dst, int64_t ldb) {
+    block_scalar(nr, nc, src, lda, dst, ldb);
+  }
+  static void block(int32_t nr, int32_t nc, const T* src, int64_t lda, T* dst, int64_t ldb) {
+    block_scalar(nr, nc, src, lda, dst, ldb);
+  }
+};
+
+#if defined(DLCODER_RT_X86)
+struct Sse2Tile {
+  static constexpr int32_t kRows = 4, kCols = 4, kReadGrain = 4;
+  static void strip(int32_t nr, int32_t nc, const float* src, int64_t lda, float* dst, int64_t ldb) {
+    for (int32_t r = 0; r < nr; r += kRows) {
+      const float* s = src + r * lda;
+      __m128 r0 = _mm_loadu_ps(s), r1 = _mm_loadu_ps(s + lda);
+      __m128 r2 = _mm_loadu_ps(s + 2 * lda), r3 = _mm_loadu_ps(s + 3 * lda);
+      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+      float* d = dst + r;
+      _mm_storeu_ps(d, r0);
+      if (nc > 1) _mm_storeu_ps(d + ldb, r1);
+      if (nc > 2) _mm_storeu_ps(d + 2 * ldb, r2);
+      if (nc > 3) _mm_storeu_ps(d + 3 * ldb, r3);
+    }
+  }
+  static void block(int32_t nr, int32_t nc, const float* src, int64_t lda, float* dst, int64_t ldb) {
+    for (int32_t r = 0; r < nr; r += kRows)
+      for (int32_t c = 0; c < nc; c += kCols) strip(kRows, kCols, src + r * lda + c, lda, dst + c * ldb + r, ldb);
+  }
+};
+
+DLCODER_RT_TARGET_BEGIN("avx2")
+struct Avx2Tile {
+  static constexpr int32_t kRows = 8, kCols = 8, kReadGrain = 4;
+  static __m256 rows2(const float* p, int64_t lda) {  // row p | row p + 4
+    return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(p)), _mm_loadu_ps(p + 4 * lda), 1);
+  }
+  // 8 rows x 4 columns -> nc (<= 4) destination rows of 8: the in-lane 4x4 of rows r and
+  // r + 4 at once
+  static void half(const float* src, int64_t lda, float* dst, int64_t ldb, int32_t nc) {
+    const __m256 a = rows2(src, lda), b = rows2(src + lda, lda);
+    const __m256 c = rows2(src + 2 * lda, lda), d = rows2(src + 3 * lda, lda);
+    const __m256 ab0 = _mm256_unpacklo_ps(a, b), ab1 = _mm256_unpackhi_ps(a, b);  // a0 b0 a1 b1
+    const __m256 cd0 = _mm256_unpacklo_ps(c, d), cd1 = _mm256_unpackhi_ps(c, d);  // c0 d0 c1 d1
+    // one shuffle (a1 b1 c0 d0) and two blends per pair of columns: blends need not use the
+    // one shuffle port
+    const __m256 m0 = _mm256_shuffle_ps(ab0, cd0, 0x4E), m1 = _mm256_shuffle_ps(ab1, cd1, 0x4E);
+    _mm256_storeu_ps(dst, _mm256_blend_ps(ab0, m0, 0xCC));
+    if (nc > 1) _mm256_storeu_ps(dst + ldb, _mm256_blend_ps(cd0, m0, 0x33));
+    if (nc > 2) _mm256_storeu_ps(dst + 2 * ldb, _mm256_blend_ps(ab1, m1, 0xCC));
+    if (nc > 3) _mm256_storeu_ps(dst + 3 * ldb, _mm256_blend_ps(cd1, m1, 0x33));
+  }
+  static void strip(int32_t nr, int32_t nc, const float* src, int64_t lda, float* dst, int64_t ldb) {
+    if (nc == kCols) {
+      for (int32_t r = 0; r < nr; r += kRows) {
+        half(src + r * lda, lda, dst + r, ldb, 4);
+        half(src + r * lda + 4, lda, dst + 4 * ldb + r, ldb, 4);
+      }
+      return;
+    }
+    for (int32_t r = 0; r < nr; r += kRows) {
+      half(src + r * lda, lda, dst + r, ldb, std::min(nc, 4));
+      if (nc > 4) half(src + r * lda + 4, lda, dst + 4 * ldb + r, ldb, nc - 4);
+    }
+  }
+  static void block(int32_t nr, int32_t nc, const float* src, int64_t lda, float* dst, int64_t ldb) {
+    for (int32_t r = 0; r < nr; r += kRows)
+      for (int32_t c = 0; c < nc; c += kCols) {
+        half(src + r * lda + c, lda, dst + c * ldb + r, ldb, 4);
+        half(src + r * lda + c + 4, lda, dst + (c + 4) * ldb + r, ldb, 4);
+      }
+  }
+};
+DLCODER_RT_TARGET_END
+
+// 1-byte and 2-byte elements: 8x8 tiles of SSE2 unpacks (rows paired, then pairs of
+// pairs, then quads: 12 unpacks for 8x8 bytes, 24 for 8x8 halves). Both read 8 columns.
+struct Sse2ByteTile {
+  static constexpr int32_t kRows = 8, kCols = 8, kReadGrain = 8;
+  static __m128i row(const uint8_t* p) { return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)); }
+  static void tile(const uint8_t* s, int64_t lda, uint8_t* d, int64_t ldb, int32_t nc) {
+    const __m128i t0 = _mm_unpacklo_epi8(row(s), row(s + lda));
+    const __m128i t1 = _mm_unpacklo_epi8(row(s + 2 * lda), row(s + 3 * lda));
+    const __m128i t2 = _mm_unpacklo_epi8(row(s + 4 * lda), row(s + 5 * lda));
+    const __m128i t3 = _mm_unpacklo_epi8(row(s + 6 * lda), row(s + 7 * lda));
+    const __m128i u0 = _mm_unpacklo_epi16(t0, t1), u1 = _mm_unpackhi_epi16(t0, t1);
+    const __m128i u2 = _mm_unpacklo_epi16(t2, t3), u3 = _mm_unpackhi_epi16(t2, t3);
+    const __m128i cols[4] = {_mm_unpacklo_epi32(u0, u2), _mm_unpackhi_epi32(u0, u2),
+                             _mm_unpacklo_epi32(u1, u3), _mm_unpackhi_epi32(u1, u3)};  // 2 columns each
+    for (int32_t k = 0; k < nc; ++k) {
+      const __m128i v = k % 2 ? _mm_unpackhi_epi64(cols[k / 2], cols[k / 2]) : cols[k / 2];
+      _mm_storel_epi64(reinterpret_cast<__m128i*>(d + k * ldb), v);
+    }
+  }
+  static void strip(int32_t nr, int32_t nc, const uint8_t* src, int64_t lda, uint8_t* dst, int64_t ldb) {
+    for (int32_t r = 0; r < nr; r += kRows) tile(src + r * lda, lda, dst + r, ldb, nc);
+  }
+  static void block(int32_t nr, int32_t nc, const uint8_t* src, int64_t lda, uint8_t* dst, int64_t ldb) {
+    for (int32_t r = 0; r < nr; r += kRows)
+      for (int32_t c = 0; c < nc; c += kCols) tile(src + r * lda + c, lda, dst + c * ldb + r, ldb, kCols);
+  }
+};
+
+struct Sse2HalfTile {
+  static constexpr int32_t kRows = 8, kCols = 8, kReadGrain = 8;
+  static __m128i row(const uint16_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+  static void tile(const uint16_t* s, int64_t lda, uint16_t* d, int64_t ldb, int32_t nc) {
+    __m128i t[8], u[8];
+    for (int32_t i = 0; i < 4; ++i) {          // rows 2i, 2i + 1 -> columns 0-3, 4-7
+      t[2 * i] = _mm_unpacklo_epi16(row(s + 2 * i * lda), row(s + (2 * i + 1) * lda));
+      t[2 * i + 1] = _mm_unpackhi_epi16(row(s + 2 * i * lda), row(s + (2 * i + 1) * lda));
+    }
+    for (int32_t h = 0; h < 2; ++h)            // rows 0-3 (h = 0), 4-7: two columns each
+      for (int32_t q = 0; q < 2; ++q) {
+        u[4 * h + 2 * q] = _mm_unpacklo_epi32(t[4 * h + q], t[4 * h + 2 + q]);
+        u[4 * h + 2 * q + 1] = _mm_unpackhi_epi32(t[4 * h + q], t[4 * h + 2 + q]);
+      }
+    // u[j] (j < 4): rows 0-3 of columns 2j, 2j + 1; u[4 + j]: rows 4-7
+    for (int32_t k = 0; k < nc; ++k) {
+      const __m128i v = k % 2 ? _mm_unpackhi_epi64(u[k / 2], u[4 + k / 2]) : _mm_unpacklo_epi64(u[k / 2], u[4 + k / 2]);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(d + k * ldb), v);
+    }
+  }
+  static void strip(int32_t nr, int32_t nc, const uint16_t* src, int64_t lda, uint16_t* dst, int64_t ldb) {
+    for (int32_t r = 0; r < nr; r += kRows) tile(src + r * lda, lda, dst + r, ldb, nc);
+  }
+  static void block(int32_t nr, int32_t nc, const uint16_t* src, int64_t lda, uint16_t* dst, int64_t ldb) {
+    for (int32_t r = 0; r < nr; r += kRows)
+      for (int32_t c = 0; c < nc; c += kCols) tile(src + r * lda + c, lda, dst + c * ldb + r, ldb, kCols);
+  }
+};
+#endif
+
+#if defined(DLCODER_RT_NEON)
+struct NeonTile {
+  static constexpr int32_t kRows = 4, kCols = 4, kReadGrain = 4;
+  static void strip(int32_t nr, int32_t nc, const float* src, int64_t lda, float* dst, int64_t ldb) {
+    for (int32_t r = 0; r < nr; r += kRows) {
+      const float* s = src + r * lda;
+      const float32x4x2_t ab = vtrnq_f32(vld1q_f32(s), vld1q_f32(s + lda));  // a0 b0 a2 b2 | a1 b1 a3 b3
+      const float32x4x2_t cd = vtrnq_f32(vld1q_f32(s + 2 * lda), vld1q_f32(s + 3 * lda));
+      float* d = dst + r;
+      vst1q_f32(d, vcombine_f32(vget_low_f32(ab.val[0]), vget_low_f32(cd.val[0])));
+      if (nc > 1) vst1q_f32(d + ldb, vcombine_f32(vget_low_f32(ab.val[1]), vget_low_f32(cd.val[1])));
+      if (nc > 2) vst1q_f32(d + 2 * ldb, vcombine_f32(vget_high_f32(ab.val[0]), vget_high_f32(cd.val[0])));
+      if (nc > 3) vst1q_f32(d + 3 * ldb, vcombine_f32(vget_high_f32(ab.val[1]), vget_high_f32(cd.val[1])));
+    }
+  }
+  static void block(int32_t nr, int32_t nc, const float* src, int64_t lda, float* dst, int64_t ldb) {
+    for (int32_t r = 0; r < nr; r += kRows)
+      for (int32_t c = 0; c < nc; c += kCols) strip(kRows, kCols, src + r * lda + c, lda, dst + c * ldb + r, ldb);
+  }
+};
+#endif
+
+// One rows x cols matrix, a column block of kColBlock (one 64-byte line of 4-byte source
+// elements) at a time swept down all the rows, as XNNPACK's transposec kernels sweep their
+// strips: the block's kColBlock destination rows fill sequentially, few enough streams for
+// the prefetchers, and each source line is read once. K::block takes kRowBlock rows per
+// call. The rows past the last whole tile go scalar, and so do the rows of a narrow last
+// strip (cols % kCols) whose rounded-up reads would leave the matrix.
+constexpr int32_t kRowBlock = 64, kColBlock = 16;
+
+template <class K, typename T>
+inline void matrix(int32_t rows, int32_t cols, const T* src, int64_t lda, T* dst, int64_t ldb) {
+  constexpr int32_t R = K::kRows;
+  const int32_t full = rows - rows % R, whole = cols - cols % K::kCols;
+  const int32_t rb = whole <= kColBlock ? std::max(full, R) : kRowBlock;   // one column block: no row blocks
+  for (int32_t c0 = 0; c0 < whole; c0 += kColBlock) {
+    const int32_t c1 = std::min(whole, c0 + kColBlock);
+    for (int32_t r0 = 0; r0 < full; r0 += rb)
+      K::block(std::min(full, r0 + rb) - r0, c1 - c0, src + r0 * lda + c0, lda, dst + c0 * ldb + r0, ldb);
+  }
+  if (whole < cols) {
+    // the rows whose reads of the narrow strip's columns, rounded up, stay inside the matrix
+    constexpr int32_t G = K::kReadGrain;
+    const int64_t reach = int64_t{rows - 1} * lda + cols - whole - (G ? (cols - whole + G - 1) / G * G : 0);
+    const int32_t safe = G == 0 || reach < 0 ? 0 :
+        static_cast<int32_t>(std::min<int64_t>((reach / lda + 1) / R * R, full));
+    K::strip(safe, cols - whole, src + whole, lda, dst + whole * ldb, ldb);
+    block_scalar(full - safe, cols - whole, src + safe * lda + whole, lda, dst + whole * ldb + safe, ldb);
+  }
+  block_scalar(rows - full, cols, src + full * lda, lda, dst + full, ldb);
+}
+
+template <class K, typename T>
+inline void all_matrices(const TransposeParams& p, const T* src, T* dst) {
+  for_each_run(p.outer, [&](int64_t ia, int64_t ib, int64_t) {
+    matrix<K>(p.rows, p.cols, src + ia, p.lda, dst + ib, p.ldb);
+  });
+}
+
+// Elements of 4, 2 and 1 bytes of any type move as float, uint16_t and uint8_t bit
+// patterns (the intrinsics' loads and stores may alias anything). The one place that picks
+// a tile per instruction set.
+inline void all_matrices_x32(const TransposeParams& p, const float* src, float* dst) {
+#if defined(DLCODER_RT_X86)
+  switch (runtime_isa()) {
+    case Isa::kAvx512:
+    case Isa::kAvx2: return all_matrices<Avx2Tile>(p, src, dst);
+    case Isa::kSse2: return all_matrices<Sse2Tile>(p, src, dst);
+    default: break;
+  }
+#elif defined(DLCODER_RT_NEON)
+  if (runtime_isa() == Isa::kNeon) return all_matrices<NeonTile>(p, src, dst);
+#endif
+  all_matrices<ScalarTile<float>>(p, src, dst);
+}
+
+inline void all_matrices_x16(const TransposeParams& p, const uint16_t* src, uint16_t* dst) {
+#if defined(DLCODER_RT_X86)
+  if (runtime_isa() != Isa::kScalar) return all_matrices<Sse2HalfTile>(p, src, dst);
+#endif
+  all_matrices<ScalarTile<uint16_t>>(p, src, dst);
+}
+
+inline void all_matrices_x8(const TransposeParams& p, const uint8_t* src, uint8_t* dst) {
+#if defined(DLCODER_RT_X86)
+  if (runtime_isa() != Isa::kScalar) return all_matrices<Sse2ByteTile>(p, src, dst);
+#endif
+  all_matrices<ScalarTile<uint8_t>>(p, src, dst);
+}
+
+}  // namespace transpose_detail
+
+template <typename T>
+inline void transpose(const TransposeParams& p, const T* src, T* dst) {
+  using namespace transpose_detail;
+  if constexpr (sizeof(T) == 4) {
+    all_matrices_x32(p, reinterpret_cast<const float*>(src), reinterpret_cast<float*>(dst));
+  } else if constexpr (sizeof(T) == 2) {
+    all_matrices_x16(p, reinterpret_cast<const uint16_t*>(src), reinterpret_cast<uint16_t*>(dst));
+  } else if constexpr (sizeof(T) == 1) {
+    all_matrices_x8(p, reinterpret_cast<const uint8_t*>(src), reinterpret_cast<uint8_t*>(dst));
+  } else {
+    all_matrices<ScalarTile<T>>(p, src, dst);
+  }
+}
+
+}  // namespace dlcoder_rt
