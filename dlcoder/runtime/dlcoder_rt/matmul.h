@@ -65,8 +65,9 @@ inline void fully_connected_f32_gemm(const Parallel& par, const FullyConnectedPa
 
 // Both operands computed: each rhs matrix is packed into scratch, then one GEMM; lhs is
 // transposed into scratch first when adj_x. An rhs that is not transposed and has whole
-// panels (n % 16 == 0) is read in place. Scratch: [ceil(n/16)*16*k unless read in place]
-// (+ m*k when adj_x) floats (ops/matmul.py).
+// panels (n % 16 == 0) is read in place; an rhs broadcast over consecutive batches (a
+// constant, or a batch dim of 1) is packed once for them. Scratch: [ceil(n/16)*16*k unless
+// read in place] (+ m*k when adj_x) floats (ops/matmul.py).
 inline void batch_matmul_f32_gemm(const BatchMatMulParams& p, const float* lhs, const float* rhs,
                                   float* out, float* scratch) {
   const bool in_place = !p.adj_y && p.n % 16 == 0;
@@ -76,12 +77,16 @@ inline void batch_matmul_f32_gemm(const BatchMatMulParams& p, const float* lhs, 
   const GemmParams g{p.m, p.n, p.k, p.adj_x ? p.k : p.lda, p.ldc, none, UnaryKind::kNone, nullptr, 0, none,
                      in_place ? p.ldb : 0, {}, nullptr};
   const int64_t batches = batch_count(p);
+  int64_t packed_ib = -1;  // the rhs offset now in `packed`
   for (int64_t t = 0; t < batches; ++t) {
     int64_t ia, ib, io;
     batch_offsets(p, t, &ia, &ib, &io);
     const float* a = lhs + ia;
     const float* b = rhs + ib;
-    if (!in_place) pack_b_f32(p.k, p.n, b, p.ldb, p.adj_y, packed);
+    if (!in_place && ib != packed_ib) {
+      pack_b_f32(p.k, p.n, b, p.ldb, p.adj_y, packed);
+      packed_ib = ib;
+    }
     if (p.adj_x) {
       for (int32_t i = 0; i < p.m; ++i)
         for (int32_t kk = 0; kk < p.k; ++kk) lhs_t[int64_t{i} * p.k + kk] = a[int64_t{kk} * p.lda + i];

@@ -58,6 +58,7 @@ struct Scalar {
   // not converted to int, which would be undefined
   static T scale2n(T y, T n) { return std::ldexp(y, n == n ? static_cast<int>(n) : 0); }
   static float hsum(T a) { return a; }
+  static float hmax(T a) { return a; }  // the largest lane (SOFTMAX's row max)
 };
 
 #if defined(DLCODER_RT_X86)
@@ -108,6 +109,7 @@ struct Avx512 {
   static T round(T a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   static T scale2n(T y, T n) { return _mm512_scalef_ps(y, n); }  // one instruction, any n
   static float hsum(T a) { return _mm512_reduce_add_ps(a); }
+  static float hmax(T a) { return _mm512_reduce_max_ps(a); }
 };
 DLCODER_RT_TARGET_END
 
@@ -172,6 +174,12 @@ struct Avx2 {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+  }
+  static float hmax(T a) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_shuffle_ps(s, s, 1));
     return _mm_cvtss_f32(s);
   }
 };
@@ -242,6 +250,11 @@ struct Sse2 {
     s = _mm_add_ss(s, _mm_shuffle_ps(s, s, 1));
     return _mm_cvtss_f32(s);
   }
+  static float hmax(T a) {
+    __m128 s = _mm_max_ps(a, _mm_movehl_ps(a, a));
+    s = _mm_max_ss(s, _mm_shuffle_ps(s, s, 1));
+    return _mm_cvtss_f32(s);
+  }
 };
 #endif  // DLCODER_RT_X86
 
@@ -290,6 +303,7 @@ struct Neon {
     return mul(mul(y, pow2n(half)), pow2n(sub(n, half)));
   }
   static float hsum(T a) { return vaddvq_f32(a); }
+  static float hmax(T a) { return vmaxvq_f32(a); }
 };
 #endif  // DLCODER_RT_NEON
 

@@ -265,13 +265,19 @@ inline void pack_b(int32_t k, int32_t n, const float* b, int64_t ldb, bool trans
   for (int32_t n0 = 0; n0 < n; n0 += 16) {
     const int32_t cols = n - n0 < 16 ? n - n0 : 16;
     float* panel = out + int64_t{n0} * k;
-    if (transposed) {  // a stored row is a column of the panel: read rows, write columns
-      for (int32_t j = 0; j < cols; ++j) {
-        const float* src = b + int64_t{n0 + j} * ldb;
-        for (int32_t kk = 0; kk < k; ++kk) panel[int64_t{kk} * 16 + j] = src[kk];
+    if (transposed) {  // a stored row is a column of the panel: gather a panel row from 16
+      // stored rows, write it whole (writing columns, 16 floats apart, was 2.4x slower:
+      // 3.1 -> 1.3 us for a 64x128 attention K^T)
+      const float* src = b + int64_t{n0} * ldb;
+      for (int32_t kk = 0; kk < k; ++kk) {
+        float* dst = panel + int64_t{kk} * 16;
+        if (cols == 16) {
+#pragma GCC unroll 16
+          for (int32_t j = 0; j < 16; ++j) dst[j] = src[j * ldb + kk];
+        } else {
+          for (int32_t j = 0; j < 16; ++j) dst[j] = j < cols ? src[j * ldb + kk] : 0.0f;
+        }
       }
-      for (int32_t j = cols; j < 16; ++j)
-        for (int32_t kk = 0; kk < k; ++kk) panel[int64_t{kk} * 16 + j] = 0.0f;
       continue;
     }
     for (int32_t kk = 0; kk < k; ++kk) {

@@ -16,17 +16,22 @@
 // above ln(FLT_MAX) = 88.72 (+inf included), to subnormals below -87.34 and to 0 below
 // -103.97 (-inf included). kSaturate clamps at kExpMax instead, the largest float whose exp
 // is finite (3.4e38), for tanh's (1 - e) / (1 + e). NaN stays NaN (the clamp's operand
-// order, see simd.h).
+// order, see simd.h). kNonPositive: kS x <= 0 is known (SOFTMAX's x - max), so only the
+// bottom clamp is needed.
 constexpr float kExpMax = 88.72283172607421875f;  // 0x42B17217
 
-template <int kS = 1, bool kSaturate = false>
+template <int kS = 1, bool kSaturate = false, bool kNonPositive = false>
 inline typename V::T exp_v(typename V::T x) {
   static_assert(kS == 1 || kS == -1 || kS == -2, "a power-of-two factor keeps the reduction exact");
   using T = typename V::T;
   constexpr float s = kS;
   // the x where kS x is at the top and bottom of the clamp (exact: s is a power of two)
   const T top = V::set1((kSaturate ? kExpMax : 89.0f) / s), bottom = V::set1(-104.0f / s);
-  x = s > 0 ? V::min(top, V::max(bottom, x)) : V::min(bottom, V::max(top, x));
+  if constexpr (kNonPositive) {
+    x = s > 0 ? V::max(bottom, x) : V::min(bottom, x);
+  } else {
+    x = s > 0 ? V::min(top, V::max(bottom, x)) : V::min(bottom, V::max(top, x));
+  }
   const T n = V::round(V::mul(x, V::set1(s * 1.44269504088896341f)));
   T q = V::fma(n, V::set1(-0.693359375f / s), x);  // r = s q
   q = V::fma(n, V::set1(2.12194440e-4f / s), q);
@@ -159,42 +164,60 @@ inline typename V::T binary_op(BinaryKind kind, typename V::T a, typename V::T b
   }
 }
 
-// One run of n outputs; sa/sb are 1 (dense) or 0 (broadcast scalar).
-template <BinaryKind kKind>
-inline void binary_run_k(int32_t n, const float* a, int32_t sa, const float* b, int32_t sb,
-                         float* out, Clamp<float> act) {
-  const typename V::T lo = V::set1(act.lo), hi = V::set1(act.hi);
+// One run of n outputs; kSA / kSB are 1 (dense) or 0 (a broadcast scalar, set once).
+template <BinaryKind kKind, int kSA, int kSB>
+void binary_run_k(int32_t n, const float* a, const float* b, float* out, typename V::T lo, typename V::T hi) {
+  using T = typename V::T;
+  const T sa = V::set1(*a), sb = V::set1(*b);
   int32_t i = 0;
   for (; i + V::N <= n; i += V::N) {
-    const typename V::T va = sa ? V::load(a + i) : V::set1(*a);
-    const typename V::T vb = sb ? V::load(b + i) : V::set1(*b);
+    const T va = kSA ? V::load(a + i) : sa, vb = kSB ? V::load(b + i) : sb;
     V::store(out + i, V::min(hi, V::max(lo, binary_op(kKind, va, vb))));
   }
   if (i < n) {
     const int32_t r = n - i;
-    const typename V::T va = sa ? V::loadn(a + i, r) : V::set1(*a);
-    const typename V::T vb = sb ? V::loadn(b + i, r) : V::set1(*b);
+    const T va = kSA ? V::loadn(a + i, r) : sa, vb = kSB ? V::loadn(b + i, r) : sb;
     V::storen(out + i, V::min(hi, V::max(lo, binary_op(kKind, va, vb))), r);
   }
 }
 
+// The run kernel of an op and a stride pattern (sa, sb: 1 dense, 0 broadcast, not both 0),
+// picked once per call: a loop of short runs (a [1,56,56,64] x [1,56,56,1] MUL has 3136 runs
+// of 64) then pays one indirect call a run, and each op has one copy of each kernel.
+using BinaryRunFn = void (*)(int32_t, const float*, const float*, float*, typename V::T, typename V::T);
+
+template <BinaryKind kKind>
+inline BinaryRunFn binary_run_fn_k(int32_t sa, int32_t sb) {
+  if (sa && sb) return &binary_run_k<kKind, 1, 1>;
+  return sa ? &binary_run_k<kKind, 1, 0> : &binary_run_k<kKind, 0, 1>;
+}
+
 template <int kLazy = 0>  // instantiated only where used
-inline void binary_run(BinaryKind kind, int32_t n, const float* a, int32_t sa, const float* b,
-                       int32_t sb, float* out, Clamp<float> act) {
+inline BinaryRunFn binary_run_fn(BinaryKind kind, int32_t sa, int32_t sb) {
   switch (kind) {
-    case BinaryKind::kAdd: return binary_run_k<BinaryKind::kAdd>(n, a, sa, b, sb, out, act);
-    case BinaryKind::kSub: return binary_run_k<BinaryKind::kSub>(n, a, sa, b, sb, out, act);
-    case BinaryKind::kMul: return binary_run_k<BinaryKind::kMul>(n, a, sa, b, sb, out, act);
-    case BinaryKind::kDiv: return binary_run_k<BinaryKind::kDiv>(n, a, sa, b, sb, out, act);
-    case BinaryKind::kMax: return binary_run_k<BinaryKind::kMax>(n, a, sa, b, sb, out, act);
-    case BinaryKind::kMin: return binary_run_k<BinaryKind::kMin>(n, a, sa, b, sb, out, act);
-    default: return binary_run_k<BinaryKind::kSquaredDifference>(n, a, sa, b, sb, out, act);
+    case BinaryKind::kAdd: return binary_run_fn_k<BinaryKind::kAdd>(sa, sb);
+    case BinaryKind::kSub: return binary_run_fn_k<BinaryKind::kSub>(sa, sb);
+    case BinaryKind::kMul: return binary_run_fn_k<BinaryKind::kMul>(sa, sb);
+    case BinaryKind::kDiv: return binary_run_fn_k<BinaryKind::kDiv>(sa, sb);
+    case BinaryKind::kMax: return binary_run_fn_k<BinaryKind::kMax>(sa, sb);
+    case BinaryKind::kMin: return binary_run_fn_k<BinaryKind::kMin>(sa, sb);
+    default: return binary_run_fn_k<BinaryKind::kSquaredDifference>(sa, sb);
   }
 }
 
+// One run of n outputs; sa/sb are 1 (dense) or 0 (broadcast scalar).
+template <int kLazy = 0>  // instantiated only where used
+inline void binary_run(BinaryKind kind, int32_t n, const float* a, int32_t sa, const float* b,
+                       int32_t sb, float* out, Clamp<float> act) {
+  const typename V::T lo = V::set1(act.lo), hi = V::set1(act.hi);
+  if (!sa && !sb) {  // all one value
+    const BinaryRunFn one = binary_run_fn(kind, 1, 1);
+    for (int32_t i = 0; i < n; ++i) one(1, a, b, out + i, lo, hi);
+    return;
+  }
+  binary_run_fn(kind, sa, sb)(n, a, b, out, lo, hi);
+}
 
-// A broadcast binary op over a Loop6 (see common.h): runs whose strides are 0 or 1 are
-// vectorised, others go element by element.
 // A dense operand and one repeating every c < V::N elements (e.g. an input normalisation
 // x - mean[c] over NHWC with 3 channels): runs of c elements would be one masked vector
 // each, so the short operand is laid out repeated over c whole vectors once and the loop
@@ -217,9 +240,35 @@ inline void binary_periodic(BinaryKind kind, int32_t c, const float* dense, cons
   }
 }
 
+// The runs (innermost dim) of output elements [lo, hi) of a Loop6, dense in loop order,
+// each as run(n, a, b, out) at its first element; runs across lo or hi are cut.
+template <class Run>
+inline void for_runs(const Loop6& loop, const float* a, const float* b, float* out, int64_t lo, int64_t hi,
+                     Run run) {
+  const int32_t* d = loop.dims;
+  const int32_t* sa = loop.a_strides;
+  const int32_t* sb = loop.b_strides;
+  int64_t o = 0;
+  for (int32_t i0 = 0; i0 < d[0]; ++i0)
+    for (int32_t i1 = 0; i1 < d[1]; ++i1)
+      for (int32_t i2 = 0; i2 < d[2]; ++i2)
+        for (int32_t i3 = 0; i3 < d[3]; ++i3) {
+          const float* pa = a + (int64_t{i0} * sa[0] + int64_t{i1} * sa[1] + int64_t{i2} * sa[2] + int64_t{i3} * sa[3]);
+          const float* pb = b + (int64_t{i0} * sb[0] + int64_t{i1} * sb[1] + int64_t{i2} * sb[2] + int64_t{i3} * sb[3]);
+          for (int32_t i4 = 0; i4 < d[4]; ++i4, o += d[5], pa += sa[4], pb += sb[4]) {
+            if (o + d[5] <= lo) continue;
+            if (o >= hi) return;
+            const int64_t skip = lo > o ? lo - o : 0;  // elements of the run before lo
+            const int32_t n = static_cast<int32_t>((hi < o + d[5] ? hi : o + d[5]) - o - skip);
+            run(n, pa + skip * sa[5], pb + skip * sb[5], out + o + skip);
+          }
+        }
+}
+
+// A broadcast binary op over a Loop6 (see common.h): runs whose strides are 0 or 1 are
+// vectorised, others go element by element. Computes the output elements [lo, hi) (dense,
+// in loop order), so that tasks can split any loop.
 template <int kLazy = 0>  // instantiated only where used
-// Computes the output elements [lo, hi) (dense, in loop order), so that tasks can split
-// any loop; runs outside the range are skipped, runs across its ends are cut.
 inline void binary_loop(const Loop6& loop, BinaryKind kind, const float* a, const float* b,
                         float* out, Clamp<float> act, int64_t lo, int64_t hi) {
   const int32_t* d = loop.dims;
@@ -230,64 +279,133 @@ inline void binary_loop(const Loop6& loop, BinaryKind kind, const float* a, cons
     if (sb[4] == d[5] && sa[4] == 0) return binary_periodic(kind, d[5], b, a, true, out, act, lo, hi);
   }
   const int32_t ia5 = sa[5], ib5 = sb[5];
-  const bool fast = (ia5 == 0 || ia5 == 1) && (ib5 == 0 || ib5 == 1);
-  int64_t o = 0;
-  for (int32_t i0 = 0; i0 < d[0]; ++i0)
-    for (int32_t i1 = 0; i1 < d[1]; ++i1)
-      for (int32_t i2 = 0; i2 < d[2]; ++i2)
-        for (int32_t i3 = 0; i3 < d[3]; ++i3)
-          for (int32_t i4 = 0; i4 < d[4]; ++i4, o += d[5]) {
-            if (o + d[5] <= lo) continue;
-            if (o >= hi) return;
-            const int64_t skip = lo > o ? lo - o : 0;  // elements of the run before lo
-            const int32_t n = static_cast<int32_t>((hi < o + d[5] ? hi : o + d[5]) - o - skip);
-            const float* pa = a + (int64_t{i0} * sa[0] + int64_t{i1} * sa[1] + int64_t{i2} * sa[2] +
-                                   int64_t{i3} * sa[3] + int64_t{i4} * sa[4]) + skip * ia5;
-            const float* pb = b + (int64_t{i0} * sb[0] + int64_t{i1} * sb[1] + int64_t{i2} * sb[2] +
-                                   int64_t{i3} * sb[3] + int64_t{i4} * sb[4]) + skip * ib5;
-            float* po = out + o + skip;
-            if (fast) {
-              binary_run(kind, n, pa, ia5, pb, ib5, po, act);
-            } else {
-              for (int32_t i = 0; i < n; ++i)
-                binary_run(kind, 1, pa + int64_t{i} * ia5, 1, pb + int64_t{i} * ib5, 1, po + i, act);
-            }
-          }
+  const typename V::T vlo = V::set1(act.lo), vhi = V::set1(act.hi);
+  if ((ia5 == 1 && (ib5 == 0 || ib5 == 1)) || (ia5 == 0 && ib5 == 1)) {
+    const BinaryRunFn run = binary_run_fn(kind, ia5, ib5);
+    return for_runs(loop, a, b, out, lo, hi, [&](int32_t n, const float* pa, const float* pb, float* po) {
+      run(n, pa, pb, po, vlo, vhi);
+    });
+  }
+  const BinaryRunFn one = binary_run_fn(kind, 1, 1);  // element by element
+  for_runs(loop, a, b, out, lo, hi, [&](int32_t n, const float* pa, const float* pb, float* po) {
+    for (int32_t i = 0; i < n; ++i) one(1, pa + int64_t{i} * ia5, pb + int64_t{i} * ib5, po + i, vlo, vhi);
+  });
 }
 
-// SOFTMAX over rows of `depth`: exp(beta (x - max)) / sum.
-template <int kLazy = 0>
-inline void softmax(int64_t rows, int32_t depth, float beta, const float* in, float* out) {
-  const typename V::T vbeta = V::set1(beta);
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* x = in + r * depth;
-    float* o = out + r * depth;
-    typename V::T vmax = V::set1(-std::numeric_limits<float>::infinity());
-    int32_t i = 0;
-    for (; i + V::N <= depth; i += V::N) vmax = V::max(vmax, V::load(x + i));
-    float mx = -std::numeric_limits<float>::infinity();
-    alignas(64) float lanes[V::N];
-    V::store(lanes, vmax);
-    for (int j = 0; j < V::N; ++j) mx = lanes[j] > mx ? lanes[j] : mx;
-    for (; i < depth; ++i) mx = x[i] > mx ? x[i] : mx;
-    const typename V::T vmx = V::set1(mx);
-    typename V::T vsum = V::zero();
-    for (i = 0; i + V::N <= depth; i += V::N) {
-      const typename V::T e = exp_v(V::mul(V::sub(V::load(x + i), vmx), vbeta));
-      V::store(o + i, e);
-      vsum = V::add(vsum, e);
-    }
-    float sum = V::hsum(vsum);
-    if (i < depth) {
-      const int n = depth - i;
-      const typename V::T e = exp_v(V::mul(V::sub(V::loadn(x + i, n), vmx), vbeta));
-      V::storen(o + i, e, n);
-      for (int j = 0; j < n; ++j) sum += o[i + j];
-    }
-    const typename V::T inv = V::set1(1.0f / sum);
-    for (i = 0; i + V::N <= depth; i += V::N) V::store(o + i, V::mul(V::load(o + i), inv));
-    for (; i < depth; ++i) o[i] *= 1.0f / sum;
+// ---- SOFTMAX ---------------------------------------------------------------------------
+// Rows of `depth`: exp(beta (x - max)) / sum, in XNNPACK's three passes: the max (four
+// accumulators, so that the max's latency does not bound a short row), exp(beta (x - max))
+// stored and summed (exp_v), the scaling by 1 / sum. A short row (at most kSoftmaxShort
+// vectors: 256 floats on AVX-512, where 32 registers hold them, else 8 vectors) keeps its
+// exps in registers between the last two passes. With beta = 1 (kUnitBeta; the only beta
+// XNNPACK takes) there is no multiply, and x - max <= 0 needs only exp_v's bottom clamp.
+// A row's partial last vector counts its lanes past the end as -inf in the max and as 0 in
+// the sum (lanes_below), so that neither beta nor the max can make them inf or NaN.
+constexpr int kSoftmaxShort = V::N == 16 ? 16 : 8;
+
+// lane j of v where j < n, else fill's
+template <int kLazy = 0>  // instantiated only where used
+inline typename V::T lanes_below(int n, typename V::T v, typename V::T fill) {
+  static constexpr float kIota[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  return V::select_gt(V::set1(static_cast<float>(n)), V::load(kIota), v, fill);
+}
+
+// max(x[0, depth)); a partial last vector re-reads the last whole one (max is idempotent)
+template <int kLazy = 0>  // instantiated only where used
+inline float row_max(int32_t depth, const float* x) {
+  using T = typename V::T;
+  const T ninf = V::set1(-std::numeric_limits<float>::infinity());
+  if (depth < V::N) return V::hmax(lanes_below(depth, V::loadn(x, depth), ninf));
+  T m0 = V::load(x), m1 = m0, m2 = m0, m3 = m0;
+  int32_t i = V::N;
+  for (; i + 4 * V::N <= depth; i += 4 * V::N) {
+    m0 = V::max(m0, V::load(x + i));
+    m1 = V::max(m1, V::load(x + i + V::N));
+    m2 = V::max(m2, V::load(x + i + 2 * V::N));
+    m3 = V::max(m3, V::load(x + i + 3 * V::N));
   }
+  for (; i + V::N <= depth; i += V::N) m0 = V::max(m0, V::load(x + i));
+  if (i < depth) m1 = V::max(m1, V::load(x + depth - V::N));
+  return V::hmax(V::max(V::max(m0, m1), V::max(m2, m3)));
+}
+
+// exp(beta (x - max)) of the vector at x (of its first n lanes, the others 0)
+template <bool kUnitBeta>
+inline typename V::T softmax_exp(const float* x, int n, typename V::T vmx, typename V::T vbeta) {
+  const typename V::T d = V::sub(n == V::N ? V::load(x) : V::loadn(x, n), vmx);
+  const typename V::T e = kUnitBeta ? exp_v<1, false, true>(d) : exp_v(V::mul(d, vbeta));
+  return n == V::N ? e : lanes_below(n, e, V::zero());
+}
+
+template <bool kUnitBeta>
+inline void softmax_short_row(int32_t depth, typename V::T vbeta, const float* x, float* o) {
+  using T = typename V::T;
+  const T vmx = V::set1(row_max(depth, x));
+  const int32_t vecs = (depth + V::N - 1) / V::N;
+  T e[kSoftmaxShort], s0 = V::zero(), s1 = V::zero();
+#pragma GCC unroll 16
+  for (int j = 0; j < kSoftmaxShort; j += 2) {
+    if (j < vecs) {
+      e[j] = softmax_exp<kUnitBeta>(x + j * V::N, std::min(V::N, depth - j * V::N), vmx, vbeta);
+      s0 = V::add(s0, e[j]);
+    }
+    if (j + 1 < vecs) {
+      e[j + 1] = softmax_exp<kUnitBeta>(x + (j + 1) * V::N, std::min(V::N, depth - (j + 1) * V::N), vmx, vbeta);
+      s1 = V::add(s1, e[j + 1]);
+    }
+  }
+  const T inv = V::set1(1.0f / V::hsum(V::add(s0, s1)));
+#pragma GCC unroll 16
+  for (int j = 0; j < kSoftmaxShort; ++j) {
+    if (j >= vecs) break;
+    const int n = std::min(V::N, depth - j * V::N);
+    if (n == V::N) {
+      V::store(o + j * V::N, V::mul(e[j], inv));
+    } else {
+      V::storen(o + j * V::N, V::mul(e[j], inv), n);
+    }
+  }
+}
+
+template <bool kUnitBeta>
+inline void softmax_long_row(int32_t depth, typename V::T vbeta, const float* x, float* o) {
+  using T = typename V::T;
+  const T vmx = V::set1(row_max(depth, x));
+  T s0 = V::zero(), s1 = V::zero();
+  int32_t i = 0;
+  for (; i + 2 * V::N <= depth; i += 2 * V::N) {
+    const T e0 = softmax_exp<kUnitBeta>(x + i, V::N, vmx, vbeta);
+    const T e1 = softmax_exp<kUnitBeta>(x + i + V::N, V::N, vmx, vbeta);
+    V::store(o + i, e0);
+    V::store(o + i + V::N, e1);
+    s0 = V::add(s0, e0);
+    s1 = V::add(s1, e1);
+  }
+  for (; i < depth; i += V::N) {
+    const int n = std::min(V::N, depth - i);
+    const T e = softmax_exp<kUnitBeta>(x + i, n, vmx, vbeta);
+    V::storen(o + i, e, n);
+    s0 = V::add(s0, e);
+  }
+  const T inv = V::set1(1.0f / V::hsum(V::add(s0, s1)));
+  for (i = 0; i + V::N <= depth; i += V::N) V::store(o + i, V::mul(V::load(o + i), inv));
+  if (i < depth) V::storen(o + i, V::mul(V::loadn(o + i, depth - i), inv), depth - i);
+}
+
+template <bool kUnitBeta>
+inline void softmax_rows(int64_t rows, int32_t depth, float beta, const float* in, float* out) {
+  const typename V::T vbeta = V::set1(beta);
+  if (depth <= kSoftmaxShort * V::N) {
+    for (int64_t r = 0; r < rows; ++r) softmax_short_row<kUnitBeta>(depth, vbeta, in + r * depth, out + r * depth);
+  } else {
+    for (int64_t r = 0; r < rows; ++r) softmax_long_row<kUnitBeta>(depth, vbeta, in + r * depth, out + r * depth);
+  }
+}
+
+template <int kLazy = 0>  // instantiated only where used
+inline void softmax(int64_t rows, int32_t depth, float beta, const float* in, float* out) {
+  if (beta == 1.0f) return softmax_rows<true>(rows, depth, beta, in, out);
+  softmax_rows<false>(rows, depth, beta, in, out);
 }
 
 // out[j] += in[j] for a dense run (SUM/MEAN over outer dims).
