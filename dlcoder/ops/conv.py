@@ -354,6 +354,30 @@ def depthwise_params(node, g, e, in_kernel: bool = True) -> str:
         "slope": slope_init(node, g, in_kernel)}))
 
 
+# The kernels simd_depthwise.h unrolls: kxk, k in DW_UNROLLED (conv.h: DwSpec); rows of
+# DW_WIDE_CHANNELS channels or more may take its pixel-major interior
+DW_UNROLLED = (3, 5)
+DW_WIDE_CHANNELS = runtime_facts.constant("kWideChannels")
+
+
+def depthwise_spec(node, g) -> str:
+    """The DwSpec template argument (conv.h) of a SIMD DEPTHWISE_CONV_2D: its kernel size,
+    stride, the counts of window rows inside the input its output rows have, and whether
+    its channels are whole 16-float blocks and enough for wide rows. The model then
+    instantiates only the depthwise variants its layers can reach (every variant costs once
+    per ISA); a count missing from `rows` would skip rows, so it walks every output row as
+    dwconv_row_at does."""
+    geo = conv_geometry(node, g, depthwise=True)
+    k = geo["k_w"] if geo["k_h"] == geo["k_w"] and geo["k_w"] in DW_UNROLLED else -1
+    s = geo["stride_w"] if geo["dil_w"] == 1 and geo["stride_w"] in (1, 2) else -1
+    rows = 0
+    for oy in range(geo["out_h"]):
+        top = oy * geo["stride_h"] - geo["pad_top"]
+        rows |= 1 << sum(0 <= top + ky * geo["dil_h"] < geo["in_h"] for ky in range(geo["k_h"]))
+    flags = (geo["out_c"] % 16 == 0, geo["out_c"] >= DW_WIDE_CHANNELS)
+    return f"dlcoder_rt::DwSpec<{k}, {s}, {rows:#x}u, {', '.join(str(f).lower() for f in flags)}>"
+
+
 def _depthwise_shape(node, g):
     """TFLite's depthwise Prepare: filter [1, h, w, in_c * multiplier]. Like TFLite's
     kernels, ours take the multiplier from the shapes; the depth_multiplier attribute,
@@ -380,6 +404,6 @@ def depthwise_conv2d(node, g, e):
     call = (f"{params}, {e.src(x)}, {e.src(w)}, {_bias(node, g, e, 2)}, {e.dst(node.outputs[0])});")
     if simd:
         after = [] if in_kernel else post_statement(node, g, e)
-        return ["dlcoder_rt::depthwise_conv2d_f32_simd(par, " + call] + after
+        return [f"dlcoder_rt::depthwise_conv2d_f32_simd<{depthwise_spec(node, g)}>(par, " + call] + after
     return ["dlcoder_rt::depthwise_conv2d_f32(" + call] + post_statement(node, g, e)
 

@@ -7,7 +7,7 @@ from dlcoder.ir import Node
 from dlcoder.ops import Fusion, register
 from dlcoder.ops._common import bind_slope, residual, shape
 from dlcoder.ops._gemm import padded_bias
-from dlcoder.ops.conv import conv_params, depthwise_params, gemm_filter
+from dlcoder.ops.conv import conv_params, depthwise_params, depthwise_spec, gemm_filter
 
 
 @register("DLCODER_SWISH", header="elementwise.h", fusion=Fusion(as_epilogue="DLCODER_SWISH"))
@@ -99,7 +99,8 @@ def conv_chain(node, g, e):
     pj_p, pj_w, pj_b = stage(pj)
     dw_p = bind_slope(dw, g, e, depthwise_params(dw, g, e))
     return lines + [
-        f"dlcoder_rt::conv_chain_f32{'<uint16_t>' if half else ''}({e.par()}, {pw_p}, {dw_p}, {pj_p}, "
+        f"dlcoder_rt::conv_chain_f32<{'uint16_t' if half else 'float'}, {depthwise_spec(dw, g)}>({e.par()}, "
+        f"{pw_p}, {dw_p}, {pj_p}, "
         f"{e.src(node.inputs[0])}, {pw_w}, {pw_b}, {e.src(dw.inputs[1])}, {e.src(dw.inputs[2])}, "
         f"{pj_w}, {pj_b}, {residual(node, e, 7)}, {e.dst(node.outputs[0])}, {e.scratch('float')}, "
         f"dlcoder_rt::ChainSteps{steps});"]

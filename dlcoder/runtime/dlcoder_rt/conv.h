@@ -207,27 +207,59 @@ inline void conv2d_narrow_f32(const Parallel& par, const ConvParams& p, const fl
   });
 }
 
+// What the generator knows of a depthwise layer (ops/conv.py: depthwise_spec), as template
+// arguments so that simd_depthwise.h instantiates, per ISA, only the unrolled variants the
+// layer reaches (each costs once per ISA: 5 times on x86). Two models in one program each
+// name their own DwSpec: no macro, no ODR clash. A field at its default (0, or kWhole false,
+// kWide true) leaves the choice to the params at run time and keeps every case; DwSpec<> is
+// the generic kernel.
+//   kK:     3 or 5 for a kK x kK kernel; -1: another size (no unrolled interior)
+//   kS:     1 or 2: stride_w, with dil_w 1; -1: another stride or dilation
+//   kRows:  bit kh set for each count kh of window rows inside the input that an output row
+//           has (3x3 SAME: 2 and 3, so no 1-row variant); 0: any
+//   kWhole: out_c is a multiple of 16, so no ISA ever has a partial channel block
+//   kWide:  out_c >= kWideChannels, so rows may take dwconv_interior_wide
+template <int K = 0, int S = 0, unsigned Rows = 0, bool Whole = false, bool Wide = true>
+struct DwSpec {
+  static constexpr int kK = K, kS = S;
+  static constexpr unsigned kRows = Rows;
+  static constexpr bool kWhole = Whole, kWide = Wide;
+  // rows two at a time (simd_depthwise.h: dwconv_pairs) need stride 1 and a 3x3 or 5x5 kernel
+  static constexpr bool kPairs = (kS == 0 || kS == 1) && kK != -1;
+  // the stride the unrolled kernels take: 1 or 2 (dilation 1), else 0
+  static int stride(const DepthwiseParams& p) {
+    if constexpr (kS != 0) return kS > 0 ? kS : 0;
+    return p.dil_w == 1 && (p.stride_w == 1 || p.stride_w == 2) ? p.stride_w : 0;
+  }
+  // whether a layer may take the interior of stride s (1, 2; -1: any other)
+  static constexpr bool allows_stride(int s) { return kS == 0 || kS == s; }
+  // whether a layer may take the interior of a kw x kw kernel with kh rows inside the input
+  static constexpr bool allows_rows(int kh, int kw) {
+    return (kK == 0 || kK == kw) && (kRows == 0 || ((kRows >> kh) & 1u) != 0);
+  }
+};
+
 // depth_multiplier 1.
+template <class Spec = DwSpec<>>
 inline void depthwise_conv2d_f32_simd(const Parallel& par, const DepthwiseParams& p, const float* in,
                                       const float* filter, const float* bias, float* out) {
   const int64_t rows = int64_t{p.batch} * p.out_h;
   const int64_t macs = rows * p.out_w * p.out_c * p.k_h * p.k_w;
   parallel_ranges(par, rows, macs, [&](int32_t, int64_t r0, int64_t r1) {
-    DLCODER_RT_DISPATCH(depthwise_conv2d, p, in, filter, bias, out, r0, r1)
+    DLCODER_RT_DISPATCH(depthwise_conv2d, Spec{}, p, in, filter, bias, out, r0, r1)
   });
 }
 
 // A depthwise convolution with the 1x1 convolution before it (pw) and/or after it (pj)
-// fused, `steps.rows` rows at a time (simd_depthwise.h: conv_chain); pw or pj may be null.
-// Each task has its own ring in its scratch. B: the 1x1 filters' panels, float or uint16_t
-// (float16), named by the caller (a null filter tells no type: std::common_type_t keeps B
-// out of deduction).
-template <class B = float>
-inline void conv_chain_f32(const Parallel& par, const ConvParams* pw, const DepthwiseParams& dw,
-                           const ConvParams* pj, const float* in, const std::common_type_t<B>* pw_packed,
-                           const float* pw_bias, const float* dw_filter, const float* dw_bias,
-                           const std::common_type_t<B>* pj_packed, const float* pj_bias, const float* res, float* out,
-                           float* scratch, ChainSteps steps) {
+// fused, `steps.rows` rows at a time (simd_depthwise.h: conv_chain_rows); pw or pj may be
+// null. Each task has its own ring in its scratch. B: the 1x1 filters' panels, float or
+// uint16_t (float16). row_at: the run-time ISA's dwconv_row_at for the depthwise stage
+// (dw_row_fn), the only part that depends on its DwSpec.
+template <class B>
+inline void conv_chain_rows_f32(const Parallel& par, scalar::DwRowFn row_at, const ConvParams* pw,
+                                const DepthwiseParams& dw, const ConvParams* pj, const float* in, const B* pw_packed,
+                                const float* pw_bias, const float* dw_filter, const float* dw_bias, const B* pj_packed,
+                                const float* pj_bias, const float* res, float* out, float* scratch, ChainSteps steps) {
   const int64_t rows = int64_t{dw.batch} * dw.out_h;
   int64_t macs = rows * dw.out_w * dw.out_c * dw.k_h * dw.k_w;
   if (pw != nullptr) macs += int64_t{pw->batch} * pw->out_h * pw->out_w * pw->in_c * pw->out_c;
@@ -241,16 +273,35 @@ inline void conv_chain_f32(const Parallel& par, const ConvParams* pw, const Dept
     parallel_ranges(par, panels, macs, [&](int32_t t, int64_t q0, int64_t q1) {
       float* own = par.scratch(scratch, t);
       const int32_t c_lo = static_cast<int32_t>(q0 * 16), c_hi = static_cast<int32_t>(std::min<int64_t>(q1 * 16, dw.out_c));
-      DLCODER_RT_DISPATCH(conv_chain, pw, dw, pj, in, pw_packed, pw_bias, dw_filter, dw_bias, pj_packed,
+      DLCODER_RT_DISPATCH(conv_chain_rows, row_at, pw, dw, pj, in, pw_packed, pw_bias, dw_filter, dw_bias, pj_packed,
                           pj_bias, res, out, own, steps, 0, rows, c_lo, c_hi)
     });
     return;
   }
   parallel_ranges(par, rows, macs, [&](int32_t t, int64_t r0, int64_t r1) {
     float* own = par.scratch(scratch, t);
-    DLCODER_RT_DISPATCH(conv_chain, pw, dw, pj, in, pw_packed, pw_bias, dw_filter, dw_bias, pj_packed,
+    DLCODER_RT_DISPATCH(conv_chain_rows, row_at, pw, dw, pj, in, pw_packed, pw_bias, dw_filter, dw_bias, pj_packed,
                         pj_bias, res, out, own, steps, r0, r1, 0, dw.out_c)
   });
+}
+
+
+// The run-time ISA's dwconv_row_at<Spec>.
+template <class Spec>
+inline scalar::DwRowFn dw_row_fn(Spec spec) {
+  DLCODER_RT_DISPATCH(dw_row_fn, spec)
+}
+
+// conv_chain_rows_f32 for a depthwise stage of DwSpec Spec. B is named by the caller (a
+// null filter tells no type: std::common_type_t keeps B out of deduction).
+template <class B = float, class Spec = DwSpec<>>
+inline void conv_chain_f32(const Parallel& par, const ConvParams* pw, const DepthwiseParams& dw,
+                           const ConvParams* pj, const float* in, const std::common_type_t<B>* pw_packed,
+                           const float* pw_bias, const float* dw_filter, const float* dw_bias,
+                           const std::common_type_t<B>* pj_packed, const float* pj_bias, const float* res, float* out,
+                           float* scratch, ChainSteps steps) {
+  conv_chain_rows_f32<B>(par, dw_row_fn(Spec{}), pw, dw, pj, in, pw_packed, pw_bias, dw_filter, dw_bias, pj_packed,
+                         pj_bias, res, out, scratch, steps);
 }
 
 }  // namespace dlcoder_rt

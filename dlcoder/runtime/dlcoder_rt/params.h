@@ -87,7 +87,7 @@ struct GemmParams {
   const float* origin;
 };
 
-// How a depthwise chain (simd_depthwise.h: conv_chain) steps through its output rows.
+// How a depthwise chain (simd_depthwise.h: conv_chain_rows) steps through its output rows.
 struct ChainSteps {
   int32_t rows;   // output rows per step
   int32_t slots;  // rows of the expanded-input ring (<= kMaxChainSlots)

@@ -17,6 +17,10 @@
 // (dwconv_row_pair). Every path adds the taps in the same (ky, kx) order, so they agree
 // bit for bit.
 //
+// Spec (conv.h: DwSpec) names what the generator knows of the layer: every kernel here
+// takes the cases it allows and no other, so a model instantiates, per ISA, only the
+// variants its layers reach (a 3x3 stride-2 layer: no 5x5, no stride-1, no row-pair code).
+//
 // kS: the stride when it is 1 or 2 and the dilation 1, so that the four pixels' taps of a
 // row fall on 3 * kS + KW input pixels, each loaded once (a 3x3 stride-1 kernel: 6 loads
 // for 12 FMAs per row instead of 12 loads, which also leave the address registers to
@@ -78,22 +82,29 @@ inline void dwconv_interior(const DepthwiseParams& p, const float* const* rows, 
   }
 }
 
-// The interior of one channel block for a KHxKW kernel, full or masked.
-template <int KH, int KW>
+// The interior of one channel block for a KHxKW kernel, full or masked (none with
+// Spec::kWhole: every block is whole), for the strides Spec allows.
+template <int KH, int KW, class Spec>
 inline void dwconv_interior_block(const DepthwiseParams& p, const float* const* rows, const float* filter,
                                   typename V::T b0, float* out_row, int32_t c0, int32_t nc, int32_t x_lo,
                                   int32_t x_hi) {
-  const int s = p.dil_w == 1 && (p.stride_w == 1 || p.stride_w == 2) ? p.stride_w : 0;
-  if (nc == V::N) {
-    if (s == 1) {
-      dwconv_interior<KH, KW, true, 1>(p, rows, filter, b0, out_row, c0, nc, x_lo, x_hi);
-    } else if (s == 2) {
-      dwconv_interior<KH, KW, true, 2>(p, rows, filter, b0, out_row, c0, nc, x_lo, x_hi);
-    } else {
-      dwconv_interior<KH, KW, true, 0>(p, rows, filter, b0, out_row, c0, nc, x_lo, x_hi);
+  if (nc != V::N) {
+    if constexpr (!Spec::kWhole) {
+      dwconv_interior<KH, KW, false, 0>(p, rows, filter, b0, out_row, c0, nc, x_lo, x_hi);
     }
-  } else {
-    dwconv_interior<KH, KW, false, 0>(p, rows, filter, b0, out_row, c0, nc, x_lo, x_hi);
+    return;
+  }
+  const int s = Spec::stride(p);
+  if (s == 1) {
+    if constexpr (Spec::allows_stride(1)) {
+      dwconv_interior<KH, KW, true, 1>(p, rows, filter, b0, out_row, c0, nc, x_lo, x_hi);
+    }
+  } else if (s == 2) {
+    if constexpr (Spec::allows_stride(2)) {
+      dwconv_interior<KH, KW, true, 2>(p, rows, filter, b0, out_row, c0, nc, x_lo, x_hi);
+    }
+  } else if constexpr (Spec::allows_stride(-1)) {
+    dwconv_interior<KH, KW, true, 0>(p, rows, filter, b0, out_row, c0, nc, x_lo, x_hi);
   }
 }
 
@@ -153,25 +164,34 @@ inline void dwconv_interior_wide(const DepthwiseParams& p, const float* const* r
   }
 }
 
-// dwconv_interior_wide for the live rows of a 3x3 or 5x5 kernel (kh of them), stride s
-// 1 or 2.
+// The one table of unrolled interiors: calls f(KH, KW) (std::integral_constant) for a
+// k x k kernel, k 3 or 5, with kh of its rows inside the input (a 5x5 kernel with 3 rows
+// present is a 3x5 one), if Spec reaches that case; any other (k, kh) calls nothing.
+template <class Spec, int KH, int KW, class F>
+inline void dw_case(int32_t k, int32_t kh, F& f) {
+  if constexpr (Spec::allows_rows(KH, KW)) {
+    if (k == KW && kh == KH) f(std::integral_constant<int, KH>{}, std::integral_constant<int, KW>{});
+  }
+}
+
+template <class Spec, class F>
+inline void dw_interior_cases(int32_t k, int32_t kh, F&& f) {
+  dw_case<Spec, 1, 3>(k, kh, f), dw_case<Spec, 2, 3>(k, kh, f), dw_case<Spec, 3, 3>(k, kh, f);
+  dw_case<Spec, 1, 5>(k, kh, f), dw_case<Spec, 2, 5>(k, kh, f), dw_case<Spec, 3, 5>(k, kh, f);
+  dw_case<Spec, 4, 5>(k, kh, f), dw_case<Spec, 5, 5>(k, kh, f);
+}
+
+// dwconv_interior_wide for stride s (1 or 2), if Spec allows it.
+template <int KH, int KW, class Spec>
 inline void dwconv_interior_wide_at(const DepthwiseParams& p, const float* const* rows, const float* filter,
                                     const float* bias, float* out_row, int32_t c_lo, int32_t c_hi, int32_t x_lo,
-                                    int32_t x_hi, int32_t kh, int s) {
-  switch ((p.k_w == 3 ? 0 : 8) + kh + (s == 2 ? 16 : 0)) {
-#define DLCODER_RT_DW_CASE(C, KH, KW)                                                               \
-  case C:                                                                                           \
-    dwconv_interior_wide<KH, KW, 1>(p, rows, filter, bias, out_row, c_lo, c_hi, x_lo, x_hi);        \
-    break;                                                                                          \
-  case C + 16:                                                                                      \
-    dwconv_interior_wide<KH, KW, 2>(p, rows, filter, bias, out_row, c_lo, c_hi, x_lo, x_hi);        \
-    break;
-    DLCODER_RT_DW_CASE(1, 1, 3) DLCODER_RT_DW_CASE(2, 2, 3) DLCODER_RT_DW_CASE(3, 3, 3)
-    DLCODER_RT_DW_CASE(9, 1, 5) DLCODER_RT_DW_CASE(10, 2, 5) DLCODER_RT_DW_CASE(11, 3, 5)
-    DLCODER_RT_DW_CASE(12, 4, 5) DLCODER_RT_DW_CASE(13, 5, 5)
-#undef DLCODER_RT_DW_CASE
-    default:
-      break;
+                                    int32_t x_hi, int s) {
+  if (s == 1) {
+    if constexpr (Spec::allows_stride(1)) {
+      dwconv_interior_wide<KH, KW, 1>(p, rows, filter, bias, out_row, c_lo, c_hi, x_lo, x_hi);
+    }
+  } else if constexpr (Spec::allows_stride(2)) {
+    dwconv_interior_wide<KH, KW, 2>(p, rows, filter, bias, out_row, c_lo, c_hi, x_lo, x_hi);
   }
 }
 
@@ -226,9 +246,9 @@ inline void dwconv_pixel(const DepthwiseParams& p, const float* const* rows, con
 }
 
 // One output row from the k_h input rows of its window (null where they fall into the
-// padding).
-template <int kLazy = 0>  // instantiated only where used
-// Channels [c_lo, c_hi) only (c_lo a multiple of 16), so that tasks can split channels.
+// padding). Channels [c_lo, c_hi) only (c_lo a multiple of 16), so that tasks can split
+// channels.
+template <class Spec>
 inline void dwconv_row_at(const DepthwiseParams& p, const float* const* rows, const float* filter,
                           const float* bias, float* out_row, int32_t c_lo, int32_t c_hi) {
   // the rows inside the input, [ky_lo, ky_hi): rows of padding can only be at either end, and
@@ -248,32 +268,30 @@ inline void dwconv_row_at(const DepthwiseParams& p, const float* const* rows, co
   if (p.in_w - 1 - (p.k_w - 1) * p.dil_w + p.pad_left < 0) x_hi = 0;
   if (x_hi > p.out_w) x_hi = p.out_w;
   if (x_lo > x_hi) x_lo = x_hi;
-  const bool k3 = p.k_h == 3 && p.k_w == 3, k5 = p.k_h == 5 && p.k_w == 5;
-  const bool fast = all_rows && (k3 || k5);
+  const bool fast = all_rows && p.k_h == p.k_w && (p.k_w == 3 || p.k_w == 5);
   const int32_t lo = fast ? x_lo : p.out_w, hi = fast ? x_hi : p.out_w;
   for (int32_t ox = 0; ox < lo; ++ox) dwconv_pixel(p, rows, filter, bias, out_row, ox, c_lo, c_hi);
   for (int32_t ox = hi; ox < p.out_w; ++ox) dwconv_pixel(p, rows, filter, bias, out_row, ox, c_lo, c_hi);
   // many whole channel blocks: the pixel-major interior for them, the rest (a partial block)
   // below
   const int32_t c_whole = c_lo + (c_hi - c_lo) / V::N * V::N;
-  const int s = p.dil_w == 1 && (p.stride_w == 1 || p.stride_w == 2) ? p.stride_w : 0;
-  const bool wide = fast && s != 0 && c_whole - c_lo >= kWideChannels;
-  if (wide) dwconv_interior_wide_at(p, live, live_filter, bias, out_row, c_lo, c_whole, x_lo, x_hi, kh, s);
+  const int s = Spec::stride(p);
+  const bool wide = Spec::kWide && fast && s != 0 && c_whole - c_lo >= kWideChannels;
+  if constexpr (Spec::kWide) {
+    if (wide) {
+      dw_interior_cases<Spec>(p.k_w, kh, [&](auto h, auto w) {
+        dwconv_interior_wide_at<decltype(h)::value, decltype(w)::value, Spec>(p, live, live_filter, bias, out_row,
+                                                                              c_lo, c_whole, x_lo, x_hi, s);
+      });
+    }
+  }
   for (int32_t c0 = wide ? c_whole : c_lo; fast && c0 < c_hi; c0 += V::N) {
     const int32_t nc = c_hi - c0 < V::N ? c_hi - c0 : V::N;
     const typename V::T b0 = bias == nullptr ? V::zero() : (nc == V::N ? V::load(bias + c0) : V::loadn(bias + c0, nc));
-    switch ((k3 ? 0 : 8) + kh) {
-#define DLCODER_RT_DW_CASE(C, KH, KW) \
-  case C:                              \
-    dwconv_interior_block<KH, KW>(p, live, live_filter, b0, out_row, c0, nc, x_lo, x_hi); \
-    break;
-      DLCODER_RT_DW_CASE(1, 1, 3) DLCODER_RT_DW_CASE(2, 2, 3) DLCODER_RT_DW_CASE(3, 3, 3)
-      DLCODER_RT_DW_CASE(9, 1, 5) DLCODER_RT_DW_CASE(10, 2, 5) DLCODER_RT_DW_CASE(11, 3, 5)
-      DLCODER_RT_DW_CASE(12, 4, 5) DLCODER_RT_DW_CASE(13, 5, 5)
-#undef DLCODER_RT_DW_CASE
-      default:
-        break;
-    }
+    dw_interior_cases<Spec>(p.k_w, kh, [&](auto h, auto w) {
+      dwconv_interior_block<decltype(h)::value, decltype(w)::value, Spec>(p, live, live_filter, b0, out_row, c0, nc,
+                                                                          x_lo, x_hi);
+    });
   }
   // the fused activation, on the row just written (still in cache)
   if (p.post != UnaryKind::kNone && c_lo == 0 && c_hi == p.out_c) {
@@ -362,7 +380,9 @@ inline void dwconv_interior_pair(const DepthwiseParams& p, const float* const* r
 // the clamp (the pairs end at the clamp; dwconv_row_at's `post` block runs per row). An
 // epilogue added to DepthwiseParams must be added here. 3x3 kernels on 16 channels gain
 // nothing from pairs (their window rows fit L1) and lose up to 25% on rows of 12-16 KB.
+template <class Spec>
 inline bool dwconv_pairs(const DepthwiseParams& p) {
+  if constexpr (!Spec::kPairs) return false;
   return p.stride_h == 1 && p.stride_w == 1 && p.dil_h == 1 && p.dil_w == 1 && p.k_h == p.k_w &&
          (p.k_h == 5 || (p.k_h == 3 && p.out_c >= 32)) && p.out_c >= V::N && p.post == UnaryKind::kNone &&
          p.slope.period == 0;
@@ -370,7 +390,7 @@ inline bool dwconv_pairs(const DepthwiseParams& p) {
 
 // Output rows out0 and out1 = out0's next from the k_h + 1 input rows of both windows, all
 // inside the input (dwconv_pairs(p) holds). The border pixels per row as dwconv_row_at.
-template <int kLazy = 0>  // instantiated only where used
+template <class Spec>
 inline void dwconv_row_pair(const DepthwiseParams& p, const float* const* rows, const float* filter,
                             const float* bias, float* out0, float* out1) {
   int32_t x_lo = p.pad_left;  // output x range whose taps all lie inside the row
@@ -387,49 +407,51 @@ inline void dwconv_row_pair(const DepthwiseParams& p, const float* const* rows, 
   const int32_t c_whole = p.out_c / V::N * V::N;
   for (int32_t c0 = 0; c0 < c_whole; c0 += V::N) {
     const typename V::T b0 = bias == nullptr ? V::zero() : V::load(bias + c0);
-    if (p.k_h == 3) {
-      dwconv_interior_pair<3>(p, rows, filter, b0, out0, out1, c0, x_lo, x_hi);
-    } else {
-      dwconv_interior_pair<5>(p, rows, filter, b0, out0, out1, c0, x_lo, x_hi);
-    }
-  }
-  if (c_whole < p.out_c) {  // the partial block, one row at a time
-    const int32_t nc = p.out_c - c_whole;
-    const typename V::T b0 = bias == nullptr ? V::zero() : V::loadn(bias + c_whole, nc);
-    for (int q = 0; q < 2; ++q) {
-      if (p.k_h == 3) {
-        dwconv_interior_block<3, 3>(p, rows + q, filter, b0, q == 0 ? out0 : out1, c_whole, nc, x_lo, x_hi);
-      } else {
-        dwconv_interior_block<5, 5>(p, rows + q, filter, b0, q == 0 ? out0 : out1, c_whole, nc, x_lo, x_hi);
+    dw_interior_cases<Spec>(p.k_w, p.k_h, [&](auto h, auto w) {  // k_h == k_w here: only KxK cases
+      if constexpr (decltype(h)::value == decltype(w)::value) {
+        dwconv_interior_pair<decltype(h)::value>(p, rows, filter, b0, out0, out1, c0, x_lo, x_hi);
       }
-    }
+    });
+  }
+  if (Spec::kWhole || c_whole == p.out_c) return;
+  const int32_t nc = p.out_c - c_whole;  // the partial block, one row at a time
+  const typename V::T b0 = bias == nullptr ? V::zero() : V::loadn(bias + c_whole, nc);
+  for (int q = 0; q < 2; ++q) {
+    dw_interior_cases<Spec>(p.k_w, p.k_h, [&](auto h, auto w) {
+      if constexpr (decltype(h)::value == decltype(w)::value) {
+        dwconv_interior_block<decltype(h)::value, decltype(w)::value, Spec>(p, rows + q, filter, b0, q == 0 ? out0 : out1,
+                                                                            c_whole, nc, x_lo, x_hi);
+      }
+    });
   }
 }
 
 // depth_multiplier == 1 only (in_c == out_c). Output rows [r0, r1) of the batch * out_h rows.
 // rows: the k_h input rows of the window (kernels of height > 64 take the scalar kernel).
-template <int kLazy = 0>  // instantiated only where used
-inline void depthwise_conv2d(const DepthwiseParams& p, const float* in, const float* filter,
+template <class Spec>
+inline void depthwise_conv2d(Spec, const DepthwiseParams& p, const float* in, const float* filter,
                              const float* bias, float* out, int64_t r0, int64_t r1) {
   const float* rows[65];
-  const bool pairs = dwconv_pairs(p);
+  const bool pairs = dwconv_pairs<Spec>(p);
   const int64_t in_row = int64_t{p.in_w} * p.in_c, out_row = int64_t{p.out_w} * p.out_c;
   for (int64_t r = r0; r < r1;) {
     const int32_t b = static_cast<int32_t>(r / p.out_h), oy = static_cast<int32_t>(r % p.out_h);
     const float* in_b = in + int64_t{b} * p.in_h * in_row;
     const int32_t iy0 = oy * p.stride_h - p.pad_top;
     // rows oy and oy + 1 of the same image, with all k_h + 1 input rows inside the input
-    if (pairs && r + 1 < r1 && oy + 1 < p.out_h && iy0 >= 0 && iy0 + p.k_h < p.in_h) {
-      for (int32_t j = 0; j <= p.k_h; ++j) rows[j] = in_b + (iy0 + j) * in_row;
-      dwconv_row_pair(p, rows, filter, bias, out + r * out_row, out + (r + 1) * out_row);
-      r += 2;
-      continue;
+    if constexpr (Spec::kPairs) {
+      if (pairs && r + 1 < r1 && oy + 1 < p.out_h && iy0 >= 0 && iy0 + p.k_h < p.in_h) {
+        for (int32_t j = 0; j <= p.k_h; ++j) rows[j] = in_b + (iy0 + j) * in_row;
+        dwconv_row_pair<Spec>(p, rows, filter, bias, out + r * out_row, out + (r + 1) * out_row);
+        r += 2;
+        continue;
+      }
     }
     for (int32_t ky = 0; ky < p.k_h; ++ky) {
       const int32_t iy = iy0 + ky * p.dil_h;
       rows[ky] = (iy >= 0 && iy < p.in_h) ? in_b + int64_t{iy} * in_row : nullptr;
     }
-    dwconv_row_at(p, rows, filter, bias, out + r * out_row, 0, p.out_c);
+    dwconv_row_at<Spec>(p, rows, filter, bias, out + r * out_row, 0, p.out_c);
     ++r;
   }
 }
@@ -452,12 +474,19 @@ inline void depthwise_conv2d(const DepthwiseParams& p, const float* in, const fl
 // recomputes the expanded rows its first window needs. Without pj, only channels
 // [c_lo, c_hi) (c_lo a multiple of 16): the depthwise channel c needs expanded channel c
 // alone, so tasks can split channels instead of rows (with pj: c_lo = 0, c_hi = out_c).
-template <class B>  // the 1x1 filters' panels: float, or uint16_t (float16; simd_kernels.h: load_b)
-inline void conv_chain(const ConvParams* pw, const DepthwiseParams& dw, const ConvParams* pj,
-                       const float* in, const B* pw_packed, const float* pw_bias,
-                       const float* dw_filter, const float* dw_bias, const B* pj_packed,
-                       const float* pj_bias, const float* res, float* out, float* scratch,
-                       ChainSteps steps, int64_t r0, int64_t r1, int32_t c_lo, int32_t c_hi) {
+// The depthwise rows are the only part that depends on the layer's DwSpec: the chain takes
+// them as a pointer to dwconv_row_at<Spec> (dw_row_fn; one indirect call per output row), so
+// that it is instantiated once per B and ISA, not once per DwSpec as well.
+using DwRowFn = void (*)(const DepthwiseParams&, const float* const*, const float*, const float*, float*, int32_t,
+                         int32_t);
+
+// B: the 1x1 filters' panels, float or uint16_t (float16; simd_kernels.h: load_b).
+template <class B>
+inline void conv_chain_rows(DwRowFn row_at, const ConvParams* pw, const DepthwiseParams& dw, const ConvParams* pj,
+                            const float* in, const B* pw_packed, const float* pw_bias,
+                            const float* dw_filter, const float* dw_bias, const B* pj_packed,
+                            const float* pj_bias, const float* res, float* out, float* scratch,
+                            ChainSteps steps, int64_t r0, int64_t r1, int32_t c_lo, int32_t c_hi) {
   const int64_t in_row = int64_t{dw.in_w} * dw.in_c, dw_row = int64_t{dw.out_w} * dw.out_c;
   float* ring = scratch;
   float* dw_buf = scratch + (pw != nullptr ? steps.slots * in_row : 0);
@@ -512,8 +541,7 @@ inline void conv_chain(const ConvParams* pw, const DepthwiseParams& dw, const Co
           rows[ky] = pw == nullptr ? in_b + iy * x_row : ring + (iy % steps.slots) * in_row;
         }
       }
-      dwconv_row_at(dw, rows, dw_filter, dw_bias, pj == nullptr ? out + (r + q) * out_row : dw_buf + q * dw_row,
-                    c_lo, c_hi);
+      row_at(dw, rows, dw_filter, dw_bias, pj == nullptr ? out + (r + q) * out_row : dw_buf + q * dw_row, c_lo, c_hi);
     }
     if (pj != nullptr) {
       gpj.m = n * pj->out_w;
@@ -522,4 +550,10 @@ inline void conv_chain(const ConvParams* pw, const DepthwiseParams& dw, const Co
     }
     r += n;
   }
+}
+
+// This ISA's dwconv_row_at<Spec>, for conv_chain_rows (conv.h: conv_chain_f32).
+template <class Spec>
+inline DwRowFn dw_row_fn(Spec) {
+  return &dwconv_row_at<Spec>;
 }
