@@ -294,6 +294,128 @@ inline void gemm(const Parallel& par, int64_t rows, int32_t k, int32_t out_c, co
   });
 }
 
+// A vector of kBytes bytes (16, 32 or 64): a broadcast, a masked load over a fill (masked-off
+// bytes are not read), a masked store; masks of the low kBytes bits of a uint64_t.
+template <int kBytes>
+struct ByteVec;
+template <>
+struct ByteVec<16> {
+  using T = __m128i;
+  static T set1(uint8_t b) { return _mm_set1_epi8(static_cast<char>(b)); }
+  static T load(T fill, uint64_t m, const void* p) { return _mm_mask_loadu_epi8(fill, static_cast<__mmask16>(m), p); }
+  static void store(void* p, uint64_t m, T v) { _mm_mask_storeu_epi8(p, static_cast<__mmask16>(m), v); }
+};
+template <>
+struct ByteVec<32> {
+  using T = __m256i;
+  static T set1(uint8_t b) { return _mm256_set1_epi8(static_cast<char>(b)); }
+  static T load(T fill, uint64_t m, const void* p) {
+    return _mm256_mask_loadu_epi8(fill, static_cast<__mmask32>(m), p);
+  }
+  static void store(void* p, uint64_t m, T v) { _mm256_mask_storeu_epi8(p, static_cast<__mmask32>(m), v); }
+};
+template <>
+struct ByteVec<64> {
+  using T = __m512i;
+  static T set1(uint8_t b) { return _mm512_set1_epi8(static_cast<char>(b)); }
+  static T load(T fill, uint64_t m, const void* p) { return _mm512_mask_loadu_epi8(fill, m, p); }
+  static void store(void* p, uint64_t m, T v) { _mm512_mask_storeu_epi8(p, m, v); }
+};
+
+// The im2col rows of a convolution: row r is output pixel r's k_h * k_w * in_c taps, the
+// input's bytes where they lie inside it and in_zp where they do not. rows() reads the
+// geometry into locals once per block of rows: it stores through uint8_t, which may alias
+// anything, so fields (of this struct or of QConvParams) would be reloaded after every
+// store.
+template <typename Q>
+struct Im2col {
+  const Q* x;
+  const Q* end;  // the input's end: wide copies read up to it, never past
+  int32_t in_h, in_w, in_c, out_h, out_w, k_h, k_w, s_h, s_w, d_h, d_w, pad_t, pad_l, run, kp;
+  int64_t image, line;  // elements of one input image, of one input row
+  uint8_t pad;
+  Im2col(const QConvParams& p, const Q* x_, int32_t kp_)
+      : x(x_), end(x_ + int64_t{p.batch} * p.in_h * p.in_w * p.in_c), in_h(p.in_h), in_w(p.in_w), in_c(p.in_c),
+        out_h(p.out_h), out_w(p.out_w), k_h(p.k_h), k_w(p.k_w), s_h(p.stride_h), s_w(p.stride_w), d_h(p.dil_h),
+        d_w(p.dil_w), pad_t(p.pad_top), pad_l(p.pad_left), run(p.k_w * p.in_c), kp(kp_),
+        image(int64_t{p.in_h} * p.in_w * p.in_c), line(int64_t{p.in_w} * p.in_c),
+        pad(static_cast<uint8_t>(p.in_zp)) {}
+
+  // One tap row (ky) of the pixel whose window starts at column x0, any column range.
+  void edge_run(uint8_t* dst, const Q* row, int32_t x0) const {
+    for (int32_t kx = 0; kx < k_w; ++kx) {
+      const int32_t ix = x0 + kx * d_w;
+      if (ix < 0 || ix >= in_w) {
+        fill_row(dst + kx * in_c, pad, in_c);
+      } else {
+        copy_row(dst + kx * in_c, row + int64_t{ix} * in_c, in_c, end);
+      }
+    }
+  }
+
+  // The taps of one pixel, any geometry.
+  void pixel(uint8_t* dst, const Q* xb, int32_t y0, int32_t x0) const {
+    const bool inside = d_w == 1 && x0 >= 0 && x0 + k_w <= in_w;
+    for (int32_t ky = 0; ky < k_h; ++ky, dst += run) {
+      const int32_t iy = y0 + ky * d_h;
+      if (iy < 0 || iy >= in_h) {
+        fill_row(dst, pad, run);
+      } else if (inside) {
+        copy_row(dst, xb + iy * line + int64_t{x0} * in_c, run, end);
+      } else {
+        edge_run(dst, xb + iy * line, x0);
+      }
+    }
+  }
+
+  // Rows [r0, r0 + m) into buf (row stride kp). kBytes > 0 (d_w == 1, run <= kBytes, one of
+  // 16, 32, 64): one masked load and one masked store per tap row, the load taking the
+  // bytes of the columns inside the input over a vector of in_zp (masked-off bytes are
+  // neither read nor fault), so that padding costs what the inside does; kBytes == 0:
+  // pixel() tap by tap.
+  template <int kBytes>
+  void rows(int64_t r0, int m, uint8_t* buf) const {
+    using V = ByteVec<kBytes == 0 ? 64 : kBytes>;
+    const int32_t out_w = this->out_w, out_h = this->out_h, s_h = this->s_h, s_w = this->s_w;
+    const int32_t pad_t = this->pad_t, pad_l = this->pad_l, in_w = this->in_w, in_c = this->in_c, k_w = this->k_w;
+    const int32_t kp = this->kp, k_h = this->k_h, d_h = this->d_h, in_h = this->in_h, run = this->run;
+    const int64_t image = this->image, line = this->line;
+    int64_t t = r0 / out_w;
+    int32_t ox = static_cast<int32_t>(r0 % out_w), oy = static_cast<int32_t>(t % out_h);
+    const Q* xb = x + (t / out_h) * image;
+    const typename V::T padv = V::set1(pad);
+    const uint64_t all = low_bits(run);
+    for (int i = 0; i < m; ++i) {
+      uint8_t* dst = buf + int64_t{i} * kp;
+      const int32_t y0 = oy * s_h - pad_t, x0 = ox * s_w - pad_l;
+      if constexpr (kBytes > 0) {
+        const int32_t lo = std::max(0, -x0), hi = std::min(k_w, in_w - x0);  // the columns inside
+        const uint64_t inside = hi > lo ? low_bits(hi * in_c) & ~low_bits(lo * in_c) : 0;
+        // the tap rows inside: [ky0, ky1)
+        const int32_t ky0 = std::min(k_h, y0 >= 0 ? 0 : (-y0 + d_h - 1) / d_h);
+        const int32_t ky1 = std::max(ky0, std::min(k_h, in_h - y0 <= 0 ? 0 : (in_h - y0 + d_h - 1) / d_h));
+        const Q* src = xb + (y0 + int64_t{ky0} * d_h) * line + int64_t{x0} * in_c;
+        int32_t ky = 0;
+        for (; ky < ky0; ++ky, dst += run) V::store(dst, all, padv);
+        for (; ky < ky1; ++ky, dst += run, src += d_h * line) V::store(dst, all, V::load(padv, inside, src));
+        for (; ky < k_h; ++ky, dst += run) V::store(dst, all, padv);
+      } else {
+        pixel(dst, xb, y0, x0);
+      }
+      if (++ox == out_w) {
+        ox = 0;
+        if (++oy == out_h) {
+          oy = 0;
+          xb += image;
+        }
+      }
+    }
+  }
+
+  // The mask of bytes [0, n), n <= 64.
+  static uint64_t low_bits(int32_t n) { return n >= 64 ? ~uint64_t{0} : (uint64_t{1} << n) - 1; }
+};
+
 template <typename Q, typename Args, typename Y>
 inline void conv2d(const Parallel& par, const QConvParams& p, const Q* x, const int8_t* w, const Args& args, Y* y,
                    void* scratch) {
@@ -301,9 +423,7 @@ inline void conv2d(const Parallel& par, const QConvParams& p, const Q* x, const 
   const int64_t rows = int64_t{p.batch} * p.out_h * p.out_w;
   const bool direct = p.k_h == 1 && p.k_w == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_top == 0 &&
                       p.pad_left == 0 && p.in_h == p.out_h && p.in_w == p.out_w && k == kp;
-  const uint8_t pad = static_cast<uint8_t>(p.in_zp);
-  const int32_t run = p.k_w * p.in_c;  // bytes of one kernel row where it lies inside the input
-  const Q* end = x + int64_t{p.batch} * p.in_h * p.in_w * p.in_c;
+  const Im2col<Q> im(p, x, kp);
   gemm<std::is_signed<Q>::value>(
       par, rows, k, p.out_c, w, args, y, static_cast<uint8_t*>(scratch),
       [&](int64_t r0, int m, uint8_t* buf, int64_t* lda) -> const void* {
@@ -313,38 +433,14 @@ inline void conv2d(const Parallel& par, const QConvParams& p, const Q* x, const 
            return x + r0 * k;
          }
          *lda = kp;
-         int64_t t = r0 / p.out_w;
-         int32_t ox = static_cast<int32_t>(r0 % p.out_w);
-         int32_t oy = static_cast<int32_t>(t % p.out_h);
-         const Q* xb = x + (t / p.out_h) * p.in_h * p.in_w * p.in_c;
-         for (int i = 0; i < m; ++i) {
-           uint8_t* dst = buf + int64_t{i} * kp;
-           const int32_t x0 = ox * p.stride_w - p.pad_left;
-           const bool row_inside = p.dil_w == 1 && x0 >= 0 && x0 + p.k_w <= p.in_w;
-           for (int32_t ky = 0; ky < p.k_h; ++ky, dst += run) {
-             const int32_t iy = oy * p.stride_h - p.pad_top + ky * p.dil_h;
-             if (iy < 0 || iy >= p.in_h) {
-               fill_row(dst, pad, run);
-             } else if (row_inside) {
-               copy_row(dst, xb + (int64_t{iy} * p.in_w + x0) * p.in_c, run, end);
-             } else {
-               for (int32_t kx = 0; kx < p.k_w; ++kx) {
-                 const int32_t ix = x0 + kx * p.dil_w;
-                 if (ix < 0 || ix >= p.in_w) {
-                   fill_row(dst + kx * p.in_c, pad, p.in_c);
-                 } else {
-                   copy_row(dst + kx * p.in_c, xb + (int64_t{iy} * p.in_w + ix) * p.in_c, p.in_c, end);
-                 }
-               }
-             }
-           }
-           if (++ox == p.out_w) {
-             ox = 0;
-             if (++oy == p.out_h) {
-               oy = 0;
-               xb += int64_t{p.in_h} * p.in_w * p.in_c;
-             }
-           }
+         if (p.dil_w != 1 || im.run > 64) {
+           im.template rows<0>(r0, m, buf);
+         } else if (im.run <= 16) {
+           im.template rows<16>(r0, m, buf);
+         } else if (im.run <= 32) {
+           im.template rows<32>(r0, m, buf);
+         } else {
+           im.template rows<64>(r0, m, buf);
          }
          return buf;
        });

@@ -20,11 +20,12 @@ inline void tile_upto(int m, const A* a, int32_t kp, const W* w, const E& e, int
   K::template tile<M, W>(a, kp, w, e, ch, y, ldy);
 }
 
-// rows x out_c outputs (row stride out_c): A rows come from fill(row, dst), kp values each
-// (the k tail past the row's values is zeroed here), kQMaxRows of them at a time in the
-// task's scratch. Tasks take blocks of kMR rows, or panels when there are fewer blocks
-// than threads; every output is computed the same way whatever the split. `args`: the
-// epilogue (QRequantArgs, or QFloatArgs for float outputs).
+// rows x out_c outputs (row stride out_c): A rows come from fill(r0, m, dst), which writes
+// the k values of rows [r0, r0 + m) at dst (row stride kp; the k tail past them is zeroed
+// here, after it), kQMaxRows of them at a time in the task's scratch. Tasks take blocks
+// of kMR rows, or panels when there are fewer blocks than threads; every output is
+// computed the same way whatever the split. `args`: the epilogue (QRequantArgs, or
+// QFloatArgs for float outputs).
 template <typename Y, typename W, typename Args, typename Fill>
 inline void gemm_rows(const Parallel& par, int64_t rows, int32_t k, const QGemmArgs& g, const W* w, const Args& args,
                       Y* y, A* scratch, const Fill& fill) {
@@ -39,11 +40,9 @@ inline void gemm_rows(const Parallel& par, int64_t rows, int32_t k, const QGemmA
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t r0 = b * K::kMR;
       const int m = static_cast<int>(std::min<int64_t>(K::kMR, rows - r0));
-      for (int i = 0; i < m; ++i) {
-        A* dst = abuf + int64_t{i} * g.kp;
-        fill(r0 + i, dst);
-        for (int32_t j = k; j < g.kp; ++j) dst[j] = 0;
-      }
+      fill(r0, m, abuf);
+      for (int i = 0; i < m && k < g.kp; ++i)
+        std::fill(abuf + int64_t{i} * g.kp + k, abuf + int64_t{i + 1} * g.kp, A{0});
       for (int32_t p = p0; p < p1; ++p) {
         const int32_t c0 = p * kQPanel;
         const auto e = args.panel(c0, K::kSignedA);
@@ -52,6 +51,74 @@ inline void gemm_rows(const Parallel& par, int64_t rows, int32_t k, const QGemmA
       }
     }
   });
+}
+
+// dst[0..n) = src in the kernels' domain. Byte domains: 8 values at a time as one 64-bit
+// xor while the 8 neither read past src_end nor write past dst_end (what lands past
+// dst + n is overwritten by the caller's next run), the rest by to_a; int16 domains: to_a.
+template <typename Q>
+inline void to_a_wide(const Q* src, int32_t n, A* dst, const Q* src_end, const A* dst_end) {
+  int32_t i = 0;
+  if constexpr (sizeof(A) == 1) {
+    constexpr uint64_t f = uint64_t{kQFlip<Q> ^ K::kAXor} * 0x0101010101010101u;
+    for (; i < n && src + i + 8 <= src_end && dst + i + 8 <= dst_end; i += 8) {
+      uint64_t v;
+      std::memcpy(&v, src + i, 8);
+      v ^= f;
+      std::memcpy(dst + i, &v, 8);
+    }
+  }
+  if (i < n) to_a(src + i, n - i, dst + i);
+}
+
+// The im2col rows of output pixels [r0, r0 + m), k_h * k_w * in_c taps each (row stride
+// kp), in the kernels' domain; `pad` (in_zp's value) where a tap lies outside the input.
+// With a dilation of 1 a tap row is three runs: padding, the columns inside (to_a_wide),
+// padding, written in that order; with others, tap by tap.
+template <typename Q>
+inline void conv_rows(const QConvParams& params, const Q* x, A pad, int32_t kp, int64_t r0, int m, A* buf) {
+  const QConvParams p = params;  // a local copy: the stores below may alias `params`
+  const Q* x_end = x + int64_t{p.batch} * p.in_h * p.in_w * p.in_c;
+  const A* buf_end = buf + int64_t{m} * kp;
+  const int32_t run = p.k_w * p.in_c;
+  const int64_t t = r0 / p.out_w;
+  int32_t ox = static_cast<int32_t>(r0 % p.out_w), oy = static_cast<int32_t>(t % p.out_h);
+  const Q* xb = x + (t / p.out_h) * p.in_h * p.in_w * p.in_c;
+  for (int i = 0; i < m; ++i) {
+    A* dst = buf + int64_t{i} * kp;
+    const int32_t y0 = oy * p.stride_h - p.pad_top, x0 = ox * p.stride_w - p.pad_left;
+    const int32_t kx0 = std::min(p.k_w, std::max(0, -x0));            // the columns inside:
+    const int32_t kx1 = std::max(kx0, std::min(p.k_w, p.in_w - x0));  // [kx0, kx1) (dilation 1)
+    for (int32_t ky = 0; ky < p.k_h; ++ky, dst += run) {
+      const int32_t iy = y0 + ky * p.dil_h;
+      if (iy < 0 || iy >= p.in_h) {
+        std::fill(dst, dst + run, pad);
+        continue;
+      }
+      const Q* row = xb + int64_t{iy} * p.in_w * p.in_c;
+      if (p.dil_w == 1) {
+        if (kx0 > 0) std::fill(dst, dst + kx0 * p.in_c, pad);
+        to_a_wide(row + int64_t{x0 + kx0} * p.in_c, (kx1 - kx0) * p.in_c, dst + kx0 * p.in_c, x_end, buf_end);
+        if (kx1 < p.k_w) std::fill(dst + kx1 * p.in_c, dst + run, pad);
+      } else {
+        for (int32_t kx = 0; kx < p.k_w; ++kx) {
+          const int32_t ix = x0 + kx * p.dil_w;
+          if (ix < 0 || ix >= p.in_w) {
+            std::fill(dst + kx * p.in_c, dst + (kx + 1) * p.in_c, pad);
+          } else {
+            to_a(row + int64_t{ix} * p.in_c, p.in_c, dst + kx * p.in_c);
+          }
+        }
+      }
+    }
+    if (++ox == p.out_w) {
+      ox = 0;
+      if (++oy == p.out_h) {
+        oy = 0;
+        xb += int64_t{p.in_h} * p.in_w * p.in_c;
+      }
+    }
+  }
 }
 
 // `args`: the epilogue, QRequantArgs (y of Q) or QFloatArgs (y of float).
@@ -64,25 +131,11 @@ inline void conv2d(const Parallel& par, const QConvParams& p, const Q* x, const 
                       p.pad_left == 0 && p.in_h == p.out_h && p.in_w == p.out_w;
   const A pad = static_cast<A>(static_cast<uint8_t>(static_cast<uint8_t>(p.in_zp) ^ kQFlip<Q> ^ K::kAXor));
   const int64_t rows = int64_t{p.batch} * p.out_h * p.out_w;
-  gemm_rows(par, rows, k, g, w, args, y, static_cast<A*>(scratch), [&](int64_t i, A* dst) {
+  gemm_rows(par, rows, k, g, w, args, y, static_cast<A*>(scratch), [&](int64_t r0, int m, A* dst) {
     if (direct) {
-      to_a(x + i * p.in_c, p.in_c, dst);
-      return;
-    }
-    const int32_t ox = static_cast<int32_t>(i % p.out_w);
-    const int64_t t = i / p.out_w;
-    const int32_t oy = static_cast<int32_t>(t % p.out_h);
-    const Q* xb = x + (t / p.out_h) * p.in_h * p.in_w * p.in_c;
-    for (int32_t ky = 0; ky < p.k_h; ++ky) {
-      const int32_t iy = oy * p.stride_h - p.pad_top + ky * p.dil_h;
-      for (int32_t kx = 0; kx < p.k_w; ++kx, dst += p.in_c) {
-        const int32_t ix = ox * p.stride_w - p.pad_left + kx * p.dil_w;
-        if (iy < 0 || iy >= p.in_h || ix < 0 || ix >= p.in_w) {
-          std::fill(dst, dst + p.in_c, pad);
-        } else {
-          to_a(xb + (int64_t{iy} * p.in_w + ix) * p.in_c, p.in_c, dst);
-        }
-      }
+      for (int i = 0; i < m; ++i) to_a(x + (r0 + i) * p.in_c, p.in_c, dst + int64_t{i} * g.kp);
+    } else {
+      conv_rows(p, x, pad, g.kp, r0, m, dst);
     }
   });
 }
@@ -92,5 +145,7 @@ inline void fully_connected(const Parallel& par, const QFullyConnectedParams& p,
                             const Args& args, Y* y, void* scratch) {
   const QGemmArgs g{qgemm_kp(p.k), p.out_c};
   gemm_rows(par, int64_t{p.rows}, p.k, g, w, args, y, static_cast<A*>(scratch),
-            [&](int64_t i, A* dst) { to_a(x + i * p.k, p.k, dst); });
+            [&](int64_t r0, int m, A* dst) {
+              for (int i = 0; i < m; ++i) to_a(x + (r0 + i) * p.k, p.k, dst + int64_t{i} * g.kp);
+            });
 }
