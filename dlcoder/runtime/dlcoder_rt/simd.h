@@ -52,6 +52,7 @@ struct Scalar {
   static T pick_min(T a, T b) { return min(a, b); }
   static T select_gt(T a, T b, T yes, T no) { return a > b ? yes : no; }
   static T sqrt(T a) { return std::sqrt(a); }
+  static T rsqrt(T a) { return 1.0f / std::sqrt(a); }
   static T abs(T a) { return std::fabs(a); }
   static T round(T a) { return std::nearbyint(a); }
   // y * 2^n for integral n given as a float (|n| <= 254); a NaN n (y is NaN then too) is
@@ -105,6 +106,20 @@ struct Avx512 {
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_GT_OQ), no, yes);
   }
   static T sqrt(T a) { return _mm512_sqrt_ps(a); }
+  // 1/sqrt(a) to about 1 ulp: a 14-bit estimate and one Newton step, sqrt then div being
+  // 3x slower on Intel. Negative and NaN lanes are NaN either way; the lanes where the step
+  // fails (+-0 and inf give 0 x inf) or the estimate may (subnormals of either sign) take
+  // 1 / sqrt(a), and only a vector holding one pays for it.
+  static T rsqrt(T a) {
+    const T y = _mm512_rsqrt14_ps(a);
+    const T half_ay = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), a), y);
+    const T r = _mm512_mul_ps(y, _mm512_fnmadd_ps(half_ay, y, _mm512_set1_ps(1.5f)));
+    const __mmask16 odd =
+        _mm512_cmp_ps_mask(_mm512_abs_ps(a), _mm512_set1_ps(std::numeric_limits<float>::min()), _CMP_LT_OQ) |
+        _mm512_cmp_ps_mask(a, _mm512_set1_ps(std::numeric_limits<float>::infinity()), _CMP_EQ_OQ);
+    if (odd == 0) return r;
+    return _mm512_mask_blend_ps(odd, r, _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_sqrt_ps(a)));
+  }
   static T abs(T a) { return _mm512_abs_ps(a); }
   static T round(T a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   static T scale2n(T y, T n) { return _mm512_scalef_ps(y, n); }  // one instruction, any n
@@ -159,6 +174,19 @@ struct Avx2 {
     return _mm256_blendv_ps(no, yes, _mm256_cmp_ps(a, b, _CMP_GT_OQ));
   }
   static T sqrt(T a) { return _mm256_sqrt_ps(a); }
+  // 1/sqrt(a): a 12-bit estimate and one Newton step (a few ulp), the odd lanes as in
+  // Avx512::rsqrt (this estimate flushes subnormals to 0)
+  static T rsqrt(T a) {
+    const T y = _mm256_rsqrt_ps(a);
+    const T half_ay = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), a), y);
+    const T r = _mm256_mul_ps(y, _mm256_fnmadd_ps(half_ay, y, _mm256_set1_ps(1.5f)));
+    const T odd = _mm256_or_ps(
+        _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), a), _mm256_set1_ps(std::numeric_limits<float>::min()),
+                      _CMP_LT_OQ),
+        _mm256_cmp_ps(a, _mm256_set1_ps(std::numeric_limits<float>::infinity()), _CMP_EQ_OQ));
+    if (_mm256_movemask_ps(odd) == 0) return r;
+    return _mm256_blendv_ps(r, _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_sqrt_ps(a)), odd);
+  }
   static T abs(T a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
   static T round(T a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   // 2^n for integral n given as a float in [-126, 127]
@@ -234,6 +262,7 @@ struct Sse2 {
     return _mm_or_ps(_mm_and_ps(m, yes), _mm_andnot_ps(m, no));
   }
   static T sqrt(T a) { return _mm_sqrt_ps(a); }
+  static T rsqrt(T a) { return _mm_div_ps(_mm_set1_ps(1.0f), _mm_sqrt_ps(a)); }
   static T abs(T a) { return _mm_andnot_ps(_mm_set1_ps(-0.0f), a); }
   static T round(T a) { return _mm_cvtepi32_ps(_mm_cvtps_epi32(a)); }  // |a| < 2^31 here
   // 2^n for integral n given as a float in [-126, 127]
@@ -291,6 +320,7 @@ struct Neon {
   static T pick_min(T a, T b) { return vbslq_f32(vcltq_f32(a, b), a, b); }
   static T select_gt(T a, T b, T yes, T no) { return vbslq_f32(vcgtq_f32(a, b), yes, no); }
   static T sqrt(T a) { return vsqrtq_f32(a); }
+  static T rsqrt(T a) { return vdivq_f32(vdupq_n_f32(1.0f), vsqrtq_f32(a)); }
   static T abs(T a) { return vabsq_f32(a); }
   static T round(T a) { return vrndnq_f32(a); }
   // 2^n for integral n given as a float in [-126, 127]

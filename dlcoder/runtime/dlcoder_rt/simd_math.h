@@ -114,7 +114,7 @@ inline typename V::T unary_op(UnaryKind kind, typename V::T x) {
     case UnaryKind::kNeg: return V::sub(zero, x);
     case UnaryKind::kSquare: return V::mul(x, x);
     case UnaryKind::kSqrt: return V::sqrt(x);
-    case UnaryKind::kRsqrt: return V::div(one, V::sqrt(x));
+    case UnaryKind::kRsqrt: return V::rsqrt(x);
     default: return x;
   }
 }
