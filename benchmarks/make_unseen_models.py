@@ -12,7 +12,12 @@ convolutions with 32 outputs); and three with the ops the first four lack: a
 FaceMesh-like landmark net (depthwise and pointwise convolutions each followed by a
 per-channel PReLU, on maps from 96x96x32), a U-Net at 128x128 (2x2 stride-2
 Conv2DTranspose up to a 128x128x16 map) and a selfie-segmentation-like net (MobileNetV3-Small
-encoder, 3x3 stride-2 Conv2DTranspose + PReLU decoder).
+encoder, 3x3 stride-2 Conv2DTranspose + PReLU decoder); and three more: a ViT-tiny-like
+image transformer (16x16 stride-16 patch convolution, class token, 4 blocks of LayerNorm,
+3-head attention and an exact-GELU MLP), a YAMNet-like audio classifier (MobileNet-v1's 13
+depthwise-separable layers on a 96x64 log-mel patch, 521 sigmoid outputs) and a
+BlazePose-like landmark net (5x5 depthwise BlazeBlocks with max-pool + channel-PAD
+shortcuts, ReLU6 then hard-swish, a bilinear-upsampling heatmap decoder and three heads).
 
 Float16 weights (NAME_f16.tflite, the converter's float16 quantization: DEQUANTIZE of
 float16 constants, as MediaPipe ships its models): the FaceMesh-like net and
@@ -37,6 +42,7 @@ rebuild them with this script. TensorFlow is needed here only, never by dlcoder 
   python3 benchmarks/run.py --models OUTDIR --select '*[!8]' --out benchmarks/unseen
 """
 import sys
+import zlib
 from pathlib import Path
 
 import keras
@@ -164,6 +170,102 @@ def bert_tiny(seq=128, vocab=8192, hidden=128, heads=2, layers=2, ff=512):
     return keras.Model(i, L.Dense(2)(pooled), name="bert_tiny")
 
 
+class ClassToken(L.Layer):
+    """A learned [1, 1, hidden] vector put in front of the patch tokens (ViT's [CLS])."""
+
+    def build(self, shape):
+        self.token = self.add_weight(shape=(1, 1, shape[-1]), initializer="random_normal")
+
+    def call(self, x):
+        return keras.ops.concatenate([self.token, x], axis=1)
+
+
+def vit_tiny_like(size=224, patch=16, hidden=192, heads=3, layers=4, mlp=768):
+    """A ViT-Tiny-like image transformer (Dosovitskiy et al. 2020) cut to 4 encoder blocks:
+    a 16x16 stride-16 patch convolution, a class token and learned positions (197 tokens of
+    192), pre-LayerNorm blocks of 3-head attention and an exact-GELU MLP of 768; the class
+    token through a 1000-way classifier."""
+    i = keras.Input((size, size, 3), batch_size=1)
+    x = L.Conv2D(hidden, patch, strides=patch)(i)
+    x = L.Reshape(((size // patch) ** 2, hidden))(x)
+    x = PositionEmbedding()(ClassToken()(x))
+    for _ in range(layers):
+        y = L.LayerNormalization(epsilon=1e-6)(x)
+        x = x + L.MultiHeadAttention(num_heads=heads, key_dim=hidden // heads)(y, y)
+        y = L.LayerNormalization(epsilon=1e-6)(x)
+        x = x + L.Dense(hidden)(L.Dense(mlp, activation="gelu")(y))
+    x = L.LayerNormalization(epsilon=1e-6)(x)
+    return keras.Model(i, L.Dense(1000)(x[:, 0, :]), name="vit_tiny_like")
+
+
+def yamnet_like(classes=521):
+    """A YAMNet-like audio event classifier: MobileNet-v1's 13 depthwise-separable layers
+    (3x3 depthwise, 1x1 pointwise, each with BatchNormalization and ReLU) on one 96 frames
+    x 64 mel-bands log-mel patch, down to 3x2x1024; 521 sigmoid scores out."""
+    def conv_bn(layer, x):
+        return L.ReLU()(L.BatchNormalization()(layer(x)))
+    i = keras.Input((96, 64, 1), batch_size=1)
+    x = conv_bn(L.Conv2D(32, 3, strides=2, padding="same", use_bias=False), i)
+    for out, stride in ((64, 1), (128, 2), (128, 1), (256, 2), (256, 1), (512, 2), (512, 1),
+                        (512, 1), (512, 1), (512, 1), (512, 1), (1024, 2), (1024, 1)):
+        x = conv_bn(L.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False), x)
+        x = conv_bn(L.Conv2D(out, 1, use_bias=False), x)
+    x = L.GlobalAveragePooling2D()(x)
+    return keras.Model(i, L.Dense(classes, activation="sigmoid")(x), name="yamnet_like")
+
+
+def blaze_pose_like(size=256):
+    """A BlazePose/hand-landmark-like net (MediaPipe): BlazeBlocks (5x5 depthwise, 1x1
+    pointwise, residual add; at stride 2 the shortcut is a 2x2 max-pool, and zero channels
+    are PADded onto it where the width grows), ReLU6 down to 32x32 and hard-swish below, from
+    128x128x24 down to 8x8x288; a bilinear-upsampling decoder back to 64x64 feeds a
+    39-channel heatmap head, and the 8x8 map feeds 195 landmark coordinates and a sigmoid
+    presence score. (BatchNormalization folds into the pointwise convolutions; it is there
+    to be calibrated, or the random-init trunk decays to near-zero outputs.)"""
+    def block(x, out, stride=1, act="relu6"):
+        y = L.DepthwiseConv2D(5, strides=stride, padding="same")(x)
+        y = L.BatchNormalization()(L.Conv2D(out, 1)(y))
+        if stride == 2:
+            x = L.MaxPooling2D(2)(x)
+        if x.shape[-1] != out:
+            x = keras.ops.pad(x, [[0, 0], [0, 0], [0, 0], [0, out - x.shape[-1]]])
+        return L.Activation(act)(x + y)
+
+    def stage(x, out, n, act):
+        x = block(x, out, stride=2, act=act)
+        for _ in range(n - 1):
+            x = block(x, out, act=act)
+        return x
+    i = keras.Input((size, size, 3), batch_size=1)
+    x = L.Conv2D(24, 3, strides=2, padding="same", activation="relu6")(i)
+    x = block(block(x, 24), 24)
+    x64 = stage(x, 48, 3, "relu6")
+    x32 = stage(x64, 96, 4, "relu6")
+    x16 = stage(x32, 192, 5, "hard_swish")
+    x8 = stage(x16, 288, 5, "hard_swish")
+    up = L.UpSampling2D(2, interpolation="bilinear")
+    y = L.Conv2D(48, 1)(x32) + up(L.Conv2D(48, 1)(x16))
+    y = block(y, 48)
+    y = L.Conv2D(32, 1)(x64) + up(L.Conv2D(32, 1)(y))
+    heatmap = L.Conv2D(39, 3, padding="same")(block(y, 32))
+    pooled = L.GlobalAveragePooling2D()(x8)
+    landmarks = L.Dense(195)(pooled)
+    presence = L.Dense(1, activation="sigmoid")(pooled)
+    return keras.Model(i, [landmarks, presence, heatmap], name="blaze_pose_like")
+
+
+def bn_calibrated(make, sample):
+    """A builder whose BatchNormalizations take their input's statistics on a few random
+    samples, so that a random-init float net does not collapse to constant outputs."""
+    def build():
+        model = make()
+        shape = [1, *model.inputs[0].shape[1:]]
+        calibrate_batch_norm(model, [sample(np.random.default_rng(k), shape)
+                                     for k in range(BATCH_NORM_SAMPLES)])
+        return model
+    return build
+
+
 def uniform(lo, hi):
     return lambda rng, shape: rng.uniform(lo, hi, shape).astype(np.float32)
 
@@ -185,6 +287,9 @@ FLOAT = {
     "face_mesh_like": face_mesh_like,
     "unet": unet,
     "selfie_segmentation_like": selfie_segmentation_like,
+    "vit_tiny_like": vit_tiny_like,
+    "yamnet_like": bn_calibrated(yamnet_like, normal(2.0)),
+    "blaze_pose_like": bn_calibrated(blaze_pose_like, uniform(-1, 1)),
 }
 # Float models whose weights the converter stores as float16 (DEQUANTIZE at load), as
 # MediaPipe ships them: name -> builder.
@@ -259,10 +364,12 @@ def main(out: Path, filters: list) -> int:
     jobs = [(n, make, convert_float) for n, make in FLOAT.items()]
     jobs += [(n, make, convert_float16) for n, make in FLOAT16.items()]
     jobs += [(n, make, lambda m, s=sample: convert_int8(m, s)) for n, (make, sample) in INT8.items()]
-    for seed, (name, make, convert) in enumerate(jobs):
+    for name, make, convert in jobs:
         if filters and not any(f in name for f in filters):
             continue
-        keras.utils.set_random_seed(seed)       # each model's weights do not depend on the filters
+        # seeded by its name: a model's weights depend neither on the filters nor on the
+        # models listed before it
+        keras.utils.set_random_seed(zlib.crc32(name.encode()))
         (out / f"{name}.tflite").write_bytes(convert(make()))
         keras.backend.clear_session()
         print("wrote", out / f"{name}.tflite", flush=True)
