@@ -344,7 +344,8 @@ inline void softmax_short_row(int32_t depth, typename V::T vbeta, const float* x
   using T = typename V::T;
   const T vmx = V::set1(row_max(depth, x));
   const int32_t vecs = (depth + V::N - 1) / V::N;
-  T e[kSoftmaxShort], s0 = V::zero(), s1 = V::zero();
+  T e[kSoftmaxShort] = {};  // every e[j < vecs] is set below; the rest are never read
+  T s0 = V::zero(), s1 = V::zero();
 #pragma GCC unroll 16
   for (int j = 0; j < kSoftmaxShort; j += 2) {
     if (j < vecs) {
@@ -494,7 +495,10 @@ inline void divide_by(int64_t n, float* x, float d) {
   const typename V::T vd = V::set1(d);
   int64_t i = 0;
   for (; i + V::N <= n; i += V::N) V::store(x + i, V::div(V::load(x + i), vd));
-  for (; i < n; ++i) x[i] = x[i] / d;
+  if (i < n) {
+    const int r = static_cast<int>(n - i);
+    V::storen(x + i, V::div(V::loadn(x + i, r), vd), r);
+  }
 }
 
 // Layer normalisation of rows of `depth` (passes/fuse_layer_norm.py): mean, then the mean

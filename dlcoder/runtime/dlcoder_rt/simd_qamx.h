@@ -376,37 +376,36 @@ struct Im2col {
   template <int kBytes>
   void rows(int64_t r0, int m, uint8_t* buf) const {
     using V = ByteVec<kBytes == 0 ? 64 : kBytes>;
-    const int32_t out_w = this->out_w, out_h = this->out_h, s_h = this->s_h, s_w = this->s_w;
-    const int32_t pad_t = this->pad_t, pad_l = this->pad_l, in_w = this->in_w, in_c = this->in_c, k_w = this->k_w;
-    const int32_t kp = this->kp, k_h = this->k_h, d_h = this->d_h, in_h = this->in_h, run = this->run;
-    const int64_t image = this->image, line = this->line;
-    int64_t t = r0 / out_w;
-    int32_t ox = static_cast<int32_t>(r0 % out_w), oy = static_cast<int32_t>(t % out_h);
-    const Q* xb = x + (t / out_h) * image;
+    // the geometry in a local copy, kept in registers: the byte stores below could alias
+    // the members, which would then be read back after every store
+    const Im2col g = *this;
+    int64_t t = r0 / g.out_w;
+    int32_t ox = static_cast<int32_t>(r0 % g.out_w), oy = static_cast<int32_t>(t % g.out_h);
+    const Q* xb = x + (t / g.out_h) * g.image;
     const typename V::T padv = V::set1(pad);
-    const uint64_t all = low_bits(run);
+    const uint64_t all = low_bits(g.run);
     for (int i = 0; i < m; ++i) {
-      uint8_t* dst = buf + int64_t{i} * kp;
-      const int32_t y0 = oy * s_h - pad_t, x0 = ox * s_w - pad_l;
+      uint8_t* dst = buf + int64_t{i} * g.kp;
+      const int32_t y0 = oy * g.s_h - g.pad_t, x0 = ox * g.s_w - g.pad_l;
       if constexpr (kBytes > 0) {
-        const int32_t lo = std::max(0, -x0), hi = std::min(k_w, in_w - x0);  // the columns inside
-        const uint64_t inside = hi > lo ? low_bits(hi * in_c) & ~low_bits(lo * in_c) : 0;
+        const int32_t lo = std::max(0, -x0), hi = std::min(g.k_w, g.in_w - x0);  // the columns inside
+        const uint64_t inside = hi > lo ? low_bits(hi * g.in_c) & ~low_bits(lo * g.in_c) : 0;
         // the tap rows inside: [ky0, ky1)
-        const int32_t ky0 = std::min(k_h, y0 >= 0 ? 0 : (-y0 + d_h - 1) / d_h);
-        const int32_t ky1 = std::max(ky0, std::min(k_h, in_h - y0 <= 0 ? 0 : (in_h - y0 + d_h - 1) / d_h));
-        const Q* src = xb + (y0 + int64_t{ky0} * d_h) * line + int64_t{x0} * in_c;
+        const int32_t ky0 = std::min(g.k_h, y0 >= 0 ? 0 : (-y0 + g.d_h - 1) / g.d_h);
+        const int32_t ky1 = std::max(ky0, std::min(g.k_h, g.in_h - y0 <= 0 ? 0 : (g.in_h - y0 + g.d_h - 1) / g.d_h));
+        const Q* src = xb + (y0 + int64_t{ky0} * g.d_h) * g.line + int64_t{x0} * g.in_c;
         int32_t ky = 0;
-        for (; ky < ky0; ++ky, dst += run) V::store(dst, all, padv);
-        for (; ky < ky1; ++ky, dst += run, src += d_h * line) V::store(dst, all, V::load(padv, inside, src));
-        for (; ky < k_h; ++ky, dst += run) V::store(dst, all, padv);
+        for (; ky < ky0; ++ky, dst += g.run) V::store(dst, all, padv);
+        for (; ky < ky1; ++ky, dst += g.run, src += g.d_h * g.line) V::store(dst, all, V::load(padv, inside, src));
+        for (; ky < g.k_h; ++ky, dst += g.run) V::store(dst, all, padv);
       } else {
         pixel(dst, xb, y0, x0);
       }
-      if (++ox == out_w) {
+      if (++ox == g.out_w) {
         ox = 0;
-        if (++oy == out_h) {
+        if (++oy == g.out_h) {
           oy = 0;
-          xb += image;
+          xb += g.image;
         }
       }
     }
