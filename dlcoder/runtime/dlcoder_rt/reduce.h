@@ -45,6 +45,20 @@ struct AllReducer {
   bool operator()(bool acc, bool x) const { return acc && x; }
 };
 
+// f(a, b) at every point of dims 0-3 of `loop` (input and output offsets): the float sums
+// below hand dims 4 and 5 to one kernel call.
+template <typename F>
+inline void for_each_plane(const Loop6& l, F f) {
+  for (int32_t i0 = 0; i0 < l.dims[0]; ++i0)
+    for (int32_t i1 = 0; i1 < l.dims[1]; ++i1)
+      for (int32_t i2 = 0; i2 < l.dims[2]; ++i2)
+        for (int32_t i3 = 0; i3 < l.dims[3]; ++i3)
+          f(int64_t{i0} * l.a_strides[0] + int64_t{i1} * l.a_strides[1] + int64_t{i2} * l.a_strides[2] +
+                int64_t{i3} * l.a_strides[3],
+            int64_t{i0} * l.b_strides[0] + int64_t{i1} * l.b_strides[1] + int64_t{i2} * l.b_strides[2] +
+                int64_t{i3} * l.b_strides[3]);
+}
+
 template <typename T, typename R>
 inline void reduce(const ReduceParams& p, const T* in, T* out, R r) {
   for (int64_t i = 0; i < p.out_size; ++i) out[i] = R::template init<T>();
@@ -55,33 +69,19 @@ inline void reduce(const ReduceParams& p, const T* in, T* out, R r) {
   if (kFloatSum && sa == 1 && sb == 0) {
     // dense runs each summed into one output, e.g. MEAN over channels: the runs of dim 4
     // in one call (same order as the loop below)
-    for (int32_t i0 = 0; i0 < l.dims[0]; ++i0)
-      for (int32_t i1 = 0; i1 < l.dims[1]; ++i1)
-        for (int32_t i2 = 0; i2 < l.dims[2]; ++i2)
-          for (int32_t i3 = 0; i3 < l.dims[3]; ++i3) {
-            const int64_t a = int64_t{i0} * l.a_strides[0] + int64_t{i1} * l.a_strides[1] +
-                              int64_t{i2} * l.a_strides[2] + int64_t{i3} * l.a_strides[3];
-            const int64_t b = int64_t{i0} * l.b_strides[0] + int64_t{i1} * l.b_strides[1] +
-                              int64_t{i2} * l.b_strides[2] + int64_t{i3} * l.b_strides[3];
-            sum_each_row_f32(l.dims[4], n, reinterpret_cast<const float*>(in + a), l.a_strides[4],
-                             reinterpret_cast<float*>(out + b), l.b_strides[4]);
-          }
+    for_each_plane(l, [&](int64_t a, int64_t b) {
+      sum_each_row_f32(l.dims[4], n, reinterpret_cast<const float*>(in + a), l.a_strides[4],
+                       reinterpret_cast<float*>(out + b), l.b_strides[4]);
+    });
     return;
   }
   if (kFloatSum && sa == 1 && sb == 1 && l.b_strides[4] == 0) {
     // dense runs summed into one dense run of outputs, e.g. MEAN over H and W: the runs
     // of dim 4 are added in registers (same order as the loop below)
-    for (int32_t i0 = 0; i0 < l.dims[0]; ++i0)
-      for (int32_t i1 = 0; i1 < l.dims[1]; ++i1)
-        for (int32_t i2 = 0; i2 < l.dims[2]; ++i2)
-          for (int32_t i3 = 0; i3 < l.dims[3]; ++i3) {
-            const int64_t a = int64_t{i0} * l.a_strides[0] + int64_t{i1} * l.a_strides[1] +
-                              int64_t{i2} * l.a_strides[2] + int64_t{i3} * l.a_strides[3];
-            const int64_t b = int64_t{i0} * l.b_strides[0] + int64_t{i1} * l.b_strides[1] +
-                              int64_t{i2} * l.b_strides[2] + int64_t{i3} * l.b_strides[3];
-            sum_rows_f32(l.dims[4], n, reinterpret_cast<const float*>(in + a), l.a_strides[4],
-                         reinterpret_cast<float*>(out + b));
-          }
+    for_each_plane(l, [&](int64_t a, int64_t b) {
+      sum_rows_f32(l.dims[4], n, reinterpret_cast<const float*>(in + a), l.a_strides[4],
+                   reinterpret_cast<float*>(out + b));
+    });
     return;
   }
   for_each_run(p.loop, [&](int64_t ia, int64_t ib, int64_t) {
