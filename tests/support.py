@@ -39,6 +39,21 @@ def run_ours(model_path, inputs, work, name="m", debug=False, cxx=None, flags=("
     return outs, lib, g
 
 
+def byte_mismatches(labels, ours, refs) -> list:
+    """One line for each output whose bytes differ from TFLite's (labels name the outputs),
+    with the first differing positions; dtype and shape must agree."""
+    assert len(ours) == len(refs) == len(labels), (len(ours), len(refs), len(labels))
+    problems = []
+    for label, o, r in zip(labels, ours, refs):
+        assert o.dtype == r.dtype and o.shape == r.shape, (label, o.dtype, o.shape, r.dtype, r.shape)
+        bad = np.flatnonzero(o.ravel() != r.ravel())
+        if bad.size:
+            worst = np.abs(o.astype(np.int64) - r.astype(np.int64)).max() if o.dtype.kind in "iu" else "?"
+            problems.append(f"{label}: {bad.size} of {r.size} differ, by up to {worst}; first at {bad[:5]}: "
+                            f"ours {o.ravel()[bad[:5]]} tflite {r.ravel()[bad[:5]]}")
+    return problems
+
+
 def load_npz_inputs(path, g):
     data = np.load(path)
     return [np.asarray(data[f"input_{k}"]).astype(g.tensors[t].dtype) for k, t in enumerate(g.inputs)]

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import test_quantized_linear as TQL
-from support import aarch64_toolchain, run_ours
+from support import aarch64_toolchain, byte_mismatches, run_ours
 from dlcoder import verify as V
 from test_quantized_isa import x86_flags
 
@@ -50,17 +50,12 @@ CASES = {
 def build(path):
     """Every case in one model (the builders all add to one HandModel); returns the inputs
     and the case name of every output."""
-    shared = TQL.HandModel()
     inputs, names = [], []
-    real = TQL.HandModel
-    TQL.HandModel = lambda: shared
-    try:
+    with TQL.one_model() as shared:
         for k, (name, (dt, xs, ws, stride, dil, pad, act, per_channel, ties)) in enumerate(CASES.items()):
             _, x = TQL._conv_model(dt, xs, ws, stride, dil, pad, act, per_channel, True, seed=2000 + k, ties=ties)
             inputs += x
             names.append(name)
-    finally:
-        TQL.HandModel = real
     path.write_bytes(shared.build())
     return inputs, names
 
@@ -70,14 +65,8 @@ def check(tmp_path, flags, cxx=None, emulator=()):
     inputs, names = build(model)
     ours, _, _ = run_ours(model, inputs, tmp_path, flags=flags, cxx=cxx, emulator=emulator)
     refs, _ = V.reference_run(str(model), inputs)
-    problems = []
-    for name, o, r in zip(names, ours, refs):
-        assert o.dtype == r.dtype and o.shape == r.shape, name
-        bad = np.flatnonzero(o.ravel() != r.ravel())
-        if bad.size:
-            problems.append(f"{name}: {bad.size} of {r.size} bytes differ; first at {bad[:5]}: "
-                            f"ours {o.ravel()[bad[:5]]} tflite {r.ravel()[bad[:5]]}")
-    assert len(ours) == len(names) and not problems, "\n".join(problems)
+    problems = byte_mismatches(names, ours, refs)
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("path", ["avx512bw", "avx2", "sse2", "scalar"])

@@ -30,7 +30,7 @@ import pytest
 
 from dlcoder import compiler, quant as Q, verify as V
 from dlcoder.errors import DlcoderError
-from support import TESTS, aarch64_toolchain, check_folding, load_npz_inputs, run_ours
+from support import TESTS, aarch64_toolchain, byte_mismatches, check_folding, load_npz_inputs, run_ours
 from test_isa import x86_isa
 
 sys.path.insert(0, str(TESTS / "models"))
@@ -212,14 +212,7 @@ def check_kernels(tmp_path, flags=("-O2",), cxx=None, emulator=()):
     inputs, names = build_kernel_model(model)
     ours, _, _ = run_ours(model, inputs, tmp_path / "lib", flags=flags, cxx=cxx, emulator=emulator)
     refs, _ = V.reference_run(str(model), inputs)
-    assert len(ours) == len(refs) == len(names)
-    problems = []
-    for name, o, r in zip(names, ours, refs):
-        assert o.dtype == r.dtype and o.shape == r.shape, name
-        bad = np.flatnonzero(o.ravel() != r.ravel())
-        if bad.size:
-            problems.append(f"{name}: {bad.size} of {r.size} differ at {bad[:6]}: ours {o.ravel()[bad[:6]]} "
-                            f"tflite {r.ravel()[bad[:6]]}")
+    problems = byte_mismatches(names, ours, refs)
     assert not problems, "\n".join(problems)
 
 

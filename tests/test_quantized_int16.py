@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from dlcoder import compiler, quant as Q, verify as V
-from support import TESTS, load_npz_inputs, run_ours
+from support import TESTS, byte_mismatches, load_npz_inputs, run_ours
 
 sys.path.insert(0, str(TESTS / "models"))
 from op_hand import HandModel  # noqa: E402
@@ -38,12 +38,8 @@ def _check(model, inputs, tmp_path, name="q"):
     path.write_bytes(model.build())
     refs, _ = V.reference_run(str(path), inputs)
     ours, _, _ = run_ours(path, inputs, tmp_path)
-    for o, r in zip(ours, refs):
-        assert o.dtype == r.dtype and o.shape == r.shape
-        bad = np.flatnonzero(o.ravel() != r.ravel())
-        assert bad.size == 0, (f"{bad.size} of {r.size} differ, by up to "
-                               f"{np.abs(o.astype(int) - r.astype(int)).max()}; first at {bad[:5]}: "
-                               f"ours {o.ravel()[bad[:5]]} tflite {r.ravel()[bad[:5]]}")
+    problems = byte_mismatches([f"output {k}" for k in range(len(refs))], ours, refs)
+    assert not problems, "\n".join(problems)
     return refs
 
 

@@ -16,7 +16,7 @@ import pytest
 
 import test_quantized_linear as TQL
 from dlcoder import compiler, verify as V
-from support import SHARED_MODELS, aarch64_toolchain, require_shared, run_ours
+from support import SHARED_MODELS, aarch64_toolchain, byte_mismatches, require_shared, run_ours
 from test_isa import FLAGS, x86_isa
 
 # name: (builder, args, kwargs) of test_quantized_linear's builders
@@ -82,17 +82,12 @@ SHARED = SHARED_MODELS / "mobilenet_v1_025_int8.tflite"
 def build_cases(path):
     """One model with every case, side by side (their builders all add to the same
     HandModel); returns (inputs, the case name of every output)."""
-    shared = TQL.HandModel()
     inputs, names = [], []
-    real = TQL.HandModel
-    TQL.HandModel = lambda: shared
-    try:
+    with TQL.one_model() as shared:
         for k, (name, (builder, args, kw)) in enumerate(CASES.items()):
             _, xs = builder(*args, seed=1000 + k, **kw)
             inputs += xs
             names.append(name)
-    finally:
-        TQL.HandModel = real
     path.write_bytes(shared.build())
     return inputs, names
 
@@ -109,14 +104,7 @@ def check(tmp_path, flags, cxx=None, emulator=()):
         work.mkdir()
         ours, _, _ = run_ours(path, ins, work, flags=flags, cxx=cxx, emulator=emulator)
         refs, _ = V.reference_run(str(path), ins)
-        assert len(ours) == len(refs)
-        for k, (o, r) in enumerate(zip(ours, refs)):
-            label = labels[k] if labels else f"{path.stem} output {k}"
-            assert o.dtype == r.dtype and o.shape == r.shape, label
-            bad = np.flatnonzero(o.ravel() != r.ravel())
-            if bad.size:
-                problems.append(f"{label}: {bad.size} of {r.size} bytes differ; first at {bad[:5]}: "
-                                f"ours {o.ravel()[bad[:5]]} tflite {r.ravel()[bad[:5]]}")
+        problems += byte_mismatches(labels or [f"{path.stem} output {k}" for k in range(len(refs))], ours, refs)
     assert not problems, "\n".join(problems)
 
 

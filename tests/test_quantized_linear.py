@@ -8,6 +8,7 @@ paddings, depth multipliers and every fused activation. What varies is what the 
 step computes: one multiplier per channel, the folded zero-point terms, the activation
 range.
 """
+import contextlib
 import sys
 import zlib
 
@@ -16,12 +17,25 @@ import pytest
 
 from dlcoder import compiler, verify as V
 from dlcoder.ops import qlinear as QL
-from support import TESTS, run_ours
+from support import TESTS, byte_mismatches, run_ours
 
 sys.path.insert(0, str(TESTS / "models"))
 from op_hand import HandModel  # noqa: E402
 
 ACTS = {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3}
+
+
+@contextlib.contextmanager
+def one_model():
+    """Inside, every builder here adds its op to one shared HandModel (yielded) instead of a
+    model of its own, so that many cases compile as one library."""
+    global HandModel
+    shared, real = HandModel(), HandModel
+    HandModel = lambda: shared  # noqa: E731
+    try:
+        yield shared
+    finally:
+        HandModel = real
 
 
 def _input(rng, dt, shape, zp):
@@ -175,12 +189,8 @@ def _check(model, inputs, tmp_path, name="q"):
     path.write_bytes(model.build())
     refs, _ = V.reference_run(str(path), inputs)
     ours, _, _ = run_ours(path, inputs, tmp_path)
-    for o, r in zip(ours, refs):
-        assert o.dtype == r.dtype and o.shape == r.shape
-        bad = np.flatnonzero(o.ravel() != r.ravel())
-        assert bad.size == 0, (f"{bad.size} of {r.size} differ, by up to "
-                               f"{np.abs(o.astype(int) - r.astype(int)).max()} LSB; first at {bad[:5]}: "
-                               f"ours {o.ravel()[bad[:5]]} tflite {r.ravel()[bad[:5]]}")
+    problems = byte_mismatches([f"output {k}" for k in range(len(refs))], ours, refs)
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("case", sorted(CONV_CASES) + sorted(FC_CASES) + sorted(BMM_CASES))

@@ -15,7 +15,7 @@ import pytest
 
 from dlcoder import compiler, quant as Q, verify as V
 from dlcoder.errors import DlcoderError
-from support import TESTS, aarch64_toolchain, run_ours
+from support import TESTS, aarch64_toolchain, byte_mismatches, run_ours
 from test_isa import x86_isa
 from test_quantized_isa import X86_PATHS, x86_flags
 
@@ -387,12 +387,8 @@ def _check_int8_bmm(tmp_path, flags, cxx=None, emulator=()):
     inputs = _int8_bmm_model(path)
     refs, _ = V.reference_run(str(path), inputs)
     ours, _, _ = run_ours(path, inputs, tmp_path, flags=flags, cxx=cxx, emulator=emulator)
-    assert len(ours) == len(refs) == len(INT8_BMM_CASES)
-    for name, o, r in zip(INT8_BMM_CASES, ours, refs):
-        assert o.dtype == r.dtype and o.shape == r.shape, name
-        bad = np.flatnonzero(o.ravel() != r.ravel())
-        assert bad.size == 0, (f"{name}: {bad.size} of {r.size} differ; first at {bad[:5]}: "
-                               f"ours {o.ravel()[bad[:5]]} tflite {r.ravel()[bad[:5]]}")
+    problems = byte_mismatches(list(INT8_BMM_CASES), ours, refs)
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("path", sorted(X86_PATHS))

@@ -19,7 +19,7 @@ import pytest
 
 from dlcoder import compiler, quant as Q, verify as V
 from dlcoder.errors import DlcoderError
-from support import TESTS, aarch64_toolchain, load_npz_inputs, run_ours
+from support import TESTS, aarch64_toolchain, byte_mismatches, load_npz_inputs, run_ours
 from test_isa import x86_isa
 
 sys.path.insert(0, str(TESTS / "models"))
@@ -39,11 +39,8 @@ def test_bytes_match_tflite(case, tmp_path):
     refs, _ = V.reference_run(str(path), inputs)
     assert len(ours) == len(refs) > 1
     assert sum(len(np.unique(r)) > 2 for r in refs) >= len(refs) - 1, f"{case}: weak outputs"
-    for k, (o, r) in enumerate(zip(ours, refs)):
-        assert o.dtype == r.dtype and o.shape == r.shape, (case, k)
-        diff = np.flatnonzero(o.ravel() != r.ravel())
-        assert diff.size == 0, (f"{case} output {k}: {diff.size} of {r.size} differ, first at "
-                                f"{diff[:5]}: ours {o.ravel()[diff[:5]]} tflite {r.ravel()[diff[:5]]}")
+    problems = byte_mismatches([f"{case} output {k}" for k in range(len(refs))], ours, refs)
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("case", REJECTED)
@@ -145,12 +142,10 @@ def _check_simd(tmp_path, flags, cxx=None, emulator=()):
         inputs = _simd_model(path, dt)
         ours, _, _ = run_ours(path, inputs, work, flags=flags, cxx=cxx, emulator=emulator)
         refs, _ = V.reference_run(str(path), inputs)
-        assert len(ours) == len(refs) == len(inputs)
-        for k, (o, r) in enumerate(zip(ours, refs)):
-            assert o.dtype == r.dtype and o.shape == r.shape, (dt, k)
-            diff = np.flatnonzero(o.ravel() != r.ravel())
-            assert diff.size == 0, (f"{np.dtype(dt).name} output {k} {r.shape}: {diff.size} differ, first at "
-                                    f"{diff[:5]}: ours {o.ravel()[diff[:5]]} tflite {r.ravel()[diff[:5]]}")
+        assert len(ours) == len(inputs)
+        problems = byte_mismatches([f"{np.dtype(dt).name} output {k} {r.shape}" for k, r in enumerate(refs)],
+                                   ours, refs)
+        assert not problems, "\n".join(problems)
 
 
 def test_mean_inputs_land_on_ties(tmp_path):

@@ -374,14 +374,9 @@ def test_quantized_depthwise_rows_split_the_same_way(tmp_path):
     same bytes with every thread count."""
     sys.path.insert(0, str(TESTS / "models"))
     import test_quantized_linear as TQL
-    shared = TQL.HandModel()
-    real = TQL.HandModel
-    TQL.HandModel = lambda: shared
-    try:
+    with TQL.one_model() as shared:
         TQL._conv_model(np.int8, (2, 9, 10, 21), (1, 3, 3, 21), (1, 1), (1, 1), "SAME", "RELU6", True, True, seed=1)
         TQL._conv_model(np.int8, (2, 7, 13, 8), (1, 5, 5, 8), (1, 1), (1, 1), "SAME", "NONE", True, True, seed=2)
-    finally:
-        TQL.HandModel = real
     model = tmp_path / "dw.tflite"
     model.write_bytes(shared.build())
     exe, g, inputs = build(model, tmp_path)

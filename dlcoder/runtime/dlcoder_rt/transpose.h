@@ -42,8 +42,8 @@ inline void block_scalar(int32_t nr, int32_t nc, const T* src, int64_t lda, T* d
 
 // A tile kind K moves kRows x kCols tiles; strip(nr, nc, ...) moves nr (a multiple of
 // kRows) rows of nc <= kCols columns, writing nc destination rows and reading nc rounded up
-// to kReadGrain columns (0: exactly nc). The strip loop lives in K, so that it is compiled for
-// K's instruction set and the tiles inline into it.
+// to kReadGrain columns (0: exactly nc). The strip loop is compiled for K's instruction set
+// (in K itself, or in TileStrips below for the baseline ISAs), so that the tiles inline into it.
 template <typename T>
 struct ScalarTile {
   static constexpr int32_t kRows = 8, kCols = 8, kReadGrain = 0;
@@ -55,25 +55,32 @@ struct ScalarTile {
   }
 };
 
-#if defined(DLCODER_RT_X86)
-struct Sse2Tile {
-  static constexpr int32_t kRows = 4, kCols = 4, kReadGrain = 4;
-  static void strip(int32_t nr, int32_t nc, const float* src, int64_t lda, float* dst, int64_t ldb) {
-    for (int32_t r = 0; r < nr; r += kRows) {
-      const float* s = src + r * lda;
-      __m128 r0 = _mm_loadu_ps(s), r1 = _mm_loadu_ps(s + lda);
-      __m128 r2 = _mm_loadu_ps(s + 2 * lda), r3 = _mm_loadu_ps(s + 3 * lda);
-      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
-      float* d = dst + r;
-      _mm_storeu_ps(d, r0);
-      if (nc > 1) _mm_storeu_ps(d + ldb, r1);
-      if (nc > 2) _mm_storeu_ps(d + 2 * ldb, r2);
-      if (nc > 3) _mm_storeu_ps(d + 3 * ldb, r3);
-    }
+// strip and block of a tile kind that moves one kRows x kCols tile of E at a time, storing
+// its first nc destination rows: Tile::tile(s, lda, d, ldb, nc). Baseline code (SSE2,
+// NEON): the tiles inline into these loops.
+template <class Tile, typename E>
+struct TileStrips {
+  static void strip(int32_t nr, int32_t nc, const E* src, int64_t lda, E* dst, int64_t ldb) {
+    for (int32_t r = 0; r < nr; r += Tile::kRows) Tile::tile(src + r * lda, lda, dst + r, ldb, nc);
   }
-  static void block(int32_t nr, int32_t nc, const float* src, int64_t lda, float* dst, int64_t ldb) {
-    for (int32_t r = 0; r < nr; r += kRows)
-      for (int32_t c = 0; c < nc; c += kCols) strip(kRows, kCols, src + r * lda + c, lda, dst + c * ldb + r, ldb);
+  static void block(int32_t nr, int32_t nc, const E* src, int64_t lda, E* dst, int64_t ldb) {
+    for (int32_t r = 0; r < nr; r += Tile::kRows)
+      for (int32_t c = 0; c < nc; c += Tile::kCols)
+        Tile::tile(src + r * lda + c, lda, dst + c * ldb + r, ldb, Tile::kCols);
+  }
+};
+
+#if defined(DLCODER_RT_X86)
+struct Sse2Tile : TileStrips<Sse2Tile, float> {
+  static constexpr int32_t kRows = 4, kCols = 4, kReadGrain = 4;
+  static void tile(const float* s, int64_t lda, float* d, int64_t ldb, int32_t nc) {
+    __m128 r0 = _mm_loadu_ps(s), r1 = _mm_loadu_ps(s + lda);
+    __m128 r2 = _mm_loadu_ps(s + 2 * lda), r3 = _mm_loadu_ps(s + 3 * lda);
+    _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+    _mm_storeu_ps(d, r0);
+    if (nc > 1) _mm_storeu_ps(d + ldb, r1);
+    if (nc > 2) _mm_storeu_ps(d + 2 * ldb, r2);
+    if (nc > 3) _mm_storeu_ps(d + 3 * ldb, r3);
   }
 };
 
@@ -123,7 +130,7 @@ DLCODER_RT_TARGET_END
 
 // 1-byte and 2-byte elements: 8x8 tiles of SSE2 unpacks (rows paired, then pairs of
 // pairs, then quads: 12 unpacks for 8x8 bytes, 24 for 8x8 halves). Both read 8 columns.
-struct Sse2ByteTile {
+struct Sse2ByteTile : TileStrips<Sse2ByteTile, uint8_t> {
   static constexpr int32_t kRows = 8, kCols = 8, kReadGrain = 8;
   static __m128i row(const uint8_t* p) { return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)); }
   static void tile(const uint8_t* s, int64_t lda, uint8_t* d, int64_t ldb, int32_t nc) {
@@ -140,16 +147,9 @@ struct Sse2ByteTile {
       _mm_storel_epi64(reinterpret_cast<__m128i*>(d + k * ldb), v);
     }
   }
-  static void strip(int32_t nr, int32_t nc, const uint8_t* src, int64_t lda, uint8_t* dst, int64_t ldb) {
-    for (int32_t r = 0; r < nr; r += kRows) tile(src + r * lda, lda, dst + r, ldb, nc);
-  }
-  static void block(int32_t nr, int32_t nc, const uint8_t* src, int64_t lda, uint8_t* dst, int64_t ldb) {
-    for (int32_t r = 0; r < nr; r += kRows)
-      for (int32_t c = 0; c < nc; c += kCols) tile(src + r * lda + c, lda, dst + c * ldb + r, ldb, kCols);
-  }
 };
 
-struct Sse2HalfTile {
+struct Sse2HalfTile : TileStrips<Sse2HalfTile, uint16_t> {
   static constexpr int32_t kRows = 8, kCols = 8, kReadGrain = 8;
   static __m128i row(const uint16_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
   static void tile(const uint16_t* s, int64_t lda, uint16_t* d, int64_t ldb, int32_t nc) {
@@ -169,34 +169,19 @@ struct Sse2HalfTile {
       _mm_storeu_si128(reinterpret_cast<__m128i*>(d + k * ldb), v);
     }
   }
-  static void strip(int32_t nr, int32_t nc, const uint16_t* src, int64_t lda, uint16_t* dst, int64_t ldb) {
-    for (int32_t r = 0; r < nr; r += kRows) tile(src + r * lda, lda, dst + r, ldb, nc);
-  }
-  static void block(int32_t nr, int32_t nc, const uint16_t* src, int64_t lda, uint16_t* dst, int64_t ldb) {
-    for (int32_t r = 0; r < nr; r += kRows)
-      for (int32_t c = 0; c < nc; c += kCols) tile(src + r * lda + c, lda, dst + c * ldb + r, ldb, kCols);
-  }
 };
 #endif
 
 #if defined(DLCODER_RT_NEON)
-struct NeonTile {
+struct NeonTile : TileStrips<NeonTile, float> {
   static constexpr int32_t kRows = 4, kCols = 4, kReadGrain = 4;
-  static void strip(int32_t nr, int32_t nc, const float* src, int64_t lda, float* dst, int64_t ldb) {
-    for (int32_t r = 0; r < nr; r += kRows) {
-      const float* s = src + r * lda;
-      const float32x4x2_t ab = vtrnq_f32(vld1q_f32(s), vld1q_f32(s + lda));  // a0 b0 a2 b2 | a1 b1 a3 b3
-      const float32x4x2_t cd = vtrnq_f32(vld1q_f32(s + 2 * lda), vld1q_f32(s + 3 * lda));
-      float* d = dst + r;
-      vst1q_f32(d, vcombine_f32(vget_low_f32(ab.val[0]), vget_low_f32(cd.val[0])));
-      if (nc > 1) vst1q_f32(d + ldb, vcombine_f32(vget_low_f32(ab.val[1]), vget_low_f32(cd.val[1])));
-      if (nc > 2) vst1q_f32(d + 2 * ldb, vcombine_f32(vget_high_f32(ab.val[0]), vget_high_f32(cd.val[0])));
-      if (nc > 3) vst1q_f32(d + 3 * ldb, vcombine_f32(vget_high_f32(ab.val[1]), vget_high_f32(cd.val[1])));
-    }
-  }
-  static void block(int32_t nr, int32_t nc, const float* src, int64_t lda, float* dst, int64_t ldb) {
-    for (int32_t r = 0; r < nr; r += kRows)
-      for (int32_t c = 0; c < nc; c += kCols) strip(kRows, kCols, src + r * lda + c, lda, dst + c * ldb + r, ldb);
+  static void tile(const float* s, int64_t lda, float* d, int64_t ldb, int32_t nc) {
+    const float32x4x2_t ab = vtrnq_f32(vld1q_f32(s), vld1q_f32(s + lda));  // a0 b0 a2 b2 | a1 b1 a3 b3
+    const float32x4x2_t cd = vtrnq_f32(vld1q_f32(s + 2 * lda), vld1q_f32(s + 3 * lda));
+    vst1q_f32(d, vcombine_f32(vget_low_f32(ab.val[0]), vget_low_f32(cd.val[0])));
+    if (nc > 1) vst1q_f32(d + ldb, vcombine_f32(vget_low_f32(ab.val[1]), vget_low_f32(cd.val[1])));
+    if (nc > 2) vst1q_f32(d + 2 * ldb, vcombine_f32(vget_high_f32(ab.val[0]), vget_high_f32(cd.val[0])));
+    if (nc > 3) vst1q_f32(d + 3 * ldb, vcombine_f32(vget_high_f32(ab.val[1]), vget_high_f32(cd.val[1])));
   }
 };
 #endif
