@@ -3,13 +3,16 @@ x86 path: the im2col copies of the quantized CONV_2D for few input channels (AMX
 simd_qamx.h's Im2col, one masked load and store per kernel row of 16, 32 or 64 bytes,
 padding in the mask; the other ISAs: simd_qlinear_driver.h's conv_rows, a kernel row as
 padding, one run of the columns inside, padding) and the 8-bit pools' vector kernels
-(qreduce.h: qpool, whole windows in registers, the average's division in float).
+(qreduce.h: qpool, whole windows in registers, the average's division in float, the
+maxima on bytes: 64 channels per AVX-512 register with a masked tail, 32 then 16 on AVX2,
+then one by one).
 
 One hand-built model holds every case side by side (test_quantized_isa.py's builders):
 1 to 4 input channels, kernels 3 and 5, strides 1 and 2, SAME and VALID, windows wider
 than the input on both sides, a kernel row past 64 bytes and a dilation (the tap-by-tap
 paths), per-channel and per-tensor weights, uint8; pools on 1 to 17 channels (AVX2's
-partial last chunk, read past its channels or not at the input's end), averages over
+partial last chunk, read past its channels or not at the input's end), max pools on 50,
+70 and 128 channels (every byte block and tail), averages over
 windows that padding cuts to 1, 2, 4 or 6 cells, a fused RELU6. Beside it, without a
 compile: the identity the average's float division rests on.
 """
@@ -19,7 +22,7 @@ import pytest
 import test_quantized_isa as TQI
 import test_quantized_linear as TQL
 from dlcoder import verify as V
-from support import run_ours
+from support import byte_mismatches, run_ours
 
 CONV = TQL._conv_model
 # name: (dtype, input, filter, stride, dilation, padding, act, per_channel, depthwise)
@@ -41,7 +44,8 @@ POOL_CASES = [
     ("AVERAGE_POOL_2D", (1, 5, 6, 1), 3, 2, 0, 0), ("AVERAGE_POOL_2D", (2, 5, 5, 7), 3, 2, 0, 3),
     ("AVERAGE_POOL_2D", (1, 4, 7, 17), 3, 1, 0, 0), ("AVERAGE_POOL_2D", (1, 3, 3, 9), 2, 1, 0, 0),
     ("MAX_POOL_2D", (1, 5, 6, 3), 3, 2, 0, 0), ("MAX_POOL_2D", (2, 4, 5, 13), 2, 2, 1, 3),
-    ("MAX_POOL_2D", (1, 6, 6, 17), 2, 1, 0, 0),
+    ("MAX_POOL_2D", (1, 6, 6, 17), 2, 1, 0, 0), ("MAX_POOL_2D", (1, 5, 7, 50), 3, 2, 0, 3),
+    ("MAX_POOL_2D", (2, 4, 4, 70), 2, 1, 1, 0), ("MAX_POOL_2D", (1, 5, 5, 128), 3, 2, 0, 0),
 ]
 
 
@@ -63,17 +67,12 @@ def _add_pools(m, rng, dt, inputs):
 def _build(path):
     """One model with every case (the builders add to the same HandModel); returns the
     inputs and the name of every output."""
-    shared = TQL.HandModel()
     inputs, names = [], []
-    real = TQL.HandModel
-    TQL.HandModel = lambda: shared
-    try:
+    with TQL.one_model() as shared:
         for k, (name, args) in enumerate(CONV_CASES.items()):
             _, xs = CONV(*args, seed=2000 + k)
             inputs += xs
             names.append(name)
-    finally:
-        TQL.HandModel = real
     for dt in (np.int8, np.uint8):
         _add_pools(shared, np.random.default_rng(7), dt, inputs)
         names += [f"{op} {shape} {np.dtype(dt).name}" for op, shape, *_ in POOL_CASES]
@@ -86,14 +85,7 @@ def _check(tmp_path, flags):
     inputs, names = _build(path)
     ours, _, _ = run_ours(path, inputs, tmp_path, flags=flags)
     refs, _ = V.reference_run(str(path), inputs)
-    assert len(ours) == len(refs) == len(names)
-    problems = []
-    for name, o, r in zip(names, ours, refs):
-        assert o.dtype == r.dtype and o.shape == r.shape, name
-        bad = np.flatnonzero(o.ravel() != r.ravel())
-        if bad.size:
-            problems.append(f"{name}: {bad.size} of {r.size} bytes differ; first at {bad[:5]}: "
-                            f"ours {o.ravel()[bad[:5]]} tflite {r.ravel()[bad[:5]]}")
+    problems = byte_mismatches(names, ours, refs)
     assert not problems, "\n".join(problems)
 
 
