@@ -32,6 +32,7 @@ struct Scalar {
   static constexpr int N = 1;
   static constexpr bool kPairs = false;  // no two-float broadcasts, lane permutes (set2, permute2...)
   static constexpr bool kFma = false;    // fma(a, b, c) rounds a * b first
+  static constexpr bool kLut = false;    // lut32 and scale2floor (simd_math.h: exp_core)
   static T load(const float* p) { return *p; }
   // N float16 weights (IEEE half bits), widened exactly (simd_kernels.h: load_b)
   static T load_half(const uint16_t* p) { return half_to_float(*p); }
@@ -69,6 +70,7 @@ struct Avx512 {
   static constexpr int N = 16;
   static constexpr bool kPairs = true;
   static constexpr bool kFma = true;
+  static constexpr bool kLut = true;
   using I = __m512i;
   static I index(const int32_t* p) { return _mm512_loadu_si512(p); }
   // lane i = idx[i] < 16 ? a[idx[i]] : b[idx[i] - 16]
@@ -123,6 +125,12 @@ struct Avx512 {
   static T abs(T a) { return _mm512_abs_ps(a); }
   static T round(T a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   static T scale2n(T y, T n) { return _mm512_scalef_ps(y, n); }  // one instruction, any n
+  static T scale2floor(T y, T t) { return _mm512_scalef_ps(y, t); }  // y * 2^floor(t)
+  // lane i = table[k & 31], k the bits of idx[i] as an integer: a 32-entry table in two
+  // registers, one permute (the loads are loop-invariant)
+  static T lut32(const float* table, T idx) {
+    return _mm512_permutex2var_ps(_mm512_loadu_ps(table), _mm512_castps_si512(idx), _mm512_loadu_ps(table + 16));
+  }
   static float hsum(T a) { return _mm512_reduce_add_ps(a); }
   static float hmax(T a) { return _mm512_reduce_max_ps(a); }
 };
@@ -134,6 +142,7 @@ struct Avx2 {
   static constexpr int N = 8;
   static constexpr bool kPairs = true;
   static constexpr bool kFma = true;
+  static constexpr bool kLut = false;
   using I = __m256i;
   static I index(const int32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
   static T permute2(T a, T b, I idx) {  // bit 3 of idx[i] picks b
@@ -218,6 +227,7 @@ struct Sse2 {
   static constexpr int N = 4;
   static constexpr bool kPairs = false;
   static constexpr bool kFma = false;
+  static constexpr bool kLut = false;
   static T load(const float* p) { return _mm_loadu_ps(p); }
   // no F16C: the bits moved into place, with exponent 0 (zero, subnormal) renormalised by
   // a float subtraction and 31 (inf, nan) made 255; exact like half_to_float
@@ -293,6 +303,7 @@ struct Neon {
   static constexpr int N = 4;
   static constexpr bool kPairs = false;
   static constexpr bool kFma = true;
+  static constexpr bool kLut = false;
   static T load(const float* p) { return vld1q_f32(p); }
   static T load_half(const uint16_t* p) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p))); }
   static T loadn(const float* p, int n) {
@@ -353,6 +364,7 @@ constexpr int kNP = 2;  // 24 accumulators of 32 registers
 #include "dlcoder_rt/simd_pool.h"
 #include "dlcoder_rt/simd_resize.h"
 #include "dlcoder_rt/simd_winograd.h"
+#include "dlcoder_rt/simd_channel_pad.h"
 }  // namespace avx512
 DLCODER_RT_TARGET_END
 
@@ -368,6 +380,7 @@ constexpr int kMR = 6;
 #include "dlcoder_rt/simd_pool.h"
 #include "dlcoder_rt/simd_resize.h"
 #include "dlcoder_rt/simd_winograd.h"
+#include "dlcoder_rt/simd_channel_pad.h"
 }  // namespace avx2
 DLCODER_RT_TARGET_END
 
@@ -382,6 +395,7 @@ constexpr int kMR = 3;
 #include "dlcoder_rt/simd_pool.h"
 #include "dlcoder_rt/simd_resize.h"
 #include "dlcoder_rt/simd_winograd.h"
+#include "dlcoder_rt/simd_channel_pad.h"
 }  // namespace sse2
 #endif
 
@@ -397,6 +411,7 @@ constexpr int kMR = 6;
 #include "dlcoder_rt/simd_pool.h"
 #include "dlcoder_rt/simd_resize.h"
 #include "dlcoder_rt/simd_winograd.h"
+#include "dlcoder_rt/simd_channel_pad.h"
 }  // namespace neon
 #endif
 
@@ -411,6 +426,7 @@ constexpr int kMR = 4;
 #include "dlcoder_rt/simd_pool.h"
 #include "dlcoder_rt/simd_resize.h"
 #include "dlcoder_rt/simd_winograd.h"
+#include "dlcoder_rt/simd_channel_pad.h"
 }  // namespace scalar
 
 // Calls ns::fn(args...) for the ISA chosen at run time.
