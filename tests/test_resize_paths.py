@@ -3,12 +3,21 @@ TFLite's builtin kernels: float within dlcoder's verify bound (non-finite values
 TFLite places them), int8 byte for byte.
 
 One model per dtype holds every case, so that a handful of compiles covers them all:
-channel counts 1, 3, 8, 17 and 128 (the float SIMD kernel's narrow and full vectors, a
-masked tail, whole vectors), each through bilinear and nearest with align_corners,
-half_pixel_centers or neither, to a 2x upsample (TFLite's copy-and-average special case
-without flags; nearest's repeated rows), a non-integer upsample and a downsample. The
+channel counts 1, 3, 4, 8, 17 and 128 (the float SIMD kernel's scalars, below 8 on AVX,
+narrow and full vectors, a masked tail, whole vectors), each through bilinear and nearest
+with align_corners, half_pixel_centers or neither, to a 2x upsample (TFLite's
+copy-and-average special case without flags; nearest's repeated rows), a non-integer
+upsample and a downsample. The
 float model runs on every x86 SIMD path and on aarch64 NEON under qemu (simd_resize.h is
 instantiated per ISA).
+
+A third model holds the flat-rows path's split of a few-channel half-pixel upsample: its
+clamped first rows and columns (weights outside [0, 1]) in TFLite's order, the rest by flat
+rows. Each image is resized twice, once alone (flat rows) and once inside a batch of
+TWIN_BATCHES images that the test sends down kGeneral (TFLite's order everywhere), so that
+the border pixels are held to that order bit for bit on every ISA (the same bilinear_row
+makes them), which a border one row or column short breaks; all of it against TFLite too,
+with inf, -inf and NaN in the border pixels.
 """
 import sys
 
@@ -16,6 +25,7 @@ import numpy as np
 import pytest
 
 from dlcoder import verify as V
+from dlcoder.ops import spatial
 from support import TESTS, aarch64_toolchain, run_ours
 from test_quantized_isa import x86_flags
 
@@ -23,7 +33,7 @@ sys.path.insert(0, str(TESTS / "models"))
 from op_hand import HandModel  # noqa: E402
 
 IN_HW = (6, 7)
-CHANNELS = (1, 3, 8, 17, 128)
+CHANNELS = (1, 3, 4, 8, 17, 128)
 SIZES = ((12, 14), (9, 11), (4, 3))  # 2x up, non-integer up, down
 MODES = ((False, False), (True, False), (False, True))  # (align_corners, half_pixel_centers)
 OPS = (("RESIZE_BILINEAR", "ResizeBilinearOptions"),
@@ -47,7 +57,7 @@ def _float_inputs():
     show where the 2x special case averages and where the general case multiplies by 0."""
     rng = np.random.default_rng(19)
     xs = [rng.standard_normal((2, *IN_HW, c)).astype(np.float32) for c in CHANNELS]
-    for x in (xs[1], xs[3]):
+    for x in (x for x, c in zip(xs, CHANNELS) if c in (3, 17)):
         x[0, 2, 3, 0], x[0, 5, 6, -1], x[1, 0, 0, 1] = np.inf, -np.inf, np.nan
     return xs
 
@@ -84,3 +94,88 @@ def test_int8_resizes_match_tflite_exactly(tmp_path):
     rng = np.random.default_rng(8)
     xs = [rng.integers(-128, 128, (2, *IN_HW, c)).astype(np.int8) for c in CHANNELS]
     _check(path, xs, tmp_path)
+
+
+# ---- flat rows' border (simd_resize.h: resize_bilinear_flat) -----------------------------
+BORDER_IN = (5, 6)
+BORDER_CHANNELS = (1, 3, 4, 8, 12, 16)  # scalars, narrow and full vectors, a scalar tail
+# 2x (one border row and column), about 4x (two), and a wide one (six border columns, and
+# chunks of flat rows after the first)
+BORDER_SIZES = ((10, 12), (20, 25), (7, 70))
+TWIN_BATCHES = 3
+
+
+def _border(in_size, out_size) -> int:
+    """How many leading outputs have a weight outside [0, 1] (leading_outside)."""
+    fracs = spatial._bilinear_table(in_size, out_size, False, True)[2]
+    return next(i for i, f in enumerate(fracs) if 0 <= f <= 1)
+
+
+def _border_model() -> bytes:
+    m = HandModel()
+    for c in BORDER_CHANNELS:
+        xs = [m.input((b, *BORDER_IN, c), np.float32) for b in (2, TWIN_BATCHES)]
+        for size in BORDER_SIZES:
+            for x, b in zip(xs, (2, TWIN_BATCHES)):
+                y = m.output(m.tensor((b, *size, c)))
+                m.op("RESIZE_BILINEAR", [x, m.const(np.array(size, np.int32))], [y],
+                     "ResizeBilinearOptions", version=3, AlignCorners=False, HalfPixelCenters=True)
+    return m.build()
+
+
+def _border_inputs():
+    """Per channel count the image pair and its twin batch (the pair and one more image);
+    the first image has an inf, a -inf and a NaN in the input's first row and column,
+    which the border pixels read, the second only normal values."""
+    rng = np.random.default_rng(5)
+    feeds = []
+    for c in BORDER_CHANNELS:
+        x = rng.standard_normal((TWIN_BATCHES, *BORDER_IN, c)).astype(np.float32)
+        x[0, 0, 2, 0], x[0, 3, 0, -1], x[0, 0, 0, c // 2] = np.inf, -np.inf, np.nan
+        feeds += [x[:2], x]
+    return feeds
+
+
+@pytest.fixture(scope="module")
+def border_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("resize") / "border.tflite"
+    path.write_bytes(_border_model())
+    return path
+
+
+def _check_border(path, tmp_path, monkeypatch, **kw):
+    chosen = spatial._bilinear_path
+    for c in BORDER_CHANNELS:
+        for size in BORDER_SIZES:
+            assert chosen((2, *BORDER_IN, *size, c), False, True) == "kFlatRows", (c, size)
+    monkeypatch.setattr(spatial, "_bilinear_path", lambda geo, align, half: (
+        "kGeneral" if geo[0] == TWIN_BATCHES else chosen(geo, align, half)))
+    inputs = _border_inputs()
+    refs, _ = V.reference_run(str(path), inputs)
+    ours, _, _ = run_ours(path, inputs, tmp_path, **kw)
+    assert len(ours) == len(refs) == 2 * len(BORDER_CHANNELS) * len(BORDER_SIZES)
+    for k, (o, r) in enumerate(zip(ours, refs)):
+        c = V.compare(o, r, k)
+        assert c.ok, (k, c)
+    for k in range(0, len(ours), 2):
+        flat, general = ours[k], ours[k + 1][:2]
+        oh, ow = flat.shape[1:3]
+        rows, cols = _border(BORDER_IN[0], oh), _border(BORDER_IN[1], ow)
+        assert rows and cols, (oh, ow)
+        edge = np.zeros((oh, ow), bool)
+        edge[:rows], edge[:, :cols] = True, True
+        same = flat.view(np.uint32) == general.view(np.uint32)
+        bad = np.argwhere(~same & edge[None, :, :, None])
+        assert not bad.size, (f"{flat.shape}: {rows} border rows, {cols} columns; not bit for bit "
+                              f"TFLite's order at {bad[:4].tolist()}")
+        assert not same[:, rows:, cols:].all(), f"{flat.shape}: the interior is not by flat rows"
+
+
+@pytest.mark.parametrize("path", ["avx512bw", "avx2", "sse2", "scalar"])
+def test_flat_rows_border_is_tflite_order(path, border_model, tmp_path, monkeypatch):
+    _check_border(border_model, tmp_path, monkeypatch, flags=x86_flags(path))
+
+
+def test_flat_rows_border_is_tflite_order_on_neon(border_model, tmp_path, monkeypatch):
+    cxx, emulator = aarch64_toolchain()
+    _check_border(border_model, tmp_path, monkeypatch, cxx=cxx, emulator=emulator)

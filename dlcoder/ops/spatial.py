@@ -517,16 +517,20 @@ def _bilinear_path(geo, align, half) -> str:
     """resize.h's BilinearPath for a float image: TFLite's 2x special case exactly where
     TFLite takes it (neither flag, both sides doubled), else by the channel count. Flat
     rows interpolate along x, then y, which agrees with TFLite's four products on every
-    inf and NaN only while each weight is in [0, 1]: a half-pixel upsample's border rows
-    and columns have frac -0.25 (weights 1.25 and -0.25 on one clamped pixel), and those
-    images keep TFLite's order."""
+    inf and NaN (and overflow) only while each weight is in [0, 1]. A half-pixel
+    upsample's first rows and columns are clamped (frac < 0: weights like 1.25 and -0.25
+    on one pixel); the kernel makes those in TFLite's order (simd_resize.h:
+    leading_outside), so flat rows need every weight after them in [0, 1]."""
     _, h, w, oh, ow, c = geo
     if not align and not half and (oh, ow) == (2 * h, 2 * w):
         return "kTwice"
     if c > _FLAT_ROWS_MAX_DEPTH:
         return "kGeneral"
-    fracs = [f for n, m in ((h, oh), (w, ow)) for f in _bilinear_table(n, m, align, half)[2]]
-    return "kFlatRows" if all(0 <= f <= 1 for f in fracs) else "kGeneral"
+    for n, m in ((h, oh), (w, ow)):
+        inside = [0 <= f <= 1 for f in _bilinear_table(n, m, align, half)[2]]
+        if not all(itertools.dropwhile(lambda ok: not ok, inside)):
+            return "kGeneral"
+    return "kFlatRows"
 
 
 def _bilinear_check(node, g):

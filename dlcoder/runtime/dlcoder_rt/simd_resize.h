@@ -7,8 +7,9 @@
 // cannot be named here), and a model instantiates, per ISA, only what it calls.
 //
 // Bilinear, by channel vectors (masked for a last partial block; the 8-float VNarrow traits
-// below V::N channels, scalars below 4), each lane computing what TFLite's optimized float
-// kernel computes, in its order:
+// below V::N channels, scalars below VNarrow::N: a masked load and store per pixel of 4
+// channels measured twice the time of 4 scalar ones), each lane computing what TFLite's
+// optimized float kernel computes, in its order:
 // - a plain 2x upsample (neither flag) copies and averages, ResizeBilinear2x2: output row
 //   2j is input row j, 2j + 1 the mean of rows j and j + 1; output column 2i is column i,
 //   2i + 1 the mean of columns i and i + 1; the odd/odd pixel the mean of the two column
@@ -18,7 +19,8 @@
 //   output pixel as scalars;
 // so that the results differ from TFLite's only where the compiler fuses a multiply and an
 // add. Few channels (the general case up to 16) go by flat rows instead, interpolated
-// along x once per input row and reused by the output rows that share it (see below).
+// along x once per input row and reused by the output rows that share it, all but a
+// half-pixel upsample's clamped first rows and columns, which keep TFLite's order (see below).
 // The generator picks the path (resize.h: BilinearPath); the channel count the traits.
 //
 // Nearest neighbour copies each output pixel's channels with inline vector moves.
@@ -87,7 +89,8 @@ inline void twice_row(const A& ax, int32_t out_w, int32_t depth, const float* r0
   }
 }
 
-// One output row of the general case, from input rows r0 (y0) and r1 (y1), dy past y0.
+// The first out_w pixels of an output row of the general case, from input rows r0 (y0)
+// and r1 (y1), dy past y0.
 template <class W, class A>
 inline void bilinear_row(const A& ax, int32_t out_w, int32_t depth, float dy, const float* r0,
                          const float* r1, float* out) {
@@ -127,7 +130,7 @@ inline void resize_bilinear_with(const P& p, const A& ay, const A& ax, const flo
 
 template <bool kTwice, class P, class A>
 inline void resize_bilinear_channels(const P& p, const A& ay, const A& ax, const float* in, float* out) {
-  if (p.depth < 4) {
+  if (p.depth < VNarrow::N) {
     resize_bilinear_with<simd::Scalar, kTwice>(p, ay, ax, in, out);
   } else if (p.depth < V::N) {
     resize_bilinear_with<VNarrow, kTwice>(p, ay, ax, in, out);
@@ -155,9 +158,16 @@ inline void resize_bilinear_general(const P& p, const A& ay, const A& ax, const 
 // (kept in one of two slots while the output rows that share it are made: every input row
 // feeds about two output rows of a 2x upsample), and each output row of the chunk is one
 // full-width vector blend of two such rows, (1 - dy) * top + dy * bottom.
-// This rounds unlike TFLite's four products (a few ulp of the result's magnitude) but
-// agrees with it on inf and NaN: an inf weighted 0 gives NaN in both, and an inf weighted
-// otherwise spreads alike.
+// This rounds unlike TFLite's four products (a few ulp of the result's magnitude) but,
+// while every weight is in [0, 1], agrees with it on inf and NaN: an inf weighted 0 gives
+// NaN in both, an inf weighted otherwise spreads alike, and no partial sum outgrows the
+// inputs.
+// A half-pixel upsample clamps its first rows and columns (v < 0) to input 0: lo = hi = 0
+// and frac < 0, so one pixel a is weighted 1 - frac > 1 and frac < 0. There a finite a
+// near the float maximum overflows in one order and not the other (along x first,
+// a * 1.25 + a * -0.25 = inf, then inf * (1 - dy) + ... = inf or NaN, where TFLite's
+// a * (1 - dy) * 1.25 may stay finite), so those rows and columns (leading_outside) are
+// made in TFLite's order, by bilinear_row, and the flat rows make the rest.
 template <class W, class A>
 inline void lerp_columns(const A& ax, int32_t x0, int32_t x1, int32_t depth, const float* r, float* t) {
   for (int32_t x = x0; x < x1; ++x, t += depth) {
@@ -168,10 +178,7 @@ inline void lerp_columns(const A& ax, int32_t x0, int32_t x1, int32_t depth, con
     int32_t k = 0;
     for (; k + W::N <= depth; k += W::N)
       W::store(t + k, W::add(W::mul(W::load(a + k), wa), W::mul(W::load(b + k), wb)));
-    if (k < depth) {
-      const int32_t n = depth - k;
-      W::storen(t + k, W::add(W::mul(W::loadn(a + k, n), wa), W::mul(W::loadn(b + k, n), wb)), n);
-    }
+    for (; k < depth; ++k) t[k] = a[k] * (1 - dx) + b[k] * dx;  // scalars beat a masked tail
   }
 }
 
@@ -205,16 +212,32 @@ struct LerpedRows {
   }
 };
 
+// How many leading outputs of an axis have a weight outside [0, 1] (a half-pixel
+// upsample's clamped border, frac < 0). The generator picks flat rows only where every
+// later weight is inside (ops/spatial.py: _bilinear_path).
+template <class A>
+inline int32_t leading_outside(const A& a, int32_t n) {
+  int32_t i = 0;
+  while (i < n && !(a.frac[i] >= 0 && a.frac[i] <= 1)) ++i;
+  return i;
+}
+
+// WX: the channel-vector traits of the depth, for the rows along x and the border.
 template <class W, class WX, class P, class A>
 inline void resize_bilinear_flat(const P& p, const A& ay, const A& ax, const float* in, float* out) {
   const int64_t in_row = int64_t{p.in_w} * p.depth, out_row = int64_t{p.out_w} * p.depth;
   const int32_t pixels = LerpedRows::kFloats / p.depth;
+  const int32_t by = leading_outside(ay, p.out_h), bx = leading_outside(ax, p.out_w);
   for (int32_t n = 0; n < p.batches; ++n, out += p.out_h * out_row) {
     const float* image = in + n * (p.in_h * in_row);
-    for (int32_t x0 = 0; x0 < p.out_w; x0 += pixels) {
+    // the border in TFLite's order: the first by rows whole, the first bx columns of the rest
+    for (int32_t y = 0; y < p.out_h; ++y)
+      bilinear_row<WX>(ax, y < by ? p.out_w : bx, p.depth, ay.frac[y], image + ay.lo[y] * in_row,
+                       image + ay.hi[y] * in_row, out + y * out_row);
+    for (int32_t x0 = bx; x0 < p.out_w; x0 += pixels) {
       const int32_t x1 = x0 + pixels < p.out_w ? x0 + pixels : p.out_w;
       LerpedRows rows;
-      for (int32_t y = 0; y < p.out_h; ++y) {
+      for (int32_t y = by; y < p.out_h; ++y) {
         const int keep = rows.row[1] == ay.hi[y] ? 1 : 0;
         const int top = rows.slot<WX>(ay.lo[y], keep, ax, x0, x1, p.depth, image, in_row);
         const int bottom = rows.slot<WX>(ay.hi[y], top, ax, x0, x1, p.depth, image, in_row);
@@ -227,7 +250,7 @@ inline void resize_bilinear_flat(const P& p, const A& ay, const A& ax, const flo
 
 template <class P, class A>
 inline void resize_bilinear_flat_rows(const P& p, const A& ay, const A& ax, const float* in, float* out) {
-  if (p.depth < 4) {
+  if (p.depth < VNarrow::N) {
     resize_bilinear_flat<V, simd::Scalar>(p, ay, ax, in, out);
   } else if (p.depth < V::N) {
     resize_bilinear_flat<V, VNarrow>(p, ay, ax, in, out);
