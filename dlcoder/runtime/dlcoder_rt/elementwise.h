@@ -11,13 +11,22 @@
 #include "dlcoder_rt/movement.h"
 #include "dlcoder_rt/prelu.h"
 #include "dlcoder_rt/simd.h"
+#include "dlcoder_rt/simd_qminmax.h"
 #include "dlcoder_rt/status.h"
 
 namespace dlcoder_rt {
 
 // ---- binary ---------------------------------------------------------------------------
+struct MaxOp;
+struct MinOp;
+
 template <typename T, typename U, typename Op>
 inline void binary(const Loop6& loop, const T* a, const T* b, U* out, Op op) {
+  // byte MAXIMUM / MINIMUM: vector code (simd_qminmax.h) where the CPU has it
+  constexpr bool kBytes = (std::is_same_v<T, int8_t> || std::is_same_v<T, uint8_t>) && std::is_same_v<T, U>;
+  if constexpr (kBytes && (std::is_same_v<Op, MaxOp> || std::is_same_v<Op, MinOp>)) {
+    if (qminmax::byte_minmax<std::is_same_v<Op, MaxOp>>(loop, a, b, out)) return;
+  }
   const int32_t n = loop.dims[5];
   const int32_t sa = loop.a_strides[5], sb = loop.b_strides[5];
   for_each_run(loop, [&](int64_t ia, int64_t ib, int64_t io) {

@@ -7,6 +7,7 @@
 
 #include "dlcoder_rt/common.h"
 #include "dlcoder_rt/simd.h"
+#include "dlcoder_rt/simd_qresize.h"
 
 namespace dlcoder_rt {
 
@@ -52,7 +53,9 @@ struct ResizeAxis {
 //   in (y0, x0), (y0, x1), (y1, x0), (y1, x1) order, where a weight of 0 does give
 //   inf * 0 = NaN and the products keep 1.25 x finite; both by channel vectors;
 // - kFlatRows: the same interpolation for at most 16 channels, by whole output rows
-//   interpolated along x once per input row (rounded differently, same infinities).
+//   interpolated along x once per input row (rounded differently, same infinities); a
+//   half-pixel upsample's clamped first rows and columns (weights outside [0, 1]) in
+//   kGeneral's order.
 enum class BilinearPath { kTwice, kGeneral, kFlatRows };
 
 template <BilinearPath kPath>
@@ -134,6 +137,7 @@ inline void resize_bilinear_integer(const ResizeParams& p, const ResizeAxisQ& ay
 
 inline void resize_bilinear_i8(const ResizeParams& p, const ResizeAxisQ& ay, const ResizeAxisQ& ax,
                                const int8_t* in, int8_t* out) {
+  if (qresize::bilinear_i8(p, ay, ax, in, out)) return;  // vector code (simd_qresize.h)
   resize_bilinear_integer<int8_t>(p, ay, ax, in, out);
 }
 
