@@ -1,10 +1,11 @@
 """The op benchmark's grid: single-op float32 TFLite models over shapes taken from real
 networks (MobileNet v1/v2/v3, ResNet, U-Net/FPN decoders, BERT/ViT blocks), written with
-tests/models/op_hand.py, without TensorFlow.
+tests/models/op_hand.py, without TensorFlow; then the int8 grid (qcases.py), the same ops
+quantized as the TFLite converter quantizes them, in families of their own ("CONV_2D int8").
 
 Each case is a Case: a unique name, its family (the summary and the chart group by it),
-the TFLite op, a one-line shape description, and a builder that returns the model and the
-inputs to feed it. Weights and inputs come from a generator seeded by the case's name, so
+the TFLite op, a one-line shape description, a builder that returns the model and the
+inputs to feed it, and its dtype. Weights and inputs come from a generator seeded by the case's name, so
 a case's model never changes between runs, and the build cache (run.py, keyed by the
 generated files) recompiles a case only when dlcoder's output for it changes. The first
 cases of every family are the `--quick` subset, so each family lists its most typical
@@ -34,6 +35,13 @@ class Case:
     op: str
     shape: str
     build: Callable[[], tuple]     # -> (HandModel, [input arrays])
+    dtype: str = "float32"         # or "int8"
+
+    def keys(self) -> set:
+        """The names that select the case (normalized by _norm): its family, its op (with
+        " int8" for an int8 case, e.g. "ADD int8") and its dtype."""
+        op = self.op if self.dtype == "float32" else f"{self.op} {self.dtype}"
+        return {_norm(self.family), _norm(op), _norm(self.dtype)}
 
 
 def _rng(name: str) -> np.random.Generator:
@@ -402,18 +410,21 @@ def _space_cases() -> list:
 
 
 def _quick(family_cases: list) -> list:
-    n = QUICK_PER_FAMILY.get(family_cases[0].family, QUICK_DEFAULT)
+    n = QUICK_PER_FAMILY.get(family_cases[0].family.removesuffix(" int8"), QUICK_DEFAULT)
     return family_cases[:n]
 
 
 def all_cases(quick: bool = False, full: str | None = None) -> list:
     """Every case in family order; with quick, the first few of each family, and all the
     cases of the ops or families in the comma-separated list `full`."""
-    # the families that dominate real networks first: a run stopped early has them
+    # the families that dominate real networks first: a run stopped early has them; the
+    # int8 families after the float32 ones, in the same order
     families = [_conv_cases(), _depthwise_cases(), _transpose_conv_cases(), _prelu_cases(), _fc_cases(),
                 _binary_cases(), _bmm_cases(), _activation_cases(), _softmax_cases(),
                 _mean_cases(), _pool_cases(), _resize_cases(), _concat_cases(), _pad_cases(),
                 _transpose_cases(), _space_cases()]
+    from qcases import families as int8_families     # qcases imports this module
+    families += int8_families()
     whole = _names(full)
     cases = []
     for fam in families:
@@ -424,16 +435,24 @@ def all_cases(quick: bool = False, full: str | None = None) -> list:
     return cases
 
 
+def _norm(name: str) -> str:
+    """A selector as compared: upper case, blanks as underscores ("conv_2d int8" is
+    CONV_2D_INT8)."""
+    return "_".join(name.upper().split())
+
+
 def _names(ops: str | None) -> set:
-    return {o.strip().upper() for o in (ops or "").split(",") if o.strip()}
+    return {_norm(o) for o in (ops or "").split(",") if o.strip()}
 
 
 def _matches(case: Case, names: set) -> bool:
-    return case.op in names or case.family in names
+    return bool(case.keys() & names)
 
 
 def select(cases: list, ops: str | None) -> list:
-    """The cases whose op or family is in the comma-separated list `ops` (all if None)."""
+    """The cases whose family, op or dtype is in the comma-separated list `ops` (all if
+    None): CONV_2D is the float32 convolutions, "CONV_2D int8" (or CONV_2D_INT8) the int8
+    family, "ADD int8" the int8 ADDs, int8 every int8 case."""
     wanted = _names(ops)
     return [c for c in cases if _matches(c, wanted)] if wanted else cases
 

@@ -3,7 +3,8 @@
 ours / XNNPACK per family).
 
 Summaries use only the cases whose status is "ok": a WRONG case's time is not a time of
-the op, and an unsupported one has none.
+the op, and an unsupported one has none. The int8 families ("CONV_2D int8") are summed
+up apart from the float32 ones: one "all" row per dtype.
 """
 from __future__ import annotations
 
@@ -27,18 +28,31 @@ def timed(rows: list) -> list:
     return [r for r in rows if r["status"] == "ok"]
 
 
+def dtype(row: dict) -> str:
+    return row.get("dtype", "float32")      # results.json of runs before the int8 grid
+
+
+def totals(rows: list) -> list:
+    """(label, rows) of the summary's last lines: all rows, or all of each dtype when the
+    run has several."""
+    dtypes = list(dict.fromkeys(dtype(r) for r in rows))
+    if len(dtypes) == 1:
+        return [("**all**", rows)]
+    return [(f"**all {d}**", [r for r in rows if dtype(r) == d]) for d in dtypes]
+
+
 def summary(rows: list) -> list:
     """Markdown lines: per family, the count, geomean, max and count above 1.0 of ours /
     XNNPACK, the geomean against the builtin kernels, and the cases not timed."""
     lines = ["| family | cases | geomean ours/XNNPACK | max | > 1.0 | geomean ours/builtin | not ok |",
              "|---|---|---|---|---|---|---|"]
-    for fam in family_order(rows) + ["all"]:
-        mine = rows if fam == "all" else [r for r in rows if r["family"] == fam]
+    groups = [(fam, [r for r in rows if r["family"] == fam], False) for fam in family_order(rows)]
+    for fam, mine, total in groups + [(label, mine, True) for label, mine in totals(rows)]:
         ok = timed(mine)
         ratios = [r["ratio_xnnpack"] for r in ok]
         bad = ", ".join(f"{r['name']} ({r['status'].split(':')[0]})" for r in mine if r["status"] != "ok")
-        if fam == "all":
-            fam, bad = "**all**", str(len(mine) - len(ok))
+        if total:
+            bad = str(len(mine) - len(ok))
         lines.append(f"| {fam} | {len(ok)} | {geomean(ratios):.2f} | "
                      f"{max(ratios, default=float('nan')):.2f} | {sum(x > 1.0 for x in ratios)} | "
                      f"{geomean([r['ratio_builtin'] for r in ok]):.2f} | {bad or '-'} |")
@@ -47,16 +61,18 @@ def summary(rows: list) -> list:
 
 def worst(rows: list) -> list:
     ok = sorted(timed(rows), key=lambda r: -r["ratio_xnnpack"])[:WORST]
-    lines = ["| case | shape | ours ms | XNNPACK ms | ours/XNNPACK |", "|---|---|---|---|---|"]
+    lines = ["| case | shape | ours ms | XNNPACK ms | ours/XNNPACK | note |", "|---|---|---|---|---|---|"]
     lines += [f"| {r['name']} | {r['shape']} | {r['ms']['ours']:.4g} | {r['ms']['xnnpack']:.4g} | "
-              f"{r['ratio_xnnpack']:.2f} |" for r in ok]
+              f"{r['ratio_xnnpack']:.2f} | {note(r)} |" for r in ok]
     return lines
 
 
 def note(r: dict) -> str:
     """What a row's numbers need said: WRONG output, or XNNPACK leaving the op to TFLite."""
     out = []
-    if r["status"] == "WRONG":
+    if r["status"] == "WRONG" and r.get("exact"):
+        out.append(f"**WRONG** (not byte-exact: {r['detail']})")
+    elif r["status"] == "WRONG":
         out.append(f"**WRONG** (error {r['max_rel_error']:.2g} > bound {r['bound']:.2g}) {r['detail']}".strip())
     if not r.get("xnnpack_delegated", True):
         out.append("XNNPACK did not take the op")
@@ -83,11 +99,14 @@ def markdown(rows: list, command: str, runs: int, rounds: int, flags: tuple, sec
             f"Flags: our libraries are built with plain `c++ -std=c++17 {' '.join(flags)}` (no -march; "
             "the kernels pick their ISA at run time) and run on 1 thread; TFLite runs with "
             "num_threads=1, with its default XNNPACK delegate and with "
-            "BUILTIN_WITHOUT_DEFAULT_DELEGATES. Each case is one single-op float32 model; the engines "
+            "BUILTIN_WITHOUT_DEFAULT_DELEGATES. Each case is one single-op model, float32 or, in the "
+            "families named \"... int8\", int8 as the TFLite converter quantizes it (int8 input and "
+            "output, per-tensor activations, weights per output channel, int32 biases); the engines "
             f"run in {rounds} interleaved rounds, at most {runs} invokes each; times are the "
             f"{STAT_TEXT[stat]} in ms. Ratios below 1.0 mean our code is faster. Every case is "
-            "checked against the builtin kernels first; one that disagrees is marked WRONG and left "
-            "out of the summaries. TFLite's times are taken around `invoke()` from Python, which adds "
+            "checked against the builtin kernels first (int8 outputs byte for byte); one that "
+            "disagrees is marked WRONG and left out of the summaries. TFLite's times are taken "
+            "around `invoke()` from Python, which adds "
             f"about {overhead_us:.1f} us per call (a one-element ADD's invoke); it matters only for "
             f"cases under ~0.05 ms. This run took {seconds / 60:.0f} min.",
             "", f"Reproduce: `{command}`", "", "## Summary per family (ours / XNNPACK)", "",

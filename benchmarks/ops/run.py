@@ -1,11 +1,12 @@
 """Op-level benchmark of dlcoder against TFLite (XNNPACK and builtin kernels).
 
-One single-op float32 model per case (cases.py), timed in our generated code and in
-TFLite with and without XNNPACK; the report goes to --out (RESULTS.md, results.json,
+One single-op model per case, float32 (cases.py) or int8 quantized as the TFLite
+converter does it (qcases.py), timed in our generated code and in TFLite with and
+without XNNPACK; the report goes to --out (RESULTS.md, results.json,
 ratios.png).
 
 Run:  python3 benchmarks/ops/run.py --out benchmarks/ops [--quick [--full BINARY,PRELU]]
-          [--ops CONV_2D,PRELU] [--runs N]
+          [--ops CONV_2D,PRELU | --ops int8 | --ops CONV_2D_INT8] [--runs N]
 
 Method, per case:
 1. Build. The model is written without TensorFlow (tests/models/op_hand.py) and compiled
@@ -18,7 +19,8 @@ Method, per case:
    (or beside it with --overlap, which saves time on a busy machine and adds noise).
 2. Check. Our outputs on seeded random inputs against TFLite's builtin kernels
    (BUILTIN_WITHOUT_DEFAULT_DELEGATES) with dlcoder's verify bound (1e-4 relative, or
-   twice what XNNPACK and the builtin kernels disagree by). A case that fails is still
+   twice what XNNPACK and the builtin kernels disagree by); integer outputs (the int8
+   grid) must be equal to the builtin kernels' byte for byte. A case that fails is still
    timed but marked WRONG, and left out of every summary.
 3. Time. The three engines run in ROUNDS interleaved rounds (ours, XNNPACK, builtin,
    ours, ...), so that the noise of a shared machine hits them alike; each round gives
@@ -161,15 +163,30 @@ def wait_builds(builds: dict) -> None:
 
 
 def check(p: Prepared, work: str) -> dict:
-    """Our outputs against the builtin kernels' (verify.compare with verify.float_bound)."""
+    """Our outputs against the builtin kernels' (verify.compare with verify.float_bound;
+    integer outputs exactly). "exact" marks a case whose outputs are all integers, whose
+    max_rel_error is then the count of values that differ."""
     ours, _ = V.run_runner(str(p.exe), p.graph, p.inputs, work)
     with tflite_info_dropped():
         builtin, _ = V.reference_run(str(p.model), p.inputs)
         bound = V.float_bound(str(p.model), p.inputs, builtin)
     cmp = [V.compare(o, r, i, bound) for i, (o, r) in enumerate(zip(ours, builtin))]
     worst = max(cmp, key=lambda c: c.relative)
+    exact = not any(np.issubdtype(r.dtype, np.floating) for r in builtin)
+    detail = worst.detail
+    if exact and not worst.ok and not detail:
+        detail = first_difference(ours[worst.index], builtin[worst.index], worst.max_abs)
     return {"correct": all(c.ok for c in cmp), "max_rel_error": worst.relative, "bound": bound,
-            "detail": worst.detail}
+            "detail": detail, "exact": exact}
+
+
+def first_difference(ours: np.ndarray, ref: np.ndarray, max_abs: float) -> str:
+    """How two integer outputs of one shape differ: how many values, by how much, and the
+    first one."""
+    at = np.flatnonzero(ours.ravel() != ref.ravel())
+    first = list(map(int, np.unravel_index(at[0], ref.shape)))
+    return (f"{at.size} of {ref.size} values differ by up to {max_abs:g}, first at {first}: "
+            f"ours {ours.ravel()[at[0]]}, tflite {ref.ravel()[at[0]]}")
 
 
 def tflite_engine(model: Path, inputs: list, xnnpack: bool):
@@ -210,7 +227,8 @@ def time_engines(p: Prepared, work: str, runs: int) -> tuple[dict, bool]:
 
 
 def measure(p: Prepared, runs: int, stat: str) -> dict:
-    row = {"name": p.case.name, "family": p.case.family, "op": p.case.op, "shape": p.case.shape}
+    row = {"name": p.case.name, "family": p.case.family, "op": p.case.op, "dtype": p.case.dtype,
+           "shape": p.case.shape}
     if p.error:
         return {**row, "status": p.error}
     if not p.exe.exists():      # the case shared a library whose compile failed
@@ -251,7 +269,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=str(HERE), help="folder for RESULTS.md, results.json, ratios.png")
     ap.add_argument("--quick", action="store_true", help="only the first few cases of each family")
-    ap.add_argument("--ops", help="comma-separated ops or families, e.g. CONV_2D,PRELU,BINARY")
+    ap.add_argument("--ops", help="comma-separated ops, families or dtypes, e.g. CONV_2D,PRELU,BINARY (float32); "
+                    "CONV_2D_INT8 (the family \"CONV_2D int8\"), ADD_INT8, int8 (every int8 case)")
     ap.add_argument("--full", help="with --quick, the ops or families to run in full")
     ap.add_argument("--runs", type=int, default=50, help="most invokes per engine and case")
     ap.add_argument("--stat", default="median", choices=("median", "min"),
