@@ -3,7 +3,8 @@ symmetric, per tensor or per output channel; uint8 per tensor with a zero point)
 int32 bias; kernel in qtransposeconv.h.
 
 As TFLite's transpose_conv.cc (optimized TransposeConvV2, which the interpreter runs):
-products scattered into an int32 image of the output's size, bias added, then one
+products (formed as small int16 GEMMs over pairs of input channels; the weights packed for
+them here, qtransposeconv.h) scattered into an int32 image of the output's size, bias added, then one
 multiplier per output channel (dlcoder/quant.py: input * weight / output scale in double)
 and the fused activation's range. Which accumulators round half up and which half away is
 what the pip build does (qtransposeconv.h; tests/test_quantized_misc.py).
@@ -70,9 +71,20 @@ def _bias_scale(node, g):
     return None
 
 
+OUT_CP = 16           # the kernel's channel block: out_c is padded to a multiple of it
+
+
 def _scratch(node, g) -> int:
+    """Per-channel requantization constants (3 int64 and 2 int32 per padded channel), the
+    int32 accumulator image (channels padded to OUT_CP) and one input row's pairs."""
     _, oh, ow, oc = shape(g, node.outputs[0])
-    return oh * ow * oc * 4
+    _, _, iw, ic = shape(g, node.inputs[2])
+    ocp = _round_up(oc, OUT_CP)
+    return 32 * ocp + (oh * ow * ocp + iw * ((ic + 1) // 2)) * 4
+
+
+def _round_up(n: int, m: int) -> int:
+    return (n + m - 1) // m * m
 
 
 def _padding(node, oh: int, ow: int, kh: int, kw: int) -> tuple:
@@ -94,25 +106,26 @@ def _transpose_conv_q(node, g, e):
     dt = g.tensors[x].dtype
     weights = QP.weight_values(g, w)                       # [oc][kh][kw][ic], zp subtracted
     _, in_zp = QP.params(g, x)
-    zp_w = (in_zp * weights.astype(np.int64).sum(axis=3)).transpose(1, 2, 0)   # [kh][kw][oc]
-    if np.abs(zp_w).max(initial=0) >= 2**31:
-        raise OverflowError("a zero-point term does not fit int32")
-    packed = np.ascontiguousarray(weights.transpose(1, 2, 0, 3))             # [kh][kw][oc][ic]
+    kp, ocp = (ic + 1) // 2, _round_up(oc, OUT_CP)
+    # [kh][kw][kp][ocp][2]: input channels 2k and 2k + 1 side by side, zeros as padding
+    padded = np.zeros((kh, kw, 2 * kp, ocp), np.int16)
+    padded[:, :, :ic, :oc] = weights.transpose(1, 2, 3, 0)
+    packed = np.ascontiguousarray(padded.reshape(kh, kw, kp, 2, ocp).transpose(0, 1, 2, 4, 3))
     zp, lo, hi = QP.out_range(node, g)
     size = n * oh * ow * oc
     params = QP.struct(e, "QTransposeConvParams", {
         "batch": n, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
         "k_h": kh, "k_w": kw, "stride_h": node.attrs["stride_h"], "stride_w": node.attrs["stride_w"],
-        "pad_top": top, "pad_left": left, "out_zp": zp, "lo": lo, "hi": hi,
+        "pad_top": top, "pad_left": left, "in_zp": in_zp, "k_pairs": kp, "out_cp": ocp,
+        "out_zp": zp, "lo": lo, "hi": hi,
         "vec_channels": oc // VEC_CHANNELS * VEC_CHANNELS if dt == "int8" else oc,
         "vec_elems": size if dt == "int8" else size // VEC_ELEMS * VEC_ELEMS})
     mult, shift = QP.channel_multipliers(g, x, w, y, oc)
     b = _bias_input(node)
     bias = "nullptr" if b < 0 else e.weights(g.const(b).astype(np.int32).ravel())
-    wtype = "int8_t" if dt == "int8" else "int16_t"
-    return (f"dlcoder_rt::transpose_conv2d_q<{CTYPES[dt]}, {wtype}>({params}, {e.src(x)}, "
-            f"{e.weights(packed)}, {e.weights(zp_w.astype(np.int32))}, {bias}, "
-            f"{QP.requant_arrays(e, mult, shift)}, {e.dst(y)}, {e.scratch('int32_t')});")
+    return (f"dlcoder_rt::transpose_conv2d_q<{CTYPES[dt]}>({params}, {e.src(x)}, "
+            f"{e.weights(packed)}, {bias}, "
+            f"{QP.requant_arrays(e, mult, shift)}, {e.dst(y)}, {e.scratch('int64_t')});")
 
 
 for _kind in ("int8", "uint8"):
