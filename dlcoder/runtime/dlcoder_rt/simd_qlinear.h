@@ -189,40 +189,63 @@ inline void epilogue_scalar(const int32_t* acc, const QFloatEpilogue& e, int ch,
 #if defined(DLCODER_RT_X86)
 // ---- AVX-512 requantization: multiply_by_quantized_multiplier<kUp>, 16 lanes -----------
 // high = SRDHM(x << left, m) is floor((x * m + 2^30) / 2^31) (the gemmlowp nudge rounds half
-// up; m > 0 or 0 never saturates); the half-up shift by rs is floor((floor(h / 2^(rs-1)) + 1)
-// / 2), which cannot overflow, and h itself for rs = 0.
+// up; m >= 0 never saturates), and the half-up shift by rs > 0 is floor((high + 2^(rs-1)) /
+// 2^rs). As floor(floor(a / b) / c) = floor(a / (b c)) for integers b, c > 0, the two are
+// one 64-bit step: floor((x * m + rnd) / 2^(31+rs)), rnd = 2^30 + [rs > 0] 2^(30+rs). With
+// |x * m| < 2^62 and rs <= 31 (quant.py: shift >= -31), the sum plus 2^62 lies in (0, 2^64):
+// a logical shift of it is the floor plus 2^(31-rs), which the zero point's lanes take off
+// (zpc, in wrapping int32 arithmetic, as the result fits int32).
 DLCODER_RT_TARGET_BEGIN("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")
 struct Rq512 {
-  __m512i mult, left, r1, radd, zp, lo, hi;
+  __m512i mult, mult_o, left, rnd_e, rnd_o, sh_e, sh_o, zpc, lo;
+  __m128i lo8, hi8;
+  bool any_left;
   explicit Rq512(const QEpilogue& e) {
     const __m512i s = _mm512_loadu_si512(e.shift);
     const __m512i zero = _mm512_setzero_si512();
-    const __m512i one = _mm512_set1_epi32(1);
+    const __m512i low = _mm512_set1_epi64(0xFFFFFFFF);
     mult = _mm512_loadu_si512(e.mult);
+    mult_o = _mm512_srli_epi64(mult, 32);
     left = _mm512_max_epi32(s, zero);
+    any_left = _mm512_test_epi32_mask(left, left) != 0;
     const __m512i rs = _mm512_max_epi32(_mm512_sub_epi32(zero, s), zero);
-    r1 = _mm512_max_epi32(_mm512_sub_epi32(rs, one), zero);
-    radd = _mm512_min_epi32(rs, one);
-    zp = _mm512_set1_epi32(e.zero_point);
+    const __m512i sh = _mm512_add_epi32(rs, _mm512_set1_epi32(31));
+    sh_e = _mm512_and_si512(sh, low);
+    sh_o = _mm512_srli_epi64(sh, 32);
+    const __m512i radd = _mm512_min_epi32(rs, _mm512_set1_epi32(1));
+    const __m512i base = _mm512_set1_epi64((int64_t{1} << 62) + (int64_t{1} << 30));
+    const __m512i one = _mm512_set1_epi64(1);
+    rnd_e = _mm512_add_epi64(base, _mm512_sllv_epi64(_mm512_and_si512(radd, low), _mm512_sub_epi64(sh_e, one)));
+    rnd_o = _mm512_add_epi64(base, _mm512_sllv_epi64(_mm512_srli_epi64(radd, 32), _mm512_sub_epi64(sh_o, one)));
+    const __m512i off = _mm512_sllv_epi32(_mm512_set1_epi32(1), _mm512_sub_epi32(_mm512_set1_epi32(31), rs));
+    zpc = _mm512_sub_epi32(_mm512_set1_epi32(e.zero_point), off);
     lo = _mm512_set1_epi32(e.lo);
-    hi = _mm512_set1_epi32(e.hi);
+    lo8 = _mm_set1_epi8(static_cast<char>(e.lo));
+    hi8 = _mm_set1_epi8(static_cast<char>(e.hi));
   }
+  // x requantized plus the zero point, not clamped
   __m512i operator()(__m512i x) const {
-    x = _mm512_sllv_epi32(x, left);
-    const __m512i nudge = _mm512_set1_epi64(int64_t{1} << 30);
-    const __m512i pe = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, mult), nudge), 31);
-    const __m512i po = _mm512_slli_epi64(
-        _mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(mult, 32)), nudge), 1);
-    __m512i h = _mm512_mask_blend_epi32(0xAAAA, pe, po);
-    h = _mm512_srav_epi32(_mm512_add_epi32(_mm512_srav_epi32(h, r1), radd), radd);
-    h = _mm512_add_epi32(h, zp);
-    return _mm512_min_epi32(_mm512_max_epi32(h, lo), hi);
+    if (any_left) x = _mm512_sllv_epi32(x, left);
+    const __m512i pe = _mm512_srlv_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, mult), rnd_e), sh_e);
+    const __m512i po = _mm512_srlv_epi64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), mult_o), rnd_o), sh_o);
+    return _mm512_add_epi32(_mm512_mask_shuffle_epi32(pe, 0xAAAA, po, _MM_PERM_CDAB), zpc);
+  }
+  // The 16 results clamped to [lo, hi] (within Q's range) as bytes: a saturating narrowing,
+  // then the clamp on bytes (uint8: lo first, as the narrowing is unsigned).
+  template <typename Q>
+  __m128i bytes(__m512i x) const {
+    static_assert(sizeof(Q) == 1, "8-bit outputs");
+    const __m512i h = (*this)(x);
+    if constexpr (std::is_signed<Q>::value) {
+      return _mm_min_epi8(_mm_max_epi8(_mm512_cvtsepi32_epi8(h), lo8), hi8);
+    } else {
+      return _mm_min_epu8(_mm512_cvtusepi32_epi8(_mm512_max_epi32(h, lo)), hi8);
+    }
   }
 };
 
 template <typename Q>
-inline void store16(__m512i v, int ch, Q* y) {
-  const __m128i b = _mm512_cvtepi32_epi8(v);
+inline void store16(__m128i b, int ch, Q* y) {
   if (ch == 16) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(y), b);
   } else {
@@ -235,7 +258,7 @@ inline void store16(__m512i v, int ch, Q* y) {
 struct Out512 {
   Rq512 rq;
   template <typename Q>
-  void operator()(__m512i s, int ch, Q* y) const { store16(rq(s), ch, y); }
+  void operator()(__m512i s, int ch, Q* y) const { store16(rq.bytes<Q>(s), ch, y); }
 };
 
 struct Out512F {
@@ -261,40 +284,47 @@ DLCODER_RT_TARGET_END
 
 // ---- AVX2 requantization, 8 lanes ------------------------------------------------------
 DLCODER_RT_TARGET_BEGIN("avx2,fma")
+// The same steps as Rq512 (its comment) on 8 lanes of e's channels off..off+7.
 struct Rq256 {
-  __m256i mult, left, r1, radd, zp, lo, hi;
+  __m256i mult, mult_o, left, rnd_e, rnd_o, sh_e, sh_o, zpc;
+  bool any_left;
   Rq256(const QEpilogue& e, int off) {
     const __m256i s = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(e.shift + off));
     const __m256i zero = _mm256_setzero_si256();
-    const __m256i one = _mm256_set1_epi32(1);
+    const __m256i low = _mm256_set1_epi64x(0xFFFFFFFF);
     mult = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(e.mult + off));
+    mult_o = _mm256_srli_epi64(mult, 32);
     left = _mm256_max_epi32(s, zero);
+    any_left = !_mm256_testz_si256(left, left);
     const __m256i rs = _mm256_max_epi32(_mm256_sub_epi32(zero, s), zero);
-    r1 = _mm256_max_epi32(_mm256_sub_epi32(rs, one), zero);
-    radd = _mm256_min_epi32(rs, one);
-    zp = _mm256_set1_epi32(e.zero_point);
-    lo = _mm256_set1_epi32(e.lo);
-    hi = _mm256_set1_epi32(e.hi);
+    const __m256i sh = _mm256_add_epi32(rs, _mm256_set1_epi32(31));
+    sh_e = _mm256_and_si256(sh, low);
+    sh_o = _mm256_srli_epi64(sh, 32);
+    const __m256i radd = _mm256_min_epi32(rs, _mm256_set1_epi32(1));
+    const __m256i base = _mm256_set1_epi64x((int64_t{1} << 62) + (int64_t{1} << 30));
+    const __m256i one = _mm256_set1_epi64x(1);
+    rnd_e = _mm256_add_epi64(base, _mm256_sllv_epi64(_mm256_and_si256(radd, low), _mm256_sub_epi64(sh_e, one)));
+    rnd_o = _mm256_add_epi64(base, _mm256_sllv_epi64(_mm256_srli_epi64(radd, 32), _mm256_sub_epi64(sh_o, one)));
+    const __m256i offs = _mm256_sllv_epi32(_mm256_set1_epi32(1), _mm256_sub_epi32(_mm256_set1_epi32(31), rs));
+    zpc = _mm256_sub_epi32(_mm256_set1_epi32(e.zero_point), offs);
   }
+  // x requantized plus the zero point, not clamped (store16 clamps)
   __m256i operator()(__m256i x) const {
-    x = _mm256_sllv_epi32(x, left);
-    const __m256i nudge = _mm256_set1_epi64x(int64_t{1} << 30);
-    const __m256i pe = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(x, mult), nudge), 31);
-    const __m256i po = _mm256_slli_epi64(
-        _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(mult, 32)), nudge), 1);
-    __m256i h = _mm256_blend_epi32(pe, po, 0xAA);
-    h = _mm256_srav_epi32(_mm256_add_epi32(_mm256_srav_epi32(h, r1), radd), radd);
-    h = _mm256_add_epi32(h, zp);
-    return _mm256_min_epi32(_mm256_max_epi32(h, lo), hi);
+    if (any_left) x = _mm256_sllv_epi32(x, left);
+    const __m256i pe = _mm256_srlv_epi64(_mm256_add_epi64(_mm256_mul_epi32(x, mult), rnd_e), sh_e);
+    const __m256i po = _mm256_srlv_epi64(_mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), mult_o), rnd_o), sh_o);
+    return _mm256_add_epi32(_mm256_blend_epi32(pe, _mm256_shuffle_epi32(po, 0xB1), 0xAA), zpc);
   }
 };
 
-// 16 lanes (a: 0..7, b: 8..15), values within Q's range, to ch bytes.
+// 16 lanes (a: 0..7, b: 8..15) clamped to [lo, hi] (bytes of Q's range, lo8 and hi8) as ch
+// bytes: saturating packs, then the clamp on bytes.
 template <typename Q>
-inline void store16(__m256i a, __m256i b, int ch, Q* y) {
+inline void store16(__m256i a, __m256i b, __m128i lo8, __m128i hi8, int ch, Q* y) {
   const __m256i w = _mm256_permute4x64_epi64(_mm256_packs_epi32(a, b), 0xD8);  // int16, in order
   const __m128i lo = _mm256_castsi256_si128(w), hi = _mm256_extracti128_si256(w, 1);
-  const __m128i bytes = std::is_signed<Q>::value ? _mm_packs_epi16(lo, hi) : _mm_packus_epi16(lo, hi);
+  const __m128i bytes = std::is_signed<Q>::value ? _mm_min_epi8(_mm_max_epi8(_mm_packs_epi16(lo, hi), lo8), hi8)
+                                                 : _mm_min_epu8(_mm_max_epu8(_mm_packus_epi16(lo, hi), lo8), hi8);
   if (ch == 16) {
     _mm_storeu_si128(reinterpret_cast<__m128i*>(y), bytes);
   } else {
@@ -307,8 +337,12 @@ inline void store16(__m256i a, __m256i b, int ch, Q* y) {
 // A panel's outputs from its 16 sums (bias added, channels 0-7 in a, 8-15 in b), as out512.
 struct Out256 {
   Rq256 rq0, rq1;
+  __m128i lo8, hi8;
   template <typename Q>
-  void operator()(__m256i a, __m256i b, int ch, Q* y) const { store16(rq0(a), rq1(b), ch, y); }
+  void operator()(__m256i a, __m256i b, int ch, Q* y) const {
+    static_assert(sizeof(Q) == 1, "8-bit outputs");
+    store16(rq0(a), rq1(b), lo8, hi8, ch, y);
+  }
 };
 
 struct Out256F {
@@ -325,7 +359,9 @@ struct Out256F {
   }
 };
 
-inline Out256 out256(const QEpilogue& e) { return {Rq256(e, 0), Rq256(e, 8)}; }
+inline Out256 out256(const QEpilogue& e) {
+  return {Rq256(e, 0), Rq256(e, 8), _mm_set1_epi8(static_cast<char>(e.lo)), _mm_set1_epi8(static_cast<char>(e.hi))};
+}
 inline Out256F out256(const QFloatEpilogue& e) {
   return {{_mm256_loadu_ps(e.scale), _mm256_loadu_ps(e.scale + 8)},
           {_mm256_loadu_ps(e.fbias), _mm256_loadu_ps(e.fbias + 8)},
@@ -474,11 +510,13 @@ template <int M, typename W, typename E, typename Y>
 inline void tile(const A* a, int32_t kp, const W* w, const E& e, int ch, Y* y, int64_t ldy) {
   // acc[r][h]: channels 8h..8h+7, lane 2c holds k 0-1 of channel c, lane 2c+1 k 2-3
   __m512i acc[M][2];
+#pragma GCC unroll 16
   for (int r = 0; r < M; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
   const int32_t groups = kp / kQGroup;
   for (int32_t g = 0; g < groups; ++g) {
     const W* wg = w + int64_t{g} * kQPanel * kQGroup;
     const __m512i w0 = wload(wg), w1 = wload(wg + 32);
+#pragma GCC unroll 16
     for (int r = 0; r < M; ++r) {
       int64_t v;
       std::memcpy(&v, a + int64_t{r} * kp + g * kQGroup, sizeof v);
@@ -490,6 +528,7 @@ inline void tile(const A* a, int32_t kp, const W* w, const E& e, int ch, Y* y, i
   const auto out = out512(e);
   const __m512i bias = _mm512_loadu_si512(e.bias);
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+#pragma GCC unroll 16
   for (int r = 0; r < M; ++r) {
     const __m512i s0 = _mm512_add_epi32(acc[r][0], _mm512_srli_epi64(acc[r][0], 32));
     const __m512i s1 = _mm512_add_epi32(acc[r][1], _mm512_srli_epi64(acc[r][1], 32));
@@ -512,11 +551,13 @@ template <int M, typename W, typename E, typename Y>
 inline void tile(const A* a, int32_t kp, const W* w, const E& e, int ch, Y* y, int64_t ldy) {
   static_assert(sizeof(W) == 1, "vpdpbusd takes int8 weights (qlinear_path sends int16 elsewhere)");
   const __m512i bias = _mm512_loadu_si512(e.bias);
-  __m512i acc[M];
+  __m512i acc[M];  // the rows' loops unrolled (GCC -O2 does not): acc stays in registers
+#pragma GCC unroll 12
   for (int r = 0; r < M; ++r) acc[r] = bias;
   const int32_t groups = kp / kQGroup;
   for (int32_t g = 0; g < groups; ++g) {
     const __m512i wv = _mm512_loadu_si512(w + int64_t{g} * kQPanel * kQGroup);
+#pragma GCC unroll 12
     for (int r = 0; r < M; ++r) {
       int32_t v;
       std::memcpy(&v, a + int64_t{r} * kp + g * kQGroup, sizeof v);
@@ -524,6 +565,7 @@ inline void tile(const A* a, int32_t kp, const W* w, const E& e, int ch, Y* y, i
     }
   }
   const auto out = out512(e);
+#pragma GCC unroll 12
   for (int r = 0; r < M; ++r) out(acc[r], ch, y + r * ldy);
 }
 }  // namespace k_avx512vnni
@@ -550,23 +592,30 @@ template <int M, typename W, typename E, typename Y>
 inline void tile(const A* a, int32_t kp, const W* w, const E& e, int ch, Y* y, int64_t ldy) {
   // acc[r][q]: channels 4q..4q+3, lane 2c k 0-1, lane 2c+1 k 2-3
   __m256i acc[M][4];
-  for (int r = 0; r < M; ++r)
+#pragma GCC unroll 16
+  for (int r = 0; r < M; ++r) {
+#pragma GCC unroll 4
     for (int q = 0; q < 4; ++q) acc[r][q] = _mm256_setzero_si256();
+  }
   const int32_t groups = kp / kQGroup;
   for (int32_t g = 0; g < groups; ++g) {
     const W* wg = w + int64_t{g} * kQPanel * kQGroup;
     __m256i wv[4];
+#pragma GCC unroll 16
     for (int q = 0; q < 4; ++q) wv[q] = wload(wg + 16 * q);
+#pragma GCC unroll 16
     for (int r = 0; r < M; ++r) {
       int64_t v;
       std::memcpy(&v, a + int64_t{r} * kp + g * kQGroup, sizeof v);
       const __m256i x = _mm256_set1_epi64x(v);
+#pragma GCC unroll 16
       for (int q = 0; q < 4; ++q) acc[r][q] = _mm256_add_epi32(acc[r][q], _mm256_madd_epi16(x, wv[q]));
     }
   }
   const auto out = out256(e);
   const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(e.bias));
   const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(e.bias + 8));
+#pragma GCC unroll 16
   for (int r = 0; r < M; ++r) {
     // hadd: [c0 c1 c4 c5 | c2 c3 c6 c7] -> in order by 64-bit lanes 0 2 1 3
     const __m256i s0 = _mm256_permute4x64_epi64(_mm256_hadd_epi32(acc[r][0], acc[r][1]), 0xD8);
@@ -588,6 +637,7 @@ template <int M, typename W, typename E, typename Y>
 inline void tile(const A* a, int32_t kp, const W* w, const E& e, int ch, Y* y, int64_t ldy) {
   for (int r = 0; r < M; ++r) {
     __m128i acc[8];  // acc[q]: channels 2q, 2q+1 (lanes: k 0-1, k 2-3 of each)
+#pragma GCC unroll 16
     for (int q = 0; q < 8; ++q) acc[q] = _mm_setzero_si128();
     const A* ar = a + int64_t{r} * kp;
     for (int32_t g = 0; g < kp / kQGroup; ++g) {
@@ -595,6 +645,7 @@ inline void tile(const A* a, int32_t kp, const W* w, const E& e, int ch, Y* y, i
       int64_t v;
       std::memcpy(&v, ar + g * kQGroup, sizeof v);
       const __m128i x = _mm_set1_epi64x(v);
+#pragma GCC unroll 16
       for (int h = 0; h < 4; ++h) {
         __m128i lo, hi;
         if constexpr (sizeof(W) == 1) {
@@ -610,6 +661,7 @@ inline void tile(const A* a, int32_t kp, const W* w, const E& e, int ch, Y* y, i
       }
     }
     alignas(16) int32_t lanes[32];
+#pragma GCC unroll 16
     for (int q = 0; q < 8; ++q) _mm_store_si128(reinterpret_cast<__m128i*>(lanes + 4 * q), acc[q]);
     int32_t sums[kQPanel];
     for (int c = 0; c < kQPanel; ++c) sums[c] = lanes[2 * c] + lanes[2 * c + 1];
@@ -648,12 +700,16 @@ inline void wload(const W* p, int16x8_t wk[4][2]) {
 template <int M, typename W, typename E, typename Y>
 inline void tile(const A* a, int32_t kp, const W* w, const E& e, int ch, Y* y, int64_t ldy) {
   int32x4_t acc[M][4];
-  for (int r = 0; r < M; ++r)
+#pragma GCC unroll 16
+  for (int r = 0; r < M; ++r) {
+#pragma GCC unroll 4
     for (int q = 0; q < 4; ++q) acc[r][q] = vld1q_s32(e.bias + 4 * q);
+  }
   const int32_t groups = kp / kQGroup;
   for (int32_t g = 0; g < groups; ++g) {
     int16x8_t wk[4][2];
     wload(w + int64_t{g} * kQPanel * kQGroup, wk);
+#pragma GCC unroll 16
     for (int r = 0; r < M; ++r) {
       const int16x4_t x = vld1_s16(a + int64_t{r} * kp + g * kQGroup);
 #define DLCODER_RT_QNEON_K(t)                                                   \
@@ -669,6 +725,7 @@ inline void tile(const A* a, int32_t kp, const W* w, const E& e, int ch, Y* y, i
     }
   }
   const auto out = out_neon(e);
+#pragma GCC unroll 16
   for (int r = 0; r < M; ++r) out(acc[r], ch, y + r * ldy);
 }
 
@@ -696,21 +753,28 @@ template <int M, typename W, typename E, typename Y>
 inline void tile(const A* a, int32_t kp, const W* w, const E& e, int ch, Y* y, int64_t ldy) {
   static_assert(sizeof(W) == 1, "sdot takes int8 weights (qlinear_path sends int16 elsewhere)");
   int32x4_t acc[M][4];
-  for (int r = 0; r < M; ++r)
+#pragma GCC unroll 16
+  for (int r = 0; r < M; ++r) {
+#pragma GCC unroll 4
     for (int q = 0; q < 4; ++q) acc[r][q] = vld1q_s32(e.bias + 4 * q);
+  }
   const int32_t groups = kp / kQGroup;
   for (int32_t g = 0; g < groups; ++g) {
     const W* wg = w + int64_t{g} * kQPanel * kQGroup;
     int8x16_t wv[4];
+#pragma GCC unroll 16
     for (int q = 0; q < 4; ++q) wv[q] = vld1q_s8(wg + 16 * q);
+#pragma GCC unroll 16
     for (int r = 0; r < M; ++r) {
       int32_t v;
       std::memcpy(&v, a + int64_t{r} * kp + g * kQGroup, sizeof v);
       const int8x16_t x = vreinterpretq_s8_s32(vdupq_n_s32(v));
+#pragma GCC unroll 16
       for (int q = 0; q < 4; ++q) acc[r][q] = sdot(acc[r][q], wv[q], x);
     }
   }
   const auto out = out_neon(e);
+#pragma GCC unroll 16
   for (int r = 0; r < M; ++r) out(acc[r], ch, y + r * ldy);
 }
 

@@ -5,11 +5,34 @@
 
 using A = K::A;
 
-// dst[0..n) = src in the kernels' activation domain (simd_qlinear.h).
+// dst[0..n) = src in the kernels' activation domain (simd_qlinear.h); byte domains 8
+// values at a time as one 64-bit xor.
 template <typename Q>
 inline void to_a(const Q* src, int32_t n, A* dst) {
   constexpr uint8_t f = kQFlip<Q> ^ K::kAXor;
-  for (int32_t i = 0; i < n; ++i) dst[i] = static_cast<A>(static_cast<uint8_t>(static_cast<uint8_t>(src[i]) ^ f));
+  int32_t i = 0;
+  if constexpr (sizeof(A) == 1) {
+    constexpr uint64_t f8 = uint64_t{f} * 0x0101010101010101u;
+    for (; i + 8 <= n; i += 8) {
+      uint64_t v;
+      std::memcpy(&v, src + i, 8);
+      v ^= f8;
+      std::memcpy(dst + i, &v, 8);
+    }
+  }
+  for (; i < n; ++i) dst[i] = static_cast<A>(static_cast<uint8_t>(static_cast<uint8_t>(src[i]) ^ f));
+}
+
+// row[k..kp) = 0: a tail of at most 3 by single stores (no call to memset, and no read
+// of the bytes just written, which would wait for their stores).
+inline void zero_tail(A* row, int32_t k, int32_t kp) {
+  if (kp - k < kQGroup) {
+#pragma GCC unroll 3
+    for (int32_t j = 0; j < kQGroup - 1; ++j)
+      if (k + j < kp) row[k + j] = A{0};
+  } else {
+    std::fill(row + k, row + kp, A{0});
+  }
 }
 
 template <int M, typename W, typename E, typename Y>
@@ -41,8 +64,7 @@ inline void gemm_rows(const Parallel& par, int64_t rows, int32_t k, const QGemmA
       const int64_t r0 = b * K::kMR;
       const int m = static_cast<int>(std::min<int64_t>(K::kMR, rows - r0));
       fill(r0, m, abuf);
-      for (int i = 0; i < m && k < g.kp; ++i)
-        std::fill(abuf + int64_t{i} * g.kp + k, abuf + int64_t{i + 1} * g.kp, A{0});
+      for (int i = 0; i < m && k < g.kp; ++i) zero_tail(abuf + int64_t{i} * g.kp, k, g.kp);
       for (int32_t p = p0; p < p1; ++p) {
         const int32_t c0 = p * kQPanel;
         const auto e = args.panel(c0, K::kSignedA);
@@ -69,6 +91,24 @@ inline void to_a_wide(const Q* src, int32_t n, A* dst, const Q* src_end, const A
     }
   }
   if (i < n) to_a(src + i, n - i, dst + i);
+}
+
+// to_a_wide for the short runs of a conv's tap rows (a 3x3 stem's 9 bytes): up to 16 bytes
+// as two 64-bit xors where the 16 stay within src_end and dst_end.
+template <typename Q>
+inline void to_a_run(const Q* src, int32_t n, A* dst, const Q* src_end, const A* dst_end) {
+  if constexpr (sizeof(A) == 1) {
+    if (n <= 16 && src + 16 <= src_end && dst + 16 <= dst_end) {
+      constexpr uint64_t f = uint64_t{kQFlip<Q> ^ K::kAXor} * 0x0101010101010101u;
+      uint64_t v[2];
+      std::memcpy(v, src, 16);
+      v[0] ^= f;
+      v[1] ^= f;
+      std::memcpy(dst, v, 16);
+      return;
+    }
+  }
+  to_a_wide(src, n, dst, src_end, dst_end);
 }
 
 // The im2col rows of output pixels [r0, r0 + m), k_h * k_w * in_c taps each (row stride
@@ -98,7 +138,7 @@ inline void conv_rows(const QConvParams& params, const Q* x, A pad, int32_t kp, 
       const Q* row = xb + int64_t{iy} * p.in_w * p.in_c;
       if (p.dil_w == 1) {
         if (kx0 > 0) std::fill(dst, dst + kx0 * p.in_c, pad);
-        to_a_wide(row + int64_t{x0 + kx0} * p.in_c, (kx1 - kx0) * p.in_c, dst + kx0 * p.in_c, x_end, buf_end);
+        to_a_run(row + int64_t{x0 + kx0} * p.in_c, (kx1 - kx0) * p.in_c, dst + kx0 * p.in_c, x_end, buf_end);
         if (kx1 < p.k_w) std::fill(dst + kx1 * p.in_c, dst + run, pad);
       } else {
         for (int32_t kx = 0; kx < p.k_w; ++kx) {
@@ -132,7 +172,9 @@ inline void conv2d(const Parallel& par, const QConvParams& p, const Q* x, const 
   const A pad = static_cast<A>(static_cast<uint8_t>(static_cast<uint8_t>(p.in_zp) ^ kQFlip<Q> ^ K::kAXor));
   const int64_t rows = int64_t{p.batch} * p.out_h * p.out_w;
   gemm_rows(par, rows, k, g, w, args, y, static_cast<A*>(scratch), [&](int64_t r0, int m, A* dst) {
-    if (direct) {
+    if (direct && g.kp == k) {  // the m rows are one run of the input
+      to_a(x + r0 * k, m * k, dst);
+    } else if (direct) {
       for (int i = 0; i < m; ++i) to_a(x + (r0 + i) * p.in_c, p.in_c, dst + int64_t{i} * g.kp);
     } else {
       conv_rows(p, x, pad, g.kp, r0, m, dst);
@@ -146,6 +188,7 @@ inline void fully_connected(const Parallel& par, const QFullyConnectedParams& p,
   const QGemmArgs g{qgemm_kp(p.k), p.out_c};
   gemm_rows(par, int64_t{p.rows}, p.k, g, w, args, y, static_cast<A*>(scratch),
             [&](int64_t r0, int m, A* dst) {
+              if (g.kp == p.k) return to_a(x + r0 * p.k, m * p.k, dst);  // one run of the input
               for (int i = 0; i < m; ++i) to_a(x + (r0 + i) * p.k, p.k, dst + int64_t{i} * g.kp);
             });
 }
