@@ -2,7 +2,7 @@
 
 TRANSPOSE: a perm that moves the innermost dim becomes tiled matrix transposes
 (transpose.h): the AVX2 8x8, SSE2 4x4 and NEON 4x4 tiles for 4-byte elements (float32,
-int32), SSE2 8x8 for 1 and 2 bytes, the scalar tile for 8 bytes and without SIMD; with
+int32), AVX2 16x32 for bytes, SSE2 8x8 for 1 and 2 bytes, the scalar tile for 8 bytes and without SIMD; with
 rows and columns that are not multiples of the tile, narrow last strips (3 channels),
 outer dims and rank 2 to 5. A perm that keeps it
 copies runs (copy_runs with the run length fixed, or copy_loop's memcpy for long runs);
@@ -37,6 +37,8 @@ TRANSPOSES = [
     ((6, 1, 10), (2, 1, 0), np.float32),             # a size-1 dim dropped: 2-D
     ((1, 9, 7, 19), (0, 3, 1, 2), np.int8),
     ((2, 3, 4, 5, 6), (0, 4, 2, 3, 1), np.int8),
+    ((1, 40, 50, 70), (0, 3, 1, 2), np.int8),       # bytes: two 16x32 AVX2 tiles and a strip of 6
+    ((3, 37, 45), (0, 2, 1), np.uint8),              # row remainder 5; a 13-wide strip read as 32
     ((17, 33), (1, 0), np.int16),
     ((5, 6, 7), (2, 0, 1), np.int64),
     ((2, 7, 5, 6), (0, 2, 1, 3), np.float32),        # innermost stays: runs of 6
@@ -94,7 +96,7 @@ def test_cases_take_their_paths(model):
     """The generated calls are the paths the cases are named for (no compile)."""
     lib, _ = compiler.compile_graph(compiler.load_graph(str(model[0])), "m")
     code = "\n".join(str(v) for k, v in lib.files.items() if k.endswith(".cc"))
-    assert code.count("dlcoder_rt::transpose(") == 12
+    assert code.count("dlcoder_rt::transpose(") == 14
     assert code.count("dlcoder_rt::copy_runs<") == 7
     assert code.count("dlcoder_rt::copy_loop(") == 2
 

@@ -12,7 +12,8 @@
 //   two 128-bit lanes, then an in-lane 4x4: 4 unpacks, 2 shuffles and 4 blends per 32
 //   elements), or SSE2 4x4 (_MM_TRANSPOSE4_PS); on aarch64, NEON 4x4 (vtrn, then halves
 //   combined).
-// - 1 and 2 bytes on x86: SSE2 8x8 of unpacks.
+// - 1 byte on x86: AVX2 16x32 (two 16x16 of in-lane unpacks), else SSE2 8x8; 2 bytes: SSE2
+//   8x8 of unpacks.
 // - 8 bytes, and every size on other ISAs (or DLCODER_RT_FORCE_ISA=0): a scalar tile.
 // A last strip narrower than kCols still loads its columns rounded up to the tile's read
 // grain, where those reads stay inside the matrix, and stores only its own rows: a
@@ -128,6 +129,49 @@ struct Avx2Tile {
 };
 DLCODER_RT_TARGET_END
 
+DLCODER_RT_TARGET_BEGIN("avx2")
+// 1-byte elements on AVX2: 16 rows x 32 columns, two 16x16 tiles side by side in the two
+// 128-bit lanes. Four rounds of in-lane unpacks (bytes, pairs, quads, halves) each pair
+// register j with j + 8; with the rows loaded in bit-reversed order, register k then holds
+// column k (low lane) and column 16 + k (high lane) in row order: 64 unpacks per 512 bytes.
+struct Avx2ByteTile {
+  static constexpr int32_t kRows = 16, kCols = 32, kReadGrain = 32;
+  static void tile(const uint8_t* s, int64_t lda, uint8_t* d, int64_t ldb, int32_t nc) {
+    static constexpr int kBitReversed[16] = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
+    __m256i v[16], u[16];
+    for (int i = 0; i < 16; ++i)
+      v[i] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + kBitReversed[i] * lda));
+    for (int j = 0; j < 8; ++j) {
+      u[2 * j] = _mm256_unpacklo_epi8(v[j], v[j + 8]);
+      u[2 * j + 1] = _mm256_unpackhi_epi8(v[j], v[j + 8]);
+    }
+    for (int j = 0; j < 8; ++j) {
+      v[2 * j] = _mm256_unpacklo_epi16(u[j], u[j + 8]);
+      v[2 * j + 1] = _mm256_unpackhi_epi16(u[j], u[j + 8]);
+    }
+    for (int j = 0; j < 8; ++j) {
+      u[2 * j] = _mm256_unpacklo_epi32(v[j], v[j + 8]);
+      u[2 * j + 1] = _mm256_unpackhi_epi32(v[j], v[j + 8]);
+    }
+    for (int j = 0; j < 8; ++j) {
+      v[2 * j] = _mm256_unpacklo_epi64(u[j], u[j + 8]);
+      v[2 * j + 1] = _mm256_unpackhi_epi64(u[j], u[j + 8]);
+    }
+    for (int k = 0; k < std::min(nc, 16); ++k)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(d + k * ldb), _mm256_castsi256_si128(v[k]));
+    for (int k = 16; k < nc; ++k)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(d + k * ldb), _mm256_extracti128_si256(v[k - 16], 1));
+  }
+  static void strip(int32_t nr, int32_t nc, const uint8_t* src, int64_t lda, uint8_t* dst, int64_t ldb) {
+    for (int32_t r = 0; r < nr; r += kRows) tile(src + r * lda, lda, dst + r, ldb, nc);
+  }
+  static void block(int32_t nr, int32_t nc, const uint8_t* src, int64_t lda, uint8_t* dst, int64_t ldb) {
+    for (int32_t r = 0; r < nr; r += kRows)
+      for (int32_t c = 0; c < nc; c += kCols) tile(src + r * lda + c, lda, dst + c * ldb + r, ldb, kCols);
+  }
+};
+DLCODER_RT_TARGET_END
+
 // 1-byte and 2-byte elements: 8x8 tiles of SSE2 unpacks (rows paired, then pairs of
 // pairs, then quads: 12 unpacks for 8x8 bytes, 24 for 8x8 halves). Both read 8 columns.
 struct Sse2ByteTile : TileStrips<Sse2ByteTile, uint8_t> {
@@ -186,8 +230,8 @@ struct NeonTile : TileStrips<NeonTile, float> {
 };
 #endif
 
-// One rows x cols matrix, a column block of kColBlock (one 64-byte line of 4-byte source
-// elements) at a time swept down all the rows, as XNNPACK's transposec kernels sweep their
+// One rows x cols matrix, a column block of one 64-byte source line (kColBlock 4-byte
+// elements, 64 bytes of narrower ones, whole tiles) at a time swept down all the rows, as XNNPACK's transposec kernels sweep their
 // strips: the block's kColBlock destination rows fill sequentially, few enough streams for
 // the prefetchers, and each source line is read once. K::block takes kRowBlock rows per
 // call. The rows past the last whole tile go scalar, and so do the rows of a narrow last
@@ -197,10 +241,12 @@ constexpr int32_t kRowBlock = 64, kColBlock = 16;
 template <class K, typename T>
 inline void matrix(int32_t rows, int32_t cols, const T* src, int64_t lda, T* dst, int64_t ldb) {
   constexpr int32_t R = K::kRows;
+  // a 64-byte line of T, and whole tiles
+  constexpr int32_t CB = std::max<int32_t>(kColBlock * 4 / sizeof(T), K::kCols) / K::kCols * K::kCols;
   const int32_t full = rows - rows % R, whole = cols - cols % K::kCols;
-  const int32_t rb = whole <= kColBlock ? std::max(full, R) : kRowBlock;   // one column block: no row blocks
-  for (int32_t c0 = 0; c0 < whole; c0 += kColBlock) {
-    const int32_t c1 = std::min(whole, c0 + kColBlock);
+  const int32_t rb = whole <= CB ? std::max(full, R) : kRowBlock;   // one column block: no row blocks
+  for (int32_t c0 = 0; c0 < whole; c0 += CB) {
+    const int32_t c1 = std::min(whole, c0 + CB);
     for (int32_t r0 = 0; r0 < full; r0 += rb)
       K::block(std::min(full, r0 + rb) - r0, c1 - c0, src + r0 * lda + c0, lda, dst + c0 * ldb + r0, ldb);
   }
@@ -249,6 +295,7 @@ inline void all_matrices_x16(const TransposeParams& p, const uint16_t* src, uint
 
 inline void all_matrices_x8(const TransposeParams& p, const uint8_t* src, uint8_t* dst) {
 #if defined(DLCODER_RT_X86)
+  if (runtime_isa() == Isa::kAvx512 || runtime_isa() == Isa::kAvx2) return all_matrices<Avx2ByteTile>(p, src, dst);
   if (runtime_isa() != Isa::kScalar) return all_matrices<Sse2ByteTile>(p, src, dst);
 #endif
   all_matrices<ScalarTile<uint8_t>>(p, src, dst);
