@@ -4,6 +4,7 @@ from __future__ import annotations
 from dlcoder.ir import Graph
 from dlcoder.passes.alias_reshape import alias_reshape
 from dlcoder.passes.dead_code import dead_code
+from dlcoder.passes.fold_channel_pad import fold_channel_pad
 from dlcoder.passes.fold_constants import fold_constants
 from dlcoder.passes.fold_dequantize import fold_dequantize
 from dlcoder.passes.fuse_activation import fuse_activation
@@ -25,6 +26,7 @@ PASSES = (
     fuse_lstm_cell,     # an unfused LSTM cell's SPLIT, LOGISTIC, TANH, MUL, ADD -> one op
     fuse_pad,           # PAD -> convolution / max-pool padding
     fuse_activation,    # RELU* -> producer epilogue
+    fold_channel_pad,   # ADD(PAD(x) with zero channels, a) -> one op reading x
     fuse_tconv_bias,    # ADD(TRANSPOSE_CONV(x), bias[C]) -> its bias and activation
     fuse_swish,         # MUL(x, LOGISTIC(x)) -> one op
     fuse_layer_norm,    # MEAN, SQUARED_DIFFERENCE, RSQRT, ... over the last axis -> one op

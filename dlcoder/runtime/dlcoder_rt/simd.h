@@ -364,6 +364,7 @@ constexpr int kNP = 2;  // 24 accumulators of 32 registers
 #include "dlcoder_rt/simd_pool.h"
 #include "dlcoder_rt/simd_resize.h"
 #include "dlcoder_rt/simd_winograd.h"
+#include "dlcoder_rt/simd_channel_pad.h"
 }  // namespace avx512
 DLCODER_RT_TARGET_END
 
@@ -379,6 +380,7 @@ constexpr int kMR = 6;
 #include "dlcoder_rt/simd_pool.h"
 #include "dlcoder_rt/simd_resize.h"
 #include "dlcoder_rt/simd_winograd.h"
+#include "dlcoder_rt/simd_channel_pad.h"
 }  // namespace avx2
 DLCODER_RT_TARGET_END
 
@@ -393,6 +395,7 @@ constexpr int kMR = 3;
 #include "dlcoder_rt/simd_pool.h"
 #include "dlcoder_rt/simd_resize.h"
 #include "dlcoder_rt/simd_winograd.h"
+#include "dlcoder_rt/simd_channel_pad.h"
 }  // namespace sse2
 #endif
 
@@ -408,6 +411,7 @@ constexpr int kMR = 6;
 #include "dlcoder_rt/simd_pool.h"
 #include "dlcoder_rt/simd_resize.h"
 #include "dlcoder_rt/simd_winograd.h"
+#include "dlcoder_rt/simd_channel_pad.h"
 }  // namespace neon
 #endif
 
@@ -422,6 +426,7 @@ constexpr int kMR = 4;
 #include "dlcoder_rt/simd_pool.h"
 #include "dlcoder_rt/simd_resize.h"
 #include "dlcoder_rt/simd_winograd.h"
+#include "dlcoder_rt/simd_channel_pad.h"
 }  // namespace scalar
 
 // Calls ns::fn(args...) for the ISA chosen at run time.
