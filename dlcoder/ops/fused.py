@@ -2,12 +2,17 @@
 Their names are not TFLite builtin names, so no model can contain them directly."""
 from __future__ import annotations
 
+import numpy as np
+
 from dlcoder.codegen import cgen, runtime_facts
 from dlcoder.ir import Node
-from dlcoder.ops import Fusion, register
+from dlcoder.ops import Fusion, lookup, register
 from dlcoder.ops._common import bind_slope, residual, shape
 from dlcoder.ops._gemm import padded_bias
-from dlcoder.ops.conv import conv_params, depthwise_params, depthwise_spec, gemm_filter
+from dlcoder.ops.conv import (IMPLICIT_MAX_CONST_STRIDE, conv_params, depthwise_params, depthwise_spec, gemm_filter,
+                              is_pointwise_gemm)
+# the standalone CONV_2D's choice of kernel and of its tap offsets, which a KxK head repeats
+from dlcoder.ops.conv import _conv_is_gemm, _input_scale, _is_narrow, _is_winograd, _narrow_width, _uses_band
 
 
 @register("DLCODER_SWISH", header="elementwise.h", fusion=Fusion(as_epilogue="DLCODER_SWISH"))
@@ -35,6 +40,32 @@ def split_chain(node):
     return pw, dw, pj
 
 
+def implicit_head(node, g) -> bool:
+    """A CONV_2D that is not a plain 1x1 GEMM and that runs alone on the implicit GEMM
+    kernel (ops/conv.py: conv2d): one group, no input scale, 16 output channels or more (the
+    narrow kernel sums in another order), no Winograd. A chain can start from it: its rows
+    computed into the ring by that same kernel (simd_depthwise.h: conv_rows_at), so the same
+    bits."""
+    return (_conv_is_gemm(node, g) and not is_pointwise_gemm(node, g) and _input_scale(node) < 0
+            and not _is_narrow(node, g) and not _is_winograd(node, g))
+
+
+def _head_offsets(conv, g, e) -> tuple:
+    """(kRS, koff, band_koff) of a KxK head, as ops/conv.py's conv2d emits them for
+    conv2d_implicit_f32."""
+    ic, iw = shape(g, conv.inputs[0])[3], shape(g, conv.inputs[0])[2]
+    _, kh, kw, _ = shape(g, conv.inputs[1])
+    dh, dw = conv.attrs.get("dilation_h_factor", 1), conv.attrs.get("dilation_w_factor", 1)
+    ky, kx, ci = np.meshgrid(np.arange(kh), np.arange(kw), np.arange(ic), indexing="ij")
+    if _uses_band(conv, g):
+        koff = "nullptr"
+        band_koff = e.weights(((ky * _narrow_width(conv, g) + kx * dw) * ic + ci).astype(np.int32).ravel())
+    else:
+        koff, band_koff = e.weights(((ky * dh * iw + kx * dw) * ic + ci).astype(np.int32).ravel()), "nullptr"
+    rs = conv.attrs["stride_w"] * ic
+    return (rs if rs <= IMPLICIT_MAX_CONST_STRIDE else 0), koff, band_koff
+
+
 # Rows of the chain's GEMMs per step: a few whole tiles (kMR is 12 on AVX-512)
 CHAIN_GEMM_ROWS = 48
 MAX_CHAIN_SLOTS = runtime_facts.constant("kMaxChainSlots")   # the ring's bound (params.h)
@@ -55,14 +86,15 @@ def chain_steps(node, g) -> tuple:
 
 
 def _chain_scratch(node, g) -> int:
-    """The ring of expanded rows, and the buffer of a step's depthwise rows before the
-    projection."""
+    """The ring of expanded rows, the buffer of a step's depthwise rows before the
+    projection, and a KxK head's scratch (its CONV_2D's)."""
     pw, dw, pj = split_chain(node)
     rows, slots = chain_steps(node, g)
     _, _, in_w, in_c = shape(g, dw.inputs[0])
     _, _, out_w, out_c = shape(g, dw.outputs[0])
     floats = (slots * in_w * in_c if pw else 0) + (rows * out_w * out_c if pj else 0)
-    return floats * 4
+    head = lookup(pw, g).scratch(pw, g) if pw and not is_pointwise_gemm(pw, g) else 0
+    return floats * 4 + head
 
 
 def _fuse_residual(node, g, other: int, act: str):
@@ -78,10 +110,11 @@ def _fuse_residual(node, g, other: int, act: str):
 @register("DLCODER_CONV_DW", header="conv.h", scratch=_chain_scratch, task_scratch=_chain_scratch,
           fusion=Fusion(residual=_fuse_residual))
 def conv_chain(node, g, e):
-    """A DEPTHWISE_CONV_2D with the 1x1 CONV_2D before and/or after it fused."""
+    """A DEPTHWISE_CONV_2D with the CONV_2D before (1x1, or KxK: implicit_head) and/or
+    the 1x1 CONV_2D after it fused."""
     pw, dw, pj = split_chain(node)
     lines = []
-    half = node.attrs.get("weights_f16", False)   # both 1x1 filters as float16
+    half = node.attrs.get("weights_f16", False)   # both conv filters as float16
 
     def stage(conv):
         if conv is None:
@@ -98,9 +131,13 @@ def conv_chain(node, g, e):
     pw_p, pw_w, pw_b = stage(pw)
     pj_p, pj_w, pj_b = stage(pj)
     dw_p = bind_slope(dw, g, e, depthwise_params(dw, g, e))
+    kernel, head = "conv_chain_f32<", ""
+    if pw is not None and not is_pointwise_gemm(pw, g):
+        rs, koff, band_koff = _head_offsets(pw, g, e)
+        kernel, head = f"conv_chain_kxk_f32<{rs}, ", f"{koff}, {band_koff}, "
     return lines + [
-        f"dlcoder_rt::conv_chain_f32<{'uint16_t' if half else 'float'}, {depthwise_spec(dw, g)}>({e.par()}, "
+        f"dlcoder_rt::{kernel}{'uint16_t' if half else 'float'}, {depthwise_spec(dw, g)}>({e.par()}, "
         f"{pw_p}, {dw_p}, {pj_p}, "
-        f"{e.src(node.inputs[0])}, {pw_w}, {pw_b}, {e.src(dw.inputs[1])}, {e.src(dw.inputs[2])}, "
+        f"{e.src(node.inputs[0])}, {pw_w}, {pw_b}, {head}{e.src(dw.inputs[1])}, {e.src(dw.inputs[2])}, "
         f"{pj_w}, {pj_b}, {residual(node, e, 7)}, {e.dst(node.outputs[0])}, {e.scratch('float')}, "
         f"dlcoder_rt::ChainSteps{steps});"]

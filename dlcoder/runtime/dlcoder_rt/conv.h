@@ -254,34 +254,37 @@ inline void depthwise_conv2d_f32_simd(const Parallel& par, const DepthwiseParams
 // fused, `steps.rows` rows at a time (simd_depthwise.h: conv_chain_rows); pw or pj may be
 // null. Each task has its own ring in its scratch. B: the 1x1 filters' panels, float or
 // uint16_t (float16). row_at: the run-time ISA's dwconv_row_at for the depthwise stage
-// (dw_row_fn), the only part that depends on its DwSpec.
+// (dw_row_fn), the only part that depends on its DwSpec; head: null, or the run-time ISA's
+// conv_rows_at when pw is a KxK conv (conv_rows_fn), with its tap offsets koff, band_koff.
 template <class B>
-inline void conv_chain_rows_f32(const Parallel& par, scalar::DwRowFn row_at, const ConvParams* pw,
+inline void conv_chain_rows_f32(const Parallel& par, scalar::DwRowFn row_at, scalar::ConvRowsFn<B> head,
+                                const int32_t* koff, const int32_t* band_koff, const ConvParams* pw,
                                 const DepthwiseParams& dw, const ConvParams* pj, const float* in, const B* pw_packed,
                                 const float* pw_bias, const float* dw_filter, const float* dw_bias, const B* pj_packed,
                                 const float* pj_bias, const float* res, float* out, float* scratch, ChainSteps steps) {
   const int64_t rows = int64_t{dw.batch} * dw.out_h;
   int64_t macs = rows * dw.out_w * dw.out_c * dw.k_h * dw.k_w;
-  if (pw != nullptr) macs += int64_t{pw->batch} * pw->out_h * pw->out_w * pw->in_c * pw->out_c;
+  if (pw != nullptr) macs += int64_t{pw->batch} * pw->out_h * pw->out_w * pw->k_h * pw->k_w * pw->in_c * pw->out_c;
   if (pj != nullptr) macs += int64_t{pj->batch} * pj->out_h * pj->out_w * pj->in_c * pj->out_c;
   // Splitting rows makes every task expand the rows its first window shares with the task
   // before it: (k_h - stride) rows a task, which on a 7-row map is most of the work. A chain
-  // without a projection can split channels instead (16 at a time), with no repeated work.
+  // without a projection or a KxK head can split channels instead (16 at a time), with no
+  // repeated work.
   const int32_t panels = (dw.out_c + 15) / 16;
   const int32_t tasks = task_count(par, rows, macs);
-  if (pj == nullptr && tasks > 1 && panels >= 2 * tasks && dw.out_h < 8 * tasks * dw.k_h) {
+  if (pj == nullptr && head == nullptr && tasks > 1 && panels >= 2 * tasks && dw.out_h < 8 * tasks * dw.k_h) {
     parallel_ranges(par, panels, macs, [&](int32_t t, int64_t q0, int64_t q1) {
       float* own = par.scratch(scratch, t);
       const int32_t c_lo = static_cast<int32_t>(q0 * 16), c_hi = static_cast<int32_t>(std::min<int64_t>(q1 * 16, dw.out_c));
-      DLCODER_RT_DISPATCH(conv_chain_rows, row_at, pw, dw, pj, in, pw_packed, pw_bias, dw_filter, dw_bias, pj_packed,
-                          pj_bias, res, out, own, steps, 0, rows, c_lo, c_hi)
+      DLCODER_RT_DISPATCH(conv_chain_rows, row_at, head, koff, band_koff, pw, dw, pj, in, pw_packed, pw_bias, dw_filter,
+                          dw_bias, pj_packed, pj_bias, res, out, own, steps, 0, rows, c_lo, c_hi)
     });
     return;
   }
   parallel_ranges(par, rows, macs, [&](int32_t t, int64_t r0, int64_t r1) {
     float* own = par.scratch(scratch, t);
-    DLCODER_RT_DISPATCH(conv_chain_rows, row_at, pw, dw, pj, in, pw_packed, pw_bias, dw_filter, dw_bias, pj_packed,
-                        pj_bias, res, out, own, steps, r0, r1, 0, dw.out_c)
+    DLCODER_RT_DISPATCH(conv_chain_rows, row_at, head, koff, band_koff, pw, dw, pj, in, pw_packed, pw_bias, dw_filter,
+                        dw_bias, pj_packed, pj_bias, res, out, own, steps, r0, r1, 0, dw.out_c)
   });
 }
 
@@ -300,8 +303,26 @@ inline void conv_chain_f32(const Parallel& par, const ConvParams* pw, const Dept
                            const float* pw_bias, const float* dw_filter, const float* dw_bias,
                            const std::common_type_t<B>* pj_packed, const float* pj_bias, const float* res, float* out,
                            float* scratch, ChainSteps steps) {
-  conv_chain_rows_f32<B>(par, dw_row_fn(Spec{}), pw, dw, pj, in, pw_packed, pw_bias, dw_filter, dw_bias, pj_packed,
-                         pj_bias, res, out, scratch, steps);
+  conv_chain_rows_f32<B>(par, dw_row_fn(Spec{}), nullptr, nullptr, nullptr, pw, dw, pj, in, pw_packed, pw_bias,
+                         dw_filter, dw_bias, pj_packed, pj_bias, res, out, scratch, steps);
+}
+
+// The run-time ISA's conv_rows_at<kRS, B>.
+template <int kRS, class B>
+inline scalar::ConvRowsFn<B> conv_rows_fn() {
+  DLCODER_RT_DISPATCH(conv_rows_fn, std::integral_constant<int, kRS>{}, static_cast<const B*>(nullptr))
+}
+
+// conv_chain_f32 whose pw is a KxK conv (ops/fused.py), run by conv2d_implicit_f32's kernel
+// (kRS, koff and band_koff as there); scratch: the chain's, then the conv's.
+template <int kRS, class B = float, class Spec = DwSpec<>>
+inline void conv_chain_kxk_f32(const Parallel& par, const ConvParams* pw, const DepthwiseParams& dw,
+                               const ConvParams* pj, const float* in, const std::common_type_t<B>* pw_packed,
+                               const float* pw_bias, const int32_t* koff, const int32_t* band_koff,
+                               const float* dw_filter, const float* dw_bias, const std::common_type_t<B>* pj_packed,
+                               const float* pj_bias, const float* res, float* out, float* scratch, ChainSteps steps) {
+  conv_chain_rows_f32<B>(par, dw_row_fn(Spec{}), conv_rows_fn<kRS, B>(), koff, band_koff, pw, dw, pj, in, pw_packed,
+                         pw_bias, dw_filter, dw_bias, pj_packed, pj_bias, res, out, scratch, steps);
 }
 
 }  // namespace dlcoder_rt

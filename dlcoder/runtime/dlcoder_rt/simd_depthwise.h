@@ -583,7 +583,7 @@ inline void depthwise_conv2d(Spec, const DepthwiseParams& p, const float* in, co
   }
 }
 
-// ---- depthwise convolution between 1x1 convolutions ----------------------------------
+// ---- depthwise convolution between convolutions (1x1, or a KxK one before) -----------
 // An inverted-residual block is 1x1 expand -> depthwise -> 1x1 project, and the tensors
 // between them are the block's largest. Here the depthwise conv runs `steps.rows` output
 // rows at a time with either 1x1 conv fused (pw: expand, pj: project; each may be null):
@@ -596,20 +596,43 @@ inline void depthwise_conv2d(Spec, const DepthwiseParams& p, const float* in, co
 //   adding the rows of `res` if a residual ADD is fused (else res is null).
 // Several rows per step keep the GEMMs' row count near a few whole tiles when the rows are
 // short (14 or 7 pixels late in a network). The generator picks `steps` and sizes scratch:
-// [pw ? slots * dw.in_w * dw.in_c : 0] + [pj ? rows * dw.out_w * dw.out_c : 0] floats.
+// [pw ? slots * dw.in_w * dw.in_c : 0] + [pj ? rows * dw.out_w * dw.out_c : 0] floats,
+// then a KxK head's own scratch (below).
+// pw may also be a KxK convolution (any window, stride, padding and dilation; one group),
+// the stem of MobileNetV2 (224x224x3 -> 112x112x32, 3x3 stride 2) that feeds its first
+// depthwise conv: `head` then computes its rows into the ring, the implicit GEMM that runs
+// the conv alone (simd_kernels.h: conv2d_implicit, tap offsets koff / band_koff), called
+// on a view of the conv whose output row 0 is the run's first row. Each output pixel is its
+// bias plus the same taps in the same order as in the standalone kernel: the same bits.
 // Computes output rows [r0, r1) of the batch * out_h rows; a range that starts mid-image
-// recomputes the expanded rows its first window needs. Without pj, only channels
+// recomputes the expanded rows its first window needs. Without pj and head, only channels
 // [c_lo, c_hi) (c_lo a multiple of 16): the depthwise channel c needs expanded channel c
-// alone, so tasks can split channels instead of rows (with pj: c_lo = 0, c_hi = out_c).
+// alone, so tasks can split channels instead of rows (else: c_lo = 0, c_hi = out_c).
 // The depthwise rows are the only part that depends on the layer's DwSpec: the chain takes
 // them as a pointer to dwconv_row_at<Spec> (dw_row_fn; one indirect call per output row), so
 // that it is instantiated once per B and ISA, not once per DwSpec as well.
 using DwRowFn = void (*)(const DepthwiseParams&, const float* const*, const float*, const float*, float*, int32_t,
                          int32_t);
 
-// B: the 1x1 filters' panels, float or uint16_t (float16; simd_kernels.h: load_b).
+// A KxK conv's output rows [r0, r1) (conv_rows_at<kRS, B>): the head of a chain.
 template <class B>
-inline void conv_chain_rows(DwRowFn row_at, const ConvParams* pw, const DepthwiseParams& dw, const ConvParams* pj,
+using ConvRowsFn = void (*)(const ConvParams&, const float*, const B*, const float*, const int32_t*, const int32_t*,
+                            float*, float*, int64_t, int64_t);
+
+// conv2d_implicit with no residual; kRS: stride_w * in_c as a constant, or 0 (WindowAK).
+// Its scratch: kMaxMR * k_h * k_w * in_c floats, or the band's (ops/conv.py: _conv_scratch).
+template <int kRS, class B>
+inline void conv_rows_at(const ConvParams& p, const float* in, const B* packed, const float* bias, const int32_t* koff,
+                         const int32_t* band_koff, float* out, float* scratch, int64_t r0, int64_t r1) {
+  conv2d_implicit(std::integral_constant<int, kRS>{}, p, in, packed, bias, koff, band_koff, nullptr, out, scratch, r0,
+                  r1);
+}
+
+// B: the 1x1 filters' panels, float or uint16_t (float16; simd_kernels.h: load_b).
+// head: null (pw is 1x1), or pw's rows as a KxK conv, with its tap offsets koff, band_koff.
+template <class B>
+inline void conv_chain_rows(DwRowFn row_at, ConvRowsFn<B> head, const int32_t* koff, const int32_t* band_koff,
+                            const ConvParams* pw, const DepthwiseParams& dw, const ConvParams* pj,
                             const float* in, const B* pw_packed, const float* pw_bias,
                             const float* dw_filter, const float* dw_bias, const B* pj_packed,
                             const float* pj_bias, const float* res, float* out, float* scratch,
@@ -617,6 +640,7 @@ inline void conv_chain_rows(DwRowFn row_at, const ConvParams* pw, const Depthwis
   const int64_t in_row = int64_t{dw.in_w} * dw.in_c, dw_row = int64_t{dw.out_w} * dw.out_c;
   float* ring = scratch;
   float* dw_buf = scratch + (pw != nullptr ? steps.slots * in_row : 0);
+  float* head_scratch = dw_buf + (pj != nullptr ? steps.rows * dw_row : 0);
   // a stage's slope has a period of one pixel's channels or 1 (ops/fused.py): the ring's rows
   // start at a pixel, so the ring serves as the expansion's origin
   GemmParams gpw = pw != nullptr ? GemmParams{pw->out_w, pw->out_c, pw->in_c, pw->in_c, pw->out_c, pw->act, pw->post,
@@ -626,6 +650,7 @@ inline void conv_chain_rows(DwRowFn row_at, const ConvParams* pw, const Depthwis
                                               nullptr, pj->out_c, pj->res_act, 0, pj->slope, out}
                                  : GemmParams{};
   const int64_t x_row = pw != nullptr ? int64_t{pw->in_w} * pw->in_c : in_row;
+  const int32_t x_h = pw != nullptr ? pw->in_h : dw.in_h;  // a KxK head's input has rows of its own
   const int64_t out_row = pj != nullptr ? int64_t{pj->out_w} * pj->out_c : dw_row;
   int32_t held[kMaxChainSlots];
   const float* rows[64];
@@ -638,7 +663,7 @@ inline void conv_chain_rows(DwRowFn row_at, const ConvParams* pw, const Depthwis
       for (int32_t s = 0; s < steps.slots; ++s) held[s] = -1;
       held_b = b;
     }
-    const float* in_b = in + int64_t{b} * dw.in_h * x_row;
+    const float* in_b = in + int64_t{b} * x_h * x_row;
     if (pw != nullptr) {
       // expand the rows of this step's window that the ring lacks, a contiguous run at a time
       int32_t lo = oy * dw.stride_h - dw.pad_top, hi = (oy + n - 1) * dw.stride_h - dw.pad_top + dw.k_h - 1;
@@ -651,10 +676,19 @@ inline void conv_chain_rows(DwRowFn row_at, const ConvParams* pw, const Depthwis
         }
         int32_t end = iy + 1;  // the run [iy, end): missing rows in consecutive slots
         while (end <= hi && held[end % steps.slots] != end && end % steps.slots != 0) ++end;
-        gpw.m = (end - iy) * pw->out_w;
-        gpw.n = c_hi - c_lo;
-        gemm(gpw, in_b + iy * x_row, pw_packed + int64_t{c_lo} * pw->in_c, pw_bias == nullptr ? nullptr : pw_bias + c_lo,
-             ring + (iy % steps.slots) * in_row + c_lo);
+        if (head != nullptr) {  // the conv's rows [iy, end) of image b, as its rows [0, end - iy)
+          ConvParams view = *pw;
+          view.batch = 1;
+          view.out_h = end - iy;
+          view.pad_top = pw->pad_top - iy * pw->stride_h;
+          head(view, in_b, pw_packed, pw_bias, koff, band_koff, ring + (iy % steps.slots) * in_row, head_scratch, 0,
+               end - iy);
+        } else {
+          gpw.m = (end - iy) * pw->out_w;
+          gpw.n = c_hi - c_lo;
+          gemm(gpw, in_b + iy * x_row, pw_packed + int64_t{c_lo} * pw->in_c,
+               pw_bias == nullptr ? nullptr : pw_bias + c_lo, ring + (iy % steps.slots) * in_row + c_lo);
+        }
         for (int32_t y = iy; y < end; ++y) held[y % steps.slots] = y;
         iy = end;
       }
@@ -683,4 +717,10 @@ inline void conv_chain_rows(DwRowFn row_at, const ConvParams* pw, const Depthwis
 template <class Spec>
 inline DwRowFn dw_row_fn(Spec) {
   return &dwconv_row_at<Spec>;
+}
+
+// This ISA's conv_rows_at<kRS, B>, for conv_chain_rows (conv.h: conv_chain_kxk_f32).
+template <int kRS, class B>
+inline ConvRowsFn<B> conv_rows_fn(std::integral_constant<int, kRS>, const B*) {
+  return &conv_rows_at<kRS, B>;
 }
