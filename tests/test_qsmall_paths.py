@@ -90,7 +90,7 @@ def _check(tmp_path, flags):
 
 
 # the machine's own choice (AMX where the CPU has AMX-INT8: test_quantized_isa.py's
-# test_amx_is_used), then each x86 path forced
+# test_amx_is_used_where_the_cpu_has_it), then each x86 path forced
 PATHS = ["native", "vnni_without_amx", "avx512bw", "avx2", "scalar"]
 
 
