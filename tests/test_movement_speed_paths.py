@@ -8,6 +8,8 @@ outer dims and rank 2 to 5. A perm that keeps it
 copies runs (copy_runs with the run length fixed, or copy_loop's memcpy for long runs);
 size-1 dims and dims that stay neighbours collapse first. DEPTH_TO_SPACE and
 SPACE_TO_DEPTH copy runs of block * channels elements (copy_runs / copy_loop).
+CONCATENATION of short rows goes output row by output row with fixed-size copies
+(concat_short_rows); longer rows, or one outer row, input by input (copy_rows).
 
 Every case is one op of one hand-built model (tests/models/op_hand.py); the model is
 compiled once per instruction set (native, SSE2, scalar, and aarch64 NEON under qemu) and
@@ -56,6 +58,17 @@ BLOCKS = [
     ("SPACE_TO_DEPTH", (1, 8, 4, 5), 4, np.int8),
 ]
 
+# (input shapes, axis, dtype, activation op after it): rows of at most 256 bytes go output row by
+# output row (concat_short_rows), longer ones or a single outer row input by input (copy_rows)
+CONCATS = [
+    (((1, 5, 7, 32), (1, 5, 7, 16)), 3, np.int8, None),           # short
+    (((2, 3, 4, 3), (2, 3, 4, 5), (2, 3, 4, 1)), -1, np.float32, None),
+    (((3, 4, 4), (3, 6, 4)), 1, np.int16, None),                 # rows of 16 and 24 (inner 4)
+    (((1, 3, 3, 4), (1, 3, 3, 4)), 3, np.float32, "RELU6"),      # the RELU6 after it fused
+    (((1, 4, 4, 100), (1, 4, 4, 30)), 3, np.float32, None),      # 400-byte rows: copy_rows
+    (((1, 3), (1, 5)), 1, np.uint8, None),                       # one outer row: copy_rows
+]
+
 
 def _draw(rng, shape, dtype):
     if np.issubdtype(dtype, np.floating):
@@ -80,6 +93,16 @@ def _model(path):
             shape, opts = (n, h // b, w // b, c * b * b), "SpaceToDepthOptions"
         m.op(op, [x], [m.output(m.tensor(shape, dtype))], opts, BlockSize=b)
         feeds.append(_draw(rng, (n, h, w, c), dtype))
+    for shapes, axis, dtype, act in CONCATS:
+        xs = [m.input(shape, dtype) for shape in shapes]
+        out = list(shapes[0])
+        out[axis] = sum(shape[axis] for shape in shapes)
+        y = m.output(m.tensor(out, dtype))
+        joined = m.tensor(out, dtype) if act else y
+        m.op("CONCATENATION", xs, [joined], "ConcatenationOptions", Axis=axis, FusedActivationFunction=0)
+        if act:
+            m.op(act, [joined], [y])
+        feeds += [_draw(rng, shape, dtype) for shape in shapes]
     path.write_bytes(m.build())
     return feeds
 
@@ -99,6 +122,8 @@ def test_cases_take_their_paths(model):
     assert code.count("dlcoder_rt::transpose(") == 14
     assert code.count("dlcoder_rt::copy_runs<") == 7
     assert code.count("dlcoder_rt::copy_loop(") == 2
+    assert code.count("dlcoder_rt::concat_short_rows<") == 4
+    assert code.count("dlcoder_rt::copy_rows<") == 4
 
 
 # native (AVX2 or AVX-512 on x86: the AVX2 tile), SSE2, scalar; aarch64 (NEON) under qemu
@@ -109,7 +134,7 @@ def test_bytes_match_tflite(model, isa, tmp_path):
     if isa == "aarch64":
         kw["cxx"], kw["emulator"] = aarch64_toolchain()
     ours, _, _ = run_ours(path, feeds, tmp_path, **kw)
-    assert len(ours) == len(refs) == len(TRANSPOSES) + len(BLOCKS)
+    assert len(ours) == len(refs) == len(TRANSPOSES) + len(BLOCKS) + len(CONCATS)
     for k, (o, r) in enumerate(zip(ours, refs)):
         assert o.dtype == r.dtype and o.shape == r.shape, (k, o.shape, r.shape)
         assert o.tobytes() == r.tobytes(), f"output {k}: ours {o.ravel()[:8]} tflite {r.ravel()[:8]}"

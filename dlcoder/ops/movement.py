@@ -301,22 +301,41 @@ def concatenation(node, g, e):
     axis = norm_axis(node.attrs.get("axis", 0), len(out_shape))
     outer = int(np.prod(out_shape[:axis], dtype=np.int64))
     inner = int(np.prod(out_shape[axis + 1:], dtype=np.int64))
-    dst_row = out_shape[axis] * inner
-    lines, col = [], 0
+    rows = [shape(g, t)[axis] * inner for t in node.inputs]
     tables = _requantized(node, g)
-    for k, t in enumerate(node.inputs):
-        row = shape(g, t)[axis] * inner
+    if outer > 1 and not tables and _short_rows(rows, np.dtype(g.tensors[out].dtype).itemsize):
+        kept = [(t, row) for t, row in zip(node.inputs, rows) if row]
+        return [f"dlcoder_rt::concat_short_rows<{ctype(g, out)}, {', '.join(str(r) for _, r in kept)}>("
+                f"par, {outer}, {{{', '.join(e.src(t) for t, _ in kept)}}}, {e.dst(out)});"
+                ] + _concat_clamp(node, g, e, out)
+    lines, col = [], 0
+    for k, (t, row) in enumerate(zip(node.inputs, rows)):
         if k in tables:
-            lines.append(f"dlcoder_rt::map_rows(par, {outer}, {row}, {dst_row}, {col}, "
+            lines.append(f"dlcoder_rt::map_rows(par, {outer}, {row}, {sum(rows)}, {col}, "
                          f"{e.array('uint8_t', tables[k])}, {e.src(t)}, {e.dst(out)});")
         else:
-            lines.append(f"dlcoder_rt::copy_rows<{ctype(g, out)}>(par, {outer}, {row}, {dst_row}, "
+            lines.append(f"dlcoder_rt::copy_rows<{ctype(g, out)}>(par, {outer}, {row}, {sum(rows)}, "
                          f"{col}, {e.src(t)}, {e.dst(out)});")
         col += row
-    if node.attrs.get("fused_activation_function", "NONE") != "NONE":
-        lines.append(f"dlcoder_rt::clamp_all<float>({g.tensors[out].size}, {e.dst(out)}, "
-                     f"{clamp_init(node)});")
-    return lines
+    return lines + _concat_clamp(node, g, e, out)
+
+
+# With every input's row at most SHORT_RUN_BYTES, and at most this many inputs, a
+# CONCATENATION goes output row by output row with fixed-size copies (movement.h:
+# concat_short_rows); longer rows are one memcpy each, input by input. (8-bit
+# concatenations of 16 and 32 channels over 112 x 112 pixels took 1.23x XNNPACK's time
+# input by input.)
+SHORT_ROW_INPUTS = 16
+
+
+def _short_rows(rows, itemsize) -> bool:
+    return 0 < max(rows) and max(rows) * itemsize <= SHORT_RUN_BYTES and len(rows) <= SHORT_ROW_INPUTS
+
+
+def _concat_clamp(node, g, e, out) -> list:
+    if node.attrs.get("fused_activation_function", "NONE") == "NONE":
+        return []
+    return [f"dlcoder_rt::clamp_all<float>({g.tensors[out].size}, {e.dst(out)}, {clamp_init(node)});"]
 
 
 def _quantized_pad(node, g) -> bool:

@@ -57,6 +57,23 @@ inline void copy_rows(const Parallel& par, int64_t rows, int64_t row, int64_t ds
   });
 }
 
+// CONCATENATION of inputs whose rows are short (a few channels each, concatenated along the
+// channels): output row by output row, each input's row in turn, so the output is written
+// once and in order rather than once per input, and each copy has its size fixed at compile
+// time (kRows, each input's row: a few moves, not a memcpy call and its size dispatch).
+template <typename T, int64_t... kRows>
+inline void concat_short_rows(const Parallel& par, int64_t rows, const T* const (&src)[sizeof...(kRows)],
+                              T* dst) {
+  constexpr int64_t kOut = (kRows + ...);
+  parallel_ranges(par, rows, rows * kOut * kCopyMacs, [&](int32_t, int64_t lo, int64_t hi) {
+    for (int64_t r = lo; r < hi; ++r) {
+      T* d = dst + r * kOut;
+      const T* const* s = src;
+      ((std::memcpy(d, *s++ + r * kRows, sizeof(T) * kRows), d += kRows), ...);
+    }
+  });
+}
+
 // copy_rows through a 256-entry table: dst = table[src] (a uint8 CONCATENATION input
 // that TFLite requantizes to the output's scale and zero point; the generator computes
 // the table as TFLite's ConcatenationWithScaling computes each value).
