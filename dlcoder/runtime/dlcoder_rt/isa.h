@@ -92,6 +92,13 @@ inline bool runtime_avx512vbmi() {
 #endif
 }
 
+// The ISA of the byte (int8/uint8) kernels: runtime_isa(), except that an AVX-512 CPU
+// without BW (Knights Landing) runs their AVX2 versions.
+inline Isa runtime_byte_isa() {
+  const Isa isa = runtime_isa();
+  return isa == Isa::kAvx512 && !runtime_avx512bw() ? Isa::kAvx2 : isa;
+}
+
 inline bool runtime_int8_dot() {
 #if defined(DLCODER_RT_FORCE_DOT)
   return DLCODER_RT_FORCE_DOT != 0;

@@ -277,9 +277,10 @@ namespace qpool {
 constexpr int32_t kMaxCells = 1 << 15;
 
 // body(win, rows, cols, o) for each output pixel: the window's first cell inside the input,
-// its rows and columns there, and the pixel's first channel in out.
+// its rows and columns there, and the pixel's first channel in out. Always inlined, so that
+// the vector kernels' bodies are inlined in turn (simd_qresize.h: for_each_pixel).
 template <typename T, class Body>
-inline void for_each_window(const QPoolParams& q, const T* in, T* out, Body body) {
+[[gnu::always_inline]] inline void for_each_window(const QPoolParams& q, const T* in, T* out, Body body) {
   for (int32_t b = 0; b < q.batch; ++b)
     for (int32_t oy = 0; oy < q.out_h; ++oy)
       for (int32_t ox = 0; ox < q.out_w; ++ox) {
@@ -458,8 +459,9 @@ template <typename T, bool kMax>
 inline Pool<T, kMax> vector_pool(const QPoolParams& p) {
 #if defined(DLCODER_RT_X86)
   if constexpr (sizeof(T) == 1) {
-    const bool avx512 = runtime_isa() == Isa::kAvx512 && runtime_avx512bw();
-    if (!avx512 && runtime_isa() != Isa::kAvx512 && runtime_isa() != Isa::kAvx2) return nullptr;
+    const Isa isa = runtime_byte_isa();
+    const bool avx512 = isa == Isa::kAvx512;
+    if (!avx512 && isa != Isa::kAvx2) return nullptr;
     if constexpr (kMax) {
       return avx512 ? max_pool_avx512<T> : max_pool_avx2<T>;
     } else if (int64_t{p.k_h} * p.k_w <= kMaxCells) {

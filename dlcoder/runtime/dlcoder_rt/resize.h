@@ -114,25 +114,16 @@ template <typename T>
 inline void resize_bilinear_integer(const ResizeParams& p, const ResizeAxisQ& ay,
                                     const ResizeAxisQ& ax, const T* in, T* out) {
   constexpr int64_t kOne = 1 << 10;
-  const int64_t row = int64_t{p.in_w} * p.depth;
-  for (int32_t b = 0; b < p.batches; ++b) {
-    const T* image = in + b * (p.in_h * row);
-    for (int32_t y = 0; y < p.out_h; ++y) {
-      const T* r0 = image + ay.lo[y] * row;
-      const T* r1 = image + ay.hi[y] * row;
-      const int64_t dy = ay.frac[y];
-      for (int32_t x = 0; x < p.out_w; ++x, out += p.depth) {
-        const int64_t c0 = int64_t{ax.lo[x]} * p.depth, c1 = int64_t{ax.hi[x]} * p.depth;
-        const int64_t dx = ax.frac[x];
-        for (int32_t c = 0; c < p.depth; ++c) {
-          const int64_t sum = r0[c0 + c] * (kOne - dy) * (kOne - dx) + r1[c0 + c] * dy * (kOne - dx) +
-                              r0[c1 + c] * (kOne - dy) * dx + r1[c1 + c] * dy * dx;
-          const int64_t half = sum > 0 ? (1 << 19) : -(1 << 19);
-          out[c] = static_cast<T>((sum + half) / (1 << 20));
-        }
-      }
-    }
-  }
+  qresize::for_each_pixel(p, ay, ax, in, out,
+                          [&](const T* r00, const T* r01, const T* r10, const T* r11, int64_t dy, int64_t dx,
+                              T* o) {
+                            for (int32_t c = 0; c < p.depth; ++c) {
+                              const int64_t sum = r00[c] * (kOne - dy) * (kOne - dx) + r10[c] * dy * (kOne - dx) +
+                                                  r01[c] * (kOne - dy) * dx + r11[c] * dy * dx;
+                              const int64_t half = sum > 0 ? (1 << 19) : -(1 << 19);
+                              o[c] = static_cast<T>((sum + half) / (1 << 20));
+                            }
+                          });
 }
 
 inline void resize_bilinear_i8(const ResizeParams& p, const ResizeAxisQ& ay, const ResizeAxisQ& ax,

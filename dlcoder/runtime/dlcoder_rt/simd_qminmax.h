@@ -98,11 +98,9 @@ template <bool kMax, typename T>
 inline bool byte_minmax([[maybe_unused]] const Loop6& loop, [[maybe_unused]] const T* a,
                         [[maybe_unused]] const T* b, [[maybe_unused]] T* out) {
   static_assert(std::is_same_v<T, int8_t> || std::is_same_v<T, uint8_t>, "bytes only");
-  switch (runtime_isa()) {
+  switch (runtime_byte_isa()) {
 #if defined(DLCODER_RT_X86)
-    case Isa::kAvx512:
-      if (runtime_avx512bw()) return avx512::minmax_loop<kMax>(loop, a, b, out), true;
-      return avx2::minmax_loop<kMax>(loop, a, b, out), true;
+    case Isa::kAvx512: return avx512::minmax_loop<kMax>(loop, a, b, out), true;
     case Isa::kAvx2: return avx2::minmax_loop<kMax>(loop, a, b, out), true;
     case Isa::kSse2: return sse2::minmax_loop<kMax>(loop, a, b, out), true;
 #endif

@@ -19,6 +19,27 @@ namespace dlcoder_rt {
 
 namespace qresize {
 
+// f(top_left, top_right, bottom_left, bottom_right, dy, dx, out) for each output pixel of an
+// integer bilinear resize, the corners and `out` pointing at `depth` channels each. P, A:
+// resize.h's ResizeParams and ResizeAxisQ. Always inlined: then f, a lambda compiled for a
+// vector ISA, is called from code of that ISA and can be inlined in turn (GCC keeps a call
+// from plain code into code of a wider ISA).
+template <class P, class A, typename T, class F>
+[[gnu::always_inline]] inline void for_each_pixel(const P& p, const A& ay, const A& ax, const T* in, T* out, F&& f) {
+  const int64_t row = int64_t{p.in_w} * p.depth;
+  for (int32_t n = 0; n < p.batches; ++n) {
+    const T* image = in + n * (p.in_h * row);
+    for (int32_t y = 0; y < p.out_h; ++y) {
+      const T* r0 = image + ay.lo[y] * row;
+      const T* r1 = image + ay.hi[y] * row;
+      for (int32_t x = 0; x < p.out_w; ++x, out += p.depth) {
+        const int64_t c0 = int64_t{ax.lo[x]} * p.depth, c1 = int64_t{ax.hi[x]} * p.depth;
+        f(r0 + c0, r0 + c1, r1 + c0, r1 + c1, ay.frac[y], ax.frac[x], out);
+      }
+    }
+  }
+}
+
 #if defined(DLCODER_RT_X86)
 DLCODER_RT_TARGET_BEGIN("avx512f,avx512vl,avx512bw,avx2")
 namespace avx512 {
@@ -106,11 +127,9 @@ struct V {
 template <class P, class A>
 inline bool bilinear_i8([[maybe_unused]] const P& p, [[maybe_unused]] const A& ay, [[maybe_unused]] const A& ax,
                         [[maybe_unused]] const int8_t* in, [[maybe_unused]] int8_t* out) {
-  switch (runtime_isa()) {
+  switch (runtime_byte_isa()) {
 #if defined(DLCODER_RT_X86)
-    case Isa::kAvx512:
-      if (runtime_avx512bw()) return avx512::bilinear_i8(p, ay, ax, in, out), true;
-      return avx2::bilinear_i8(p, ay, ax, in, out), true;
+    case Isa::kAvx512: return avx512::bilinear_i8(p, ay, ax, in, out), true;
     case Isa::kAvx2: return avx2::bilinear_i8(p, ay, ax, in, out), true;
 #endif
 #if defined(DLCODER_RT_NEON)

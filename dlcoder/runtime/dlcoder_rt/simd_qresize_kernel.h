@@ -34,19 +34,10 @@ inline void bilinear_i8_pixel(int32_t depth, const int8_t* a, const int8_t* b, c
 template <class P, class A>
 inline void bilinear_i8(const P& p, const A& ay, const A& ax, const int8_t* in, int8_t* out) {
   constexpr int32_t kOne = 1 << 10;
-  const int64_t row = int64_t{p.in_w} * p.depth;
-  for (int32_t n = 0; n < p.batches; ++n) {
-    const int8_t* image = in + n * (p.in_h * row);
-    for (int32_t y = 0; y < p.out_h; ++y) {
-      const int8_t* r0 = image + ay.lo[y] * row;
-      const int8_t* r1 = image + ay.hi[y] * row;
-      const int32_t dy = ay.frac[y];
-      for (int32_t x = 0; x < p.out_w; ++x, out += p.depth) {
-        const int64_t c0 = int64_t{ax.lo[x]} * p.depth, c1 = int64_t{ax.hi[x]} * p.depth;
-        const int32_t dx = ax.frac[x];
-        bilinear_i8_pixel(p.depth, r0 + c0, r0 + c1, r1 + c0, r1 + c1, (kOne - dy) * (kOne - dx),
-                          (kOne - dy) * dx, dy * (kOne - dx), dy * dx, out);
-      }
-    }
-  }
+  for_each_pixel(p, ay, ax, in, out,
+                 [&](const int8_t* a, const int8_t* b, const int8_t* c, const int8_t* d, int32_t dy,
+                     int32_t dx, int8_t* o) {
+                   bilinear_i8_pixel(p.depth, a, b, c, d, (kOne - dy) * (kOne - dx), (kOne - dy) * dx,
+                                     dy * (kOne - dx), dy * dx, o);
+                 });
 }
