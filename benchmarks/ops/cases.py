@@ -195,10 +195,30 @@ PATTERNS = {
 }
 
 
-def binary(op, pattern, h, w, c) -> Case:
-    name = f"{op.lower()}_{pattern}_{h}x{w}x{c}"
+def binary_operands(op, pattern, h, w, c) -> tuple:
+    """The first operand's shape, the second's, whether the second is a constant, and the
+    case's description, for op over broadcast `pattern` with an output of [1,h,w,c]."""
     second, const = PATTERNS[pattern](h, w, c)
     first = (1, 1, w, c) if pattern == "row_col" else (1, h, w, c)
+    return first, second, const, f"{list(first)} {op} {list(second)}" + (" const" if const else "")
+
+
+def binary_grid(make, more_ops, more_shapes) -> list:
+    """make(op, pattern, h, w, c) for ADD and MUL over every broadcast pattern, then for each
+    of more_ops over more_shapes, a list of (pattern, h, w, c)."""
+    cases = [make("ADD", "same", 56, 56, 64), make("MUL", "spatial", 56, 56, 64)]
+    for op in ("ADD", "MUL"):
+        for pattern, (h, w, c) in (("same", (28, 28, 256)), ("channel", (112, 112, 32)),
+                                   ("scalar", (56, 56, 128)), ("row_col", (32, 32, 64))):
+            cases.append(make(op, pattern, h, w, c))
+    for op in more_ops:
+        cases += [make(op, *shape) for shape in more_shapes]
+    return cases
+
+
+def binary(op, pattern, h, w, c) -> Case:
+    name = f"{op.lower()}_{pattern}_{h}x{w}x{c}"
+    first, second, const, desc = binary_operands(op, pattern, h, w, c)
 
     def build():
         rng = _rng(name)
@@ -208,20 +228,12 @@ def binary(op, pattern, h, w, c) -> Case:
         opts = BINARY_OPTS.get(op)
         kw = {"FusedActivationFunction": 0} if opts else {}
         return single_op(op, [a, b], [[1, h, w, c]], opts, consts=(1,) if const else (), **kw)
-    desc = f"{list(first)} {op} {list(second)}" + (" const" if const else "")
     return Case(name, "BINARY", op, desc, build)
 
 
 def _binary_cases() -> list:
-    cases = [binary("ADD", "same", 56, 56, 64), binary("MUL", "spatial", 56, 56, 64)]
-    for op in ("ADD", "MUL"):
-        for pattern, (h, w, c) in (("same", (28, 28, 256)), ("channel", (112, 112, 32)),
-                                   ("scalar", (56, 56, 128)), ("row_col", (32, 32, 64))):
-            cases.append(binary(op, pattern, h, w, c))
-    for op in ("SUB", "DIV", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE"):
-        cases += [binary(op, "same", 56, 56, 64), binary(op, "channel", 28, 28, 256),
-                  binary(op, "scalar", 112, 112, 32)]
-    return cases
+    return binary_grid(binary, ("SUB", "DIV", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE"),
+                       (("same", 56, 56, 64), ("channel", 28, 28, 256), ("scalar", 112, 112, 32)))
 
 
 def prelu(shape, alpha) -> Case:

@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from cases import ACT, BINARY_OPTS, PAD, PATTERNS, Case, _out_size, _rng, _x
+from cases import ACT, BINARY_OPTS, PAD, Case, _out_size, _rng, _x, binary_grid, binary_operands
 from op_hand import HandModel
 
 I8 = "int8"
@@ -270,8 +270,7 @@ def _binary_out(op: str, aq: tuple, bq: tuple) -> tuple:
 
 def binary(op, pattern, h, w, c) -> Case:
     name = f"q{op.lower()}_{pattern}_{h}x{w}x{c}"
-    second, const = PATTERNS[pattern](h, w, c)
-    first = (1, 1, w, c) if pattern == "row_col" else (1, h, w, c)
+    first, second, const, desc = binary_operands(op, pattern, h, w, c)
 
     def build():
         rng = _rng(name)
@@ -283,19 +282,12 @@ def binary(op, pattern, h, w, c) -> Case:
         opts = BINARY_OPTS.get(op)
         kw = {"FusedActivationFunction": 0} if opts else {}
         return qm.op(op, (1, h, w, c), aq if op in SAME_QUANT else _binary_out(op, aq, bq), opts, **kw)
-    desc = f"{list(first)} {op} {list(second)}" + (" const" if const else "")
     return Case(name, "BINARY int8", op, desc, build, I8)
 
 
 def _binary_cases() -> list:
-    cases = [binary("ADD", "same", 56, 56, 64), binary("MUL", "spatial", 56, 56, 64)]
-    for op in ("ADD", "MUL"):
-        for pattern, (h, w, c) in (("same", (28, 28, 256)), ("channel", (112, 112, 32)),
-                                   ("scalar", (56, 56, 128)), ("row_col", (32, 32, 64))):
-            cases.append(binary(op, pattern, h, w, c))
-    for op in ("SUB", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE"):
-        cases += [binary(op, "same", 56, 56, 64), binary(op, "channel", 28, 28, 256)]
-    return cases
+    return binary_grid(binary, ("SUB", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE"),
+                       (("same", 56, 56, 64), ("channel", 28, 28, 256)))
 
 
 def prelu(shape, alpha) -> Case:
