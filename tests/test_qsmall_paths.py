@@ -1,5 +1,5 @@
 """The paths of small quantized models (issue 19: lenet5_int8) give TFLite's bytes on every
-x86 path: the im2col copies of the quantized CONV_2D for few input channels (AMX:
+x86 path, and on NEON under qemu: the im2col copies of the quantized CONV_2D for few input channels (AMX:
 simd_qamx.h's Im2col, one masked load and store per kernel row of 16, 32 or 64 bytes,
 padding in the mask; the other ISAs: simd_qlinear_driver.h's conv_rows, a kernel row as
 padding, one run of the columns inside, padding) and the 8-bit pools' vector kernels
@@ -22,7 +22,7 @@ import pytest
 import test_quantized_isa as TQI
 import test_quantized_linear as TQL
 from dlcoder import verify as V
-from support import byte_mismatches, run_ours
+from support import aarch64_toolchain, byte_mismatches, run_ours
 
 CONV = TQL._conv_model
 # name: (dtype, input, filter, stride, dilation, padding, act, per_channel, depthwise)
@@ -80,29 +80,32 @@ def _build(path):
     return inputs, names
 
 
-def _check(tmp_path, flags):
+def _check(tmp_path, flags, cxx=None, emulator=()):
     path = tmp_path / "qsmall.tflite"
     inputs, names = _build(path)
-    ours, _, _ = run_ours(path, inputs, tmp_path, flags=flags)
+    ours, _, _ = run_ours(path, inputs, tmp_path, cxx=cxx, flags=flags, emulator=emulator)
     refs, _ = V.reference_run(str(path), inputs)
     problems = byte_mismatches(names, ours, refs)
     assert not problems, "\n".join(problems)
 
 
 # the machine's own choice (AMX where the CPU has AMX-INT8: test_quantized_isa.py's
-# test_amx_is_used_where_the_cpu_has_it), then each x86 path forced
-PATHS = ["native", "vnni_without_amx", "avx512bw", "avx2", "scalar"]
+# test_amx_is_used_where_the_cpu_has_it), then each x86 path forced, then NEON under qemu
+PATHS = ["native", "vnni_without_amx", "avx512bw", "avx2", "scalar", "aarch64"]
 
 
 @pytest.mark.parametrize("path", PATHS)
 def test_small_paths_match_tflite(path, tmp_path):
-    if path == "native":
+    cxx, emulator = None, ()
+    if path in ("native", "aarch64"):
         flags = ("-O2",)
+        if path == "aarch64":
+            cxx, emulator = aarch64_toolchain()
     elif path == "vnni_without_amx":
         flags = TQI.x86_flags("avx512vnni") + ("-DDLCODER_RT_FORCE_AMX=0",)
     else:
         flags = TQI.x86_flags(path)
-    _check(tmp_path, flags)
+    _check(tmp_path, flags, cxx, emulator)
 
 
 def test_average_float_division_is_exact():
