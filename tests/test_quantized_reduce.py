@@ -76,7 +76,7 @@ def test_expf_is_glibc():
 # half-up vector channels and the half-away tail show); MEAN without keep_dims and over the
 # last axis (QuantizedMeanOrSum: dense runs added to dense outputs, or summed into one).
 # Pools over blocks of channels (the window's sums by add_row). SOFTMAX: rows around the
-# 16-row blocks, depths around 4 and 16.
+# 16-row blocks, depths around 4 and 16, and rows alone past the last block.
 MEAN_CASES = [  # (input shape, axes, keep_dims, input quantization, output quantization)
     ((1, 2, 2, 45), [1, 2], True, (0.5, 3), (1.0, -2)),
     ((1, 4, 4, 70), [1, 2], True, (0.5, -1), (0.25, 4)),
@@ -94,6 +94,7 @@ POOL_CASES = [  # (op, input shape, filter, stride, padding (0 SAME, 1 VALID)): 
 SOFTMAX_CASES = [  # (shape, input scale)
     ((17, 64), 0.1), ((3, 16, 17), 0.05), ((20, 3), 0.5), ((16, 4), 0.3), ((18, 5), 1.0),
     ((32, 65), 0.02), ((16, 1), 0.1), ((33, 100), 0.04125519), ((15, 63), 0.2),
+    ((1, 1000), 0.07), ((2, 37), 0.3),   # rows alone (one_row): a classifier's, a tail of 5
 ]
 
 

@@ -8,9 +8,10 @@
 //
 // Vector paths: blocks of 16 (AVX-512) or 8 (AVX2) rows, one row per lane while summing, so
 // that each lane adds its row's values in the scalar loop's order; then row by row, 16 or
-// 8 elements at a time. The table index of x is 255 + x - max (the scalar t[x - lowest]).
+// 8 elements at a time; the rows past the last block one by one, the maximum and the output
+// by vectors. The table index of x is 255 + x - max.
 // The targets have no FMA: every product and sum is rounded on its own, as in the scalar
-// code. Rows past the last block take the scalar loop.
+// code.
 #pragma once
 
 #include <cmath>
@@ -33,19 +34,25 @@ inline int32_t softmax_row_max(const T* x, int64_t depth) {
   return mx;
 }
 
+// Row x's sum of exponentials in float, in order (TFLite's; each lane of the vector paths
+// sums one row the same way); base: 255 - the row's maximum.
+template <typename T>
+inline float row_sum(const QSoftmaxParams& p, const T* x, const float* table, int32_t base) {
+  float sum = 0.f;
+  for (int64_t i = 0; i < p.depth; ++i) sum += table[x[i] + base];
+  return sum;
+}
+
 // The scalar kernel on rows [r0, r1).
 template <typename T>
 inline void softmax_q_rows(const QSoftmaxParams& p, const T* in, T* out, const float* table, int64_t r0, int64_t r1) {
   for (int64_t r = r0; r < r1; ++r) {
     const T* x = in + r * p.depth;
     T* o = out + r * p.depth;
-    const int32_t mx = softmax_row_max(x, p.depth);
-    const float* t = table + (255 - mx + std::numeric_limits<T>::lowest());  // t[x - lowest]
-    float sum = 0.f;
-    for (int64_t i = 0; i < p.depth; ++i) sum += t[x[i] - std::numeric_limits<T>::lowest()];
-    const float inv = 1.0f / (sum * p.out_scale);
+    const int32_t base = 255 - softmax_row_max(x, p.depth);
+    const float inv = 1.0f / (row_sum(p, x, table, base) * p.out_scale);
     for (int64_t i = 0; i < p.depth; ++i) {
-      const float e = t[x[i] - std::numeric_limits<T>::lowest()];
+      const float e = table[x[i] + base];
       const int32_t v = static_cast<int32_t>(std::round(e * inv)) + p.out_zp;
       o[i] = static_cast<T>(std::min(std::max(v, p.lo), p.hi));
     }
@@ -79,6 +86,22 @@ inline __m512i round_positive(__m512 v) {
   return _mm512_mask_add_epi32(_mm512_cvttps_epi32(t), up, _mm512_cvttps_epi32(t), _mm512_set1_epi32(1));
 }
 
+// Row x's output from its table index offset `base` (255 - its maximum) and inv, 1 / (its
+// sum * the output scale).
+template <typename T>
+inline void write_row(const QSoftmaxParams& p, const T* x, T* o, const float* table, int32_t base, float inv) {
+  const __m512i zp = _mm512_set1_epi32(p.out_zp), lo = _mm512_set1_epi32(p.lo), hi = _mm512_set1_epi32(p.hi);
+  const __m512 vinv = _mm512_set1_ps(inv);
+  const __m512i rb = _mm512_set1_epi32(base);
+  for (int64_t j = 0; j < p.depth; j += 16) {
+    const __mmask16 k = static_cast<__mmask16>(0xFFFFu >> (16 - std::min<int64_t>(16, p.depth - j)));
+    const __m512i idx = _mm512_add_epi32(widen16<T>(_mm_maskz_loadu_epi8(k, x + j)), rb);
+    const __m512 e = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), k, idx, table, 4);
+    const __m512i v = _mm512_add_epi32(round_positive(_mm512_mul_ps(e, vinv)), zp);
+    _mm_mask_storeu_epi8(o + j, k, _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(v, lo), hi)));
+  }
+}
+
 template <typename T>
 inline void rows(const QSoftmaxParams& p, const T* in, T* out, const float* table) {
   alignas(64) int32_t base[16];   // 255 - the row's max
@@ -104,20 +127,15 @@ inline void rows(const QSoftmaxParams& p, const T* in, T* out, const float* tabl
   }
   alignas(64) float inv[16];
   _mm512_store_ps(inv, _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_mul_ps(sum, _mm512_set1_ps(p.out_scale))));
-  const __m512i zp = _mm512_set1_epi32(p.out_zp), lo = _mm512_set1_epi32(p.lo), hi = _mm512_set1_epi32(p.hi);
-  for (int r = 0; r < 16; ++r) {
-    const T* x = in + r * p.depth;
-    T* o = out + r * p.depth;
-    const __m512 vinv = _mm512_set1_ps(inv[r]);
-    const __m512i rb = _mm512_set1_epi32(base[r]);
-    for (int64_t j = 0; j < p.depth; j += 16) {
-      const __mmask16 k = static_cast<__mmask16>(0xFFFFu >> (16 - std::min<int64_t>(16, p.depth - j)));
-      const __m512i idx = _mm512_add_epi32(widen16<T>(_mm_maskz_loadu_epi8(k, x + j)), rb);
-      const __m512 e = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), k, idx, table, 4);
-      const __m512i v = _mm512_add_epi32(round_positive(_mm512_mul_ps(e, vinv)), zp);
-      _mm_mask_storeu_epi8(o + j, k, _mm512_cvtepi32_epi8(_mm512_min_epi32(_mm512_max_epi32(v, lo), hi)));
-    }
-  }
+  for (int r = 0; r < 16; ++r) write_row(p, in + r * p.depth, out + r * p.depth, table, base[r], inv[r]);
+}
+
+// A row alone (the rows past the last block of 16): the maximum and the output by vectors,
+// the sum in the scalar loop's order.
+template <typename T>
+inline void one_row(const QSoftmaxParams& p, const T* x, T* o, const float* table) {
+  const int32_t base = 255 - row_max(x, p.depth);
+  write_row(p, x, o, table, base, 1.0f / (row_sum(p, x, table, base) * p.out_scale));
 }
 }  // namespace k_avx512
 DLCODER_RT_TARGET_END
@@ -147,6 +165,24 @@ inline __m128i eight(const T* x, __m256i rb, __m256 inv, const float* table, __m
   return std::is_signed<T>::value ? _mm_packs_epi16(w, w) : _mm_packus_epi16(w, w);
 }
 
+// as k_avx512::write_row
+template <typename T>
+inline void write_row(const QSoftmaxParams& p, const T* x, T* o, const float* table, int32_t base, float inv) {
+  const __m256i zp = _mm256_set1_epi32(p.out_zp), lo = _mm256_set1_epi32(p.lo), hi = _mm256_set1_epi32(p.hi);
+  const __m256 vinv = _mm256_set1_ps(inv);
+  const __m256i rb = _mm256_set1_epi32(base);
+  int64_t j = 0;
+  for (; j + 8 <= p.depth; j += 8)
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(o + j), eight(x + j, rb, vinv, table, zp, lo, hi));
+  if (j < p.depth) {   // the tail through a buffer (its padding looks up a valid index)
+    alignas(16) T tail[8];
+    std::fill(tail, tail + 8, static_cast<T>(255 - base));
+    std::memcpy(tail, x + j, static_cast<size_t>(p.depth - j));
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(tail), eight(tail, rb, vinv, table, zp, lo, hi));
+    std::memcpy(o + j, tail, static_cast<size_t>(p.depth - j));
+  }
+}
+
 template <typename T>
 inline void rows(const QSoftmaxParams& p, const T* in, T* out, const float* table) {
   alignas(32) int32_t base[8];
@@ -173,33 +209,25 @@ inline void rows(const QSoftmaxParams& p, const T* in, T* out, const float* tabl
   }
   alignas(32) float inv[8];
   _mm256_store_ps(inv, _mm256_div_ps(_mm256_set1_ps(1.0f), _mm256_mul_ps(sum, _mm256_set1_ps(p.out_scale))));
-  const __m256i zp = _mm256_set1_epi32(p.out_zp), lo = _mm256_set1_epi32(p.lo), hi = _mm256_set1_epi32(p.hi);
-  for (int r = 0; r < 8; ++r) {
-    const T* x = in + r * p.depth;
-    T* o = out + r * p.depth;
-    const __m256 vinv = _mm256_set1_ps(inv[r]);
-    const __m256i rb = _mm256_set1_epi32(base[r]);
-    int64_t j = 0;
-    for (; j + 8 <= p.depth; j += 8)
-      _mm_storel_epi64(reinterpret_cast<__m128i*>(o + j), eight(x + j, rb, vinv, table, zp, lo, hi));
-    if (j < p.depth) {   // the tail through a buffer (its padding looks up a valid index)
-      alignas(16) T tail[8];
-      std::fill(tail, tail + 8, static_cast<T>(255 - base[r]));
-      std::memcpy(tail, x + j, static_cast<size_t>(p.depth - j));
-      _mm_storel_epi64(reinterpret_cast<__m128i*>(tail), eight(tail, rb, vinv, table, zp, lo, hi));
-      std::memcpy(o + j, tail, static_cast<size_t>(p.depth - j));
-    }
-  }
+  for (int r = 0; r < 8; ++r) write_row(p, in + r * p.depth, out + r * p.depth, table, base[r], inv[r]);
+}
+
+// as k_avx512::one_row
+template <typename T>
+inline void one_row(const QSoftmaxParams& p, const T* x, T* o, const float* table) {
+  const int32_t base = 255 - softmax_row_max(x, p.depth);
+  write_row(p, x, o, table, base, 1.0f / (row_sum(p, x, table, base) * p.out_scale));
 }
 }  // namespace k_avx2
 DLCODER_RT_TARGET_END
 
-// Blocks of kBlock rows with `rows`, the rest in scalar code.
-template <int kBlock, typename T, typename Rows>
-inline void run(const QSoftmaxParams& p, const T* in, T* out, const float* table, const Rows& rows) {
+// Blocks of kBlock rows with `rows`, the rest one by one with `one_row`.
+template <int kBlock, typename T, typename Rows, typename OneRow>
+inline void run(const QSoftmaxParams& p, const T* in, T* out, const float* table, const Rows& rows,
+                const OneRow& one_row) {
   int64_t r = 0;
   for (; r + kBlock <= p.rows; r += kBlock) rows(p, in + r * p.depth, out + r * p.depth, table);
-  softmax_q_rows(p, in, out, table, r, p.rows);
+  for (; r < p.rows; ++r) one_row(p, in + r * p.depth, out + r * p.depth, table);
 }
 
 // The vector kernel of this CPU; false where it has none.
@@ -208,12 +236,14 @@ inline bool run_simd(const QSoftmaxParams& p, const T* in, T* out, const float* 
   switch (runtime_isa()) {
     case Isa::kAvx512:
       if (runtime_avx512bw()) {
-        run<16>(p, in, out, table, [](auto... args) { k_avx512::rows(args...); });
+        run<16>(p, in, out, table, [](auto... args) { k_avx512::rows(args...); },
+                [](auto... args) { k_avx512::one_row(args...); });
         return true;
       }
       [[fallthrough]];
     case Isa::kAvx2:
-      run<8>(p, in, out, table, [](auto... args) { k_avx2::rows(args...); });
+      run<8>(p, in, out, table, [](auto... args) { k_avx2::rows(args...); },
+             [](auto... args) { k_avx2::one_row(args...); });
       return true;
     default: return false;
   }
