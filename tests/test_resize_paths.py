@@ -3,13 +3,15 @@ TFLite's builtin kernels: float within dlcoder's verify bound (non-finite values
 TFLite places them), int8 byte for byte.
 
 One model per dtype holds every case, so that a handful of compiles covers them all:
-channel counts 1, 3, 4, 8, 17 and 128 (the float SIMD kernel's scalars, below 8 on AVX,
-narrow and full vectors, a masked tail, whole vectors), each through bilinear and nearest
-with align_corners, half_pixel_centers or neither, to a 2x upsample (TFLite's
-copy-and-average special case without flags; nearest's repeated rows), a non-integer
-upsample and a downsample. The
-float model runs on every x86 SIMD path and on aarch64 NEON under qemu (simd_resize.h is
-instantiated per ISA).
+channel counts 1, 3, 4, 6, 8, 17 and 128 (the float SIMD kernel's scalars, 4-float vectors
+below 8 on AVX, with 3 channels read as 4 where the fourth stays inside the row, narrow and
+full vectors, a masked tail, whole vectors), each through bilinear and nearest with
+align_corners, half_pixel_centers or neither, to a 2x upsample (TFLite's copy-and-average
+special case without flags; nearest's repeated rows), a non-integer upsample, a downsample
+(flat rows straight from the corners: lerp_pixels) and a downsample in y only. The float
+model runs on every x86 SIMD path and on aarch64 NEON under qemu (simd_resize.h is
+instantiated per ISA), and with ASan and buffers of the exact sizes (the 3-channel loads
+of 4 must stop short of the end of the input and of the output).
 
 A third model holds the flat-rows path's split of a few-channel half-pixel upsample: its
 clamped first rows and columns (weights outside [0, 1]) in TFLite's order, the rest by flat
@@ -26,15 +28,15 @@ import pytest
 
 from dlcoder import verify as V
 from dlcoder.ops import spatial
-from support import TESTS, aarch64_toolchain, run_ours
+from support import TESTS, aarch64_toolchain, check_sanitized, run_ours, sanitizer_env
 from test_quantized_isa import x86_flags
 
 sys.path.insert(0, str(TESTS / "models"))
 from op_hand import HandModel  # noqa: E402
 
 IN_HW = (6, 7)
-CHANNELS = (1, 3, 4, 8, 17, 128)
-SIZES = ((12, 14), (9, 11), (4, 3))  # 2x up, non-integer up, down
+CHANNELS = (1, 3, 4, 6, 8, 17, 128)
+SIZES = ((12, 14), (9, 11), (4, 3), (4, 10))  # 2x up, non-integer up, down, down in y and up in x
 MODES = ((False, False), (True, False), (False, True))  # (align_corners, half_pixel_centers)
 OPS = (("RESIZE_BILINEAR", "ResizeBilinearOptions"),
        ("RESIZE_NEAREST_NEIGHBOR", "ResizeNearestNeighborOptions"))
@@ -86,6 +88,11 @@ def test_float_resizes_match_tflite(path, float_model, tmp_path):
 def test_float_resizes_match_tflite_on_neon(float_model, tmp_path):
     cxx, emulator = aarch64_toolchain()
     _check(float_model, _float_inputs(), tmp_path, cxx=cxx, emulator=emulator)
+
+
+def test_float_resizes_stay_inside_their_buffers(float_model, tmp_path, monkeypatch):
+    sanitizer_env(monkeypatch)
+    check_sanitized(float_model, tmp_path, _float_inputs(), threads=(1,))
 
 
 def test_int8_resizes_match_tflite_exactly(tmp_path):

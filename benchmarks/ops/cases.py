@@ -330,16 +330,19 @@ def _pool_cases() -> list:
             pool("AVERAGE_POOL_2D", 28, 192, 3, 1), pool("AVERAGE_POOL_2D", 56, 128, 3, 2)]
 
 
-def resize(op, hw, c, mode) -> Case:
-    name = f"{'bilinear' if op == 'RESIZE_BILINEAR' else 'nearest'}_{mode}_{hw}x{hw}x{c}"
+def resize(op, hw, c, mode, out_hw=None) -> Case:
+    """An hw x hw x c image resized to out_hw x out_hw (default: doubled)."""
+    out = out_hw or 2 * hw
+    name = f"{'bilinear' if op == 'RESIZE_BILINEAR' else 'nearest'}_{mode}_{hw}x{hw}x{c}" + (
+        f"_to{out}" if out_hw else "")
     opts = "ResizeBilinearOptions" if op == "RESIZE_BILINEAR" else "ResizeNearestNeighborOptions"
 
     def build():
         rng = _rng(name)
-        size = np.array([2 * hw, 2 * hw], np.int32)
-        return single_op(op, [_randn(rng, 1, hw, hw, c), size], [[1, 2 * hw, 2 * hw, c]], opts, consts=(1,),
+        size = np.array([out, out], np.int32)
+        return single_op(op, [_randn(rng, 1, hw, hw, c), size], [[1, out, out, c]], opts, consts=(1,),
                          version=3, AlignCorners=mode == "align_corners", HalfPixelCenters=mode == "half_pixel")
-    return Case(name, "RESIZE", op, f"{_x(hw, hw, c)} -> {_x(2 * hw, 2 * hw, c)}, {mode}", build)
+    return Case(name, "RESIZE", op, f"{_x(hw, hw, c)} -> {_x(out, out, c)}, {mode}", build)
 
 
 def _resize_cases() -> list:
@@ -347,7 +350,11 @@ def _resize_cases() -> list:
     for op in ("RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR"):
         cases += [resize(op, 32, 128, "half_pixel"), resize(op, 64, 64, "align_corners"),
                   resize(op, 16, 256, "default"), resize(op, 128, 32, "half_pixel")]
-    return [cases[0], cases[4]] + cases[1:4] + cases[5:]
+    # downsampling few channels, as image preprocessing does
+    down = [resize("RESIZE_BILINEAR", 224, 3, "half_pixel", 112), resize("RESIZE_BILINEAR", 256, 4, "default", 160),
+            resize("RESIZE_BILINEAR", 192, 1, "align_corners", 128),
+            resize("RESIZE_NEAREST_NEIGHBOR", 224, 3, "default", 112)]
+    return [cases[0], cases[4]] + cases[1:4] + cases[5:] + down
 
 
 # -- data movement -----------------------------------------------------------------------

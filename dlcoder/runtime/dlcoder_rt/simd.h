@@ -3,7 +3,8 @@
 // Each ISA gets a traits struct (T = register type, N = floats per register) compiled for
 // that ISA, and a namespace (avx512, avx2, sse2, neon, scalar) in which simd_math.h and
 // simd_kernels.h are included under the same target, with `V` naming the traits (and
-// `VNarrow` the 8-float traits where V is wider, for narrow tiles; else V itself). Callers
+// `VNarrow` the 8-float traits where V is wider, for narrow tiles, and `VQuad` the 4-float
+// ones, for pixels of 3 to 7 channels; else V itself). Callers
 // go through the dispatchers at the bottom, which pick the namespace with runtime_isa().
 //
 // NaN: max(a, b) and min(a, b) return a NaN b (every ISA; x86 returns b for a NaN a, NEON
@@ -356,6 +357,7 @@ DLCODER_RT_TARGET_BEGIN("avx512f,avx512vl,avx2,fma,f16c")
 namespace avx512 {
 using V = simd::Avx512;
 using VNarrow = simd::Avx2;  // tiles of at most 8 columns would idle half of a 512-bit register
+using VQuad = simd::Sse2;    // 3 to 7 channels (a pixel of 4 is one 128-bit vector)
 constexpr int kMR = 12;
 constexpr int kNP = 2;  // 24 accumulators of 32 registers
 #include "dlcoder_rt/simd_math.h"
@@ -372,6 +374,7 @@ DLCODER_RT_TARGET_BEGIN("avx2,fma,f16c")
 namespace avx2 {
 using V = simd::Avx2;
 using VNarrow = V;
+using VQuad = simd::Sse2;
 constexpr int kNP = 1;
 constexpr int kMR = 6;
 #include "dlcoder_rt/simd_math.h"
@@ -387,6 +390,7 @@ DLCODER_RT_TARGET_END
 namespace sse2 {
 using V = simd::Sse2;
 using VNarrow = V;
+using VQuad = V;
 constexpr int kNP = 1;
 constexpr int kMR = 3;
 #include "dlcoder_rt/simd_math.h"
@@ -403,6 +407,7 @@ constexpr int kMR = 3;
 namespace neon {
 using V = simd::Neon;
 using VNarrow = V;
+using VQuad = V;
 constexpr int kNP = 1;
 constexpr int kMR = 6;
 #include "dlcoder_rt/simd_math.h"
@@ -418,6 +423,7 @@ constexpr int kMR = 6;
 namespace scalar {
 using V = simd::Scalar;
 using VNarrow = V;
+using VQuad = V;
 constexpr int kNP = 1;
 constexpr int kMR = 4;
 #include "dlcoder_rt/simd_math.h"

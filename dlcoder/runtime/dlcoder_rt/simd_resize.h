@@ -7,8 +7,9 @@
 // cannot be named here), and a model instantiates, per ISA, only what it calls.
 //
 // Bilinear, by channel vectors (masked for a last partial block; the 8-float VNarrow traits
-// below V::N channels, scalars below VNarrow::N: a masked load and store per pixel of 4
-// channels measured twice the time of 4 scalar ones), each lane computing what TFLite's
+// below V::N channels, the 4-float VQuad below VNarrow::N, scalars below 4: a masked 8-float
+// load and store per pixel of 4 channels measured twice the time of 4 scalar ones), each
+// lane computing what TFLite's
 // optimized float kernel computes, in its order:
 // - a plain 2x upsample (neither flag) copies and averages, ResizeBilinear2x2: output row
 //   2j is input row j, 2j + 1 the mean of rows j and j + 1; output column 2i is column i,
@@ -130,8 +131,10 @@ inline void resize_bilinear_with(const P& p, const A& ay, const A& ax, const flo
 
 template <bool kTwice, class P, class A>
 inline void resize_bilinear_channels(const P& p, const A& ay, const A& ax, const float* in, float* out) {
-  if (p.depth < VNarrow::N) {
+  if (p.depth < VQuad::N) {
     resize_bilinear_with<simd::Scalar, kTwice>(p, ay, ax, in, out);
+  } else if (p.depth < VNarrow::N) {
+    resize_bilinear_with<VQuad, kTwice>(p, ay, ax, in, out);
   } else if (p.depth < V::N) {
     resize_bilinear_with<VNarrow, kTwice>(p, ay, ax, in, out);
   } else {
@@ -222,6 +225,39 @@ inline int32_t leading_outside(const A& a, int32_t n) {
   return i;
 }
 
+// Output pixels [x0, x1) of a row from input rows r0 and r1 straight from their corners,
+// along x then y as the flat rows round (lerp_columns, then lerp_rows), without the row
+// buffers: for a downsample, whose input rows feed one output row or two, not about two
+// each as an upsample's do.
+// Three channels (an RGB image) go as four, the fourth lane the next pixel's first channel,
+// wherever that stays inside the input row and the output row (not at either's end).
+template <class WX, class A>
+inline void lerp_pixels(const A& ax, int32_t x0, int32_t x1, int32_t depth, int32_t in_w, float dy,
+                        const float* r0, const float* r1, float* o) {
+  const typename WX::T w0 = WX::set1(1 - dy), w1 = WX::set1(dy);
+  for (int32_t x = x0; x < x1; ++x, o += depth) {
+    const float dx = ax.frac[x];
+    const typename WX::T wa = WX::set1(1 - dx), wb = WX::set1(dx);
+    const int64_t c0 = int64_t{ax.lo[x]} * depth, c1 = int64_t{ax.hi[x]} * depth;
+    int32_t k = 0;
+    if (WX::N == 4 && depth == 3 && ax.hi[x] + 1 < in_w && x + 1 < x1) {
+      const typename WX::T top = WX::add(WX::mul(WX::load(r0 + c0), wa), WX::mul(WX::load(r0 + c1), wb));
+      const typename WX::T bottom = WX::add(WX::mul(WX::load(r1 + c0), wa), WX::mul(WX::load(r1 + c1), wb));
+      WX::store(o, WX::add(WX::mul(top, w0), WX::mul(bottom, w1)));
+      continue;
+    }
+    for (; k + WX::N <= depth; k += WX::N) {
+      const typename WX::T top = WX::add(WX::mul(WX::load(r0 + c0 + k), wa), WX::mul(WX::load(r0 + c1 + k), wb));
+      const typename WX::T bottom = WX::add(WX::mul(WX::load(r1 + c0 + k), wa), WX::mul(WX::load(r1 + c1 + k), wb));
+      WX::store(o + k, WX::add(WX::mul(top, w0), WX::mul(bottom, w1)));
+    }
+    for (; k < depth; ++k) {
+      const float top = r0[c0 + k] * (1 - dx) + r0[c1 + k] * dx, bottom = r1[c0 + k] * (1 - dx) + r1[c1 + k] * dx;
+      o[k] = top * (1 - dy) + bottom * dy;
+    }
+  }
+}
+
 // WX: the channel-vector traits of the depth, for the rows along x and the border.
 template <class W, class WX, class P, class A>
 inline void resize_bilinear_flat(const P& p, const A& ay, const A& ax, const float* in, float* out) {
@@ -234,6 +270,12 @@ inline void resize_bilinear_flat(const P& p, const A& ay, const A& ax, const flo
     for (int32_t y = 0; y < p.out_h; ++y)
       bilinear_row<WX>(ax, y < by ? p.out_w : bx, p.depth, ay.frac[y], image + ay.lo[y] * in_row,
                        image + ay.hi[y] * in_row, out + y * out_row);
+    if (p.out_h <= p.in_h) {
+      for (int32_t y = by; y < p.out_h; ++y)
+        lerp_pixels<WX>(ax, bx, p.out_w, p.depth, p.in_w, ay.frac[y], image + ay.lo[y] * in_row,
+                        image + ay.hi[y] * in_row, out + y * out_row + int64_t{bx} * p.depth);
+      continue;
+    }
     for (int32_t x0 = bx; x0 < p.out_w; x0 += pixels) {
       const int32_t x1 = x0 + pixels < p.out_w ? x0 + pixels : p.out_w;
       LerpedRows rows;
@@ -250,8 +292,10 @@ inline void resize_bilinear_flat(const P& p, const A& ay, const A& ax, const flo
 
 template <class P, class A>
 inline void resize_bilinear_flat_rows(const P& p, const A& ay, const A& ax, const float* in, float* out) {
-  if (p.depth < VNarrow::N) {
+  if (p.depth < VQuad::N - 1) {
     resize_bilinear_flat<V, simd::Scalar>(p, ay, ax, in, out);
+  } else if (p.depth < VNarrow::N) {  // 3 channels too: lerp_pixels
+    resize_bilinear_flat<V, VQuad>(p, ay, ax, in, out);
   } else if (p.depth < V::N) {
     resize_bilinear_flat<V, VNarrow>(p, ay, ax, in, out);
   } else {
