@@ -94,28 +94,105 @@ inline __m512i widen32(__m256i v) {
   return std::is_signed<T>::value ? _mm512_cvtepi8_epi16(v) : _mm512_cvtepu8_epi16(v);
 }
 
-// 64 columns at a time (masked at the end)
+// 64 columns at a time (the last block masked), without widening: the bytes are summed as
+// uint8 (int8 flipped by xor 0x80, 128 * count taken off at the end) in 16-bit words. A
+// word w = lo + 256 * hi holds two neighbouring columns; the sums of w and of hi = w >> 8
+// over at most 256 rows give both (sum lo = sum w - 256 * sum hi mod 2^16, and
+// 255 * 256 < 2^16): a load with its xor, a shift and two adds per 64 bytes, no shuffles.
+// Per chunk of 256 rows the word sums go to int32, lane j of s32[k] holding column 4j + k.
+template <typename T, bool kMasked>
+inline void column_block(int32_t count, int64_t stride, int32_t len, const T* x, int32_t* acc) {
+  const __m512i flip = _mm512_set1_epi8(std::is_signed<T>::value ? -128 : 0);
+  const __m512i low16 = _mm512_set1_epi32(0xFFFF);
+  const __mmask64 m = kMasked ? ~uint64_t{0} >> (64 - len) : ~uint64_t{0};
+  __m512i s32[4];
+  for (auto& v : s32) v = _mm512_setzero_si512();
+  for (int32_t i0 = 0; i0 < count; i0 += 256) {
+    __m512i w = _mm512_setzero_si512(), h = _mm512_setzero_si512();
+    const T* p = x + i0 * stride;
+    for (int32_t i = i0, end = std::min(count, i0 + 256); i < end; ++i, p += stride) {
+      const __m512i bytes = kMasked ? _mm512_maskz_loadu_epi8(m, p) : _mm512_loadu_si512(p);
+      const __m512i v = _mm512_xor_si512(bytes, flip);
+      w = _mm512_add_epi16(w, v);
+      h = _mm512_add_epi16(h, _mm512_srli_epi16(v, 8));
+    }
+    const __m512i lo = _mm512_sub_epi16(w, _mm512_slli_epi16(h, 8));  // column 2k in word k
+    s32[0] = _mm512_add_epi32(s32[0], _mm512_and_si512(lo, low16));
+    s32[1] = _mm512_add_epi32(s32[1], _mm512_and_si512(h, low16));
+    s32[2] = _mm512_add_epi32(s32[2], _mm512_srli_epi32(lo, 16));
+    s32[3] = _mm512_add_epi32(s32[3], _mm512_srli_epi32(h, 16));
+  }
+  // to column order: in-lane unpacks give r[k] = columns 16q + 4k .. 16q + 4k + 3 in 128-bit
+  // lane q; then a 4x4 transpose of the lanes
+  const __m512i a = _mm512_unpacklo_epi32(s32[0], s32[1]), b = _mm512_unpackhi_epi32(s32[0], s32[1]);
+  const __m512i c = _mm512_unpacklo_epi32(s32[2], s32[3]), d = _mm512_unpackhi_epi32(s32[2], s32[3]);
+  const __m512i r0 = _mm512_unpacklo_epi64(a, c), r1 = _mm512_unpackhi_epi64(a, c);
+  const __m512i r2 = _mm512_unpacklo_epi64(b, d), r3 = _mm512_unpackhi_epi64(b, d);
+  const __m512i x01 = _mm512_shuffle_i32x4(r0, r1, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m512i x23 = _mm512_shuffle_i32x4(r2, r3, _MM_SHUFFLE(1, 0, 1, 0));
+  const __m512i y01 = _mm512_shuffle_i32x4(r0, r1, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m512i y23 = _mm512_shuffle_i32x4(r2, r3, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m512i cols[4] = {_mm512_shuffle_i32x4(x01, x23, _MM_SHUFFLE(2, 0, 2, 0)),
+                           _mm512_shuffle_i32x4(x01, x23, _MM_SHUFFLE(3, 1, 3, 1)),
+                           _mm512_shuffle_i32x4(y01, y23, _MM_SHUFFLE(2, 0, 2, 0)),
+                           _mm512_shuffle_i32x4(y01, y23, _MM_SHUFFLE(3, 1, 3, 1))};
+  const __m512i unflip = _mm512_set1_epi32(std::is_signed<T>::value ? 128 * count : 0);
+  for (int q = 0; q < 4; ++q) {
+    const __m512i v = _mm512_sub_epi32(cols[q], unflip);
+    if (kMasked) {
+      _mm512_mask_storeu_epi32(acc + 16 * q, static_cast<__mmask16>(m >> (16 * q)), v);
+    } else {
+      _mm512_storeu_si512(acc + 16 * q, v);
+    }
+  }
+}
+
 template <typename T>
 inline void columns_avx512(int32_t count, int64_t stride, int32_t len, const T* x, int32_t* acc) {
-  for (int32_t c = 0; c < len; c += 64) {
-    const __mmask64 m = ~uint64_t{0} >> (64 - std::min(64, len - c));
-    __m512i s32[4];
-    for (auto& v : s32) v = _mm512_setzero_si512();
-    for (int32_t i0 = 0; i0 < count; i0 += kChunk<T>) {
-      __m512i s16[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
-      for (int32_t i = i0, end = std::min(count, i0 + kChunk<T>); i < end; ++i) {
-        const __m512i v = _mm512_maskz_loadu_epi8(m, x + i * stride + c);
-        s16[0] = _mm512_add_epi16(s16[0], widen32<T>(_mm512_castsi512_si256(v)));
-        s16[1] = _mm512_add_epi16(s16[1], widen32<T>(_mm512_extracti64x4_epi64(v, 1)));
-      }
-      for (int q = 0; q < 4; ++q) {
-        const __m256i h = q % 2 ? _mm512_extracti64x4_epi64(s16[q / 2], 1) : _mm512_castsi512_si256(s16[q / 2]);
-        s32[q] = _mm512_add_epi32(s32[q], _mm512_cvtepi16_epi32(h));
-      }
-    }
-    for (int q = 0; q < 4; ++q)
-      _mm512_mask_storeu_epi32(acc + c + 16 * q, static_cast<__mmask16>(m >> (16 * q)), s32[q]);
+  int32_t c = 0;
+  for (; c + 64 <= len; c += 64) column_block<T, false>(count, stride, 64, x + c, acc + c);
+  if (c < len) column_block<T, true>(count, stride, len - c, x + c, acc + c);
+}
+
+// sum_rows: out[r * out_stride] += the sum of row r (n elements, rows `stride` apart), r < rows.
+// For 8-bit T: vpsadbw of the flipped bytes (as above) against zero, 8 partial sums per
+// row; four rows' partial sums reduced together.
+template <typename T>
+inline __m512i row_sad(int32_t n, const T* p) {
+  const __m512i flip = _mm512_set1_epi8(std::is_signed<T>::value ? -128 : 0), zero = _mm512_setzero_si512();
+  __m512i s = zero;
+  int32_t i = 0;
+  for (; i + 64 <= n; i += 64) s = _mm512_add_epi64(s, _mm512_sad_epu8(_mm512_xor_si512(_mm512_loadu_si512(p + i), flip), zero));
+  if (i < n) {  // masked-off bytes read as the flip value: 0 after the xor
+    const __m512i v = _mm512_mask_loadu_epi8(flip, ~uint64_t{0} >> (64 - (n - i)), p + i);
+    s = _mm512_add_epi64(s, _mm512_sad_epu8(_mm512_xor_si512(v, flip), zero));
   }
+  return s;
+}
+
+template <typename T>
+inline void sum_rows_avx512(int32_t rows, int32_t n, int64_t stride, const T* x, int64_t out_stride, int32_t* out) {
+  static_assert(sizeof(T) == 1, "bytes only");
+  const int32_t unflip = std::is_signed<T>::value ? 128 * n : 0;
+  int32_t r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const T* p = x + r * stride;
+    const __m512i s0 = row_sad(n, p), s1 = row_sad(n, p + stride);
+    const __m512i s2 = row_sad(n, p + 2 * stride), s3 = row_sad(n, p + 3 * stride);
+    // each row's total is below 2^31 (qreduce.py): in 128-bit lane q, dwords s0 s2 s1 s3
+    const __m512i t01 = _mm512_add_epi64(_mm512_unpacklo_epi64(s0, s1), _mm512_unpackhi_epi64(s0, s1));
+    const __m512i t23 = _mm512_add_epi64(_mm512_unpacklo_epi64(s2, s3), _mm512_unpackhi_epi64(s2, s3));
+    const __m512i t = _mm512_or_si512(t01, _mm512_slli_epi64(t23, 32));
+    const __m256i h = _mm256_add_epi32(_mm512_castsi512_si256(t), _mm512_extracti64x4_epi64(t, 1));
+    const __m128i q = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+    int32_t* o = out + r * out_stride;
+    o[0] += _mm_cvtsi128_si32(q) - unflip;
+    o[out_stride] += _mm_extract_epi32(q, 2) - unflip;
+    o[2 * out_stride] += _mm_extract_epi32(q, 1) - unflip;
+    o[3 * out_stride] += _mm_extract_epi32(q, 3) - unflip;
+  }
+  for (; r < rows; ++r)
+    out[r * out_stride] += static_cast<int32_t>(_mm512_reduce_add_epi64(row_sad(n, x + r * stride))) - unflip;
 }
 
 template <typename T>
@@ -252,6 +329,26 @@ inline Columns<T> columns() {
 #endif
     default: return columns_scalar<T>;
   }
+}
+
+// sum_rows for any T and ISA: sum_row per row
+template <typename T>
+using SumRows = void (*)(int32_t rows, int32_t n, int64_t stride, const T* x, int64_t out_stride, int32_t* out);
+
+template <typename T>
+inline void sum_rows_each(int32_t rows, int32_t n, int64_t stride, const T* x, int64_t out_stride, int32_t* out) {
+  const SumRow<T> f = sum_row<T>();
+  for (int32_t r = 0; r < rows; ++r) out[r * out_stride] += f(n, x + r * stride);
+}
+
+template <typename T>
+inline SumRows<T> sum_rows() {
+#if defined(DLCODER_RT_X86)
+  if constexpr (sizeof(T) == 1) {
+    if (runtime_byte_isa() == Isa::kAvx512) return sum_rows_avx512<T>;
+  }
+#endif
+  return sum_rows_each<T>;
 }
 }  // namespace qsum
 
@@ -523,14 +620,20 @@ inline void reduce_sum_q(const ReduceParams& p, const T* in, int32_t* acc) {
   for (int64_t i = 0; i < p.out_size; ++i) acc[i] = 0;
   const int32_t n = p.loop.dims[5];
   const int32_t sa = p.loop.a_strides[5], sb = p.loop.b_strides[5];
+  if (sa == 1 && sb == 0) {  // dense runs, each summed into one output: the runs of dim 4 together
+    Loop6 outer = p.loop;
+    const int32_t rows = outer.dims[4];
+    const int64_t row_a = outer.a_strides[4], row_b = outer.b_strides[4];
+    outer.dims[4] = 1;
+    const qsum::SumRows<T> sum_rows = qsum::sum_rows<T>();
+    for_each_run(outer, [&](int64_t ia, int64_t ib, int64_t) { sum_rows(rows, n, row_a, in + ia, row_b, acc + ib); });
+    return;
+  }
   const qsum::AddRow<T> add_row = qsum::add_row<T>();
-  const qsum::SumRow<T> sum_row = qsum::sum_row<T>();
   for_each_run(p.loop, [&](int64_t ia, int64_t ib, int64_t) {
     const T* x = in + ia;
     int32_t* o = acc + ib;
-    if (sa == 1 && sb == 0) {
-      *o += sum_row(n, x);
-    } else if (sb == 0) {
+    if (sb == 0) {
       int32_t s = *o;
       for (int32_t i = 0; i < n; ++i) s += x[i * sa];
       *o = s;
@@ -542,6 +645,73 @@ inline void reduce_sum_q(const ReduceParams& p, const T* in, int32_t* acc) {
   });
 }
 
+// ---- int32 sums to the output type -----------------------------------------------------
+// out[i] = clamp(multiply_by_quantized_multiplier<R>(acc[i] - offset) + add, lo, hi), i < n:
+// both MEANs' last step, per ISA.
+struct QMeanRescale {
+  int32_t offset, multiplier, shift, add, lo, hi;
+};
+
+namespace qmean {
+template <typename T>
+using Rescale = void (*)(int64_t n, const int32_t* acc, const QMeanRescale& r, T* out);
+
+template <typename T, Rounding R>
+inline void rescale_scalar(int64_t n, const int32_t* acc, const QMeanRescale& r, T* out) {
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t v = multiply_by_quantized_multiplier<R>(acc[i] - r.offset, r.multiplier, r.shift) + r.add;
+    out[i] = static_cast<T>(std::min(std::max(v, r.lo), r.hi));
+  }
+}
+
+#if defined(DLCODER_RT_X86)
+DLCODER_RT_TARGET_BEGIN("avx512f")
+// multiply_by_quantized_multiplier<R> (requantize.h) on 16 lanes, bit for bit: the wrapping
+// left shift in int32; the doubling high product, which rounds half up, as
+// (x * multiplier + 2^30) >> 31 in int64 (the even and the odd lanes apart); the right shift
+// adding half, less one for a negative value where R rounds half away from zero.
+template <Rounding R>
+inline __m512i multiply_by_quantized_multiplier16(__m512i x, int32_t multiplier, int32_t shift) {
+  const int32_t left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+  x = _mm512_sll_epi32(x, _mm_cvtsi32_si128(left));
+  const __m512i m = _mm512_set1_epi64(multiplier), half = _mm512_set1_epi64(int64_t{1} << 30);
+  const __m512i round = _mm512_set1_epi64(right > 0 ? int64_t{1} << (right - 1) : 0);
+  const __m128i n = _mm_cvtsi32_si128(right);
+  auto lanes = [&](__m512i v) {  // the low int32 of each int64 lane
+    const __m512i high = _mm512_srai_epi64(_mm512_add_epi64(_mm512_mul_epi32(v, m), half), 31);
+    __m512i t = _mm512_add_epi64(high, round);
+    if (R == Rounding::kAway && right > 0) t = _mm512_add_epi64(t, _mm512_srai_epi64(high, 63));
+    return _mm512_sra_epi64(t, n);
+  };
+  const __m512i even = lanes(x), odd = lanes(_mm512_srli_epi64(x, 32));
+  return _mm512_mask_blend_epi32(0xAAAA, even, _mm512_slli_epi64(odd, 32));
+}
+
+template <typename T, Rounding R>
+inline void rescale_avx512(int64_t n, const int32_t* acc, const QMeanRescale& r, T* out) {
+  const __m512i offset = _mm512_set1_epi32(r.offset), add = _mm512_set1_epi32(r.add);
+  const __m512i lo = _mm512_set1_epi32(r.lo), hi = _mm512_set1_epi32(r.hi);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 m = static_cast<__mmask16>(0xFFFFu >> (16 - std::min<int64_t>(16, n - i)));
+    const __m512i x = _mm512_sub_epi32(_mm512_maskz_loadu_epi32(m, acc + i), offset);
+    const __m512i v = _mm512_add_epi32(multiply_by_quantized_multiplier16<R>(x, r.multiplier, r.shift), add);
+    _mm512_mask_cvtepi32_storeu_epi8(out + i, m, _mm512_min_epi32(_mm512_max_epi32(v, lo), hi));
+  }
+}
+DLCODER_RT_TARGET_END
+#endif  // DLCODER_RT_X86
+
+template <typename T, Rounding R>
+inline Rescale<T> rescale() {
+#if defined(DLCODER_RT_X86)
+  if constexpr (sizeof(T) == 1) {
+    if (runtime_isa() == Isa::kAvx512) return rescale_avx512<T, R>;
+  }
+#endif
+  return rescale_scalar<T, R>;
+}
+}  // namespace qmean
+
 // MEAN of TFLite's QuantizedMeanOrSum: (sum - count * in_zp) scaled by a multiplier that
 // holds in_scale / out_scale / count, plus the output zero point, clamped.
 struct QMeanParams {
@@ -551,11 +721,9 @@ struct QMeanParams {
 
 template <typename T>
 inline void mean_q(const ReduceParams& p, const QMeanParams& q, const T* in, T* out, int32_t* acc) {
+  const QMeanRescale r{q.offset, q.multiplier, q.shift, q.out_zp, q.lo, q.hi};  // before out is written
   reduce_sum_q(p, in, acc);
-  for (int64_t i = 0; i < p.out_size; ++i) {
-    const int32_t v = multiply_by_quantized_multiplier(acc[i] - q.offset, q.multiplier, q.shift) + q.out_zp;
-    out[i] = static_cast<T>(std::min(std::max(v, q.lo), q.hi));
-  }
+  qmean::rescale<T, Rounding::kAway>()(p.out_size, acc, r, out);
 }
 
 // SUM of 8-bit and 16-bit data: in float, round(sum * scale + bias) + out_zp, clamped.
@@ -587,19 +755,20 @@ struct QMean4DParams {
 template <typename T>
 inline void mean_hw_q(const QMean4DParams& p, const T* in, T* out) {
   constexpr int32_t kBlock = 256;   // channels summed at once
+  const QMean4DParams q = p;  // a local copy: the stores below may alias p
   const qsum::Columns<T> columns = qsum::columns<T>();
+  const qmean::Rescale<T> up = qmean::rescale<T, Rounding::kUp>(), away = qmean::rescale<T, Rounding::kAway>();
+  const QMeanRescale r{0, q.multiplier, q.shift, q.bias, q.lo, q.hi};
   int32_t acc[kBlock];
-  for (int32_t b = 0; b < p.batch; ++b) {
-    const T* x = in + int64_t{b} * p.count * p.channels;
-    for (int32_t c0 = 0; c0 < p.channels; c0 += kBlock) {
-      const int32_t len = std::min(kBlock, p.channels - c0);
-      columns(p.count, p.channels, len, x + c0, acc);
-      for (int32_t k = 0; k < len; ++k) {
-        const int32_t c = c0 + k, s = acc[k];
-        const int32_t v = (c < p.vec_channels ? multiply_by_quantized_multiplier<Rounding::kUp>(s, p.multiplier, p.shift)
-                                              : multiply_by_quantized_multiplier(s, p.multiplier, p.shift)) + p.bias;
-        out[int64_t{b} * p.channels + c] = static_cast<T>(std::min(std::max(v, p.lo), p.hi));
-      }
+  for (int32_t b = 0; b < q.batch; ++b) {
+    const T* x = in + int64_t{b} * q.count * q.channels;
+    for (int32_t c0 = 0; c0 < q.channels; c0 += kBlock) {
+      const int32_t len = std::min(kBlock, q.channels - c0);
+      const int32_t vec = std::min(std::max(q.vec_channels - c0, 0), len);  // the channels of TFLite's vector loop
+      columns(q.count, q.channels, len, x + c0, acc);
+      T* o = out + int64_t{b} * q.channels + c0;
+      up(vec, acc, r, o);
+      away(len - vec, acc + vec, r, o + vec);
     }
   }
 }

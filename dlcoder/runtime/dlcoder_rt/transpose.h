@@ -12,8 +12,8 @@
 //   two 128-bit lanes, then an in-lane 4x4: 4 unpacks, 2 shuffles and 4 blends per 32
 //   elements), or SSE2 4x4 (_MM_TRANSPOSE4_PS); on aarch64, NEON 4x4 (vtrn, then halves
 //   combined).
-// - 1 byte on x86: AVX2 16x32 (two 16x16 of in-lane unpacks), else SSE2 8x8; 2 bytes: SSE2
-//   8x8 of unpacks.
+// - 1 byte on x86: AVX-512 VBMI 16x16 (vpermt2b), else AVX2 16x32 (two 16x16 of in-lane
+//   unpacks), else SSE2 8x8; 2 bytes: SSE2 8x8 of unpacks.
 // - 8 bytes, and every size on other ISAs (or DLCODER_RT_FORCE_ISA=0): a scalar tile.
 // A last strip narrower than kCols still loads its columns rounded up to the tile's read
 // grain, where those reads stay inside the matrix, and stores only its own rows: a
@@ -172,6 +172,76 @@ struct Avx2ByteTile {
 };
 DLCODER_RT_TARGET_END
 
+DLCODER_RT_TARGET_BEGIN("avx512f,avx512bw,avx512vl,avx512vbmi")
+// 1-byte elements with AVX-512 VBMI: 16x16 tiles in four registers of four rows each (one
+// row per 128-bit lane, put there by the loads: broadcasts merged under a mask, no shuffle
+// uops), then two rounds of vpermt2b (any byte of two registers): rows 0-7 and 8-15 to
+// columns 0-7 and 8-15 of 8 rows each, then those to four registers of four columns
+// (destination rows, one per lane). 8 permutes per 256 bytes, where unpacks take 16.
+struct VbmiByteTile {
+  static constexpr int32_t kRows = 16, kCols = 16, kReadGrain = 16;
+  struct Index {  // the byte indices of the two rounds
+    alignas(64) uint8_t v[4][64];
+  };
+  static constexpr Index index() {
+    Index t{};
+    for (int c = 0; c < 8; ++c)      // round 1: byte 8c + r of the pair = row r, column c (+ 8)
+      for (int r = 0; r < 8; ++r) {
+        t.v[0][8 * c + r] = static_cast<uint8_t>(16 * r + c);
+        t.v[1][8 * c + r] = static_cast<uint8_t>(16 * r + c + 8);
+      }
+    for (int j = 0; j < 4; ++j)      // round 2: byte 16j + r = row r of column j (+ 4)
+      for (int r = 0; r < 16; ++r) {
+        t.v[2][16 * j + r] = static_cast<uint8_t>(r < 8 ? 8 * j + r : 64 + 8 * j + r - 8);
+        t.v[3][16 * j + r] = static_cast<uint8_t>(r < 8 ? 8 * (j + 4) + r : 64 + 8 * (j + 4) + r - 8);
+      }
+    return t;
+  }
+  struct Regs {
+    __m512i v[4];
+  };
+  static Regs load_index() {
+    static constexpr Index t = index();
+    return {{_mm512_load_si512(t.v[0]), _mm512_load_si512(t.v[1]), _mm512_load_si512(t.v[2]), _mm512_load_si512(t.v[3])}};
+  }
+  static __m128i row(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+  static __m512i rows4(const uint8_t* s, int64_t lda) {
+    const __m512i z = _mm512_castsi128_si512(row(s));
+    const __m512i z1 = _mm512_mask_broadcast_i32x4(z, 0x00F0, row(s + lda));
+    const __m512i z2 = _mm512_mask_broadcast_i32x4(z1, 0x0F00, row(s + 2 * lda));
+    return _mm512_mask_broadcast_i32x4(z2, 0xF000, row(s + 3 * lda));
+  }
+  // the lanes of o to nc (<= 4) destination rows; the high lanes through one 256-bit extract
+  // and 128-bit ones (cheaper than three 512-bit lane extracts)
+  static void store4(__m512i o, uint8_t* d, int64_t ldb, int32_t nc) {
+    const __m256i lo = _mm512_castsi512_si256(o), hi = _mm512_extracti64x4_epi64(o, 1);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(d), _mm256_castsi256_si128(lo));
+    if (nc > 1) _mm_storeu_si128(reinterpret_cast<__m128i*>(d + ldb), _mm256_extracti128_si256(lo, 1));
+    if (nc > 2) _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 2 * ldb), _mm256_castsi256_si128(hi));
+    if (nc > 3) _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 3 * ldb), _mm256_extracti128_si256(hi, 1));
+  }
+  static void tile(const Regs& x, const uint8_t* s, int64_t lda, uint8_t* d, int64_t ldb, int32_t nc) {
+    const __m512i z0 = rows4(s, lda), z1 = rows4(s + 4 * lda, lda);
+    const __m512i z2 = rows4(s + 8 * lda, lda), z3 = rows4(s + 12 * lda, lda);
+    const __m512i a0 = _mm512_permutex2var_epi8(z0, x.v[0], z1), a1 = _mm512_permutex2var_epi8(z0, x.v[1], z1);
+    const __m512i a2 = _mm512_permutex2var_epi8(z2, x.v[0], z3), a3 = _mm512_permutex2var_epi8(z2, x.v[1], z3);
+    store4(_mm512_permutex2var_epi8(a0, x.v[2], a2), d, ldb, nc);
+    if (nc > 4) store4(_mm512_permutex2var_epi8(a0, x.v[3], a2), d + 4 * ldb, ldb, nc - 4);
+    if (nc > 8) store4(_mm512_permutex2var_epi8(a1, x.v[2], a3), d + 8 * ldb, ldb, nc - 8);
+    if (nc > 12) store4(_mm512_permutex2var_epi8(a1, x.v[3], a3), d + 12 * ldb, ldb, nc - 12);
+  }
+  static void strip(int32_t nr, int32_t nc, const uint8_t* src, int64_t lda, uint8_t* dst, int64_t ldb) {
+    const Regs x = load_index();
+    for (int32_t r = 0; r < nr; r += kRows) tile(x, src + r * lda, lda, dst + r, ldb, nc);
+  }
+  static void block(int32_t nr, int32_t nc, const uint8_t* src, int64_t lda, uint8_t* dst, int64_t ldb) {
+    const Regs x = load_index();
+    for (int32_t r = 0; r < nr; r += kRows)
+      for (int32_t c = 0; c < nc; c += kCols) tile(x, src + r * lda + c, lda, dst + c * ldb + r, ldb, kCols);
+  }
+};
+DLCODER_RT_TARGET_END
+
 // 1-byte and 2-byte elements: 8x8 tiles of SSE2 unpacks (rows paired, then pairs of
 // pairs, then quads: 12 unpacks for 8x8 bytes, 24 for 8x8 halves). Both read 8 columns.
 struct Sse2ByteTile : TileStrips<Sse2ByteTile, uint8_t> {
@@ -295,6 +365,7 @@ inline void all_matrices_x16(const TransposeParams& p, const uint16_t* src, uint
 
 inline void all_matrices_x8(const TransposeParams& p, const uint8_t* src, uint8_t* dst) {
 #if defined(DLCODER_RT_X86)
+  if (runtime_byte_isa() == Isa::kAvx512 && runtime_avx512vbmi()) return all_matrices<VbmiByteTile>(p, src, dst);
   if (runtime_isa() == Isa::kAvx512 || runtime_isa() == Isa::kAvx2) return all_matrices<Avx2ByteTile>(p, src, dst);
   if (runtime_isa() != Isa::kScalar) return all_matrices<Sse2ByteTile>(p, src, dst);
 #endif
