@@ -77,28 +77,19 @@ inline void resize_bilinear_f32(const ResizeParams& p, const ResizeAxis& ay, con
 // the output's quantization to equal the input's and does not look at it.
 inline void resize_bilinear_u8(const ResizeParams& p, const ResizeAxis& ay, const ResizeAxis& ax,
                                const uint8_t* in, uint8_t* out) {
-  const int64_t row = int64_t{p.in_w} * p.depth;
-  for (int32_t n = 0; n < p.batches; ++n) {
-    const uint8_t* image = in + n * (p.in_h * row);
-    for (int32_t y = 0; y < p.out_h; ++y) {
-      const uint8_t* r0 = image + ay.lo[y] * row;
-      const uint8_t* r1 = image + ay.hi[y] * row;
-      const float dy = ay.frac[y];
-      for (int32_t x = 0; x < p.out_w; ++x, out += p.depth) {
-        const uint8_t* a = r0 + int64_t{ax.lo[x]} * p.depth;  // (y0, x0)
-        const uint8_t* b = r0 + int64_t{ax.hi[x]} * p.depth;  // (y0, x1)
-        const uint8_t* c = r1 + int64_t{ax.lo[x]} * p.depth;  // (y1, x0)
-        const uint8_t* d = r1 + int64_t{ax.hi[x]} * p.depth;  // (y1, x1)
-        const float dx = ax.frac[x];
-        const float s00 = (1 - dy) * (1 - dx), s01 = (1 - dy) * dx, s10 = dy * (1 - dx), s11 = dy * dx;
-        for (int32_t k = 0; k < p.depth; ++k) {
-          const float v = static_cast<float>(a[k]) * s00 + static_cast<float>(b[k]) * s01 +
-                          static_cast<float>(c[k]) * s10 + static_cast<float>(d[k]) * s11 + 0.5f;
-          out[k] = static_cast<uint8_t>(static_cast<int32_t>(v));
-        }
-      }
-    }
-  }
+  // a, b, c, d: the corners (y0, x0), (y0, x1), (y1, x0), (y1, x1)
+  qresize::for_each_pixel(p, ay, ax, in, out,
+                          [&](const uint8_t* a, const uint8_t* b, const uint8_t* c, const uint8_t* d, float dy,
+                              float dx, uint8_t* o) {
+                            const float s00 = (1 - dy) * (1 - dx), s01 = (1 - dy) * dx, s10 = dy * (1 - dx),
+                                        s11 = dy * dx;
+                            for (int32_t k = 0; k < p.depth; ++k) {
+                              const float v = static_cast<float>(a[k]) * s00 + static_cast<float>(b[k]) * s01 +
+                                              static_cast<float>(c[k]) * s10 + static_cast<float>(d[k]) * s11 +
+                                              0.5f;
+                              o[k] = static_cast<uint8_t>(static_cast<int32_t>(v));
+                            }
+                          });
 }
 
 // int8 and int16 as TFLite's reference kernel (ResizeBilinearInteger): coordinates in
