@@ -67,53 +67,9 @@ OUT_HW = {
 
 
 def _tconv(name, dt, xs, oc, kern, stride, pad, act, pc, seed, qx, qy, w_scale=None, bias=True):
-    """test_quantized_misc._tconv with this file's output size for `name`: the model's
-    output shape and the numpy accumulators both take it."""
-    if name not in OUT_HW:
-        return TQM._tconv(dt, xs, oc, kern, stride, pad, act, pc, seed, qx, qy, w_scale=w_scale, bias=bias)
-    oh, ow = OUT_HW[name]
-    n, ih, iw, ic = xs
-    rng = np.random.default_rng(seed)
-    (kh, kw), (sh, sw) = kern, stride
-    m = TQM.HandModel()
-    shape_t = m.const(np.array([n, oh, ow, oc], np.int32))
-    if dt == I8:
-        w = rng.integers(-127, 128, (oc, kh, kw, ic)).astype(np.int8)
-        ws = (np.full(oc, w_scale, np.float32) if w_scale else rng.uniform(0.001, 0.02, oc).astype(np.float32))
-        qw = (ws, np.zeros(oc, np.int64), 0) if pc else (float(ws[0]), 0)
-        wz = w.astype(np.int64)
-    else:
-        w = rng.integers(0, 256, (oc, kh, kw, ic)).astype(np.uint8)
-        ws = np.full(oc, w_scale or 0.006, np.float32)
-        qw = (float(ws[0]), 131)
-        wz = w.astype(np.int64) - 131
-    if not pc:
-        ws = np.full(oc, ws[0], np.float32)
-    ins = [shape_t, m.const(w, quant=qw), m.input(xs, dt, quant=qx)]
-    b = np.zeros(oc, np.int64)
-    if bias:
-        b = rng.integers(-3000, 3000, oc).astype(np.int32)
-        scale = np.asarray(ws if pc else ws[:1], np.float32) * np.float32(qx[0])
-        ins.append(m.const(b, quant=(scale, np.zeros(scale.size, np.int64), 0)))
-    y = m.output(m._tensor((n, oh, ow, oc), dt, quant=qy))
-    m.op("TRANSPOSE_CONV", ins, [y], "TransposeConvOptions", Padding=0 if pad == "SAME" else 1,
-         StrideH=sh, StrideW=sw, FusedActivationFunction=TQM.ACTS[act])
-    x = TQM._ints(rng, dt, xs, qx[1])
-    top = left = 0
-    if pad == "SAME":
-        top = max(((oh + sh - 1) // sh - 1) * sh + kh - oh, 0) // 2
-        left = max(((ow + sw - 1) // sw - 1) * sw + kw - ow, 0) // 2
-    acc = np.zeros((n, oh, ow, oc), np.int64) + np.asarray(b, np.int64)
-    xd = x.astype(np.int64) - qx[1]
-    for iy in range(ih):
-        for ix in range(iw):
-            for ky in range(kh):
-                for kx in range(kw):
-                    oy, ox = iy * sh - top + ky, ix * sw - left + kx
-                    if 0 <= oy < oh and 0 <= ox < ow:
-                        acc[:, oy, ox, :] += xd[:, iy, ix, :] @ wz[:, ky, kx, :].T
-    mult, shift = TQM.Q.quantize_multipliers(TQM.Q.effective_scales(qx[0], ws, qy[0]))
-    return m, x, acc, (mult, shift)
+    """test_quantized_misc._tconv with this file's output size for `name`."""
+    return TQM._tconv(dt, xs, oc, kern, stride, pad, act, pc, seed, qx, qy, w_scale=w_scale, bias=bias,
+                      out_hw=OUT_HW.get(name))
 
 
 def _has_ties(dt, acc, mult, shift, zp) -> bool:

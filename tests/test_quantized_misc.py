@@ -58,12 +58,13 @@ def _refused(path, match):
 
 # ---- TRANSPOSE_CONV ------------------------------------------------------------------------
 def _tconv(dt, x_shape, oc, k, stride, padding, act, per_channel, seed, qx, qy, w_scale=None,
-           bias=True):
-    """(model, input, numpy accumulators, multipliers) of a quantized TRANSPOSE_CONV."""
+           bias=True, out_hw=None):
+    """(model, input, numpy accumulators, multipliers) of a quantized TRANSPOSE_CONV; its
+    output size out_hw, by default in * stride (SAME) or (in - 1) * stride + k (VALID)."""
     rng = np.random.default_rng(seed)
     n, ih, iw, ic = x_shape
     (kh, kw), (sh, sw) = k, stride
-    oh, ow = (ih * sh, iw * sw) if padding == "SAME" else ((ih - 1) * sh + kh, (iw - 1) * sw + kw)
+    oh, ow = out_hw or ((ih * sh, iw * sw) if padding == "SAME" else ((ih - 1) * sh + kh, (iw - 1) * sw + kw))
     m = HandModel()
     shape_t = m.const(np.array([n, oh, ow, oc], np.int32))
     if dt == np.int8:
