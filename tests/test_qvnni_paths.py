@@ -1,18 +1,22 @@
 """The GEMM paths of the quantized CONV_2D and FULLY_CONNECTED without AMX (simd_qlinear.h,
 simd_qlinear_driver.h) give TFLite's bytes: the AVX-512 VNNI, AVX-512 BW and AVX2 kernels
-(rows unrolled, accumulators in registers), their requantization (Rq512 / Rq256: the two
+(rows unrolled, accumulators in registers; VNNI: a ymm tile for panels of at most 8
+channels, 4 or 2 chains of accumulators for tiles of 1 to 3 rows, four rows narrowed
+together), the SSE2 and scalar ones, their requantization (Rq512 / Rq256: the two
 rounding steps as one 64-bit add and logical shift, the zero point taking off the offset
 that keeps the sum positive; results narrowed with saturation, then clamped as bytes), the
 1x1 convs and FULLY_CONNECTED whose rows are one run of the input (one copy for all the
 rows of a tile, k a multiple of 4) or not (row by row), and conv_rows' short kernel rows
 (two 64-bit xors) with the k tail zeroed store by store.
 
-One hand-built model holds the cases side by side: output channels 1 to 47 (panel tails
-of 1, 7, 8, 15 and whole panels), k 16, 24, 27, 30, 144, rows past a tile of 12, batch 2,
-stride 2 1x1 convs (im2col, not direct), per-tensor and per-channel weights, uint8, and
-scales whose multipliers shift left (an output scale below input * weight scale) or far
-right. Beside it, without a model: the requantization lane by lane against
-requantize<Q, kUp> (requantize.h) on random and tie-making values.
+One hand-built model holds the cases side by side: output channels 1 to 1152 (panel tails
+of 1, 7, 8, 15 and whole panels; tails of at most 8 take the VNNI kernels' ymm tile), k 4
+to 1156, rows 1 to 3 (several accumulator chains per row), 49 (blocks of 10 and 9), past
+a tile of 12, squeeze-excite 1x1 convs on 1x1 maps, batch 2, stride 2 1x1 convs (im2col,
+not direct), per-tensor and per-channel weights, uint8, and scales whose multipliers shift
+left (an output scale below input * weight scale) or far right. Beside it, without a
+model: the requantization lane by lane against requantize<Q, kUp> (requantize.h) on
+random and tie-making values, one row at a time and four rows narrowed together.
 """
 import subprocess
 
@@ -82,9 +86,27 @@ CONV_CASES = {
     "stem_k27_s2_c32": (np.int8, (1, 17, 16, 3), 32, 3, 2, True, I8, 3),
     "stem_k27_c7_left": (np.int8, (1, 7, 9, 3), 7, 3, 1, True, LEFT, 0),
     "stem_u8_k27_s2_c16": (np.uint8, (1, 11, 10, 3), 16, 3, 2, False, U8, 0),
+    # 8-channel (ymm) tails: a panel of at most 8 channels, alone or after whole panels
+    "pw_k8_c8": (np.int8, (1, 7, 9, 8), 8, 1, 1, True, I8, 3),
+    "pw_k4_c40_ties": (np.int8, (1, 5, 5, 4), 40, 1, 1, False, TIES, 0),
+    "pw_k12_c5_left": (np.int8, (1, 4, 4, 12), 5, 1, 1, True, LEFT, 0),
+    "stem_k27_s2_c8": (np.int8, (1, 15, 14, 3), 8, 3, 2, True, I8, 3),
+    "stem_k27_s2_c24_right": (np.int8, (1, 9, 9, 3), 24, 3, 2, True, RIGHT, 0),
+    # 3x3 windows of tap rows up to 16 bytes: one 16-byte copy per tap row inside the input
+    "c3_k45_c16": (np.int8, (1, 8, 8, 5), 16, 3, 1, True, I8, 0),
+    "c3_k36_s2_c20_b2": (np.int8, (2, 9, 10, 4), 20, 3, 2, True, I8, 1),
+    # 7x7 maps: 49 rows in blocks of 10, 10, 10, 10, 9
+    "pw_k40_c24_49rows": (np.int8, (1, 7, 7, 40), 24, 1, 1, True, I8, 1),
+    # squeeze-excite: 1x1 convs on a 1x1 map (one row; k groups not a multiple of 4 chains)
+    "se_k1156_c20": (np.int8, (1, 1, 1, 1156), 20, 1, 1, True, I8, 0),
+    "se_k20_c1152_b2": (np.int8, (2, 1, 1, 20), 1152, 1, 1, True, I8, 0),
+    "se_k6_c144_left": (np.int8, (1, 1, 1, 6), 144, 1, 1, True, LEFT, 0),
 }
 FC_CASES = {"fc_r30_k64_c47": (30, 64, 47, I8), "fc_r13_k30_c9_left": (13, 30, 9, LEFT),
-            "fc_r25_k16_c24_ties": (25, 16, 24, TIES)}
+            "fc_r25_k16_c24_ties": (25, 16, 24, TIES),
+            # one, two and three rows (4 and 2 chains of accumulators), an 8-channel tail
+            "fc_r1_k516_c1000": (1, 516, 1000, I8), "fc_r2_k36_c40_ties": (2, 36, 40, TIES),
+            "fc_r3_k1028_c24_right": (3, 1028, 24, RIGHT), "fc_r1_k8_c3_left": (1, 8, 3, LEFT)}
 
 
 def _build(path):
@@ -98,8 +120,9 @@ def _build(path):
     return inputs, list(CONV_CASES) + list(FC_CASES)
 
 
-# each x86 path forced (x86_flags skips one this CPU lacks)
-PATHS = ["vnni_without_amx", "avx512bw", "avx2"]
+# each x86 path forced (x86_flags skips one this CPU lacks); sse2 and scalar share the
+# driver (the row blocks, the copies into the A rows)
+PATHS = ["vnni_without_amx", "avx512bw", "avx2", "sse2", "scalar"]
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -118,10 +141,11 @@ def test_gemm_paths_match_tflite(path, tmp_path):
 
 REQUANT_MAIN = r'''
 // The requantization of the AVX-512 and AVX2 GEMM kernels (simd_qlinear.h: out512, out256,
-// bytes of 16 channels, ch of them stored) against requantize<Q, kUp> (requantize.h), on
+// bytes of 16 channels, ch of them stored; out512's four rows narrowed together) against requantize<Q, kUp> (requantize.h), on
 // random accumulators of every magnitude, multipliers 0, 2^30, 2^30 + 1 and in [2^30, 2^31),
 // shifts in [-31, 30] (per channel, or one per panel), zero points and ranges.
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include "dlcoder_rt/simd_qlinear.h"
 
@@ -132,9 +156,26 @@ template <typename Q>
 void run512(const int32_t* x, const QEpilogue& e, int ch, Q* y) {
   qsimd::out512(e)(_mm512_loadu_si512(x), ch, y);
 }
+
+// four rows x[0..64) narrowed together, y rows 16 apart
+template <typename Q>
+void run512x4(const int32_t* x, const QEpilogue& e, int ch, Q* y) {
+  qsimd::out512(e).four(_mm512_loadu_si512(x), _mm512_loadu_si512(x + 16), _mm512_loadu_si512(x + 32),
+                        _mm512_loadu_si512(x + 48), ch, y, 16);
+}
 DLCODER_RT_TARGET_END
 
 DLCODER_RT_TARGET_BEGIN("avx2,fma")
+DLCODER_RT_TARGET_BEGIN("avx512f,avx512vl,avx512bw,avx512dq,avx512vnni,avx2,fma")
+// the VNNI kernels' epilogue of at most 8 channels (Out8), one row or four (y rows 16 apart)
+template <typename Q>
+void run8(const int32_t* x, const QEpilogue& e, int ch, Q* y, bool four) {
+  const qsimd::k_avx512vnni::Out8 out(e);
+  auto row = [&](int r) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 16 * r)); };
+  if (four) out.four(row(0), row(1), row(2), row(3), ch, y, 16); else out(row(0), ch, y);
+}
+DLCODER_RT_TARGET_END
+
 template <typename Q>
 void run256(const int32_t* x, const QEpilogue& e, int ch, Q* y) {
   qsimd::out256(e)(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x)),
@@ -142,12 +183,13 @@ void run256(const int32_t* x, const QEpilogue& e, int ch, Q* y) {
 }
 DLCODER_RT_TARGET_END
 
+// avx512: 0 AVX2 only, 1 AVX-512 BW, 2 and VNNI
 template <typename Q>
-long check(std::mt19937_64& rng, long trials, bool avx512) {
+long check(std::mt19937_64& rng, long trials, int avx512) {
   long bad = 0;
   const int32_t qmin = std::is_signed<Q>::value ? -128 : 0, qmax = qmin + 255;
   for (long t = 0; t < trials; ++t) {
-    alignas(64) int32_t x[16], m[16], s[16], bias[16] = {};
+    alignas(64) int32_t x[64], m[16], s[16], bias[16] = {};
     const int32_t zp = qmin + static_cast<int32_t>(rng() % 256);
     int32_t lo = qmin + static_cast<int32_t>(rng() % 256), hi = qmin + static_cast<int32_t>(rng() % 256);
     if (lo > hi) std::swap(lo, hi);
@@ -164,27 +206,35 @@ long check(std::mt19937_64& rng, long trials, bool avx512) {
       s[c] = ties == 2 ? static_cast<int32_t>((r >> 40) % 62) - 31 : ties == 4 ? one_shift
              : -static_cast<int32_t>((r >> 40) % 32) + (ties == 3 ? 2 : 0);
     }
+    for (int i = 16; i < 64; ++i) x[i] = x[i % 16] ^ static_cast<int32_t>(rng() >> (40 + i % 24));
     const QEpilogue e{bias, m, s, zp, lo, hi};
-    alignas(16) Q y[16];
-    const int ch = t % 2 ? 16 : 1 + static_cast<int>(rng() % 16);
-    if (avx512) run512<Q>(x, e, ch, y); else run256<Q>(x, e, ch, y);
-    for (int c = 0; c < ch; ++c) {
-      const Q want = requantize<Q, Rounding::kUp>(x[c], m[c], s[c], zp, lo, hi);
-      if (y[c] != want && bad++ < 5)
-        std::printf("%s x %d m %d shift %d zp %d [%d, %d]: got %d want %d\n", avx512 ? "avx512" : "avx2", x[c],
-                    m[c], s[c], zp, lo, hi, int{y[c]}, int{want});
+    alignas(16) Q y[64];
+    // AVX-512: every other trial four rows at once; VNNI: every third Out8 (8 channels or fewer)
+    const bool four = avx512 && t % 4 < 2, eight = avx512 == 2 && t % 3 == 1;
+    const int ch = eight ? 1 + static_cast<int>(rng() % 8) : t % 2 ? 16 : 1 + static_cast<int>(rng() % 16);
+    if (eight) run8<Q>(x, e, ch, y, four);
+    else if (four) run512x4<Q>(x, e, ch, y);
+    else if (avx512) run512<Q>(x, e, ch, y);
+    else run256<Q>(x, e, ch, y);
+    for (int i = 0; i < (four ? 64 : 16); ++i) {
+      const int c = i % 16;
+      if (c >= ch) continue;
+      const Q want = requantize<Q, Rounding::kUp>(x[i], m[c], s[c], zp, lo, hi);
+      if (y[i] != want && bad++ < 5)
+        std::printf("%s x %d m %d shift %d zp %d [%d, %d]: got %d want %d\n",
+                    eight ? "vnni out8" : four ? "avx512 x4" : avx512 ? "avx512" : "avx2", x[i], m[c], s[c], zp, lo,
+                    hi, int{y[i]}, int{want});
     }
   }
   return bad;
 }
 
-int main(int argc, char**) {
+int main(int argc, char** argv) {
   std::mt19937_64 rng(11);
   long bad = 0;
-  for (bool avx512 : {false, true}) {
-    if (avx512 && argc > 1) break;  // any argument: AVX2 only
+  const int most = argc > 1 ? std::atoi(argv[1]) : 2;  // 0: AVX2 only, 1: and AVX-512 BW, 2: and VNNI
+  for (int avx512 = 0; avx512 <= most; ++avx512)
     bad += check<int8_t>(rng, 1000000, avx512) + check<uint8_t>(rng, 1000000, avx512);
-  }
   std::printf("%ld\n", bad);
   return bad != 0;
 }
@@ -195,9 +245,10 @@ def test_gemm_requantization_is_exact(tmp_path):
     if "avx2" not in FLAGS:
         pytest.skip("this CPU lacks AVX2")
     avx512 = {"avx512f", "avx512bw", "avx512dq", "avx512vl"} <= FLAGS
+    most = 2 if avx512 and "avx512_vnni" in FLAGS else 1 if avx512 else 0
     src, exe = tmp_path / "rq.cc", tmp_path / "rq"
     src.write_text(REQUANT_MAIN)
     subprocess.run(["c++", "-std=c++17", "-O2", f"-I{ROOT / 'dlcoder' / 'runtime'}", str(src), "-o", str(exe)],
                    check=True)
-    run = subprocess.run([str(exe)] + ([] if avx512 else ["avx2"]), capture_output=True, text=True)
+    run = subprocess.run([str(exe), str(most)], capture_output=True, text=True)
     assert run.returncode == 0 and run.stdout.strip() == "0", run.stdout

@@ -259,6 +259,26 @@ struct Out512 {
   Rq512 rq;
   template <typename Q>
   void operator()(__m512i s, int ch, Q* y) const { store16(rq.bytes<Q>(s), ch, y); }
+  // Four rows' outputs (row stride ldy) narrowed together: two saturating packs (int32 ->
+  // int16 -> 8 bits, as the single row's narrowing) leave 128-bit lane L holding channels
+  // 4L..4L+3 of rows 0, 1, 2, 3; one clamp on the 64 bytes, one permute to rows in order.
+  template <typename Q>
+  [[gnu::always_inline]] void four(__m512i s0, __m512i s1, __m512i s2, __m512i s3, int ch, Q* y, int64_t ldy) const {
+    static_assert(sizeof(Q) == 1, "8-bit outputs");
+    const __m512i w01 = _mm512_packs_epi32(rq(s0), rq(s1)), w23 = _mm512_packs_epi32(rq(s2), rq(s3));
+    const __m512i lo = _mm512_broadcast_i32x4(rq.lo8), hi = _mm512_broadcast_i32x4(rq.hi8);
+    __m512i b;
+    if constexpr (std::is_signed<Q>::value) {
+      b = _mm512_min_epi8(_mm512_max_epi8(_mm512_packs_epi16(w01, w23), lo), hi);
+    } else {
+      b = _mm512_min_epu8(_mm512_max_epu8(_mm512_packus_epi16(w01, w23), lo), hi);
+    }
+    b = _mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), b);
+    store16(_mm512_castsi512_si128(b), ch, y);
+    store16(_mm512_extracti32x4_epi32(b, 1), ch, y + ldy);
+    store16(_mm512_extracti32x4_epi32(b, 2), ch, y + 2 * ldy);
+    store16(_mm512_extracti32x4_epi32(b, 3), ch, y + 3 * ldy);
+  }
 };
 
 struct Out512F {
@@ -273,6 +293,12 @@ struct Out512F {
     } else {
       _mm512_mask_storeu_ps(y, static_cast<__mmask16>((1u << ch) - 1u), v);
     }
+  }
+  void four(__m512i s0, __m512i s1, __m512i s2, __m512i s3, int ch, float* y, int64_t ldy) const {
+    (*this)(s0, ch, y);
+    (*this)(s1, ch, y + ldy);
+    (*this)(s2, ch, y + 2 * ldy);
+    (*this)(s3, ch, y + 3 * ldy);
   }
 };
 
@@ -547,26 +573,143 @@ constexpr uint8_t kAXor = 0x00;
 constexpr bool kSignedA = false;
 constexpr int kMR = 12;
 
-template <int M, typename W, typename E, typename Y>
-inline void tile(const A* a, int32_t kp, const W* w, const E& e, int ch, Y* y, int64_t ldy) {
-  static_assert(sizeof(W) == 1, "vpdpbusd takes int8 weights (qlinear_path sends int16 elsewhere)");
-  const __m512i bias = _mm512_loadu_si512(e.bias);
-  __m512i acc[M];  // the rows' loops unrolled (GCC -O2 does not): acc stays in registers
+template <typename Q>
+inline void store8(__m128i b, int ch, Q* y) {
+  if (ch == 8) {
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(y), b);
+  } else {
+    _mm_mask_storeu_epi8(y, static_cast<__mmask16>((1u << ch) - 1u), b);
+  }
+}
+
+// The outputs of a panel's first ch <= 8 channels from their 8 sums (bias added): Out512's
+// steps on ymm vectors (Rq256), half the work where zmm operations take two passes.
+struct Out8 {
+  Rq256 rq;
+  __m128i lo8, hi8;
+  explicit Out8(const QEpilogue& e)
+      : rq(e, 0), lo8(_mm_set1_epi8(static_cast<char>(e.lo))), hi8(_mm_set1_epi8(static_cast<char>(e.hi))) {}
+  template <typename Q>
+  void operator()(__m256i s, int ch, Q* y) const {
+    static_assert(sizeof(Q) == 1, "8-bit outputs");
+    const __m256i h = rq(s);
+    if constexpr (std::is_signed<Q>::value) {
+      store8(_mm_min_epi8(_mm_max_epi8(_mm256_cvtsepi32_epi8(h), lo8), hi8), ch, y);
+    } else {
+      const __m128i b = _mm256_cvtusepi32_epi8(_mm256_max_epi32(h, _mm256_setzero_si256()));
+      store8(_mm_min_epu8(_mm_max_epu8(b, lo8), hi8), ch, y);
+    }
+  }
+  // four rows as Out512::four: lane 0 of the packs holds channels 0-3 of rows 0..3, lane 1
+  // channels 4-7; a permute puts row r at bytes 8r..8r+7
+  template <typename Q>
+  [[gnu::always_inline]] void four(__m256i s0, __m256i s1, __m256i s2, __m256i s3, int ch, Q* y, int64_t ldy) const {
+    static_assert(sizeof(Q) == 1, "8-bit outputs");
+    const __m256i w01 = _mm256_packs_epi32(rq(s0), rq(s1)), w23 = _mm256_packs_epi32(rq(s2), rq(s3));
+    const __m256i lo = _mm256_broadcastsi128_si256(lo8), hi = _mm256_broadcastsi128_si256(hi8);
+    __m256i b;
+    if constexpr (std::is_signed<Q>::value) {
+      b = _mm256_min_epi8(_mm256_max_epi8(_mm256_packs_epi16(w01, w23), lo), hi);
+    } else {
+      b = _mm256_min_epu8(_mm256_max_epu8(_mm256_packus_epi16(w01, w23), lo), hi);
+    }
+    b = _mm256_permutevar8x32_epi32(b, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    const __m128i r01 = _mm256_castsi256_si128(b), r23 = _mm256_extracti128_si256(b, 1);
+    store8(r01, ch, y);
+    store8(_mm_unpackhi_epi64(r01, r01), ch, y + ldy);
+    store8(r23, ch, y + 2 * ldy);
+    store8(_mm_unpackhi_epi64(r23, r23), ch, y + 3 * ldy);
+  }
+};
+
+// The float epilogue of at most 8 channels: Out512F's.
+struct Out8F {
+  Out512F f;
+  void operator()(__m256i s, int ch, float* y) const { f(_mm512_zextsi256_si512(s), ch, y); }
+  void four(__m256i s0, __m256i s1, __m256i s2, __m256i s3, int ch, float* y, int64_t ldy) const {
+    f.four(_mm512_zextsi256_si512(s0), _mm512_zextsi256_si512(s1), _mm512_zextsi256_si512(s2),
+           _mm512_zextsi256_si512(s3), ch, y, ldy);
+  }
+};
+
+// The vectors of one tile: 16 channels (zmm), or 8 (ymm, the low half of each group of a
+// panel whose channels past 8 are padding: half the vpdpbusd work of a zmm tile), and the
+// epilogue of each.
+struct V512 {
+  using T = __m512i;
+  static T bias(const int32_t* b) { return _mm512_loadu_si512(b); }
+  static T zero() { return _mm512_setzero_si512(); }
+  static T wload(const int8_t* p) { return _mm512_loadu_si512(p); }
+  static T dot(T acc, int32_t x, T w) { return _mm512_dpbusd_epi32(acc, _mm512_set1_epi32(x), w); }
+  static T add(T a, T b) { return _mm512_add_epi32(a, b); }
+  template <typename E>
+  static auto out(const E& e) { return out512(e); }
+};
+struct V256 {
+  using T = __m256i;
+  static T bias(const int32_t* b) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b)); }
+  static T zero() { return _mm256_setzero_si256(); }
+  static T wload(const int8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+  static T dot(T acc, int32_t x, T w) { return _mm256_dpbusd_epi32(acc, _mm256_set1_epi32(x), w); }
+  static T add(T a, T b) { return _mm256_add_epi32(a, b); }
+  static Out8 out(const QEpilogue& e) { return Out8(e); }
+  static Out8F out(const QFloatEpilogue& e) { return {out512(e)}; }
+};
+
+// M rows x one panel in vectors V. Rows of fewer than 4 take the groups of k in S
+// interleaved chains of accumulators (g mod S), summed at the end, so that 4 vpdpbusd
+// are in flight whatever M (one chain per row waits out each one's latency).
+template <typename V, int M, typename E, typename Y>
+inline void tile_v(const A* a, int32_t kp, const int8_t* w, const E& e, int ch, Y* y, int64_t ldy) {
+  constexpr int S = M >= 4 ? 1 : M == 1 ? 4 : 2;
+  typename V::T acc[S][M];  // the loops unrolled (GCC -O2 does not): acc stays in registers
 #pragma GCC unroll 12
-  for (int r = 0; r < M; ++r) acc[r] = bias;
+  for (int r = 0; r < M; ++r) {
+    acc[0][r] = V::bias(e.bias);
+#pragma GCC unroll 4
+    for (int s = 1; s < S; ++s) acc[s][r] = V::zero();
+  }
   const int32_t groups = kp / kQGroup;
-  for (int32_t g = 0; g < groups; ++g) {
-    const __m512i wv = _mm512_loadu_si512(w + int64_t{g} * kQPanel * kQGroup);
+  int32_t g = 0;
+  for (; g + S <= groups; g += S) {
+#pragma GCC unroll 4
+    for (int s = 0; s < S; ++s) {
+      const typename V::T wv = V::wload(w + int64_t{g + s} * kQPanel * kQGroup);
+#pragma GCC unroll 12
+      for (int r = 0; r < M; ++r) {
+        int32_t v;
+        std::memcpy(&v, a + int64_t{r} * kp + (g + s) * kQGroup, sizeof v);
+        acc[s][r] = V::dot(acc[s][r], v, wv);
+      }
+    }
+  }
+  for (; g < groups; ++g) {  // S > 1: the groups past a multiple of S
+    const typename V::T wv = V::wload(w + int64_t{g} * kQPanel * kQGroup);
 #pragma GCC unroll 12
     for (int r = 0; r < M; ++r) {
       int32_t v;
       std::memcpy(&v, a + int64_t{r} * kp + g * kQGroup, sizeof v);
-      acc[r] = _mm512_dpbusd_epi32(acc[r], _mm512_set1_epi32(v), wv);
+      acc[0][r] = V::dot(acc[0][r], v, wv);
     }
   }
-  const auto out = out512(e);
+  const auto out = V::out(e);
 #pragma GCC unroll 12
-  for (int r = 0; r < M; ++r) out(acc[r], ch, y + r * ldy);
+  for (int r = 0; r < M; ++r) {
+#pragma GCC unroll 4
+    for (int s = 1; s < S; ++s) acc[0][r] = V::add(acc[0][r], acc[s][r]);
+  }
+  int r = 0;  // rows in fours, then one by one
+#pragma GCC unroll 3
+  for (; r + 4 <= M; r += 4) out.four(acc[0][r], acc[0][r + 1], acc[0][r + 2], acc[0][r + 3], ch, y + r * ldy, ldy);
+#pragma GCC unroll 3
+  for (; r < M; ++r) out(acc[0][r], ch, y + r * ldy);
+}
+
+template <int M, typename W, typename E, typename Y>
+inline void tile(const A* a, int32_t kp, const W* w, const E& e, int ch, Y* y, int64_t ldy) {
+  static_assert(sizeof(W) == 1, "vpdpbusd takes int8 weights (qlinear_path sends int16 elsewhere)");
+  if (ch <= kQPanel / 2) return tile_v<V256, M>(a, kp, w, e, ch, y, ldy);
+  tile_v<V512, M>(a, kp, w, e, ch, y, ldy);
 }
 }  // namespace k_avx512vnni
 DLCODER_RT_TARGET_END
