@@ -46,6 +46,10 @@ ai-edge-litert 2.3.0 (tests/test_quantized_elementwise.py):
   point added in wrapping int16, then saturated; uint8 MulSimpleBroadcast (blocks of 8)
   narrows by truncation (vmovn) instead;
 - SUB, SQUARED_DIFFERENCE, the generic broadcasts and every scalar tail: the reference.
+For 8-bit ADD and SUB, each lane kind's outputs over all 65536 byte pairs are also tried as
+one linear form of the stored bytes (_linear_form: two int32 multiplies, an add and a
+shift), checked against every pair; the vector kernels run it where found, else their
+exact int32/64-bit arithmetic (simd_qelementwise_kernels.h AddFast).
 Refused, as not reproduced: uint8 MUL with a multiplier of 1 or more on
 MulSimpleBroadcast's vector lanes (off by 1 before the int16 wrap).
 int16 takes TFLite's symmetric scheme (zero points 0). TFLite's other int16 ADD/SUB path,
@@ -199,6 +203,61 @@ def _check_minmax(node, g):
     return None
 
 
+# ---- 8-bit ADD and SUB as one linear form, where it is exact ---------------------------------
+def _linear_form(out: np.ndarray, dt: str, lo: int, hi: int):
+    """(ma, mb, c, shift) with clamp(floor((a ma + b mb + c) / 2^shift), lo, hi) == out[a, b]
+    for every pair of stored bytes (int32 sums), or None. `out` holds the op's outputs for
+    the pairs (a major, Q.byte_values order). Rounding the three steps of TFLite's arithmetic
+    differs from one linear rounding only for sums within about 2^-20 of an output step's
+    edge, so for most quantizations some form within a few units of the least-squares
+    slopes reproduces all 65536 outputs; it is then checked against every one of them."""
+    v = Q.byte_values(dt)
+    a, b, y = np.repeat(v, 256), np.tile(v, 256), out.astype(np.int64).ravel()
+    inner = (y > lo) & (y < hi)
+    if inner.sum() < 3:
+        return None
+    fit = np.stack([a[inner], b[inner], np.ones(int(inner.sum()))], 1).astype(np.float64)
+    ka, kb, _ = np.linalg.lstsq(fit, y[inner] + 0.5, rcond=None)[0]
+    bound = 255 * (abs(ka) + abs(kb)) * 2 + 2 * max(abs(lo), abs(hi)) + 4
+    shift = min(22, int(np.floor(np.log2(2.0**30 / bound))))
+    if shift < 8:
+        return None
+    one = np.int64(1) << shift
+    low, high = y > lo, y < hi       # where the form must reach y, and stay below y + 1
+    steps = sorted(((da, db) for da in range(-3, 4) for db in range(-3, 4)), key=lambda d: abs(d[0]) + abs(d[1]))
+    for da, db in steps:
+        ma, mb = int(round(ka * one)) + da, int(round(kb * one)) + db
+        lin = a * ma + b * mb
+        c_lo = int((y[low] * one - lin[low]).max()) if low.any() else -(1 << 40)
+        c_hi = int(((y[high] + 1) * one - 1 - lin[high]).min()) if high.any() else 1 << 40
+        if c_lo > c_hi:
+            continue
+        c = (c_lo + c_hi) // 2
+        total = lin + c
+        if np.abs(total).max() >= 2**31 or abs(c) >= 2**31:
+            continue
+        if np.array_equal(np.clip(total >> shift, lo, hi), y):
+            return ma, mb, c, shift
+    return None
+
+
+def _linear_fields(node, g) -> dict:
+    """QAddParams' lin_* (scalar lanes) and vlin_* (vector lanes) fields: the lanes'
+    _linear_form, shift 0 where there is none."""
+    dt = g.tensors[node.outputs[0]].dtype
+    fields = {f"{p}{k}": 0 for p in ("lin_", "vlin_") for k in ("a", "b", "c", "shift")}
+    if node.op not in _ADDLIKE or dt not in ("int8", "uint8"):
+        return fields
+    v = Q.byte_values(dt)
+    a, b = np.repeat(v, 256).astype(dt), np.tile(v, 256).astype(dt)
+    _, lo, hi = _range(node, g)
+    for prefix, out in zip(("lin_", "vlin_"), _outputs(node, g, a, b)):
+        form = None if out is None else _linear_form(out, dt, lo, hi)
+        if form is not None:
+            fields.update({f"{prefix}{k}": x for k, x in zip(("a", "b", "c", "shift"), form)})
+    return fields
+
+
 # ---- emit -----------------------------------------------------------------------------------
 def _emit_addlike(node, g, e):
     tables = _byte_tables(node, g)
@@ -214,7 +273,7 @@ def _emit_addlike(node, g, e):
     params = QP.struct(e, "QAddParams", {
         "a_offset": oa, "a_mult": ma, "a_shift": sa, "b_offset": ob, "b_mult": mb, "b_shift": sb,
         "left_shift": left, "out_mult": mo, "out_shift": so, "out_zp": zp, "lo": lo, "hi": hi,
-        **_vector_mode(node, g)})
+        **_vector_mode(node, g), **_linear_fields(node, g)})
     return _qcall(node, g, e, f"dlcoder_rt::QAddOp<dlcoder_rt::QAddKind::{kind}>{{{params}}}")
 
 

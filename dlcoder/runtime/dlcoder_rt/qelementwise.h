@@ -53,6 +53,10 @@ inline Q narrow_vector_output(int32_t v, bool wrap, int32_t zp, int32_t lo, int3
 // the left shift (vec_fold 1: int8/int16 AddElementwise), or round the multiply, then
 // floor the right shift (vec_fold 0: AddScalarBroadcast, uint8 AddElementwise); vec_wrap:
 // the output narrowing wraps (8-bit) or saturates (int16).
+// lin_* (scalar lanes) and vlin_* (vector lanes), 8-bit ADD and SUB: where the generator
+// found one (qelementwise.py _linear_form, checked on every pair of bytes), the lanes'
+// outputs are clamp(floor((a lin_a + b lin_b + lin_c) / 2^lin_shift), lo, hi) of the stored
+// bytes a, b in int32; lin_shift 0: none. Only the vector kernels read them.
 struct QAddParams {
   int32_t a_offset, a_mult, a_shift;
   int32_t b_offset, b_mult, b_shift;
@@ -60,6 +64,8 @@ struct QAddParams {
   int32_t out_mult, out_shift;
   int32_t out_zp, lo, hi;
   int32_t vec_fold, vec_wrap;
+  int32_t lin_a, lin_b, lin_c, lin_shift;
+  int32_t vlin_a, vlin_b, vlin_c, vlin_shift;
 };
 
 // The kind of a QAddParams op: what it does with the two scaled inputs.
@@ -163,6 +169,36 @@ inline void for_each_lane_segment(const Loop6& loop, const QLanes& lanes, int64_
     }
     off = 0;
     for (int k = 4; k >= 0 && ++idx[k] == d[k]; --k) idx[k] = 0;
+  }
+}
+
+// for_each_lane_segment where every element takes one lane kind: f(a_offset, b_offset,
+// out_offset, n) per inner run, the indices stepped without a division per run.
+template <typename F>
+inline void for_each_run(const Loop6& loop, int64_t lo, int64_t hi, F f) {
+  const int32_t* d = loop.dims;
+  const int64_t inner = d[5], sa = loop.a_strides[5], sb = loop.b_strides[5];
+  int64_t run = lo / inner, off = lo % inner, base_a = 0, base_b = 0;
+  int32_t idx[5];
+  for (int k = 4; k >= 0; --k) {
+    idx[k] = static_cast<int32_t>(run % d[k]);
+    run /= d[k];
+    base_a += int64_t{idx[k]} * loop.a_strides[k];
+    base_b += int64_t{idx[k]} * loop.b_strides[k];
+  }
+  for (int64_t io = lo; io < hi;) {
+    const int64_t n = std::min(inner - off, hi - io);
+    f(base_a + off * sa, base_b + off * sb, io, n);
+    io += n;
+    off = 0;
+    for (int k = 4; k >= 0; --k) {
+      base_a += loop.a_strides[k];
+      base_b += loop.b_strides[k];
+      if (++idx[k] < d[k]) break;
+      base_a -= int64_t{d[k]} * loop.a_strides[k];
+      base_b -= int64_t{d[k]} * loop.b_strides[k];
+      idx[k] = 0;
+    }
   }
 }
 

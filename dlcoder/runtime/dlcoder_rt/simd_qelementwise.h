@@ -44,6 +44,38 @@ inline QRescale qrescale_floor(int32_t mult, int32_t left, int32_t right, int32_
   return {mult, left, right, rs, false};
 }
 
+// One 8-bit ADD/SUB input's scaling (left shift 20) exactly in int32. With v = x + offset
+// (|v| <= 255), each of the three forms of add_input is one rounding of v * mult:
+//   reference   RDBP(SRDHM(v << 20, m), e) = floor((v m + 2^10 + 2^(10+e) - [v<0] 2^11) / 2^(11+e))
+//               (e = -shift > 0; e = 0: floor((v m + 2^10) / 2^11));
+//   vector fold SRDHM(v << (20 + shift), m)  = floor((v m + 2^(10-shift)) / 2^(11-shift));
+//   vector floor SRDHM(v << 20, m) >> e      = floor((v m + 2^10) / 2^(11+e)),
+// i.e. floor((v m + c - [v<0] neg) / 2^k) = v q + floor((v r + c - [v<0] neg) / 2^k) with
+// m = q 2^k + r: both products fit int32 while k <= 23 (scales less than 2^12 apart).
+struct QInput32 {
+  int32_t offset, q, r, c, neg, k;
+};
+
+inline bool qadd_input32(int32_t left, int32_t offset, int32_t mult, int32_t shift, bool vec, bool fold,
+                         QInput32* in) {
+  int32_t k, c, neg = 0;
+  if (left != 20 || shift > 0) return false;
+  if (!vec) {
+    k = 11 - shift;
+    c = (1 << 10) + (shift < 0 ? 1 << (10 - shift) : 0);
+    neg = shift < 0 ? 1 << 11 : 0;
+  } else if (fold) {
+    k = 11 - shift;
+    c = 1 << (k - 1);
+  } else {
+    k = 11 - shift;
+    c = 1 << 10;
+  }
+  if (k > 23) return false;
+  *in = {offset, mult >> k, mult & ((1 << k) - 1), c, neg, k};
+  return true;
+}
+
 }  // namespace dlcoder_rt
 
 #if defined(DLCODER_RT_X86)
@@ -67,6 +99,9 @@ struct I512 {
   static T max(T a, T b) { return _mm512_max_epi32(a, b); }
   static T sllv(T a, T n) { return _mm512_sllv_epi32(a, n); }
   static T srav(T a, T n) { return _mm512_srav_epi32(a, n); }
+  static T srai31(T a) { return _mm512_srai_epi32(a, 31); }
+  // t - d in the lanes where v < 0
+  static T sub_if_negative(T t, T v, T d) { return _mm512_mask_sub_epi32(t, _mm512_movepi32_mask(v), t, d); }
   static T set1_64(int64_t x) { return _mm512_set1_epi64(x); }
   // floor((x * m + c - (away and x * m < -2^30 ? 2^31 : 0)) / 2^s) per lane, the whole
   // fixed-point step in one rounding (see the top): 64-bit products of the even lanes and
@@ -83,6 +118,12 @@ struct I512 {
     const __m512i e = _mm512_srav_epi64(_mm512_add_epi64(pe, ce), s);
     const __m512i o = _mm512_srav_epi64(_mm512_add_epi64(po, co), s);
     return _mm512_mask_blend_epi32(0xAAAA, e, _mm512_slli_epi64(o, 32));
+  }
+  // the high halves of x * m + c per lane (c 64-bit): floor((x m + c) / 2^32)
+  static T mul_hi(T x, T m, T c) {
+    const __m512i pe = _mm512_add_epi64(_mm512_mul_epi32(x, m), c);
+    const __m512i po = _mm512_add_epi64(_mm512_mul_epi32(_mm512_shuffle_epi32(x, _MM_PERM_DDBB), m), c);
+    return _mm512_mask_shuffle_epi32(po, 0x5555, pe, _MM_PERM_DDBB);
   }
   static T add16(T a, T b) { return _mm512_add_epi16(a, b); }
   // two int32 vectors to one of int16, saturating (vqmovn) or wrapping (vmovn)
@@ -152,6 +193,8 @@ struct I256 {
   static T max(T a, T b) { return _mm256_max_epi32(a, b); }
   static T sllv(T a, T n) { return _mm256_sllv_epi32(a, n); }
   static T srav(T a, T n) { return _mm256_srav_epi32(a, n); }
+  static T srai31(T a) { return _mm256_srai_epi32(a, 31); }
+  static T sub_if_negative(T t, T v, T d) { return _mm256_sub_epi32(t, _mm256_and_si256(_mm256_srai_epi32(v, 31), d)); }
   static T set1_64(int64_t x) { return _mm256_set1_epi64x(x); }
   // mul_round of I512 without 64-bit arithmetic shifts: |x * m + c| < 2^62, so adding 2^62
   // makes it positive, a logical shift floors it, and 2^(62 - s) comes off again (in the
@@ -170,6 +213,11 @@ struct I256 {
     const __m256i o = _mm256_srlv_epi64(_mm256_add_epi64(po, co), s);
     const __m256i back = _mm256_sllv_epi64(_mm256_set1_epi64x(1), _mm256_sub_epi64(_mm256_set1_epi64x(62), s));
     return _mm256_blend_epi32(_mm256_sub_epi64(e, back), _mm256_slli_epi64(_mm256_sub_epi64(o, back), 32), 0xAA);
+  }
+  static T mul_hi(T x, T m, T c) {
+    const __m256i pe = _mm256_add_epi64(_mm256_mul_epi32(x, m), c);
+    const __m256i po = _mm256_add_epi64(_mm256_mul_epi32(_mm256_shuffle_epi32(x, 0xF5), m), c);
+    return _mm256_blend_epi32(_mm256_shuffle_epi32(pe, 0xF5), po, 0xAA);
   }
   static T add16(T a, T b) { return _mm256_add_epi16(a, b); }
   static T pack16(T a, T b, bool wrap) {
