@@ -15,6 +15,7 @@ from dlcoder.ops.qlinear import _DTYPES, _8BIT, _bias, _check, _pad, _round_up
 
 DW_BLOCK = 8  # output channels per block of TFLite's int8 vector loop (rounds half up)
 LANES = runtime_facts.constant("kDwLanes")  # channels per block of the packed layout
+VNNI_LANES = runtime_facts.constant("kVnniLanes")  # the same for the VNNI kernels
 
 
 # ---- DEPTHWISE_CONV_2D -----------------------------------------------------------------
@@ -22,7 +23,7 @@ def _dw_task_scratch(node, g) -> int:
     """Per task: pointers to input rows and to every column's taps, and staged taps
     (simd_qdepthwise.h, before DwRowTaps)."""
     _, kh, kw, _ = shape(g, node.inputs[1])
-    taps = -(-kh * kw // 2) * 2
+    taps = -(-kh * kw // 4) * 4
     return (kh + (shape(g, node.outputs[0])[2] + 2) * taps) * 8 + taps * LANES
 
 
@@ -44,6 +45,35 @@ def _lane_channels(channels: int) -> np.ndarray:
     lane = np.stack([8 * (i // 4) + 4 * h + i % 4 for h in range(2)])
     lanes = np.arange(_round_up(channels, LANES) // LANES)[:, None, None] * LANES + lane[None]
     return lanes % channels if LANES % channels == 0 else lanes
+
+
+def _vnni_lanes(channels: int) -> np.ndarray:
+    """[blocks][4 accumulators][16]: the channel of lane i of accumulator a of each block of
+    the VNNI layout (simd_qdepthwise.h), repeated like _lane_channels."""
+    i = np.arange(16)
+    lane = np.stack([16 * (i // 4) + 4 * a + i % 4 for a in range(4)])
+    blocks = _round_up(channels, VNNI_LANES) // VNNI_LANES
+    lanes = np.arange(blocks)[:, None, None] * VNNI_LANES + lane[None]
+    return lanes % channels if VNNI_LANES % channels == 0 else lanes
+
+
+def pack_vnni(w: np.ndarray, bias: np.ndarray, in_zp: int, mult, shift, vec_channels: int):
+    """The int8 arrays of the VNNI kernels (simd_qdepthwise.h: QDwVnni) from weights
+    [1][kh][kw][channels] in [-128, 127], the int32 bias and per-channel mult and shift:
+    (weights int8 [quads][blocks][4][16][4 taps], bias, left, rq)."""
+    _, kh, kw, oc = w.shape
+    taps, quads = kh * kw, -(-kh * kw // 4)
+    ldv = _round_up(oc, VNNI_LANES)
+    lanes = _vnni_lanes(oc)
+    wt = np.zeros((4 * quads, ldv), np.int64)
+    wt[:taps, :oc] = w.reshape(taps, oc)
+    packed = wt.reshape(quads, 4, ldv)[:, :, lanes].transpose(0, 2, 3, 4, 1).astype(np.int8)
+    # the inputs enter as x + 128; taps outside the input read in_zp (see _depthwise_q)
+    vbias = _wrap32(_pad(bias, ldv) - (in_zp + 128) * wt.sum(0))[lanes]
+    mult, shift = _pad(np.asarray(mult, np.int32), ldv), _pad(np.asarray(shift, np.int32), ldv)
+    left = np.maximum(shift, 0).astype(np.int32)[lanes]
+    rq = _requant_lanes(mult, shift, vec_channels, lanes.reshape(-1, 2, 16))
+    return packed, vbias, left, rq
 
 
 def _requant_lanes(mult, shift, vec_channels, lanes):
@@ -96,13 +126,20 @@ def _depthwise_q(node, g, e):
     bias = _wrap32(_pad(_bias(g, node, oc), ldw) - in_zp * wt.sum(0))[lanes]
     mult, shift = QP.channel_multipliers(g, x, w, y, oc)
     mult, shift = np.asarray(mult, np.int32), np.asarray(shift, np.int32)
+    wv = QP.weight_values(g, w).reshape(1, kh, kw, oc)
+    vnni = "dlcoder_rt::QDwVnni{}"
+    # (depth multiplier 1 only: the others run the portable loop)
+    if g.tensors[x].dtype == "int8" and oc == shape(g, x)[3] and wv.min() >= -128 and wv.max() <= 127:
+        vw, vb, vl, vr = pack_vnni(wv, _bias(g, node, oc), in_zp, mult, shift, vec_channels)
+        vnni = (f"dlcoder_rt::QDwVnni{{{e.weights(vw)}, {e.weights(vb)}, {e.weights(vl)}, "
+                f"{e.weights(vr)}}}")
     # (repeated as the lanes are: the scalar requantization of SSE2 reads them by lane)
     mult, shift = fit_lanes(mult, oc), fit_lanes(shift, oc)
     left = np.maximum(shift, 0).astype(np.int32)[lanes]
     rq = _requant_lanes(mult, shift, vec_channels, lanes)
     return (f"dlcoder_rt::depthwise_conv2d_q<{CTYPES[g.tensors[x].dtype]}>({e.par()}, {params}, {e.src(x)}, "
             f"{e.weights(packed)}, {e.weights(bias)}, {e.weights(left)}, {e.weights(rq)}, "
-            f"{QP.requant_arrays(e, mult, shift)}, {e.dst(y)}, {e.scratch('void')});")
+            f"{QP.requant_arrays(e, mult, shift)}, {vnni}, {e.dst(y)}, {e.scratch('void')});")
 
 
 for _kind in _8BIT:

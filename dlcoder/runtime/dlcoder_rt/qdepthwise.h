@@ -2,10 +2,11 @@
 // zero point subtracted), int32 accumulators, requantized per output channel.
 //
 // The generator packs weights, bias and requantization constants per block of 32 output
-// channels (simd_qdepthwise.h describes the layout; the bias there is folded with the
-// input zero point, and taps outside the input read the zero point). Scratch: a row of
-// in_w * in_c bytes (the zero row) rounded up to 64, then a task's pointers and staged
-// taps (simd_qdepthwise.h).
+// channels, and for int8 also per block of 64 for the AVX-512 VNNI kernels
+// (simd_qdepthwise.h describes the layouts; the bias there is folded with the input zero
+// point, and taps outside the input read the zero point). Scratch: a row of in_w * in_c
+// bytes (the zero row) rounded up to 64, then a task's pointers and staged taps
+// (simd_qdepthwise.h).
 //
 // Requantization rounds as TFLite's kernels do (requantize.h): half up on the channels of
 // TFLite's vector loop ([0, vec_channels)) and half away on the rest.
@@ -50,14 +51,17 @@ inline void depthwise_conv2d_q_any(const QDepthwiseParams& p, const Q* x, const 
   }
 }
 
-// NHWC input; the packed arrays of simd_qdepthwise.h.
+// NHWC input; the packed arrays of simd_qdepthwise.h (`v`: the VNNI ones, int8 only; all
+// null for uint8).
 template <typename Q>
 inline void depthwise_conv2d_q(const Parallel& par, const QDepthwiseParams& p, const Q* x, const int16_t* w,
                                const int32_t* bias, const int32_t* left, const int64_t* rq, const int32_t* mult,
-                               const int32_t* shift, Q* y, void* scratch) {
+                               const int32_t* shift, const QDwVnni& v, Q* y, void* scratch) {
   const QDwPacked k{w, bias, left, rq, mult, shift};
   const QDwPath path = p.depth_multiplier == 1 ? qdepthwise_path() : QDwPath::kScalar;
 #if defined(DLCODER_RT_X86)
+  if (path == QDwPath::kAvx512 && v.w != nullptr && runtime_int8_dot() && qdw::vnni_pays(p))
+    return qdw::depthwise<qdw::vnni>(par, p, x, v, y, scratch);
   switch (path) {
     case QDwPath::kAvx512: return qdw::depthwise<qdw::avx512>(par, p, x, k, y, scratch);
     case QDwPath::kAvx2: return qdw::depthwise<qdw::avx2>(par, p, x, k, y, scratch);
@@ -66,6 +70,8 @@ inline void depthwise_conv2d_q(const Parallel& par, const QDepthwiseParams& p, c
   }
 #endif
   (void)path;
+  (void)v;
+  (void)scratch;  // the portable loop needs none
   const int64_t rows = int64_t{p.batch} * p.out_h;
   parallel_ranges(par, rows, rows * p.out_w * p.out_c * p.k_h * p.k_w,
                   [&](int32_t, int64_t r0, int64_t r1) { depthwise_conv2d_q_any(p, x, k, y, r0, r1); });

@@ -60,6 +60,26 @@ struct QDwHybrid {
   float lo, hi;
 };
 
+// The AVX-512 VNNI kernels (int8 activations only): the same per block of kVnniLanes = 64
+// channels, four taps to a multiply (vpdpbusd: unsigned input bytes, signed weights):
+//   w     int8 [quads][blocks][4 accumulators][16 lanes][4 taps]; lane i of accumulator a
+//         is channel 16 * (i / 4) + 4 * a + i % 4 of the block: what unpacklo/unpackhi_epi8
+//         of taps 4q, 4q + 1 (and of 4q + 2, 4q + 3), then unpacklo/unpackhi_epi16 of those,
+//         give within each 128-bit lane, and what packs_epi32 (0, 1), (2, 3) and packs_epi16
+//         of the two put back in channel order;
+//   bias  int32 [blocks][4][16]: as above, also less 128 * sum of the weights (the inputs
+//         enter as x ^ 0x80 = x + 128);
+//   left  int32 [blocks][4][16];
+//   rq    int64 [blocks][4][2 parities][4 fields][8]: as above, accumulator a for half h.
+constexpr int32_t kVnniLanes = 64;
+
+struct QDwVnni {
+  const int8_t* w;
+  const int32_t* bias;
+  const int32_t* left;
+  const int64_t* rq;
+};
+
 // Where the sub-block of V channels at c0 starts in each packed array.
 struct QDwSlice {
   const int16_t* w;     // pair 0, half 0; halves 32 apart, pairs `wstride` apart
@@ -81,14 +101,17 @@ namespace qdw {
 
 // The kernels: K::run<kPairs, kFull, kAway>(block, tp, at, step, count, y, ystep, n, pairs)
 // computes `count` output pixels of one channel block, pixel i's taps at tp[t] + at + i * step
-// (2 * pairs taps), its n <= K::kV channels stored at y + i * ystep. kFull: n == kV.
-// kAway: some channel of the block rounds half away. kPairs: pairs, or 0 for any.
+// (K::kGroup * pairs taps), its n <= K::kV channels stored at y + i * ystep. kFull: n == kV.
+// kAway: some channel of the block rounds half away. kPairs: pairs (quads for vnni), or 0
+// for any.
 
 #if defined(DLCODER_RT_X86)
 DLCODER_RT_TARGET_BEGIN("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")
 struct avx512 {
 static constexpr int kV = 32;
+static constexpr int kGroup = 2;  // taps per multiply (vpmaddwd: pairs)
 static constexpr bool kMasked = true;  // partial blocks load and store through masks
+static constexpr bool kSplit = true;   // run_split: two pixels of kV / 2 channels side by side
 
 struct Block {
   QDwSlice s;
@@ -212,13 +235,44 @@ static void run(const B& k, const Q* const* tp, int64_t at, int64_t step, int32_
     finish<kFull, kAway>(k, a0, a1, n, y);
   }
 }
+
+// kV / 2 bytes at p and at p + half, widened
+template <typename Q>
+static __m512i load_split(const Q* p, int64_t half) {
+  const __m256i b = _mm256_inserti128_si256(
+      _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))),
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + half)), 1);
+  return std::is_signed<Q>::value ? _mm512_cvtepi8_epi16(b) : _mm512_cvtepu8_epi16(b);
+}
+
+// run for kV / 2 channels (the generator repeats them across the block) at any stride: the
+// pixels two at a time, one in each half of the vector; pair i's first pixel's taps at
+// tp[t] + at + i * step, its second's `half` further; their outputs y + i * ystep, whole.
+template <int kPairs, bool kAway, typename B, typename Q, typename Y>
+static void run_split(const B& k, const Q* const* tp, int64_t at, int64_t step, int64_t half, int32_t count, Y* y,
+                      int64_t ystep, int32_t pairs) {
+  if constexpr (kPairs > 0) pairs = kPairs;
+  for (int32_t i = 0; i < count; ++i, y += ystep) {
+    const int64_t off = at + i * step;
+    __m512i a0 = k.bias[0], a1 = k.bias[1];
+    const int16_t* w = k.s.w;
+    for (int32_t q = 0; q < pairs; ++q, w += k.s.wstride) {
+      const __m512i x0 = load_split(tp[2 * q] + off, half), x1 = load_split(tp[2 * q + 1] + off, half);
+      a0 = _mm512_add_epi32(a0, _mm512_madd_epi16(_mm512_unpacklo_epi16(x0, x1), _mm512_loadu_si512(w)));
+      a1 = _mm512_add_epi32(a1, _mm512_madd_epi16(_mm512_unpackhi_epi16(x0, x1), _mm512_loadu_si512(w + 32)));
+    }
+    finish<true, kAway>(k, a0, a1, kV, y);
+  }
+}
 };
 DLCODER_RT_TARGET_END
 
 DLCODER_RT_TARGET_BEGIN("avx2,fma")
 struct avx2 {
 static constexpr int kV = 16;
+static constexpr int kGroup = 2;
 static constexpr bool kMasked = false;  // partial blocks go through staged copies
+static constexpr bool kSplit = false;
 
 // AVX2 has no 64-bit arithmetic shift: P + add is shifted logically with 2^62 added (P +
 // add + 2^62 lies in [0, 2^64)), which adds 2^(62 - sh) = 2^(31 - rs) to the low 32 bits
@@ -350,7 +404,9 @@ DLCODER_RT_TARGET_END
 
 struct sse2 {
 static constexpr int kV = 8;
+static constexpr int kGroup = 2;
 static constexpr bool kMasked = false;
+static constexpr bool kSplit = false;
 
 // SSE2 has no signed 32 x 32 -> 64 multiply: the accumulators are requantized in scalar code.
 struct Block {
@@ -439,13 +495,132 @@ static void run(const B& k, const Q* const* tp, int64_t at, int64_t step, int32_
   }
 }
 };
+DLCODER_RT_TARGET_BEGIN("avx512f,avx512vl,avx512bw,avx512dq,avx512vnni,avx2,fma")
+struct vnni {
+static constexpr int kV = kVnniLanes;
+static constexpr int kGroup = 4;  // taps per multiply (vpdpbusd: quads)
+static constexpr bool kMasked = true;
+static constexpr bool kSplit = false;
+
+struct Block {
+  const int8_t* w;  // quad 0; quads `wstride` apart, accumulators 64 apart
+  int64_t wstride;
+  __m512i bias[4], left[4], mult[4][2], add[4][2], sh[4][2], away[4][2];
+  __m512i zp, lo, hi;
+  bool shl;  // some channel shifts left
+  Block(const QDepthwiseParams& p, const QDwVnni& k, int32_t c0) {
+    const int64_t b = c0 / kV;
+    w = k.w + b * 256;
+    wstride = int64_t{(p.out_c + kV - 1) / kV} * 256;
+    __m512i any = _mm512_setzero_si512();
+    for (int a = 0; a < 4; ++a) {
+      bias[a] = _mm512_loadu_si512(k.bias + b * 64 + 16 * a);
+      left[a] = _mm512_loadu_si512(k.left + b * 64 + 16 * a);
+      any = _mm512_or_si512(any, left[a]);
+      for (int q = 0; q < 2; ++q) {
+        const int64_t* f = k.rq + b * 256 + 64 * a + 32 * q;
+        mult[a][q] = _mm512_loadu_si512(f);
+        add[a][q] = _mm512_loadu_si512(f + 8);
+        sh[a][q] = _mm512_loadu_si512(f + 16);
+        away[a][q] = _mm512_loadu_si512(f + 24);
+      }
+    }
+    shl = _mm512_test_epi32_mask(any, any) != 0;
+    zp = _mm512_set1_epi16(static_cast<int16_t>(p.out_zp));
+    lo = _mm512_set1_epi8(static_cast<char>(p.lo));
+    hi = _mm512_set1_epi8(static_cast<char>(p.hi));
+  }
+};
+
+static Block block(const QDepthwiseParams& p, const QDwVnni& k, int32_t c0) { return Block(p, k, c0); }
+
+// avx512::requant, for accumulator a
+template <bool kAway>
+static __m512i requant(const Block& k, int a, __m512i acc) {
+  const __m512i x = k.shl ? _mm512_sllv_epi32(acc, k.left[a]) : acc;
+  __m512i pe = _mm512_mul_epi32(x, k.mult[a][0]);
+  __m512i po = _mm512_mul_epi32(_mm512_srli_epi64(x, 32), k.mult[a][1]);
+  if constexpr (kAway) {
+    const __m512i tie = _mm512_set1_epi64(-(int64_t{1} << 30));
+    pe = _mm512_mask_sub_epi64(pe, _mm512_cmplt_epi64_mask(pe, tie), pe, k.away[a][0]);
+    po = _mm512_mask_sub_epi64(po, _mm512_cmplt_epi64_mask(po, tie), po, k.away[a][1]);
+  }
+  pe = _mm512_srav_epi64(_mm512_add_epi64(pe, k.add[a][0]), k.sh[a][0]);
+  po = _mm512_srav_epi64(_mm512_add_epi64(po, k.add[a][1]), k.sh[a][1]);
+  return _mm512_mask_shuffle_epi32(pe, 0xAAAA, po, _MM_PERM_CDAB);  // odd lanes: low halves of po
+}
+
+// 64 input bytes of one tap as unsigned (x ^ 0x80 for int8)
+template <typename Q, bool kFull>
+static __m512i load(const Q* p, __mmask64 m) {
+  const __m512i b = kFull ? _mm512_loadu_si512(p) : _mm512_maskz_loadu_epi8(m, p);
+  return std::is_signed<Q>::value ? _mm512_xor_si512(b, _mm512_set1_epi8(static_cast<char>(0x80))) : b;
+}
+
+// The outputs of one pixel from its four accumulators, n channels to y.
+template <bool kFull, bool kAway, typename Q>
+static void finish(const Block& k, const __m512i* acc, int n, Q* y) {
+  const __mmask64 m = kFull ? ~__mmask64{0} : static_cast<__mmask64>((uint64_t{1} << n) - 1);
+  const __m512i v01 = _mm512_adds_epi16(
+      _mm512_packs_epi32(requant<kAway>(k, 0, acc[0]), requant<kAway>(k, 1, acc[1])), k.zp);
+  const __m512i v23 = _mm512_adds_epi16(
+      _mm512_packs_epi32(requant<kAway>(k, 2, acc[2]), requant<kAway>(k, 3, acc[3])), k.zp);
+  __m512i b;
+  if constexpr (std::is_signed<Q>::value) {
+    b = _mm512_min_epi8(_mm512_max_epi8(_mm512_packs_epi16(v01, v23), k.lo), k.hi);
+  } else {
+    b = _mm512_min_epu8(_mm512_max_epu8(_mm512_packus_epi16(v01, v23), k.lo), k.hi);
+  }
+  if constexpr (kFull) {
+    _mm512_storeu_si512(y, b);
+  } else {
+    _mm512_mask_storeu_epi8(y, m, b);
+  }
+}
+
+template <int kQuads, bool kFull, bool kAway, typename Q>
+static void run(const Block& k, const Q* const* tp, int64_t at, int64_t step, int32_t count, Q* y, int64_t ystep,
+                int n, int32_t quads) {
+  if constexpr (kQuads > 0) quads = kQuads;
+  const __mmask64 m = kFull ? ~__mmask64{0} : static_cast<__mmask64>((uint64_t{1} << n) - 1);
+  for (int32_t i = 0; i < count; ++i, y += ystep) {
+    const int64_t off = at + i * step;
+    __m512i acc[4] = {k.bias[0], k.bias[1], k.bias[2], k.bias[3]};
+    const int8_t* w = k.w;
+    for (int32_t q = 0; q < quads; ++q, w += k.wstride) {
+      const Q* const* t = tp + 4 * q;
+      const __m512i x0 = load<Q, kFull>(t[0] + off, m), x1 = load<Q, kFull>(t[1] + off, m);
+      const __m512i x2 = load<Q, kFull>(t[2] + off, m), x3 = load<Q, kFull>(t[3] + off, m);
+      const __m512i l01 = _mm512_unpacklo_epi8(x0, x1), h01 = _mm512_unpackhi_epi8(x0, x1);
+      const __m512i l23 = _mm512_unpacklo_epi8(x2, x3), h23 = _mm512_unpackhi_epi8(x2, x3);
+      acc[0] = _mm512_dpbusd_epi32(acc[0], _mm512_unpacklo_epi16(l01, l23), _mm512_loadu_si512(w));
+      acc[1] = _mm512_dpbusd_epi32(acc[1], _mm512_unpackhi_epi16(l01, l23), _mm512_loadu_si512(w + 64));
+      acc[2] = _mm512_dpbusd_epi32(acc[2], _mm512_unpacklo_epi16(h01, h23), _mm512_loadu_si512(w + 128));
+      acc[3] = _mm512_dpbusd_epi32(acc[3], _mm512_unpackhi_epi16(h01, h23), _mm512_loadu_si512(w + 192));
+    }
+    finish<kFull, kAway>(k, acc, n, y);
+  }
+}
+};
+DLCODER_RT_TARGET_END
+
+// Whether the VNNI kernels beat avx512's for these channels: a block of 64 costs about 3/2
+// of one of 32 (measured: 72 channels, 5x5, ran 16% slower on two blocks of 64 than on
+// three of 32); fewer channels that divide 64 fill whole blocks at stride 1 (row_block).
+inline bool vnni_pays(const QDepthwiseParams& p) {
+  const int32_t c = p.in_c;
+  return 3 * ((c + 63) / 64) < 2 * ((c + 31) / 32) || (p.stride_w == 1 && 64 % c == 0);
+}
 #endif  // DLCODER_RT_X86
 
 // ---- the driver ----------------------------------------------------------------------
 // Scratch of a task (pointers, then bytes): the k_h input rows of an output row; the taps
-// of its interior columns and of each of its other columns (2 * pairs each, out_w + 1
-// sets); the taps of a staged pixel; 2 * pairs staged taps of kDwLanes bytes
-// (dlcoder/ops/qdepthwise.py: _dw_task_scratch).
+// of its interior columns and of each of its other columns (`slots` = k_h * k_w rounded up
+// to 4 each, out_w + 1 sets); the taps of a staged pixel; `slots` staged taps of kDwLanes
+// bytes (dlcoder/ops/qdepthwise.py: _dw_task_scratch). A kernel set multiplies K::kGroup
+// taps at once: `units` = k_h * k_w / kGroup rounded up; the slots past k_h * k_w repeat
+// the first tap (their weights are zero).
+inline int32_t dw_slots(const QDepthwiseParams& p) { return (p.k_h * p.k_w + 3) / 4 * 4; }
 
 // Taps for the pointers of one output row (channel 0; the kernels add the block's c0).
 template <typename Q>
@@ -461,7 +636,7 @@ struct DwRowTaps {
 template <class K, int kPairs, bool kFull, bool kAway, typename B, typename Q, typename Y>
 inline void row_block(const QDepthwiseParams& p, int32_t pairs, const B& k, const DwRowTaps<Q>& r, int32_t c0, int n,
                       Y* yr) {
-  const int32_t taps = 2 * pairs, C = p.in_c;
+  const int32_t taps = K::kGroup * pairs, slots = dw_slots(p), C = p.in_c;
   const int64_t step = int64_t{p.stride_w} * C;
   // fewer channels than a vector that divide it, at stride 1: K::kV / C neighbouring pixels
   // side by side are one vector of channels (the generator repeats the channels' packed
@@ -473,6 +648,14 @@ inline void row_block(const QDepthwiseParams& p, int32_t pairs, const B& k, cons
     K::template run<kPairs, true, kAway>(k, r.base, c0, K::kV, groups, yr + int64_t{r.ox_lo} * C + c0, K::kV,
                                          K::kV, pairs);
     mid += groups * group;
+  } else if (r.ox_lo < r.ox_hi && K::kSplit && !kFull && 2 * C == K::kV) {
+    // at other strides, two pixels side by side from two loads (K::run_split)
+    if constexpr (K::kSplit) {
+      const int32_t groups = (r.ox_hi - r.ox_lo) / 2;
+      K::template run_split<kPairs, kAway>(k, r.base, c0, 2 * step, step, groups, yr + int64_t{r.ox_lo} * C + c0,
+                                           2 * C, pairs);
+      mid += groups * 2;
+    }
   } else if (r.ox_lo < r.ox_hi && (kFull || K::kMasked)) {
     K::template run<kPairs, kFull, kAway>(k, r.base, c0, step, r.ox_hi - r.ox_lo, yr + int64_t{r.ox_lo} * C + c0,
                                           C, n, pairs);
@@ -483,7 +666,7 @@ inline void row_block(const QDepthwiseParams& p, int32_t pairs, const B& k, cons
     const Q* const* tp = r.base;
     int64_t at = c0 + (ox - r.ox_lo) * step;
     if (ox < r.ox_lo || ox >= r.ox_hi) {
-      tp = r.edge + int64_t{ox < r.ox_lo ? ox : r.ox_lo + ox - r.ox_hi} * taps;
+      tp = r.edge + int64_t{ox < r.ox_lo ? ox : r.ox_lo + ox - r.ox_hi} * slots;
       at = c0;
     }
     if (!kFull && !K::kMasked) {  // n < K::kV channels: copies that may be read whole
@@ -504,7 +687,7 @@ inline void row_block(const QDepthwiseParams& p, int32_t pairs, const B& k, cons
 template <class K, int kPairs, typename Q, typename Pk, typename Y>
 inline void depthwise_rows(const QDepthwiseParams& p, const Q* x, const Pk& k, Y* y, const Q* zrow, void* scratch,
                            int64_t r0, int64_t r1) {
-  const int32_t pairs = (p.k_h * p.k_w + 1) / 2, taps = 2 * pairs, C = p.in_c;
+  const int32_t pairs = (p.k_h * p.k_w + K::kGroup - 1) / K::kGroup, taps = dw_slots(p), C = p.in_c;
   const Q** rows = static_cast<const Q**>(scratch);
   const Q** base = rows + p.k_h;
   const Q** edge = base + taps;
@@ -565,8 +748,9 @@ inline void depthwise(const Parallel& par, const QDepthwiseParams& p, const Q* x
   const int32_t taps = p.k_h * p.k_w;
   parallel_ranges(par, rows, macs, [&](int32_t t, int64_t r0, int64_t r1) {
     void* own = static_cast<uint8_t*>(par.scratch(static_cast<uint8_t*>(scratch), t)) + zbytes;
-    if (taps == 9) return depthwise_rows<K, 5>(p, x, k, y, zrow, own, r0, r1);
-    if (taps == 25) return depthwise_rows<K, 13>(p, x, k, y, zrow, own, r0, r1);
+    constexpr int g = K::kGroup;
+    if (taps == 9) return depthwise_rows<K, (9 + g - 1) / g>(p, x, k, y, zrow, own, r0, r1);
+    if (taps == 25) return depthwise_rows<K, (25 + g - 1) / g>(p, x, k, y, zrow, own, r0, r1);
     depthwise_rows<K, 0>(p, x, k, y, zrow, own, r0, r1);
   });
 }
