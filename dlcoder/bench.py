@@ -118,7 +118,9 @@ def tflm_arena(model: str):
 def library_size(lib_dir: str, work: str, cxx: str = None) -> dict:
     """Bytes of the library's objects, as `c++ -std=c++17 -O2 -c` makes them: "code" is
     size's text without the read-only data (.text and the unwind tables), "rodata" the
-    .rodata* sections, "data" and "bss" size's own columns."""
+    .rodata* sections and the .data.rel.ro* ones (constants holding addresses, such as a
+    struct of weight pointers the compiler builds from a constant pool: read-only once
+    relocated, RELRO), "data" and "bss" size's own columns, data without .data.rel.ro*."""
     cxx = cxx or os.environ.get("CXX", "c++")
     total = {"code": 0, "rodata": 0, "data": 0, "bss": 0}
     for src in sorted(Path(lib_dir).iterdir()):
@@ -131,11 +133,12 @@ def library_size(lib_dir: str, work: str, cxx: str = None) -> dict:
             raise DlcoderError(f"compiling the generated code failed:\n{' '.join(cmd)}\n{res.stderr[-4000:]}")
         # Berkeley format: text (code, read-only data, unwind tables), data, bss
         text, data, bss = (int(x) for x in _size(obj).splitlines()[1].split()[:3])
-        rodata = sum(int(line.split()[1]) for line in _size("-A", obj).splitlines()
-                     if line.startswith(".rodata"))
+        sections = [line.split()[:2] for line in _size("-A", obj).splitlines()[2:] if line.strip()]
+        rodata = sum(int(n) for name, n in sections if name.startswith(".rodata"))
+        relro = sum(int(n) for name, n in sections if name.startswith(".data.rel.ro"))
         total["code"] += text - rodata
-        total["rodata"] += rodata
-        total["data"] += data
+        total["rodata"] += rodata + relro
+        total["data"] += data - relro
         total["bss"] += bss
     return total
 

@@ -128,8 +128,9 @@ def _depthwise_q(node, g, e):
     mult, shift = np.asarray(mult, np.int32), np.asarray(shift, np.int32)
     wv = QP.weight_values(g, w).reshape(1, kh, kw, oc)
     vnni = "dlcoder_rt::QDwVnni{}"
-    # (depth multiplier 1 only: the others run the portable loop)
-    if g.tensors[x].dtype == "int8" and oc == shape(g, x)[3] and wv.min() >= -128 and wv.max() <= 127:
+    # (depth multiplier 1 only: the others run the portable loop; not in the size layout)
+    if (g.tensors[x].dtype == "int8" and oc == shape(g, x)[3] and wv.min() >= -128 and wv.max() <= 127
+            and node.attrs.get("layout") != "size"):
         vw, vb, vl, vr = pack_vnni(wv, _bias(g, node, oc), in_zp, mult, shift, vec_channels)
         vnni = (f"dlcoder_rt::QDwVnni{{{e.weights(vw)}, {e.weights(vb)}, {e.weights(vl)}, "
                 f"{e.weights(vr)}}}")
