@@ -9,7 +9,8 @@ with partial last vectors and rows narrower than one vector, and rows whose max 
 rhs (adj_y, as attention's Q K^T) panel row by panel row, whole and partial panels, with
 adj_x, a constant rhs and broadcast batch dims. The broadcast binary loop resolves the op and
 the innermost strides once per call: a per-pixel scale (MUL [1,H,W,C] x [1,H,W,1]), the
-other way round, and an outer sum ([1,1,W,C] + [1,H,1,C]).
+other way round, an outer sum ([1,1,W,C] + [1,H,1,C]), and per-channel operands, which run
+dense against the channel vector laid out repeated (binary_periodic).
 
 All of it is one model, built once per ISA."""
 import sys
@@ -38,7 +39,12 @@ BATCH_MATMUL = [
 ]
 # (op, a shape, b shape)
 BINARY = [("MUL", (1, 6, 5, 20), (1, 6, 5, 1)), ("MUL", (1, 6, 5, 1), (1, 6, 5, 37)),
-          ("ADD", (1, 1, 5, 20), (1, 4, 1, 20))]
+          ("ADD", (1, 1, 5, 20), (1, 4, 1, 20)),
+          # a per-channel operand (binary_periodic): 3 channels (whole vectors of periods),
+          # 32 and 40 (a pattern of 1024 or 1000 floats, cut across several times), the
+          # period first for a SUB, a single period, and 300 (past 64 channels: runs)
+          ("SUB", (1, 9, 7, 3), (3,)), ("ADD", (1, 13, 11, 32), (32,)), ("SUB", (40,), (2, 7, 5, 40)),
+          ("ADD", (1, 1, 1, 48), (48,)), ("MUL", (1, 3, 4, 300), (300,))]
 ISAS = {"native": (), "avx2": ("-DDLCODER_RT_FORCE_ISA=2",), "sse2": ("-DDLCODER_RT_FORCE_ISA=1",)}
 
 

@@ -277,16 +277,22 @@ inline void binary_run(BinaryKind kind, int32_t n, const float* a, int32_t sa, c
   binary_run_fn(kind, sa, sb)(n, a, b, out, lo, hi);
 }
 
-// A dense operand and one repeating every c < V::N elements (e.g. an input normalisation
-// x - mean[c] over NHWC with 3 channels): runs of c elements would be one masked vector
-// each, so the short operand is laid out repeated over c whole vectors once and the loop
-// runs dense. Output elements [lo, hi) of the periods * c.
+// A dense operand and one repeating every c elements (an input normalisation x - mean[c]
+// over NHWC with 3 channels, a bias or scale per channel): runs of c elements would be one
+// masked vector each below V::N, and one call through the run's function pointer each
+// above it (a 112x112x32 ADD of a [32] bias: 12544 calls, 1.2x XNNPACK's time). The short
+// operand is laid out repeated over kPeriodFloats once (whole vectors where c < V::N), and
+// the loop runs dense. Up to 64 channels: at 256 the runs are long already, and the
+// pattern measured 8% slower. Output elements [lo, hi) of the periods * c.
+constexpr int32_t kPeriodFloats = 1024;
+
 template <int kLazy = 0>  // instantiated only where used
 inline void binary_periodic(BinaryKind kind, int32_t c, const float* dense, const float* period, bool period_first,
                             float* out, Clamp<float> act, int64_t lo, int64_t hi) {
-  alignas(64) float pattern[V::N * V::N];  // c * V::N floats: a whole number of vectors and periods
-  const int32_t len = c * V::N;
-  for (int32_t i = 0; i < len; ++i) pattern[i] = period[i % c];
+  alignas(64) float pattern[kPeriodFloats];
+  const int32_t len = c < V::N ? c * V::N : kPeriodFloats / c * c;
+  const int64_t used = std::min<int64_t>(len, lo % len + (hi - lo));  // what [lo, hi) reads of it
+  for (int32_t i = 0; i < used; ++i) pattern[i] = period[i % c];
   for (int64_t e = lo; e < hi;) {
     const int32_t phase = static_cast<int32_t>(e % len);
     const int32_t n = static_cast<int32_t>(hi - e < len - phase ? hi - e : len - phase);
@@ -333,7 +339,7 @@ inline void binary_loop(const Loop6& loop, BinaryKind kind, const float* a, cons
   const int32_t* d = loop.dims;
   const int32_t* sa = loop.a_strides;
   const int32_t* sb = loop.b_strides;
-  if (d[0] == 1 && d[1] == 1 && d[2] == 1 && d[3] == 1 && d[5] < V::N && sa[5] == 1 && sb[5] == 1) {
+  if (d[0] == 1 && d[1] == 1 && d[2] == 1 && d[3] == 1 && d[5] <= kPeriodFloats / 16 && sa[5] == 1 && sb[5] == 1) {
     if (sa[4] == d[5] && sb[4] == 0) return binary_periodic(kind, d[5], a, b, false, out, act, lo, hi);
     if (sb[4] == d[5] && sa[4] == 0) return binary_periodic(kind, d[5], b, a, true, out, act, lo, hi);
   }
