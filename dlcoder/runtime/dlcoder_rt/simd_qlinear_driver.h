@@ -5,6 +5,23 @@
 
 using A = K::A;
 
+// dst[i] = src[i] ^ f8's byte for the whole blocks of 32 bytes of [0, n), as four 64-bit
+// xors (which the compiler makes one or two vector xors); returns the end of those blocks.
+template <typename Q>
+inline int32_t xor_copy32(const Q* src, int32_t n, A* dst, uint64_t f8) {
+  int32_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    uint64_t v[4];
+    std::memcpy(v, src + i, 32);
+    v[0] ^= f8;
+    v[1] ^= f8;
+    v[2] ^= f8;
+    v[3] ^= f8;
+    std::memcpy(dst + i, v, 32);
+  }
+  return i;
+}
+
 // dst[0..n) = src in the kernels' activation domain (simd_qlinear.h); byte domains as
 // they are (a copy) where the domains agree, else 32 values at a time as four 64-bit xors
 // (which the compiler makes one or two vector xors), then 8 at a time as one.
@@ -18,15 +35,7 @@ inline void to_a(const Q* src, int32_t n, A* dst) {
   }
   if constexpr (sizeof(A) == 1) {
     constexpr uint64_t f8 = uint64_t{f} * 0x0101010101010101u;
-    for (; i + 32 <= n; i += 32) {
-      uint64_t v[4];
-      std::memcpy(v, src + i, 32);
-      v[0] ^= f8;
-      v[1] ^= f8;
-      v[2] ^= f8;
-      v[3] ^= f8;
-      std::memcpy(dst + i, v, 32);
-    }
+    i = xor_copy32(src, n, dst, f8);
     for (; i + 8 <= n; i += 8) {
       uint64_t v;
       std::memcpy(&v, src + i, 8);
@@ -99,15 +108,7 @@ inline void to_a_wide(const Q* src, int32_t n, A* dst, const Q* src_end, const A
   int32_t i = 0;
   if constexpr (sizeof(A) == 1) {
     constexpr uint64_t f = uint64_t{kQFlip<Q> ^ K::kAXor} * 0x0101010101010101u;
-    for (; i + 32 <= n; i += 32) {  // as to_a
-      uint64_t v[4];
-      std::memcpy(v, src + i, 32);
-      v[0] ^= f;
-      v[1] ^= f;
-      v[2] ^= f;
-      v[3] ^= f;
-      std::memcpy(dst + i, v, 32);
-    }
+    i = xor_copy32(src, n, dst, f);
     for (; i < n && src + i + 8 <= src_end && dst + i + 8 <= dst_end; i += 8) {
       uint64_t v;
       std::memcpy(&v, src + i, 8);
