@@ -54,6 +54,15 @@ def byte_mismatches(labels, ours, refs) -> list:
     return problems
 
 
+def assert_bytes_match(model_path, inputs, labels, work, **run_kw):
+    """Our outputs for `inputs` (run_ours with run_kw: flags, cxx, emulator) are TFLite's
+    builtin kernels' byte for byte; labels name the outputs in the failure."""
+    ours, _, _ = run_ours(model_path, inputs, work, **run_kw)
+    refs, _ = V.reference_run(str(model_path), inputs)
+    problems = byte_mismatches(labels, ours, refs)
+    assert not problems, "\n".join(problems)
+
+
 def load_npz_inputs(path, g):
     data = np.load(path)
     return [np.asarray(data[f"input_{k}"]).astype(g.tensors[t].dtype) for k, t in enumerate(g.inputs)]

@@ -20,8 +20,7 @@ import sys
 import numpy as np
 import pytest
 
-from dlcoder import verify as V
-from support import TESTS, aarch64_toolchain, byte_mismatches, run_ours
+from support import TESTS, aarch64_toolchain, assert_bytes_match
 from test_quantized_isa import x86_flags
 
 sys.path.insert(0, str(TESTS / "models"))
@@ -112,10 +111,7 @@ def build(path):
 def check(tmp_path, flags=("-O2",), cxx=None, emulator=()):
     model = tmp_path / "qdw.tflite"
     inputs, names = build(model)
-    ours, _, _ = run_ours(model, inputs, tmp_path / "lib", flags=flags, cxx=cxx, emulator=emulator)
-    refs, _ = V.reference_run(str(model), inputs)
-    problems = byte_mismatches(names, ours, refs)
-    assert not problems, "\n".join(problems)
+    assert_bytes_match(model, inputs, names, tmp_path / "lib", flags=flags, cxx=cxx, emulator=emulator)
 
 
 @pytest.mark.parametrize("path", ["avx512vnni", "avx512bw", "avx2", "sse2", "scalar"])

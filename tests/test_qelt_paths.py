@@ -25,8 +25,7 @@ import sys
 import numpy as np
 import pytest
 
-from dlcoder import verify as V
-from support import TESTS, aarch64_toolchain, byte_mismatches, run_ours
+from support import TESTS, aarch64_toolchain, assert_bytes_match
 from test_isa import x86_isa
 
 sys.path.insert(0, str(TESTS / "models"))
@@ -145,10 +144,7 @@ def build_model(path):
 def check(tmp_path, flags=("-O2",), cxx=None, emulator=()):
     model = tmp_path / "qelt.tflite"
     inputs, names = build_model(model)
-    ours, _, _ = run_ours(model, inputs, tmp_path / "lib", flags=flags, cxx=cxx, emulator=emulator)
-    refs, _ = V.reference_run(str(model), inputs)
-    problems = byte_mismatches(names, ours, refs)
-    assert not problems, "\n".join(problems)
+    assert_bytes_match(model, inputs, names, tmp_path / "lib", flags=flags, cxx=cxx, emulator=emulator)
 
 
 def test_native_path(tmp_path):

@@ -18,8 +18,7 @@ import sys
 import numpy as np
 import pytest
 
-from dlcoder import verify as V
-from support import TESTS, aarch64_toolchain, byte_mismatches, run_ours
+from support import TESTS, aarch64_toolchain, assert_bytes_match
 from test_isa import x86_isa
 
 sys.path.insert(0, str(TESTS / "models"))
@@ -93,10 +92,8 @@ def check(tmp_path, flags=("-O2",), cxx=None, emulator=()):
         work.mkdir()
         model = work / "m.tflite"
         inputs, names = build_model(model, dt)
-        ours, _, _ = run_ours(model, inputs, work, flags=flags, cxx=cxx, emulator=emulator)
-        refs, _ = V.reference_run(str(model), inputs)
-        problems = byte_mismatches([f"{np.dtype(dt).name} {n}" for n in names], ours, refs)
-        assert not problems, "\n".join(problems)
+        assert_bytes_match(model, inputs, [f"{np.dtype(dt).name} {n}" for n in names], work, flags=flags, cxx=cxx,
+                           emulator=emulator)
 
 
 def test_native_path(tmp_path):

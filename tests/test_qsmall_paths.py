@@ -21,8 +21,7 @@ import pytest
 
 import test_quantized_isa as TQI
 import test_quantized_linear as TQL
-from dlcoder import verify as V
-from support import aarch64_toolchain, byte_mismatches, run_ours
+from support import aarch64_toolchain, assert_bytes_match
 
 CONV = TQL._conv_model
 # name: (dtype, input, filter, stride, dilation, padding, act, per_channel, depthwise)
@@ -83,10 +82,7 @@ def _build(path):
 def _check(tmp_path, flags, cxx=None, emulator=()):
     path = tmp_path / "qsmall.tflite"
     inputs, names = _build(path)
-    ours, _, _ = run_ours(path, inputs, tmp_path, cxx=cxx, flags=flags, emulator=emulator)
-    refs, _ = V.reference_run(str(path), inputs)
-    problems = byte_mismatches(names, ours, refs)
-    assert not problems, "\n".join(problems)
+    assert_bytes_match(path, inputs, names, tmp_path, cxx=cxx, flags=flags, emulator=emulator)
 
 
 # the machine's own choice (AMX where the CPU has AMX-INT8: test_quantized_isa.py's
