@@ -1,0 +1,68 @@
+"""Float binary ops with one operand per channel (simd_math.h: binary_periodic, the short
+operand laid out repeated over kPeriodFloats and the loop run dense) give TFLite's bits on
+every x86 path, with 2 threads (tasks start at any phase of the pattern), and on NEON under
+qemu, whose vectors hold 4 floats instead of 16.
+
+One hand-built model holds every case side by side: the seven binary kinds with the channel
+operand second and first, channel counts below, at and past a vector and up to the path's
+limit of 64, and past it (65, the run-by-run loop), on maps whose element count is no
+multiple of the pattern's length.
+"""
+import numpy as np
+import pytest
+
+import test_quantized_isa as TQI
+from models.op_hand import HandModel
+from support import aarch64_toolchain, byte_mismatches, run_ours
+from dlcoder import verify as V
+
+KINDS = ("ADD", "SUB", "MUL", "DIV", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE")
+OPTIONS = {"ADD": "AddOptions", "SUB": "SubOptions", "MUL": "MulOptions", "DIV": "DivOptions"}
+CHANNELS = (1, 3, 5, 16, 17, 32, 48, 64, 65)
+MAPS = ((7, 9), (33, 35))
+
+
+def _build(path):
+    """-> (inputs, output labels)."""
+    rng = np.random.default_rng(19)
+    m, inputs, labels = HandModel(), [], []
+    for c in CHANNELS:
+        for h, w in MAPS:
+            x = m.input((1, h, w, c))
+            p = m.input((c,))
+            inputs.append(rng.normal(size=(1, h, w, c)).astype(np.float32))
+            inputs.append((rng.normal(size=c) + np.where(rng.random(c) < 0.5, 2.0, -2.0)).astype(np.float32))
+            for k, kind in enumerate(KINDS):
+                first = (k + c) % 2 == 1  # the channel operand first in about half the cases
+                act = 3 if kind in OPTIONS and k % 3 == 0 else 0  # RELU6 on some
+                y = m.output(m.tensor((1, h, w, c)))
+                kw = {"FusedActivationFunction": act} if kind in OPTIONS else {}
+                m.op(kind, [p, x] if first else [x, p], [y], OPTIONS.get(kind), **kw)
+                labels.append(f"{kind} {h}x{w}x{c} {'[c] first' if first else '[c] second'}")
+    path.write_bytes(m.build())
+    return inputs, labels
+
+
+def _check(tmp_path, threads=1, **run_kw):
+    model = tmp_path / "binary.tflite"
+    inputs, labels = _build(model)
+    ours, _, g = run_ours(model, inputs, tmp_path, **run_kw)
+    if threads > 1:
+        ours, _ = V.run_runner(str(tmp_path / "runner"), g, inputs, str(tmp_path), threads=threads)
+    refs, _ = V.reference_run(str(model), inputs)
+    problems = byte_mismatches(labels, [o.view(np.uint32) for o in ours], [r.view(np.uint32) for r in refs])
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", ["avx512bw", "avx2", "sse2", "scalar"])
+def test_x86_path(path, tmp_path):
+    _check(tmp_path, flags=TQI.x86_flags(path))
+
+
+def test_two_threads(tmp_path):
+    _check(tmp_path, threads=2)
+
+
+def test_aarch64(tmp_path):
+    cxx, emulator = aarch64_toolchain()
+    _check(tmp_path, cxx=cxx, emulator=emulator)
