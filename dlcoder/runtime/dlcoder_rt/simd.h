@@ -83,6 +83,18 @@ struct Avx512 {
     return _mm512_castpd_ps(_mm512_set1_pd(d));
   }
   static T fma_even(T a, T b, T c) { return _mm512_mask3_fmadd_ps(a, b, c, 0x5555); }  // odd lanes: c
+  // lanes 4j..4j+3 = the pixel of 4 floats base + 4 * at[j], for j < 4
+  static T quads(const float* base, const int32_t* at) {
+    const auto q = [&](int j) { return _mm_loadu_ps(base + int64_t{at[j]} * 4); };
+    const __m256 lo = _mm256_insertf128_ps(_mm256_castps128_ps256(q(0)), q(1), 1);
+    const __m256 hi = _mm256_insertf128_ps(_mm256_castps128_ps256(q(2)), q(3), 1);
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)), _mm256_castps_pd(hi), 1));
+  }
+  // lane i = p[i / 4]
+  static T spread4(const float* p) {
+    return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3),
+                                 _mm512_castps128_ps512(_mm_loadu_ps(p)));
+  }
   static __mmask16 mask(int n) { return static_cast<__mmask16>((1u << n) - 1u); }
   static T load(const float* p) { return _mm512_loadu_ps(p); }
   static T load_half(const uint16_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
@@ -156,6 +168,15 @@ struct Avx2 {
     return _mm256_castpd_ps(_mm256_set1_pd(d));
   }
   static T fma_even(T a, T b, T c) { return _mm256_blend_ps(c, _mm256_fmadd_ps(a, b, c), 0x55); }
+  // lanes 4j..4j+3 = the pixel of 4 floats base + 4 * at[j], for j < 2
+  static T quads(const float* base, const int32_t* at) {
+    return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(base + int64_t{at[0]} * 4)),
+                                _mm_loadu_ps(base + int64_t{at[1]} * 4), 1);
+  }
+  // lane i = p[i / 4]
+  static T spread4(const float* p) {
+    return _mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_loadu_ps(p)), _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
+  }
   static __m256i mask(int n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   }

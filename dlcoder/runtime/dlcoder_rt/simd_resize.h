@@ -258,6 +258,24 @@ inline void lerp_pixels(const A& ax, int32_t x0, int32_t x1, int32_t depth, int3
   }
 }
 
+// lerp_pixels for 4 channels, V::N / 4 output pixels a vector (quads: each pixel's corner
+// one 128-bit lane), lane for lane the same products and sums. Returns where it stopped:
+// the last pixels, fewer than a vector (or whose spread4 would read past ax.frac), are
+// lerp_pixels'.
+template <class W, class A>
+inline int32_t lerp_quads(const A& ax, int32_t x0, int32_t x1, float dy, const float* r0, const float* r1,
+                          float* o) {
+  const typename W::T w0 = W::set1(1 - dy), w1 = W::set1(dy), one = W::set1(1);
+  int32_t x = x0;
+  for (; x + 4 <= x1; x += W::N / 4, o += W::N) {
+    const typename W::T wb = W::spread4(ax.frac + x), wa = W::sub(one, wb);
+    const typename W::T top = W::add(W::mul(W::quads(r0, ax.lo + x), wa), W::mul(W::quads(r0, ax.hi + x), wb));
+    const typename W::T bottom = W::add(W::mul(W::quads(r1, ax.lo + x), wa), W::mul(W::quads(r1, ax.hi + x), wb));
+    W::store(o, W::add(W::mul(top, w0), W::mul(bottom, w1)));
+  }
+  return x;
+}
+
 // WX: the channel-vector traits of the depth, for the rows along x and the border.
 template <class W, class WX, class P, class A>
 inline void resize_bilinear_flat(const P& p, const A& ay, const A& ax, const float* in, float* out) {
@@ -271,9 +289,14 @@ inline void resize_bilinear_flat(const P& p, const A& ay, const A& ax, const flo
       bilinear_row<WX>(ax, y < by ? p.out_w : bx, p.depth, ay.frac[y], image + ay.lo[y] * in_row,
                        image + ay.hi[y] * in_row, out + y * out_row);
     if (p.out_h <= p.in_h) {
-      for (int32_t y = by; y < p.out_h; ++y)
-        lerp_pixels<WX>(ax, bx, p.out_w, p.depth, p.in_w, ay.frac[y], image + ay.lo[y] * in_row,
-                        image + ay.hi[y] * in_row, out + y * out_row + int64_t{bx} * p.depth);
+      for (int32_t y = by; y < p.out_h; ++y) {
+        const float *r0 = image + ay.lo[y] * in_row, *r1 = image + ay.hi[y] * in_row;
+        int32_t x = bx;
+        if constexpr (W::N > 4) {
+          if (p.depth == 4) x = lerp_quads<W>(ax, bx, p.out_w, ay.frac[y], r0, r1, out + y * out_row + int64_t{bx} * 4);
+        }
+        lerp_pixels<WX>(ax, x, p.out_w, p.depth, p.in_w, ay.frac[y], r0, r1, out + y * out_row + int64_t{x} * p.depth);
+      }
       continue;
     }
     for (int32_t x0 = bx; x0 < p.out_w; x0 += pixels) {
