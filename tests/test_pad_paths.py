@@ -5,7 +5,9 @@ kernels, byte for byte (a pad only moves values, float ones included).
 One model holds every case, so that the file compiles one library: padded and unpadded
 axes alternating, unpadded axes merged into the row before them, padding only the
 innermost or only the outermost axis, no padding at all, rank 5, a float value whose
-bytes differ (the fill loop, not memset), and int8 / int16 with the output's zero point.
+bytes differ (the fill loop, not memset), and int8 / uint8 / int16 with the output's zero
+point; channel paddings (simd_pad.h's dense rows on AVX-512 BW, pad.h's loop with
+-DDLCODER_RT_FORCE_ISA=0).
 """
 from __future__ import annotations
 
@@ -28,7 +30,19 @@ CASES = [  # (shape, paddings, dtype, PADV2 value or None)
     ((1, 9, 9, 4), ((0, 0), (1, 1), (1, 1), (0, 0)), np.int8, None),
     ((3, 17), ((1, 2), (3, 4)), np.int16, None),
 ]
-QUANT = {np.int8: (0.05, -5), np.int16: (0.01, 0)}
+# channel paddings, the rows of simd_pad.h's dense stores: 1 to 4 pieces of 64 bytes, data
+# that starts and ends inside a piece, a value whose bytes differ, and rows just past its
+# 256 bytes (pad.h's loop)
+CHANNEL = ((0, 0), (0, 0), (0, 0))
+CASES += [((1, 5, 7, c), CHANNEL + (pads,), dtype, value)
+          for c, pads, dtype, value in (
+              (24, (0, 8), np.int8, None), (24, (0, 8), np.float32, None), (1, (0, 3), np.int8, None),
+              (3, (1, 0), np.uint8, None), (17, (5, 9), np.int16, None), (17, (2, 1), np.float32, -2.5),
+              (61, (5, 8), np.int8, None), (200, (3, 53), np.uint8, None), (64, (0, 1), np.float32, None),
+              (200, (30, 26), np.int8, None), (3, (1, 2), np.int16, None))]
+CASES += [((1, 5, 7, 3), ((0, 0), (1, 2), (3, 0), (0, 2)), np.int8, None),
+          ((2, 4, 6), ((1, 0), (0, 0), (2, 3)), np.float32, 1.5)]
+QUANT = {np.int8: (0.05, -5), np.uint8: (0.05, 131), np.int16: (0.01, 0)}
 
 
 def _model():
@@ -52,11 +66,12 @@ def _model():
     return m, feeds
 
 
-def test_every_level_shape_matches_tflite_byte_for_byte(tmp_path):
+@pytest.mark.parametrize("flags", [("-O2",), ("-O2", "-DDLCODER_RT_FORCE_ISA=0")], ids=["native", "scalar"])
+def test_every_level_shape_matches_tflite_byte_for_byte(flags, tmp_path):
     m, feeds = _model()
     path = tmp_path / "pads.tflite"
     path.write_bytes(m.build())
-    ours, lib, _ = run_ours(path, feeds, str(tmp_path))
+    ours, lib, _ = run_ours(path, feeds, str(tmp_path), flags=flags)
     refs, _ = V.reference_run(str(path), feeds)
     for k, (o, r) in enumerate(zip(ours, refs)):
         assert o.dtype == r.dtype and o.shape == r.shape, k

@@ -19,13 +19,17 @@ vector and scalar arithmetic round otherwise (ties), equal scales (exact halves)
 edges of the exact int32 kernel (AddFast): input scales 2^11.5 apart (its last shift) and
 2^12.5 (the 64-bit kernel), output shifts 20 and 21 (zero point in the 64-bit sum or not),
 30 and 31, outputs near and beyond int16 on the vector lanes (the narrowing's wrap).
+ADD and MUL, int8 and uint8: a row times a column ([1,1,W,C] and [1,H,1,C], odd H and W,
+C 1, 3, 17, 64, 200: both operands' terms buffered) and a scale per pixel ([1,H,W,C] and
+[1,H,W,1]); test_two_threads runs everything split over two threads.
 """
 import sys
 
 import numpy as np
 import pytest
 
-from support import TESTS, aarch64_toolchain, assert_bytes_match
+from dlcoder import compiler, verify as V
+from support import TESTS, aarch64_toolchain, assert_bytes_match, byte_mismatches
 from test_isa import x86_isa
 
 sys.path.insert(0, str(TESTS / "models"))
@@ -110,6 +114,27 @@ def _addsub_cases():
     return cases
 
 
+# row x column and per-pixel broadcasts of ADD and MUL: (channels, H, W); H x W large next
+# to H + W, so that both operands' terms are buffered (range_terms) even in half the output
+ROW_COL = (1, 3, 17, 64, 200)
+
+
+def _broadcast_cases():
+    cases = []
+    for op in ("ADD", "MUL"):
+        for dt, (qa, qb, qc), tag in ((MQ.I8, (QA, QB, QC), "i8"), (MQ.U8, (QAU, QBU, QCU), "u8")):
+            def case(name, a, b, _op=op, _dt=dt, _qc=qc, _tag=tag):
+                cases.append(MQ.Case(f"{_op.lower()}_{_tag}_{name}", _op, "", _dt, a, b, [("NONE", _qc)]))
+            for c in ROW_COL:
+                case(f"row_col_19x17x{c}", ((1, 1, 17, c), qa), ((1, 19, 1, c), qb))
+                case(f"spatial_5x7x{c}", ((1, 5, 7, c), qa), ((1, 5, 7, 1), qb))
+            for w in (5, 32):  # one channel: an operand broadcast along the inner run, one lane kind
+                case(f"row_col_19x{w}x1", ((1, 1, w, 1), qa), ((1, 19, 1, 1), qb))
+            case("col_row_9x11x64", ((1, 9, 1, 64), qa), ((1, 1, 11, 64), qb))
+            case("spatial_first_5x7x64", ((1, 5, 7, 1), qa), ((1, 5, 7, 64), qb))
+    return cases
+
+
 def _resizes(m, feeds, names):
     rng = np.random.default_rng(11)
     for c, h, w, oh, ow, align, half in RESIZES:
@@ -130,7 +155,7 @@ def build_model(path):
     real = MQ.HandModel
     MQ.HandModel = lambda: m
     try:
-        for case in _minmax_cases() + _addsub_cases():
+        for case in _minmax_cases() + _addsub_cases() + _broadcast_cases():
             _, xs = MQ.build(case)
             feeds += xs
             names.append(case.name)
@@ -145,6 +170,21 @@ def check(tmp_path, flags=("-O2",), cxx=None, emulator=()):
     model = tmp_path / "qelt.tflite"
     inputs, names = build_model(model)
     assert_bytes_match(model, inputs, names, tmp_path / "lib", flags=flags, cxx=cxx, emulator=emulator)
+
+
+def test_two_threads(tmp_path):
+    """Two threads, every op split in two (DLCODER_RT_MIN_TASK_MACS=1): each range starts and
+    ends inside a run, and the row x column kernel buffers both operands for half the output."""
+    model = tmp_path / "qelt.tflite"
+    inputs, names = build_model(model)
+    g0 = compiler.load_graph(str(model))
+    lib, g = compiler.compile_graph(g0, "m")
+    compiler.write_library(lib, str(tmp_path / "lib"))
+    exe = V.build_runner(str(tmp_path / "lib"), "m", str(tmp_path), flags=("-O2", "-DDLCODER_RT_MIN_TASK_MACS=1"))
+    ours, _ = V.run_runner(exe, g, inputs, str(tmp_path), threads=2)
+    refs, _ = V.reference_run(str(model), inputs)
+    problems = byte_mismatches(names, ours, refs)
+    assert not problems, "\n".join(problems)
 
 
 def test_native_path(tmp_path):

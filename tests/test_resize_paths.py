@@ -28,7 +28,7 @@ import pytest
 
 from dlcoder import verify as V
 from dlcoder.ops import spatial
-from support import TESTS, aarch64_toolchain, check_sanitized, run_ours, sanitizer_env
+from support import TESTS, aarch64_toolchain, byte_mismatches, check_sanitized, run_ours, sanitizer_env
 from test_quantized_isa import x86_flags
 
 sys.path.insert(0, str(TESTS / "models"))
@@ -186,3 +186,41 @@ def test_flat_rows_border_is_tflite_order(path, border_model, tmp_path, monkeypa
 def test_flat_rows_border_is_tflite_order_on_neon(border_model, tmp_path, monkeypatch):
     cxx, emulator = aarch64_toolchain()
     _check_border(border_model, tmp_path, monkeypatch, cxx=cxx, emulator=emulator)
+
+
+# ---- RESIZE_NEAREST_NEIGHBOR as byte copies (simd_qnearest.h) ----------------------------
+# Pixels of 1 to 400 bytes (whole 64-byte pieces and masked tails), rows and columns
+# repeated 2x (the unrolled four stores), 3x, unevenly (non-integer up) or not at all
+# (down), through AVX-512 BW and the portable copy.
+NEAREST_CHANNELS = (1, 3, 17, 64, 200)
+NEAREST_IN = (5, 4)
+NEAREST_SIZES = ((10, 8), (15, 12), (7, 9), (3, 2))
+NEAREST_DTYPES = ((np.int8, (0.05, -3), 3), (np.uint8, (0.05, 120), 3), (np.int16, (0.05, 0), 4))
+
+
+def _nearest_model(dtype, quant, version) -> bytes:
+    m = HandModel()
+    for c in NEAREST_CHANNELS:
+        x = m.input((2, *NEAREST_IN, c), dtype, quant=quant)
+        for (oh, ow), (align, half) in ((s, mode) for s in NEAREST_SIZES for mode in MODES):
+            y = m.output(m._tensor((2, oh, ow, c), dtype, quant=quant))
+            m.op("RESIZE_NEAREST_NEIGHBOR", [x, m.const(np.array([oh, ow], np.int32))], [y],
+                 "ResizeNearestNeighborOptions", version=version, AlignCorners=align, HalfPixelCenters=half)
+    return m.build()
+
+
+@pytest.mark.parametrize("path", ["avx512bw", "scalar"])
+@pytest.mark.parametrize("dtype", [d[0] for d in NEAREST_DTYPES], ids=lambda d: np.dtype(d).name)
+def test_byte_nearest_matches_tflite_exactly(path, dtype, tmp_path):
+    _, quant, version = next(d for d in NEAREST_DTYPES if d[0] is dtype)
+    model = tmp_path / "nearest.tflite"
+    model.write_bytes(_nearest_model(dtype, quant, version))
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(23)
+    xs = [rng.integers(info.min, int(info.max) + 1, (2, *NEAREST_IN, c)).astype(dtype) for c in NEAREST_CHANNELS]
+    refs, _ = V.reference_run(str(model), xs)
+    ours, _, _ = run_ours(model, xs, tmp_path, flags=x86_flags(path))
+    labels = [f"c{c}_{oh}x{ow}_a{int(a)}h{int(h)}" for c in NEAREST_CHANNELS for (oh, ow) in NEAREST_SIZES
+              for (a, h) in MODES]
+    problems = byte_mismatches(labels, ours, refs)
+    assert not problems, "\n".join(problems)

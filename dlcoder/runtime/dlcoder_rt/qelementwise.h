@@ -173,9 +173,11 @@ inline void for_each_lane_segment(const Loop6& loop, const QLanes& lanes, int64_
 }
 
 // for_each_lane_segment where every element takes one lane kind: f(a_offset, b_offset,
-// out_offset, n) per inner run, the indices stepped without a division per run.
+// out_offset, n) per inner run, the indices stepped without a division per run. Always
+// inlined, so that f, compiled for a vector ISA, is called from code of that ISA and can be
+// inlined in turn (simd_qresize.h: for_each_pixel).
 template <typename F>
-inline void for_each_run(const Loop6& loop, int64_t lo, int64_t hi, F f) {
+[[gnu::always_inline]] inline void for_each_run(const Loop6& loop, int64_t lo, int64_t hi, F f) {
   const int32_t* d = loop.dims;
   const int64_t inner = d[5], sa = loop.a_strides[5], sb = loop.b_strides[5];
   int64_t run = lo / inner, off = lo % inner, base_a = 0, base_b = 0;

@@ -7,6 +7,7 @@
 
 #include "dlcoder_rt/common.h"
 #include "dlcoder_rt/simd.h"
+#include "dlcoder_rt/simd_qnearest.h"
 #include "dlcoder_rt/simd_qresize.h"
 
 namespace dlcoder_rt {
@@ -19,19 +20,15 @@ struct ResizeParams {
 };
 
 // out[b][y][x][:] = in[b][ys[y]][xs[x]][:]. float goes to the SIMD kernel
-// (simd_resize.h), the other types are copied a pixel at a time.
+// (simd_resize.h), the other types are copied as bytes (simd_qnearest.h).
 template <typename T>
 inline void resize_nearest(const ResizeParams& p, const int32_t* ys, const int32_t* xs,
                            const T* in, T* out) {
   if constexpr (std::is_same<T, float>::value) {
     DLCODER_RT_DISPATCH(resize_nearest_f32, p, ys, xs, in, out)
-  }
-  const int64_t row = int64_t{p.in_w} * p.depth;
-  for (int32_t b = 0; b < p.batches; ++b) {
-    const T* image = in + b * (p.in_h * row);
-    for (int32_t y = 0; y < p.out_h; ++y)
-      for (int32_t x = 0; x < p.out_w; ++x, out += p.depth)
-        std::memcpy(out, image + ys[y] * row + int64_t{xs[x]} * p.depth, sizeof(T) * p.depth);
+  } else {
+    qnearest::nearest_bytes(p, ys, xs, reinterpret_cast<const uint8_t*>(in), reinterpret_cast<uint8_t*>(out),
+                            int64_t{p.depth} * static_cast<int64_t>(sizeof(T)));
   }
 }
 

@@ -33,7 +33,7 @@ struct Output {
         vec(vec_), wrap(wrap_), folded(folded_) {}
   T clamp(T v) const { return V::min(V::max(V::add(v, zp), lo), hi); }
   // the first n (<= 4 N) of the results v0..v3 to p
-  void store(Q* p, T v0, T v1, T v2, T v3, int64_t n) const {
+  [[gnu::always_inline]] void store(Q* p, T v0, T v1, T v2, T v3, int64_t n) const {
     T w01, w23;
     if (folded) {
       w01 = V::pack16(v0, v1, false);
@@ -61,7 +61,7 @@ struct Output {
 // out[i, i + n) from value(i): the int32 results of V::N elements from i on, and
 // part(i, count) of the first count of them; blocks of 4 N.
 template <typename Q, typename K, typename One, typename Part>
-inline void blocks(const K& k, Q* out, int64_t n, const One& one, const Part& part) {
+[[gnu::always_inline]] inline void blocks(const K& k, Q* out, int64_t n, const One& one, const Part& part) {
   const auto tail = [&](int64_t i) { return i < n ? part(i, n - i) : T{}; };
   int64_t i = 0;
   for (; i + 4 * V::N <= n; i += 4 * V::N)
@@ -73,19 +73,11 @@ inline void blocks(const K& k, Q* out, int64_t n, const One& one, const Part& pa
 constexpr int64_t kTableFrom = 1024;
 
 // out[i] = k.output(k.value(k.in_a(a[i * sa]), k.in_b(b[i * sb]))) for i < n; a broadcast
-// operand (stride 0: kA or kB false) goes through its in_ step once. Over a long segment
-// an 8-bit output is then a function of the other operand's byte: the kernel computes its
-// 256 values once and the segment is looked up (simd_lut.h).
+// operand (stride 0: kA or kB false) goes through its in_ step once. Always inlined, as are
+// blocks() and Output::store: GCC -O2 kept them as calls, made once per inner run, which
+// cost a row x column ADD ([1,1,32,64] + [1,32,1,64]) a third of its time.
 template <bool kA, bool kB, typename Q, typename K>
-inline void each(const K& k, const Q* a, const Q* b, Q* out, int64_t n) {
-  if constexpr (sizeof(Q) == 1 && !(kA && kB)) {
-    if (n >= kTableFrom) {
-      alignas(64) Q bytes[256], table[256];
-      for (int i = 0; i < 256; ++i) bytes[i] = static_cast<Q>(i);
-      each<kA, kB>(k, kA ? bytes : a, kB ? bytes : b, table, 256);
-      return lookup_u8_simd(n, kA ? a : b, out, table);
-    }
-  }
+[[gnu::always_inline]] inline void each_direct(const K& k, const Q* a, const Q* b, Q* out, int64_t n) {
   const T ca = kA ? T{} : k.in_a(V::set1(*a));
   const T cb = kB ? T{} : k.in_b(V::set1(*b));
   blocks(k, out, n, [&](int64_t i) {
@@ -93,6 +85,22 @@ inline void each(const K& k, const Q* a, const Q* b, Q* out, int64_t n) {
   }, [&](int64_t i, int64_t m) {
     return k.value(kA ? k.in_a(V::loadn(a + i, m)) : ca, kB ? k.in_b(V::loadn(b + i, m)) : cb);
   });
+}
+
+// each_direct, except over a long segment with a broadcast operand, where an 8-bit output
+// is a function of the other operand's byte: the kernel computes its 256 values once and
+// the segment is looked up (simd_lut.h).
+template <bool kA, bool kB, typename Q, typename K>
+inline void each(const K& k, const Q* a, const Q* b, Q* out, int64_t n) {
+  if constexpr (sizeof(Q) == 1 && !(kA && kB)) {
+    if (n >= kTableFrom) {
+      alignas(64) Q bytes[256], table[256];
+      for (int i = 0; i < 256; ++i) bytes[i] = static_cast<Q>(i);
+      each_direct<kA, kB>(k, kA ? bytes : a, kB ? bytes : b, table, 256);
+      return lookup_u8_simd(n, kA ? a : b, out, table);
+    }
+  }
+  each_direct<kA, kB>(k, a, b, out, n);
 }
 
 // The same with one operand's in_ step already taken: `terms` (int32) for a (kTermsA) or b.
@@ -104,7 +112,7 @@ inline void each_terms(const K& k, const int32_t* terms, const Q* x, Q* out, int
 }
 
 template <typename Q, typename K>
-inline void each(const K& k, const Q* a, int32_t sa, const Q* b, int32_t sb, Q* out, int64_t n) {
+[[gnu::always_inline]] inline void each(const K& k, const Q* a, int32_t sa, const Q* b, int32_t sb, Q* out, int64_t n) {
   if (sa != 0 && sb != 0) return each<true, true>(k, a, b, out, n);
   if (sa != 0) return each<true, false>(k, a, b, out, n);
   return each<false, true>(k, a, b, out, n);
