@@ -14,9 +14,13 @@ of 1, 7, 8, 15 and whole panels; tails of at most 8 take the VNNI kernels' ymm t
 to 1156, rows 1 to 3 (several accumulator chains per row), 49 (blocks of 10 and 9), past
 a tile of 12, squeeze-excite 1x1 convs on 1x1 maps, batch 2, stride 2 1x1 convs (im2col,
 not direct), per-tensor and per-channel weights, uint8, and scales whose multipliers shift
-left (an output scale below input * weight scale) or far right. Beside it, without a
-model: the requantization lane by lane against requantize<Q, kUp> (requantize.h) on
-random and tie-making values, one row at a time and four rows narrowed together.
+left (an output scale below input * weight scale) or far right; k 4 to 1024 and rows 1 to
+40 with per-channel shifts of -1 and 0 in one panel (Rq512's shr steps, taken only where
+every channel of a panel shifts right, and its general ones), a per-tensor shift of -1
+(the least the shr steps take) and shifts near -31. The same model again on two threads.
+Beside it, without a model: the requantization lane by lane against requantize<Q, kUp>
+(requantize.h) on random and tie-making values, one row at a time and four rows narrowed
+together (the shr steps add the zero point to the int16 narrowing, with saturation).
 """
 import subprocess
 
@@ -71,6 +75,12 @@ LEFT = ((0.5, 2), (0.01, -5), 0.25)
 RIGHT = ((0.002, 1), (40.0, 3), 0.003)
 TIES = ((0.5, -3), (4.0, 7), 0.25)
 U8 = ((0.05, 120), (0.3, 128), 0.006)
+# per-channel multipliers in [0.25, 1): shifts -1 and 0 in one panel (Rq512 keeps its
+# general steps unless every channel shifts right), per-tensor just below 0.5 (shift -1, the
+# least the shr steps take) and far right (shift -31 .. -25)
+MIXED = ((0.5, 3), (0.5, -2), 0.5)
+HALF = ((0.5, 3), (1.0, -2), 0.999)
+FAR = ((0.001, 0), (4.0e3, 1), 0.002)
 # name: (dtype, input shape, out channels, kernel, stride, per_channel, quantization, act)
 CONV_CASES = {
     "pw_k16_c1": (np.int8, (1, 5, 7, 16), 1, 1, 1, True, I8, 0),
@@ -101,12 +111,22 @@ CONV_CASES = {
     "se_k1156_c20": (np.int8, (1, 1, 1, 1156), 20, 1, 1, True, I8, 0),
     "se_k20_c1152_b2": (np.int8, (2, 1, 1, 20), 1152, 1, 1, True, I8, 0),
     "se_k6_c144_left": (np.int8, (1, 1, 1, 6), 144, 1, 1, True, LEFT, 0),
+    # k 4 .. 1024 (the shr requantization on whole and 8-channel panels), rows 1 .. 40
+    "pw_k4_c24_mixed": (np.int8, (1, 5, 8, 4), 24, 1, 1, True, MIXED, 0),
+    "pw_k8_c40_half_tensor": (np.int8, (1, 3, 13, 8), 40, 1, 1, False, HALF, 0),
+    "pw_k32_c1000_far": (np.int8, (1, 1, 3, 32), 1000, 1, 1, True, FAR, 0),
+    "pw_k36_c24_b2_mixed": (np.int8, (2, 4, 5, 36), 24, 1, 1, True, MIXED, 1),
+    "pw_k100_c40_half": (np.int8, (1, 5, 8, 100), 40, 1, 1, True, HALF, 3),
+    "pw_k1024_c8": (np.int8, (1, 3, 3, 1024), 8, 1, 1, True, I8, 0),
+    "pw_u8_k32_c24_mixed": (np.uint8, (1, 6, 6, 32), 24, 1, 1, False, ((0.5, 120), (0.5, 100), 0.5), 0),
 }
 FC_CASES = {"fc_r30_k64_c47": (30, 64, 47, I8), "fc_r13_k30_c9_left": (13, 30, 9, LEFT),
             "fc_r25_k16_c24_ties": (25, 16, 24, TIES),
             # one, two and three rows (4 and 2 chains of accumulators), an 8-channel tail
             "fc_r1_k516_c1000": (1, 516, 1000, I8), "fc_r2_k36_c40_ties": (2, 36, 40, TIES),
-            "fc_r3_k1028_c24_right": (3, 1028, 24, RIGHT), "fc_r1_k8_c3_left": (1, 8, 3, LEFT)}
+            "fc_r3_k1028_c24_right": (3, 1028, 24, RIGHT), "fc_r1_k8_c3_left": (1, 8, 3, LEFT),
+            "fc_r40_k4_c1000_half": (40, 4, 1000, HALF), "fc_r11_k100_c40_far": (11, 100, 40, FAR),
+            "fc_r17_k36_c24_mixed": (17, 36, 24, MIXED), "fc_r7_k1024_c8_ties": (7, 1024, 8, TIES)}
 
 
 def _build(path):
@@ -252,3 +272,17 @@ def test_gemm_requantization_is_exact(tmp_path):
                    check=True)
     run = subprocess.run([str(exe), str(most)], capture_output=True, text=True)
     assert run.returncode == 0 and run.stdout.strip() == "0", run.stdout
+
+
+def test_gemm_paths_split_on_two_threads(tmp_path):
+    """The same model on two threads (every kernel split into tasks: row blocks, or panels
+    where a GEMM has fewer blocks than threads), the VNNI kernels without AMX: TFLite's bytes."""
+    import test_threads as TT
+    model = tmp_path / "qvnni.tflite"
+    inputs, names = _build(model)
+    exe, g, _ = TT.build(model, tmp_path, flags=(*TT.SPLIT_ALL, "-DDLCODER_RT_FORCE_AMX=0"))
+    ours, _ = V.run_runner(exe, g, inputs, str(tmp_path), threads=2)
+    TT.check_split(TT.thread_stats(tmp_path), 2)
+    refs, _ = V.reference_run(str(model), inputs)
+    problems = byte_mismatches(names, ours, refs)
+    assert not problems, "\n".join(problems)
