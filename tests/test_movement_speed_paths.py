@@ -1,7 +1,8 @@
 """The fast data-movement paths (issue 19) give TFLite's bytes.
 
 TRANSPOSE: a perm that moves the innermost dim becomes tiled matrix transposes
-(transpose.h): the AVX2 8x8, SSE2 4x4 and NEON 4x4 tiles for 4-byte elements (float32,
+(transpose.h): the AVX-512 16x16 (column blocks of 32, or 16 where the destination stride
+is a multiple of 2 KB), AVX2 8x8, SSE2 4x4 and NEON 4x4 tiles for 4-byte elements (float32,
 int32), AVX2 16x32 for bytes, SSE2 8x8 for 1 and 2 bytes, the scalar tile for 8 bytes and without SIMD; with
 rows and columns that are not multiples of the tile, narrow last strips (3 channels),
 outer dims and rank 2 to 5. A perm that keeps it
@@ -12,7 +13,7 @@ CONCATENATION of short rows goes output row by output row with fixed-size copies
 (concat_short_rows); longer rows, or one outer row, input by input (copy_rows).
 
 Every case is one op of one hand-built model (tests/models/op_hand.py); the model is
-compiled once per instruction set (native, SSE2, scalar, and aarch64 NEON under qemu) and
+compiled once per instruction set (native, AVX2, SSE2, scalar, and aarch64 NEON under qemu) and
 compared with ai_edge_litert's builtin kernels byte for byte, and once with ASan and
 buffers of the exact sizes.
 """
@@ -23,6 +24,7 @@ import pytest
 
 from dlcoder import compiler, verify as V
 from support import TESTS, aarch64_toolchain, check_sanitized, run_ours, sanitizer_env
+from test_isa import x86_isa
 
 sys.path.insert(0, str(TESTS / "models"))
 from op_hand import HandModel  # noqa: E402
@@ -47,6 +49,10 @@ TRANSPOSES = [
     ((3, 4, 100), (1, 0, 2), np.float32),            # runs of 100 floats: memcpy
     ((2, 3, 5, 4), (1, 0, 2, 3), np.int8),           # runs of 20 bytes
     ((1, 5, 1, 7), (2, 0, 1, 3), np.float32),        # collapses to one run of 35
+    ((1, 64, 56, 56), (0, 2, 3, 1), np.float32),     # NCHW -> NHWC: 64 x 3136, 32-column blocks
+    ((2, 48, 83), (0, 2, 1), np.float32),            # 32-column blocks, a 16 and a strip of 3
+    ((512, 37), (1, 0), np.float32),                 # 2 KB destination rows: 16-column blocks, strip of 5
+    ((1, 64, 55, 55), (0, 2, 3, 1), np.int8),        # 64 x 3025 bytes: a 1-column strip
 ]
 
 # (op, input shape, block, dtype)
@@ -119,17 +125,19 @@ def test_cases_take_their_paths(model):
     """The generated calls are the paths the cases are named for (no compile)."""
     lib, _ = compiler.compile_graph(compiler.load_graph(str(model[0])), "m")
     code = "\n".join(str(v) for k, v in lib.files.items() if k.endswith(".cc"))
-    assert code.count("dlcoder_rt::transpose(") == 14
+    assert code.count("dlcoder_rt::transpose(") == 18
     assert code.count("dlcoder_rt::copy_runs<") == 7
     assert code.count("dlcoder_rt::copy_loop(") == 2
     assert code.count("dlcoder_rt::concat_short_rows<") == 4
     assert code.count("dlcoder_rt::copy_rows<") == 4
 
 
-# native (AVX2 or AVX-512 on x86: the AVX2 tile), SSE2, scalar; aarch64 (NEON) under qemu
-@pytest.mark.parametrize("isa", [None, 1, 0, "aarch64"], ids=["native", "sse2", "scalar", "aarch64"])
+# native (AVX-512 or AVX2 on x86), AVX2, SSE2, scalar; aarch64 (NEON) under qemu
+@pytest.mark.parametrize("isa", [None, "avx2", 1, 0, "aarch64"], ids=["native", "avx2", "sse2", "scalar", "aarch64"])
 def test_bytes_match_tflite(model, isa, tmp_path):
     path, feeds, refs = model
+    if isa == "avx2":
+        isa = x86_isa("avx2")
     kw = {"flags": ("-O2",) if isa in (None, "aarch64") else ("-O2", f"-DDLCODER_RT_FORCE_ISA={isa}")}
     if isa == "aarch64":
         kw["cxx"], kw["emulator"] = aarch64_toolchain()

@@ -6,7 +6,8 @@ AVX-512, 64 on AVX2, 32 on SSE2) and goes over memory for longer ones; beta = 1 
 path (no multiply, the exp's bottom clamp only). The rows here take each path on each ISA,
 with partial last vectors and rows narrower than one vector, and rows whose max is far below
 0 (the masked lanes of a partial vector must not turn inf). BATCH_MATMUL packs a transposed
-rhs (adj_y, as attention's Q K^T) panel row by panel row, whole and partial panels, with
+rhs (adj_y, as attention's Q K^T) with transpose.h's tiles (whole panels: 16 x k transposes,
+k a multiple of the tile or not) and gathers a partial last panel, with
 adj_x, a constant rhs and broadcast batch dims. The broadcast binary loop resolves the op and
 the innermost strides once per call: a per-pixel scale (MUL [1,H,W,C] x [1,H,W,1]), the
 other way round, an outer sum ([1,1,W,C] + [1,H,1,C]), and per-channel operands, which run
@@ -36,6 +37,8 @@ BATCH_MATMUL = [
     ((2, 3, 7, 8), (1, 3, 8, 16), False, False, False),  # batch broadcast, rhs read in place
     ((4, 7, 8), (19, 8), False, True, True),           # constant rhs, rank 2, adj_y
     ((2, 3, 5, 8), (2, 1, 20, 8), False, True, False),  # rhs packed once per 3 batches
+    ((2, 33, 64), (2, 128, 64), False, True, False),   # adj_y, 8 whole panels of 16x64 transposes
+    ((1, 5, 37), (1, 50, 37), False, True, False),     # 3 panels of 2 tiles and a strip of 5, a partial one of 2
 ]
 # (op, a shape, b shape)
 BINARY = [("MUL", (1, 6, 5, 20), (1, 6, 5, 1)), ("MUL", (1, 6, 5, 1), (1, 6, 5, 37)),

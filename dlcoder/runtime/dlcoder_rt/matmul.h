@@ -4,6 +4,7 @@
 #include "dlcoder_rt/common.h"
 #include "dlcoder_rt/prelu.h"
 #include "dlcoder_rt/simd.h"
+#include "dlcoder_rt/transpose.h"
 
 namespace dlcoder_rt {
 
@@ -63,6 +64,16 @@ inline void fully_connected_f32_gemm(const Parallel& par, const FullyConnectedPa
   gemm_f32(par, g, in, packed, bias, out);
 }
 
+// B^T ([n][k], stored rows ldb apart: adj_y) into the GEMM's 16-column panels. Row kk of a
+// whole panel is column kk of 16 stored rows, so the whole panels are 16 x k transposes
+// (transpose.h's tiles: 4x faster than gathering them a float at a time, 2.3 -> 0.57 us for
+// a 128 x 64 attention K); the last partial panel gathers with pack_b and zero-pads.
+inline void pack_b_transposed_f32(int32_t k, int32_t n, const float* b, int64_t ldb, float* out) {
+  const int32_t whole = n / 16;
+  transpose_panels16_f32(whole, k, b, ldb, out);
+  if (whole * 16 < n) pack_b_f32(k, n - whole * 16, b + int64_t{whole} * 16 * ldb, ldb, true, out + int64_t{whole} * 16 * k);
+}
+
 // Both operands computed: each rhs matrix is packed into scratch, then one GEMM; lhs is
 // transposed into scratch first when adj_x. An rhs that is not transposed and has whole
 // panels (n % 16 == 0) is read in place; an rhs broadcast over consecutive batches (a
@@ -84,7 +95,11 @@ inline void batch_matmul_f32_gemm(const BatchMatMulParams& p, const float* lhs, 
     const float* a = lhs + ia;
     const float* b = rhs + ib;
     if (!in_place && ib != packed_ib) {
-      pack_b_f32(p.k, p.n, b, p.ldb, p.adj_y, packed);
+      if (p.adj_y) {
+        pack_b_transposed_f32(p.k, p.n, b, p.ldb, packed);
+      } else {
+        pack_b_f32(p.k, p.n, b, p.ldb, false, packed);
+      }
       packed_ib = ib;
     }
     if (p.adj_x) {
