@@ -181,6 +181,7 @@ def _conv_cases() -> list:
         conv(56, 256, 64, 1, act="RELU"), conv(7, 512, 512, 3, act="RELU"),
         conv(56, 128, 256, 3, stride=2, act="RELU"), conv(64, 64, 64, 3, dil=2, act="RELU"),
         conv(32, 32, 32, 5, act="RELU"), conv(224, 3, 64, 7, stride=2, act="RELU"),
+        conv(128, 3, 8, 3, stride=2, act="RELU6"),  # mobilenet_v1_025's stem
     ]
 
 

@@ -146,7 +146,34 @@ def _check_conv(node, g):
 def _conv_scratch(node, g) -> int:
     _, kh, kw, ic = shape(g, node.inputs[1])
     n, oh, ow, _ = shape(g, node.outputs[0])
-    return _gemm_scratch(kh * kw * ic, n * oh * ow)
+    return max(_gemm_scratch(kh * kw * ic, n * oh * ow), _direct_scratch(node, g), _stem_scratch(node, g))
+
+
+def _stem_scratch(node, g) -> int:
+    """simd_qstem.h's buffers (qstem_fits, qstem_scratch): per 4 k a vector of 64 bytes and
+    16 table bytes, 32 bytes per output channel of whole panels, and k_h copied input rows
+    (the columns of whole 16-pixel blocks, 128 bytes of slack, to 64 bytes), for int8
+    weights, in_c <= 4, no dilation, stride_w * in_c <= 8 and k_w * in_c >= 3."""
+    c = conv_geometry(node, g)
+    if (g.tensors[node.inputs[1]].dtype != "int8" or c["in_c"] > 4 or c["dil_h"] != 1 or c["dil_w"] != 1
+            or c["stride_w"] * c["in_c"] > 8 or c["k_w"] * c["in_c"] < 3):
+        return 0
+    groups = -(-c["k_h"] * c["k_w"] * c["in_c"] // GROUP)
+    row = _round_up(((_round_up(c["out_w"], 16) - 1) * c["stride_w"] + c["k_w"]) * c["in_c"] + 128, 64)
+    return groups * 80 + _round_up(c["out_c"], PANEL) * 32 + c["k_h"] * row
+
+
+def _direct_scratch(node, g) -> int:
+    """simd_qconv_direct.h's copy of the input (qconv_direct_fits, qconv_direct_scratch):
+    the padded rows of a whole image's windows, for int8 weights, a window of more than one
+    tap, in_c >= 8, a multiple of 4, and out_c < 256."""
+    c = conv_geometry(node, g)
+    if (g.tensors[node.inputs[1]].dtype != "int8" or c["k_h"] * c["k_w"] == 1 or c["in_c"] < 8 or c["in_c"] % 4
+            or c["out_c"] >= 256):
+        return 0
+    right = max(0, (c["out_w"] - 1) * c["stride_w"] + (c["k_w"] - 1) * c["dil_w"] + 1 - c["pad_left"] - c["in_w"])
+    rows = (c["out_h"] - 1) * c["stride_h"] + (c["k_h"] - 1) * c["dil_h"] + 1
+    return rows * (c["pad_left"] + c["in_w"] + right) * c["in_c"]
 
 
 def _conv_q(node, g, e):

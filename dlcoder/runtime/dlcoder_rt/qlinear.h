@@ -26,7 +26,9 @@
 #include "dlcoder_rt/params.h"
 #include "dlcoder_rt/requantize.h"
 #include "dlcoder_rt/simd_qamx.h"
+#include "dlcoder_rt/simd_qconv_direct.h"
 #include "dlcoder_rt/simd_qlinear.h"
+#include "dlcoder_rt/simd_qstem.h"
 
 namespace dlcoder_rt {
 
@@ -47,6 +49,18 @@ inline void conv2d_gemm(const Parallel& par, const QConvParams& p, const Q* x, c
   if constexpr (sizeof(W) == 1) {
     if (use_amx<W>(int64_t{p.batch} * p.out_h * p.out_w, p.k_h * p.k_w * p.in_c))
       return qamx::conv2d(par, p, x, w, args, y, scratch);
+  }
+#endif
+#if defined(DLCODER_RT_X86)
+  // a KxK window (simd_qconv_direct.h): no im2col; the scratch holds its copy (qlinear.py)
+  if constexpr (sizeof(W) == 1 && std::is_same<Args, QRequantArgs>::value) {
+    if (qlinear_path<W>() == QPath::kAvx512Vnni && qconv_direct_fits(p))
+      return qsimd::avx512vnni::conv2d_direct(par, p, x, w, args, y, reinterpret_cast<uint8_t*>(scratch));
+  }
+  // a stem of few input channels (simd_qstem.h): pixels in lanes; its scratch: qlinear.py
+  if constexpr (sizeof(W) == 1 && sizeof(Q) == 1 && std::is_same<Args, QRequantArgs>::value) {
+    if (qlinear_path<W>() == QPath::kAvx512Vnni && runtime_avx512vbmi() && qstem_fits(p))
+      return qstem::conv2d(par, p, x, w, args, y, scratch);
   }
 #endif
   DLCODER_RT_QDISPATCH(W, conv2d(par, p, x, w, args, y, scratch))

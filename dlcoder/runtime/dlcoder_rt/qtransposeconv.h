@@ -20,9 +20,10 @@
 // CONV_2D's); mult, shift padded to 16. Scratch (per task): A rows, kQMaxRows * kp * 2 bytes
 // of the largest kp; task 0's (the node's) also holds, where the direct kernel may run, the
 // input copied with its border (qtc_border). The direct kernel (AVX-512 VNNI, int8 weights,
-// in_c % 4 == 0; transpose_conv_direct) skips im2col: it copies the input once into the
-// unsigned domain with a border of the input zero point and reads each pixel's tap rows
-// from that copy in place, the same weights and biases; measured 2-3x faster than im2col
+// in_c % 4 == 0; transpose_conv_direct, on CONV_2D's direct kernel, simd_qconv_direct.h)
+// skips im2col: it copies the input once into the unsigned domain with a border of the
+// input zero point and reads each pixel's tap rows from that copy in place, the same
+// weights and biases; measured 2-3x faster than im2col
 // plus the GEMM on the benchmark's shapes (im2col was over half the time).
 //
 // Image (transpose_conv2d_q), otherwise. As TFLite's kernels (transpose_conv.cc, optimized
@@ -58,6 +59,7 @@
 
 #include "dlcoder_rt/isa.h"
 #include "dlcoder_rt/requantize.h"
+#include "dlcoder_rt/simd_qconv_direct.h"
 #include "dlcoder_rt/simd_qlinear.h"
 
 namespace dlcoder_rt {
@@ -360,6 +362,41 @@ inline QtcBorder qtc_border(const QTransposeConvParams& p) {
   return b;
 }
 
+// The weights of phase `ph`: the panels of the phases before it come first.
+template <typename W>
+inline const W* phase_weights(const QTransposeConvParams& p, const W* w, int32_t ph, int32_t ocp) {
+  for (int32_t q = 0; q < ph; ++q) w += int64_t{ocp} * qtc_phase(p, q / p.stride_w, q % p.stride_w).kp;
+  return w;
+}
+
+// The phase loop of both kernels: tasks take (phase, batch, phase row) units, and
+// row(task, phase, its weights, its epilogue args, b, i, y of its first pixel, ldy) computes
+// row i of the phase in image b (its pixels every stride_w-th of an output row, ldy apart).
+template <typename Q, typename W, typename Row>
+inline void qtc_phase_rows(const Parallel& par, const QTransposeConvParams& p, const W* w, const int32_t* bias_u,
+                           const int32_t* bias_s, const int32_t* mult, const int32_t* shift, Q* y, const Row& row) {
+  const int32_t ocp = (p.out_c + kQPanel - 1) / kQPanel * kQPanel;
+  const int32_t rows = (p.out_h + p.stride_h - 1) / p.stride_h;  // the most output rows of a phase
+  const int64_t per_phase = int64_t{p.batch} * rows, ldy = int64_t{p.stride_w} * p.out_c;
+  const int64_t macs = int64_t{p.batch} * p.in_h * p.in_w * p.k_h * p.k_w * p.in_c * ocp;
+  parallel_ranges(par, p.stride_h * p.stride_w * per_phase, macs, [&](int32_t t, int64_t lo, int64_t hi) {
+    for (int64_t u = lo; u < hi;) {
+      const int32_t ph = static_cast<int32_t>(u / per_phase);
+      const QtcPhase f = qtc_phase(p, ph / p.stride_w, ph % p.stride_w);
+      const W* wp = phase_weights(p, w, ph, ocp);
+      const QRequantArgs args{bias_u + int64_t{ph} * ocp, bias_s + int64_t{ph} * ocp, mult, shift,
+                              p.out_zp, p.lo, p.hi};
+      const int64_t end = std::min(hi, (ph + 1) * per_phase);
+      for (; u < end; ++u) {
+        const int32_t b = static_cast<int32_t>(u % per_phase / rows), i = static_cast<int32_t>(u % rows);
+        if (i >= f.conv.out_h || f.conv.out_w == 0) continue;
+        row(t, f, wp, args, b, i,
+            y + ((int64_t{b} * p.out_h + f.oy0 + int64_t{i} * p.stride_h) * p.out_w + f.ox0) * p.out_c, ldy);
+      }
+    }
+  });
+}
+
 namespace qsimd {
 namespace scalar {
 #include "dlcoder_rt/simd_qtransposeconv_phases.h"
@@ -370,126 +407,28 @@ DLCODER_RT_TARGET_BEGIN("avx512f,avx512vl,avx512bw,avx512dq,avx512vnni,avx2,fma"
 namespace avx512vnni {
 #include "dlcoder_rt/simd_qtransposeconv_phases.h"
 
-// ---- the direct kernel: the phase GEMM without im2col (int8 weights, in_c % 4 == 0) ----
-// The input is copied once into the unsigned domain with a border of the input zero point
-// (qtc_border), so that a phase pixel's tap row is one run of k_w * in_c bytes of that image,
-// the next pixel's run in_c bytes on: M pixels x one panel read their groups of 4 straight
-// from it (groups never straddle a tap row as in_c % 4 == 0, so the weights are CONV_2D's
-// packing of the phase as they are).
-struct QtcZ16 {
-  using T = __m512i;
-  static T bias(const int32_t* b) { return _mm512_loadu_si512(b); }
-  static T dot(T acc, int32_t x, const int8_t* w) { return _mm512_dpbusd_epi32(acc, _mm512_set1_epi32(x), _mm512_loadu_si512(w)); }
-  static __m512i wide(T v) { return v; }
-};
-struct QtcZ8 {  // 8 channels: the low half of each group of the panel
-  using T = __m256i;
-  static T bias(const int32_t* b) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b)); }
-  static T dot(T acc, int32_t x, const int8_t* w) {
-    return _mm256_dpbusd_epi32(acc, _mm256_set1_epi32(x), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w)));
-  }
-  static __m512i wide(T v) { return _mm512_zextsi256_si512(v); }
-};
-
-// M pixels (runs at src + r * in_c, tap rows `rstride` apart) x one panel of weights w.
-template <typename V, int M, typename Q>
-inline void qtc_direct_tile(const uint8_t* src, int64_t rstride, int32_t taps, int32_t groups, int32_t in_c,
-                            const int8_t* w, const QEpilogue& e, int ch, Q* y, int64_t ldy) {
-  typename V::T acc[M];
-#pragma GCC unroll 12
-  for (int r = 0; r < M; ++r) acc[r] = V::bias(e.bias);
-  for (int32_t a = 0; a < taps; ++a, src += rstride) {
-    for (int32_t g = 0; g < groups; ++g, w += kQPanel * kQGroup) {
-#pragma GCC unroll 12
-      for (int r = 0; r < M; ++r) {
-        int32_t v;
-        std::memcpy(&v, src + r * in_c + g * kQGroup, sizeof v);
-        acc[r] = V::dot(acc[r], v, w);
-      }
-    }
-  }
-  const auto out = out512(e);
-#pragma GCC unroll 12
-  for (int r = 0; r < M; ++r) out(V::wide(acc[r]), ch, y + r * ldy);
-}
-
-template <int M, typename Q>
-inline void qtc_direct_upto(int m, const uint8_t* src, int64_t rstride, int32_t taps, int32_t groups, int32_t in_c,
-                            const int8_t* w, const QEpilogue& e, int ch, Q* y, int64_t ldy) {
-  if constexpr (M > 1) {
-    if (m < M) return qtc_direct_upto<M - 1>(m, src, rstride, taps, groups, in_c, w, e, ch, y, ldy);
-  }
-  if (ch <= kQPanel / 2) return qtc_direct_tile<QtcZ8, M>(src, rstride, taps, groups, in_c, w, e, ch, y, ldy);
-  qtc_direct_tile<QtcZ16, M>(src, rstride, taps, groups, in_c, w, e, ch, y, ldy);
-}
-
-constexpr int kQtcDirectRows = 12;
-
-// The padded image [batch][in_h + top + bottom][in_w + left + right][in_c] at img.
-template <typename Q>
-inline void qtc_pad_image(const QTransposeConvParams& p, const QtcBorder& bd, const Q* x, uint8_t* img) {
-  const int32_t ph = p.in_h + bd.top + bd.bottom, pw = p.in_w + bd.left + bd.right;
-  const uint8_t pad = static_cast<uint8_t>(static_cast<uint8_t>(p.in_zp) ^ kQFlip<Q>);
-  const int64_t run = int64_t{p.in_w} * p.in_c;
-  const __m512i flip = _mm512_set1_epi8(static_cast<char>(kQFlip<Q>));
-  for (int32_t b = 0; b < p.batch; ++b) {
-    for (int32_t r = 0; r < ph; ++r) {
-      uint8_t* d = img + (int64_t{b} * ph + r) * pw * p.in_c;
-      const int32_t iy = r - bd.top;
-      if (iy < 0 || iy >= p.in_h) {
-        std::memset(d, pad, static_cast<size_t>(pw) * p.in_c);
-        continue;
-      }
-      std::memset(d, pad, static_cast<size_t>(bd.left) * p.in_c);
-      uint8_t* dd = d + int64_t{bd.left} * p.in_c;
-      const Q* s = x + (int64_t{b} * p.in_h + iy) * run;
-      int64_t k = 0;
-      for (; k + 64 <= run; k += 64) _mm512_storeu_si512(dd + k, _mm512_xor_si512(_mm512_loadu_si512(s + k), flip));
-      for (; k < run; ++k) dd[k] = static_cast<uint8_t>(static_cast<uint8_t>(s[k]) ^ kQFlip<Q>);
-      std::memset(dd + run, pad, static_cast<size_t>(bd.right) * p.in_c);
-    }
-  }
-}
-
+// ---- the direct kernel (simd_qconv_direct.h): the phase GEMM without im2col ----------
+// The input is copied once with the border of qtc_border; a phase row's windows are then
+// runs of its copy (stride 1, no dilation), the weights CONV_2D's packing of the phase.
 template <typename Q>
 inline void transpose_conv_direct(const Parallel& par, const QTransposeConvParams& p, const Q* x, const int8_t* w,
                                   const int32_t* bias_u, const int32_t* mult, const int32_t* shift, Q* y,
                                   void* scratch) {
   const QtcBorder bd = qtc_border(p);
+  const int32_t rows = p.in_h + bd.top + bd.bottom, pw = p.in_w + bd.left + bd.right;
   uint8_t* img = static_cast<uint8_t*>(scratch);
-  qtc_pad_image(p, bd, x, img);
-  const int32_t ph_rows = p.in_h + bd.top + bd.bottom, pw = p.in_w + bd.left + bd.right;
-  const int32_t ocp = (p.out_c + kQPanel - 1) / kQPanel * kQPanel;
-  const int32_t rows = (p.out_h + p.stride_h - 1) / p.stride_h;
-  const int64_t per_phase = int64_t{p.batch} * rows;
-  const int64_t macs = int64_t{p.batch} * p.in_h * p.in_w * p.k_h * p.k_w * p.in_c * ocp;
-  const int64_t rstride = int64_t{pw} * p.in_c, ldy = int64_t{p.stride_w} * p.out_c;
-  parallel_ranges(par, p.stride_h * p.stride_w * per_phase, macs, [&](int32_t, int64_t lo, int64_t hi) {
-    for (int64_t u = lo; u < hi;) {
-      const int32_t ph = static_cast<int32_t>(u / per_phase);
-      const QtcPhase f = qtc_phase(p, ph / p.stride_w, ph % p.stride_w);
-      const int8_t* wp = phase_weights(p, w, ph, ocp);
-      const QRequantArgs args{bias_u + int64_t{ph} * ocp, bias_u + int64_t{ph} * ocp, mult, shift,
-                              p.out_zp, p.lo, p.hi};
-      const int32_t groups = f.conv.k_w * p.in_c / kQGroup, nx = f.conv.out_w;
-      const int32_t blocks = (nx + kQtcDirectRows - 1) / kQtcDirectRows;
-      const int64_t end = std::min(hi, (ph + 1) * per_phase);
-      for (; u < end; ++u) {
-        const int32_t b = static_cast<int32_t>(u % per_phase / rows), i = static_cast<int32_t>(u % rows);
-        if (i >= f.conv.out_h) continue;
-        Q* yrow = y + ((int64_t{b} * p.out_h + f.oy0 + int64_t{i} * p.stride_h) * p.out_w + f.ox0) * p.out_c;
-        const uint8_t* src = img + ((int64_t{b} * ph_rows + i - f.conv.pad_top + bd.top) * pw +
-                                    bd.left - f.conv.pad_left) * p.in_c;
-        for (int32_t blk = 0; blk < blocks; ++blk) {
-          const int32_t j0 = blk * nx / blocks, m = (blk + 1) * nx / blocks - j0;
-          for (int32_t c0 = 0; c0 < p.out_c; c0 += kQPanel)
-            qtc_direct_upto<kQtcDirectRows>(m, src + int64_t{j0} * p.in_c, rstride, f.conv.k_h, groups, p.in_c,
-                                            wp + int64_t{c0} * f.kp, args.panel(c0, false),
-                                            std::min(kQPanel, p.out_c - c0), yrow + j0 * ldy + c0, ldy);
-        }
-      }
-    }
-  });
+  for (int32_t b = 0; b < p.batch; ++b)
+    direct_pad_rows(x + int64_t{b} * p.in_h * p.in_w * p.in_c, p.in_h, p.in_w, p.in_c, bd.left, bd.right, -bd.top,
+                    p.in_h + bd.bottom, p.in_zp, img + int64_t{b} * rows * pw * p.in_c);
+  const int64_t width = int64_t{pw} * p.in_c;
+  qtc_phase_rows(par, p, w, bias_u, bias_u, mult, shift, y,
+                 [&](int32_t, const QtcPhase& f, const int8_t* wp, const QRequantArgs& args, int32_t b, int32_t i,
+                     Q* yrow, int64_t ldy) {
+                   const QDirectTaps t{f.conv.k_h, 1, f.conv.k_w * p.in_c / kQGroup, width, 0, p.in_c};
+                   const uint8_t* src = img + (int64_t{b} * rows + i - f.conv.pad_top + bd.top) * width +
+                                        int64_t{bd.left - f.conv.pad_left} * p.in_c;
+                   direct_row(t, src, f.conv.out_w, wp, f.kp, args, p.out_c, yrow, ldy);
+                 });
 }
 }  // namespace avx512vnni
 DLCODER_RT_TARGET_END
