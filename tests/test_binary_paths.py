@@ -1,4 +1,4 @@
-"""Float binary ops with one operand per channel (simd_math.h: binary_periodic, the short
+"""Float binary ops with one operand per channel (simd_binary.h: binary_periodic, the short
 operand laid out repeated over kPeriodFloats and the loop run dense) give TFLite's bits on
 every x86 path, with 2 threads (tasks start at any phase of the pattern), and on NEON under
 qemu, whose vectors hold 4 floats instead of 16.
@@ -7,7 +7,7 @@ One hand-built model holds every case side by side: the seven binary kinds with 
 operand second and first, channel counts below, at and past a vector and up to the path's
 limit of 64, and past it (65, the run-by-run loop), on maps whose element count is no
 multiple of the pattern's length. A second model does the same for row x column
-broadcasts ([1,1,W,C] op [1,H,1,C], simd_math.h: binary_row_blocks).
+broadcasts ([1,1,W,C] op [1,H,1,C], simd_binary.h: binary_row_blocks).
 """
 import numpy as np
 import pytest
@@ -44,7 +44,7 @@ def _build(path):
     return inputs, labels
 
 
-# Row x column broadcasts (simd_math.h: binary_row_blocks, the repeated run of C held in
+# Row x column broadcasts (simd_binary.h: binary_row_blocks, the repeated run of C held in
 # registers up to 8 vectors): (dense-side shape, repeated-side shape). C below, at and past a
 # vector, up to 8 vectors on AVX-512 (128) and past it (129, run by run; past 8 vectors of
 # AVX2 from 65 on); outer dims over the blocks (2 of them, one with the dense side broadcast).

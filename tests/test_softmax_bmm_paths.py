@@ -1,4 +1,4 @@
-"""The float SOFTMAX, BATCH_MATMUL and broadcast binary paths of simd_math.h / simd_kernels.h
+"""The float SOFTMAX, BATCH_MATMUL and broadcast binary paths of simd_math.h, simd_binary.h / simd_kernels.h
 against TFLite's builtin kernels, on every x86 vector ISA (DLCODER_RT_FORCE_ISA).
 
 SOFTMAX keeps a row of up to kSoftmaxShort vectors in registers (short rows: 256 floats on

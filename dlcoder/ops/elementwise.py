@@ -51,7 +51,7 @@ _LOGICAL = {"LOGICAL_AND": ("LogicalAndOp", np.logical_and), "LOGICAL_OR": ("Log
 _FUSED_ACT = {"ADD", "SUB", "MUL", "DIV"}
 
 
-# float ops with a vectorised kernel (simd_math.h: BinaryKind)
+# float ops with a vectorised kernel (simd_binary.h: BinaryKind)
 _SIMD_BINARY = {"ADD": "kAdd", "SUB": "kSub", "MUL": "kMul", "DIV": "kDiv", "MAXIMUM": "kMax",
                 "MINIMUM": "kMin", "SQUARED_DIFFERENCE": "kSquaredDifference"}
 

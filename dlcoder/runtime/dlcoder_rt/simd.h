@@ -1,7 +1,7 @@
 // Vector types per instruction set, and the per-ISA instantiation of simd_kernels.h.
 //
 // Each ISA gets a traits struct (T = register type, N = floats per register) compiled for
-// that ISA, and a namespace (avx512, avx2, sse2, neon, scalar) in which simd_math.h and
+// that ISA, and a namespace (avx512, avx2, sse2, neon, scalar) in which simd_math.h, simd_binary.h and
 // simd_kernels.h are included under the same target, with `V` naming the traits (and
 // `VNarrow` the 8-float traits where V is wider, for narrow tiles, and `VQuad` the 4-float
 // ones, for pixels of 3 to 7 channels; else V itself). Callers
@@ -385,6 +385,7 @@ using VQuad = simd::Sse2;    // 3 to 7 channels (a pixel of 4 is one 128-bit vec
 constexpr int kMR = 12;
 constexpr int kNP = 2;  // 24 accumulators of 32 registers
 #include "dlcoder_rt/simd_math.h"
+#include "dlcoder_rt/simd_binary.h"
 #include "dlcoder_rt/simd_kernels.h"
 #include "dlcoder_rt/simd_depthwise.h"
 #include "dlcoder_rt/simd_pool.h"
@@ -402,6 +403,7 @@ using VQuad = simd::Sse2;
 constexpr int kNP = 1;
 constexpr int kMR = 6;
 #include "dlcoder_rt/simd_math.h"
+#include "dlcoder_rt/simd_binary.h"
 #include "dlcoder_rt/simd_kernels.h"
 #include "dlcoder_rt/simd_depthwise.h"
 #include "dlcoder_rt/simd_pool.h"
@@ -418,6 +420,7 @@ using VQuad = V;
 constexpr int kNP = 1;
 constexpr int kMR = 3;
 #include "dlcoder_rt/simd_math.h"
+#include "dlcoder_rt/simd_binary.h"
 #include "dlcoder_rt/simd_kernels.h"
 #include "dlcoder_rt/simd_depthwise.h"
 #include "dlcoder_rt/simd_pool.h"
@@ -435,6 +438,7 @@ using VQuad = V;
 constexpr int kNP = 1;
 constexpr int kMR = 6;
 #include "dlcoder_rt/simd_math.h"
+#include "dlcoder_rt/simd_binary.h"
 #include "dlcoder_rt/simd_kernels.h"
 #include "dlcoder_rt/simd_depthwise.h"
 #include "dlcoder_rt/simd_pool.h"
@@ -451,6 +455,7 @@ using VQuad = V;
 constexpr int kNP = 1;
 constexpr int kMR = 4;
 #include "dlcoder_rt/simd_math.h"
+#include "dlcoder_rt/simd_binary.h"
 #include "dlcoder_rt/simd_kernels.h"
 #include "dlcoder_rt/simd_depthwise.h"
 #include "dlcoder_rt/simd_pool.h"
