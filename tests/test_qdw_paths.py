@@ -12,7 +12,9 @@ rows narrower than the window (every column on the edge path), depth multiplier 
 portable loop), every fused activation. Per-channel scales span multipliers above 1 (a left
 shift) down to 2^-25, and the tie scales put results on exact halves where the channels of
 TFLite's vector loop (rounding half up) and its tail (half away) differ. uint8 (no VNNI
-arrays) rides along. Each x86 path is forced (test_quantized_isa.x86_flags: avx512vnni is
+filter) rides along. Maps taller than a group of rows (simd_qdepthwise_driver.h:
+kDwRowGroup, the rows whose taps a task sets up before their channel blocks), channels 1,
+3, 24 and 72 among them, run on one thread and on two. Each x86 path is forced (test_quantized_isa.x86_flags: avx512vnni is
 VNNI on, avx512bw off); aarch64 (the portable loop) runs under qemu.
 """
 import sys
@@ -20,7 +22,9 @@ import sys
 import numpy as np
 import pytest
 
-from support import TESTS, aarch64_toolchain, assert_bytes_match
+from dlcoder import compiler
+from dlcoder import verify as V
+from support import TESTS, aarch64_toolchain, byte_mismatches
 from test_quantized_isa import x86_flags
 
 sys.path.insert(0, str(TESTS / "models"))
@@ -52,6 +56,13 @@ CASES = {
     "c16_5x5_s2_same_ties": (I8, (1, 9, 14, 16), (5, 5), 2, 1, "SAME", "NONE", 1, "ties"),
     "c24_mult2_3x3": (I8, (1, 6, 7, 24), (3, 3), 1, 1, "SAME", "RELU", 2, "normal"),
     "u8_c64_3x3": (U8, (1, 6, 7, 64), (3, 3), 1, 1, "SAME", "RELU6", 1, "normal"),
+    # taller maps: groups of kDwRowGroup rows and a remainder, split over two threads
+    "c1_3x3_s1_tall": (I8, (1, 21, 9, 1), (3, 3), 1, 1, "SAME", "NONE", 1, "normal"),
+    "c3_5x5_s2_dil2": (I8, (1, 23, 13, 3), (5, 5), 2, 2, "SAME", "RELU", 1, "normal"),
+    "c24_3x3_s2_odd": (I8, (1, 19, 11, 24), (3, 3), 2, 1, "SAME", "RELU6", 1, "normal"),
+    "c72_3x3_s1_tall": (I8, (1, 19, 7, 72), (3, 3), 1, 1, "VALID", "NONE", 1, "ties"),
+    "c16_5x5_s1_b2_tall": (I8, (2, 17, 6, 16), (5, 5), 1, 1, "SAME", "NONE", 1, "extreme"),
+    "u8_c24_5x5_s2": (U8, (1, 15, 9, 24), (5, 5), 2, 1, "SAME", "NONE", 1, "normal"),
 }
 
 
@@ -109,9 +120,19 @@ def build(path):
 
 
 def check(tmp_path, flags=("-O2",), cxx=None, emulator=()):
+    """Byte for byte against TFLite, on one thread and on two (the output rows split)."""
     model = tmp_path / "qdw.tflite"
     inputs, names = build(model)
-    assert_bytes_match(model, inputs, names, tmp_path / "lib", flags=flags, cxx=cxx, emulator=emulator)
+    lib, g = compiler.compile_graph(compiler.load_graph(str(model)), "m")
+    compiler.write_library(lib, str(tmp_path / "lib"))
+    # (every op splits its rows, however small)
+    exe = V.build_runner(str(tmp_path / "lib"), "m", str(tmp_path), cxx=cxx,
+                         flags=(*flags, "-DDLCODER_RT_MIN_TASK_MACS=1"))
+    refs, _ = V.reference_run(str(model), inputs)
+    for threads in (1, 2):
+        ours, _ = V.run_runner(exe, g, inputs, str(tmp_path), emulator=emulator, threads=threads)
+        problems = byte_mismatches(names, ours, refs)
+        assert not problems, f"{threads} threads:\n" + "\n".join(problems)
 
 
 @pytest.mark.parametrize("path", ["avx512vnni", "avx512bw", "avx2", "sse2", "scalar"])

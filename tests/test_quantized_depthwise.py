@@ -10,7 +10,10 @@ point, which the folded bias cancels. The cases land on each of these: channel c
 int8 round half away), 3x3, 5x5 and 3x5 windows, strides 1 and 2, SAME and VALID,
 dilation, batch 2, rows narrower than the window, uint8, and scales that put results on
 rounding ties. One model holds them all, side by side; each x86 path is forced with
--DDLCODER_RT_FORCE_ISA, and aarch64 (the portable loop) runs under qemu.
+-DDLCODER_RT_FORCE_ISA, and aarch64 (the portable loop) runs under qemu. int8 stores its
+filter once, as the VNNI kernels' int8 quads (simd_qdepthwise_vnni.h): these paths read it
+through the kernels of int16 pairs, which rebuild a block's pairs from it, and through the
+portable loop, which reads it by index (uint8 keeps int16 pairs).
 """
 import numpy as np
 import pytest

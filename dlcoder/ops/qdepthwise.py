@@ -15,16 +15,23 @@ from dlcoder.ops.qlinear import _DTYPES, _8BIT, _bias, _check, _pad, _round_up
 
 DW_BLOCK = 8  # output channels per block of TFLite's int8 vector loop (rounds half up)
 LANES = runtime_facts.constant("kDwLanes")  # channels per block of the packed layout
-VNNI_LANES = runtime_facts.constant("kVnniLanes")  # the same for the VNNI kernels
+ROW_GROUP = runtime_facts.constant("kDwRowGroup")  # output rows a task sets up at once
+VNNI_LANES = runtime_facts.constant("kVnniLanes")  # the same for the VNNI kernels' filter
 
 
 # ---- DEPTHWISE_CONV_2D -----------------------------------------------------------------
 def _dw_task_scratch(node, g) -> int:
-    """Per task: pointers to input rows and to every column's taps, and staged taps
-    (simd_qdepthwise.h, before DwRowTaps)."""
-    _, kh, kw, _ = shape(g, node.inputs[1])
-    taps = -(-kh * kw // 4) * 4
-    return (kh + (shape(g, node.outputs[0])[2] + 2) * taps) * 8 + taps * LANES
+    """Per task: pointers to the input rows and to the columns' taps of a group of up to
+    ROW_GROUP output rows, staged taps (simd_qdepthwise_driver.h: dw_row_room), then a
+    block's filter as int16 pairs, 64-byte aligned (simd_qdepthwise.h: QDwQuads)."""
+    geo = conv_geometry(node, g, depthwise=True)
+    kh, kw, ow, stride = geo["k_h"], geo["k_w"], geo["out_w"], geo["stride_w"]
+    slots = -(-kh * kw // 4) * 4
+    lo = min(ow, max(0, -(-geo["pad_left"] // stride)))
+    last = geo["in_w"] - 1 - (kw - 1) * geo["dil_w"] + geo["pad_left"]
+    hi = max(lo, min(ow, last // stride + 1 if last >= 0 else 0))
+    room = max(kh + (ow + 1) * slots, ROW_GROUP * (kh + (1 + ow - (hi - lo)) * slots))
+    return (room + slots) * 8 + slots * LANES + 64 + slots // 4 * 256
 
 
 def _dw_scratch(node, g) -> int:
@@ -37,43 +44,35 @@ def _wrap32(v: np.ndarray) -> np.ndarray:
     return ((v.astype(np.int64) + 2**31) % 2**32 - 2**31).astype(np.int32)
 
 
-def _lane_channels(channels: int) -> np.ndarray:
-    """[blocks][2][16]: the channel of lane i of half h of each block (simd_qdepthwise.h).
-    Fewer channels than a block, a divisor of it, repeat across the block: the kernels
-    then take neighbouring pixels side by side."""
+def _lane_channels(channels: int, width: int = 0) -> np.ndarray:
+    """[blocks][2][16]: the channel of lane i of half h of each block (simd_qdepthwise.h),
+    over `width` lanes (default: the channels rounded up to whole blocks). Fewer channels
+    than a block, a divisor of it, repeat across the block: the kernels then take
+    neighbouring pixels side by side."""
     i = np.arange(16)
     lane = np.stack([8 * (i // 4) + 4 * h + i % 4 for h in range(2)])
-    lanes = np.arange(_round_up(channels, LANES) // LANES)[:, None, None] * LANES + lane[None]
+    blocks = (width or _round_up(channels, LANES)) // LANES
+    lanes = np.arange(blocks)[:, None, None] * LANES + lane[None]
     return lanes % channels if LANES % channels == 0 else lanes
 
 
-def _vnni_lanes(channels: int) -> np.ndarray:
-    """[blocks][4 accumulators][16]: the channel of lane i of accumulator a of each block of
-    the VNNI layout (simd_qdepthwise.h), repeated like _lane_channels."""
+def pack_vnni(w: np.ndarray) -> np.ndarray:
+    """The filter of the VNNI kernels (simd_qdepthwise_vnni.h) from weights
+    [1][kh][kw][channels] in [-128, 127]: int8 [quads][blocks of 64][4 accumulators][16
+    lanes][4 taps], lane i of accumulator a the channel 16 * (i / 4) + 4 * a + i % 4 of
+    its block (repeated like _lane_channels). The one filter of int8 (the kernels of int16
+    pairs rebuild theirs from it); every kernel reads the tables of _lane_channels' lanes,
+    padded to whole blocks of 64."""
+    _, kh, kw, oc = w.shape
+    quads = -(-kh * kw // 4)
+    ldv = _round_up(oc, VNNI_LANES)
     i = np.arange(16)
     lane = np.stack([16 * (i // 4) + 4 * a + i % 4 for a in range(4)])
-    blocks = _round_up(channels, VNNI_LANES) // VNNI_LANES
-    lanes = np.arange(blocks)[:, None, None] * VNNI_LANES + lane[None]
-    return lanes % channels if VNNI_LANES % channels == 0 else lanes
-
-
-def pack_vnni(w: np.ndarray, bias: np.ndarray, in_zp: int, mult, shift, vec_channels: int):
-    """The int8 arrays of the VNNI kernels (simd_qdepthwise.h: QDwVnni) from weights
-    [1][kh][kw][channels] in [-128, 127], the int32 bias and per-channel mult and shift:
-    (weights int8 [quads][blocks][4][16][4 taps], bias, left, rq)."""
-    _, kh, kw, oc = w.shape
-    taps, quads = kh * kw, -(-kh * kw // 4)
-    ldv = _round_up(oc, VNNI_LANES)
-    lanes = _vnni_lanes(oc)
+    lanes = np.arange(ldv // VNNI_LANES)[:, None, None] * VNNI_LANES + lane[None]
+    lanes = lanes % oc if VNNI_LANES % oc == 0 else lanes
     wt = np.zeros((4 * quads, ldv), np.int64)
-    wt[:taps, :oc] = w.reshape(taps, oc)
-    packed = wt.reshape(quads, 4, ldv)[:, :, lanes].transpose(0, 2, 3, 4, 1).astype(np.int8)
-    # the inputs enter as x + 128; taps outside the input read in_zp (see _depthwise_q)
-    vbias = _wrap32(_pad(bias, ldv) - (in_zp + 128) * wt.sum(0))[lanes]
-    mult, shift = _pad(np.asarray(mult, np.int32), ldv), _pad(np.asarray(shift, np.int32), ldv)
-    left = np.maximum(shift, 0).astype(np.int32)[lanes]
-    rq = _requant_lanes(mult, shift, vec_channels, lanes.reshape(-1, 2, 16))
-    return packed, vbias, left, rq
+    wt[:kh * kw, :oc] = w.reshape(kh * kw, oc)
+    return wt.reshape(quads, 4, ldv)[:, :, lanes].transpose(0, 2, 3, 4, 1).astype(np.int8)
 
 
 def _requant_lanes(mult, shift, vec_channels, lanes):
@@ -120,27 +119,28 @@ def _depthwise_q(node, g, e):
     params = QP.struct(e, "QDepthwiseParams", {
         **conv_geometry(node, g, depthwise=True), "vec_channels": vec_channels,
         "in_zp": in_zp, "out_zp": zp, "lo": lo, "hi": hi})
-    ldw = _round_up(oc, LANES)
-    packed, wt, lanes = pack_weights(QP.weight_values(g, w).reshape(1, kh, kw, oc))
+    wv = QP.weight_values(g, w).reshape(1, kh, kw, oc)
+    # one layout per op: int8 keeps its filter as the VNNI kernels' quads, whose tables
+    # (below) come in whole blocks of VNNI_LANES; uint8's weights less their zero point
+    # need int16 (simd_qdepthwise.h)
+    quads = g.tensors[x].dtype == "int8"
+    assert not quads or (wv.min() >= -128 and wv.max() <= 127)
+    width = _round_up(oc, VNNI_LANES if quads else LANES)
+    lanes = _lane_channels(oc, width)
     # taps outside the input read in_zp: their products cancel this fold
-    bias = _wrap32(_pad(_bias(g, node, oc), ldw) - in_zp * wt.sum(0))[lanes]
+    wsum = _pad(wv.reshape(kh * kw, oc).astype(np.int64).sum(0), width)
+    bias = _wrap32(_pad(_bias(g, node, oc), width) - in_zp * wsum)[lanes]
     mult, shift = QP.channel_multipliers(g, x, w, y, oc)
     mult, shift = np.asarray(mult, np.int32), np.asarray(shift, np.int32)
-    wv = QP.weight_values(g, w).reshape(1, kh, kw, oc)
-    vnni = "dlcoder_rt::QDwVnni{}"
-    # (depth multiplier 1 only: the others run the portable loop; not in the size layout)
-    if (g.tensors[x].dtype == "int8" and oc == shape(g, x)[3] and wv.min() >= -128 and wv.max() <= 127
-            and node.attrs.get("layout") != "size"):
-        vw, vb, vl, vr = pack_vnni(wv, _bias(g, node, oc), in_zp, mult, shift, vec_channels)
-        vnni = (f"dlcoder_rt::QDwVnni{{{e.weights(vw)}, {e.weights(vb)}, {e.weights(vl)}, "
-                f"{e.weights(vr)}}}")
+    tmult, tshift = _pad(mult, width), _pad(shift, width)
+    left = np.maximum(tshift, 0).astype(np.int32)[lanes]
+    rq = _requant_lanes(tmult, tshift, vec_channels, lanes)
+    filters = f"nullptr, {e.weights(pack_vnni(wv))}" if quads else f"{e.weights(pack_weights(wv)[0])}, nullptr"
     # (repeated as the lanes are: the scalar requantization of SSE2 reads them by lane)
     mult, shift = fit_lanes(mult, oc), fit_lanes(shift, oc)
-    left = np.maximum(shift, 0).astype(np.int32)[lanes]
-    rq = _requant_lanes(mult, shift, vec_channels, lanes)
     return (f"dlcoder_rt::depthwise_conv2d_q<{CTYPES[g.tensors[x].dtype]}>({e.par()}, {params}, {e.src(x)}, "
-            f"{e.weights(packed)}, {e.weights(bias)}, {e.weights(left)}, {e.weights(rq)}, "
-            f"{QP.requant_arrays(e, mult, shift)}, {vnni}, {e.dst(y)}, {e.scratch('void')});")
+            f"{filters}, {e.weights(bias)}, {e.weights(left)}, {e.weights(rq)}, "
+            f"{QP.requant_arrays(e, mult, shift)}, {e.dst(y)}, {e.scratch('void')});")
 
 
 for _kind in _8BIT:

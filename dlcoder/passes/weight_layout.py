@@ -5,10 +5,10 @@ runs this after the pipeline: the pipeline's passes take the graph alone).
   float16 (passes/fold_dequantize.py marked them), and on a DLCODER_CONV_DW whose 1x1
   filters all are: its GEMM panels stay float16, half the bytes, the same results
   (ops/_gemm.py: packed_weights). weights_f32 turns this off.
-- attrs["layout"] = "size" on every CONV_2D and DEPTHWISE_CONV_2D when size is asked for:
-  the layouts that store more bytes for speed are left out (ops/conv.py: Winograd's float32
-  filter padded to 32 output channels, a narrow conv's second filter copy for conv2d_pairs;
-  ops/qdepthwise.py: the int8 VNNI copy of the filter, bias and requantization).
+- attrs["layout"] = "size" on every CONV_2D when size is asked for: the layouts that store
+  more bytes for speed are left out (ops/conv.py: Winograd's float32 filter padded to 32
+  output channels, a narrow conv's second filter copy for conv2d_pairs). DEPTHWISE_CONV_2D
+  has one layout for both (ops/qdepthwise.py).
 
 The marks of float16 values are dropped here: from now on only the attrs say.
 """
@@ -37,6 +37,6 @@ def _node_layout(node, g: Graph, weights_f32: bool, size: bool):
     filters = [node.inputs[i] for i in F16_INPUTS.get(node.op, ()) if node.inputs[i] >= 0]
     if not weights_f32 and filters and all(from_float16(g.const(t)) for t in filters):
         extra["weights_f16"] = True
-    if size and node.op in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D):
+    if size and node.op == Op.CONV_2D:
         extra["layout"] = "size"
     return node.replace(attrs={**node.attrs, **extra}) if extra else node
