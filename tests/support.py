@@ -28,14 +28,14 @@ def aarch64_toolchain():
 
 
 def run_ours(model_path, inputs, work, name="m", debug=False, cxx=None, flags=("-O2",),
-             emulator=()):
-    """Generate, compile and run; returns (outputs, library, graph)."""
+             emulator=(), threads=1):
+    """Generate, compile and run (on `threads` threads); returns (outputs, library, graph)."""
     g0 = compiler.load_graph(str(model_path))
     lib, g = compiler.compile_graph(g0, name, debug=debug)
     lib_dir = os.path.join(work, "lib")
     compiler.write_library(lib, lib_dir)
     exe = V.build_runner(lib_dir, name, str(work), cxx=cxx, flags=flags)
-    outs, _ = V.run_runner(exe, g, inputs, str(work), emulator=emulator)
+    outs, _ = V.run_runner(exe, g, inputs, str(work), emulator=emulator, threads=threads)
     return outs, lib, g
 
 

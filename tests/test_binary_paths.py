@@ -84,9 +84,7 @@ def _build_row_col(path):
 def _check(tmp_path, threads=1, build=_build, **run_kw):
     model = tmp_path / "binary.tflite"
     inputs, labels = build(model)
-    ours, _, g = run_ours(model, inputs, tmp_path, **run_kw)
-    if threads > 1:
-        ours, _ = V.run_runner(str(tmp_path / "runner"), g, inputs, str(tmp_path), threads=threads)
+    ours, _, _ = run_ours(model, inputs, tmp_path, threads=threads, **run_kw)
     refs, _ = V.reference_run(str(model), inputs)
     problems = byte_mismatches(labels, [o.view(np.uint32) for o in ours], [r.view(np.uint32) for r in refs])
     assert not problems, "\n".join(problems)

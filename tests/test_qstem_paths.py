@@ -17,17 +17,11 @@ threads with every task split (DLCODER_RT_MIN_TASK_MACS=1), and under AddressSan
 import numpy as np
 import pytest
 
-import test_quantized_linear as TQL
-from dlcoder import compiler, verify as V
-from support import byte_mismatches, check_sanitized, run_ours, sanitizer_env
+from qconv_cases import I8, RELU, U8, build, check
+from support import check_sanitized, sanitizer_env
 
-HandModel = TQL.HandModel
-
-I8 = ((0.05, -3), (0.3, 7), 0.004)
-RELU = ((0.05, -3), (0.2, -128), 0.004)
 LEFT = ((0.5, 2), (0.01, -5), 0.25)
 RIGHT = ((0.002, 1), (40.0, 3), 0.003)
-U8 = ((0.05, 120), (0.3, 128), 0.006)
 # name: (dtype, input shape, out_c, (k_h, k_w), (stride_h, stride_w), (dil_h, dil_w), SAME, per_channel, quant, act)
 CASES = {
     "k3_s2_same_c3_o8_relu6": (np.int8, (1, 33, 37, 3), 8, (3, 3), (2, 2), (1, 1), True, True, RELU, 3),
@@ -54,50 +48,15 @@ CASES = {
 }
 
 
-def _out(n, k, s, d, same):
-    return -(-n // s) if same else (n - (k - 1) * d - 1) // s + 1
-
-
-def _conv(m, rng, dt, xs, oc, kern, stride, dil, same, pc, quant, act):
-    (qx, qy, ws) = quant
-    x = m.input(xs, dt, quant=qx)
-    if dt == np.int8:
-        w = rng.integers(-127, 128, (oc, *kern, xs[3])).astype(np.int8)
-        qw = ((rng.uniform(0.5, 2.0, oc) * ws).astype(np.float32), np.zeros(oc, np.int64), 0) if pc else (ws, 0)
-    else:
-        w = rng.integers(0, 256, (oc, *kern, xs[3])).astype(np.uint8)
-        qw = (ws, 131)
-    scale = np.asarray(qw[0], np.float32) * np.float32(qx[0])
-    b = m.const(rng.integers(-3000, 3000, oc).astype(np.int32), quant=(scale, np.zeros(np.size(scale), np.int64), 0))
-    oh = _out(xs[1], kern[0], stride[0], dil[0], same)
-    ow = _out(xs[2], kern[1], stride[1], dil[1], same)
-    y = m.output(m._tensor([xs[0], oh, ow, oc], dt, quant=qy))
-    m.op("CONV_2D", [x, m.const(w, quant=qw), b], [y], "Conv2DOptions", Padding=0 if same else 1,
-         StrideH=stride[0], StrideW=stride[1], DilationHFactor=dil[0], DilationWFactor=dil[1],
-         FusedActivationFunction=act)
-    return TQL._input(rng, dt, xs, qx[1])
-
 
 @pytest.fixture
 def model(tmp_path):
-    m, rng = HandModel(), np.random.default_rng(23)
-    inputs = [_conv(m, rng, *case) for case in CASES.values()]
     path = tmp_path / "qstem.tflite"
-    path.write_bytes(m.build())
-    return path, inputs
+    return path, build(path, CASES, seed=23)
 
 
-def _check(path, inputs, work, flags=("-O2",), threads=1):
-    if threads == 1:
-        ours, _, _ = run_ours(path, inputs, work, flags=flags)
-    else:
-        lib, g = compiler.compile_graph(compiler.load_graph(str(path)), "m")
-        compiler.write_library(lib, str(work / "lib"))
-        exe = V.build_runner(str(work / "lib"), "m", str(work), flags=flags)
-        ours, _ = V.run_runner(exe, g, inputs, str(work), threads=threads)
-    refs, _ = V.reference_run(str(path), inputs)
-    problems = byte_mismatches(list(CASES), ours, refs)
-    assert not problems, "\n".join(problems)
+def _check(path, inputs, work, **kw):
+    check(path, inputs, CASES, work, **kw)
 
 
 def test_stem_convs_match_tflite(model, tmp_path):
