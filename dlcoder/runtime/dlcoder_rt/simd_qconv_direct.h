@@ -59,6 +59,19 @@ DLCODER_RT_TARGET_BEGIN("avx512f,avx512vl,avx512bw,avx512dq,avx512vnni,avx2,fma"
 namespace qsimd {
 namespace avx512vnni {
 
+// dst[0..n) = src[0..n) ^ flip (the unsigned domain of a byte type): 64 bytes a vector,
+// the tail by a masked load and store (no read past src + n).
+inline void flip_copy(const void* src, int64_t n, uint8_t* dst, uint8_t flip) {
+  const uint8_t* s = static_cast<const uint8_t*>(src);
+  const __m512i f = _mm512_set1_epi8(static_cast<char>(flip));
+  int64_t k = 0;
+  for (; k + 64 <= n; k += 64) _mm512_storeu_si512(dst + k, _mm512_xor_si512(_mm512_loadu_si512(s + k), f));
+  if (k < n) {
+    const __mmask64 m = _cvtu64_mask64(~uint64_t{0} >> (64 - (n - k)));
+    _mm512_mask_storeu_epi8(dst + k, m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, s + k), f));
+  }
+}
+
 // Input rows [r0, r1) of image xb (in_h x in_w x in_c; rows outside it the zero point),
 // `left` and `right` columns of the zero point either side, in the unsigned domain at dst.
 template <typename Q>
@@ -66,7 +79,6 @@ inline void direct_pad_rows(const Q* xb, int32_t in_h, int32_t in_w, int32_t in_
                             int32_t r0, int32_t r1, int32_t in_zp, uint8_t* dst) {
   const uint8_t pad = static_cast<uint8_t>(static_cast<uint8_t>(in_zp) ^ kQFlip<Q>);
   const int64_t run = int64_t{in_w} * in_c, width = int64_t{left + in_w + right} * in_c;
-  const __m512i flip = _mm512_set1_epi8(static_cast<char>(kQFlip<Q>));
   for (int32_t r = r0; r < r1; ++r, dst += width) {
     if (r < 0 || r >= in_h) {
       std::memset(dst, pad, static_cast<size_t>(width));
@@ -74,13 +86,7 @@ inline void direct_pad_rows(const Q* xb, int32_t in_h, int32_t in_w, int32_t in_
     }
     std::memset(dst, pad, static_cast<size_t>(left) * in_c);
     uint8_t* d = dst + int64_t{left} * in_c;
-    const Q* s = xb + r * run;
-    int64_t k = 0;
-    for (; k + 64 <= run; k += 64) _mm512_storeu_si512(d + k, _mm512_xor_si512(_mm512_loadu_si512(s + k), flip));
-    if (k < run) {
-      const __mmask64 m = _cvtu64_mask64(~uint64_t{0} >> (64 - (run - k)));
-      _mm512_mask_storeu_epi8(d + k, m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, s + k), flip));
-    }
+    flip_copy(xb + r * run, run, d, kQFlip<Q>);
     std::memset(d + run, pad, static_cast<size_t>(right) * in_c);
   }
 }

@@ -26,6 +26,7 @@
 
 #include <cstring>
 
+#include "dlcoder_rt/simd_qconv_direct.h"
 #include "dlcoder_rt/simd_qlinear.h"
 
 namespace dlcoder_rt {
@@ -190,17 +191,6 @@ inline void panel(const __m512i* a, int32_t groups, const int8_t* w, const int32
   store_pixels(b, n, ch, y, ldy);
 }
 
-// dst[0..n) = src ^ flip, 64 bytes at a time (the last ones masked).
-inline void flip_copy(const uint8_t* src, int64_t n, uint8_t* dst, uint8_t flip) {
-  const __m512i f = _mm512_set1_epi8(static_cast<char>(flip));
-  int64_t i = 0;
-  for (; i + 64 <= n; i += 64) _mm512_storeu_si512(dst + i, _mm512_xor_si512(_mm512_loadu_si512(src + i), f));
-  if (i < n) {
-    const __mmask64 m = first_bytes(n - i);
-    _mm512_mask_storeu_epi8(dst + i, m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src + i), f));
-  }
-}
-
 // The rows of the kernel, in a task's scratch.
 struct Work {
   __m512i* a;     // the group vectors of 16 pixels
@@ -226,7 +216,7 @@ inline void output_row(const QConvParams& p, const Work& wk, const uint8_t* xb, 
       continue;
     }
     std::memset(dst, pad, static_cast<size_t>(lead));
-    flip_copy(xb + int64_t{iy} * p.in_w * p.in_c, cols * p.in_c, dst + lead, flip);
+    qsimd::avx512vnni::flip_copy(xb + int64_t{iy} * p.in_w * p.in_c, cols * p.in_c, dst + lead, flip);
     std::memset(dst + lead + cols * p.in_c, pad, static_cast<size_t>(rb - lead - cols * p.in_c));
   }
   const int32_t groups = (p.k_h * p.k_w * p.in_c + kQGroup - 1) / kQGroup, step = p.stride_w * p.in_c;
