@@ -33,6 +33,12 @@ CASES = {
     "k3_s1_same_c10_gemm": (np.int8, (1, 7, 8, 10), 24, (3, 3), (1, 1), (1, 1), True, True, I8, 0),
     "u8_k3_s1_same_c16_o24": (np.uint8, (1, 9, 7, 16), 24, (3, 3), (1, 1), (1, 1), True, False, U8, 1),
     "k3_s1_same_c64_o64_w29": (np.int8, (1, 5, 29, 64), 64, (3, 3), (1, 1), (1, 1), True, True, I8, 0),
+    "k3_s1_d2_same_c64_o64_w23": (np.int8, (1, 6, 23, 64), 64, (3, 3), (1, 1), (2, 2), True, True, RELU, 1),
+    "k3_s1_same_c8_o48_w13": (np.int8, (1, 5, 13, 8), 48, (3, 3), (1, 1), (1, 1), True, False, I8, 0),
+    "k5_s1_d12_valid_c20_o96_w19": (np.int8, (1, 9, 19, 20), 96, (5, 5), (1, 1), (1, 2), False, True, I8, 0),
+    "k3_s1_same_c16_o32_w1": (np.int8, (1, 5, 1, 16), 32, (3, 3), (1, 1), (1, 1), True, True, I8, 0),
+    "k3_s1_same_c64_o256_w9": (np.int8, (1, 4, 9, 64), 256, (3, 3), (1, 1), (1, 1), True, True, RELU, 1),
+    "k3_s2_same_c16_o272_w13": (np.int8, (1, 7, 13, 16), 272, (3, 3), (2, 2), (1, 1), True, True, I8, 0),
 }
 
 
@@ -62,3 +68,37 @@ def test_two_threads_match_tflite(model, tmp_path):
 def test_direct_convs_stay_inside_their_buffers(model, tmp_path, monkeypatch):
     sanitizer_env(monkeypatch)
     check_sanitized(model[0], tmp_path, model[1], threads=(1, 2))
+
+
+def test_generator_picks_the_kernels_whose_geometry_the_runtime_accepts(tmp_path):
+    """The generator names each int8 conv's kernel family (ops/qlinear.py: _conv_kernel) by
+    its own copy of qconv_direct_fits and qstem_fits; the runtime runs a family whose test
+    fails as the GEMM, which is right but slow. Both copies, on 2,000 random geometries."""
+    import subprocess
+    from dlcoder import verify as V
+    from dlcoder.codegen.runtime_facts import RUNTIME_DIR
+    from dlcoder.ops.qlinear import direct_fits, stem_fits
+
+    fields = ("in_c", "out_c", "k_h", "k_w", "stride_h", "stride_w", "dil_h", "dil_w")
+    src = tmp_path / "fits.cc"
+    src.write_text(
+        '#include <cstdio>\n#include "dlcoder_rt/simd_qconv_direct.h"\n#include "dlcoder_rt/simd_qstem.h"\n'
+        "int main() {\n  dlcoder_rt::QConvParams p{};\n"
+        f"  while (std::scanf(\"{' '.join(['%d'] * len(fields))}\", "
+        + ", ".join(f"&p.{f}" for f in fields) + f") == {len(fields)})\n"
+        '    std::printf("%d %d\\n", int(dlcoder_rt::qconv_direct_fits(p)), int(dlcoder_rt::qstem_fits(p)));\n}\n')
+    exe = tmp_path / "fits"
+    subprocess.run(["c++", "-std=c++17", "-O1", "-I", str(RUNTIME_DIR.parent), str(src), "-o", str(exe)], check=True)
+    rng = np.random.default_rng(7)
+    cases = [dict(zip(fields, (int(rng.integers(1, 20)) if rng.random() < 0.6 else int(rng.integers(1, 300)),
+                               int(rng.integers(1, 300)), *rng.integers(1, 8, 2).tolist(),
+                               *rng.integers(1, 4, 2).tolist(), *rng.integers(1, 3, 2).tolist())))
+             for _ in range(2000)]
+    out = subprocess.run([str(exe)], input="\n".join(" ".join(str(c[f]) for f in fields) for c in cases),
+                         capture_output=True, text=True, check=True).stdout.split("\n")
+    runtime = [tuple(map(int, line.split())) for line in out if line]
+    generator = [(int(direct_fits(c)), int(stem_fits(c))) for c in cases]
+    assert len(runtime) == len(cases)
+    wrong = [(c, r, p) for c, r, p in zip(cases, runtime, generator) if r != p]
+    assert not wrong, wrong[:5]
+    assert {r for r in runtime} >= {(1, 0), (0, 1), (0, 0)}  # every family drawn

@@ -149,14 +149,24 @@ def _conv_scratch(node, g) -> int:
     return max(_gemm_scratch(kh * kw * ic, n * oh * ow), _direct_scratch(node, g), _stem_scratch(node, g))
 
 
+def stem_fits(c: dict) -> bool:
+    """simd_qstem.h: qstem_fits, of a conv_geometry."""
+    return (c["in_c"] <= 4 and c["dil_h"] == 1 and c["dil_w"] == 1 and c["stride_w"] * c["in_c"] <= 8
+            and c["k_w"] * c["in_c"] >= 3)
+
+
+def direct_fits(c: dict) -> bool:
+    """simd_qconv_direct.h: qconv_direct_fits, of a conv_geometry."""
+    return c["k_h"] * c["k_w"] > 1 and c["in_c"] >= 8 and c["in_c"] % 4 == 0 and c["out_c"] < 256
+
+
 def _stem_scratch(node, g) -> int:
     """simd_qstem.h's buffers (qstem_fits, qstem_scratch): per 4 k a vector of 64 bytes and
     16 table bytes, 32 bytes per output channel of whole panels, and k_h copied input rows
     (the columns of whole 16-pixel blocks, 128 bytes of slack, to 64 bytes), for int8
     weights, in_c <= 4, no dilation, stride_w * in_c <= 8 and k_w * in_c >= 3."""
     c = conv_geometry(node, g)
-    if (g.tensors[node.inputs[1]].dtype != "int8" or c["in_c"] > 4 or c["dil_h"] != 1 or c["dil_w"] != 1
-            or c["stride_w"] * c["in_c"] > 8 or c["k_w"] * c["in_c"] < 3):
+    if g.tensors[node.inputs[1]].dtype != "int8" or not stem_fits(c):
         return 0
     groups = -(-c["k_h"] * c["k_w"] * c["in_c"] // GROUP)
     row = _round_up(((_round_up(c["out_w"], 16) - 1) * c["stride_w"] + c["k_w"]) * c["in_c"] + 128, 64)
@@ -168,12 +178,19 @@ def _direct_scratch(node, g) -> int:
     the padded rows of a whole image's windows, for int8 weights, a window of more than one
     tap, in_c >= 8, a multiple of 4, and out_c < 256."""
     c = conv_geometry(node, g)
-    if (g.tensors[node.inputs[1]].dtype != "int8" or c["k_h"] * c["k_w"] == 1 or c["in_c"] < 8 or c["in_c"] % 4
-            or c["out_c"] >= 256):
+    if g.tensors[node.inputs[1]].dtype != "int8" or not direct_fits(c):
         return 0
     right = max(0, (c["out_w"] - 1) * c["stride_w"] + (c["k_w"] - 1) * c["dil_w"] + 1 - c["pad_left"] - c["in_w"])
     rows = (c["out_h"] - 1) * c["stride_h"] + (c["k_h"] - 1) * c["dil_h"] + 1
     return rows * (c["pad_left"] + c["in_w"] + right) * c["in_c"]
+
+
+def _conv_kernel(node, g) -> str:
+    """qlinear.h's QConvKernel of this conv: the direct or stem kernel where its geometry
+    fits (the kernels' scratch is needed exactly there), else the GEMM."""
+    if _direct_scratch(node, g):
+        return "kDirect"
+    return "kStem" if _stem_scratch(node, g) else "kGemm"
 
 
 def _conv_q(node, g, e):
@@ -183,7 +200,8 @@ def _conv_q(node, g, e):
     zp, lo, hi = QP.out_range(node, g)
     params = QP.struct(e, "QConvParams", {
         **conv_geometry(node, g), "in_zp": QP.params(g, x)[1], "out_zp": zp, "lo": lo, "hi": hi})
-    return (f"dlcoder_rt::conv2d_q<{_types(g, node)}>({e.par()}, {params}, {e.src(x)}, "
+    return (f"dlcoder_rt::conv2d_q<dlcoder_rt::QConvKernel::{_conv_kernel(node, g)}, {_types(g, node)}>("
+            f"{e.par()}, {params}, {e.src(x)}, "
             f"{_gemm_constants(g, node, weights, x, w, y, e)}, {e.dst(y)}, {e.scratch('int16_t')});")
 
 

@@ -41,8 +41,16 @@ inline bool use_amx(int64_t rows, int32_t k) {
          amx_block(qgemm_kp(k)) > 0;
 }
 
+// The kernel family of an int8 CONV_2D, which the generator picks from the geometry
+// (ops/qlinear.py: _conv_kernel, the same tests as qconv_direct_fits and qstem_fits), so
+// that a library compiles only the families its convolutions use. kDirect
+// (simd_qconv_direct.h) and kStem (simd_qstem.h) need VNNI (and VBMI); on a CPU without,
+// and if the geometry does not fit after all, they run as kGemm, the im2col + GEMM of
+// every instruction set.
+enum class QConvKernel : int { kGemm = 0, kDirect = 1, kStem = 2 };
+
 // The GEMM of CONV_2D with the epilogue `args` (QRequantArgs: y of Q; QFloatArgs: float y).
-template <typename Q, typename W, typename Args, typename Y>
+template <QConvKernel K = QConvKernel::kGemm, typename Q, typename W, typename Args, typename Y>
 inline void conv2d_gemm(const Parallel& par, const QConvParams& p, const Q* x, const W* w, const Args& args, Y* y,
                         int16_t* scratch) {
 #if defined(DLCODER_RT_AMX)
@@ -53,12 +61,13 @@ inline void conv2d_gemm(const Parallel& par, const QConvParams& p, const Q* x, c
 #endif
 #if defined(DLCODER_RT_X86)
   // a KxK window (simd_qconv_direct.h): no im2col; the scratch holds its copy (qlinear.py)
-  if constexpr (sizeof(W) == 1 && std::is_same<Args, QRequantArgs>::value) {
+  if constexpr (K == QConvKernel::kDirect && sizeof(W) == 1 && std::is_same<Args, QRequantArgs>::value) {
     if (qlinear_path<W>() == QPath::kAvx512Vnni && qconv_direct_fits(p))
       return qsimd::avx512vnni::conv2d_direct(par, p, x, w, args, y, reinterpret_cast<uint8_t*>(scratch));
   }
   // a stem of few input channels (simd_qstem.h): pixels in lanes; its scratch: qlinear.py
-  if constexpr (sizeof(W) == 1 && sizeof(Q) == 1 && std::is_same<Args, QRequantArgs>::value) {
+  if constexpr (K == QConvKernel::kStem && sizeof(W) == 1 && sizeof(Q) == 1 &&
+                std::is_same<Args, QRequantArgs>::value) {
     if (qlinear_path<W>() == QPath::kAvx512Vnni && runtime_avx512vbmi() && qstem_fits(p))
       return qstem::conv2d(par, p, x, w, args, y, scratch);
   }
@@ -77,10 +86,10 @@ inline void fully_connected_gemm(const Parallel& par, const QFullyConnectedParam
   DLCODER_RT_QDISPATCH(W, fully_connected(par, p, x, w, args, y, scratch))
 }
 
-template <typename Q, typename W>
+template <QConvKernel K, typename Q, typename W>
 inline void conv2d_q(const Parallel& par, const QConvParams& p, const Q* x, const W* w, const int32_t* bias_u,
                      const int32_t* bias_s, const int32_t* mult, const int32_t* shift, Q* y, int16_t* scratch) {
-  conv2d_gemm(par, p, x, w, QRequantArgs{bias_u, bias_s, mult, shift, p.out_zp, p.lo, p.hi}, y, scratch);
+  conv2d_gemm<K>(par, p, x, w, QRequantArgs{bias_u, bias_s, mult, shift, p.out_zp, p.lo, p.hi}, y, scratch);
 }
 
 template <typename Q, typename W>
