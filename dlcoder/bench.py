@@ -162,7 +162,7 @@ def measure(model: str, shapes: dict | None = None, threads: int = 1, runs: int 
         with progress.phase(f"measuring the code size ({_cxx()} -O2 -c, each source alone)"):
             sizes = library_size(f"{work}/lib", work)
         with progress.phase(f"compiling the generated code ({_cxx()} -O2)"):
-            exe = V.build_runner(f"{work}/lib", "bench_model", work)
+            exe = V.build_runner(f"{work}/lib", "bench_model", work, host_only=False)
         extra, iree_info = _iree_engine(iree, model, inputs, work, threads, progress) if iree else ({}, None)
         times = _time_engines(exe, work, g, model, inputs, runs, threads, progress, extra)
         with progress.phase("measuring peak memory (one fresh process per engine)"):
@@ -307,7 +307,8 @@ def per_op(model: str, shapes=None, runs: int = 30, threads: int = 1, progress: 
     with V.Workdir() as work:
         compiler.write_library(lib, f"{work}/lib")
         with progress.phase(f"compiling the profiling build ({_cxx()} -O2)"):
-            exe = V.build_runner(f"{work}/lib", "bench_model", work, flags=("-O2", "-DDLCODER_PROFILE"))
+            exe = V.build_runner(f"{work}/lib", "bench_model", work, flags=("-O2", "-DDLCODER_PROFILE"),
+                                 host_only=False)
         with progress.phase(f"timing every op, {runs} runs"):
             V.run_runner(exe, g, V.random_inputs(g0, seed=0), work)
             subprocess.run([exe, work, "--threads", str(threads), "--repeat", str(runs)], capture_output=True,

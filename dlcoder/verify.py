@@ -8,6 +8,7 @@ match exactly.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -59,12 +60,88 @@ def write_harness(lib_dir: str, name: str, path: str) -> None:
     Path(path).write_text(_ENV.get_template("harness.cc.j2").render(banner=BANNER, name=name))
 
 
-def build_runner(lib_dir: str, name: str, work: str, cxx: str = None, flags=("-O2",)) -> str:
+# A folder where build_runner keeps compiled drivers (the test suite sets it: tests/conftest.py).
+HARNESS_CACHE_ENV = "DLCODER_HARNESS_CACHE"
+
+
+def _harness_object(lib_dir: str, name: str, harness: str, cxx: str, flags) -> str:
+    """The driver `harness` compiled (-c) for lib_dir's library, from the HARNESS_CACHE_ENV
+    folder when it holds one for the same compiler, flags, name, driver source and runtime
+    headers (lib_dir/dlcoder_rt), else compiled and left there. The driver calls only the C
+    API that every library of one name declares alike, so one object serves them all."""
+    cache = Path(os.environ[HARNESS_CACHE_ENV])
+    key = hashlib.sha256(repr((cxx, tuple(flags), name)).encode())
+    key.update(Path(harness).read_bytes())
+    for h in sorted(Path(lib_dir, "dlcoder_rt").glob("*.h")):
+        key.update(h.name.encode() + h.read_bytes())
+    obj = cache / f"harness-{key.hexdigest()[:24]}.o"
+    if not obj.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        part = f"{obj}.{os.getpid()}.part"
+        cmd = [cxx, "-std=c++17", *flags, "-I", lib_dir, "-c", harness, "-o", part]
+        res = subprocess.run(cmd, capture_output=True, text=True)
+        if res.returncode != 0:
+            raise DlcoderError(f"compiling the driver failed:\n{' '.join(cmd)}\n{res.stderr[-4000:]}")
+        os.replace(part, obj)   # atomic: a parallel test sees the whole object or none
+    return str(obj)
+
+
+def host_only_flags(cpuinfo: str = "/proc/cpuinfo") -> tuple:
+    """The -D flags that fix the runtime's CPU queries (isa.h: runtime_isa, runtime_int8_dot,
+    ...) to this machine's answers, so that a library built to run here compiles only the
+    kernel paths this CPU takes: the same code runs, built in about half the time. () where
+    the CPU's features are unknown (no /proc/cpuinfo)."""
+    try:
+        text = Path(cpuinfo).read_text()
+    except OSError:
+        return ()
+    found = re.search(r"^(?:flags|Features)\s*:(.*)$", text, re.M)
+    if not found:
+        return ()
+    has = set(found.group(1).split()).__contains__
+    force = {}
+    if has("sse2"):  # x86-64
+        if has("avx512f") and has("avx512vl"):
+            force["ISA"] = 3
+        elif has("avx2") and has("fma") and has("f16c"):
+            force["ISA"] = 2
+        else:
+            force["ISA"] = 1
+        force["BW"] = int(has("avx512bw"))
+        force["VBMI"] = int(has("avx512vbmi"))
+        force["DOT"] = int(has("avx512_vnni") and has("avx512bw"))
+        if not (has("amx_tile") and has("amx_int8")):
+            force["AMX"] = 0  # with AMX, whether Linux grants the tile state stays a run-time question
+    elif has("asimd"):  # aarch64
+        force["ISA"] = 4
+        force["DOT"] = int(has("asimddp"))
+    else:
+        return ()
+    return tuple(f"-DDLCODER_RT_FORCE_{k}={v}" for k, v in force.items())
+
+
+def for_this_cpu(flags, cxx: str = None) -> tuple:
+    """flags, plus host_only_flags for a build by the host compiler (cxx None) that forces
+    no path itself: one that is built to run here."""
+    if cxx is None and not any(f.startswith("-DDLCODER_RT_FORCE_") for f in flags):
+        return (*flags, *host_only_flags())
+    return tuple(flags)
+
+
+def build_runner(lib_dir: str, name: str, work: str, cxx: str = None, flags=("-O2",),
+                 host_only: bool = True) -> str:
+    """The driver (harness.cc.j2) linked with the library in lib_dir: the executable; with
+    host_only, built for this CPU only (for_this_cpu)."""
     harness = os.path.join(work, "harness.cc")
     write_harness(lib_dir, name, harness)
     exe = os.path.join(work, "runner")
+    if host_only:
+        flags = for_this_cpu(flags, cxx)
     # -pthread: the driver's --threads runs a std::thread pool (dlcoder_rt/thread_pool.h)
-    compile_library(lib_dir, name, exe, cxx=cxx, flags=(*flags, "-pthread"), extra_sources=[harness])
+    flags = (*flags, "-pthread")
+    if os.environ.get(HARNESS_CACHE_ENV):
+        harness = _harness_object(lib_dir, name, harness, cxx or os.environ.get("CXX", "c++"), flags)
+    compile_library(lib_dir, name, exe, cxx=cxx, flags=flags, extra_sources=[harness])
     return exe
 
 

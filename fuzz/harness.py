@@ -318,10 +318,11 @@ class Pool:
 
 def build_exact_runner(lib_dir: Path, name: str, work: Path, flags=SANITIZER_FLAGS, cxx=None) -> str:
     """The library with exact_runner.cc, which gives ASan buffers of their exact sizes;
-    it runs like the verify harness (verify.run_runner)."""
+    it runs like the verify harness (verify.run_runner), and is built for this CPU only
+    (verify.for_this_cpu: the paths it does not take would never run)."""
     exe = str(work / "exact_runner")
     V.compile_library(str(lib_dir), name, exe, cxx=cxx, extra_sources=[str(EXACT_RUNNER)],
-                      flags=(*flags, "-pthread", f"-DDLCODER_NAME={name}"))
+                      flags=(*V.for_this_cpu(flags, cxx), "-pthread", f"-DDLCODER_NAME={name}"))
     return exe
 
 

@@ -4,13 +4,32 @@ A skip that depends on the machine (a missing tool, CPU feature or the ../shared
 would let a CI run go green without the check it skipped. Under CI=true every skip, in a
 test, a fixture or at collection, is reported as a failure, except ALLOWED_SKIPS: skips
 that are the same on every machine and hide no check."""
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ci import under_ci  # noqa: E402
+from dlcoder.verify import HARNESS_CACHE_ENV  # noqa: E402
+
+
+def pytest_configure(config):
+    """One folder of compiled drivers for the whole run (verify.build_runner: the driver is
+    the same for every library of a name, so each test need not compile it again). The
+    controller makes it; xdist's workers inherit it through the environment."""
+    if not os.environ.get(HARNESS_CACHE_ENV):
+        os.environ[HARNESS_CACHE_ENV] = config._dlcoder_harness_cache = tempfile.mkdtemp(prefix="dlcoder-harness-")
+
+
+def pytest_unconfigure(config):
+    folder = getattr(config, "_dlcoder_harness_cache", None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        del os.environ[HARNESS_CACHE_ENV]
 
 
 def _allowed_edge_value_case(item, reason: str) -> bool:

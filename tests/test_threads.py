@@ -206,7 +206,7 @@ def build(model, work, cxx=None, flags=SPLIT_ALL):
     compiler.write_library(lib, str(work / "lib"))
     (work / "split_main.cc").write_text(SPLIT_MAIN)
     exe = str(work / "runner")
-    V.compile_library(str(work / "lib"), "m", exe, cxx=cxx, flags=(*flags, "-pthread"),
+    V.compile_library(str(work / "lib"), "m", exe, cxx=cxx, flags=(*V.for_this_cpu(flags, cxx), "-pthread"),
                       extra_sources=[str(work / "split_main.cc")])
     npz = model.with_suffix(".npz")
     inputs = load_npz_inputs(npz, g0) if npz.exists() else V.random_inputs(g0, seed=3)

@@ -137,7 +137,7 @@ def compile_case(p: Prepared) -> None:
     staging.mkdir(parents=True, exist_ok=True)
     try:
         compiler.write_library(p.lib, str(folder / "lib"))
-        exe = V.build_runner(str(folder / "lib"), LIB_NAME, str(staging), flags=FLAGS)
+        exe = V.build_runner(str(folder / "lib"), LIB_NAME, str(staging), flags=FLAGS, host_only=False)
     except DlcoderError as e:
         p.error = "build failed: " + str(e).splitlines()[0]
         return

@@ -5,6 +5,15 @@
 // CPU supports is picked at run time with cpuid (__builtin_cpu_supports). aarch64: NEON,
 // the baseline there. Anything else: portable scalar code.
 // -DDLCODER_RT_FORCE_ISA=<n> (values of Isa) forces one path, for tests of each variant.
+//
+// Building for one CPU: every runtime_* answer below can be fixed when the library is
+// compiled, and then the paths that CPU never takes are not compiled at all (half the
+// compile time and code of a float model). -DDLCODER_RT_FORCE_ISA=<n>,
+// -DDLCODER_RT_FORCE_BW=0|1, -DDLCODER_RT_FORCE_VBMI=0|1, -DDLCODER_RT_FORCE_DOT=0|1 and
+// -DDLCODER_RT_FORCE_AMX=0 fix them (dlcoder verify passes the host CPU's: verify.py,
+// host_only_flags), and so does a compiler target that guarantees a feature
+// (-march=x86-64-v4 or native, -mavx512bw, -march=armv8.2-a+dotprod, ...): code built
+// for it may use the feature anywhere, so it runs on no CPU without it.
 #pragma once
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -55,11 +64,17 @@ inline bool runtime_f16c() {
 inline Isa runtime_isa() {
 #if defined(DLCODER_RT_FORCE_ISA)
   return static_cast<Isa>(DLCODER_RT_FORCE_ISA);
+#elif defined(DLCODER_RT_X86) && defined(__AVX512F__) && defined(__AVX512VL__)
+  return Isa::kAvx512;
 #elif defined(DLCODER_RT_X86)
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")) return Isa::kAvx512;
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+  return Isa::kAvx2;
+#else
   // F16C too (float16 weights, simd.h: load_half): every AVX2 CPU has it
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && runtime_f16c()) return Isa::kAvx2;
   return Isa::kSse2;
+#endif
 #elif defined(DLCODER_RT_NEON)
   return Isa::kNeon;
 #else
@@ -75,7 +90,11 @@ inline Isa runtime_isa() {
 // -DDLCODER_RT_FORCE_DOT=0|1 forces the dot-product query (VNNI on x86, dotprod on aarch64)
 // off or on, for tests of both variants.
 inline bool runtime_avx512bw() {
-#if defined(DLCODER_RT_X86)
+#if defined(DLCODER_RT_FORCE_BW)
+  return DLCODER_RT_FORCE_BW != 0;
+#elif defined(__AVX512BW__)
+  return true;
+#elif defined(DLCODER_RT_X86)
   return __builtin_cpu_supports("avx512bw");
 #else
   return false;
@@ -85,7 +104,11 @@ inline bool runtime_avx512bw() {
 // AVX-512 VBMI (vpermb, vpermi2b: byte permutes across a whole vector; simd_lut.h), a
 // sub-choice of the AVX-512 path like the two above.
 inline bool runtime_avx512vbmi() {
-#if defined(DLCODER_RT_X86)
+#if defined(DLCODER_RT_FORCE_VBMI)
+  return DLCODER_RT_FORCE_VBMI != 0;
+#elif defined(__AVX512VBMI__)
+  return true;
+#elif defined(DLCODER_RT_X86)
   return __builtin_cpu_supports("avx512vbmi");
 #else
   return false;
@@ -102,6 +125,8 @@ inline Isa runtime_byte_isa() {
 inline bool runtime_int8_dot() {
 #if defined(DLCODER_RT_FORCE_DOT)
   return DLCODER_RT_FORCE_DOT != 0;
+#elif (defined(__AVX512VNNI__) && defined(__AVX512BW__)) || defined(__ARM_FEATURE_DOTPROD)
+  return true;
 #elif defined(DLCODER_RT_X86)
   return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
 #elif defined(DLCODER_RT_NEON) && defined(__linux__)
