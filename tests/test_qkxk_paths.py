@@ -3,11 +3,12 @@ AVX-512 VNNI, read in place from a padded unsigned copy of the input) gives TFLi
 
 One hand-built model holds the cases side by side: 3x3, 5x5, 7x7, 1x3 and 3x1 windows,
 strides 1 and 2 (and unequal), dilation 2 (and unequal), SAME and VALID (VALID with columns
-and rows the windows never reach), in_c 8, 12, 32, 64 (and 10, not a multiple of 4, which
-keeps the GEMM), out_c 8 (the ymm tile), 24, 64 and 100 (panel tails; from 256 the GEMM
-runs), odd map sizes (row blocks of 12 and their splits), batch 2, per-channel and
-per-tensor weights, fused RELU, and uint8 activations (whose uint8 weights keep the GEMM's
-int16 path: the direct kernel takes int8 weights only). Run on the machine's own path (the direct kernel where the CPU has
+and rows the windows never reach), in_c 8, 12, 16, 20, 32, 64 (and 10, not a multiple of
+4, which keeps the GEMM), out_c 8 (the ymm tile), 24, 48, 64, 96, 100, 256 and 272 (tiles
+of two panels, single ones, panel tails), odd map sizes (row blocks of 14 and 12 and their
+splits, a map one pixel wide), batch 2, per-channel and per-tensor weights, fused RELU, and
+uint8 activations (whose uint8 weights keep the GEMM's int16 path: the direct kernel takes
+int8 weights only). Run on the machine's own path (the direct kernel where the CPU has
 VNNI), with the VNNI path forced and without AMX, on two threads with every task split
 (DLCODER_RT_MIN_TASK_MACS=1: each task copies its own band of rows), and under
 AddressSanitizer (the copy and the tiles' reads stay inside the scratch the generator plans).

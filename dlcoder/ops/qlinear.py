@@ -157,7 +157,7 @@ def stem_fits(c: dict) -> bool:
 
 def direct_fits(c: dict) -> bool:
     """simd_qconv_direct.h: qconv_direct_fits, of a conv_geometry."""
-    return c["k_h"] * c["k_w"] > 1 and c["in_c"] >= 8 and c["in_c"] % 4 == 0 and c["out_c"] < 256
+    return c["k_h"] * c["k_w"] > 1 and c["in_c"] >= 8 and c["in_c"] % 4 == 0
 
 
 def _stem_scratch(node, g) -> int:
@@ -176,7 +176,7 @@ def _stem_scratch(node, g) -> int:
 def _direct_scratch(node, g) -> int:
     """simd_qconv_direct.h's copy of the input (qconv_direct_fits, qconv_direct_scratch):
     the padded rows of a whole image's windows, for int8 weights, a window of more than one
-    tap, in_c >= 8, a multiple of 4, and out_c < 256."""
+    tap, in_c >= 8 and a multiple of 4."""
     c = conv_geometry(node, g)
     if g.tensors[node.inputs[1]].dtype != "int8" or not direct_fits(c):
         return 0
