@@ -2,13 +2,19 @@
 //
 // NOT a normal header: simd.h includes it once per ISA, inside a namespace that defines
 // `V` (the traits), `VNarrow` (8-float traits, or V), `kMR` (rows of the GEMM tile) and
-// `kNP` (16-column panels per tile), under that ISA's target pragma.
+// `kNP` (16-column panels per tile at most; see gemm_rows), under that ISA's target pragma.
 // It must not include anything itself; simd_math.h comes before it. Every kernel is a
 // template (at least over a dummy `kLazy`) so that a model instantiates, for each ISA, only
 // the kernels it calls. Kernels get raw pointers and params; every packed-weight layout here
 // is ISA independent, so the generator can pack once.
 
 // ---- GEMM ------------------------------------------------------------------------------
+// gemm_tile prefetches B for tiles of at least this many FMAs a k step (registers per row
+// times rows): measured where it pays, see there.
+constexpr int kPrefetchFmas = 12;
+// gemm_rows' tiles of many rows take one panel up to this depth k, two past it.
+constexpr int32_t kOnePanelMaxK = 1536;
+
 // The generator packs B and sizes scratch with params.h's kPanel and kMaxMR (it reads them
 // there): these kernels spell the panel width as 16, and a tile's rows go up to 12
 // (DLCODER_RT_ROWS_SWITCH), so a change of either must come with them.
@@ -141,6 +147,9 @@ inline void gemm_tile(const GemmParams& p, A a, const B* b, int64_t panel_stride
 #pragma GCC unroll 16
     for (int j = 0; j < R; ++j) acc[r][j] = bias != nullptr ? V::load(bias + j * V::N) : V::zero();
   }
+  // two k steps an iteration: the loop's own instructions are a share of a one-panel
+  // tile's few FMAs a step (112x112x32 -> 64 1x1 conv: 458 -> 451 us)
+#pragma GCC unroll 2
   for (int32_t kk = 0; kk < k; ++kk) {
     const int64_t col = a.col(kk);
     typename V::T bv[R];
@@ -153,8 +162,9 @@ inline void gemm_tile(const GemmParams& p, A a, const B* b, int64_t panel_stride
     // EfficientNetV2-B0 7.0 -> 6.6 ms; warm GEMMs are unchanged. Only tiles of at least 16
     // FMAs a step: a tile of a row or a few is bound by its loads, and the prefetch's load
     // slot costs more than it saves (an LSTM step's 1-row GEMVs over weights that stay in
-    // L2 slowed by 18%).
-    if constexpr (MR * R >= 16) {
+    // L2 slowed by 18%). A one-panel AVX-512 tile (gemm_rows) of 12 rows needs it too, even
+    // where B stays in L2: 112x112x32 -> 64 1x1 conv 484 -> 457 us, 56x56x128 -> 128 955 -> 889.
+    if constexpr (MR * R >= kPrefetchFmas) {
 #pragma GCC unroll 4
       for (int q = 0; q < NP; ++q) {
         // an address, not a pointer into B: it may lie past B's end (a prefetch never faults)
@@ -215,14 +225,23 @@ inline void gemm_tile(const GemmParams& p, A a, const B* b, int64_t panel_stride
   if (p.slope.period != 0) slope_rows(p, c, MR, cols < NP * 16 ? cols : NP * 16);
 }
 
-// Rows [0, MR) of C times the panels [p0, p1) of B: two panels at a time where the ISA has
-// the registers for it (kNP), then one. res: the residual's rows for C's (or null).
+// Rows [0, MR) of C times the panels [p0, p1) of B. res: the residual's rows for C's (or
+// null). A tile of at least kMR / 2 rows takes one panel at a time: each element of A then
+// feeds one FMA, which reads it as a memory operand (x86: a broadcast folded into the FMA)
+// instead of a broadcast into a register for two panels. AVX-512 (kNP = 2) on Zen 4, % of
+// FMA peak, one panel against two: 1x1 convs 112x112x32 -> 64 95 against 88, 56x56x128 ->
+// 128 98 against 94, 7x7x1024 -> 1024 98 against 92; a 128x768x768 FC 99.6 against 95.
+// Fewer rows take two panels where the ISA has the registers (kNP), whose extra chains of
+// accumulators hide the FMA latency (a 1-row GEMV, k 1024: 44 us against 69), and so does
+// a deep k (beyond kOnePanelMaxK), where each panel's pass would read the rows of A again
+// from beyond L2 (a 128x3072x768 FC: 5.9 ms against 7.2).
 template <int MR, class A, class B>
 inline void gemm_rows(const GemmParams& p, int32_t p0, int32_t p1, A a, const B* b,
                       const float* bias, float* c, const float* res) {
   const int64_t stride = p.ldb != 0 ? 16 : int64_t{p.k} * 16;  // between panels
   int32_t q = p0;
-  for (; kNP == 2 && q + 2 <= p1; q += 2) {
+  const bool one_panel = kNP == 1 || (2 * MR >= kMR && p.k <= kOnePanelMaxK);
+  for (; !one_panel && q + 2 <= p1; q += 2) {
     gemm_tile<MR, kNP == 2 ? 2 : 1>(p, a, b + q * stride, stride, bias == nullptr ? nullptr : bias + q * 16,
                                     c + q * 16, p.n - q * 16, res == nullptr ? nullptr : res + q * 16);
   }
