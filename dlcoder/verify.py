@@ -8,6 +8,7 @@ match exactly.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -45,15 +46,20 @@ def _run_failed(res: subprocess.CompletedProcess) -> RunFailed:
                      res.returncode, int(found.group(1)) if found else None)
 
 
+def _compile(cmd: list, what: str) -> None:
+    """Run a compiler command; a failure raises DlcoderError with the command and the end of
+    its output."""
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise DlcoderError(f"compiling {what} failed:\n{' '.join(cmd)}\n{res.stderr[-4000:]}")
+
+
 def compile_library(lib_dir: str, name: str, exe: str, cxx: str = None,
                     flags=("-O2",), extra_sources=()) -> None:
     """Build every .cc/.S in lib_dir plus extra_sources into an executable."""
     cxx = cxx or os.environ.get("CXX", "c++")
     srcs = sorted(str(p) for p in Path(lib_dir).iterdir() if p.suffix in (".cc", ".c", ".S"))
-    cmd = [cxx, "-std=c++17", *flags, "-I", lib_dir, *srcs, *extra_sources, "-o", exe]
-    res = subprocess.run(cmd, capture_output=True, text=True)
-    if res.returncode != 0:
-        raise DlcoderError(f"compiling the generated code failed:\n{' '.join(cmd)}\n{res.stderr[-4000:]}")
+    _compile([cxx, "-std=c++17", *flags, "-I", lib_dir, *srcs, *extra_sources, "-o", exe], "the generated code")
 
 
 def write_harness(lib_dir: str, name: str, path: str) -> None:
@@ -78,27 +84,30 @@ def _harness_object(lib_dir: str, name: str, harness: str, cxx: str, flags) -> s
     if not obj.exists():
         cache.mkdir(parents=True, exist_ok=True)
         part = f"{obj}.{os.getpid()}.part"
-        cmd = [cxx, "-std=c++17", *flags, "-I", lib_dir, "-c", harness, "-o", part]
-        res = subprocess.run(cmd, capture_output=True, text=True)
-        if res.returncode != 0:
-            raise DlcoderError(f"compiling the driver failed:\n{' '.join(cmd)}\n{res.stderr[-4000:]}")
+        _compile([cxx, "-std=c++17", *flags, "-I", lib_dir, "-c", harness, "-o", part], "the driver")
         os.replace(part, obj)   # atomic: a parallel test sees the whole object or none
     return str(obj)
 
 
-def host_only_flags(cpuinfo: str = "/proc/cpuinfo") -> tuple:
+@functools.lru_cache(maxsize=None)
+def cpu_features() -> frozenset:
+    """This CPU's feature names as Linux lists them in /proc/cpuinfo (x86 "flags", aarch64
+    "Features"); empty where it does not."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return frozenset()
+    found = re.search(r"^(?:flags|Features)\s*:(.*)$", text, re.M)
+    return frozenset(found.group(1).split()) if found else frozenset()
+
+
+@functools.lru_cache(maxsize=None)
+def host_only_flags() -> tuple:
     """The -D flags that fix the runtime's CPU queries (isa.h: runtime_isa, runtime_int8_dot,
     ...) to this machine's answers, so that a library built to run here compiles only the
     kernel paths this CPU takes: the same code runs, built in about half the time. () where
-    the CPU's features are unknown (no /proc/cpuinfo)."""
-    try:
-        text = Path(cpuinfo).read_text()
-    except OSError:
-        return ()
-    found = re.search(r"^(?:flags|Features)\s*:(.*)$", text, re.M)
-    if not found:
-        return ()
-    has = set(found.group(1).split()).__contains__
+    the CPU's features are unknown (cpu_features)."""
+    has = cpu_features().__contains__
     force = {}
     if has("sse2"):  # x86-64
         if has("avx512f") and has("avx512vl"):

@@ -32,18 +32,7 @@ WINOGRAD = TESTS / "models" / "winograd" / "wino_same_27x25_c20_c40_relu6.tflite
 MODELS += [LSTM, WINOGRAD, TESTS / "models" / "winograd" / "wino_pad_conv_residual.tflite"]
 
 
-def cpu_flags() -> set:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-
-FLAGS = cpu_flags()
+FLAGS = set(V.cpu_features())
 X86_ISAS = {"scalar": (0, set()), "sse2": (1, {"sse2"}), "avx2": (2, {"avx2", "fma"}),
             "avx512": (3, {"avx512f", "avx512vl"})}
 

@@ -165,9 +165,9 @@ def _stem_scratch(node, g) -> int:
     16 table bytes, 32 bytes per output channel of whole panels, and k_h copied input rows
     (the columns of whole 16-pixel blocks, 128 bytes of slack, to 64 bytes), for int8
     weights, in_c <= 4, no dilation, stride_w * in_c <= 8 and k_w * in_c >= 3."""
-    c = conv_geometry(node, g)
-    if g.tensors[node.inputs[1]].dtype != "int8" or not stem_fits(c):
+    if _conv_kernel(node, g) != "kStem":
         return 0
+    c = conv_geometry(node, g)
     groups = -(-c["k_h"] * c["k_w"] * c["in_c"] // GROUP)
     row = _round_up(((_round_up(c["out_w"], 16) - 1) * c["stride_w"] + c["k_w"]) * c["in_c"] + 128, 64)
     return groups * 80 + _round_up(c["out_c"], PANEL) * 32 + c["k_h"] * row
@@ -177,20 +177,24 @@ def _direct_scratch(node, g) -> int:
     """simd_qconv_direct.h's copy of the input (qconv_direct_fits, qconv_direct_scratch):
     the padded rows of a whole image's windows, for int8 weights, a window of more than one
     tap, in_c >= 8 and a multiple of 4."""
-    c = conv_geometry(node, g)
-    if g.tensors[node.inputs[1]].dtype != "int8" or not direct_fits(c):
+    if _conv_kernel(node, g) != "kDirect":
         return 0
+    c = conv_geometry(node, g)
     right = max(0, (c["out_w"] - 1) * c["stride_w"] + (c["k_w"] - 1) * c["dil_w"] + 1 - c["pad_left"] - c["in_w"])
     rows = (c["out_h"] - 1) * c["stride_h"] + (c["k_h"] - 1) * c["dil_h"] + 1
     return rows * (c["pad_left"] + c["in_w"] + right) * c["in_c"]
 
 
 def _conv_kernel(node, g) -> str:
-    """qlinear.h's QConvKernel of this conv: the direct or stem kernel where its geometry
-    fits (the kernels' scratch is needed exactly there), else the GEMM."""
-    if _direct_scratch(node, g):
-        return "kDirect"
-    return "kStem" if _stem_scratch(node, g) else "kGemm"
+    """qlinear.h's QConvKernel of this conv: with int8 weights, the direct or the stem kernel
+    where its geometry fits (the two never both do), else the GEMM."""
+    if g.tensors[node.inputs[1]].dtype == "int8":
+        c = conv_geometry(node, g)
+        if direct_fits(c):
+            return "kDirect"
+        if stem_fits(c):
+            return "kStem"
+    return "kGemm"
 
 
 def _conv_q(node, g, e):
