@@ -62,6 +62,13 @@ def test_vnni_path_without_amx_matches_tflite(model, tmp_path):
     _check(*model, tmp_path, flags=TQI.x86_flags("avx512vnni") + ("-DDLCODER_RT_FORCE_AMX=0",))
 
 
+@pytest.mark.parametrize("path", ["avx512bw", "avx2", "scalar"])
+def test_paths_without_vnni_run_the_gemm_and_match_tflite(model, tmp_path, path):
+    """The generator emits these convs as QConvKernel::kDirect; a CPU without VNNI runs
+    them as im2col + GEMM (qlinear.h: conv2d_gemm), which must give the same bytes."""
+    _check(*model, tmp_path, flags=TQI.x86_flags(path))
+
+
 def test_two_threads_match_tflite(model, tmp_path):
     _check(*model, tmp_path, flags=("-O2", "-DDLCODER_RT_MIN_TASK_MACS=1"), threads=2)
 
