@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from benchmarks.run import geomean, machine, versions
+from roofline import describe
 
 GOAL = 0.85
 STAT_TEXT = {"median": "medians", "min": "fastest invokes (--stat min, for a machine loaded past its "
@@ -41,11 +42,25 @@ def totals(rows: list) -> list:
     return [(f"**all {d}**", [r for r in rows if dtype(r) == d]) for d in dtypes]
 
 
+def roof(r: dict) -> str:
+    """ "ours% / XNNPACK%": each engine's time as a percentage of the case's roofline."""
+    if "roof" not in r:         # results.json of runs before the roofline
+        return ""
+    return f"{100 * r['roof']['ours']:.0f}% / {100 * r['roof']['xnnpack']:.0f}%"
+
+
+def roof_geomean(rows: list, engine: str) -> str:
+    vals = [r["roof"][engine] for r in rows if "roof" in r]
+    return f"{100 * geomean(vals):.0f}%" if vals else ""
+
+
 def summary(rows: list) -> list:
     """Markdown lines: per family, the count, geomean, max and count above 1.0 of ours /
-    XNNPACK, the geomean against the builtin kernels, and the cases not timed."""
-    lines = ["| family | cases | geomean ours/XNNPACK | max | > 1.0 | geomean ours/builtin | not ok |",
-             "|---|---|---|---|---|---|---|"]
+    XNNPACK, the geomean against the builtin kernels, each engine's geomean percentage of
+    the roofline, and the cases not timed."""
+    lines = ["| family | cases | geomean ours/XNNPACK | max | > 1.0 | geomean ours/builtin | "
+             "ours at % of roof | XNNPACK at % of roof | not ok |",
+             "|---|---|---|---|---|---|---|---|---|"]
     groups = [(fam, [r for r in rows if r["family"] == fam], False) for fam in family_order(rows)]
     for fam, mine, total in groups + [(label, mine, True) for label, mine in totals(rows)]:
         ok = timed(mine)
@@ -55,15 +70,17 @@ def summary(rows: list) -> list:
             bad = str(len(mine) - len(ok))
         lines.append(f"| {fam} | {len(ok)} | {geomean(ratios):.2f} | "
                      f"{max(ratios, default=float('nan')):.2f} | {sum(x > 1.0 for x in ratios)} | "
-                     f"{geomean([r['ratio_builtin'] for r in ok]):.2f} | {bad or '-'} |")
+                     f"{geomean([r['ratio_builtin'] for r in ok]):.2f} | {roof_geomean(ok, 'ours')} | "
+                     f"{roof_geomean(ok, 'xnnpack')} | {bad or '-'} |")
     return lines
 
 
 def worst(rows: list) -> list:
     ok = sorted(timed(rows), key=lambda r: -r["ratio_xnnpack"])[:WORST]
-    lines = ["| case | shape | ours ms | XNNPACK ms | ours/XNNPACK | note |", "|---|---|---|---|---|---|"]
+    lines = ["| case | shape | ours ms | XNNPACK ms | ours/XNNPACK | at % of roof (ours / XNNPACK) | note |",
+             "|---|---|---|---|---|---|---|"]
     lines += [f"| {r['name']} | {r['shape']} | {r['ms']['ours']:.4g} | {r['ms']['xnnpack']:.4g} | "
-              f"{r['ratio_xnnpack']:.2f} | {note(r)} |" for r in ok]
+              f"{r['ratio_xnnpack']:.2f} | {roof(r)} | {note(r)} |" for r in ok]
     return lines
 
 
@@ -80,20 +97,37 @@ def note(r: dict) -> str:
 
 
 def family_table(rows: list) -> list:
-    lines = ["| case | op | shape | ours ms | XNNPACK ms | builtin ms | ours/XNNPACK | ours/builtin | note |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| case | op | shape | ours ms | XNNPACK ms | builtin ms | ours/XNNPACK | ours/builtin | "
+             "roof ms | at % of roof (ours / XNNPACK) | note |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if "ms" not in r:
-            lines.append(f"| {r['name']} | {r['op']} | {r['shape']} | | | | | | {r['status']} |")
+            lines.append(f"| {r['name']} | {r['op']} | {r['shape']} | | | | | | | | {r['status']} |")
             continue
         ms = r["ms"]
+        bound = f"{r['bound_ms']:.4g}" if "bound_ms" in r else ""
         lines.append(f"| {r['name']} | {r['op']} | {r['shape']} | {ms['ours']:.4g} | {ms['xnnpack']:.4g} | "
-                     f"{ms['builtin']:.4g} | {r['ratio_xnnpack']:.2f} | {r['ratio_builtin']:.2f} | {note(r)} |")
+                     f"{ms['builtin']:.4g} | {r['ratio_xnnpack']:.2f} | {r['ratio_builtin']:.2f} | "
+                     f"{bound} | {roof(r)} | {note(r)} |")
     return lines
 
 
+def roofline_text(peaks: dict | None) -> list:
+    if not peaks:
+        return []
+    return ["", f"Roofline (benchmarks/ops/roofline.py): this core's ceilings, as peak.cc measured them: "
+            f"{describe(peaks)}. A case's roof is the least time it could take: the larger "
+            "of its multiply-accumulates at the compute ceiling (int8 ones at the dot-product rate) "
+            "and the bytes of the tensors it reads and writes at the stream rate of a working set "
+            "that size. \"at % of roof\" is roof / time; an engine near 100% is at this core's "
+            "limit, whatever its ratio to the other. Only convolutions, FULLY_CONNECTED and "
+            "BATCH_MATMUL count compute; the other ops' roofs are their bytes alone, which is loose "
+            "for ops that compute per byte (SOFTMAX, LOGISTIC, TANH, GELU, resizes, pools, and int8 "
+            "ops that requantize)."]
+
+
 def markdown(rows: list, command: str, runs: int, rounds: int, flags: tuple, seconds: float,
-             overhead_us: float, stat: str) -> str:
+             overhead_us: float, stat: str, peaks: dict | None = None) -> str:
     text = ["# Op benchmark: dlcoder against TFLite (XNNPACK and builtin kernels)", "",
             f"Machine: {machine()}.", f"Versions: {versions()}.",
             f"Flags: our libraries are built with plain `c++ -std=c++17 {' '.join(flags)}` (no -march; "
@@ -108,7 +142,7 @@ def markdown(rows: list, command: str, runs: int, rounds: int, flags: tuple, sec
             "disagrees is marked WRONG and left out of the summaries. TFLite's times are taken "
             "around `invoke()` from Python, which adds "
             f"about {overhead_us:.1f} us per call (a one-element ADD's invoke); it matters only for "
-            f"cases under ~0.05 ms. This run took {seconds / 60:.0f} min.",
+            f"cases under ~0.05 ms. This run took {seconds / 60:.0f} min.", *roofline_text(peaks),
             "", f"Reproduce: `{command}`", "", "## Summary per family (ours / XNNPACK)", "",
             *summary(rows), "", f"## The {WORST} worst cases", "", *worst(rows), "",
             "![ours / XNNPACK per family](ratios.png)", ""]
@@ -146,9 +180,11 @@ def chart(rows: list, path: Path) -> None:
 
 
 def write_report(rows: list, out: Path, command: str, runs: int, rounds: int, flags: tuple,
-                 seconds: float, overhead_us: float, stat: str) -> None:
+                 seconds: float, overhead_us: float, stat: str, peaks: dict | None = None) -> None:
     meta = {"machine": machine(), "versions": versions(), "flags": list(flags), "runs": runs,
-            "rounds": rounds, "stat": stat, "command": command, "invoke_overhead_us": overhead_us}
+            "rounds": rounds, "stat": stat, "command": command, "invoke_overhead_us": overhead_us,
+            "peaks": peaks}
     (out / "results.json").write_text(json.dumps({**meta, "cases": rows}, indent=1, sort_keys=True) + "\n")
-    (out / "RESULTS.md").write_text(markdown(rows, command, runs, rounds, flags, seconds, overhead_us, stat))
+    (out / "RESULTS.md").write_text(markdown(rows, command, runs, rounds, flags, seconds, overhead_us, stat,
+                                             peaks))
     chart(rows, out / "ratios.png")

@@ -34,6 +34,10 @@ Method, per case:
    matters only for the smallest cases. TFLite runs with num_threads=1;
    "XNNPACK" is its default delegate, and a case whose op XNNPACK does not take is
    marked, since its XNNPACK time is then the builtin kernel's.
+4. Roofline (roofline.py). Each case's MACs and bytes against this core's measured
+   ceilings give the least time it could take; the report shows each engine's time as a
+   percentage of it ("at % of roof"), the distance from the hardware's limit of a case
+   that stays over the goal.
 """
 from __future__ import annotations
 
@@ -55,6 +59,7 @@ ROOT = HERE.parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "models"), str(HERE)]
 
 import numpy as np  # noqa: E402
+import roofline  # noqa: E402
 from cases import all_cases, select  # noqa: E402
 from dlcoder import bench, compiler, verify as V  # noqa: E402
 from dlcoder.console import tflite_info_dropped  # noqa: E402
@@ -77,6 +82,7 @@ class Prepared:
     def __init__(self, case, model: Path):
         self.case, self.model = case, model
         self.inputs = self.graph = self.exe = self.lib = None
+        self.work = (0, 0)          # (MACs, bytes): roofline.work()
         self.error = None           # "unsupported: ..." or "build failed: ..."
 
 
@@ -91,6 +97,7 @@ def prepare(case, build: Path) -> Prepared:
         model.write_bytes(data)
     p = Prepared(case, model)
     p.inputs = inputs
+    p.work = roofline.work(hand)
     try:
         g0 = compiler.load_graph(str(model), note=lambda _: None)
         p.lib, p.graph = compiler.compile_graph(g0, LIB_NAME)
@@ -226,9 +233,11 @@ def time_engines(p: Prepared, work: str, runs: int) -> tuple[dict, bool]:
     return times, delegated
 
 
-def measure(p: Prepared, runs: int, stat: str) -> dict:
+def measure(p: Prepared, runs: int, stat: str, peaks: dict) -> dict:
+    macs, nbytes = p.work
     row = {"name": p.case.name, "family": p.case.family, "op": p.case.op, "dtype": p.case.dtype,
-           "shape": p.case.shape}
+           "shape": p.case.shape, "macs": macs, "bytes": nbytes,
+           "bound_ms": roofline.bound_ms(macs, nbytes, p.case.dtype == "int8", peaks)}
     if p.error:
         return {**row, "status": p.error}
     if not p.exe.exists():      # the case shared a library whose compile failed
@@ -245,7 +254,8 @@ def measure(p: Prepared, runs: int, stat: str) -> dict:
     ms = {k: v[stat] for k, v in stats.items()}
     return {**row, "status": "ok" if row["correct"] else "WRONG", "xnnpack_delegated": delegated,
             "ms": ms, "stats_ms": stats, "samples": {k: len(v) for k, v in times.items()},
-            "ratio_xnnpack": ms["ours"] / ms["xnnpack"], "ratio_builtin": ms["ours"] / ms["builtin"]}
+            "ratio_xnnpack": ms["ours"] / ms["xnnpack"], "ratio_builtin": ms["ours"] / ms["builtin"],
+            "roof": {k: row["bound_ms"] / v for k, v in ms.items()}}
 
 
 def invoke_overhead_us(build: Path) -> float:
@@ -287,6 +297,7 @@ def main() -> int:
     build, out = Path(args.build), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
+    peaks = roofline.measure(build)     # first, while nothing of ours competes for the core
     overhead = invoke_overhead_us(build)
     prepared = [prepare(c, build) for c in cases]
     rows = []
@@ -297,14 +308,14 @@ def main() -> int:
         for i, p in enumerate(prepared, 1):
             if p.exe in builds:
                 builds[p.exe].result()
-            rows.append(measure(p, args.runs, args.stat))
+            rows.append(measure(p, args.runs, args.stat, peaks))
             r = rows[-1]
             ratio = f"{r['ratio_xnnpack']:.2f}" if "ms" in r else "-"
             print(f"[{i}/{len(prepared)}] {r['name']:<44} {r['status']:<6.40} ours/XNNPACK {ratio}", flush=True)
             if i == len(prepared) or prepared[i].case.family != p.case.family:
                 # after every family, so that a run stopped early still leaves a report
                 write_report(rows, out, command=command(), runs=args.runs, rounds=ROUNDS, flags=FLAGS,
-                             seconds=time.time() - t0, overhead_us=overhead, stat=args.stat)
+                             seconds=time.time() - t0, overhead_us=overhead, stat=args.stat, peaks=peaks)
     return 0
 
 
