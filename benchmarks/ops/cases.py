@@ -121,6 +121,9 @@ def _conv_cases() -> list:
         conv(256, 16, 16, 3, act="RELU"), conv(128, 32, 32, 3), conv(64, 64, 64, 3, dil=2, act="RELU"),
         conv(32, 256, 256, 3, dil=2), conv(32, 32, 32, 5, act="RELU"), conv(28, 64, 64, 5, stride=2),
         conv(224, 3, 64, 7, stride=2, act="RELU"), conv(64, 16, 16, 7, pad="VALID"),
+        # patch embeddings, kernel = stride: ViT-Ti/16, then ConvNeXt-T's stem and downsampling
+        conv(224, 3, 192, 16, stride=16, pad="VALID"), conv(224, 3, 96, 4, stride=4, pad="VALID"),
+        conv(56, 96, 192, 2, stride=2, pad="VALID"),
     ]
 
 

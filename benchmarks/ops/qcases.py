@@ -182,6 +182,10 @@ def _conv_cases() -> list:
         conv(56, 128, 256, 3, stride=2, act="RELU"), conv(64, 64, 64, 3, dil=2, act="RELU"),
         conv(32, 32, 32, 5, act="RELU"), conv(224, 3, 64, 7, stride=2, act="RELU"),
         conv(128, 3, 8, 3, stride=2, act="RELU6"),  # mobilenet_v1_025's stem
+        # patch embeddings, kernel = stride: ViT-Ti/16, then ConvNeXt-T's stem and downsampling
+        conv(224, 3, 192, 16, stride=16, pad="VALID", before="NONE"),
+        conv(224, 3, 96, 4, stride=4, pad="VALID", before="NONE"),
+        conv(56, 96, 192, 2, stride=2, pad="VALID", before="NONE"),
     ]
 
 

@@ -22,9 +22,9 @@ Method, per case:
    twice what XNNPACK and the builtin kernels disagree by); integer outputs (the int8
    grid) must be equal to the builtin kernels' byte for byte. A case that fails is still
    timed but marked WRONG, and left out of every summary.
-3. Time. The three engines run in ROUNDS interleaved rounds (ours, XNNPACK, builtin,
+3. Time. The three engines run in --rounds interleaved rounds (ours, XNNPACK, builtin,
    ours, ...), so that the noise of a shared machine hits them alike; each round gives
-   an engine as many invokes as fit in ROUND_SECONDS (at least 2, at most --runs/ROUNDS).
+   an engine as many invokes as fit in ROUND_SECONDS (at least 2, at most --runs/--rounds).
    Our time is measured inside the driver (`--repeat`), TFLite's around invoke() from
    Python, both per invoke. The tables show medians, or with --stat min the fastest
    invoke: on a machine loaded past its cores, TFLite's long-lived Python process is
@@ -216,24 +216,24 @@ def ours_engine(exe: Path, work: str):
     return timer
 
 
-def time_engines(p: Prepared, work: str, runs: int) -> tuple[dict, bool]:
-    """Engine -> its per-invoke microseconds over ROUNDS interleaved rounds, and whether
+def time_engines(p: Prepared, work: str, runs: int, rounds: int) -> tuple[dict, bool]:
+    """Engine -> its per-invoke microseconds over `rounds` interleaved rounds, and whether
     XNNPACK delegated the op."""
     with tflite_info_dropped():
         xnn, delegated = tflite_engine(p.model, p.inputs, True)
         builtin, _ = tflite_engine(p.model, p.inputs, False)
     engines = {"ours": ours_engine(p.exe, work), "xnnpack": xnn, "builtin": builtin}
-    cap = max(2, runs // ROUNDS)
+    cap = max(2, runs // rounds)
     per_round = {k: min(cap, max(2, int(ROUND_SECONDS * 1e6 / min(fn(3)))))
                  for k, fn in engines.items()}
     times = {k: [] for k in engines}
-    for _ in range(ROUNDS):
+    for _ in range(rounds):
         for k, fn in engines.items():
             times[k] += fn(per_round[k])
     return times, delegated
 
 
-def measure(p: Prepared, runs: int, stat: str, peaks: dict) -> dict:
+def measure(p: Prepared, runs: int, rounds: int, stat: str, peaks: dict) -> dict:
     macs, nbytes = p.work
     row = {"name": p.case.name, "family": p.case.family, "op": p.case.op, "dtype": p.case.dtype,
            "shape": p.case.shape, "macs": macs, "bytes": nbytes,
@@ -245,7 +245,7 @@ def measure(p: Prepared, runs: int, stat: str, peaks: dict) -> dict:
     work = str(p.exe.parent)
     try:
         row.update(check(p, work))
-        times, delegated = time_engines(p, work, runs)
+        times, delegated = time_engines(p, work, runs, rounds)
     except (DlcoderError, subprocess.CalledProcessError, RuntimeError, ValueError) as e:
         # one engine failing on one case (a crash, an interpreter that rejects the
         # model) is that case's result, not the end of the run
@@ -283,6 +283,8 @@ def main() -> int:
                     "CONV_2D_INT8 (the family \"CONV_2D int8\"), ADD_INT8, int8 (every int8 case)")
     ap.add_argument("--full", help="with --quick, the ops or families to run in full")
     ap.add_argument("--runs", type=int, default=50, help="most invokes per engine and case")
+    ap.add_argument("--rounds", type=int, default=ROUNDS,
+                    help="interleaved rounds per case (more rounds ride out more of a busy host's bursts)")
     ap.add_argument("--stat", default="median", choices=("median", "min"),
                     help="the statistic of the tables and ratios (min on an overloaded machine)")
     ap.add_argument("--build", default=str(HERE / "build"), help="the build cache")
@@ -308,13 +310,13 @@ def main() -> int:
         for i, p in enumerate(prepared, 1):
             if p.exe in builds:
                 builds[p.exe].result()
-            rows.append(measure(p, args.runs, args.stat, peaks))
+            rows.append(measure(p, args.runs, args.rounds, args.stat, peaks))
             r = rows[-1]
             ratio = f"{r['ratio_xnnpack']:.2f}" if "ms" in r else "-"
             print(f"[{i}/{len(prepared)}] {r['name']:<44} {r['status']:<6.40} ours/XNNPACK {ratio}", flush=True)
             if i == len(prepared) or prepared[i].case.family != p.case.family:
                 # after every family, so that a run stopped early still leaves a report
-                write_report(rows, out, command=command(), runs=args.runs, rounds=ROUNDS, flags=FLAGS,
+                write_report(rows, out, command=command(), runs=args.runs, rounds=args.rounds, flags=FLAGS,
                              seconds=time.time() - t0, overhead_us=overhead, stat=args.stat, peaks=peaks)
     return 0
 
