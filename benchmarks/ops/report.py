@@ -126,6 +126,17 @@ def roofline_text(peaks: dict | None) -> list:
             "ops that requantize)."]
 
 
+def commits_text(rows: list) -> list:
+    """Where the rows of a report merged by --update come from: each commit and its count."""
+    counts = {}
+    for r in rows:
+        counts[r.get("commit", "an earlier run")] = counts.get(r.get("commit", "an earlier run"), 0) + 1
+    if len(counts) < 2:
+        return [f"Timed at {next(iter(counts))}."] if counts and "commit" in rows[0] else []
+    return ["Timed at: " + ", ".join(f"{c} ({n} cases)" for c, n in counts.items()) +
+            " (a run with --update re-times some cases and keeps the other rows)."]
+
+
 def markdown(rows: list, command: str, runs: int, rounds: int, flags: tuple, seconds: float,
              overhead_us: float, stat: str, peaks: dict | None = None) -> str:
     text = ["# Op benchmark: dlcoder against TFLite (XNNPACK and builtin kernels)", "",
@@ -142,7 +153,8 @@ def markdown(rows: list, command: str, runs: int, rounds: int, flags: tuple, sec
             "disagrees is marked WRONG and left out of the summaries. TFLite's times are taken "
             "around `invoke()` from Python, which adds "
             f"about {overhead_us:.1f} us per call (a one-element ADD's invoke); it matters only for "
-            f"cases under ~0.05 ms. This run took {seconds / 60:.0f} min.", *roofline_text(peaks),
+            f"cases under ~0.05 ms. This run took {seconds / 60:.0f} min.", *commits_text(rows),
+            *roofline_text(peaks),
             "", f"Reproduce: `{command}`", "", "## Summary per family (ours / XNNPACK)", "",
             *summary(rows), "", f"## The {WORST} worst cases", "", *worst(rows), "",
             "![ours / XNNPACK per family](ratios.png)", ""]

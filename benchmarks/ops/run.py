@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import posixpath
 import re
@@ -270,6 +271,34 @@ def invoke_overhead_us(build: Path) -> float:
     return statistics.median(timer(2000))
 
 
+def tree_commit() -> str:
+    """The commit the measured tree is at, "+changes" when its files differ from it."""
+    def git(*a):
+        return subprocess.run(["git", "-C", str(ROOT), *a], capture_output=True, text=True).stdout.strip()
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return head + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def kept_rows(out: Path, measured: set, peaks: dict) -> tuple[dict, str]:
+    """--update: the rows of the report already in `out` for the cases this run does not
+    time (by name), their roofs taken again against this run's ceilings, and that report's
+    command."""
+    try:
+        old = json.loads((out / "results.json").read_text())
+    except (OSError, ValueError):
+        return {}, ""
+    rows = {}
+    for r in old["cases"]:
+        if r["name"] in measured:
+            continue
+        if "macs" in r:
+            r["bound_ms"] = roofline.bound_ms(r["macs"], r["bytes"], r["dtype"] == "int8", peaks)
+            if "ms" in r:
+                r["roof"] = {k: r["bound_ms"] / v for k, v in r["ms"].items()}
+        rows[r["name"]] = r
+    return rows, old.get("command", "")
+
+
 def command() -> str:
     """The command that reproduces this run (its options as given, quoted for the shell)."""
     return "python3 benchmarks/ops/run.py" + "".join(" " + shlex.quote(a) for a in sys.argv[1:])
@@ -291,6 +320,9 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=2, choices=(1, 2), help="parallel compiles")
     ap.add_argument("--overlap", action="store_true",
                     help="time each case as soon as it is built, while the rest compile (faster, noisier)")
+    ap.add_argument("--update", action="store_true",
+                    help="time only the selected cases and keep the other rows of the report in --out "
+                    "(each row names the commit it was timed at)")
     args = ap.parse_args()
     cases = select(all_cases(quick=args.quick, full=args.full), args.ops)
     if not cases:
@@ -302,7 +334,16 @@ def main() -> int:
     peaks = roofline.measure(build)     # first, while nothing of ours competes for the core
     overhead = invoke_overhead_us(build)
     prepared = [prepare(c, build) for c in cases]
-    rows = []
+    rows, commit = [], tree_commit()
+    kept, kept_command = kept_rows(out, {c.name for c in cases}, peaks) if args.update else ({}, "")
+    cmd = command() if not kept else f"{kept_command} && {command()}"
+    order = {c.name: i for i, c in enumerate(all_cases())}
+
+    def report():
+        merged = sorted(rows + list(kept.values()), key=lambda r: order.get(r["name"], len(order)))
+        write_report(merged, out, command=cmd, runs=args.runs, rounds=args.rounds, flags=FLAGS,
+                     seconds=time.time() - t0, overhead_us=overhead, stat=args.stat, peaks=peaks)
+
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         builds = start_builds(prepared, pool, args.jobs)
         if not args.overlap:
@@ -310,14 +351,13 @@ def main() -> int:
         for i, p in enumerate(prepared, 1):
             if p.exe in builds:
                 builds[p.exe].result()
-            rows.append(measure(p, args.runs, args.rounds, args.stat, peaks))
+            rows.append({**measure(p, args.runs, args.rounds, args.stat, peaks), "commit": commit})
             r = rows[-1]
             ratio = f"{r['ratio_xnnpack']:.2f}" if "ms" in r else "-"
             print(f"[{i}/{len(prepared)}] {r['name']:<44} {r['status']:<6.40} ours/XNNPACK {ratio}", flush=True)
             if i == len(prepared) or prepared[i].case.family != p.case.family:
                 # after every family, so that a run stopped early still leaves a report
-                write_report(rows, out, command=command(), runs=args.runs, rounds=args.rounds, flags=FLAGS,
-                             seconds=time.time() - t0, overhead_us=overhead, stat=args.stat, peaks=peaks)
+                report()
     return 0
 
 
