@@ -74,6 +74,17 @@ def measure(build: Path) -> dict:
     return json.loads(res.stdout)
 
 
+def best(a: dict, b: dict) -> dict:
+    """The higher of two measurements of one machine's ceilings, field by field: a core
+    cannot run slower than a rate it has reached, while a measurement taken beside other
+    work can come out low."""
+    rates = dict(a["stream"])
+    for size, rate in b["stream"]:
+        rates[size] = max(rate, rates.get(size, 0))
+    return {"lanes": a["lanes"], "fma_flops": max(a["fma_flops"], b["fma_flops"]),
+            "dot_macs": max(a["dot_macs"], b["dot_macs"]), "stream": sorted(rates.items())}
+
+
 def stream_rate(peaks: dict, nbytes: int) -> float:
     """Bytes/s of the stream loop at a working set of nbytes, interpolated on log-log
     between the measured sizes (the end rates beyond them)."""

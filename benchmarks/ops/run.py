@@ -61,6 +61,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "models"), str(HERE)]
 
 import numpy as np  # noqa: E402
 import roofline  # noqa: E402
+from benchmarks.run import machine  # noqa: E402
 from cases import all_cases, select  # noqa: E402
 from dlcoder import bench, compiler, verify as V  # noqa: E402
 from dlcoder.console import tflite_info_dropped  # noqa: E402
@@ -279,14 +280,16 @@ def tree_commit() -> str:
     return head + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
-def kept_rows(out: Path, measured: set, peaks: dict) -> tuple[dict, str]:
+def kept_rows(out: Path, measured: set, peaks: dict) -> tuple[dict, str, dict]:
     """--update: the rows of the report already in `out` for the cases this run does not
-    time (by name), their roofs taken again against this run's ceilings, and that report's
-    command."""
+    time (by name), that report's command, and the ceilings of both runs (roofline.best,
+    when both ran on this machine), which every roof is then taken against."""
     try:
         old = json.loads((out / "results.json").read_text())
     except (OSError, ValueError):
-        return {}, ""
+        return {}, "", peaks
+    if old.get("peaks") and old.get("machine") == machine():
+        peaks = roofline.best(peaks, old["peaks"])
     rows = {}
     for r in old["cases"]:
         if r["name"] in measured:
@@ -296,7 +299,7 @@ def kept_rows(out: Path, measured: set, peaks: dict) -> tuple[dict, str]:
             if "ms" in r:
                 r["roof"] = {k: r["bound_ms"] / v for k, v in r["ms"].items()}
         rows[r["name"]] = r
-    return rows, old.get("command", "")
+    return rows, old.get("command", ""), peaks
 
 
 def command() -> str:
@@ -335,7 +338,8 @@ def main() -> int:
     overhead = invoke_overhead_us(build)
     prepared = [prepare(c, build) for c in cases]
     rows, commit = [], tree_commit()
-    kept, kept_command = kept_rows(out, {c.name for c in cases}, peaks) if args.update else ({}, "")
+    kept, kept_command, peaks = (kept_rows(out, {c.name for c in cases}, peaks) if args.update
+                                 else ({}, "", peaks))
     cmd = command() if not kept else f"{kept_command} && {command()}"
     order = {c.name: i for i, c in enumerate(all_cases())}
 
