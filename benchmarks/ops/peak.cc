@@ -59,75 +59,55 @@ double Best(int reps, Fn fn) {
   return best;
 }
 
-// float32 FLOP/s: kChains independent a = a * x + w chains over full vectors.
-double FmaFlops() {
+// Operations per second of kChains independent chains acc = step(acc, x), each step `work`
+// FLOPs or MACs; acc[c] starts at start(c), so that no two chains are the same value.
+template <typename Acc, typename In, typename Start, typename Step, typename Lane0>
+double Chains(double work, In x, Start start, Step step, Lane0 lane0) {
   const long iters = 4000000;
-  VecF acc[kChains];
-  for (int c = 0; c < kChains; ++c) acc[c] = VecF{} + static_cast<float>(c);
-  VecF x = VecF{} + 0.999999f, w = VecF{} + 1e-7f;
+  Acc acc[kChains];
+  for (int c = 0; c < kChains; ++c) acc[c] = start(c);
   double s = Best(5, [&] {
     for (long i = 0; i < iters; ++i) {
 #pragma GCC unroll 12
-      for (int c = 0; c < kChains; ++c) acc[c] = acc[c] * x + w;
+      for (int c = 0; c < kChains; ++c) acc[c] = step(acc[c], x);
       OPAQUE(x);
     }
   });
-  float sink = 0;
-  for (int c = 0; c < kChains; ++c) sink += acc[c][0];
+  double sink = 0;
+  for (int c = 0; c < kChains; ++c) sink += lane0(acc[c]);
   std::fprintf(stderr, "(%g)\n", sink);
-  return 2.0 * kLanes * kChains * iters / s;
+  return work * kChains * iters / s;
+}
+
+// float32 FLOP/s: a = a * x + w over full vectors.
+double FmaFlops() {
+  const VecF w = VecF{} + 1e-7f;
+  return Chains<VecF>(
+      2.0 * kLanes, VecF{} + 0.999999f, [](int c) { return VecF{} + static_cast<float>(c); },
+      [w](VecF a, VecF x) { return a * x + w; }, [](VecF a) { return a[0]; });
 }
 
 // int8 multiply-accumulates per second with the dot-product instruction, 0 without one.
 double DotMacs() {
-  const long iters = 4000000;
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__)
-  __m512i acc[kChains];
-  for (int c = 0; c < kChains; ++c) acc[c] = _mm512_set1_epi32(c);
-  __m512i x = _mm512_set1_epi8(2), w = _mm512_set1_epi8(1);
-  double s = Best(5, [&] {
-    for (long i = 0; i < iters; ++i) {
-#pragma GCC unroll 12
-      for (int c = 0; c < kChains; ++c) acc[c] = _mm512_dpbusd_epi32(acc[c], x, w);
-      OPAQUE(x);
-    }
-  });
-  int sink = 0;
-  for (int c = 0; c < kChains; ++c) sink += _mm512_cvtsi512_si32(acc[c]);
-  std::fprintf(stderr, "(%d)\n", sink);
-  return 64.0 * kChains * iters / s;
+  const __m512i w = _mm512_set1_epi8(1);
+  return Chains<__m512i>(
+      64, _mm512_set1_epi8(2), [](int c) { return _mm512_set1_epi32(c); },
+      [w](__m512i a, __m512i x) { return _mm512_dpbusd_epi32(a, x, w); },
+      [](__m512i a) { return _mm512_cvtsi512_si32(a); });
 #elif defined(__AVXVNNI__)
-  __m256i acc[kChains];
-  for (int c = 0; c < kChains; ++c) acc[c] = _mm256_set1_epi32(c);
-  __m256i x = _mm256_set1_epi8(2), w = _mm256_set1_epi8(1);
-  double s = Best(5, [&] {
-    for (long i = 0; i < iters; ++i) {
-#pragma GCC unroll 12
-      for (int c = 0; c < kChains; ++c) acc[c] = _mm256_dpbusd_avx_epi32(acc[c], x, w);
-      OPAQUE(x);
-    }
-  });
-  int sink = 0;
-  for (int c = 0; c < kChains; ++c) sink += _mm256_cvtsi256_si32(acc[c]);
-  std::fprintf(stderr, "(%d)\n", sink);
-  return 32.0 * kChains * iters / s;
+  const __m256i w = _mm256_set1_epi8(1);
+  return Chains<__m256i>(
+      32, _mm256_set1_epi8(2), [](int c) { return _mm256_set1_epi32(c); },
+      [w](__m256i a, __m256i x) { return _mm256_dpbusd_avx_epi32(a, x, w); },
+      [](__m256i a) { return _mm256_cvtsi256_si32(a); });
 #elif defined(__ARM_FEATURE_DOTPROD)
-  int32x4_t acc[kChains];
-  for (int c = 0; c < kChains; ++c) acc[c] = vdupq_n_s32(c);
-  int8x16_t x = vdupq_n_s8(2), w = vdupq_n_s8(1);
-  double s = Best(5, [&] {
-    for (long i = 0; i < iters; ++i) {
-#pragma GCC unroll 12
-      for (int c = 0; c < kChains; ++c) acc[c] = vdotq_s32(acc[c], x, w);
-      OPAQUE(x);
-    }
-  });
-  int sink = 0;
-  for (int c = 0; c < kChains; ++c) sink += vgetq_lane_s32(acc[c], 0);
-  std::fprintf(stderr, "(%d)\n", sink);
-  return 16.0 * kChains * iters / s;
+  const int8x16_t w = vdupq_n_s8(1);
+  return Chains<int32x4_t>(
+      16, vdupq_n_s8(2), [](int c) { return vdupq_n_s32(c); },
+      [w](int32x4_t a, int8x16_t x) { return vdotq_s32(a, x, w); },
+      [](int32x4_t a) { return vgetq_lane_s32(a, 0); });
 #else
-  (void)iters;
   return 0;
 #endif
 }
