@@ -17,7 +17,11 @@ not direct), per-tensor and per-channel weights, uint8, and scales whose multipl
 left (an output scale below input * weight scale) or far right; k 4 to 1024 and rows 1 to
 40 with per-channel shifts of -1 and 0 in one panel (Rq512's shr steps, taken only where
 every channel of a panel shifts right, and its general ones), a per-tensor shift of -1
-(the least the shr steps take) and shifts near -31. The same model again on two threads.
+(the least the shr steps take) and shifts near -31. Weights past kQChunkBytes (a 25x1028x775
+FC: two chunks of panels, the last with a 7-channel tail), and with the chunks shrunk
+(DLCODER_RT_QGEMM_CHUNK_BYTES=2048) every GEMM of the model in chunks of one to several
+panels, the A rows filled again for each (VNNI, and AVX2's int16 weights of uint8 models).
+The same model again on two threads, with small chunks (within each task's panels).
 Beside it, without a model: the requantization lane by lane against requantize<Q, kUp>
 (requantize.h) on random and tie-making values, one row at a time and four rows narrowed
 together (the shr steps add the zero point to the int16 narrowing, with saturation).
@@ -126,7 +130,8 @@ FC_CASES = {"fc_r30_k64_c47": (30, 64, 47, I8), "fc_r13_k30_c9_left": (13, 30, 9
             "fc_r1_k516_c1000": (1, 516, 1000, I8), "fc_r2_k36_c40_ties": (2, 36, 40, TIES),
             "fc_r3_k1028_c24_right": (3, 1028, 24, RIGHT), "fc_r1_k8_c3_left": (1, 8, 3, LEFT),
             "fc_r40_k4_c1000_half": (40, 4, 1000, HALF), "fc_r11_k100_c40_far": (11, 100, 40, FAR),
-            "fc_r17_k36_c24_mixed": (17, 36, 24, MIXED), "fc_r7_k1024_c8_ties": (7, 1024, 8, TIES)}
+            "fc_r17_k36_c24_mixed": (17, 36, 24, MIXED), "fc_r7_k1024_c8_ties": (7, 1024, 8, TIES),
+            "fc_r25_k1028_c775_chunks": (25, 1028, 775, I8)}
 
 
 def _build(path):
@@ -142,15 +147,19 @@ def _build(path):
 
 # each x86 path forced (x86_flags skips one this CPU lacks); sse2 and scalar share the
 # driver (the row blocks, the copies into the A rows)
-PATHS = ["vnni_without_amx", "avx512bw", "avx2", "sse2", "scalar"]
+PATHS = ["vnni_without_amx", "avx512bw", "avx2", "sse2", "scalar", "vnni_small_chunks", "avx2_small_chunks"]
+# weight chunks of 2 KB: a panel of k 128 (VNNI) or 64 (int16 weights) fills one
+SMALL_CHUNKS = ("-DDLCODER_RT_QGEMM_CHUNK_BYTES=2048",)
 
 
 @pytest.mark.parametrize("path", PATHS)
 def test_gemm_paths_match_tflite(path, tmp_path):
-    if path == "vnni_without_amx":
+    if path.startswith("vnni"):
         flags = TQI.x86_flags("avx512vnni") + ("-DDLCODER_RT_FORCE_AMX=0",)
     else:
-        flags = TQI.x86_flags(path)
+        flags = TQI.x86_flags(path.removesuffix("_small_chunks"))
+    if path.endswith("_small_chunks"):
+        flags += SMALL_CHUNKS
     model = tmp_path / "qvnni.tflite"
     inputs, names = _build(model)
     ours, _, _ = run_ours(model, inputs, tmp_path, flags=flags)
@@ -276,11 +285,12 @@ def test_gemm_requantization_is_exact(tmp_path):
 
 def test_gemm_paths_split_on_two_threads(tmp_path):
     """The same model on two threads (every kernel split into tasks: row blocks, or panels
-    where a GEMM has fewer blocks than threads), the VNNI kernels without AMX: TFLite's bytes."""
+    where a GEMM has fewer blocks than threads, each task's panels in small chunks), the
+    VNNI kernels without AMX: TFLite's bytes."""
     import test_threads as TT
     model = tmp_path / "qvnni.tflite"
     inputs, names = _build(model)
-    exe, g, _ = TT.build(model, tmp_path, flags=(*TT.SPLIT_ALL, "-DDLCODER_RT_FORCE_AMX=0"))
+    exe, g, _ = TT.build(model, tmp_path, flags=(*TT.SPLIT_ALL, "-DDLCODER_RT_FORCE_AMX=0", *SMALL_CHUNKS))
     ours, _ = V.run_runner(exe, g, inputs, str(tmp_path), threads=2)
     TT.check_split(TT.thread_stats(tmp_path), 2)
     refs, _ = V.reference_run(str(model), inputs)

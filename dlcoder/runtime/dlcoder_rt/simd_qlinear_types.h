@@ -13,6 +13,13 @@ namespace dlcoder_rt {
 constexpr int32_t kQPanel = 16;    // output channels per weight panel
 constexpr int32_t kQGroup = 4;     // consecutive k per int32 lane of a panel
 constexpr int32_t kQMaxRows = 12;  // A rows a GEMM kernel fills at once (scratch: kQMaxRows * kp * 2 bytes)
+// The most weight bytes of the panels that the row blocks of a GEMM pass over before the
+// next ones (simd_qlinear_driver.h: gemm_rows): about 3/4 of a 1 MB L2, the rest for the
+// A rows and the outputs. The tests shrink it so that small GEMMs take many chunks.
+#ifndef DLCODER_RT_QGEMM_CHUNK_BYTES
+#define DLCODER_RT_QGEMM_CHUNK_BYTES (768 * 1024)
+#endif
+constexpr int64_t kQChunkBytes = DLCODER_RT_QGEMM_CHUNK_BYTES;
 
 // The k block of the AMX kernels (simd_qamx.h) for kp (a multiple of kQGroup): bytes per
 // block, the least number of blocks of at most 64 bytes that divides kp evenly, or 0
