@@ -76,7 +76,7 @@ CONCATS = [
 ]
 
 
-def _draw(rng, shape, dtype):
+def draw(rng, shape, dtype):
     if np.issubdtype(dtype, np.floating):
         return rng.standard_normal(shape).astype(dtype)
     info = np.iinfo(dtype)
@@ -90,7 +90,7 @@ def _model(path):
         x = m.input(shape, dtype)
         out = m.output(m.tensor([shape[p] for p in perm], dtype))
         m.op("TRANSPOSE", [x, m.const(np.array(perm, np.int32))], [out])
-        feeds.append(_draw(rng, shape, dtype))
+        feeds.append(draw(rng, shape, dtype))
     for op, (n, h, w, c), b, dtype in BLOCKS:
         x = m.input((n, h, w, c), dtype)
         if op == "DEPTH_TO_SPACE":
@@ -98,7 +98,7 @@ def _model(path):
         else:
             shape, opts = (n, h // b, w // b, c * b * b), "SpaceToDepthOptions"
         m.op(op, [x], [m.output(m.tensor(shape, dtype))], opts, BlockSize=b)
-        feeds.append(_draw(rng, (n, h, w, c), dtype))
+        feeds.append(draw(rng, (n, h, w, c), dtype))
     for shapes, axis, dtype, act in CONCATS:
         xs = [m.input(shape, dtype) for shape in shapes]
         out = list(shapes[0])
@@ -108,17 +108,29 @@ def _model(path):
         m.op("CONCATENATION", xs, [joined], "ConcatenationOptions", Axis=axis, FusedActivationFunction=0)
         if act:
             m.op(act, [joined], [y])
-        feeds += [_draw(rng, shape, dtype) for shape in shapes]
+        feeds += [draw(rng, shape, dtype) for shape in shapes]
     path.write_bytes(m.build())
     return feeds
 
 
-@pytest.fixture(scope="module")
-def model(tmp_path_factory):
-    path = tmp_path_factory.mktemp("movement") / "movement.tflite"
-    feeds = _model(path)
+def built(tmp_path_factory, name: str, make) -> tuple:
+    """(model path, feeds, TFLite's outputs) of the model that make(path) writes."""
+    path = tmp_path_factory.mktemp(name) / f"{name}.tflite"
+    feeds = make(path)
     refs, _ = V.reference_run(str(path), feeds)
     return path, feeds, refs
+
+
+def assert_same_bytes(ours: list, refs: list, count: int) -> None:
+    assert len(ours) == len(refs) == count
+    for k, (o, r) in enumerate(zip(ours, refs)):
+        assert o.dtype == r.dtype and o.shape == r.shape, (k, o.shape, r.shape)
+        assert o.tobytes() == r.tobytes(), f"output {k}: ours {o.ravel()[:8]} tflite {r.ravel()[:8]}"
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory):
+    return built(tmp_path_factory, "movement", _model)
 
 
 def test_cases_take_their_paths(model):
@@ -142,10 +154,7 @@ def test_bytes_match_tflite(model, isa, tmp_path):
     if isa == "aarch64":
         kw["cxx"], kw["emulator"] = aarch64_toolchain()
     ours, _, _ = run_ours(path, feeds, tmp_path, **kw)
-    assert len(ours) == len(refs) == len(TRANSPOSES) + len(BLOCKS) + len(CONCATS)
-    for k, (o, r) in enumerate(zip(ours, refs)):
-        assert o.dtype == r.dtype and o.shape == r.shape, (k, o.shape, r.shape)
-        assert o.tobytes() == r.tobytes(), f"output {k}: ours {o.ravel()[:8]} tflite {r.ravel()[:8]}"
+    assert_same_bytes(ours, refs, len(TRANSPOSES) + len(BLOCKS) + len(CONCATS))
 
 
 def test_no_read_outside_the_inputs(model, tmp_path, monkeypatch):

@@ -19,9 +19,10 @@ import sys
 import numpy as np
 import pytest
 
-from dlcoder import compiler, verify as V
+from dlcoder import compiler
 from support import TESTS, aarch64_toolchain, check_sanitized, run_ours, sanitizer_env
 from test_isa import x86_isa
+from test_movement_speed_paths import assert_same_bytes, built, draw
 
 sys.path.insert(0, str(TESTS / "models"))
 from op_hand import HandModel  # noqa: E402
@@ -57,35 +58,25 @@ RUNS = [
 BLOCKS = [((1, 3, 4, 64), 2, np.float32), ((2, 3, 5, 80), 2, np.int8)]
 
 
-def _draw(rng, shape, dtype):
-    if np.issubdtype(dtype, np.floating):
-        return rng.standard_normal(shape).astype(dtype)
-    info = np.iinfo(dtype)
-    return rng.integers(info.min, info.max, shape, dtype=dtype, endpoint=True)
-
-
 def _model(path):
     m, rng, feeds = HandModel(), np.random.default_rng(23), []
     for shape, perm, dtype in TILES + RUNS:
         x = m.input(shape, dtype)
         out = m.output(m.tensor([shape[p] for p in perm], dtype))
         m.op("TRANSPOSE", [x, m.const(np.array(perm, np.int32))], [out])
-        feeds.append(_draw(rng, shape, dtype))
+        feeds.append(draw(rng, shape, dtype))
     for (n, h, w, c), b, dtype in BLOCKS:
         x = m.input((n, h, w, c), dtype)
         m.op("DEPTH_TO_SPACE", [x], [m.output(m.tensor((n, h * b, w * b, c // (b * b)), dtype))],
              "DepthToSpaceOptions", BlockSize=b)
-        feeds.append(_draw(rng, (n, h, w, c), dtype))
+        feeds.append(draw(rng, (n, h, w, c), dtype))
     path.write_bytes(m.build())
     return feeds
 
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
-    path = tmp_path_factory.mktemp("transpose") / "transpose.tflite"
-    feeds = _model(path)
-    refs, _ = V.reference_run(str(path), feeds)
-    return path, feeds, refs
+    return built(tmp_path_factory, "transpose", _model)
 
 
 def test_cases_take_their_paths(model):
@@ -115,10 +106,7 @@ def test_bytes_match_tflite(model, path_id, tmp_path):
         isa, *extra = PATHS[path_id]
         kw["flags"] = ("-O2", f"-DDLCODER_RT_FORCE_ISA={x86_isa(isa)}", *extra)
     ours, _, _ = run_ours(path, feeds, tmp_path, **kw)
-    assert len(ours) == len(refs) == len(TILES) + len(RUNS) + len(BLOCKS)
-    for k, (o, r) in enumerate(zip(ours, refs)):
-        assert o.dtype == r.dtype and o.shape == r.shape, (k, o.shape, r.shape)
-        assert o.tobytes() == r.tobytes(), f"output {k}: ours {o.ravel()[:8]} tflite {r.ravel()[:8]}"
+    assert_same_bytes(ours, refs, len(TILES) + len(RUNS) + len(BLOCKS))
 
 
 def test_no_access_outside_the_buffers(model, tmp_path, monkeypatch):
