@@ -9,6 +9,7 @@ up apart from the float32 ones: one "all" row per dtype.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 from benchmarks.run import geomean, machine, versions
@@ -128,11 +129,9 @@ def roofline_text(peaks: dict | None) -> list:
 
 def commits_text(rows: list) -> list:
     """Where the rows of a report merged by --update come from: each commit and its count."""
-    counts = {}
-    for r in rows:
-        counts[r.get("commit", "an earlier run")] = counts.get(r.get("commit", "an earlier run"), 0) + 1
+    counts = Counter(r.get("commit", "an earlier run") for r in rows)
     if len(counts) < 2:
-        return [f"Timed at {next(iter(counts))}."] if counts and "commit" in rows[0] else []
+        return [f"Timed at {c}." for c in counts if c != "an earlier run"]
     return ["Timed at: " + ", ".join(f"{c} ({n} cases)" for c, n in counts.items()) +
             " (a run with --update re-times some cases and keeps the other rows)."]
 

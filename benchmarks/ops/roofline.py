@@ -102,6 +102,15 @@ def bound_ms(macs: int, nbytes: int, int8: bool, peaks: dict) -> float:
     return 1e3 * max(compute, nbytes / stream_rate(peaks, nbytes))
 
 
+def attach(row: dict, peaks: dict) -> dict:
+    """row (a case's result, with its macs, bytes and dtype) with its roof against `peaks`:
+    bound_ms, and where it was timed, each engine's time as a fraction of it (roof)."""
+    row["bound_ms"] = bound_ms(row["macs"], row["bytes"], row["dtype"] == "int8", peaks)
+    if "ms" in row:
+        row["roof"] = {k: row["bound_ms"] / v for k, v in row["ms"].items()}
+    return row
+
+
 def describe(peaks: dict) -> str:
     """One sentence of the ceilings, for the report."""
     rates = {s: r for s, r in peaks["stream"]}

@@ -235,11 +235,10 @@ def time_engines(p: Prepared, work: str, runs: int, rounds: int) -> tuple[dict, 
     return times, delegated
 
 
-def measure(p: Prepared, runs: int, rounds: int, stat: str, peaks: dict) -> dict:
+def measure(p: Prepared, runs: int, rounds: int, stat: str) -> dict:
     macs, nbytes = p.work
     row = {"name": p.case.name, "family": p.case.family, "op": p.case.op, "dtype": p.case.dtype,
-           "shape": p.case.shape, "macs": macs, "bytes": nbytes,
-           "bound_ms": roofline.bound_ms(macs, nbytes, p.case.dtype == "int8", peaks)}
+           "shape": p.case.shape, "macs": macs, "bytes": nbytes}
     if p.error:
         return {**row, "status": p.error}
     if not p.exe.exists():      # the case shared a library whose compile failed
@@ -256,8 +255,7 @@ def measure(p: Prepared, runs: int, rounds: int, stat: str, peaks: dict) -> dict
     ms = {k: v[stat] for k, v in stats.items()}
     return {**row, "status": "ok" if row["correct"] else "WRONG", "xnnpack_delegated": delegated,
             "ms": ms, "stats_ms": stats, "samples": {k: len(v) for k, v in times.items()},
-            "ratio_xnnpack": ms["ours"] / ms["xnnpack"], "ratio_builtin": ms["ours"] / ms["builtin"],
-            "roof": {k: row["bound_ms"] / v for k, v in ms.items()}}
+            "ratio_xnnpack": ms["ours"] / ms["xnnpack"], "ratio_builtin": ms["ours"] / ms["builtin"]}
 
 
 def invoke_overhead_us(build: Path) -> float:
@@ -294,11 +292,7 @@ def kept_rows(out: Path, measured: set, peaks: dict) -> tuple[dict, str, dict]:
     for r in old["cases"]:
         if r["name"] in measured:
             continue
-        if "macs" in r:
-            r["bound_ms"] = roofline.bound_ms(r["macs"], r["bytes"], r["dtype"] == "int8", peaks)
-            if "ms" in r:
-                r["roof"] = {k: r["bound_ms"] / v for k, v in r["ms"].items()}
-        rows[r["name"]] = r
+        rows[r["name"]] = roofline.attach(r, peaks) if "macs" in r else r
     return rows, old.get("command", ""), peaks
 
 
@@ -355,7 +349,8 @@ def main() -> int:
         for i, p in enumerate(prepared, 1):
             if p.exe in builds:
                 builds[p.exe].result()
-            rows.append({**measure(p, args.runs, args.rounds, args.stat, peaks), "commit": commit})
+            row = {**measure(p, args.runs, args.rounds, args.stat), "commit": commit}
+            rows.append(roofline.attach(row, peaks))
             r = rows[-1]
             ratio = f"{r['ratio_xnnpack']:.2f}" if "ms" in r else "-"
             print(f"[{i}/{len(prepared)}] {r['name']:<44} {r['status']:<6.40} ours/XNNPACK {ratio}", flush=True)
