@@ -25,6 +25,8 @@ Method, per case:
 3. Time. The three engines run in --rounds interleaved rounds (ours, XNNPACK, builtin,
    ours, ...), so that the noise of a shared machine hits them alike; each round gives
    an engine as many invokes as fit in ROUND_SECONDS (at least 2, at most --runs/--rounds).
+   Each round is a fresh start for every engine: our driver in a new process, TFLite in
+   a new interpreter, each warmed up for 50 ms first (time_engines says why).
    Our time is measured inside the driver (`--repeat`), TFLite's around invoke() from
    Python, both per invoke. The tables show medians, or with --stat min the fastest
    invoke: on a machine loaded past its cores, TFLite's long-lived Python process is
@@ -71,6 +73,7 @@ from report import write_report  # noqa: E402
 
 ROUNDS = 5
 ROUND_SECONDS = 0.2
+WARM_SECONDS = 0.05
 LIB_NAME = "opbench"
 FLAGS = ("-O2",)
 HARNESS = ROOT / "dlcoder" / "codegen" / "templates" / "harness.cc.j2"
@@ -202,11 +205,20 @@ def tflite_engine(model: Path, inputs: list, xnnpack: bool):
     """(timer, delegated): timer(n) invokes a ready interpreter n times and returns the
     microseconds of each; delegated says whether XNNPACK took the op. The interpreter
     keeps TFLite's default thread count, one (no XNNPACK thread pool)."""
-    interp = bench.ready_interpreter(str(model), inputs, 1, xnnpack)
+    with tflite_info_dropped():
+        interp = bench.ready_interpreter(str(model), inputs, 1, xnnpack)
     # the interpreter's op list gains a DELEGATE node when XNNPACK takes the op (no
     # public API says so)
     delegated = any(d["op_name"] == "DELEGATE" for d in interp._get_ops_details())
     return bench.invoke_timer(interp), delegated
+
+
+def warmed(timer):
+    """`timer` after WARM_SECONDS of invokes, the warm-up our driver gives itself."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < WARM_SECONDS:
+        timer(3)
+    return timer
 
 
 def ours_engine(exe: Path, work: str):
@@ -220,18 +232,28 @@ def ours_engine(exe: Path, work: str):
 
 def time_engines(p: Prepared, work: str, runs: int, rounds: int) -> tuple[dict, bool]:
     """Engine -> its per-invoke microseconds over `rounds` interleaved rounds, and whether
-    XNNPACK delegated the op."""
-    with tflite_info_dropped():
-        xnn, delegated = tflite_engine(p.model, p.inputs, True)
-        builtin, _ = tflite_engine(p.model, p.inputs, False)
-    engines = {"ours": ours_engine(p.exe, work), "xnnpack": xnn, "builtin": builtin}
+    XNNPACK delegated the op.
+
+    Every round gives every engine new memory: ours is a new process, and TFLite a new
+    interpreter (its arena and XNNPACK's packed weights newly allocated while the last
+    round's still hold theirs, so not the same pages again), warmed up as our driver is.
+    A process of either engine lands on a fast or a slow placement of its buffers (the
+    same binary's memory-bound cases run at two speeds, up to 1.6x apart), so with one
+    interpreter for all rounds XNNPACK drew one placement where ours drew `rounds`."""
+    xnn, delegated = tflite_engine(p.model, p.inputs, True)
+    fresh = {"ours": lambda: ours_engine(p.exe, work),
+             "xnnpack": lambda: warmed(tflite_engine(p.model, p.inputs, True)[0]),
+             "builtin": lambda: warmed(tflite_engine(p.model, p.inputs, False)[0])}
+    live = {"ours": fresh["ours"](), "xnnpack": warmed(xnn), "builtin": fresh["builtin"]()}
     cap = max(2, runs // rounds)
     per_round = {k: min(cap, max(2, int(ROUND_SECONDS * 1e6 / min(fn(3)))))
-                 for k, fn in engines.items()}
-    times = {k: [] for k in engines}
-    for _ in range(rounds):
-        for k, fn in engines.items():
-            times[k] += fn(per_round[k])
+                 for k, fn in live.items()}
+    times = {k: [] for k in live}
+    for r in range(rounds):
+        for k, make in fresh.items():
+            if r:
+                live[k] = make()
+            times[k] += live[k](per_round[k])
     return times, delegated
 
 
