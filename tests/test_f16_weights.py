@@ -3,12 +3,14 @@ the GEMM kernels widen them in registers, exactly, so the outputs are bit-identi
 --weights-f32 build's, on every instruction-set path, and agree with TFLite; the weight
 blob is about half. The models: tests/models/f16/ (make_f16_models.py) and the shared
 suite's MobileNet v2 with float16 weights."""
+import re
 import subprocess
 
 import numpy as np
 import pytest
 
 from dlcoder import compiler, verify as V
+from models.op_hand import HandModel
 from support import SHARED_MODELS, TESTS, aarch64_toolchain, require_shared
 from test_isa import X86_ISAS, x86_isa
 
@@ -78,6 +80,43 @@ def test_mobilenet_v2_f16(tmp_path):
     require_shared()
     lib16, lib32 = check_both_builds(MOBILENET, tmp_path)
     assert lib16.weight_bytes < 0.55 * lib32.weight_bytes
+
+
+def squeeze_excite_model(path):
+    """A squeeze-excite gate's MUL (x * s[C]) feeding a 1x1 CONV_2D with float16 weights,
+    which passes/fuse_input_scale.py folds into the conv (conv2d_1x1_scaled_f32): 24
+    channels to 40 (two whole panels and half of one), and a second 1x1 conv on the same
+    map, unscaled, so that both kinds read float16 panels. The gate is an input, the
+    squeeze's output in a real model."""
+    rng = np.random.default_rng(3)
+    m = HandModel()
+    x, gate = m.input((1, 14, 14, 24)), m.input((1, 1, 1, 24))
+    scaled = m.tensor((1, 14, 14, 24))
+    m.op("MUL", [x, gate], [scaled], "MulOptions", FusedActivationFunction=0)
+    y = x
+    for k, (src, oc, act) in enumerate(((scaled, 40, 3), (x, 17, 0))):
+        w16 = m.const((rng.standard_normal((oc, 1, 1, 24)) / np.sqrt(24)).astype(np.float16))
+        w = m.tensor((oc, 1, 1, 24))
+        m.op("DEQUANTIZE", [w16], [w])
+        y = m.tensor((1, 14, 14, oc))
+        m.op("CONV_2D", [src, w, m.const(rng.standard_normal(oc).astype(np.float32) * 0.1)], [y],
+             "Conv2DOptions", Padding=1, StrideW=1, StrideH=1, DilationWFactor=1, DilationHFactor=1,
+             FusedActivationFunction=act)
+        m.output(y)
+    path.write_bytes(m.build())
+    return path
+
+
+@pytest.mark.parametrize("isa", ["native"] + sorted(X86_ISAS))
+def test_scaled_conv_reads_float16_panels(isa, tmp_path):
+    """A 1x1 conv that takes a squeeze-excite scale keeps its float16 weights: they are
+    widened as the scaled copy is made, bit-identical to the float32 weights' build."""
+    model = squeeze_excite_model(tmp_path / "se.tflite")
+    flags = ("-O2",) if isa == "native" else ("-O2", f"-DDLCODER_RT_FORCE_ISA={x86_isa(isa)}")
+    lib16, _ = check_both_builds(model, tmp_path, flags=flags)
+    source = lib16.files["m.cc"].decode()
+    assert re.search(r"conv2d_1x1_scaled_f32\(par, \w+, \w+, reinterpret_cast<const uint16_t\*>", source), source
+    assert re.search(r"conv2d_1x1_f32\(par, \w+, \w+, reinterpret_cast<const uint16_t\*>", source), source
 
 
 def test_float32_weights_are_never_stored_as_float16():

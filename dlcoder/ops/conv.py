@@ -309,8 +309,8 @@ def conv2d(node, g, e):
             return (f"dlcoder_rt::conv2d_f32_winograd({e.par()}, {params}, {block}, {e.src(x)}, "
                     f"{wfilt}, {bias}, {res}, "
                     f"{e.dst(node.outputs[0])}, {e.scratch('float')});")
-        # the scaled and the narrow kernels read float panels, the GEMM ones float16 too
-        half = (node.attrs.get("weights_f16", False) and _input_scale(node) < 0
+        # the narrow kernels read float panels, the GEMM ones (scaled too) float16 too
+        half = (node.attrs.get("weights_f16", False)
                 and (_is_pointwise(node, g, top, left) or not _is_narrow(node, g)))
         packed = gemm_filter(node, g, e, half)
         if _input_scale(node) >= 0:

@@ -145,9 +145,11 @@ inline void conv2d_1x1_f32(const Parallel& par, const ConvParams& p, const float
 
 // The same with the input scaled per channel first (x * scale[c], e.g. a squeeze-excite
 // gate): the scale goes into the weights instead, [in_c][out_c] products into scratch
-// (ceil(out_c / 16) * 16 * in_c floats) in place of a pass over the whole input.
+// (ceil(out_c / 16) * 16 * in_c floats) in place of a pass over the whole input. packed:
+// floats or float16 weights, as conv2d_1x1_f32's; the scaled copy is float.
+template <class B>
 inline void conv2d_1x1_scaled_f32(const Parallel& par, const ConvParams& p, const float* in,
-                                  const float* packed, const float* scale, const float* bias,
+                                  const B* packed, const float* scale, const float* bias,
                                   const float* res, float* out, float* scratch) {
   const int32_t panels = (p.out_c + 15) / 16;
   scale_panel_rows_f32(panels, p.in_c, packed, scale, scratch);

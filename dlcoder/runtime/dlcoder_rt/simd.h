@@ -517,7 +517,8 @@ inline void gemm_f32(const Parallel& par, const GemmParams& p, const float* a, c
   });
 }
 
-inline void scale_panel_rows_f32(int32_t panels, int32_t k, const float* packed, const float* scale,
+template <class B>  // float, or uint16_t: float16 weights
+inline void scale_panel_rows_f32(int32_t panels, int32_t k, const B* packed, const float* scale,
                                  float* out) {
   DLCODER_RT_DISPATCH(scale_panel_rows, panels, k, packed, scale, out)
 }

@@ -482,14 +482,25 @@ inline void lstm_cell(int64_t rows, int32_t n, const int32_t* at, const float* z
 
 // GEMM panels [panels][k][16] with row kk scaled by scale[kk] (a per-input-channel
 // multiplier folded into a 1x1 conv's weights: ops/conv.py, passes/fuse_input_scale.py).
-template <int kLazy = 0>  // instantiated only where used
-inline void scale_panel_rows(int32_t panels, int32_t k, const float* packed, const float* scale, float* out) {
+// packed: floats, or float16 weights (uint16_t), widened exactly first, so the float
+// products are those of the float32 weights.
+template <class B>
+inline void scale_panel_rows(int32_t panels, int32_t k, const B* packed, const float* scale, float* out) {
+  static_assert(std::is_same<B, float>::value || std::is_same<B, uint16_t>::value, "float or float16 panels");
   for (int32_t q = 0; q < panels; ++q) {
     for (int32_t kk = 0; kk < k; ++kk) {
       const typename V::T s = V::set1(scale[kk]);
       const int64_t at = (int64_t{q} * k + kk) * 16;
 #pragma GCC unroll 4
-      for (int j = 0; j < 16; j += V::N) V::store(out + at + j, V::mul(V::load(packed + at + j), s));
+      for (int j = 0; j < 16; j += V::N) {
+        typename V::T w;
+        if constexpr (std::is_same<B, uint16_t>::value) {
+          w = V::load_half(packed + at + j);
+        } else {
+          w = V::load(packed + at + j);
+        }
+        V::store(out + at + j, V::mul(w, s));
+      }
     }
   }
 }
