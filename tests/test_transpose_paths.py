@@ -2,12 +2,13 @@
 
 A perm that moves the innermost dim becomes matrix transposes (transpose.h): the AVX-512
 16x16 tile for 4 bytes (AVX2 halves for strips of up to 8 columns), the VBMI 16x16 byte
-tile (rows loaded in pairs of 128-bit halves), AVX2 16x32 bytes, SSE2 4x4 / 8x8, NEON 4x4
-and the scalar tile for 8 bytes. The shapes put remainders in both dims (rows past the last
-whole tile, a last strip of 1 to 15 columns), matrices of 1 to 3 columns, 2- and 8-byte
-elements and many outer dims. A perm that keeps the innermost dim copies runs (copy_runs in
-movement.h), here runs of 33 to 160 bytes, one of them under six loop dims, and
-DEPTH_TO_SPACE's runs.
+tile (rows loaded in pairs of 128-bit halves) and its 64-row tile in bands of 64 rows
+(four 16x16 tiles whose 128-bit lanes are transposed into whole destination rows), AVX2
+16x32 bytes, SSE2 4x4 / 8x8, NEON 4x4 and the scalar tile for 8 bytes. The shapes put
+remainders in both dims (rows past the last whole tile or band, a last strip of 1 to 15
+columns), matrices of 1 to 3 columns, 2- and 8-byte elements and many outer dims. A perm
+that keeps the innermost dim copies runs (copy_runs in movement.h), here runs of 33 to 160
+bytes, one of them under six loop dims, and DEPTH_TO_SPACE's runs.
 
 One model holds every case; it is compiled per path (native; AVX-512 with VBMI, without
 VBMI and without BW; AVX2; SSE2; scalar; aarch64 NEON under qemu) and compared with
@@ -38,6 +39,15 @@ TILES = [
     ((3, 16, 16), (0, 2, 1), np.uint8),               # exactly one byte tile each
     ((4, 40, 3), (0, 2, 1), np.int8),                 # 3 byte columns
     ((1, 64, 50, 35), (0, 2, 3, 1), np.int8),         # 64 x 1750 bytes: many column blocks
+    # VBMI 64-row tiles (whole 64-byte destination rows) in bands, 16-row tiles and scalar rows after
+    ((2, 150, 37), (0, 2, 1), np.int8),               # rows 128 + 16 + 6, a 5-column strip
+    ((3, 64, 17), (0, 2, 1), np.uint8),               # one band, a 1-column strip
+    ((2, 100, 27), (0, 2, 1), np.int8),               # an 11-column strip: 64-row, then 16-row tiles
+    ((2, 96, 5, 7), (0, 2, 3, 1), np.int8),           # rows 64 + 32, 35 columns (merged dims)
+    ((3, 200, 3), (0, 2, 1), np.int8),                # 3 columns: a strip of 16-row tiles only
+    ((2, 130, 2), (0, 2, 1), np.int8),                # 2 columns
+    ((2, 2, 67, 30), (1, 0, 3, 2), np.int8),          # 4 outer points, rows 64 + 3, 14-column strip
+    ((80, 1024), (1, 0), np.int8),                    # a 1 KB row stride: column blocks of 16-row tiles
     ((2, 33, 45), (0, 2, 1), np.int16),               # 2-byte elements, remainders both ways
     ((2, 70, 2), (0, 2, 1), np.int16),                # 2 columns of 2 bytes
     ((3, 17, 9), (0, 2, 1), np.int64),                # 8-byte elements (scalar tile)

@@ -13,7 +13,8 @@
 //   and r + 4 in the two 128-bit lanes, then an in-lane 4x4: 4 unpacks, 2 shuffles and 4
 //   blends per 32 elements), else SSE2 4x4 (_MM_TRANSPOSE4_PS); on aarch64, NEON 4x4
 //   (vtrn, then halves combined).
-// - 1 byte on x86: AVX-512 VBMI 16x16 (vpermt2b), else AVX2 16x32 (two 16x16 of in-lane
+// - 1 byte on x86: AVX-512 VBMI 16x16 (vpermt2b) and 64x16 (four of those, whole 64-byte
+//   destination rows) in bands of 64 rows, else AVX2 16x32 (two 16x16 of in-lane
 //   unpacks), else SSE2 8x8; 2 bytes: SSE2 8x8 of unpacks.
 // - 8 bytes, and every size on other ISAs (or DLCODER_RT_FORCE_ISA=0): a scalar tile.
 // A last strip narrower than kCols still loads its columns rounded up to the tile's read
@@ -187,164 +188,7 @@ struct Avx512Tile {
 };
 DLCODER_RT_TARGET_END
 
-DLCODER_RT_TARGET_BEGIN("avx2")
-// 1-byte elements on AVX2: 16 rows x 32 columns, two 16x16 tiles side by side in the two
-// 128-bit lanes. Four rounds of in-lane unpacks (bytes, pairs, quads, halves) each pair
-// register j with j + 8; with the rows loaded in bit-reversed order, register k then holds
-// column k (low lane) and column 16 + k (high lane) in row order: 64 unpacks per 512 bytes.
-struct Avx2ByteTile {
-  static constexpr int32_t kRows = 16, kCols = 32, kReadGrain = 32;
-  static void tile(const uint8_t* s, int64_t lda, uint8_t* d, int64_t ldb, int32_t nc) {
-    static constexpr int kBitReversed[16] = {0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15};
-    __m256i v[16], u[16];
-    for (int i = 0; i < 16; ++i)
-      v[i] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + kBitReversed[i] * lda));
-    for (int j = 0; j < 8; ++j) {
-      u[2 * j] = _mm256_unpacklo_epi8(v[j], v[j + 8]);
-      u[2 * j + 1] = _mm256_unpackhi_epi8(v[j], v[j + 8]);
-    }
-    for (int j = 0; j < 8; ++j) {
-      v[2 * j] = _mm256_unpacklo_epi16(u[j], u[j + 8]);
-      v[2 * j + 1] = _mm256_unpackhi_epi16(u[j], u[j + 8]);
-    }
-    for (int j = 0; j < 8; ++j) {
-      u[2 * j] = _mm256_unpacklo_epi32(v[j], v[j + 8]);
-      u[2 * j + 1] = _mm256_unpackhi_epi32(v[j], v[j + 8]);
-    }
-    for (int j = 0; j < 8; ++j) {
-      v[2 * j] = _mm256_unpacklo_epi64(u[j], u[j + 8]);
-      v[2 * j + 1] = _mm256_unpackhi_epi64(u[j], u[j + 8]);
-    }
-    for (int k = 0; k < std::min(nc, 16); ++k)
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(d + k * ldb), _mm256_castsi256_si128(v[k]));
-    for (int k = 16; k < nc; ++k)
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(d + k * ldb), _mm256_extracti128_si256(v[k - 16], 1));
-  }
-  static void strip(int32_t nr, int32_t nc, const uint8_t* src, int64_t lda, uint8_t* dst, int64_t ldb) {
-    for (int32_t r = 0; r < nr; r += kRows) tile(src + r * lda, lda, dst + r, ldb, nc);
-  }
-  static void block(int32_t nr, int32_t nc, const uint8_t* src, int64_t lda, uint8_t* dst, int64_t ldb) {
-    for (int32_t r = 0; r < nr; r += kRows)
-      for (int32_t c = 0; c < nc; c += kCols) tile(src + r * lda + c, lda, dst + c * ldb + r, ldb, kCols);
-  }
-};
-DLCODER_RT_TARGET_END
-
-DLCODER_RT_TARGET_BEGIN("avx512f,avx512bw,avx512vl,avx512vbmi")
-// 1-byte elements with AVX-512 VBMI: 16x16 tiles in four registers of four rows each (one
-// row per 128-bit lane: rows paired in 256-bit halves, then the halves joined), then two
-// rounds of vpermt2b (any byte of two registers): rows 0-7 and 8-15 to columns 0-7 and
-// 8-15 of 8 rows each, then those to four registers of four columns (destination rows, one
-// per lane). 8 permutes per 256 bytes, where unpacks take 16. On Zen 4 (in L1) the
-// permutes take about half the time, the 16 stores and the loads' merges a quarter each;
-// the paired loads are 4-8% faster than broadcasts merged under a mask into each lane
-// ([12, 128, 64] perm [0, 2, 1]: 3.77 -> 3.56 us), and a 32-row tile (32-byte stores, 12
-// permutes per 256 bytes) or whole-row loads (16 permutes) are slower.
-struct VbmiByteTile {
-  static constexpr int32_t kRows = 16, kCols = 16, kReadGrain = 16;
-  struct Index {  // the byte indices of the two rounds
-    alignas(64) uint8_t v[4][64];
-  };
-  static constexpr Index index() {
-    Index t{};
-    for (int c = 0; c < 8; ++c)      // round 1: byte 8c + r of the pair = row r, column c (+ 8)
-      for (int r = 0; r < 8; ++r) {
-        t.v[0][8 * c + r] = static_cast<uint8_t>(16 * r + c);
-        t.v[1][8 * c + r] = static_cast<uint8_t>(16 * r + c + 8);
-      }
-    for (int j = 0; j < 4; ++j)      // round 2: byte 16j + r = row r of column j (+ 4)
-      for (int r = 0; r < 16; ++r) {
-        t.v[2][16 * j + r] = static_cast<uint8_t>(r < 8 ? 8 * j + r : 64 + 8 * j + r - 8);
-        t.v[3][16 * j + r] = static_cast<uint8_t>(r < 8 ? 8 * (j + 4) + r : 64 + 8 * (j + 4) + r - 8);
-      }
-    return t;
-  }
-  struct Regs {
-    __m512i v[4];
-  };
-  static Regs load_index() {
-    static constexpr Index t = index();
-    return {{_mm512_load_si512(t.v[0]), _mm512_load_si512(t.v[1]), _mm512_load_si512(t.v[2]), _mm512_load_si512(t.v[3])}};
-  }
-  static __m128i row(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
-  static __m512i rows4(const uint8_t* s, int64_t lda) {
-    const __m256i a = _mm256_inserti128_si256(_mm256_castsi128_si256(row(s)), row(s + lda), 1);
-    const __m256i b = _mm256_inserti128_si256(_mm256_castsi128_si256(row(s + 2 * lda)), row(s + 3 * lda), 1);
-    return _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
-  }
-  // the lanes of o to nc (<= 4) destination rows; the high lanes through one 256-bit extract
-  // and 128-bit ones (cheaper than three 512-bit lane extracts)
-  static void store4(__m512i o, uint8_t* d, int64_t ldb, int32_t nc) {
-    const __m256i lo = _mm512_castsi512_si256(o), hi = _mm512_extracti64x4_epi64(o, 1);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(d), _mm256_castsi256_si128(lo));
-    if (nc > 1) _mm_storeu_si128(reinterpret_cast<__m128i*>(d + ldb), _mm256_extracti128_si256(lo, 1));
-    if (nc > 2) _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 2 * ldb), _mm256_castsi256_si128(hi));
-    if (nc > 3) _mm_storeu_si128(reinterpret_cast<__m128i*>(d + 3 * ldb), _mm256_extracti128_si256(hi, 1));
-  }
-  static void tile(const Regs& x, const uint8_t* s, int64_t lda, uint8_t* d, int64_t ldb, int32_t nc) {
-    const __m512i z0 = rows4(s, lda), z1 = rows4(s + 4 * lda, lda);
-    const __m512i z2 = rows4(s + 8 * lda, lda), z3 = rows4(s + 12 * lda, lda);
-    const __m512i a0 = _mm512_permutex2var_epi8(z0, x.v[0], z1), a1 = _mm512_permutex2var_epi8(z0, x.v[1], z1);
-    const __m512i a2 = _mm512_permutex2var_epi8(z2, x.v[0], z3), a3 = _mm512_permutex2var_epi8(z2, x.v[1], z3);
-    store4(_mm512_permutex2var_epi8(a0, x.v[2], a2), d, ldb, nc);
-    if (nc > 4) store4(_mm512_permutex2var_epi8(a0, x.v[3], a2), d + 4 * ldb, ldb, nc - 4);
-    if (nc > 8) store4(_mm512_permutex2var_epi8(a1, x.v[2], a3), d + 8 * ldb, ldb, nc - 8);
-    if (nc > 12) store4(_mm512_permutex2var_epi8(a1, x.v[3], a3), d + 12 * ldb, ldb, nc - 12);
-  }
-  static void strip(int32_t nr, int32_t nc, const uint8_t* src, int64_t lda, uint8_t* dst, int64_t ldb) {
-    const Regs x = load_index();
-    for (int32_t r = 0; r < nr; r += kRows) tile(x, src + r * lda, lda, dst + r, ldb, nc);
-  }
-  static void block(int32_t nr, int32_t nc, const uint8_t* src, int64_t lda, uint8_t* dst, int64_t ldb) {
-    const Regs x = load_index();
-    for (int32_t r = 0; r < nr; r += kRows)
-      for (int32_t c = 0; c < nc; c += kCols) tile(x, src + r * lda + c, lda, dst + c * ldb + r, ldb, kCols);
-  }
-};
-DLCODER_RT_TARGET_END
-
-// 1-byte and 2-byte elements: 8x8 tiles of SSE2 unpacks (rows paired, then pairs of
-// pairs, then quads: 12 unpacks for 8x8 bytes, 24 for 8x8 halves). Both read 8 columns.
-struct Sse2ByteTile : TileStrips<Sse2ByteTile, uint8_t> {
-  static constexpr int32_t kRows = 8, kCols = 8, kReadGrain = 8;
-  static __m128i row(const uint8_t* p) { return _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)); }
-  static void tile(const uint8_t* s, int64_t lda, uint8_t* d, int64_t ldb, int32_t nc) {
-    const __m128i t0 = _mm_unpacklo_epi8(row(s), row(s + lda));
-    const __m128i t1 = _mm_unpacklo_epi8(row(s + 2 * lda), row(s + 3 * lda));
-    const __m128i t2 = _mm_unpacklo_epi8(row(s + 4 * lda), row(s + 5 * lda));
-    const __m128i t3 = _mm_unpacklo_epi8(row(s + 6 * lda), row(s + 7 * lda));
-    const __m128i u0 = _mm_unpacklo_epi16(t0, t1), u1 = _mm_unpackhi_epi16(t0, t1);
-    const __m128i u2 = _mm_unpacklo_epi16(t2, t3), u3 = _mm_unpackhi_epi16(t2, t3);
-    const __m128i cols[4] = {_mm_unpacklo_epi32(u0, u2), _mm_unpackhi_epi32(u0, u2),
-                             _mm_unpacklo_epi32(u1, u3), _mm_unpackhi_epi32(u1, u3)};  // 2 columns each
-    for (int32_t k = 0; k < nc; ++k) {
-      const __m128i v = k % 2 ? _mm_unpackhi_epi64(cols[k / 2], cols[k / 2]) : cols[k / 2];
-      _mm_storel_epi64(reinterpret_cast<__m128i*>(d + k * ldb), v);
-    }
-  }
-};
-
-struct Sse2HalfTile : TileStrips<Sse2HalfTile, uint16_t> {
-  static constexpr int32_t kRows = 8, kCols = 8, kReadGrain = 8;
-  static __m128i row(const uint16_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
-  static void tile(const uint16_t* s, int64_t lda, uint16_t* d, int64_t ldb, int32_t nc) {
-    __m128i t[8], u[8];
-    for (int32_t i = 0; i < 4; ++i) {          // rows 2i, 2i + 1 -> columns 0-3, 4-7
-      t[2 * i] = _mm_unpacklo_epi16(row(s + 2 * i * lda), row(s + (2 * i + 1) * lda));
-      t[2 * i + 1] = _mm_unpackhi_epi16(row(s + 2 * i * lda), row(s + (2 * i + 1) * lda));
-    }
-    for (int32_t h = 0; h < 2; ++h)            // rows 0-3 (h = 0), 4-7: two columns each
-      for (int32_t q = 0; q < 2; ++q) {
-        u[4 * h + 2 * q] = _mm_unpacklo_epi32(t[4 * h + q], t[4 * h + 2 + q]);
-        u[4 * h + 2 * q + 1] = _mm_unpackhi_epi32(t[4 * h + q], t[4 * h + 2 + q]);
-      }
-    // u[j] (j < 4): rows 0-3 of columns 2j, 2j + 1; u[4 + j]: rows 4-7
-    for (int32_t k = 0; k < nc; ++k) {
-      const __m128i v = k % 2 ? _mm_unpackhi_epi64(u[k / 2], u[4 + k / 2]) : _mm_unpacklo_epi64(u[k / 2], u[4 + k / 2]);
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(d + k * ldb), v);
-    }
-  }
-};
+#include "dlcoder_rt/transpose_bytes.h"  // the 1- and 2-byte tiles
 #endif
 
 #if defined(DLCODER_RT_NEON)
@@ -371,6 +215,9 @@ struct NeonTile : TileStrips<NeonTile, float> {
 // A two-line block writes 32 destination rows at once: where their stride is a multiple
 // of 2 KB they share two sets of a 32 KB 8-way L1 and evict each other (a 512-row matrix
 // took 30% longer), so those take one line.
+// A tile kind with bands() (the VBMI byte tile) takes all of the whole tiles in one call
+// instead, where its banded(lda) says so: tiles of 64 rows write whole destination lines,
+// so column blocks would only add calls.
 constexpr int32_t kRowBlock = 64, kColBlock = 16;
 
 template <class K, class = void>
@@ -378,19 +225,38 @@ struct BlockBytes : std::integral_constant<int32_t, 64> {};
 template <class K>
 struct BlockBytes<K, std::void_t<decltype(K::kBlockBytes)>> : std::integral_constant<int32_t, K::kBlockBytes> {};
 
+template <class K, class = void>
+struct HasBands : std::false_type {};
+template <class K>
+struct HasBands<K, std::void_t<decltype(&K::bands)>> : std::true_type {};
+
+// the full x whole part (whole tiles) in column blocks
 template <class K, typename T>
-inline void matrix(int32_t rows, int32_t cols, const T* src, int64_t lda, T* dst, int64_t ldb) {
-  constexpr int32_t R = K::kRows;
+inline void column_blocks(int32_t full, int32_t whole, const T* src, int64_t lda, T* dst, int64_t ldb) {
   // a 64-byte line of T, and whole tiles
   constexpr int32_t CB1 = std::max<int32_t>(kColBlock * 4 / sizeof(T), K::kCols) / K::kCols * K::kCols;
   constexpr int32_t CB2 = std::max<int32_t>(BlockBytes<K>::value / static_cast<int32_t>(sizeof(T)), CB1) / K::kCols * K::kCols;
   const int32_t CB = ldb * static_cast<int64_t>(sizeof(T)) % 2048 == 0 ? CB1 : CB2;
-  const int32_t full = rows - rows % R, whole = cols - cols % K::kCols;
-  const int32_t rb = whole <= CB ? std::max(full, R) : kRowBlock;   // one column block: no row blocks
+  const int32_t rb = whole <= CB ? std::max(full, K::kRows) : kRowBlock;   // one column block: no row blocks
   for (int32_t c0 = 0; c0 < whole; c0 += CB) {
     const int32_t c1 = std::min(whole, c0 + CB);
     for (int32_t r0 = 0; r0 < full; r0 += rb)
       K::block(std::min(full, r0 + rb) - r0, c1 - c0, src + r0 * lda + c0, lda, dst + c0 * ldb + r0, ldb);
+  }
+}
+
+template <class K, typename T>
+inline void matrix(int32_t rows, int32_t cols, const T* src, int64_t lda, T* dst, int64_t ldb) {
+  constexpr int32_t R = K::kRows;
+  const int32_t full = rows - rows % R, whole = cols - cols % K::kCols;
+  if constexpr (HasBands<K>::value) {
+    if (K::banded(lda)) {
+      if (whole > 0) K::bands(full, whole, src, lda, dst, ldb);   // else a narrow strip only
+    } else {
+      column_blocks<K>(full, whole, src, lda, dst, ldb);
+    }
+  } else {
+    column_blocks<K>(full, whole, src, lda, dst, ldb);
   }
   if (whole < cols) {
     // the rows whose reads of the narrow strip's columns, rounded up, stay inside the matrix
