@@ -14,11 +14,27 @@ from dlcoder.errors import UnsupportedError
 
 PANEL = runtime_facts.constant("kPanel")     # columns per packed GEMM panel
 KMAX_MR = runtime_facts.constant("kMaxMR")   # rows of the widest GEMM tile
+# bytes of B's panels the GEMM keeps in L2 (tests shrink it with the kernels' copy:
+# simd_kernels.h, DLCODER_RT_GEMM_CHUNK_BYTES)
+GEMM_CHUNK_BYTES = runtime_facts.constant("kGemmChunkBytes")
 
 
 def panels(n: int) -> int:
     """Panels that hold n columns."""
     return -(-n // PANEL)
+
+
+def deep_fits(m: int, k: int, half: bool) -> bool:
+    """params.h's gemm_deep_fits with the widest tile: whether a float GEMM of m rows over
+    depth k (B's panels float16 with `half`) may take gemm_deep (simd_kernels.h)."""
+    return m > KMAX_MR and 2 * k * PANEL * (2 if half else 4) > GEMM_CHUNK_BYTES
+
+
+def depth_arg(m: int, k: int, half: bool = False) -> str:
+    """The template argument list of a float GEMM call (params.h: GemmDepth): kDeep where
+    deep_fits, else none (the default, kShallow): gemm_deep, about 98 KB of code, is
+    compiled only into the libraries with a GEMM that may take it."""
+    return "<dlcoder_rt::GemmDepth::kDeep>" if deep_fits(m, k, half) else ""
 
 
 def pack_panels(b_kn: np.ndarray) -> np.ndarray:

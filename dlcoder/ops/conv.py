@@ -8,7 +8,7 @@ from dlcoder.ops import Fusion, register
 from dlcoder.ops._common import (bind_slope, check_activation, clamp_init, conv_geometry, pixel_slope, post_init,
                                  post_statement, residual, slope_init, with_residual,
                                  shape, spatial_padding)
-from dlcoder.ops._gemm import KMAX_MR, PANEL, packed_weights, padded_bias, panels
+from dlcoder.ops._gemm import KMAX_MR, PANEL, depth_arg, packed_weights, padded_bias, panels
 from dlcoder.ops._shapes import (OUT, activation, arity, bias_size, dtypes_by, fail, in_shape,
                                  rank_between, window)
 
@@ -318,7 +318,8 @@ def conv2d(node, g, e):
                     f"{e.src(_input_scale(node))}, {bias}, {res}, {e.dst(node.outputs[0])}, "
                     f"{e.scratch('float')});")
         if _is_pointwise(node, g, top, left):
-            return (f"dlcoder_rt::conv2d_1x1_f32(par, {params}, {e.src(x)}, {packed}, {bias}, {res}, "
+            depth = depth_arg(int(np.prod(shape(g, node.outputs[0])[:3])), ic, half)  # pixels x in_c
+            return (f"dlcoder_rt::conv2d_1x1_f32{depth}(par, {params}, {e.src(x)}, {packed}, {bias}, {res}, "
                     f"{e.dst(node.outputs[0])});")
         # offset of tap (ky, kx, ci) from a window's origin, in the NHWC input or in a band
         # of k_h padded rows (narrow convs, short padded rows)

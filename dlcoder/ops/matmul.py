@@ -9,7 +9,7 @@ from dlcoder.errors import UnsupportedError
 from dlcoder.ops._common import (MAX_DIMS, bind_slope, broadcast_strides, check_activation, clamp_init,
                                  post_init, post_statement, residual, shape, slope_init, strides,
                                  transposed_strides, with_residual)
-from dlcoder.ops._gemm import PANEL, packed_weights, padded_bias, panels
+from dlcoder.ops._gemm import PANEL, depth_arg, packed_weights, padded_bias, panels
 from dlcoder.ops._shapes import (OUT, activation, arity, bias_size, broadcast, dtypes_by, fail,
                                  in_shape, rank_at_least, rank_between)
 
@@ -88,10 +88,12 @@ def fully_connected(node, g, e):
     weights = g.const(w)
     bias_const = len(node.inputs) < 3 or node.inputs[2] < 0 or g.const(node.inputs[2]) is not None
     if weights is not None and bias_const:
-        packed = packed_weights(e, weights.T, node.attrs.get("weights_f16", False))
+        half = node.attrs.get("weights_f16", False)
+        packed = packed_weights(e, weights.T, half)
         bias = padded_bias(node, g, e, 2, out_depth)
         params = bind_slope(node, g, e, params)
-        return (f"dlcoder_rt::fully_connected_f32_gemm(par, {params}, {e.src(x)}, {packed}, {bias}, "
+        depth = depth_arg(batch, in_depth, half)
+        return (f"dlcoder_rt::fully_connected_f32_gemm{depth}(par, {params}, {e.src(x)}, {packed}, {bias}, "
                 f"{residual(node, e, 3)}, {e.dst(node.outputs[0])});")
     if weights is not None:
         packed = e.weights(np.ascontiguousarray(weights.T, np.float32))
@@ -172,6 +174,6 @@ def batch_matmul_params(node, g, e) -> str:
 @register("BATCH_MATMUL", header="matmul.h", scratch=_batch_matmul_scratch,
           shape=_batch_matmul_shape)
 def batch_matmul(node, g, e):
-    params = batch_matmul_params(node, g, e)
-    return (f"dlcoder_rt::batch_matmul_f32_gemm({params}, {e.src(node.inputs[0])}, {e.src(node.inputs[1])}, "
+    params, v = batch_matmul_params(node, g, e), _views(node, g)
+    return (f"dlcoder_rt::batch_matmul_f32_gemm{depth_arg(v['m'], v['k'])}({params}, {e.src(node.inputs[0])}, {e.src(node.inputs[1])}, "
             f"{e.dst(node.outputs[0])}, {e.scratch('float')});")

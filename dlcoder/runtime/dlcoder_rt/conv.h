@@ -135,12 +135,13 @@ inline void transpose_conv2d_f32(const TransposeConvParams& p, const float* in,
 // 1x1, stride 1, no padding: the input is already the GEMM's A ([pixels][in_c]).
 // packed: floats, or float16 weights (uint16_t; simd_kernels.h: load_b), here and in
 // conv2d_implicit_f32.
-template <class B>
+// kDepth: params.h, GemmDepth.
+template <GemmDepth kDepth = GemmDepth::kShallow, class B>
 inline void conv2d_1x1_f32(const Parallel& par, const ConvParams& p, const float* in,
                            const B* packed, const float* bias, const float* res, float* out) {
   const GemmParams g{p.batch * p.out_h * p.out_w, p.out_c, p.in_c, p.in_c, p.out_c, p.act, p.post,
                      res, p.out_c, p.res_act, 0, p.slope, out};
-  gemm_f32(par, g, in, packed, bias, out);
+  gemm_f32<kDepth>(par, g, in, packed, bias, out);
 }
 
 // The same with the input scaled per channel first (x * scale[c], e.g. a squeeze-excite

@@ -55,13 +55,14 @@ inline void fully_connected_f32_oi(const FullyConnectedParams& p, const float* i
 // bias padded to whole panels; packed: floats, or float16 weights (uint16_t; simd_kernels.h:
 // load_b).
 // res: the other operand of a residual ADD fused into the epilogue (shape of out), or null.
-template <class B>
+// kDepth: params.h, GemmDepth (here and in batch_matmul_f32_gemm).
+template <GemmDepth kDepth = GemmDepth::kShallow, class B>
 inline void fully_connected_f32_gemm(const Parallel& par, const FullyConnectedParams& p,
                                      const float* in, const B* packed, const float* bias,
                                      const float* res, float* out) {
   const GemmParams g{p.batch, p.out_depth, p.in_depth, p.in_depth, p.out_depth, p.act, p.post,
                      res, p.out_depth, p.res_act, 0, p.slope, out};
-  gemm_f32(par, g, in, packed, bias, out);
+  gemm_f32<kDepth>(par, g, in, packed, bias, out);
 }
 
 // B^T ([n][k], stored rows ldb apart: adj_y) into the GEMM's 16-column panels. Row kk of a
@@ -79,6 +80,7 @@ inline void pack_b_transposed_f32(int32_t k, int32_t n, const float* b, int64_t 
 // panels (n % 16 == 0) is read in place; an rhs broadcast over consecutive batches (a
 // constant, or a batch dim of 1) is packed once for them. Scratch: [ceil(n/16)*16*k unless
 // read in place] (+ m*k when adj_x) floats (ops/matmul.py).
+template <GemmDepth kDepth = GemmDepth::kShallow>
 inline void batch_matmul_f32_gemm(const BatchMatMulParams& p, const float* lhs, const float* rhs,
                                   float* out, float* scratch) {
   const bool in_place = !p.adj_y && p.n % 16 == 0;
@@ -107,7 +109,7 @@ inline void batch_matmul_f32_gemm(const BatchMatMulParams& p, const float* lhs, 
         for (int32_t kk = 0; kk < p.k; ++kk) lhs_t[int64_t{i} * p.k + kk] = a[int64_t{kk} * p.lda + i];
       a = lhs_t;
     }
-    gemm_f32(g, a, in_place ? b : packed, nullptr, out + io);
+    gemm_f32<kDepth>(g, a, in_place ? b : packed, nullptr, out + io);
   }
 }
 

@@ -66,6 +66,23 @@ constexpr int32_t kPanel = 16;
 // Rows of A the widest GEMM tile takes: every ISA's kMR is at most this (simd_kernels.h
 // checks it), and the generator sizes scratch with it (an implicit GEMM's gathered rows).
 constexpr int32_t kMaxMR = 12;
+// The float GEMM (simd_kernels.h: gemm) reads B's packed panels in chunks of about this many
+// bytes, which stay in L2 while the row blocks of A pass.
+constexpr int64_t kGemmChunkBytes = 262144;
+
+// The float GEMM a call compiles: kDeep adds gemm_deep (simd_kernels.h: the depth in blocks,
+// for B panels too long for a chunk of them to stay in L2), about 98 KB of code over the
+// ISAs of a portable build, so the generator asks for it only where gemm_deep_fits (its
+// mirror: ops/_gemm.py, deep_fits). A kDeep call still runs shallow where the run-time
+// shape does not fit (a thread's share of rows); a kShallow one never runs gemm_deep.
+enum class GemmDepth : int { kShallow = 0, kDeep = 1 };
+
+// Whether gemm_deep pays: more rows than one tile of mr (one row block reads B once anyway),
+// and two panels of B over the whole depth (k elements of b_bytes) past a chunk.
+constexpr bool gemm_deep_fits(int64_t m, int32_t k, int32_t b_bytes, int32_t mr = kMaxMR,
+                              int64_t chunk_bytes = kGemmChunkBytes) {
+  return m > mr && 2 * int64_t{k} * kPanel * b_bytes > chunk_bytes;
+}
 
 // Arguments of C[m][n] = act(A[m][k] * B[k][n] + bias): A rows are `lda` floats apart;
 // B is packed in panels of 16 columns, [ceil(n/16)][k][16], zero padded; bias (or null)

@@ -484,17 +484,17 @@ constexpr int kMR = 4;
 #endif
 
 // Entry points used by the op kernels. B: float, or uint16_t for float16 weights
-// (simd_kernels.h: load_b).
-template <class B>
+// (simd_kernels.h: load_b). kDepth: params.h, GemmDepth (the generator's choice).
+template <GemmDepth kDepth = GemmDepth::kShallow, class B>
 inline void gemm_f32(const GemmParams& p, const float* a, const B* b_packed, const float* bias,
                      float* c) {
-  DLCODER_RT_DISPATCH(gemm, p, a, b_packed, bias, c)
+  DLCODER_RT_DISPATCH(gemm<kDepth>, p, a, b_packed, bias, c)
 }
 
 // The same, split into tasks for the caller's parallel-for: by rows when there are
 // enough of them for whole tiles, else by 16-column panels (each task then reads only its
 // part of B, which is what bounds the small-M GEMMs of late layers and FCs).
-template <class B>
+template <GemmDepth kDepth = GemmDepth::kShallow, class B>
 inline void gemm_f32(const Parallel& par, const GemmParams& p, const float* a, const B* b_packed,
                      const float* bias, float* c) {
   const int64_t macs = int64_t{p.m} * p.n * p.k;
@@ -504,7 +504,7 @@ inline void gemm_f32(const Parallel& par, const GemmParams& p, const float* a, c
       GemmParams q = p;
       q.m = static_cast<int32_t>(hi - lo);
       q.res = p.res == nullptr ? nullptr : p.res + lo * p.ldr;
-      gemm_f32(q, a + lo * p.lda, b_packed, bias, c + lo * p.ldc);
+      gemm_f32<kDepth>(q, a + lo * p.lda, b_packed, bias, c + lo * p.ldc);
     });
     return;
   }
@@ -513,7 +513,7 @@ inline void gemm_f32(const Parallel& par, const GemmParams& p, const float* a, c
     q.n = static_cast<int32_t>(std::min<int64_t>(p.n - lo * 16, (hi - lo) * 16));
     q.res = p.res == nullptr ? nullptr : p.res + lo * 16;
     const int64_t panel = p.ldb != 0 ? 16 : int64_t{16} * p.k;
-    gemm_f32(q, a, b_packed + lo * panel, bias == nullptr ? nullptr : bias + lo * 16, c + lo * 16);
+    gemm_f32<kDepth>(q, a, b_packed + lo * panel, bias == nullptr ? nullptr : bias + lo * 16, c + lo * 16);
   });
 }
 

@@ -14,6 +14,21 @@
 constexpr int kPrefetchFmas = 12;
 // gemm_rows' tiles of many rows take one panel up to this depth k, two past it.
 constexpr int32_t kOnePanelMaxK = 1536;
+// gemm keeps a chunk of B's panels of about kChunkBytes in L2 while the row blocks pass
+// (params.h: kGemmChunkBytes). gemm_deep: the most k of a depth block (its A rows, kMR x 256
+// floats, 12 KB at most, stay in L1), and the bytes of B's panels over one depth block kept
+// in L2 while the row blocks pass (about 3/4 of a 1 MB L2, the rest for C's rows and A's).
+// The tests shrink them so that small GEMMs take every blocked path (tests/test_fgemm_paths.py,
+// which shrinks the generator's copy of the chunk, ops/_gemm.py, alike).
+#ifndef DLCODER_RT_GEMM_CHUNK_BYTES
+#define DLCODER_RT_GEMM_CHUNK_BYTES kGemmChunkBytes
+#endif
+#ifndef DLCODER_RT_GEMM_DEEP_KC
+#define DLCODER_RT_GEMM_DEEP_KC 256
+#endif
+constexpr int64_t kChunkBytes = DLCODER_RT_GEMM_CHUNK_BYTES;
+constexpr int32_t kDeepKc = DLCODER_RT_GEMM_DEEP_KC;
+constexpr int64_t kDeepChunkBytes = 3 * kChunkBytes;
 
 // The generator packs B and sizes scratch with params.h's kPanel and kMaxMR (it reads them
 // there): these kernels spell the panel width as 16, and a tile's rows go up to 12
@@ -43,6 +58,14 @@ struct DenseA {
   const float* a;
   int64_t lda;
   const float* row(int r) const { return a + r * lda; }
+  int64_t col(int32_t kk) const { return kk; }
+};
+// A dense matrix whose rows are a compile-time kLd floats apart (gemm_deep's copy of A): a
+// tile row is one base register plus an immediate, as in WindowAK.
+template <int kLd>
+struct DenseAK {
+  const float* a;
+  const float* row(int r) const { return a + r * kLd; }
   int64_t col(int32_t kk) const { return kk; }
 };
 struct WindowA {
@@ -128,11 +151,12 @@ __attribute__((noinline)) void slope_rows(const GemmParams& p, float* c, int row
 }
 
 // One tile: MR rows of A times NP 16-column panels of B (floats, or float16: load_b), with
-// bias and clamp fused. The NP panels are `panel_stride` elements apart; the bias is padded to whole panels. A fused
+// bias and clamp fused (kFromC: the sums start from what C holds, not from the bias: a
+// depth block of gemm_deep). The NP panels are `panel_stride` elements apart; the bias is padded to whole panels. A fused
 // residual ADD (res: the tile's rows of the other operand, `p.ldr` apart, or null) is added
 // after the clamp and clamped with the ADD's own activation; the generator fuses it only
 // where there is no `post`.
-template <int MR, int NP, class A, class B>
+template <int MR, int NP, class A, class B, bool kFromC = false>
 inline void gemm_tile(const GemmParams& p, A a, const B* b, int64_t panel_stride, const float* bias,
                       float* c, int32_t cols, const float* res) {
   const int32_t k = p.k, ldc = p.ldc;
@@ -145,7 +169,14 @@ inline void gemm_tile(const GemmParams& p, A a, const B* b, int64_t panel_stride
   for (int r = 0; r < MR; ++r) {
     rows[r] = a.row(r);
 #pragma GCC unroll 16
-    for (int j = 0; j < R; ++j) acc[r][j] = bias != nullptr ? V::load(bias + j * V::N) : V::zero();
+    for (int j = 0; j < R; ++j) {
+      if constexpr (kFromC) {
+        const float* src = c + int64_t{r} * ldc + j * V::N;
+        acc[r][j] = cols >= (j + 1) * V::N ? V::load(src) : cols > j * V::N ? V::loadn(src, cols - j * V::N) : V::zero();
+      } else {
+        acc[r][j] = bias != nullptr ? V::load(bias + j * V::N) : V::zero();
+      }
+    }
   }
   // two k steps an iteration: the loop's own instructions are a share of a one-panel
   // tile's few FMAs a step (112x112x32 -> 64 1x1 conv: 458 -> 451 us)
@@ -234,7 +265,7 @@ inline void gemm_tile(const GemmParams& p, A a, const B* b, int64_t panel_stride
 // Fewer rows take two panels where the ISA has the registers (kNP), whose extra chains of
 // accumulators hide the FMA latency (a 1-row GEMV, k 1024: 44 us against 69), and so does
 // a deep k (beyond kOnePanelMaxK), where each panel's pass would read the rows of A again
-// from beyond L2 (a 128x3072x768 FC: 5.9 ms against 7.2).
+// from beyond L2 (a 128x3072x768 FC before gemm_deep: 5.9 ms against 7.2).
 template <int MR, class A, class B>
 inline void gemm_rows(const GemmParams& p, int32_t p0, int32_t p1, A a, const B* b,
                       const float* bias, float* c, const float* res) {
@@ -263,13 +294,92 @@ inline void gemm_block(const GemmParams& p, int32_t rows, int32_t p0, int32_t p1
 #undef DLCODER_RT_GEMM_CASE
 }
 
+// gemm_deep's rows [0, rows) of C (kMR / 2 <= rows <= kMR: gemm_deep takes more than kMR
+// rows, in balanced blocks) times the panels [p0, p1) over p.k (a depth block), its A rows
+// kLd apart (DenseAK), one panel a tile (the rows of A are in L1), the sums starting from
+// C's. Only these row counts are instantiated: all of them would be 150 KB more code for
+// all the ISAs.
+template <int kLd, class B>
+inline void gemm_deep_block(const GemmParams& p, int64_t stride, int32_t rows, int32_t p0, int32_t p1,
+                            const float* a, const B* b, float* c, const float* res) {
+#define DLCODER_RT_DEEP_CASE(R)                                                                            \
+  case R:                                                                                                  \
+    if (R <= kMR && 2 * R >= kMR) {                                                                        \
+      for (int32_t q = p0; q < p1; ++q)                                                                    \
+        gemm_tile<(R <= kMR ? R : 1), 1, DenseAK<kLd>, B, true>(p, DenseAK<kLd>{a}, b + q * stride, stride, \
+                                                                nullptr, c + q * 16, p.n - q * 16,         \
+                                                                res == nullptr ? nullptr : res + q * 16);  \
+    }                                                                                                      \
+    break;
+  DLCODER_RT_ROWS_SWITCH(rows, DLCODER_RT_DEEP_CASE)
+#undef DLCODER_RT_DEEP_CASE
+}
+
+// gemm over a depth whose B panels are too long for a chunk of them to stay in L2 (a
+// 128x3072x768 FC: two panels take 393 KB): the depth goes in blocks of at most kDeepKc,
+// each block's B panels in chunks of about kDeepChunkBytes, so that a chunk is read from
+// memory once and from L2 by every row block. Each row block's A rows for the depth block
+// are first copied to a buffer whose rows are kLd floats apart: A's own rows may be a
+// multiple of 4 KB apart (3072 floats), all in one set of L1, which 12 rows overflow (8
+// ways), and a compile-time stride takes no register per row. C holds the sums: the bias
+// first, then each depth block's; the blocks before the last store them bare, through the
+// epilogue of `sums` (a clamp to +-inf passes every value, NaN too). Every output adds its
+// k steps in order from the bias, as in one pass: the same bits. 128x3072x768, AVX-512:
+// 6.10 -> 5.65 ms (min of 11 rounds); with A's copy read through DenseA (a register per
+// row, which the 12-row tile spills), 6.08. Out of line: called once a GEMM, and its
+// symbol shows which libraries compile it (tests/test_fgemm_paths.py).
+template <class B>
+__attribute__((noinline)) void gemm_deep(const GemmParams& p, const float* a, const B* b, const float* bias, float* c) {
+  constexpr int32_t kLd = (kDeepKc + 15) / 16 * 16 + 16;  // one line past whole lines: rows in different sets
+  alignas(64) float rows_a[kMR * kLd];
+  GemmParams sums = p;
+  sums.act = {-std::numeric_limits<float>::infinity(), std::numeric_limits<float>::infinity()};
+  sums.post = UnaryKind::kNone;
+  sums.slope = Slope{nullptr, 0, 0.0f};
+  const int32_t panels = (p.n + 15) / 16, blocks = (p.m + kMR - 1) / kMR;
+  const int32_t depths = (p.k + kDeepKc - 1) / kDeepKc, kc = (p.k + depths - 1) / depths;
+  const int64_t fit = kDeepChunkBytes / (int64_t{kc} * 16 * sizeof(B)), most = fit < 1 ? 1 : fit;
+  const int32_t chunks = static_cast<int32_t>((panels + most - 1) / most);
+  const int64_t kstep = p.ldb != 0 ? p.ldb : 16;                 // B elements between rows kk and kk + 1
+  const int64_t stride = p.ldb != 0 ? 16 : int64_t{p.k} * 16;  // between panels
+  for (int32_t ci = 0; ci < chunks; ++ci) {
+    const int32_t p0 = panels * ci / chunks, p1 = panels * (ci + 1) / chunks;
+    const int32_t c0 = p0 * 16, c1 = p1 * 16 < p.n ? p1 * 16 : p.n;
+    for (int32_t m = 0; m < p.m; ++m) {
+      float* row = c + int64_t{m} * p.ldc;
+      for (int32_t j = c0; j < c1; ++j) row[j] = bias != nullptr ? bias[j] : 0.0f;
+    }
+    for (int32_t k0 = 0; k0 < p.k; k0 += kc) {
+      const bool last = k0 + kc >= p.k;
+      GemmParams q = last ? p : sums;
+      q.k = p.k - k0 < kc ? p.k - k0 : kc;
+      int32_t m0 = 0;
+      for (int32_t i = 0; i < blocks; ++i) {
+        const int32_t rows = p.m / blocks + (i < p.m % blocks ? 1 : 0);
+        for (int32_t r = 0; r < rows; ++r)
+          std::memcpy(rows_a + r * kLd, a + int64_t{m0 + r} * p.lda + k0, sizeof(float) * q.k);
+        const float* res = !last || p.res == nullptr ? nullptr : p.res + int64_t{m0} * p.ldr;
+        gemm_deep_block<kLd>(q, stride, rows, p0, p1, rows_a, b + k0 * kstep, c + int64_t{m0} * p.ldc, res);
+        m0 += rows;
+      }
+    }
+  }
+}
+
 // C = act(A B + bias) (then + residual, see gemm_tile). Columns go in chunks whose packed B fits in about 256 KB (L2), and
 // within a chunk rows go in blocks of about kMR, balanced so that no block is a sliver:
 // each B chunk is read from memory once, each A block stays in L1 across the chunk.
-template <class B>  // float, or uint16_t: float16 weights (load_b)
+// A kDeep call (params.h: GemmDepth) takes gemm_deep where two panels over the whole depth
+// exceed the chunk and more than one row block reads them (gemm_deep_fits), unless a
+// residual is read from C itself (as simd_winograd.h sums its chunks: a depth block would
+// overwrite it).
+template <GemmDepth kDepth = GemmDepth::kShallow, class B>  // B: float, or uint16_t: float16 weights (load_b)
 inline void gemm(const GemmParams& p, const float* a, const B* b, const float* bias, float* c) {
+  if constexpr (kDepth == GemmDepth::kDeep) {
+    if (gemm_deep_fits(p.m, p.k, static_cast<int32_t>(sizeof(B)), kMR, kChunkBytes) && p.res != c) return gemm_deep(p, a, b, bias, c);
+  }
   const int32_t panels = (p.n + 15) / 16;
-  int32_t chunk = static_cast<int32_t>((256 * 1024) / (int64_t{p.k} * 16 * sizeof(B)));
+  int32_t chunk = static_cast<int32_t>(kChunkBytes / (int64_t{p.k} * 16 * sizeof(B)));
   chunk = chunk < 2 ? 2 : chunk - chunk % kNP;  // whole tiles: an odd chunk ends in a 1-panel one
   const int32_t blocks = (p.m + kMR - 1) / kMR;
   for (int32_t p0 = 0; p0 < panels; p0 += chunk) {
