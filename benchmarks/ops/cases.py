@@ -124,6 +124,9 @@ def _conv_cases() -> list:
         # patch embeddings, kernel = stride: ViT-Ti/16, then ConvNeXt-T's stem and downsampling
         conv(224, 3, 192, 16, stride=16, pad="VALID"), conv(224, 3, 96, 4, stride=4, pad="VALID"),
         conv(56, 96, 192, 2, stride=2, pad="VALID"),
+        # MobileNetV2's narrow inverted residuals: project to 16 and 24 channels, expand from them
+        conv(112, 32, 16, 1), conv(112, 16, 96, 1, act="RELU6"), conv(56, 144, 24, 1),
+        conv(56, 24, 144, 1, act="RELU6"),
     ]
 
 

@@ -186,6 +186,10 @@ def _conv_cases() -> list:
         conv(224, 3, 192, 16, stride=16, pad="VALID", before="NONE"),
         conv(224, 3, 96, 4, stride=4, pad="VALID", before="NONE"),
         conv(56, 96, 192, 2, stride=2, pad="VALID", before="NONE"),
+        # MobileNetV2's narrow inverted residuals: project to 16 and 24 channels, expand
+        # from them (depths of 16 and 24, where a 1x1 conv's requantization outweighs its MACs)
+        conv(112, 32, 16, 1), conv(112, 16, 96, 1, act="RELU6", before="NONE"),
+        conv(56, 144, 24, 1), conv(56, 24, 144, 1, act="RELU6", before="NONE"),
     ]
 
 
