@@ -61,8 +61,8 @@ DLCODER_RT_TARGET_BEGIN("avx512f,avx512bw,avx512vl,avx512vbmi")
 // lanes (vshufi64x2, 8 per KB more) into one 64-byte store per destination row, 16 stores
 // per KB where there were 64 quarter-line ones and their extracts. In bands (below), one
 // call for the whole matrix: on Zen 4, [1, 64, 56, 56] perm [0, 2, 3, 1] 8.6 -> 7.05 us
-// or 7.9 (XNNPACK 8.2; which of the two depends on where the loop lands in the program,
-// not on its offset in a cache line), [1, 56, 56, 64] perm [0, 3, 1, 2] 6.6 -> 5.5,
+// or 7.9 (XNNPACK 8.2; builds of the same loop gave either, which may be this VM's spells
+// of outside noise: README, op benchmark), [1, 56, 56, 64] perm [0, 3, 1, 2] 6.6 -> 5.5,
 // [12, 128, 64] perm [0, 2, 1] 3.76 -> 3.2-3.45. As much as the stores mattered: the column
 // blocks of matrix() cost a call and a 4-trip loop each (25 ns), and the compiler, left
 // alone, kept the 64 row pointers on the stack (10.4 us); the lanes joined by
